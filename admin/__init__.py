@@ -1,0 +1,1 @@
+"""The supervisor, administrator and staff app, served under /admin."""

@@ -1,0 +1,1 @@
+"""The customer app: counter tablets, and phones through staff QR links."""

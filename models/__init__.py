@@ -1,0 +1,21 @@
+"""Rapport's model: SQLModel tables and the domain services (plain functions taking a Session).
+
+Importing this package registers every table on ``SQLModel.metadata``.
+"""
+
+from models.catalog import ConductClause
+from models.org import Branch, Counter, Device, Duty, EnrolmentCode, Role, Staff
+from models.rating import Channel, Rating
+
+__all__ = [
+    "Branch",
+    "Channel",
+    "ConductClause",
+    "Counter",
+    "Device",
+    "Duty",
+    "EnrolmentCode",
+    "Rating",
+    "Role",
+    "Staff",
+]

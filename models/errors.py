@@ -1,0 +1,51 @@
+"""Named domain exceptions. Screens and the API turn each into one friendly message."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base class: ``code`` is a stable identifier for messages and API bodies."""
+
+    code = "domain_error"
+
+    def __init__(self, message: str = "", **details: object):
+        super().__init__(message or self.code)
+        self.details = details
+
+
+class ValidationFailed(DomainError):
+    """Input broke a rule; ``field`` names what to fix."""
+
+    code = "validation_failed"
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message, field=field)
+        self.field = field
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class StaffNotFound(NotFound):
+    code = "staff_not_found"
+
+
+class CounterNotFound(NotFound):
+    code = "counter_not_found"
+
+
+class DeviceNotAuthorized(DomainError):
+    code = "device_not_authorized"
+
+
+class IdempotencyConflict(DomainError):
+    """The same idempotency key was used before with a different request body."""
+
+    code = "idempotency_conflict"
+
+
+class EnrolmentCodeInvalid(DomainError):
+    """The enrolment code is unknown, already used or expired."""
+
+    code = "enrolment_code_invalid"

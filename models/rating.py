@@ -1,0 +1,262 @@
+"""Ratings: one tap of a customer, with optional reasons (clause codes) and a comment."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, field_validator
+from sqlalchemy import JSON, CheckConstraint, Column, Index, String
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, select
+
+import models.base  # noqa: F401  (naming convention first)
+from models.catalog import ConductClause
+from models.clock import UTCDateTime, utcnow
+from models.errors import IdempotencyConflict, StaffNotFound, ValidationFailed
+from models.org import Counter, Device, Staff
+from models.text import clean_text
+
+COMMENT_MAX_CHARS = 500
+REASONS_MAX = 8
+IDEMPOTENCY_KEY_MAX = 100
+
+
+class Channel(StrEnum):
+    kiosk = "kiosk"
+    qr = "qr"
+    hotline = "hotline"
+
+
+class Rating(SQLModel, table=True):
+    __table_args__ = (
+        CheckConstraint("score BETWEEN 1 AND 5", name="score"),
+        CheckConstraint("channel IN ('kiosk', 'qr', 'hotline')", name="channel"),
+        Index("ix_rating_branch_created", "branch_id", "created_at"),
+        Index("ix_rating_staff_created", "staff_id", "created_at"),
+        Index("ix_rating_counter_created", "counter_id", "created_at"),
+        Index("ix_rating_device_created", "device_id", "created_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    idempotency_key: str = Field(max_length=IDEMPOTENCY_KEY_MAX, unique=True)
+    # Fingerprint of the request that created the rating, to tell a retry from a reused key.
+    request_hash: str = Field(max_length=64)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    counter_id: int | None = Field(default=None, foreign_key="counter.id")
+    branch_id: int = Field(foreign_key="branch.id")
+    device_id: int | None = Field(default=None, foreign_key="device.id")
+    channel: Channel = Field(sa_type=String(8))
+    score: int
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    comment: str = Field(default="", max_length=COMMENT_MAX_CHARS)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    flagged: bool = False
+    flag_reason: str | None = Field(default=None, max_length=64)
+    counted: bool = True
+
+
+class RatingCreate(BaseModel):
+    """What a customer (or a device on their behalf) submits. Validated before anything is stored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    score: int
+    reasons: list[str] = []
+    comment: str = ""
+
+    @field_validator("score", mode="before")
+    @classmethod
+    def _score(cls, v: Any) -> int:
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 5:
+            raise ValueError("score must be a whole number from 1 to 5")
+        return v
+
+    @field_validator("reasons", mode="before")
+    @classmethod
+    def _reasons(cls, v: Any) -> list[str]:
+        if v is None:
+            return []
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            raise ValueError("reasons must be a list of clause codes")
+        if len(v) > REASONS_MAX:
+            raise ValueError(f"at most {REASONS_MAX} reasons")
+        return list(dict.fromkeys(x.strip() for x in v))  # keep order, drop repeats
+
+    @field_validator("comment", mode="before")
+    @classmethod
+    def _comment(cls, v: Any) -> str:
+        if v is None:
+            return ""
+        if not isinstance(v, str):
+            raise ValueError("comment must be text")
+        return clean_text(v, max_chars=COMMENT_MAX_CHARS)
+
+
+class RatingPublic(BaseModel):
+    id: uuid.UUID
+    staff: str | None
+    counter_id: int | None
+    branch_id: int
+    channel: Channel
+    score: int
+    reasons: list[str]
+    comment: str
+    created_at: datetime
+    flagged: bool
+    counted: bool
+
+
+def _request_hash(*, requested_staff: str | None, counter_id: int | None, channel: Channel,
+                  data: RatingCreate) -> str:
+    # The request as the client made it (the staff it named, not whoever the server resolved), so
+    # a retry after a change of duty is still recognised as the same request.
+    body = {
+        "staff": requested_staff, "counter_id": counter_id, "channel": channel.value,
+        "score": data.score, "reasons": data.reasons, "comment": data.comment,
+    }  # fmt: skip
+    raw = json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _check_reasons(session: Session, reasons: list[str]) -> None:
+    if not reasons:
+        return
+    known = set(
+        session.exec(
+            select(ConductClause.code).where(
+                ConductClause.code.in_(reasons),  # type: ignore[attr-defined]
+                ConductClause.rateable,
+                ConductClause.active,
+            )
+        ).all()
+    )
+    unknown = [r for r in reasons if r not in known]
+    if unknown:
+        raise ValidationFailed("reasons", f"unknown reason code: {', '.join(unknown)}")
+
+
+def validate_idempotency_key(key: str | None) -> str:
+    key = (key or "").strip()
+    if not key:
+        raise ValidationFailed("Idempotency-Key", "an Idempotency-Key is required")
+    if len(key) > IDEMPOTENCY_KEY_MAX or not key.isascii() or not key.isprintable():
+        raise ValidationFailed(
+            "Idempotency-Key",
+            f"the Idempotency-Key must be printable ASCII, at most {IDEMPOTENCY_KEY_MAX} characters",
+        )
+    return key
+
+
+def submit_rating(
+    session: Session,
+    *,
+    idempotency_key: str,
+    data: RatingCreate,
+    channel: Channel,
+    branch_id: int,
+    staff_id: int | None = None,
+    counter_id: int | None = None,
+    device_id: int | None = None,
+    requested_staff: str | None = None,
+    now: datetime | None = None,
+) -> tuple[Rating, bool]:
+    """Store a rating once. Returns ``(rating, created)``.
+
+    1. A key seen before with the same request returns the stored rating (``created`` False).
+    2. A key seen before with a different request raises :class:`IdempotencyConflict`.
+    3. Otherwise the reasons are checked against the catalog and the rating is committed.
+    A concurrent insert of the same key (possible on PostgreSQL) is settled by the unique index.
+    """
+    key = validate_idempotency_key(idempotency_key)
+    digest = _request_hash(
+        requested_staff=requested_staff, counter_id=counter_id, channel=channel, data=data
+    )
+    existing = _by_key(session, key)
+    if existing is not None:
+        return _replay(existing, digest), False
+    _check_reasons(session, data.reasons)
+    rating = Rating(
+        idempotency_key=key, request_hash=digest, staff_id=staff_id, counter_id=counter_id,
+        branch_id=branch_id, device_id=device_id, channel=channel, score=data.score,
+        reasons=data.reasons, comment=data.comment, created_at=now or utcnow(),
+    )  # fmt: skip
+    session.add(rating)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        existing = _by_key(session, key)
+        if existing is None:
+            raise
+        return _replay(existing, digest), False
+    return rating, True
+
+
+def _by_key(session: Session, key: str) -> Rating | None:
+    return session.exec(select(Rating).where(Rating.idempotency_key == key)).first()
+
+
+def _replay(existing: Rating, digest: str) -> Rating:
+    if existing.request_hash != digest:
+        raise IdempotencyConflict(
+            "this Idempotency-Key was already used for a different rating; use a new key"
+        )
+    return existing
+
+
+def to_public(session: Session, rating: Rating) -> RatingPublic:
+    staff_no = None
+    if rating.staff_id is not None:
+        staff = session.get(Staff, rating.staff_id)
+        staff_no = staff.employee_no if staff else None
+    return RatingPublic(
+        id=rating.id, staff=staff_no, counter_id=rating.counter_id, branch_id=rating.branch_id,
+        channel=rating.channel, score=rating.score, reasons=list(rating.reasons),
+        comment=rating.comment, created_at=rating.created_at, flagged=rating.flagged,
+        counted=rating.counted,
+    )  # fmt: skip
+
+
+def find_staff_by_number(session: Session, employee_no: str) -> Staff:
+    staff = session.exec(select(Staff).where(Staff.employee_no == employee_no.strip())).first()
+    if staff is None or not staff.active:
+        raise StaffNotFound(f"no active staff member with employee number {employee_no!r}")
+    return staff
+
+
+def rate_at_device(
+    session: Session,
+    *,
+    device: Device,
+    idempotency_key: str,
+    data: RatingCreate,
+    staff_no: str | None = None,
+    now: datetime | None = None,
+) -> tuple[Rating, bool]:
+    """A rating from an enrolled kiosk (or an integration holding its token).
+
+    The staff member is the one named (the kiosk names whoever it showed the customer), or else
+    whoever is on duty at the device's counter; with nobody on duty the rating is counter-level
+    feedback (no staff).
+    """
+    from models.duty import on_duty  # local: duty imports org, keep module graph simple
+
+    counter = session.get(Counter, device.counter_id)
+    assert counter is not None and counter.id is not None  # FK guarantees it
+    if staff_no:
+        staff: Staff | None = find_staff_by_number(session, staff_no)
+        assert staff is not None
+        if staff.branch_id not in (None, counter.branch_id):
+            raise ValidationFailed("staff", "this staff member does not work at this branch")
+    else:
+        staff = on_duty(session, counter_id=counter.id, at=now)
+    return submit_rating(
+        session, idempotency_key=idempotency_key, data=data, channel=Channel.kiosk,
+        branch_id=counter.branch_id, staff_id=staff.id if staff else None,
+        counter_id=counter.id, device_id=device.id, requested_staff=staff_no or None, now=now,
+    )  # fmt: skip

@@ -1,0 +1,155 @@
+"""The `rapport` command: serve, demo data, database upgrades, device enrolment codes."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+from sqlmodel import select
+
+from rapport.context import AppContext
+from rapport.db import Database, DatabaseConfigError
+from rapport.settings import Settings, SettingsError, checked_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Rapport feedback kiosk and conduct ledger.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+device_app = typer.Typer(no_args_is_help=True, help="Counter tablets.")
+app.add_typer(db_app, name="db")
+app.add_typer(device_app, name="device")
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"rapport: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=2)
+
+
+def _context(**overrides: object) -> AppContext:
+    """Settings checked, database reachable and migrated, catalog loaded."""
+    from models.catalog import load_catalog
+    from rapport.migrate import upgrade
+
+    try:
+        settings, secret = checked_settings(**overrides)
+        db = Database.from_url(settings.effective_database_url)
+        upgrade(db.engine)
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+    except DatabaseConfigError as exc:
+        raise _fail(f"the database is not usable: {exc}") from None
+    except Exception as exc:  # driver errors: unreachable server, bad credentials, ...
+        raise _fail(
+            f"Setting RAPPORT_DATABASE_URL points to a database that cannot be opened "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0]})."
+        ) from None
+    with db.write() as session:
+        load_catalog(session)
+    return AppContext(settings=settings, db=db, secret_key=secret)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (RAPPORT_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (RAPPORT_PORT).")] = None,
+) -> None:
+    """Upgrade the schema and serve the kiosk, the admin app and the API."""
+    import uvicorn
+
+    from rapport.server import create_app
+
+    ctx = _context(host=host, port=port)
+    settings = ctx.settings
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    base = settings.effective_public_url
+    print(f"Rapport is starting ({settings.env.value}, database: {ctx.db.engine.url.get_backend_name()})")
+    print(f"  Kiosk:  {base}/")
+    print(f"  Admin:  {base}/admin/")
+    print(f"  API:    {base}/api/v1/ratings  (see docs/API.md)")
+    if not settings.is_production:
+        code = _demo_enrolment_code(ctx)
+        if code:
+            print(f"  Enrol this browser as a counter tablet: {base}/enrol/{code}  (one-time, 24 h)")
+    sys.stdout.flush()
+    uvicorn.run(
+        create_app(ctx),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        timeout_graceful_shutdown=5,
+        proxy_headers=False,
+    )
+
+
+def _demo_enrolment_code(ctx: AppContext) -> str | None:
+    from models.devices import issue_enrolment_code
+    from models.org import Counter
+
+    with ctx.db.write() as session:
+        counter = session.exec(select(Counter).order_by(Counter.id)).first()  # type: ignore[arg-type]
+        if counter is None or counter.id is None:
+            return None
+        return issue_enrolment_code(session, counter_id=counter.id)
+
+
+@app.command()
+def demo(
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing if data already exists.")] = False,
+    days: Annotated[int, typer.Option(min=1, max=730, help="Days of ratings to generate.")] = 90,
+) -> None:
+    """Fill an empty database with demo branches, staff, tablets and ratings."""
+    from rapport.demo import create_demo, database_is_empty
+
+    ctx = _context()
+    with ctx.db.write() as session:
+        if not database_is_empty(session):
+            if if_empty:
+                print("Demo data: the database already has data; nothing to do.")
+                return
+            raise _fail("the database already has data; the demo only fills an empty database.")
+        with typer.progressbar(length=days + 1, label="Generating demo ratings", file=sys.stdout) as bar:
+            last = 0
+
+            def progress(done: int, _total: int) -> None:
+                nonlocal last
+                bar.update(done - last)
+                last = done
+
+            result = create_demo(session, days=days, progress=progress)
+    print(f"Demo data ready: {result.ratings:,} ratings over {days} days.")
+    print("Demo logins for /admin/ (sign-in arrives in a later step):")
+    for role, username, password in result.logins:
+        print(f"  {role:<10} {username:<14} {password}")
+    print(f"Staff employee numbers: {', '.join(result.staff_numbers[:5])}, ... (counter PIN {result.pin})")
+    counter_code, token = result.device_tokens[0]
+    print(f"Device API token for counter {counter_code}: {token}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema to the newest version (safe to run twice)."""
+    ctx = _context()
+    print(f"Database schema is current ({ctx.db.engine.url.get_backend_name()}).")
+
+
+@device_app.command("enrol-code")
+def device_enrol_code(counter: Annotated[str, typer.Argument(help="Counter code, e.g. BJ-RM-01.")]) -> None:
+    """Issue a one-time code that binds a tablet to a counter."""
+    from models.devices import issue_enrolment_code
+    from models.org import Counter
+
+    ctx = _context()
+    with ctx.db.write() as session:
+        row = session.exec(select(Counter).where(Counter.code == counter)).first()
+        if row is None or row.id is None:
+            raise _fail(f"no counter with code {counter!r}.")
+        code = issue_enrolment_code(session, counter_id=row.id)
+    print(f"Enrolment code for {counter}: {code}  (one-time, valid 24 h)")
+    print(f"Or open on the tablet: {ctx.settings.effective_public_url}/enrol/{code}")
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["Settings", "app", "main"]

@@ -1,0 +1,23 @@
+"""What the screens and the API need from the composition root, passed down explicitly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from models.clock import utcnow
+from rapport.db import Database
+from rapport.settings import Settings
+
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+FONT_FAMILY = "Rapport Sans"
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db: Database
+    secret_key: str
+    clock: Callable[[], datetime] = field(default=utcnow)

@@ -1,0 +1,169 @@
+"""Demo data: two branches, six counters with enrolled tablets, staff, and 90 days of ratings.
+
+The spread is realistic rather than uniform: most customers are satisfied, each staff member has
+their own typical score, weekends are quieter, and low scores cite reasons from the catalog.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert
+from sqlmodel import Session, func, select
+
+from models.catalog import load_catalog, rateable_clauses
+from models.clock import utcnow
+from models.crypto import hash_secret
+from models.devices import register_device
+from models.duty import start_duty
+from models.org import Branch, Counter, Role, Staff
+from models.rating import Rating
+
+DEMO_DAYS = 90
+DEMO_PIN = "2468"
+BRANCHES = [
+    ("BJ-RM", "人民路支行", "Renmin Road Branch"),
+    ("BJ-BJ", "滨江支行", "Riverside Branch"),
+]
+STAFF_NAMES = [
+    "王芳", "李娜", "张伟", "刘洋", "陈静", "杨磊", "赵敏",
+    "黄丽", "周杰", "吴婷", "徐强", "孙悦", "马超", "朱琳",
+]  # fmt: skip
+SUPERVISORS = [("S001", "郭主管", "sup.renmin"), ("S002", "林主管", "sup.binjiang")]
+COMMENTS_LOW = ["等了很久也没人解释原因。", "态度不太耐烦。", "说明不清楚，跑了两趟。"]
+COMMENTS_HIGH = ["非常耐心，讲解很清楚！", "办理很快，谢谢。", "服务热情周到。"]
+ProgressFn = Callable[[int, int], None]
+
+
+@dataclass
+class DemoResult:
+    logins: list[tuple[str, str, str]] = field(default_factory=list)  # (role, username, password)
+    staff_numbers: list[str] = field(default_factory=list)
+    device_tokens: list[tuple[str, str]] = field(default_factory=list)  # (counter code, token)
+    ratings: int = 0
+    pin: str = DEMO_PIN
+
+
+def database_is_empty(session: Session) -> bool:
+    return (session.exec(select(func.count()).select_from(Branch)).one() or 0) == 0
+
+
+def create_demo(
+    session: Session, *, seed: int = 7, days: int = DEMO_DAYS, progress: ProgressFn | None = None
+) -> DemoResult:
+    rng = random.Random(seed)
+    result = DemoResult()
+    load_catalog(session)
+    now = utcnow()
+    pin_hash = hash_secret(DEMO_PIN)
+
+    branches: list[Branch] = []
+    counters: list[Counter] = []
+    staff_by_branch: dict[int, list[Staff]] = {}
+    for b_index, (code, zh, en) in enumerate(BRANCHES):
+        branch = Branch(code=code, name_zh=zh, name_en=en)
+        session.add(branch)
+        session.flush()
+        assert branch.id is not None
+        branches.append(branch)
+        for c in range(1, 4):
+            counter = Counter(branch_id=branch.id, code=f"{code}-{c:02d}", name_zh=f"{c}号窗口",
+                              name_en=f"Counter {c}")
+            session.add(counter)
+            counters.append(counter)
+        members = []
+        for s in range(7):
+            i = b_index * 7 + s
+            member = Staff(employee_no=f"E{1001 + i}", display_name=STAFF_NAMES[i], role=Role.staff,
+                           branch_id=branch.id, pin_hash=pin_hash)
+            session.add(member)
+            members.append(member)
+        staff_by_branch[branch.id] = members
+        emp, name, username = SUPERVISORS[b_index]
+        password = f"demo-{username}"
+        session.add(Staff(employee_no=emp, display_name=name, role=Role.supervisor, branch_id=branch.id,
+                          username=username, password_hash=hash_secret(password)))
+        result.logins.append(("supervisor", username, password))
+    session.add(Staff(employee_no="A001", display_name="系统管理员", role=Role.admin, username="admin",
+                      password_hash=hash_secret("demo-admin")))
+    result.logins.append(("admin", "admin", "demo-admin"))
+    session.commit()
+
+    for counter in counters:
+        assert counter.id is not None
+        _device, token = register_device(session, counter_id=counter.id, label=f"{counter.code} tablet")
+        result.device_tokens.append((counter.code, token))
+    # Who is at the counters right now: every counter staffed except the last one, which is closed.
+    for counter in counters[:-1]:
+        assert counter.id is not None
+        members = staff_by_branch[counter.branch_id]
+        member = members[counters.index(counter) % 3]
+        assert member.id is not None
+        start_duty(session, staff_id=member.id, counter_id=counter.id, at=now - timedelta(hours=2))
+    result.staff_numbers = [m.employee_no for ms in staff_by_branch.values() for m in ms]
+
+    negative = [c.code for c in rateable_clauses(session, polarity="negative")]
+    positive = [c.code for c in rateable_clauses(session, polarity="positive")]
+    result.ratings = _ratings(session, rng, branches, counters, staff_by_branch, negative, positive,
+                              now=now, days=days, progress=progress)
+    return result
+
+
+def _ratings(
+    session: Session, rng: random.Random, branches: list[Branch], counters: list[Counter],
+    staff_by_branch: dict[int, list[Staff]], negative: list[str], positive: list[str], *,
+    now: datetime, days: int, progress: ProgressFn | None,
+) -> int:
+    tz = ZoneInfo("Asia/Shanghai")
+    # Each person has their own typical experience; a couple of them clearly struggle.
+    skill = {m.id: rng.gauss(0.0, 0.6) for ms in staff_by_branch.values() for m in ms}
+    for weak in rng.sample(sorted(skill), 2):
+        skill[weak] -= 1.2
+    total = 0
+    for day in range(days, -1, -1):
+        local_day = (now - timedelta(days=day)).astimezone(tz).date()
+        rows = []
+        for counter in counters:
+            members = staff_by_branch[counter.branch_id]
+            busy = 0.45 if local_day.weekday() >= 5 else 1.0
+            for _ in range(int(rng.gauss(22, 5) * busy)):
+                member = rng.choice(members)
+                opened = datetime(local_day.year, local_day.month, local_day.day, 9, tzinfo=tz)
+                at = opened + timedelta(minutes=rng.uniform(0, 8 * 60))
+                if at >= now:
+                    continue
+                score = _score(rng, skill[member.id])
+                reasons, comment = _why(rng, score, negative, positive)
+                rows.append({
+                    "id": uuid.uuid4(), "idempotency_key": f"demo-{uuid.uuid4()}", "request_hash": "demo",
+                    "staff_id": member.id, "counter_id": counter.id, "branch_id": counter.branch_id,
+                    "device_id": None, "channel": "kiosk" if rng.random() < 0.8 else "qr",
+                    "score": score, "reasons": reasons, "comment": comment, "created_at": at,
+                    "flagged": False, "flag_reason": None, "counted": True,
+                })  # fmt: skip
+        if rows:
+            session.execute(insert(Rating), rows)
+            session.commit()
+        total += len(rows)
+        if progress:
+            progress(days - day + 1, days + 1)
+    return total
+
+
+def _score(rng: random.Random, skill: float) -> int:
+    value = rng.gauss(4.3 + skill * 0.6, 0.9)
+    return max(1, min(5, round(value)))
+
+
+def _why(rng: random.Random, score: int, negative: list[str], positive: list[str]) -> tuple[list[str], str]:
+    if score <= 2:
+        reasons = rng.sample(negative, k=rng.choice([1, 1, 2]))
+        return reasons, rng.choice(COMMENTS_LOW) if rng.random() < 0.4 else ""
+    if score >= 4 and rng.random() < 0.3:
+        return rng.sample(positive, k=1), rng.choice(COMMENTS_HIGH) if rng.random() < 0.2 else ""
+    return [], ""

@@ -1,0 +1,52 @@
+"""Message catalogs (``assets/locales/<locale>.json``) and locale-aware formatting.
+
+Screens never hard-code a user-facing string: they call ``t(locale, key, **values)``.
+A key missing from a catalog is a bug caught by tests, not a blank on screen: ``t`` falls back
+to the key itself so the gap is visible.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from babel.numbers import format_decimal
+
+from rapport.settings import SUPPORTED_LOCALES
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "assets" / "locales"
+DEFAULT_LOCALE = "zh-CN"
+
+
+@cache
+def catalog(locale: str) -> dict[str, str]:
+    with (LOCALES_DIR / f"{locale}.json").open(encoding="utf-8") as f:
+        data: dict[str, str] = json.load(f)
+    return data
+
+
+def t(locale: str, key: str, **values: object) -> str:
+    if locale not in SUPPORTED_LOCALES:
+        locale = DEFAULT_LOCALE
+    text = catalog(locale).get(key, key)
+    return text.format(**values) if values else text
+
+
+def other_locale(locale: str) -> str:
+    return "en" if locale == "zh-CN" else "zh-CN"
+
+
+def _babel_locale(locale: str) -> str:
+    return locale.replace("-", "_")
+
+
+def fmt_number(locale: str, value: float, digits: int = 1) -> str:
+    return format_decimal(round(value, digits), locale=_babel_locale(locale))
+
+
+def fmt_datetime(locale: str, value: datetime, tz: str = "Asia/Shanghai") -> str:
+    return format_datetime(value.astimezone(ZoneInfo(tz)), format="medium", locale=_babel_locale(locale))

@@ -1,0 +1,150 @@
+"""One typed settings object, read from the environment (``RAPPORT_*``) and an optional ``.env``.
+
+A bad setting stops start-up with one sentence naming it (:class:`SettingsError`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SUPPORTED_LOCALES = ("zh-CN", "en")
+SECRET_FILE_NAME = "secret_key"
+# Placeholder values people copy from examples; production refuses them like an empty key.
+KNOWN_DEFAULT_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development"}
+
+
+class SettingsError(Exception):
+    """A setting is wrong; the message is one sentence naming it."""
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RAPPORT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8550
+    public_url: str = ""
+    locale: str = "zh-CN"
+    env: Environment = Environment.development
+    secret_key: str = ""
+
+    @field_validator("port")
+    @classmethod
+    def _port_in_range(cls, v: int) -> int:
+        if not 1 <= v <= 65535:
+            raise ValueError("must be between 1 and 65535")
+        return v
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, v: str) -> str:
+        if v not in SUPPORTED_LOCALES:
+            raise ValueError(f"must be one of {', '.join(SUPPORTED_LOCALES)}")
+        return v
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        v = v.strip().rstrip("/")
+        if v and not (v.startswith("http://") or v.startswith("https://")):
+            raise ValueError("must start with http:// or https://")
+        return v
+
+    @cached_property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'rapport.db').resolve()}"
+
+    @property
+    def effective_public_url(self) -> str:
+        if self.public_url:
+            return self.public_url
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.production
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, turning pydantic's report into one sentence naming the setting."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = "RAPPORT_" + str(err["loc"][0]).upper() if err["loc"] else "a RAPPORT_ setting"
+        msg = err["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"Setting {name} is invalid: {msg}.") from None
+
+
+def check_database_url(url: str) -> None:
+    if not (url.startswith("sqlite://") or url.startswith("postgresql+psycopg://")):
+        raise SettingsError(
+            "Setting RAPPORT_DATABASE_URL is invalid: use sqlite:///path/to/file.db "
+            "or postgresql+psycopg://user@host/dbname."
+        )
+
+
+def prepare_data_dir(settings: Settings) -> Path:
+    """Create the data directory and prove it is writable."""
+    path = settings.data_dir
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise SettingsError(
+            f"Setting RAPPORT_DATA_DIR is invalid: {path} is not a writable directory "
+            f"({exc.strerror or exc})."
+        ) from None
+    return path
+
+
+def resolve_secret_key(settings: Settings) -> str:
+    """Return the secret key; generate and keep one in the data directory in development.
+
+    Production refuses to start without a real key of at least 32 characters.
+    """
+    key = settings.secret_key.strip()
+    if settings.is_production:
+        if key.lower() in KNOWN_DEFAULT_SECRETS or len(key) < 32:
+            raise SettingsError(
+                "Setting RAPPORT_SECRET_KEY is required in production: "
+                "set it to a random value of at least 32 characters."
+            )
+        return key
+    if key:
+        return key
+    path = settings.data_dir / SECRET_FILE_NAME
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key
+
+
+def checked_settings(**overrides: Any) -> tuple[Settings, str]:
+    """Everything start-up needs to refuse a bad configuration: settings, data dir, secret."""
+    settings = load_settings(**overrides)
+    check_database_url(settings.effective_database_url)
+    prepare_data_dir(settings)
+    return settings, resolve_secret_key(settings)

@@ -1,0 +1,71 @@
+import os
+
+import pytest
+
+from rapport.settings import SettingsError, checked_settings, load_settings, resolve_secret_key
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    for key in list(os.environ):
+        if key.startswith("RAPPORT_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+
+
+def test_defaults_give_a_sqlite_file_in_the_data_directory(tmp_path):
+    settings = load_settings(data_dir=tmp_path / "d")
+    assert settings.effective_database_url == f"sqlite:///{(tmp_path / 'd' / 'rapport.db').resolve()}"
+    assert (settings.host, settings.port, settings.locale) == ("127.0.0.1", 8550, "zh-CN")
+
+
+def test_environment_variables_are_read(monkeypatch):
+    monkeypatch.setenv("RAPPORT_PORT", "9001")
+    monkeypatch.setenv("RAPPORT_LOCALE", "en")
+    settings = load_settings()
+    assert settings.port == 9001 and settings.locale == "en"
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "named"),
+    [
+        ("RAPPORT_PORT", "99999", "RAPPORT_PORT"),
+        ("RAPPORT_PORT", "eighty", "RAPPORT_PORT"),
+        ("RAPPORT_LOCALE", "fr", "RAPPORT_LOCALE"),
+        ("RAPPORT_ENV", "staging", "RAPPORT_ENV"),
+        ("RAPPORT_PUBLIC_URL", "example.org", "RAPPORT_PUBLIC_URL"),
+    ],
+)
+def test_a_bad_setting_is_refused_with_one_sentence_naming_it(monkeypatch, var, value, named):
+    monkeypatch.setenv(var, value)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    message = str(info.value)
+    assert named in message and message.endswith(".") and "\n" not in message
+
+
+def test_unknown_database_url_is_refused(tmp_path):
+    with pytest.raises(SettingsError, match="RAPPORT_DATABASE_URL"):
+        checked_settings(data_dir=tmp_path, database_url="mysql://root@localhost/x")
+
+
+def test_unwritable_data_directory_is_refused(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(SettingsError, match="RAPPORT_DATA_DIR"):
+        checked_settings(data_dir=blocker / "data")
+
+
+def test_production_refuses_to_start_without_a_real_secret(tmp_path):
+    for secret in ("", "changeme", "short"):
+        settings = load_settings(data_dir=tmp_path, env="production", secret_key=secret)
+        with pytest.raises(SettingsError, match="RAPPORT_SECRET_KEY"):
+            resolve_secret_key(settings)
+
+
+def test_development_generates_a_secret_once_and_keeps_it(tmp_path):
+    settings = load_settings(data_dir=tmp_path)
+    first = resolve_secret_key(settings)
+    assert len(first) >= 32
+    assert resolve_secret_key(settings) == first
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
