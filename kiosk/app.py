@@ -155,6 +155,7 @@ class KioskApp:
         await self._enrol_with(code)
 
     async def _enrol_with(self, code: str) -> None:
+        self.state.enrol_draft = code.strip()[:12]  # keep what was typed if it is refused
         if not code.strip():
             self.state.needs_enrolment("kiosk.enrol.empty")
             self.render()

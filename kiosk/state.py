@@ -40,6 +40,7 @@ class KioskState:
     counter: CounterView | None = None
     pending: PendingTap | None = None
     message_key: str | None = None
+    enrol_draft: str = ""
     # Bumped on every screen change so a countdown from an earlier screen knows it is stale.
     generation: int = 0
 
@@ -48,6 +49,7 @@ class KioskState:
         self.generation += 1
 
     def enrolled(self, token: str, counter: CounterView) -> None:
+        self.enrol_draft = ""
         self.device_token = token
         self.counter = counter
         self.message_key = None

@@ -50,9 +50,13 @@ def header(title: str, subtitle: str, trailing: ft.Control | None) -> ft.Control
     )
 
 
-def rating_button(locale: str, score: int, narrow: bool, on_click: ft.ControlEventHandler[ft.Button]) -> ft.Control:
+def rating_button(
+    locale: str, score: int, narrow: bool, on_click: ft.ControlEventHandler[ft.Button], *, width: float = 1280
+) -> ft.Control:
     icon, colour = FACES[score]
     word = t(locale, f"kiosk.score.{score}")
+    # Five buttons share the row: on a portrait tablet a long English word must still fit whole.
+    word_size = 20 if width >= 1000 else 17
     if narrow:
         content: ft.Control = ft.Row(
             [ft.Icon(icon, size=44, color=colour), ft.Text(word, size=20, color=INK, expand=True)],
@@ -63,7 +67,7 @@ def rating_button(locale: str, score: int, narrow: bool, on_click: ft.ControlEve
         content = ft.Column(
             [
                 ft.Icon(icon, size=88, color=colour),
-                ft.Text(word, size=20, color=INK, text_align=ft.TextAlign.CENTER, weight=ft.FontWeight.W_500),
+                ft.Text(word, size=word_size, color=INK, text_align=ft.TextAlign.CENTER, weight=ft.FontWeight.W_500),
             ],
             horizontal_alignment=ft.CrossAxisAlignment.CENTER,
             alignment=ft.MainAxisAlignment.CENTER,
@@ -76,7 +80,10 @@ def rating_button(locale: str, score: int, narrow: bool, on_click: ft.ControlEve
         data=score,
         key=f"rate-{score}",
         bgcolor=ft.Colors.WHITE,
-        style=ft.ButtonStyle(shape=ft.RoundedRectangleBorder(radius=20), padding=16),
+        style=ft.ButtonStyle(
+            shape=ft.RoundedRectangleBorder(radius=20),
+            padding=16 if narrow else ft.Padding.symmetric(horizontal=4, vertical=16),
+        ),
         expand=not narrow,
         **size,
     )

@@ -25,6 +25,8 @@ def build(app: KioskApp) -> ft.Control:
         text_size=24,
         on_submit=app.on_enrol,
         error=t(locale, message) if message else None,
+        error_max_lines=3,
+        value=app.state.enrol_draft,
     )
     app.enrol_field = code
     form = ft.Column(

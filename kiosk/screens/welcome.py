@@ -45,7 +45,8 @@ def build(app: KioskApp) -> ft.Control:
     counter = app.state.counter
     assert counter is not None
     narrow = is_narrow(app.page)
-    buttons = [rating_button(locale, s, narrow, app.on_rate) for s in (5, 4, 3, 2, 1)]
+    width = app.page.width or 1280
+    buttons = [rating_button(locale, s, narrow, app.on_rate, width=width) for s in (5, 4, 3, 2, 1)]
     faces: ft.Control = (
         ft.Column(buttons, spacing=12) if narrow else ft.Row(buttons, spacing=16, expand=False)
     )

@@ -1,0 +1,60 @@
+"""The `rapport` command as an operator meets it: clear refusals, repeatable upgrades, demo data."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+    return subprocess.run([sys.executable, "-m", "rapport", *args], env={**base, **env},
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"RAPPORT_PORT": "eighty"}, "RAPPORT_PORT"),
+        ({"RAPPORT_DATABASE_URL": "oracle://x"}, "RAPPORT_DATABASE_URL"),
+        ({"RAPPORT_ENV": "production"}, "RAPPORT_SECRET_KEY"),
+        ({"RAPPORT_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"}, "RAPPORT_DATABASE_URL"),
+    ],
+)
+def test_serve_refuses_a_bad_configuration_with_one_sentence(tmp_path, env, named):
+    result = run("serve", env={"RAPPORT_DATA_DIR": str(tmp_path), **env})
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and named in lines[0], result.stderr
+
+
+def test_serve_refuses_an_unwritable_data_directory(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = run("serve", env={"RAPPORT_DATA_DIR": str(blocker / "data")})
+    assert result.returncode == 2 and "RAPPORT_DATA_DIR" in result.stderr
+
+
+def test_upgrade_twice_then_demo_once_then_demo_if_empty_is_a_no_op(tmp_path):
+    env = {"RAPPORT_DATA_DIR": str(tmp_path)}
+    assert run("db", "upgrade", env=env).returncode == 0
+    assert run("db", "upgrade", env=env).returncode == 0
+    demo = run("demo", "--days", "2", env=env)
+    assert demo.returncode == 0, demo.stderr
+    token_lines = [line for line in demo.stdout.splitlines() if "token" in line]
+    assert token_lines and len(token_lines[0].split()[-1]) >= 40
+    assert "admin" in demo.stdout
+    again = run("demo", "--if-empty", env=env)
+    assert again.returncode == 0 and "nothing to do" in again.stdout
+    refused = run("demo", env=env)
+    assert refused.returncode == 2 and "already has data" in refused.stderr
+
+
+def test_enrolment_codes_are_issued_for_known_counters_only(tmp_path):
+    env = {"RAPPORT_DATA_DIR": str(tmp_path)}
+    run("demo", "--days", "1", env=env)
+    ok = run("device", "enrol-code", "BJ-RM-01", env=env)
+    assert ok.returncode == 0 and "/enrol/" in ok.stdout
+    missing = run("device", "enrol-code", "NOPE", env=env)
+    assert missing.returncode == 2 and "NOPE" in missing.stderr
