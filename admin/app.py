@@ -27,16 +27,29 @@ def build_admin_main(ctx: AppContext) -> Callable[[ft.Page], Awaitable[None]]:
                             [
                                 ft.Row(
                                     [
-                                        ft.Text(t(locale, "admin.title"), size=24, weight=ft.FontWeight.BOLD,
-                                                expand=True),
-                                        ft.TextButton(content=t(locale, "lang.switch"), icon=ft.Icons.TRANSLATE,
-                                                      on_click=toggle, key="lang", height=48),
+                                        ft.Text(
+                                            t(locale, "admin.title"),
+                                            size=24,
+                                            weight=ft.FontWeight.BOLD,
+                                            expand=True,
+                                        ),
+                                        ft.TextButton(
+                                            content=t(locale, "lang.switch"),
+                                            icon=ft.Icons.TRANSLATE,
+                                            on_click=toggle,
+                                            key="lang",
+                                            height=48,
+                                        ),
                                     ]
                                 ),
                                 ft.Icon(ft.Icons.CONSTRUCTION, size=64),
-                                ft.Text(t(locale, "admin.placeholder.title"), size=22, key="placeholder-title"),
+                                ft.Text(
+                                    t(locale, "admin.placeholder.title"), size=22, key="placeholder-title"
+                                ),
                                 ft.Text(t(locale, "admin.placeholder.body"), size=16),
-                                ft.TextButton(content=t(locale, "admin.placeholder.kiosk"), url="/", height=48),
+                                ft.TextButton(
+                                    content=t(locale, "admin.placeholder.kiosk"), url="/", height=48
+                                ),
                             ],
                             spacing=16,
                         ),

@@ -44,7 +44,9 @@ def header(title: str, subtitle: str, trailing: ft.Control | None) -> ft.Control
         expand=True,
     )
     return ft.Container(
-        content=ft.Row([texts] + ([trailing] if trailing else []), vertical_alignment=ft.CrossAxisAlignment.CENTER),
+        content=ft.Row(
+            [texts] + ([trailing] if trailing else []), vertical_alignment=ft.CrossAxisAlignment.CENTER
+        ),
         padding=ft.Padding.symmetric(horizontal=20, vertical=12),
         bgcolor=ft.Colors.WHITE,
     )
@@ -62,18 +64,24 @@ def rating_button(
             [ft.Icon(icon, size=44, color=colour), ft.Text(word, size=20, color=INK, expand=True)],
             spacing=16,
         )
-        size = {"height": 72}
+        height = 72
     else:
         content = ft.Column(
             [
                 ft.Icon(icon, size=88, color=colour),
-                ft.Text(word, size=word_size, color=INK, text_align=ft.TextAlign.CENTER, weight=ft.FontWeight.W_500),
+                ft.Text(
+                    word,
+                    size=word_size,
+                    color=INK,
+                    text_align=ft.TextAlign.CENTER,
+                    weight=ft.FontWeight.W_500,
+                ),
             ],
             horizontal_alignment=ft.CrossAxisAlignment.CENTER,
             alignment=ft.MainAxisAlignment.CENTER,
             spacing=12,
         )
-        size = {"height": 200}
+        height = 200
     return ft.Button(
         content=content,
         on_click=on_click,
@@ -85,5 +93,5 @@ def rating_button(
             padding=16 if narrow else ft.Padding.symmetric(horizontal=4, vertical=16),
         ),
         expand=not narrow,
-        **size,
+        height=height,
     )

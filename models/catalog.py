@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 import models.base  # noqa: F401  (naming convention first)
 
@@ -78,7 +78,7 @@ def load_catalog(session: Session, path: Path = CATALOG_PATH) -> int:
 def rateable_clauses(session: Session, *, polarity: str | None = None) -> list[ConductClause]:
     """Clauses offered as reasons on the rating screens, in catalog order."""
     stmt = select(ConductClause).where(ConductClause.rateable, ConductClause.active)
-    clauses = session.exec(stmt.order_by(ConductClause.sort_order)).all()
+    clauses = session.exec(stmt.order_by(col(ConductClause.sort_order))).all()
     if polarity is None:
         return list(clauses)
     return [c for c in clauses if c.polarity in (polarity, "both")]

@@ -50,9 +50,7 @@ def new_qr_token() -> str:
 
 
 class Staff(SQLModel, table=True):
-    __table_args__ = (
-        CheckConstraint("role IN ('staff', 'supervisor', 'admin')", name="role"),
-    )
+    __table_args__ = (CheckConstraint("role IN ('staff', 'supervisor', 'admin')", name="role"),)
 
     id: int | None = Field(default=None, primary_key=True)
     employee_no: str = Field(max_length=32, unique=True)

@@ -111,8 +111,9 @@ class RatingPublic(BaseModel):
     counted: bool
 
 
-def _request_hash(*, requested_staff: str | None, counter_id: int | None, channel: Channel,
-                  data: RatingCreate) -> str:
+def _request_hash(
+    *, requested_staff: str | None, counter_id: int | None, channel: Channel, data: RatingCreate
+) -> str:
     # The request as the client made it (the staff it named, not whoever the server resolved), so
     # a retry after a change of duty is still recognised as the same request.
     body = {
@@ -173,9 +174,7 @@ def submit_rating(
     A concurrent insert of the same key (possible on PostgreSQL) is settled by the unique index.
     """
     key = validate_idempotency_key(idempotency_key)
-    digest = _request_hash(
-        requested_staff=requested_staff, counter_id=counter_id, channel=channel, data=data
-    )
+    digest = _request_hash(requested_staff=requested_staff, counter_id=counter_id, channel=channel, data=data)
     existing = _by_key(session, key)
     if existing is not None:
         return _replay(existing, digest), False

@@ -13,7 +13,9 @@ from rapport.context import AppContext
 from rapport.db import Database, DatabaseConfigError
 from rapport.settings import Settings, SettingsError, checked_settings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Rapport feedback kiosk and conduct ledger.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Rapport feedback kiosk and conduct ledger."
+)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 device_app = typer.Typer(no_args_is_help=True, help="Counter tablets.")
 app.add_typer(db_app, name="db")

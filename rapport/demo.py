@@ -72,25 +72,46 @@ def create_demo(
         assert branch.id is not None
         branches.append(branch)
         for c in range(1, 4):
-            counter = Counter(branch_id=branch.id, code=f"{code}-{c:02d}", name_zh=f"{c}号窗口",
-                              name_en=f"Counter {c}")
+            counter = Counter(
+                branch_id=branch.id, code=f"{code}-{c:02d}", name_zh=f"{c}号窗口", name_en=f"Counter {c}"
+            )
             session.add(counter)
             counters.append(counter)
         members = []
         for s in range(7):
             i = b_index * 7 + s
-            member = Staff(employee_no=f"E{1001 + i}", display_name=STAFF_NAMES[i], role=Role.staff,
-                           branch_id=branch.id, pin_hash=pin_hash)
+            member = Staff(
+                employee_no=f"E{1001 + i}",
+                display_name=STAFF_NAMES[i],
+                role=Role.staff,
+                branch_id=branch.id,
+                pin_hash=pin_hash,
+            )
             session.add(member)
             members.append(member)
         staff_by_branch[branch.id] = members
         emp, name, username = SUPERVISORS[b_index]
         password = f"demo-{username}"
-        session.add(Staff(employee_no=emp, display_name=name, role=Role.supervisor, branch_id=branch.id,
-                          username=username, password_hash=hash_secret(password)))
+        session.add(
+            Staff(
+                employee_no=emp,
+                display_name=name,
+                role=Role.supervisor,
+                branch_id=branch.id,
+                username=username,
+                password_hash=hash_secret(password),
+            )
+        )
         result.logins.append(("supervisor", username, password))
-    session.add(Staff(employee_no="A001", display_name="系统管理员", role=Role.admin, username="admin",
-                      password_hash=hash_secret("demo-admin")))
+    session.add(
+        Staff(
+            employee_no="A001",
+            display_name="系统管理员",
+            role=Role.admin,
+            username="admin",
+            password_hash=hash_secret("demo-admin"),
+        )
+    )
     result.logins.append(("admin", "admin", "demo-admin"))
     session.commit()
 
@@ -109,20 +130,40 @@ def create_demo(
 
     negative = [c.code for c in rateable_clauses(session, polarity="negative")]
     positive = [c.code for c in rateable_clauses(session, polarity="positive")]
-    result.ratings = _ratings(session, rng, branches, counters, staff_by_branch, negative, positive,
-                              now=now, days=days, progress=progress)
+    result.ratings = _ratings(
+        session,
+        rng,
+        branches,
+        counters,
+        staff_by_branch,
+        negative,
+        positive,
+        now=now,
+        days=days,
+        progress=progress,
+    )
     return result
 
 
 def _ratings(
-    session: Session, rng: random.Random, branches: list[Branch], counters: list[Counter],
-    staff_by_branch: dict[int, list[Staff]], negative: list[str], positive: list[str], *,
-    now: datetime, days: int, progress: ProgressFn | None,
+    session: Session,
+    rng: random.Random,
+    branches: list[Branch],
+    counters: list[Counter],
+    staff_by_branch: dict[int, list[Staff]],
+    negative: list[str],
+    positive: list[str],
+    *,
+    now: datetime,
+    days: int,
+    progress: ProgressFn | None,
 ) -> int:
     tz = ZoneInfo("Asia/Shanghai")
     # Each person has their own typical experience; a couple of them clearly struggle.
-    skill = {m.id: rng.gauss(0.0, 0.6) for ms in staff_by_branch.values() for m in ms}
-    for weak in rng.sample(sorted(skill), 2):
+    skill: dict[int | None, float] = {
+        m.id: rng.gauss(0.0, 0.6) for ms in staff_by_branch.values() for m in ms
+    }
+    for weak in rng.sample(sorted(k for k in skill if k is not None), 2):
         skill[weak] -= 1.2
     total = 0
     for day in range(days, -1, -1):

@@ -46,15 +46,19 @@ def create_app(ctx: AppContext) -> flet_fastapi.FastAPI:
     app.mount(
         "/admin",
         flet_fastapi.app(
-            build_admin_main(ctx), app_name="Rapport Admin", session_timeout_seconds=ADMIN_SESSION_TIMEOUT_S,
-            **common,  # type: ignore[arg-type]
+            build_admin_main(ctx),
+            app_name="Rapport Admin",
+            session_timeout_seconds=ADMIN_SESSION_TIMEOUT_S,
+            **common,
         ),
     )
     app.mount(
         "/",
         flet_fastapi.app(
-            build_kiosk_main(ctx), app_name="Rapport", session_timeout_seconds=KIOSK_SESSION_TIMEOUT_S,
-            **common,  # type: ignore[arg-type]
+            build_kiosk_main(ctx),
+            app_name="Rapport",
+            session_timeout_seconds=KIOSK_SESSION_TIMEOUT_S,
+            **common,
         ),
     )
     # Flet's own server does not compress; main.dart.wasm alone is several MB.

@@ -15,8 +15,12 @@ if TYPE_CHECKING:
 
 def _centred(controls: list[ft.Control]) -> ft.Control:
     return ft.Container(
-        content=ft.Column(controls, horizontal_alignment=ft.CrossAxisAlignment.CENTER,
-                          alignment=ft.MainAxisAlignment.CENTER, spacing=24),
+        content=ft.Column(
+            controls,
+            horizontal_alignment=ft.CrossAxisAlignment.CENTER,
+            alignment=ft.MainAxisAlignment.CENTER,
+            spacing=24,
+        ),
         padding=24,
         expand=True,
         alignment=ft.Alignment.CENTER,
@@ -28,16 +32,32 @@ def loading() -> ft.Control:
 
 
 def saving(app: KioskApp) -> ft.Control:
-    return _centred([ft.ProgressRing(width=56, height=56),
-                     ft.Text(t(app.state.locale, "kiosk.saving"), size=20, color=INK)])
+    return _centred(
+        [
+            ft.ProgressRing(width=56, height=56),
+            ft.Text(t(app.state.locale, "kiosk.saving"), size=20, color=INK),
+        ]
+    )
 
 
 def failed(app: KioskApp) -> ft.Control:
     locale = app.state.locale
-    return _centred([
-        ft.Icon(ft.Icons.ERROR_OUTLINE, size=72, color="#C62828"),
-        ft.Text(t(locale, app.state.message_key or "kiosk.error.save"), size=22, color=INK,
-                text_align=ft.TextAlign.CENTER, key="error-message"),
-        ft.Button(content=ft.Text(t(locale, "kiosk.error.retry"), size=20), on_click=app.on_retry,
-                  key="retry", height=TAP_MIN, width=220),
-    ])
+    return _centred(
+        [
+            ft.Icon(ft.Icons.ERROR_OUTLINE, size=72, color="#C62828"),
+            ft.Text(
+                t(locale, app.state.message_key or "kiosk.error.save"),
+                size=22,
+                color=INK,
+                text_align=ft.TextAlign.CENTER,
+                key="error-message",
+            ),
+            ft.Button(
+                content=ft.Text(t(locale, "kiosk.error.retry"), size=20),
+                on_click=app.on_retry,
+                key="retry",
+                height=TAP_MIN,
+                width=220,
+            ),
+        ]
+    )

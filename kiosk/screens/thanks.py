@@ -15,17 +15,29 @@ if TYPE_CHECKING:
 
 def build(app: KioskApp, seconds: int) -> tuple[ft.Control, ft.Text]:
     locale = app.state.locale
-    countdown = ft.Text(t(locale, "kiosk.thanks.countdown", seconds=seconds), size=18, color=MUTED,
-                        key="countdown")
+    countdown = ft.Text(
+        t(locale, "kiosk.thanks.countdown", seconds=seconds), size=18, color=MUTED, key="countdown"
+    )
     view = ft.Column(
         [
             ft.Icon(ft.Icons.CHECK_CIRCLE, size=96, color="#2E7D32"),
-            ft.Text(t(locale, "kiosk.thanks.title"), size=32, weight=ft.FontWeight.BOLD, color=INK,
-                    text_align=ft.TextAlign.CENTER, key="thanks-title"),
+            ft.Text(
+                t(locale, "kiosk.thanks.title"),
+                size=32,
+                weight=ft.FontWeight.BOLD,
+                color=INK,
+                text_align=ft.TextAlign.CENTER,
+                key="thanks-title",
+            ),
             ft.Text(t(locale, "kiosk.thanks.body"), size=20, color=MUTED, text_align=ft.TextAlign.CENTER),
             countdown,
-            ft.Button(content=ft.Text(t(locale, "kiosk.thanks.done"), size=20), on_click=app.on_done,
-                      key="done", height=TAP_MIN, width=200),
+            ft.Button(
+                content=ft.Text(t(locale, "kiosk.thanks.done"), size=20),
+                on_click=app.on_done,
+                key="done",
+                height=TAP_MIN,
+                width=200,
+            ),
         ],
         horizontal_alignment=ft.CrossAxisAlignment.CENTER,
         alignment=ft.MainAxisAlignment.CENTER,

@@ -18,7 +18,7 @@ def staff_card(app: KioskApp) -> ft.Control:
     counter = app.state.counter
     assert counter is not None
     if counter.staff is None:
-        lines = [
+        lines: list[ft.Control] = [
             ft.Text(t(locale, "kiosk.counter_closed"), size=24, weight=ft.FontWeight.BOLD, color=INK),
             ft.Text(t(locale, "kiosk.counter_closed.hint"), size=16, color=MUTED),
         ]
@@ -26,7 +26,9 @@ def staff_card(app: KioskApp) -> ft.Control:
     else:
         lines = [
             ft.Text(t(locale, "kiosk.served_by"), size=16, color=MUTED),
-            ft.Text(counter.staff.display_name, size=28, weight=ft.FontWeight.BOLD, color=INK, key="staff-name"),
+            ft.Text(
+                counter.staff.display_name, size=28, weight=ft.FontWeight.BOLD, color=INK, key="staff-name"
+            ),
             ft.Text(t(locale, "kiosk.employee_no", no=counter.staff.employee_no), size=16, color=MUTED),
         ]
         avatar = ft.CircleAvatar(
@@ -53,8 +55,13 @@ def build(app: KioskApp) -> ft.Control:
     body = ft.Column(
         [
             staff_card(app),
-            ft.Text(t(locale, "kiosk.question"), size=30 if not narrow else 24, weight=ft.FontWeight.BOLD,
-                    color=INK, text_align=ft.TextAlign.CENTER),
+            ft.Text(
+                t(locale, "kiosk.question"),
+                size=30 if not narrow else 24,
+                weight=ft.FontWeight.BOLD,
+                color=INK,
+                text_align=ft.TextAlign.CENTER,
+            ),
             ft.Text(t(locale, "kiosk.hint"), size=18, color=MUTED, text_align=ft.TextAlign.CENTER),
             faces,
         ],
@@ -65,8 +72,11 @@ def build(app: KioskApp) -> ft.Control:
     )
     return ft.Column(
         [
-            header(counter.branch_name(locale), counter.counter_name(locale),
-                   language_button(locale, app.on_toggle_language)),
+            header(
+                counter.branch_name(locale),
+                counter.counter_name(locale),
+                language_button(locale, app.on_toggle_language),
+            ),
             ft.Container(content=body, padding=20, expand=True),
         ],
         spacing=0,

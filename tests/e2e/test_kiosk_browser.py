@@ -94,7 +94,10 @@ def test_the_device_token_survives_a_reload_and_language_switches(server, browse
 
 def test_phone_size_lays_the_faces_out_in_a_column(server, browser):
     page = open_page(browser, enrolment_url(server, "BJ-RM-02"), "phone")
-    buttons = [page.get_by_role("button", name=n, exact=True) for n in ("非常满意", "满意", "一般", "不满意", "非常不满意")]
+    buttons = [
+        page.get_by_role("button", name=n, exact=True)
+        for n in ("非常满意", "满意", "一般", "不满意", "非常不满意")
+    ]
     buttons[-1].wait_for()
     boxes = [b.bounding_box() for b in buttons]
     assert all(b is not None for b in boxes)

@@ -89,8 +89,11 @@ def test_a_missing_or_wrong_device_token_is_401(client, world, db, token):
 
 
 def test_malformed_json_is_400_and_an_oversized_body_is_413(client, world, db):
-    headers = {"Idempotency-Key": "k", "Authorization": f"Bearer {world.device_token}",
-               "Content-Type": "application/json"}
+    headers = {
+        "Idempotency-Key": "k",
+        "Authorization": f"Bearer {world.device_token}",
+        "Content-Type": "application/json",
+    }
     assert client.post("/api/v1/ratings", content=b"{not json", headers=headers).status_code == 400
     assert client.post("/api/v1/ratings", content=b"\xff\xfe", headers=headers).status_code == 400
     big = b'{"score": 5, "comment": "' + b"a" * 20_000 + b'"}'

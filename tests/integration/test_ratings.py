@@ -18,15 +18,17 @@ def rate(db, world, key="k1", token=None, staff_no=None, **fields):
     data = RatingCreate.model_validate({"score": 5, **fields})
     with db.write() as s:
         device = authenticate_device(s, token or world.device_token)
-        return rate_at_device(s, device=device, idempotency_key=key, data=data,
-                              staff_no=staff_no)
+        return rate_at_device(s, device=device, idempotency_key=key, data=data, staff_no=staff_no)
 
 
 def test_a_tap_is_credited_to_whoever_is_on_duty_at_the_counter(db, world):
     rating, created = rate(db, world)
     assert created
-    assert (rating.staff_id, rating.counter_id, rating.branch_id) == (world.staff_id, world.counter_id,
-                                                                       world.branch_id)
+    assert (rating.staff_id, rating.counter_id, rating.branch_id) == (
+        world.staff_id,
+        world.counter_id,
+        world.branch_id,
+    )
     assert rating.channel is Channel.kiosk and rating.counted and not rating.flagged
 
 
@@ -73,8 +75,15 @@ def test_scores_outside_one_to_five_are_refused(score):
 
 def test_the_database_itself_refuses_an_out_of_range_score(db, world):
     with db.write() as s, pytest.raises(IntegrityError):
-        s.add(Rating(idempotency_key="raw", request_hash="x", branch_id=world.branch_id,
-                     channel=Channel.kiosk, score=9))
+        s.add(
+            Rating(
+                idempotency_key="raw",
+                request_hash="x",
+                branch_id=world.branch_id,
+                channel=Channel.kiosk,
+                score=9,
+            )
+        )
         s.commit()
 
 
@@ -98,8 +107,14 @@ def test_a_deactivated_staff_member_cannot_be_rated_by_number(db, world):
 
 def test_submit_rating_for_a_qr_channel_has_no_counter(db, world):
     with db.write() as s:
-        rating, created = submit_rating(s, idempotency_key="qr-1", data=RatingCreate(score=4),
-                                        channel=Channel.qr, branch_id=world.branch_id, staff_id=world.staff_id)
+        rating, created = submit_rating(
+            s,
+            idempotency_key="qr-1",
+            data=RatingCreate(score=4),
+            channel=Channel.qr,
+            branch_id=world.branch_id,
+            staff_id=world.staff_id,
+        )
     assert created and rating.counter_id is None and rating.channel is Channel.qr
 
 
