@@ -5,7 +5,10 @@ Importing this package registers every table on ``SQLModel.metadata``.
 
 from models.catalog import ConductClause
 from models.org import Branch, Counter, Device, Duty, EnrolmentCode, Role, Staff
+from models.policy import Policy, PolicyValues
 from models.rating import Channel, Rating
+from models.throttle import Throttle
+from models.training import TrainingKind, TrainingRecord
 
 __all__ = [
     "Branch",
@@ -15,7 +18,12 @@ __all__ = [
     "Device",
     "Duty",
     "EnrolmentCode",
+    "Policy",
+    "PolicyValues",
     "Rating",
     "Role",
     "Staff",
+    "Throttle",
+    "TrainingKind",
+    "TrainingRecord",
 ]

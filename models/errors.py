@@ -49,3 +49,35 @@ class EnrolmentCodeInvalid(DomainError):
     """The enrolment code is unknown, already used or expired."""
 
     code = "enrolment_code_invalid"
+
+
+class QrTokenUnknown(NotFound):
+    """A staff badge link that is unknown, rotated or belongs to someone no longer active."""
+
+    code = "qr_token_unknown"
+
+
+class RatingThrottled(DomainError):
+    """Too many ratings from one phone in a short time; nothing was stored."""
+
+    code = "rating_throttled"
+
+
+class SignInFailed(DomainError):
+    """Wrong employee number or PIN, or not of this branch (deliberately one message)."""
+
+    code = "sign_in_failed"
+
+
+class SignInThrottled(DomainError):
+    """Too many wrong attempts for this account: wait ``details['wait_seconds']``."""
+
+    code = "sign_in_throttled"
+
+
+class InductionNotPassed(DomainError):
+    code = "induction_not_passed"
+
+
+class NotOnDuty(DomainError):
+    code = "not_on_duty"

@@ -5,20 +5,27 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy import JSON, CheckConstraint, Column, Index, String
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, func, select
 
 import models.base  # noqa: F401  (naming convention first)
 from models.catalog import ConductClause
 from models.clock import UTCDateTime, utcnow
-from models.errors import IdempotencyConflict, StaffNotFound, ValidationFailed
+from models.errors import (
+    IdempotencyConflict,
+    QrTokenUnknown,
+    RatingThrottled,
+    StaffNotFound,
+    ValidationFailed,
+)
 from models.org import Counter, Device, Staff
+from models.policy import PolicyValues, effective_policy
 from models.text import clean_text
 
 COMMENT_MAX_CHARS = 500
@@ -40,6 +47,7 @@ class Rating(SQLModel, table=True):
         Index("ix_rating_staff_created", "staff_id", "created_at"),
         Index("ix_rating_counter_created", "counter_id", "created_at"),
         Index("ix_rating_device_created", "device_id", "created_at"),
+        Index("ix_rating_phone_created", "phone_key", "created_at"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -58,6 +66,8 @@ class Rating(SQLModel, table=True):
     flagged: bool = False
     flag_reason: str | None = Field(default=None, max_length=64)
     counted: bool = True
+    # For ratings from a phone: a digest of the browser's random id, never the id itself.
+    phone_key: str | None = Field(default=None, max_length=64)
 
 
 class RatingCreate(BaseModel):
@@ -164,6 +174,8 @@ def submit_rating(
     counter_id: int | None = None,
     device_id: int | None = None,
     requested_staff: str | None = None,
+    phone: str | None = None,
+    flag: FlagReason | None = None,
     now: datetime | None = None,
 ) -> tuple[Rating, bool]:
     """Store a rating once. Returns ``(rating, created)``.
@@ -182,7 +194,8 @@ def submit_rating(
     rating = Rating(
         idempotency_key=key, request_hash=digest, staff_id=staff_id, counter_id=counter_id,
         branch_id=branch_id, device_id=device_id, channel=channel, score=data.score,
-        reasons=data.reasons, comment=data.comment, created_at=now or utcnow(),
+        reasons=data.reasons, comment=data.comment, created_at=now or utcnow(), phone_key=phone,
+        flagged=flag is not None, flag_reason=flag.value if flag else None, counted=flag is None,
     )  # fmt: skip
     session.add(rating)
     try:
@@ -254,8 +267,131 @@ def rate_at_device(
             raise ValidationFailed("staff", "this staff member does not work at this branch")
     else:
         staff = on_duty(session, counter_id=counter.id, at=now)
+    now = now or utcnow()
+    assert device.id is not None
+    flag = None
+    if _by_key(session, idempotency_key) is None:  # a replay keeps the flag it was stored with
+        flag = kiosk_flag(
+            session, device_id=device.id, now=now, policy=effective_policy(session, counter.branch_id)
+        )
     return submit_rating(
         session, idempotency_key=idempotency_key, data=data, channel=Channel.kiosk,
         branch_id=counter.branch_id, staff_id=staff.id if staff else None,
-        counter_id=counter.id, device_id=device.id, requested_staff=staff_no or None, now=now,
+        counter_id=counter.id, device_id=device.id, requested_staff=staff_no or None, flag=flag, now=now,
     )  # fmt: skip
+
+
+class FlagReason(StrEnum):
+    """Why a rating is kept but not counted in any score."""
+
+    too_soon = "too_soon"  # a press on the same kiosk inside the minimum interval
+    burst = "burst"  # too many presses on one kiosk in a short window
+    repeat_phone = "repeat_phone"  # the same phone already rated this person in the window
+
+
+def kiosk_flag(session: Session, *, device_id: int, now: datetime, policy: PolicyValues) -> FlagReason | None:
+    """Misuse rule for a press on a kiosk: pure decision over the device's recent presses."""
+    recent = session.exec(
+        select(Rating.created_at)
+        .where(
+            Rating.device_id == device_id,
+            col(Rating.created_at) > now - timedelta(seconds=policy.burst_window_seconds),
+        )
+        .order_by(col(Rating.created_at).desc())
+    ).all()
+    return decide_kiosk_flag([now - at for at in recent], policy)
+
+
+def decide_kiosk_flag(ages: list[timedelta], policy: PolicyValues) -> FlagReason | None:
+    """``ages``: how long ago each earlier press in the burst window happened, newest first."""
+    if ages and ages[0] < timedelta(seconds=policy.min_press_interval_seconds):
+        return FlagReason.too_soon
+    if len(ages) + 1 > policy.burst_max_presses:
+        return FlagReason.burst
+    return None
+
+
+def phone_key(phone_id: str) -> str:
+    return hashlib.sha256(f"rapport-phone:{phone_id}".encode()).hexdigest()
+
+
+def rate_by_qr(
+    session: Session,
+    *,
+    qr_token: str,
+    phone_id: str,
+    idempotency_key: str,
+    data: RatingCreate,
+    now: datetime | None = None,
+) -> tuple[Rating, bool]:
+    """A rating from a customer's phone through a staff badge's QR link.
+
+    1. The token must belong to an active staff member (else :class:`QrTokenUnknown`).
+    2. A phone that pressed too often in the last hour is refused (:class:`RatingThrottled`).
+    3. A second rating of the same person from the same phone inside the policy window is kept
+       but flagged and not counted.
+    """
+    now = now or utcnow()
+    staff = staff_by_qr_token(session, qr_token)
+    if not phone_id or len(phone_id) > 100:
+        raise ValidationFailed("phone", "this phone could not be identified; reload the page")
+    key = phone_key(phone_id)
+    policy = effective_policy(session, staff.branch_id)
+    existing = _by_key(session, validate_idempotency_key(idempotency_key))
+    if existing is None:
+        hour_ago = now - timedelta(hours=1)
+        presses = session.exec(
+            select(func.count())
+            .select_from(Rating)
+            .where(Rating.phone_key == key, col(Rating.created_at) > hour_ago)
+        ).one()
+        if presses >= policy.qr_max_presses_per_hour:
+            raise RatingThrottled("too many ratings from this phone; please try again later")
+    window_start = now - timedelta(hours=policy.qr_window_hours)
+    repeat = session.exec(
+        select(Rating.id).where(
+            Rating.phone_key == key,
+            Rating.staff_id == staff.id,
+            Rating.counted,
+            col(Rating.created_at) > window_start,
+        )
+    ).first()
+    assert staff.branch_id is not None
+    return submit_rating(
+        session, idempotency_key=idempotency_key, data=data, channel=Channel.qr,
+        branch_id=staff.branch_id, staff_id=staff.id, requested_staff=staff.employee_no,
+        phone=key, flag=FlagReason.repeat_phone if repeat else None, now=now,
+    )  # fmt: skip
+
+
+def staff_by_qr_token(session: Session, qr_token: str) -> Staff:
+    staff = None
+    if qr_token and len(qr_token) <= 64:
+        staff = session.exec(select(Staff).where(Staff.qr_token == qr_token)).first()
+    if staff is None or not staff.active or staff.branch_id is None:
+        raise QrTokenUnknown("this QR code is not valid (any more)")
+    return staff
+
+
+RATING_DETAILS_WINDOW = timedelta(minutes=15)
+
+
+def add_rating_details(
+    session: Session, *, rating_id: uuid.UUID, reasons: list[str], comment: str, now: datetime | None = None
+) -> Rating:
+    """Add the "what went wrong / what did you like" answers to a rating the customer just gave.
+
+    The tap itself was stored at once (a customer who walks away still counts); the details may
+    follow within a short window, from the same screen session that holds the rating's id.
+    """
+    details = RatingCreate(score=3, reasons=reasons, comment=comment)  # score is not used here
+    rating = session.get(Rating, rating_id)
+    now = now or utcnow()
+    if rating is None or now - rating.created_at > RATING_DETAILS_WINDOW:
+        raise ValidationFailed("rating", "this rating can no longer be changed")
+    _check_reasons(session, details.reasons)
+    rating.reasons = details.reasons
+    rating.comment = details.comment
+    session.add(rating)
+    session.commit()
+    return rating

@@ -23,6 +23,7 @@ from models.devices import register_device
 from models.duty import start_duty
 from models.org import Branch, Counter, Role, Staff
 from models.rating import Rating
+from models.training import TrainingKind, record_training
 
 DEMO_DAYS = 90
 DEMO_PIN = "2468"
@@ -115,6 +116,12 @@ def create_demo(
     result.logins.append(("admin", "admin", "demo-admin"))
     session.commit()
 
+    # Everyone has passed induction except the newest hire of each branch, who cannot sign in yet.
+    for members in staff_by_branch.values():
+        for member in members[:-1]:
+            assert member.id is not None
+            record_training(session, staff_id=member.id, kind=TrainingKind.induction, course="入职培训 Induction",
+                            completed_on=(now - timedelta(days=200)).date(), passed=True)
     for counter in counters:
         assert counter.id is not None
         _device, token = register_device(session, counter_id=counter.id, label=f"{counter.code} tablet")

@@ -7,7 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -21,6 +21,7 @@ from models.crypto import hash_secret
 from models.devices import register_device
 from models.duty import start_duty
 from models.org import Branch, Counter, Role, Staff
+from models.training import TrainingKind, record_training
 from rapport.context import AppContext
 from rapport.db import Database
 from rapport.settings import Settings
@@ -99,6 +100,11 @@ def world(db: Database) -> World:
         boss = Staff(employee_no="S1", display_name="郭主管", role=Role.supervisor, branch_id=a.id)
         s.add_all([alice, bob, carol, boss])
         s.commit()
+        for person in (alice, bob, carol):  # everyone but bob-the-new-hire has passed induction
+            assert person.id is not None
+            if person is not bob:
+                record_training(s, staff_id=person.id, kind=TrainingKind.induction, course="入职培训",
+                                completed_on=date(2026, 1, 5), passed=True)
         assert c1.id and c2.id and alice.id
         _d1, token1 = register_device(s, counter_id=c1.id, label="tablet 1")
         _d2, token2 = register_device(s, counter_id=c2.id, label="tablet 2")

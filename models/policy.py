@@ -1,0 +1,93 @@
+"""Policy: the thresholds an organisation tunes (intervals, windows, SLA hours, retention).
+
+One row per scope: the global default (``branch_id`` NULL) and optional per-branch overrides. Values
+are validated by :class:`PolicyValues`, so a bad edit is refused with the field named, and a missing
+row simply means "the defaults".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import JSON, Column, Index
+from sqlmodel import Field as SQLField
+from sqlmodel import Session, SQLModel, col, select
+
+import models.base  # noqa: F401  (naming convention first)
+from models.clock import UTCDateTime, utcnow
+
+
+class PolicyValues(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Kiosk
+    idle_reset_seconds: int = Field(default=30, ge=10, le=600)
+    min_press_interval_seconds: int = Field(default=5, ge=0, le=300)
+    burst_window_seconds: int = Field(default=60, ge=10, le=3600)
+    burst_max_presses: int = Field(default=8, ge=2, le=1000)
+    # Phones (QR links)
+    qr_window_hours: int = Field(default=12, ge=1, le=24 * 30)
+    qr_max_presses_per_hour: int = Field(default=6, ge=1, le=1000)
+    # Complaints: reply due times in hours, per severity
+    sla_hours_low: int = Field(default=120, ge=1, le=24 * 60)
+    sla_hours_normal: int = Field(default=72, ge=1, le=24 * 60)
+    sla_hours_high: int = Field(default=24, ge=1, le=24 * 60)
+    contact_retention_days: int = Field(default=30, ge=1, le=3650)
+    # Clauses whose complaints are high severity from the start (integrity, confidentiality).
+    high_severity_clauses: list[str] = Field(default_factory=lambda: ["2.1.2", "2.1.3", "1.3.1"])
+    status_lookups_per_minute: int = Field(default=10, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _ordered_sla(self) -> PolicyValues:
+        if not self.sla_hours_high <= self.sla_hours_normal <= self.sla_hours_low:
+            raise ValueError("SLA hours must not be shorter for a less severe complaint")
+        return self
+
+    def sla_hours(self, severity: str) -> int:
+        return {"low": self.sla_hours_low, "normal": self.sla_hours_normal, "high": self.sla_hours_high}[
+            severity
+        ]
+
+
+class Policy(SQLModel, table=True):
+    __table_args__ = (Index("uq_policy_branch", "branch_id", unique=True),)
+
+    id: int | None = SQLField(default=None, primary_key=True)
+    branch_id: int | None = SQLField(default=None, foreign_key="branch.id")
+    values: dict[str, Any] = SQLField(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    version: int = 1
+    updated_at: datetime = SQLField(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+def effective_policy(session: Session, branch_id: int | None = None) -> PolicyValues:
+    """Defaults, overlaid by the global row, overlaid by the branch's row."""
+    merged: dict[str, Any] = {}
+    rows = session.exec(
+        select(Policy).where(col(Policy.branch_id).is_(None) | (col(Policy.branch_id) == branch_id))
+    ).all()
+    for row in sorted(rows, key=lambda r: r.branch_id is not None):
+        merged.update(row.values)
+    return PolicyValues.model_validate(merged)
+
+
+def set_policy(session: Session, *, values: dict[str, Any], branch_id: int | None = None) -> PolicyValues:
+    """Validate and store a scope's overrides (only the keys given); returns the effective policy."""
+    row = session.exec(
+        select(Policy).where(
+            col(Policy.branch_id).is_(None) if branch_id is None else col(Policy.branch_id) == branch_id
+        )
+    ).first()
+    current = dict(row.values) if row else {}
+    current.update(values)
+    PolicyValues.model_validate(current)  # refuse before anything is written
+    if row is None:
+        row = Policy(branch_id=branch_id, values=current)
+    else:
+        row.values = current
+        row.version += 1
+        row.updated_at = utcnow()
+    session.add(row)
+    session.commit()
+    return effective_policy(session, branch_id)
