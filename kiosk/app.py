@@ -1,4 +1,4 @@
-"""The kiosk Flet app: one small object per browser session holding the state and the handlers.
+"""The customer Flet app: one small object per browser session holding the state and the handlers.
 
 Handlers are ``async`` and run database work in a thread (``asyncio.to_thread``): a plain ``def``
 handler would run on the server's single event loop and stall every other kiosk meanwhile.
@@ -8,23 +8,48 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import flet as ft
 
 from kiosk import backend
-from kiosk.screens import enrol, status, thanks, welcome
-from kiosk.state import THANKS_SECONDS, KioskState, Screen
+from kiosk.screens import (
+    complaint,
+    complaint_done,
+    details,
+    enrol,
+    invalid,
+    staff,
+    status,
+    thanks,
+    tracking,
+    welcome,
+)
+from kiosk.state import CUSTOMER_SCREENS, THANKS_SECONDS, KioskState, Mode, Screen
 from kiosk.ui import SURFACE
-from models.errors import DeviceNotAuthorized, EnrolmentCodeInvalid
+from models.complaint import ComplaintNotFound, SatisfactionNotOpen
+from models.errors import (
+    DeviceNotAuthorized,
+    EnrolmentCodeInvalid,
+    InductionNotPassed,
+    NotOnDuty,
+    QrTokenUnknown,
+    RatingThrottled,
+    SignInFailed,
+    SignInThrottled,
+    ValidationFailed,
+)
 from rapport.context import AppContext
 from rapport.i18n import other_locale, t
 from rapport.ui_theme import apply_theme
 
 log = logging.getLogger(__name__)
 TOKEN_KEY = "rapport.device_token"
+PHONE_KEY = "rapport.phone_id"
 Sleep = Callable[[float], Awaitable[Any]]
+COMPLAINT_FIELDS = ("category", "description", "contact", "consent")
 
 
 class KioskApp:
@@ -35,50 +60,96 @@ class KioskApp:
         self.prefs = ft.SharedPreferences()
         locale = ctx.settings.locale
         self.state = KioskState(locale=locale, default_locale=locale)
+        self.public_url = ctx.settings.effective_public_url
+        self.reasons: list[backend.Reason] = []
         self.enrol_field: ft.TextField | None = None
+        self.status_field: ft.TextField | None = None
+        self.staff_fields: tuple[ft.TextField, ft.TextField] | None = None
         self.countdown: ft.Text | None = None
+        self.complaint_status: backend.ComplaintStatus | None = None
+        self.status_code: str | None = None
+        self.phone_id: str | None = None
+        self.idle_seconds = 0
+        self.closed = False
 
     # -- start-up -------------------------------------------------------------------------
     async def start(self) -> None:
         apply_theme(self.page, t(self.state.locale, "app.name"))
         self.page.bgcolor = SURFACE
         self.page.on_resize = self._on_resize
+        self.page.on_close = self._on_close
         self.render()
-        route = (self.page.route or "/").rstrip("/")
+        self.reasons = await asyncio.to_thread(backend.reasons, self.ctx)
+        route = (self.page.route or "/").rstrip("/") or "/"
         if route.startswith("/enrol/"):
             await self._enrol_with(route.removeprefix("/enrol/"))
-            return
-        token = await self.prefs.get(TOKEN_KEY)
-        if not isinstance(token, str) or not token:
-            self.state.needs_enrolment()
-            self.render()
-            return
-        await self._load(token)
+        elif route.startswith("/s/"):
+            await self._open_badge(route.removeprefix("/s/"))
+        elif route == "/t" or route.startswith("/t/"):
+            self.state.mode = Mode.status
+            code = route.removeprefix("/t").strip("/")
+            if code:
+                await self._lookup(code)
+            else:
+                self.state.go(Screen.status_lookup)
+                self.render()
+        else:
+            token = await self.prefs.get(TOKEN_KEY)
+            if isinstance(token, str) and token:
+                await self._load(token)
+            else:
+                self.state.needs_enrolment()
+                self.render()
+        self.page.run_task(self._watch_idle)
 
     async def _load(self, token: str) -> None:
         try:
-            view = await asyncio.to_thread(backend.load_counter, self.ctx, token)
+            place = await asyncio.to_thread(backend.load_counter, self.ctx, token)
         except DeviceNotAuthorized:
             await self.prefs.remove(TOKEN_KEY)
             self.state.needs_enrolment("kiosk.device.revoked")
         else:
-            self.state.enrolled(token, view)
+            self.state.enrolled(token, place)
         self.render()
+
+    async def _open_badge(self, token: str) -> None:
+        self.state.mode = Mode.phone
+        self.state.qr_token = token
+        try:
+            self.state.place = await asyncio.to_thread(backend.load_badge, self.ctx, token)
+        except QrTokenUnknown:
+            self.state.go(Screen.invalid_link)
+        else:
+            phone_id = await self.prefs.get(PHONE_KEY)
+            if not isinstance(phone_id, str) or not phone_id:
+                phone_id = uuid.uuid4().hex
+                await self.prefs.set(PHONE_KEY, phone_id)
+            self.phone_id = phone_id
+            self.state.go(Screen.welcome)
+        self.render()
+
+    def reasons_for(self, polarity: str) -> list[backend.Reason]:
+        return [r for r in self.reasons if r.polarity in (polarity, "both")]
+
+    @property
+    def contact_retention_days(self) -> int:
+        return self.state.place.contact_retention_days if self.state.place else 30
 
     # -- rendering ------------------------------------------------------------------------
     def render(self) -> None:
         screen = self.state.screen
         self.countdown = None
-        if screen is Screen.welcome:
-            content = welcome.build(self)
-        elif screen is Screen.thanks:
+        builders: dict[Screen, Callable[[KioskApp], ft.Control]] = {
+            Screen.welcome: welcome.build, Screen.enrol: enrol.build, Screen.saving: status.saving,
+            Screen.error: status.failed, Screen.details: details.build, Screen.complaint: complaint.build,
+            Screen.complaint_done: complaint_done.build, Screen.staff: staff.build,
+            Screen.status_lookup: tracking.lookup, Screen.status_view: tracking.view,
+            Screen.invalid_link: invalid.build,
+        }  # fmt: skip
+        if screen is Screen.thanks:
             content, self.countdown = thanks.build(self, THANKS_SECONDS)
-        elif screen is Screen.enrol:
-            content = enrol.build(self)
-        elif screen is Screen.saving:
-            content = status.saving(self)
-        elif screen is Screen.error:
-            content = status.failed(self)
+        elif screen in builders:
+            content = builders[screen](self)
         else:
             content = status.loading()
         self.page.controls = [ft.SafeArea(content=content, expand=True)]
@@ -87,13 +158,55 @@ class KioskApp:
     async def _on_resize(self, _e: ft.PageResizeEvent) -> None:
         self.render()
 
-    # -- handlers -------------------------------------------------------------------------
+    async def _on_close(self, _e: ft.Event[Any]) -> None:
+        self.closed = True
+
+    # -- idle reset -----------------------------------------------------------------------
+    def touch(self) -> None:
+        self.idle_seconds = 0
+
+    async def _watch_idle(self) -> None:
+        """On a shared counter tablet, a customer who walks away must not leave their words behind."""
+        while not self.closed:
+            await self.sleep(1)
+            self.idle_seconds += 1
+            limit = self.state.place.idle_reset_seconds if self.state.place else 30
+            if (
+                self.state.mode is Mode.counter
+                and self.state.screen in CUSTOMER_SCREENS
+                and self.idle_seconds >= limit
+            ):
+                try:
+                    await self._back_to_welcome()
+                except Exception:  # the session went away mid-update
+                    log.debug("idle reset: session gone", exc_info=True)
+                    return
+
+    # -- common ---------------------------------------------------------------------------
     async def on_toggle_language(self, _e: ft.Event[Any]) -> None:
+        self.touch()
         self.state.locale = other_locale(self.state.locale)
         self.page.title = t(self.state.locale, "app.name")
         self.render()
 
+    async def on_touch_field(self, _e: ft.Event[Any]) -> None:
+        self.touch()
+
+    async def on_done(self, _e: ft.Event[Any]) -> None:
+        await self._back_to_welcome()
+
+    async def _back_to_welcome(self) -> None:
+        self.touch()
+        self.state.reset()
+        if self.state.mode is Mode.counter and self.state.device_token:
+            # Refresh who is on duty: the next customer may be served by someone else.
+            await self._load(self.state.device_token)
+        else:
+            self.render()
+
+    # -- rating ---------------------------------------------------------------------------
     async def on_rate(self, e: ft.Event[ft.Button]) -> None:
+        self.touch()
         if self.state.screen is not Screen.welcome:
             return  # a second tap while the first is being saved
         self.state.tap(int(e.control.data))
@@ -101,6 +214,7 @@ class KioskApp:
         await self._save()
 
     async def on_retry(self, _e: ft.Event[Any]) -> None:
+        self.touch()
         if self.state.screen is Screen.error and self.state.pending:
             self.state.go(Screen.saving)
             self.render()
@@ -108,48 +222,237 @@ class KioskApp:
 
     async def _save(self) -> None:
         pending = self.state.pending
-        assert pending is not None and self.state.device_token
+        assert pending is not None
         try:
-            await asyncio.to_thread(
-                backend.submit_tap, self.ctx, device_token=self.state.device_token,
-                idempotency_key=pending.idempotency_key, score=pending.score, staff_no=pending.staff_no,
-            )  # fmt: skip
+            if self.state.mode is Mode.phone:
+                rating_id = await asyncio.to_thread(
+                    backend.submit_phone_tap,
+                    self.ctx,
+                    qr_token=self.state.qr_token or "",
+                    phone_id=self.phone_id or "",
+                    idempotency_key=pending.idempotency_key,
+                    score=pending.score,
+                )
+            else:
+                assert self.state.device_token
+                rating_id = await asyncio.to_thread(
+                    backend.submit_tap, self.ctx, device_token=self.state.device_token,
+                    idempotency_key=pending.idempotency_key, score=pending.score, staff_no=pending.staff_no,
+                )  # fmt: skip
         except DeviceNotAuthorized:
             await self.prefs.remove(TOKEN_KEY)
             self.state.needs_enrolment("kiosk.device.revoked")
-            self.render()
-            return
+        except QrTokenUnknown:
+            self.state.go(Screen.invalid_link)
+        except RatingThrottled:
+            self.state.pending = None
+            self.state.failed("phone.throttled")
         except Exception:
             log.exception("kiosk: saving a rating failed")
             self.state.failed()
-            self.render()
-            return
-        self.state.saved()
+        else:
+            self.state.saved(rating_id)
+        self.render()
+
+    # -- details --------------------------------------------------------------------------
+    async def on_toggle_reason(self, e: ft.Event[ft.Chip]) -> None:
+        self.touch()
+        self.state.details.toggle(str(e.control.data))
+        e.control.selected = str(e.control.data) in self.state.details.reasons
+        e.control.update()
+
+    async def on_comment_change(self, e: ft.Event[ft.TextField]) -> None:
+        self.touch()
+        self.state.details.comment = e.control.value or ""
+
+    async def _save_details(self) -> bool:
+        d = self.state.details
+        if self.state.rating_id is None or (not d.reasons and not d.comment.strip()):
+            return True
+        try:
+            await asyncio.to_thread(
+                backend.save_details, self.ctx, rating_id=self.state.rating_id, reasons=list(d.reasons),
+                comment=d.comment,
+            )  # fmt: skip
+        except Exception:
+            log.exception("kiosk: saving rating details failed")
+            self.state.say("kiosk.error.save")
+            return False
+        return True
+
+    async def on_details_submit(self, _e: ft.Event[Any]) -> None:
+        self.touch()
+        await self._save_details()
+        await self._thank()
+
+    async def on_details_skip(self, _e: ft.Event[Any]) -> None:
+        self.touch()
+        await self._thank()
+
+    async def _thank(self) -> None:
+        self.state.thank()
         self.render()
         self.page.run_task(self._count_down, self.state.generation)
 
     async def _count_down(self, generation: int) -> None:
         for remaining in range(THANKS_SECONDS, 0, -1):
-            if self.state.generation != generation:
+            if self.state.generation != generation or self.closed:
                 return
             if self.countdown is not None:
                 self.countdown.value = t(self.state.locale, "kiosk.thanks.countdown", seconds=remaining)
                 self.countdown.update()
             await self.sleep(1)
-        if self.state.generation == generation:
+        if self.state.generation == generation and not self.closed:
             await self._back_to_welcome()
 
-    async def on_done(self, _e: ft.Event[Any]) -> None:
-        await self._back_to_welcome()
+    # -- complaint ------------------------------------------------------------------------
+    async def on_open_complaint(self, _e: ft.Event[Any]) -> None:
+        self.touch()
+        await self._save_details()  # keep what they already chose with the rating
+        self.state.open_complaint()
+        self.render()
 
-    async def _back_to_welcome(self) -> None:
-        self.state.reset()
-        if self.state.device_token:
-            # Refresh who is on duty: the next customer may be served by someone else.
-            await self._load(self.state.device_token)
-        else:
+    async def on_pick_category(self, e: ft.Event[ft.Chip]) -> None:
+        self.touch()
+        self.state.complaint.category = str(e.control.data)
+        if self.state.message_field == "category":
+            self.state.say(None)
+        self.render()
+
+    async def on_complaint_field(self, e: ft.Event[ft.TextField]) -> None:
+        self.touch()
+        setattr(self.state.complaint, str(e.control.data), e.control.value or "")
+
+    async def on_consent_change(self, e: ft.Event[ft.Checkbox]) -> None:
+        self.touch()
+        self.state.complaint.consent = bool(e.control.value)
+
+    async def on_complaint_cancel(self, _e: ft.Event[Any]) -> None:
+        self.touch()
+        self.state.say(None)
+        self.state.go(Screen.details)
+        self.render()
+
+    async def on_complaint_submit(self, _e: ft.Event[Any]) -> None:
+        self.touch()
+        state = self.state
+        try:
+            filed = await asyncio.to_thread(
+                backend.submit_complaint,
+                self.ctx,
+                idempotency_key=state.complaint.idempotency_key,
+                form=state.complaint_form(),
+                device_token=state.device_token if state.mode is Mode.counter else None,
+                qr_token=state.qr_token if state.mode is Mode.phone else None,
+                rating_id=state.rating_id,
+            )
+        except ValidationFailed as exc:
+            field = exc.field if exc.field in COMPLAINT_FIELDS else "form"
+            state.say(f"complaint.error.{field}" if field != "form" else "complaint.error.save", field)
             self.render()
+            return
+        except Exception:
+            log.exception("kiosk: filing a complaint failed")
+            state.say("complaint.error.save", "form")
+            self.render()
+            return
+        state.complaint_filed(filed)
+        self.render()
 
+    # -- staff sign-in at the counter -----------------------------------------------------
+    async def on_open_staff(self, _e: ft.Event[Any]) -> None:
+        self.touch()
+        self.state.say(None)
+        self.state.go(Screen.staff)
+        self.render()
+
+    async def on_staff_sign_in(self, _e: ft.Event[Any]) -> None:
+        await self._staff(backend.staff_sign_in, "staff.signed_in")
+
+    async def on_staff_sign_out(self, _e: ft.Event[Any]) -> None:
+        await self._staff(backend.staff_sign_out, "staff.signed_out")
+
+    async def _staff(self, action: Callable[..., backend.Place], done_key: str) -> None:
+        self.touch()
+        assert self.staff_fields is not None and self.state.device_token
+        number, pin = (f.value or "" for f in self.staff_fields)
+        self.state.staff_no_draft = number.strip()
+        if not number.strip() or not pin:
+            self.state.say("staff.error.empty")
+            self.render()
+            return
+        try:
+            place = await asyncio.to_thread(
+                action, self.ctx, device_token=self.state.device_token, employee_no=number, pin=pin
+            )
+        except SignInThrottled as exc:
+            minutes = max(1, round(int(str(exc.details.get("wait_seconds", 60))) / 60))
+            self.state.say("staff.error.throttled", minutes=minutes)
+        except SignInFailed:
+            self.state.say("staff.error.failed")
+        except InductionNotPassed:
+            self.state.say("staff.error.induction")
+        except NotOnDuty:
+            self.state.say("staff.error.not_on_duty")
+        else:
+            self.state.place = place
+            self.state.reset()
+            self.render()
+            name = place.staff.display_name if place.staff else number
+            self.page.show_dialog(ft.SnackBar(ft.Text(t(self.state.locale, done_key, name=name))))
+            return
+        self.render()
+
+    # -- complaint status page ------------------------------------------------------------
+    async def on_status_lookup(self, _e: ft.Event[Any]) -> None:
+        code = (self.status_field.value if self.status_field else "") or ""
+        await self._lookup(code)
+
+    async def _lookup(self, code: str) -> None:
+        from models.codes import normalise_tracking_code
+
+        self.state.enrol_draft = code.strip()[:14]
+        client = self.page.client_ip or "unknown"
+        if not self.ctx.status_limiter.allow(client):
+            self.state.say("status.limited")
+            self.state.go(Screen.status_lookup)
+        elif normalise_tracking_code(code) is None:
+            self.state.say("status.malformed" if code.strip() else "status.lookup")
+            self.state.go(Screen.status_lookup)
+        else:
+            found = await asyncio.to_thread(backend.complaint_status, self.ctx, code)
+            if found is None:
+                self.state.say("status.not_found")
+                self.state.go(Screen.status_lookup)
+            else:
+                self.complaint_status, self.status_code = found, code.strip().upper()
+                self.state.say(None)
+                self.state.go(Screen.status_view)
+        self.render()
+
+    async def on_satisfied(self, e: ft.Event[Any]) -> None:
+        satisfied = bool(e.control.data)
+        try:
+            result = await asyncio.to_thread(
+                backend.answer, self.ctx, code=self.status_code or "", satisfied=satisfied
+            )
+        except (ComplaintNotFound, SatisfactionNotOpen):
+            found = await asyncio.to_thread(backend.complaint_status, self.ctx, self.status_code or "")
+            self.complaint_status = found or self.complaint_status
+            self.state.say(None)
+        else:
+            self.complaint_status = result
+            self.state.say("status.thanks_yes" if satisfied else "status.thanks_no")
+        self.render()
+
+    async def on_status_again(self, _e: ft.Event[Any]) -> None:
+        self.complaint_status, self.status_code = None, None
+        self.state.enrol_draft = ""
+        self.state.say(None)
+        self.state.go(Screen.status_lookup)
+        self.render()
+
+    # -- enrolment ------------------------------------------------------------------------
     async def on_enrol(self, _e: ft.Event[Any]) -> None:
         code = (self.enrol_field.value if self.enrol_field else "") or ""
         await self._enrol_with(code)

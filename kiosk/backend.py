@@ -6,10 +6,24 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
+from models.catalog import rateable_clauses
+from models.complaint import answer_satisfaction, file_complaint, parse_complaint, public_status
 from models.devices import authenticate_device, device_context, enrol_device
-from models.duty import on_duty
-from models.rating import RatingCreate, rate_at_device
+from models.duty import on_duty, sign_in, sign_out
+from models.org import Branch, Staff
+from models.policy import effective_policy
+from models.rating import (
+    Channel,
+    Rating,
+    RatingCreate,
+    add_rating_details,
+    rate_at_device,
+    rate_by_qr,
+    staff_by_qr_token,
+)
 from rapport.context import AppContext
 
 
@@ -20,15 +34,17 @@ class StaffCard:
 
 
 @dataclass(frozen=True)
-class CounterView:
-    """Everything the welcome screen shows about where it stands."""
+class Place:
+    """Where a rating is given: a counter (kiosk) or a person's badge (phone)."""
 
-    device_id: int
-    counter_name_zh: str
-    counter_name_en: str
     branch_name_zh: str
     branch_name_en: str
+    counter_name_zh: str
+    counter_name_en: str
     staff: StaffCard | None
+    timezone: str
+    idle_reset_seconds: int
+    contact_retention_days: int
 
     def counter_name(self, locale: str) -> str:
         return self.counter_name_zh if locale == "zh-CN" else self.counter_name_en
@@ -37,28 +53,98 @@ class CounterView:
         return self.branch_name_zh if locale == "zh-CN" else self.branch_name_en
 
 
+# Kept for the welcome screen's name; a counter is one kind of place.
+CounterView = Place
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    short_zh: str
+    short_en: str
+    polarity: str
+
+    def label(self, locale: str) -> str:
+        return self.short_zh if locale == "zh-CN" else self.short_en
+
+
 @dataclass(frozen=True)
 class Enrolled:
     token: str
-    view: CounterView
+    view: Place
 
 
-def load_counter(ctx: AppContext, device_token: str) -> CounterView:
+@dataclass(frozen=True)
+class FiledComplaint:
+    code: str
+    due_at: datetime
+    hours: int
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    kind: str
+
+
+@dataclass(frozen=True)
+class ComplaintStatus:
+    status: str
+    created_at: datetime
+    due_at: datetime
+    category: str
+    reply: str | None
+    satisfied: bool | None
+    can_answer: bool
+    timeline: list[TimelineEntry]
+
+
+def new_idempotency_key(prefix: str = "kiosk") -> str:
+    return f"{prefix}-{uuid.uuid4()}"
+
+
+def load_counter(ctx: AppContext, device_token: str) -> Place:
     """The counter, branch and on-duty staff for a device token (raises DeviceNotAuthorized)."""
     with ctx.db.write() as session:
         device = authenticate_device(session, device_token, now=ctx.clock())
         counter, branch = device_context(session, device)
-        assert counter.id is not None and device.id is not None
+        assert counter.id is not None
         staff = on_duty(session, counter_id=counter.id, at=ctx.clock())
-        card = StaffCard(staff.employee_no, staff.display_name) if staff else None
-        return CounterView(
-            device_id=device.id,
-            counter_name_zh=counter.name_zh,
-            counter_name_en=counter.name_en,
+        policy = effective_policy(session, branch.id)
+        return Place(
             branch_name_zh=branch.name_zh,
             branch_name_en=branch.name_en,
-            staff=card,
+            counter_name_zh=counter.name_zh,
+            counter_name_en=counter.name_en,
+            staff=StaffCard(staff.employee_no, staff.display_name) if staff else None,
+            timezone=branch.timezone,
+            idle_reset_seconds=policy.idle_reset_seconds,
+            contact_retention_days=policy.contact_retention_days,
         )
+
+
+def load_badge(ctx: AppContext, qr_token: str) -> Place:
+    """The person behind a badge's QR link (raises QrTokenUnknown)."""
+    with ctx.db.read() as session:
+        staff = staff_by_qr_token(session, qr_token)
+        branch = session.get(Branch, staff.branch_id)
+        assert branch is not None
+        policy = effective_policy(session, branch.id)
+        return Place(
+            branch_name_zh=branch.name_zh,
+            branch_name_en=branch.name_en,
+            counter_name_zh="",
+            counter_name_en="",
+            staff=StaffCard(staff.employee_no, staff.display_name),
+            timezone=branch.timezone,
+            idle_reset_seconds=policy.idle_reset_seconds,
+            contact_retention_days=policy.contact_retention_days,
+        )
+
+
+def reasons(ctx: AppContext) -> list[Reason]:
+    with ctx.db.read() as session:
+        return [Reason(c.code, c.short_zh, c.short_en, c.polarity) for c in rateable_clauses(session)]
 
 
 def enrol(ctx: AppContext, code: str) -> Enrolled:
@@ -68,22 +154,114 @@ def enrol(ctx: AppContext, code: str) -> Enrolled:
     return Enrolled(token=token, view=load_counter(ctx, token))
 
 
-def new_idempotency_key() -> str:
-    return f"kiosk-{uuid.uuid4()}"
-
-
 def submit_tap(
     ctx: AppContext, *, device_token: str, idempotency_key: str, score: int, staff_no: str | None
-) -> bool:
-    """Store one tap; returns True if stored now, False if it was a retry of a stored tap."""
+) -> uuid.UUID:
+    """Store one tap at a counter (a retry of a stored tap returns the same rating's id)."""
     with ctx.db.write() as session:
         device = authenticate_device(session, device_token, now=ctx.clock())
-        _rating, created = rate_at_device(
-            session,
-            device=device,
-            idempotency_key=idempotency_key,
-            data=RatingCreate(score=score),
-            staff_no=staff_no,
-            now=ctx.clock(),
-        )
-        return created
+        rating, _created = rate_at_device(
+            session, device=device, idempotency_key=idempotency_key, data=RatingCreate(score=score),
+            staff_no=staff_no, now=ctx.clock(),
+        )  # fmt: skip
+        return rating.id
+
+
+def submit_phone_tap(
+    ctx: AppContext, *, qr_token: str, phone_id: str, idempotency_key: str, score: int
+) -> uuid.UUID:
+    with ctx.db.write() as session:
+        rating, _created = rate_by_qr(
+            session, qr_token=qr_token, phone_id=phone_id, idempotency_key=idempotency_key,
+            data=RatingCreate(score=score), now=ctx.clock(),
+        )  # fmt: skip
+        return rating.id
+
+
+def save_details(ctx: AppContext, *, rating_id: uuid.UUID, reasons: list[str], comment: str) -> None:
+    with ctx.db.write() as session:
+        add_rating_details(session, rating_id=rating_id, reasons=reasons, comment=comment, now=ctx.clock())
+
+
+def submit_complaint(
+    ctx: AppContext,
+    *,
+    idempotency_key: str,
+    form: dict[str, Any],
+    device_token: str | None = None,
+    qr_token: str | None = None,
+    rating_id: uuid.UUID | None = None,
+) -> FiledComplaint | None:
+    """File a complaint from a counter or a phone. Returns None for a replay of a filed complaint.
+
+    Raises ValidationFailed naming the field for bad input; nothing is stored then.
+    """
+    data = parse_complaint(form)
+    with ctx.db.write() as session:
+        counter_id = staff_id = None
+        channel = Channel.kiosk
+        if device_token:
+            device = authenticate_device(session, device_token, now=ctx.clock())
+            counter, branch = device_context(session, device)
+            counter_id = counter.id
+            duty = on_duty(session, counter_id=counter.id, at=ctx.clock()) if counter.id else None
+            staff_id = duty.id if duty else None
+        else:
+            staff: Staff = staff_by_qr_token(session, qr_token or "")
+            found = session.get(Branch, staff.branch_id)
+            assert found is not None
+            branch, staff_id, channel = found, staff.id, Channel.qr
+        score = None
+        if rating_id is not None:
+            rating = session.get(Rating, rating_id)
+            if rating is not None:
+                score, staff_id = rating.score, rating.staff_id
+        assert branch.id is not None
+        policy = effective_policy(session, branch.id)
+        complaint, code, _created = file_complaint(
+            session, idempotency_key=idempotency_key, data=data, channel=channel, branch_id=branch.id,
+            counter_id=counter_id, staff_id=staff_id, rating_id=rating_id, policy=policy, now=ctx.clock(),
+            score=score,
+        )  # fmt: skip
+        if code is None:
+            return None
+        return FiledComplaint(code=code, due_at=complaint.due_at, hours=policy.sla_hours(complaint.severity))
+
+
+def complaint_status(ctx: AppContext, code: str) -> ComplaintStatus | None:
+    with ctx.db.read() as session:
+        view = public_status(session, code=code)
+    return _status(view) if view else None
+
+
+def answer(ctx: AppContext, *, code: str, satisfied: bool) -> ComplaintStatus:
+    with ctx.db.write() as session:
+        result = answer_satisfaction(session, code=code, satisfied=satisfied, now=ctx.clock())
+    return _status(result)
+
+
+def _status(view: Any) -> ComplaintStatus:
+    return ComplaintStatus(
+        status=str(view.status),
+        created_at=view.created_at,
+        due_at=view.due_at,
+        category=view.category,
+        reply=view.reply,
+        satisfied=view.satisfied,
+        can_answer=view.can_answer_satisfaction,
+        timeline=[TimelineEntry(at=at, kind=str(kind)) for at, kind in view.timeline],
+    )
+
+
+def staff_sign_in(ctx: AppContext, *, device_token: str, employee_no: str, pin: str) -> Place:
+    with ctx.db.write() as session:
+        device = authenticate_device(session, device_token, now=ctx.clock())
+        sign_in(session, counter_id=device.counter_id, employee_no=employee_no, pin=pin, now=ctx.clock())
+    return load_counter(ctx, device_token)
+
+
+def staff_sign_out(ctx: AppContext, *, device_token: str, employee_no: str, pin: str) -> Place:
+    with ctx.db.write() as session:
+        device = authenticate_device(session, device_token, now=ctx.clock())
+        sign_out(session, counter_id=device.counter_id, employee_no=employee_no, pin=pin, now=ctx.clock())
+    return load_counter(ctx, device_token)

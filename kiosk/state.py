@@ -1,27 +1,51 @@
-"""The kiosk's per-session state and its flow, as plain data: testable without Flet.
+"""The customer app's per-session state and its flow, as plain data: testable without Flet.
 
-Screens: ``loading`` → ``enrol`` (tablet not bound to a counter) or ``welcome``;
-``welcome`` → tap → ``saving`` → ``thanks`` (or ``error``, where "try again" reuses the same
-idempotency key so a lost answer can never store the tap twice) → ``welcome``.
+Modes: ``counter`` (an enrolled tablet), ``phone`` (a staff badge's QR link ``/s/<token>``) and
+``status`` (following a complaint, ``/t/<code>``).
+
+Screens, counter and phone: ``welcome`` → tap → ``saving`` → ``details`` (what went wrong / what
+you liked; the tap is already stored) → ``thanks`` → ``welcome``. From ``details`` a customer may
+open ``complaint`` → ``complaint_done``. A failed save goes to ``error``, where "try again" reuses
+the same idempotency key so a lost answer can never store the tap twice. On a counter the staff
+control opens ``staff`` (sign in / out). ``reset`` clears every field for the next customer.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from kiosk.backend import CounterView, new_idempotency_key
+from kiosk.backend import FiledComplaint, Place, new_idempotency_key
 
 THANKS_SECONDS = 5
+
+
+class Mode(StrEnum):
+    counter = "counter"
+    phone = "phone"
+    status = "status"
 
 
 class Screen(StrEnum):
     loading = "loading"
     enrol = "enrol"
+    invalid_link = "invalid_link"
     welcome = "welcome"
     saving = "saving"
+    details = "details"
+    complaint = "complaint"
+    complaint_done = "complaint_done"
     thanks = "thanks"
     error = "error"
+    staff = "staff"
+    status_lookup = "status_lookup"
+    status_view = "status_view"
+
+
+# Screens that hold a customer's input or result: the idle timer sends these back to welcome.
+CUSTOMER_SCREENS = {Screen.details, Screen.complaint, Screen.complaint_done, Screen.thanks, Screen.error,
+                    Screen.staff}  # fmt: skip
 
 
 @dataclass
@@ -32,55 +56,150 @@ class PendingTap:
 
 
 @dataclass
+class DetailsDraft:
+    reasons: list[str] = field(default_factory=list)
+    comment: str = ""
+
+    def toggle(self, code: str) -> None:
+        if code in self.reasons:
+            self.reasons.remove(code)
+        else:
+            self.reasons.append(code)
+
+
+@dataclass
+class ComplaintDraft:
+    category: str | None = None
+    description: str = ""
+    contact: str = ""
+    consent: bool = False
+    idempotency_key: str = field(default_factory=lambda: new_idempotency_key("complaint"))
+
+
+@dataclass
 class KioskState:
     locale: str
     default_locale: str
+    mode: Mode = Mode.counter
     screen: Screen = Screen.loading
     device_token: str | None = None
-    counter: CounterView | None = None
+    qr_token: str | None = None
+    place: Place | None = None
     pending: PendingTap | None = None
+    score: int | None = None
+    rating_id: uuid.UUID | None = None
+    details: DetailsDraft = field(default_factory=DetailsDraft)
+    complaint: ComplaintDraft = field(default_factory=ComplaintDraft)
+    filed: FiledComplaint | None = None
+    # A message to show on the current screen (a catalog key) and the field it is about.
     message_key: str | None = None
+    message_field: str | None = None
+    message_values: dict[str, object] = field(default_factory=dict)
     enrol_draft: str = ""
+    staff_no_draft: str = ""
     # Bumped on every screen change so a countdown from an earlier screen knows it is stale.
     generation: int = 0
 
+    # -- navigation -------------------------------------------------------------------------
     def go(self, screen: Screen) -> None:
         self.screen = screen
         self.generation += 1
 
-    def enrolled(self, token: str, counter: CounterView) -> None:
+    def say(self, key: str | None, field_name: str | None = None, **values: object) -> None:
+        self.message_key, self.message_field, self.message_values = key, field_name, dict(values)
+
+    @property
+    def counter(self) -> Place | None:  # the welcome screen's name for the place
+        return self.place
+
+    @property
+    def home(self) -> Screen:
+        if self.mode is Mode.status:
+            return Screen.status_lookup
+        if self.mode is Mode.counter and not self.device_token:
+            return Screen.enrol
+        return Screen.welcome
+
+    def enrolled(self, token: str, place: Place) -> None:
         self.enrol_draft = ""
         self.device_token = token
-        self.counter = counter
-        self.message_key = None
+        self.place = place
+        self.say(None)
         self.go(Screen.welcome)
 
     def needs_enrolment(self, message_key: str | None = None) -> None:
         self.device_token = None
-        self.counter = None
-        self.message_key = message_key
+        self.place = None
+        self.say(message_key)
         self.go(Screen.enrol)
 
+    # -- rating -----------------------------------------------------------------------------
     def tap(self, score: int) -> PendingTap:
         if not 1 <= score <= 5:
             raise ValueError("score must be 1 to 5")
-        staff_no = self.counter.staff.employee_no if self.counter and self.counter.staff else None
+        staff_no = self.place.staff.employee_no if self.place and self.place.staff else None
         self.pending = PendingTap(score=score, staff_no=staff_no)
+        self.score = score
         self.go(Screen.saving)
         return self.pending
 
-    def saved(self) -> None:
+    def saved(self, rating_id: uuid.UUID) -> None:
         self.pending = None
-        self.go(Screen.thanks)
+        self.rating_id = rating_id
+        self.details = DetailsDraft()
+        self.say(None)
+        self.go(Screen.details)
 
-    def failed(self) -> None:
+    def failed(self, message_key: str = "kiosk.error.save") -> None:
         # Keep ``pending`` (and its key): "try again" must replay the very same request.
-        self.message_key = "kiosk.error.save"
+        self.say(message_key)
         self.go(Screen.error)
 
+    @property
+    def polarity(self) -> str:
+        """Which reasons the details screen offers: what went wrong, or what was liked."""
+        return "positive" if (self.score or 0) >= 4 else "negative"
+
+    @property
+    def offers_complaint(self) -> bool:
+        return (self.score or 5) <= 3
+
+    def thank(self) -> None:
+        self.say(None)
+        self.go(Screen.thanks)
+
+    # -- complaint --------------------------------------------------------------------------
+    def open_complaint(self) -> None:
+        self.complaint = ComplaintDraft(description=self.details.comment)
+        if self.details.reasons:
+            self.complaint.category = self.details.reasons[0]
+        self.say(None)
+        self.go(Screen.complaint)
+
+    def complaint_form(self) -> dict[str, object]:
+        c = self.complaint
+        form: dict[str, object] = {"category": c.category or "", "description": c.description,
+                                   "consent": c.consent, "locale": self.locale}  # fmt: skip
+        if c.contact.strip():
+            form["contact"] = c.contact.strip()
+        return form
+
+    def complaint_filed(self, filed: FiledComplaint | None) -> None:
+        if filed is not None:  # None: a replay of a complaint already shown to this customer
+            self.filed = filed
+        self.say(None)
+        self.go(Screen.complaint_done)
+
+    # -- reset ------------------------------------------------------------------------------
     def reset(self) -> None:
-        """Back to a clean welcome screen for the next customer, in the default language."""
+        """Back to a clean home screen for the next customer, in the default language."""
         self.pending = None
-        self.message_key = None
+        self.score = None
+        self.rating_id = None
+        self.details = DetailsDraft()
+        self.complaint = ComplaintDraft()
+        self.filed = None
+        self.staff_no_draft = ""
+        self.say(None)
         self.locale = self.default_locale
-        self.go(Screen.welcome if self.device_token else Screen.enrol)
+        self.go(self.home)

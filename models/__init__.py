@@ -4,6 +4,7 @@ Importing this package registers every table on ``SQLModel.metadata``.
 """
 
 from models.catalog import ConductClause
+from models.complaint import Complaint, ComplaintEvent, ComplaintStatus, EventKind, Severity
 from models.org import Branch, Counter, Device, Duty, EnrolmentCode, Role, Staff
 from models.policy import Policy, PolicyValues
 from models.rating import Channel, Rating
@@ -13,7 +14,11 @@ from models.training import TrainingKind, TrainingRecord
 __all__ = [
     "Branch",
     "Channel",
+    "Complaint",
+    "ComplaintEvent",
+    "ComplaintStatus",
     "ConductClause",
+    "EventKind",
     "Counter",
     "Device",
     "Duty",
@@ -22,6 +27,7 @@ __all__ = [
     "PolicyValues",
     "Rating",
     "Role",
+    "Severity",
     "Staff",
     "Throttle",
     "TrainingKind",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from models.clock import utcnow
 from rapport.db import Database
+from rapport.ratelimit import RateLimiter
 from rapport.settings import Settings
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
@@ -21,3 +22,5 @@ class AppContext:
     db: Database
     secret_key: str
     clock: Callable[[], datetime] = field(default=utcnow)
+    # Tracking-code lookups per client address per minute (QUALITY: wrong codes are rate-limited).
+    status_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(limit=10, window_seconds=60))

@@ -120,8 +120,14 @@ def create_demo(
     for members in staff_by_branch.values():
         for member in members[:-1]:
             assert member.id is not None
-            record_training(session, staff_id=member.id, kind=TrainingKind.induction, course="入职培训 Induction",
-                            completed_on=(now - timedelta(days=200)).date(), passed=True)
+            record_training(
+                session,
+                staff_id=member.id,
+                kind=TrainingKind.induction,
+                course="入职培训 Induction",
+                completed_on=(now - timedelta(days=200)).date(),
+                passed=True,
+            )
     for counter in counters:
         assert counter.id is not None
         _device, token = register_device(session, counter_id=counter.id, label=f"{counter.code} tablet")

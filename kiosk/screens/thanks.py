@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import flet as ft
 
+from kiosk.screens.frame import frame
+from kiosk.state import Mode
 from kiosk.ui import INK, MUTED, TAP_MIN
 from rapport.i18n import t
 
@@ -18,30 +20,29 @@ def build(app: KioskApp, seconds: int) -> tuple[ft.Control, ft.Text]:
     countdown = ft.Text(
         t(locale, "kiosk.thanks.countdown", seconds=seconds), size=18, color=MUTED, key="countdown"
     )
-    view = ft.Column(
-        [
-            ft.Icon(ft.Icons.CHECK_CIRCLE, size=96, color="#2E7D32"),
-            ft.Text(
-                t(locale, "kiosk.thanks.title"),
-                size=32,
-                weight=ft.FontWeight.BOLD,
-                color=INK,
-                text_align=ft.TextAlign.CENTER,
-                key="thanks-title",
-            ),
-            ft.Text(t(locale, "kiosk.thanks.body"), size=20, color=MUTED, text_align=ft.TextAlign.CENTER),
-            countdown,
-            ft.Button(
-                content=ft.Text(t(locale, "kiosk.thanks.done"), size=20),
-                on_click=app.on_done,
-                key="done",
-                height=TAP_MIN,
-                width=200,
-            ),
-        ],
-        horizontal_alignment=ft.CrossAxisAlignment.CENTER,
-        alignment=ft.MainAxisAlignment.CENTER,
-        spacing=20,
-        expand=True,
-    )
-    return ft.Container(content=view, padding=24, expand=True), countdown
+    lines: list[ft.Control] = [
+        ft.Icon(ft.Icons.CHECK_CIRCLE, size=96, color="#2E7D32"),
+        ft.Text(
+            t(locale, "kiosk.thanks.title"),
+            size=32,
+            weight=ft.FontWeight.BOLD,
+            color=INK,
+            text_align=ft.TextAlign.CENTER,
+            key="thanks-title",
+        ),
+        ft.Text(t(locale, "kiosk.thanks.body"), size=20, color=MUTED, text_align=ft.TextAlign.CENTER),
+    ]
+    if app.state.mode is Mode.phone:
+        lines.append(ft.Text(t(locale, "phone.done"), size=18, color=MUTED))
+    lines += [
+        countdown,
+        ft.Button(
+            content=ft.Text(t(locale, "kiosk.thanks.done"), size=20),
+            on_click=app.on_done,
+            key="done",
+            height=TAP_MIN,
+            width=200,
+        ),
+    ]
+    body = ft.Column(lines, horizontal_alignment=ft.CrossAxisAlignment.CENTER, spacing=20)
+    return frame(app, ft.Container(content=body, padding=ft.Padding.only(top=40))), countdown

@@ -6,7 +6,9 @@ from typing import TYPE_CHECKING
 
 import flet as ft
 
-from kiosk.ui import INK, MUTED, header, is_narrow, language_button, rating_button
+from kiosk.screens.frame import frame
+from kiosk.state import Mode
+from kiosk.ui import INK, MUTED, is_narrow, rating_button
 from rapport.i18n import t
 
 if TYPE_CHECKING:
@@ -15,9 +17,9 @@ if TYPE_CHECKING:
 
 def staff_card(app: KioskApp) -> ft.Control:
     locale = app.state.locale
-    counter = app.state.counter
-    assert counter is not None
-    if counter.staff is None:
+    place = app.state.place
+    assert place is not None
+    if place.staff is None:
         lines: list[ft.Control] = [
             ft.Text(t(locale, "kiosk.counter_closed"), size=24, weight=ft.FontWeight.BOLD, color=INK),
             ft.Text(t(locale, "kiosk.counter_closed.hint"), size=16, color=MUTED),
@@ -27,12 +29,12 @@ def staff_card(app: KioskApp) -> ft.Control:
         lines = [
             ft.Text(t(locale, "kiosk.served_by"), size=16, color=MUTED),
             ft.Text(
-                counter.staff.display_name, size=28, weight=ft.FontWeight.BOLD, color=INK, key="staff-name"
+                place.staff.display_name, size=28, weight=ft.FontWeight.BOLD, color=INK, key="staff-name"
             ),
-            ft.Text(t(locale, "kiosk.employee_no", no=counter.staff.employee_no), size=16, color=MUTED),
+            ft.Text(t(locale, "kiosk.employee_no", no=place.staff.employee_no), size=16, color=MUTED),
         ]
         avatar = ft.CircleAvatar(
-            content=ft.Text(counter.staff.display_name[:1], size=28), radius=36, bgcolor="#DCE3F0", color=INK
+            content=ft.Text(place.staff.display_name[:1], size=28), radius=36, bgcolor="#DCE3F0", color=INK
         )
     return ft.Container(
         content=ft.Row([avatar, ft.Column(lines, spacing=2, expand=True)], spacing=20),
@@ -43,42 +45,27 @@ def staff_card(app: KioskApp) -> ft.Control:
 
 
 def build(app: KioskApp) -> ft.Control:
-    locale = app.state.locale
-    counter = app.state.counter
-    assert counter is not None
+    state = app.state
+    locale = state.locale
     narrow = is_narrow(app.page)
     width = app.page.width or 1280
     buttons = [rating_button(locale, s, narrow, app.on_rate, width=width) for s in (5, 4, 3, 2, 1)]
-    faces: ft.Control = (
-        ft.Column(buttons, spacing=12) if narrow else ft.Row(buttons, spacing=16, expand=False)
-    )
+    faces: ft.Control = ft.Column(buttons, spacing=12) if narrow else ft.Row(buttons, spacing=16)
     body = ft.Column(
         [
             staff_card(app),
             ft.Text(
                 t(locale, "kiosk.question"),
-                size=30 if not narrow else 24,
+                size=24 if narrow else 30,
                 weight=ft.FontWeight.BOLD,
                 color=INK,
                 text_align=ft.TextAlign.CENTER,
+                key="question",
             ),
             ft.Text(t(locale, "kiosk.hint"), size=18, color=MUTED, text_align=ft.TextAlign.CENTER),
             faces,
         ],
         spacing=20,
         horizontal_alignment=ft.CrossAxisAlignment.CENTER,
-        scroll=ft.ScrollMode.AUTO,
-        expand=True,
     )
-    return ft.Column(
-        [
-            header(
-                counter.branch_name(locale),
-                counter.counter_name(locale),
-                language_button(locale, app.on_toggle_language),
-            ),
-            ft.Container(content=body, padding=20, expand=True),
-        ],
-        spacing=0,
-        expand=True,
-    )
+    return frame(app, body, max_width=1240, staff_control=state.mode is Mode.counter)

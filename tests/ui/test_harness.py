@@ -271,3 +271,21 @@ async def test_custom_invoke_handler_dialog_and_errors():
             await h.click("off")
         with pytest.raises(LookupError, match="copy"):
             h.find("nope")
+
+
+@pytest.mark.asyncio
+async def test_locale_via_device_info_and_main_errors():
+    async def app(page: ft.Page):
+        info = await page.get_device_info()
+        loc = info.locales[0]
+        page.add(ft.Text(f"{loc.language_code}_{loc.country_code}", key="loc"))
+
+    async with FletHarness(app, locale="de-AT") as h:
+        assert h.find("loc").value == "de_AT"
+
+    def broken(page: ft.Page):
+        raise RuntimeError("no database")
+
+    with pytest.raises(FletAppError, match="no database"):
+        await FletHarness.start(broken, fake_sleep=True)
+    assert asyncio.sleep.__module__ == "asyncio.tasks"  # start() cleaned up after itself

@@ -1,0 +1,76 @@
+"""After a complaint: an apology, the promised reply time, and the tracking code with its QR code."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import flet as ft
+
+from kiosk.screens.frame import form_width, frame
+from kiosk.ui import INK, MUTED, TAP_MIN
+from rapport.i18n import fmt_datetime, t
+from rapport.qr import qr_png
+
+if TYPE_CHECKING:
+    from kiosk.app import KioskApp
+
+
+def build(app: KioskApp) -> ft.Control:
+    state = app.state
+    locale = state.locale
+    filed = state.filed
+    assert filed is not None
+    tz = state.place.timezone if state.place else "Asia/Shanghai"
+    url = f"{app.public_url}/t/{filed.code}"
+    body = ft.Column(
+        [
+            ft.Icon(ft.Icons.MARK_EMAIL_READ_OUTLINED, size=64, color="#1E4E8C"),
+            ft.Text(
+                t(locale, "complaint.done.title"),
+                size=26,
+                weight=ft.FontWeight.BOLD,
+                color=INK,
+                text_align=ft.TextAlign.CENTER,
+                key="complaint-done-title",
+            ),
+            ft.Text(
+                t(
+                    locale,
+                    "complaint.done.apology",
+                    hours=filed.hours,
+                    due=fmt_datetime(locale, filed.due_at, tz),
+                ),
+                size=17,
+                color=INK,
+                text_align=ft.TextAlign.CENTER,
+            ),
+            ft.Text(t(locale, "complaint.done.code"), size=16, color=MUTED),
+            ft.Text(
+                filed.code,
+                size=40,
+                weight=ft.FontWeight.BOLD,
+                color=INK,
+                selectable=True,
+                key="tracking-code",
+                font_family="monospace",
+            ),
+            ft.Image(src=qr_png(url), width=180, height=180, semantics_label=t(locale, "complaint.done.qr")),
+            ft.Text(
+                t(locale, "complaint.done.code.hint", url=f"{app.public_url}/t"),
+                size=15,
+                color=MUTED,
+                text_align=ft.TextAlign.CENTER,
+            ),
+            ft.Button(
+                content=ft.Text(t(locale, "kiosk.thanks.done"), size=18),
+                on_click=app.on_done,
+                key="done",
+                height=TAP_MIN,
+                width=200,
+            ),
+        ],
+        horizontal_alignment=ft.CrossAxisAlignment.CENTER,
+        spacing=14,
+        width=form_width(app, 640),
+    )
+    return frame(app, body)

@@ -1,0 +1,68 @@
+"""The frame every customer screen shares: header with place and language switch, scrolling body."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import flet as ft
+
+from kiosk.state import Mode
+from kiosk.ui import TAP_MIN, header, language_button
+from rapport.i18n import t
+
+if TYPE_CHECKING:
+    from kiosk.app import KioskApp
+
+
+def frame(
+    app: KioskApp, body: ft.Control, *, max_width: int = 980, staff_control: bool = False
+) -> ft.Control:
+    state = app.state
+    locale = state.locale
+    place = state.place
+    if place is not None and state.mode is Mode.counter:
+        title, subtitle = place.branch_name(locale), place.counter_name(locale)
+    elif place is not None:
+        title, subtitle = place.branch_name(locale), ""
+    else:
+        title, subtitle = t(locale, "app.name"), ""
+    trailing: list[ft.Control] = [language_button(locale, app.on_toggle_language)]
+    if staff_control:
+        trailing.insert(
+            0,
+            ft.IconButton(
+                icon=ft.Icons.BADGE_OUTLINED,
+                icon_color="#8A8F98",
+                tooltip=t(locale, "staff.open"),
+                on_click=app.on_open_staff,
+                key="staff-open",
+                width=TAP_MIN,
+                height=TAP_MIN,
+            ),  # fmt: skip
+        )
+    content = ft.Container(
+        content=ft.Column([body], horizontal_alignment=ft.CrossAxisAlignment.CENTER),
+        padding=ft.Padding.symmetric(horizontal=16, vertical=16),
+        alignment=ft.Alignment.TOP_CENTER,
+    )
+    return ft.Column(
+        [
+            header(title, subtitle, ft.Row(trailing, spacing=4)),
+            ft.Column(
+                [
+                    ft.Row(
+                        [ft.Container(content=content, width=max_width, expand=False)],
+                        alignment=ft.MainAxisAlignment.CENTER,
+                    )
+                ],
+                scroll=ft.ScrollMode.AUTO,
+                expand=True,
+            ),
+        ],
+        spacing=0,
+        expand=True,
+    )
+
+
+def form_width(app: KioskApp, preferred: int = 720) -> float:
+    return min(preferred, (app.page.width or preferred) - 32)

@@ -1,0 +1,135 @@
+"""The public status page of a complaint (/t/<code>): no account, no contact data, no names."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import flet as ft
+
+from kiosk.screens.frame import form_width, frame
+from kiosk.ui import INK, MUTED, TAP_MIN
+from rapport.i18n import fmt_datetime, t
+
+if TYPE_CHECKING:
+    from kiosk.app import KioskApp
+
+
+def lookup(app: KioskApp) -> ft.Control:
+    locale = app.state.locale
+    message = t(locale, app.state.message_key) if app.state.message_key else None
+    field = ft.TextField(
+        label=t(locale, "status.code"),
+        value=app.state.enrol_draft,
+        key="status-code",
+        max_length=14,
+        capitalization=ft.TextCapitalization.CHARACTERS,
+        text_size=22,
+        on_submit=app.on_status_lookup,
+        error=message,
+        error_max_lines=3,
+        autofocus=True,
+    )
+    app.status_field = field
+    body = ft.Column(
+        [
+            ft.Text(t(locale, "status.title"), size=26, weight=ft.FontWeight.BOLD, color=INK),
+            ft.Text(t(locale, "status.lookup"), size=17, color=MUTED),
+            field,
+            ft.Button(
+                content=ft.Text(t(locale, "status.search"), size=18),
+                on_click=app.on_status_lookup,
+                key="status-search",
+                height=TAP_MIN,
+                width=160,
+            ),
+        ],
+        spacing=18,
+        width=form_width(app, 520),
+    )
+    return frame(app, body)
+
+
+def view(app: KioskApp) -> ft.Control:
+    state = app.state
+    locale = state.locale
+    status = app.complaint_status
+    assert status is not None
+    tz = "Asia/Shanghai"
+    rows: list[ft.Control] = [
+        ft.Text(t(locale, "status.title"), size=26, weight=ft.FontWeight.BOLD, color=INK),
+        ft.Text(app.status_code or "", size=22, color=MUTED, font_family="monospace"),
+        ft.Text(
+            t(locale, "status.current", status=t(locale, f"status.state.{status.status}")),
+            size=20,
+            weight=ft.FontWeight.W_500,
+            color=INK,
+            key="status-current",
+        ),
+    ]
+    if status.status not in ("closed", "rejected"):
+        rows.append(
+            ft.Text(
+                t(locale, "status.due", due=fmt_datetime(locale, status.due_at, tz)), size=16, color=MUTED
+            )
+        )
+    if status.reply:
+        rows.append(
+            ft.Container(
+                content=ft.Column(
+                    [
+                        ft.Text(t(locale, "status.reply"), size=16, weight=ft.FontWeight.BOLD),
+                        ft.Text(status.reply, size=16, selectable=True, key="status-reply"),
+                    ]
+                ),
+                padding=16,
+                border_radius=12,
+                bgcolor=ft.Colors.WHITE,
+            )
+        )
+    if state.message_key:
+        rows.append(ft.Text(t(locale, state.message_key), size=17, color="#1E4E8C", key="status-message"))
+    if status.can_answer:
+        rows += [
+            ft.Text(t(locale, "status.ask"), size=18, weight=ft.FontWeight.W_500, color=INK),
+            ft.Row(
+                [
+                    ft.Button(
+                        content=ft.Text(t(locale, "status.yes"), size=18),
+                        on_click=app.on_satisfied,
+                        data=True,
+                        key="satisfied-yes",
+                        height=TAP_MIN,
+                    ),
+                    ft.OutlinedButton(
+                        content=ft.Text(t(locale, "status.no"), size=18),
+                        on_click=app.on_satisfied,
+                        data=False,
+                        key="satisfied-no",
+                        height=TAP_MIN,
+                    ),
+                ],
+                wrap=True,
+                spacing=12,
+            ),
+        ]
+    rows.append(ft.Text(t(locale, "status.timeline"), size=18, weight=ft.FontWeight.BOLD, color=INK))
+    for entry in status.timeline:
+        rows.append(
+            ft.Row(
+                [
+                    ft.Icon(ft.Icons.CIRCLE, size=10, color="#1E4E8C"),
+                    ft.Text(fmt_datetime(locale, entry.at, tz), size=15, color=MUTED, width=190),
+                    ft.Text(t(locale, f"status.event.{entry.kind}"), size=16, color=INK, expand=True),
+                ],
+                spacing=10,
+            )
+        )
+    rows.append(
+        ft.TextButton(
+            content=ft.Text(t(locale, "status.another"), size=17),
+            on_click=app.on_status_again,
+            key="status-again",
+            height=TAP_MIN,
+        )
+    )
+    return frame(app, ft.Column(rows, spacing=14, width=form_width(app, 640)))

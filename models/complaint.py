@@ -1,0 +1,714 @@
+"""Complaints: filed by a customer (kiosk, phone, or staff typing in a hotline call), handled on a
+clock, answered publicly, and followed up with "are you satisfied?".
+
+Workflow: new -> acknowledged -> investigating -> resolved -> closed, or rejected (with a reason)
+from any open state. A "no, not satisfied" reopens a resolved complaint one severity step higher.
+Every step is a :class:`ComplaintEvent` with its time and actor; the ``public`` events (kind and
+time only, never notes or names) make up the customer's timeline on the status page.
+
+The customer keeps a tracking code (:mod:`models.codes`); only its digest is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from sqlalchemy import CheckConstraint, Column, Index, String
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field as SQLField
+from sqlmodel import Session, SQLModel, col, select, update
+
+import models.base  # noqa: F401  (naming convention first)
+from models.catalog import ConductClause
+from models.clock import UTCDateTime, utcnow
+from models.codes import new_tracking_code, normalise_tracking_code, tracking_digest
+from models.errors import DomainError, IdempotencyConflict, NotFound, ValidationFailed
+from models.policy import PolicyValues, effective_policy
+from models.rating import Channel, validate_idempotency_key
+from models.text import clean_text
+
+DESCRIPTION_MAX_CHARS = 1000
+REPLY_MAX_CHARS = 2000
+NOTE_MAX_CHARS = 1000
+CONTACT_MAX_CHARS = 120
+IDEMPOTENCY_KEY_MAX = 100
+LOCALES = ("zh-CN", "en")
+# A new code is drawn if its digest is already taken; with 25**9 codes this never loops in practice.
+_CODE_ATTEMPTS = 5
+
+
+class Severity(StrEnum):
+    low = "low"
+    normal = "normal"
+    high = "high"
+
+
+class ComplaintStatus(StrEnum):
+    new = "new"
+    acknowledged = "acknowledged"
+    investigating = "investigating"
+    resolved = "resolved"
+    closed = "closed"
+    rejected = "rejected"
+
+
+class EventKind(StrEnum):
+    received = "received"
+    acknowledged = "acknowledged"
+    assigned = "assigned"
+    investigating = "investigating"
+    replied = "replied"
+    resolved = "resolved"
+    closed = "closed"
+    rejected = "rejected"
+    reopened = "reopened"
+    escalated = "escalated"
+    satisfied = "satisfied"
+    unsatisfied = "unsatisfied"
+    contact_erased = "contact_erased"
+
+
+class ContactKind(StrEnum):
+    phone = "phone"
+    email = "email"
+
+
+def _in(column: str, values: Any) -> str:
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Exceptions
+
+
+class ComplaintNotFound(NotFound):
+    code = "complaint_not_found"
+
+
+class InvalidTransition(DomainError):
+    """The complaint's status does not allow this step (or changed meanwhile)."""
+
+    code = "invalid_transition"
+
+
+class SatisfactionNotOpen(DomainError):
+    """The satisfaction question is only open once per resolution, while the complaint is resolved."""
+
+    code = "satisfaction_not_open"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Tables
+
+
+class Complaint(SQLModel, table=True):
+    __tablename__ = "complaint"
+    __table_args__ = (
+        CheckConstraint(_in("channel", Channel), name="channel"),
+        CheckConstraint(_in("severity", Severity), name="severity"),
+        CheckConstraint(_in("status", ComplaintStatus), name="status"),
+        CheckConstraint(_in("locale", LOCALES), name="locale"),
+        CheckConstraint(_in("contact_kind", ContactKind), name="contact_kind"),
+        # Contact details are kept only with the customer's consent, and always with their kind.
+        CheckConstraint("contact IS NULL OR consent_at IS NOT NULL", name="contact_consent"),
+        CheckConstraint("(contact IS NULL) = (contact_kind IS NULL)", name="contact_has_kind"),
+        CheckConstraint("escalation_level >= 0", name="escalation_level"),
+        Index("ix_complaint_branch_status_due", "branch_id", "status", "due_at"),
+        Index("ix_complaint_staff_created", "staff_id", "created_at"),
+    )
+
+    id: int | None = SQLField(default=None, primary_key=True)
+    idempotency_key: str = SQLField(max_length=IDEMPOTENCY_KEY_MAX, unique=True)
+    # Fingerprint of the filing request, to tell a retry from a reused key.
+    request_hash: str = SQLField(max_length=64)
+    # SHA-256 of the tracking code; the code itself is never stored.
+    code_digest: str = SQLField(max_length=64, unique=True)
+    branch_id: int = SQLField(foreign_key="branch.id")
+    counter_id: int | None = SQLField(default=None, foreign_key="counter.id")
+    staff_id: int | None = SQLField(default=None, foreign_key="staff.id")
+    rating_id: uuid.UUID | None = SQLField(default=None, foreign_key="rating.id")
+    channel: Channel = SQLField(sa_type=String(8))
+    category: str = SQLField(max_length=16, foreign_key="conduct_clause.code")
+    description: str = SQLField(max_length=DESCRIPTION_MAX_CHARS)
+    contact: str | None = SQLField(default=None, max_length=CONTACT_MAX_CHARS)
+    contact_kind: ContactKind | None = SQLField(default=None, sa_type=String(8))
+    consent_at: datetime | None = SQLField(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    # Set when the complaint reaches a final state (closed or rejected): the contact is erased then.
+    contact_erase_after: datetime | None = SQLField(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+    severity: Severity = SQLField(default=Severity.normal, sa_type=String(8))
+    status: ComplaintStatus = SQLField(default=ComplaintStatus.new, sa_type=String(16))
+    # The customer's language, for the reply and any follow-up.
+    locale: str = SQLField(default="zh-CN", sa_type=String(8))
+    created_at: datetime = SQLField(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    due_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
+    resolved_at: datetime | None = SQLField(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    # When the complaint reached a final state (closed or rejected); cleared if it is reopened.
+    closed_at: datetime | None = SQLField(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    # The public reply to the customer, shown on their status page.
+    reply: str | None = SQLField(default=None, max_length=REPLY_MAX_CHARS)
+    # The customer's answer about the current resolution; None until asked and answered.
+    satisfied: bool | None = None
+    escalation_level: int = 0
+
+
+class ComplaintEvent(SQLModel, table=True):
+    """One step in a complaint's life. ``public`` events appear (kind and time only) on the customer's
+    timeline; ``note`` is always internal."""
+
+    __tablename__ = "complaint_event"
+    __table_args__ = (CheckConstraint(_in("kind", EventKind), name="kind"),)
+
+    id: int | None = SQLField(default=None, primary_key=True)
+    complaint_id: int = SQLField(foreign_key="complaint.id", index=True)
+    at: datetime = SQLField(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    kind: EventKind = SQLField(sa_type=String(16))
+    actor_staff_id: int | None = SQLField(default=None, foreign_key="staff.id")
+    public: bool = False
+    note: str = SQLField(default="", max_length=NOTE_MAX_CHARS)
+
+
+# ---------------------------------------------------------------------------------------------------
+# What a customer submits
+
+_PHONE_DECOR = re.compile(r"[\s\-()]")
+_PHONE = re.compile(r"1[3-9]\d{9}")
+_EMAIL = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})"
+)
+
+
+def normalise_contact(value: str) -> tuple[str, ContactKind]:
+    """A mainland-China mobile number (digits only) or an e-mail address (domain lower-cased).
+
+    Phones may carry spaces, dashes, brackets and a +86 / 0086 prefix. Raises ValueError otherwise.
+    """
+    text = unicodedata.normalize("NFKC", value).strip()
+    if "@" in text:
+        if len(text) > CONTACT_MAX_CHARS or not _EMAIL.fullmatch(text):
+            raise ValueError("contact must be a mobile number or an e-mail address, e.g. name@example.com")
+        local, domain = text.rsplit("@", 1)
+        return f"{local}@{domain.lower()}", ContactKind.email
+    digits = _PHONE_DECOR.sub("", text)
+    for prefix in ("+86", "0086"):
+        if digits.startswith(prefix):
+            digits = digits[len(prefix) :]
+            break
+    if not _PHONE.fullmatch(digits):
+        raise ValueError(
+            "contact must be an 11-digit mobile number (e.g. 138 1234 5678) or an e-mail address"
+        )
+    return digits, ContactKind.phone
+
+
+class ComplaintCreate(BaseModel):
+    """What a customer (or staff typing in a hotline call) submits. Validated before anything is stored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: str
+    description: str
+    contact: str | None = None
+    # Validated even when left out, so "contact without consent" is always caught.
+    consent: bool = Field(default=False, validate_default=True)
+    locale: Literal["zh-CN", "en"] = "zh-CN"
+
+    @field_validator("category", mode="before")
+    @classmethod
+    def _category(cls, v: Any) -> str:
+        if not isinstance(v, str) or not v.strip():
+            raise ValueError("choose what the complaint is about")
+        if len(v.strip()) > 16:
+            raise ValueError("unknown complaint category")
+        return v.strip()
+
+    @field_validator("description", mode="before")
+    @classmethod
+    def _description(cls, v: Any) -> str:
+        if not isinstance(v, str):
+            raise ValueError("description must be text")
+        text = clean_text(v, max_chars=DESCRIPTION_MAX_CHARS)
+        if not text:
+            raise ValueError("please describe what happened")
+        return text
+
+    @field_validator("contact", mode="before")
+    @classmethod
+    def _contact(cls, v: Any) -> str | None:
+        if v is None:
+            return None
+        if not isinstance(v, str):
+            raise ValueError("contact must be text")
+        if not v.strip():
+            return None
+        return normalise_contact(v)[0]
+
+    @field_validator("consent")
+    @classmethod
+    def _consent(cls, v: bool, info: ValidationInfo) -> bool:
+        if info.data.get("contact") and not v:
+            raise ValueError(
+                "consent is required to keep your contact details; tick the box or leave them out"
+            )
+        return v
+
+    @property
+    def contact_kind(self) -> ContactKind | None:
+        return None if self.contact is None else normalise_contact(self.contact)[1]
+
+
+def parse_complaint(data: dict[str, Any]) -> ComplaintCreate:
+    """Validate a submitted form; the first problem is raised as ValidationFailed(field, message)."""
+    try:
+        return ComplaintCreate.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(part) for part in err["loc"]) or "complaint"
+        if err["type"] == "value_error":
+            message = str(err["ctx"]["error"])
+        elif err["type"] == "missing":
+            message = f"{field} is required"
+        elif err["type"] == "extra_forbidden":
+            message = f"{field} is not a complaint field"
+        else:
+            message = err["msg"]
+        raise ValidationFailed(field, message) from None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Rules (pure: no database, clock passed in)
+
+ALLOWED_TRANSITIONS: dict[ComplaintStatus, frozenset[ComplaintStatus]] = {
+    ComplaintStatus.new: frozenset({ComplaintStatus.acknowledged, ComplaintStatus.rejected}),
+    ComplaintStatus.acknowledged: frozenset({ComplaintStatus.investigating, ComplaintStatus.rejected}),
+    ComplaintStatus.investigating: frozenset({ComplaintStatus.resolved, ComplaintStatus.rejected}),
+    ComplaintStatus.resolved: frozenset({ComplaintStatus.closed, ComplaintStatus.investigating}),
+    ComplaintStatus.closed: frozenset({ComplaintStatus.investigating}),
+    ComplaintStatus.rejected: frozenset(),
+}
+FINAL_STATUSES = frozenset({ComplaintStatus.closed, ComplaintStatus.rejected})
+
+
+def can_transition(current: ComplaintStatus, to: ComplaintStatus) -> bool:
+    return to in ALLOWED_TRANSITIONS[current]
+
+
+def check_transition(current: ComplaintStatus, to: ComplaintStatus) -> None:
+    if not can_transition(current, to):
+        allowed = ", ".join(sorted(ALLOWED_TRANSITIONS[current])) or "nothing (it is final)"
+        raise InvalidTransition(
+            f"a complaint cannot go from {current.value} to {to.value}; from {current.value} it can go to "
+            f"{allowed}",
+            current=current.value,
+            to=to.value,
+        )
+
+
+def initial_severity(category: str, *, policy: PolicyValues, score: int | None = None) -> Severity:
+    """How urgent a new complaint is.
+
+    1. A clause in ``policy.high_severity_clauses`` (integrity, confidentiality...) -> high.
+    2. Filed alongside a good rating (score 4 or 5) -> low: the customer was broadly content.
+    3. Anything else -> normal. A 1-star rating is therefore at least normal.
+    """
+    if category in policy.high_severity_clauses:
+        return Severity.high
+    if score is not None and score >= 4:
+        return Severity.low
+    return Severity.normal
+
+
+def next_severity(severity: Severity) -> Severity:
+    """One step more urgent, stopping at high."""
+    order = list(Severity)
+    return order[min(order.index(severity) + 1, len(order) - 1)]
+
+
+def due_time(start: datetime, severity: Severity, policy: PolicyValues) -> datetime:
+    """When a reply is due: ``start`` plus the severity's SLA hours.
+
+    Plain wall-clock hours for now; counting only branch business hours (and holidays) comes later
+    and will replace this function, so every due time goes through it.
+    """
+    return start + timedelta(hours=policy.sla_hours(severity.value))
+
+
+def contact_erase_time(final_at: datetime, policy: PolicyValues) -> datetime:
+    return final_at + timedelta(days=policy.contact_retention_days)
+
+
+def satisfaction_open(status: ComplaintStatus, satisfied: bool | None) -> bool:
+    """The customer may answer once per resolution, while the complaint is resolved."""
+    return status is ComplaintStatus.resolved and satisfied is None
+
+
+def mask_contact(contact: str | None, kind: ContactKind | str | None) -> str:
+    """Enough to recognise a contact, not to use it: 138****5678, a***e@example.com."""
+    if not contact:
+        return ""
+    if kind == ContactKind.phone and len(contact) >= 8:
+        return f"{contact[:3]}****{contact[-4:]}"
+    if kind == ContactKind.email and "@" in contact:
+        local, domain = contact.rsplit("@", 1)
+        shown = f"{local[0]}***{local[-1]}" if len(local) > 2 else f"{local[:1]}***"
+        return f"{shown}@{domain}"
+    return "***"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Filing
+
+
+def _request_hash(
+    *,
+    data: ComplaintCreate,
+    channel: Channel,
+    branch_id: int,
+    counter_id: int | None,
+    rating_id: uuid.UUID | None,
+    score: int | None,
+) -> str:
+    # The staff member is left out on purpose: callers resolve it (for example from who is on duty),
+    # and a retry after a change of duty is still the same complaint.
+    body = {
+        "channel": channel.value, "branch_id": branch_id, "counter_id": counter_id,
+        "rating_id": str(rating_id) if rating_id else None, "score": score,
+        "complaint": data.model_dump(mode="json"),
+    }  # fmt: skip
+    raw = json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _check_category(session: Session, code: str) -> None:
+    clause = session.get(ConductClause, code)
+    if clause is None or not clause.active or not clause.rateable or clause.polarity == "positive":
+        raise ValidationFailed("category", f"unknown complaint category: {code}")
+
+
+def _by_key(session: Session, key: str) -> Complaint | None:
+    return session.exec(select(Complaint).where(Complaint.idempotency_key == key)).first()
+
+
+def _unused_code(session: Session) -> tuple[str, str]:
+    for _ in range(_CODE_ATTEMPTS):
+        code = new_tracking_code()
+        digest = tracking_digest(code)
+        taken = session.exec(select(Complaint.id).where(Complaint.code_digest == digest)).first()
+        if taken is None:
+            return code, digest
+    raise RuntimeError("could not draw an unused tracking code")  # pragma: no cover
+
+
+def file_complaint(
+    session: Session,
+    *,
+    idempotency_key: str,
+    data: ComplaintCreate,
+    channel: Channel,
+    branch_id: int,
+    counter_id: int | None = None,
+    staff_id: int | None = None,
+    rating_id: uuid.UUID | None = None,
+    score: int | None = None,
+    policy: PolicyValues | None = None,
+    now: datetime | None = None,
+) -> tuple[Complaint, str | None, bool]:
+    """Store a complaint once. Returns ``(complaint, tracking_code, created)``.
+
+    1. A key seen before with the same request returns the stored complaint, ``created`` False and
+       tracking code None: only the code's digest is kept, so it cannot be shown again. The caller
+       shows the code it already holds from the first response.
+    2. A key seen before with a different request raises :class:`IdempotencyConflict`.
+    3. The category must be an active clause that customers may cite, else ValidationFailed.
+    4. Severity from :func:`initial_severity` (``score`` is the rating the complaint came with, if
+       any); due time from :func:`due_time`; status new; a public "received" event.
+    5. A fresh tracking code is drawn (again, should its digest already exist); only the digest is
+       stored. A concurrent insert of the same key is settled by the unique index.
+    ``policy`` defaults to the branch's effective policy.
+    """
+    key = validate_idempotency_key(idempotency_key)
+    digest = _request_hash(
+        data=data,
+        channel=channel,
+        branch_id=branch_id,
+        counter_id=counter_id,
+        rating_id=rating_id,
+        score=score,
+    )
+    existing = _by_key(session, key)
+    if existing is not None:
+        return _replay(existing, digest), None, False
+    _check_category(session, data.category)
+    if policy is None:
+        policy = effective_policy(session, branch_id)
+    now = now or utcnow()
+    severity = initial_severity(data.category, policy=policy, score=score)
+    code, code_digest = _unused_code(session)
+    complaint = Complaint(
+        idempotency_key=key, request_hash=digest, code_digest=code_digest, branch_id=branch_id,
+        counter_id=counter_id, staff_id=staff_id, rating_id=rating_id, channel=channel,
+        category=data.category, description=data.description, contact=data.contact,
+        contact_kind=data.contact_kind, consent_at=now if data.contact else None, severity=severity,
+        status=ComplaintStatus.new, locale=data.locale, created_at=now,
+        due_at=due_time(now, severity, policy),
+    )  # fmt: skip
+    session.add(complaint)
+    try:
+        session.flush()
+        assert complaint.id is not None
+        session.add(ComplaintEvent(complaint_id=complaint.id, at=now, kind=EventKind.received, public=True))
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        existing = _by_key(session, key)
+        if existing is None:
+            raise
+        return _replay(existing, digest), None, False
+    return complaint, code, True
+
+
+def _replay(existing: Complaint, digest: str) -> Complaint:
+    if existing.request_hash != digest:
+        raise IdempotencyConflict(
+            "this Idempotency-Key was already used for a different complaint; use a new key"
+        )
+    return existing
+
+
+# ---------------------------------------------------------------------------------------------------
+# The customer's view (tracking code, no account)
+
+
+@dataclass(frozen=True)
+class ComplaintStatusView:
+    """What the holder of a tracking code may see: no contact, no staff, no internal notes."""
+
+    status: ComplaintStatus
+    severity: Severity
+    category: str
+    locale: str
+    created_at: datetime
+    due_at: datetime
+    reply: str | None
+    satisfied: bool | None
+    can_answer_satisfaction: bool
+    timeline: tuple[tuple[datetime, EventKind], ...]
+
+
+def _by_code(session: Session, code: str) -> Complaint | None:
+    raw = normalise_tracking_code(code)
+    if raw is None:
+        return None
+    return session.exec(select(Complaint).where(Complaint.code_digest == tracking_digest(raw))).first()
+
+
+def _view(session: Session, complaint: Complaint) -> ComplaintStatusView:
+    events = session.exec(
+        select(ComplaintEvent)
+        .where(ComplaintEvent.complaint_id == complaint.id, col(ComplaintEvent.public))
+        .order_by(col(ComplaintEvent.at), col(ComplaintEvent.id))
+    ).all()
+    status = ComplaintStatus(complaint.status)
+    return ComplaintStatusView(
+        status=status, severity=Severity(complaint.severity), category=complaint.category,
+        locale=complaint.locale, created_at=complaint.created_at, due_at=complaint.due_at,
+        reply=complaint.reply, satisfied=complaint.satisfied,
+        can_answer_satisfaction=satisfaction_open(status, complaint.satisfied),
+        timeline=tuple((e.at, EventKind(e.kind)) for e in events),
+    )  # fmt: skip
+
+
+def public_status(session: Session, *, code: str) -> ComplaintStatusView | None:
+    """The status page for a tracking code; None if the code is malformed or unknown."""
+    complaint = _by_code(session, code)
+    return None if complaint is None else _view(session, complaint)
+
+
+def answer_satisfaction(
+    session: Session,
+    *,
+    code: str,
+    satisfied: bool,
+    policy: PolicyValues | None = None,
+    now: datetime | None = None,
+) -> ComplaintStatusView:
+    """The customer's answer to "are you satisfied with the resolution?".
+
+    1. Unknown or malformed code -> :class:`ComplaintNotFound`; not resolved, or already answered
+       for this resolution -> :class:`SatisfactionNotOpen`.
+    2. Yes: closed now, contact to be erased after the retention period; public events satisfied
+       and closed.
+    3. No: back to investigating, escalation level + 1, severity one step up (at most high), due
+       time recomputed from now; public events unsatisfied and reopened, an internal escalated event.
+    4. The change is a conditional UPDATE (still resolved and unanswered) that must change exactly
+       one row, so two answers racing cannot both apply.
+    ``policy`` defaults to the complaint branch's effective policy.
+    """
+    complaint = _by_code(session, code)
+    if complaint is None:
+        raise ComplaintNotFound("no complaint with this tracking code")
+    if not satisfaction_open(ComplaintStatus(complaint.status), complaint.satisfied):
+        raise SatisfactionNotOpen("this complaint is not waiting for your answer")
+    assert complaint.id is not None
+    if policy is None:
+        policy = effective_policy(session, complaint.branch_id)
+    now = now or utcnow()
+    events: list[ComplaintEvent] = []
+    values: dict[str, Any]
+    if satisfied:
+        values = {
+            "satisfied": True, "status": ComplaintStatus.closed.value, "closed_at": now,
+            "contact_erase_after": contact_erase_time(now, policy),
+        }  # fmt: skip
+        events += [
+            _event(complaint.id, now, EventKind.satisfied),
+            _event(complaint.id, now, EventKind.closed),
+        ]
+    else:
+        old = Severity(complaint.severity)
+        severity = next_severity(old)
+        level = complaint.escalation_level + 1
+        values = {
+            "satisfied": False, "status": ComplaintStatus.investigating.value, "resolved_at": None,
+            "severity": severity.value, "due_at": due_time(now, severity, policy),
+            "escalation_level": col(Complaint.escalation_level) + 1,
+        }  # fmt: skip
+        events += [
+            _event(complaint.id, now, EventKind.unsatisfied),
+            _event(complaint.id, now, EventKind.reopened),
+            _event(
+                complaint.id, now, EventKind.escalated, public=False,
+                note=f"customer not satisfied; severity {old.value} -> {severity.value}, level {level}",
+            ),
+        ]  # fmt: skip
+    changed = session.exec(
+        update(Complaint)
+        .where(
+            col(Complaint.id) == complaint.id,
+            col(Complaint.status) == ComplaintStatus.resolved.value,
+            col(Complaint.satisfied).is_(None),
+        )
+        .values(**values)
+    )
+    if changed.rowcount != 1:
+        session.rollback()
+        raise SatisfactionNotOpen("this complaint is not waiting for your answer")
+    session.add_all(events)
+    session.commit()
+    session.refresh(complaint)
+    return _view(session, complaint)
+
+
+def _event(
+    complaint_id: int,
+    at: datetime,
+    kind: EventKind,
+    *,
+    public: bool = True,
+    actor_staff_id: int | None = None,
+    note: str = "",
+) -> ComplaintEvent:
+    return ComplaintEvent(
+        complaint_id=complaint_id, at=at, kind=kind, public=public, actor_staff_id=actor_staff_id,
+        note=clean_text(note, max_chars=NOTE_MAX_CHARS),
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------------
+# Staff steps
+
+_EVENT_FOR: dict[ComplaintStatus, EventKind] = {
+    ComplaintStatus.acknowledged: EventKind.acknowledged,
+    ComplaintStatus.investigating: EventKind.investigating,
+    ComplaintStatus.resolved: EventKind.resolved,
+    ComplaintStatus.closed: EventKind.closed,
+    ComplaintStatus.rejected: EventKind.rejected,
+}
+
+
+def transition(
+    session: Session,
+    *,
+    complaint_id: int,
+    to: ComplaintStatus,
+    actor_staff_id: int | None,
+    note: str = "",
+    reply: str | None = None,
+    policy: PolicyValues | None = None,
+    now: datetime | None = None,
+) -> Complaint:
+    """Move a complaint one step along :data:`ALLOWED_TRANSITIONS`, recording who and when.
+
+    1. Unknown id -> :class:`ComplaintNotFound`; a step the table does not allow ->
+       :class:`InvalidTransition` naming both statuses. Rejecting needs a reason (note or reply).
+    2. ``reply`` (cleaned, at most 2,000 characters) replaces the public reply, with a public
+       "replied" event. ``note`` is internal and goes on the step's event.
+    3. Resolved: resolved_at set and the satisfaction question opened (satisfied = None).
+       Closed or rejected: closed_at set and the contact's erase time fixed by the retention policy.
+       Back to investigating from resolved or closed is a public "reopened" event, with a fresh due
+       time from now and the final-state times cleared.
+    4. The change is a conditional UPDATE on the status read in step 1, so two supervisors acting
+       at once cannot both apply a step; the loser gets :class:`InvalidTransition`.
+    """
+    complaint = session.get(Complaint, complaint_id)
+    if complaint is None:
+        raise ComplaintNotFound(f"no complaint with id {complaint_id}")
+    current = ComplaintStatus(complaint.status)
+    check_transition(current, to)
+    note = clean_text(note or "", max_chars=NOTE_MAX_CHARS)
+    reply = clean_text(reply, max_chars=REPLY_MAX_CHARS) if reply else None
+    if to is ComplaintStatus.rejected and not (note or reply):
+        raise ValidationFailed("note", "give a reason for rejecting this complaint")
+    now = now or utcnow()
+    values: dict[str, Any] = {"status": to.value}
+    kind = _EVENT_FOR[to]
+    if to is ComplaintStatus.resolved:
+        values.update(resolved_at=now, satisfied=None)
+    elif to in FINAL_STATUSES:
+        if policy is None:
+            policy = effective_policy(session, complaint.branch_id)
+        values.update(closed_at=now, contact_erase_after=contact_erase_time(now, policy))
+    elif to is ComplaintStatus.investigating and current in (
+        ComplaintStatus.resolved,
+        ComplaintStatus.closed,
+    ):
+        if policy is None:
+            policy = effective_policy(session, complaint.branch_id)
+        kind = EventKind.reopened
+        values.update(
+            resolved_at=None, closed_at=None, contact_erase_after=None,
+            due_at=due_time(now, Severity(complaint.severity), policy),
+        )  # fmt: skip
+    if reply:
+        values["reply"] = reply
+    changed = session.exec(
+        update(Complaint)
+        .where(col(Complaint.id) == complaint_id, col(Complaint.status) == current.value)
+        .values(**values)
+    )
+    if changed.rowcount != 1:
+        session.rollback()
+        raise InvalidTransition(
+            f"the complaint changed meanwhile; it is no longer {current.value}",
+            current=current.value,
+            to=to.value,
+        )
+    events = []
+    if reply:
+        events.append(_event(complaint_id, now, EventKind.replied, actor_staff_id=actor_staff_id))
+    events.append(_event(complaint_id, now, kind, actor_staff_id=actor_staff_id, note=note))
+    session.add_all(events)
+    session.commit()
+    session.refresh(complaint)
+    return complaint
