@@ -35,14 +35,10 @@ def language_button(locale: str, on_click: ft.ControlEventHandler[ft.TextButton]
 
 
 def header(title: str, subtitle: str, trailing: ft.Control | None) -> ft.Control:
-    texts = ft.Column(
-        [
-            ft.Text(title, size=20, weight=ft.FontWeight.BOLD, color=INK),
-            ft.Text(subtitle, size=16, color=MUTED),
-        ],
-        spacing=2,
-        expand=True,
-    )
+    lines: list[ft.Control] = [ft.Text(title, size=20, weight=ft.FontWeight.BOLD, color=INK)]
+    if subtitle:
+        lines.append(ft.Text(subtitle, size=16, color=MUTED))
+    texts = ft.Column(lines, spacing=2, expand=True, alignment=ft.MainAxisAlignment.CENTER)
     return ft.Container(
         content=ft.Row(
             [texts] + ([trailing] if trailing else []), vertical_alignment=ft.CrossAxisAlignment.CENTER

@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 
 from rapport.settings import SUPPORTED_LOCALES
@@ -49,4 +49,9 @@ def fmt_number(locale: str, value: float, digits: int = 1) -> str:
 
 
 def fmt_datetime(locale: str, value: datetime, tz: str = "Asia/Shanghai") -> str:
-    return format_datetime(value.astimezone(ZoneInfo(tz)), format="medium", locale=_babel_locale(locale))
+    """Date and time to the minute in the branch's time zone (2026年11月30日 08:05 / Nov 30, 2026 8:05 AM)."""
+    local = value.astimezone(ZoneInfo(tz))
+    code = _babel_locale(locale)
+    text = f"{format_date(local, 'medium', locale=code)} {format_time(local, 'short', locale=code)}"
+    # CLDR puts a narrow no-break space before AM/PM; the bundled font has no glyph for it.
+    return text.replace("\u202f", " ")

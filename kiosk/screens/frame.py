@@ -40,10 +40,12 @@ def frame(
                 height=TAP_MIN,
             ),  # fmt: skip
         )
+    # Never wider than the screen: a phone gets the full width, a tablet a centred column.
+    width = min(max_width, app.page.width or max_width)
     content = ft.Container(
-        content=ft.Column([body], horizontal_alignment=ft.CrossAxisAlignment.CENTER),
+        content=body,
         padding=ft.Padding.symmetric(horizontal=16, vertical=16),
-        alignment=ft.Alignment.TOP_CENTER,
+        width=width,
     )
     return ft.Column(
         [
@@ -51,7 +53,7 @@ def frame(
             ft.Column(
                 [
                     ft.Row(
-                        [ft.Container(content=content, width=max_width, expand=False)],
+                        [content],
                         alignment=ft.MainAxisAlignment.CENTER,
                     )
                 ],
