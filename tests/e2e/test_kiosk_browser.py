@@ -52,6 +52,9 @@ def test_enrolled_tablet_shows_chinese_and_a_tap_stores_a_rating(server, browser
 
     before = len(ratings_at(server, "BJ-RM-01"))
     page.get_by_role("button", name="非常满意", exact=True).click()
+    # The tap is stored at once; the customer may add what they liked, or skip.
+    page.get_by_text("您满意哪些方面？").wait_for()
+    page.get_by_role("button", name="跳过", exact=True).click()
     page.get_by_text("感谢您的评价！").wait_for()
     screenshot(page, "kiosk-thanks-tablet-zh")
 
@@ -83,6 +86,8 @@ def test_the_device_token_survives_a_reload_and_language_switches(server, browse
     page.get_by_text("This counter is closed").wait_for()
     screenshot(page, "kiosk-closed-portrait-en")
     page.get_by_role("button", name="Dissatisfied", exact=True).click()
+    page.get_by_text("What went wrong?").wait_for()
+    page.get_by_role("button", name="Skip", exact=True).click()
     page.get_by_text("Thank you for your feedback!").wait_for()
     rating, employee_no = ratings_at(server, "BJ-BJ-03")[-1]
     assert (rating.score, employee_no) == (2, None)
