@@ -68,10 +68,14 @@ def serve(
     print(f"  Kiosk:  {base}/")
     print(f"  Admin:  {base}/admin/")
     print(f"  API:    {base}/api/v1/ratings  (see docs/API.md)")
+    print(f"  Complaint status: {base}/t/<tracking code>")
     if not settings.is_production:
         code = _demo_enrolment_code(ctx)
         if code:
             print(f"  Enrol this browser as a counter tablet: {base}/enrol/{code}  (one-time, 24 h)")
+        badge = _first_badge(ctx)
+        if badge:
+            print(f"  Rate from a phone (staff badge QR link of {badge[0]}): {base}/s/{badge[1]}")
     sys.stdout.flush()
     uvicorn.run(
         create_app(ctx),
@@ -92,6 +96,16 @@ def _demo_enrolment_code(ctx: AppContext) -> str | None:
         if counter is None or counter.id is None:
             return None
         return issue_enrolment_code(session, counter_id=counter.id)
+
+
+def _first_badge(ctx: AppContext) -> tuple[str, str] | None:
+    from models.org import Role, Staff
+
+    with ctx.db.read() as session:
+        staff = session.exec(
+            select(Staff).where(Staff.role == Role.staff, Staff.active).order_by(Staff.id)  # type: ignore[arg-type]
+        ).first()
+        return (staff.employee_no, staff.qr_token) if staff else None
 
 
 @app.command()
