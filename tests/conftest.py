@@ -120,3 +120,17 @@ def world(db: Database) -> World:
 def ctx(db: Database, tmp_path) -> AppContext:  # type: ignore[no-untyped-def]
     settings = Settings(data_dir=tmp_path, database_url="sqlite://", locale="zh-CN")
     return AppContext(settings=settings, db=db, secret_key="test-secret-" + "x" * 32)
+
+
+_ORDER = {"unit": 0, "integration": 1, "ui": 2, "e2e": 3}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Fast suites first, the browser last. Playwright's sync API keeps an event loop running in
+    the main thread while its browser is open, which would break the asyncio tests after it."""
+
+    def suite(item: pytest.Item) -> int:
+        parts = item.path.parts
+        return next((_ORDER[p] for p in reversed(parts) if p in _ORDER), 1)
+
+    items.sort(key=suite)  # stable: keeps the order within each suite
