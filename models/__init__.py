@@ -3,6 +3,7 @@
 Importing this package registers every table on ``SQLModel.metadata``.
 """
 
+from models.audit import AuditEvent
 from models.catalog import ConductClause
 from models.complaint import Complaint, ComplaintEvent, ComplaintStatus, EventKind, Severity
 from models.org import Branch, Counter, Device, Duty, EnrolmentCode, Role, Staff
@@ -12,6 +13,7 @@ from models.throttle import Throttle
 from models.training import TrainingKind, TrainingRecord
 
 __all__ = [
+    "AuditEvent",
     "Branch",
     "Channel",
     "Complaint",

@@ -18,8 +18,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 device_app = typer.Typer(no_args_is_help=True, help="Counter tablets.")
+audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log.")
 app.add_typer(db_app, name="db")
 app.add_typer(device_app, name="device")
+app.add_typer(audit_app, name="audit")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -162,6 +164,26 @@ def device_enrol_code(counter: Annotated[str, typer.Argument(help="Counter code,
         code = issue_enrolment_code(session, counter_id=row.id)
     print(f"Enrolment code for {counter}: {code}  (one-time, valid 24 h)")
     print(f"Or open on the tablet: {ctx.settings.effective_public_url}/enrol/{code}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the whole audit chain; name the first broken entry (exit 1 if there is one)."""
+    from models.audit import verify
+
+    ctx = _context()
+    with ctx.db.read() as session:
+        report = verify(session)
+    if report.ok:
+        print(f"Audit chain intact: {report.entries:,} entries.")
+        return
+    typer.secho(
+        f"Audit chain broken at entry {report.first_broken}: {report.reason} "
+        f"({report.entries:,} entries before it check out).",
+        fg=typer.colors.RED,
+        err=True,
+    )
+    raise typer.Exit(code=1)
 
 
 def main() -> None:

@@ -63,3 +63,25 @@ def test_enrolment_codes_are_issued_for_known_counters_only(tmp_path):
     assert ok.returncode == 0 and "/enrol/" in ok.stdout
     missing = run("device", "enrol-code", "NOPE", env=env)
     assert missing.returncode == 2 and "NOPE" in missing.stderr
+
+
+def test_audit_verify_reports_an_intact_chain_and_names_a_broken_entry(tmp_path):
+    import sqlite3
+
+    from models.audit import append
+    from rapport.db import Database
+
+    env = {"RAPPORT_DATA_DIR": str(tmp_path)}
+    assert run("db", "upgrade", env=env).returncode == 0
+    db = Database.from_url(f"sqlite:///{tmp_path / 'rapport.db'}")
+    for i in range(3):
+        with db.write() as s:
+            append(s, action="test", entity="thing", entity_id=i)
+            s.commit()
+    db.dispose()
+    ok = run("audit", "verify", env=env)
+    assert ok.returncode == 0 and "3 entries" in ok.stdout
+    with sqlite3.connect(tmp_path / "rapport.db") as conn:
+        conn.execute("UPDATE audit_event SET action = 'other' WHERE id = 2")
+    broken = run("audit", "verify", env=env)
+    assert broken.returncode == 1 and "entry 2" in broken.stderr
