@@ -171,11 +171,12 @@ class KioskApp:
             await self.sleep(1)
             self.idle_seconds += 1
             limit = self.state.place.idle_reset_seconds if self.state.place else 30
-            if (
-                self.state.mode is Mode.counter
-                and self.state.screen in CUSTOMER_SCREENS
-                and self.idle_seconds >= limit
-            ):
+            state = self.state
+            # A customer's screen, or the welcome screen left in another customer's language.
+            leftover = state.screen in CUSTOMER_SCREENS or (
+                state.screen is Screen.welcome and state.locale != state.default_locale
+            )
+            if state.mode is Mode.counter and leftover and self.idle_seconds >= limit:
                 try:
                     await self._back_to_welcome()
                 except Exception:  # the session went away mid-update

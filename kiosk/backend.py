@@ -192,7 +192,8 @@ def submit_complaint(
     qr_token: str | None = None,
     rating_id: uuid.UUID | None = None,
 ) -> FiledComplaint | None:
-    """File a complaint from a counter or a phone. Returns None for a replay of a filed complaint.
+    """File a complaint from a counter or a phone. A replay of a filed complaint (its first answer was
+    lost) returns the same tracking code again; None only if the code cannot be recovered.
 
     Raises ValidationFailed naming the field for bad input; nothing is stored then.
     """
@@ -221,7 +222,7 @@ def submit_complaint(
         complaint, code, _created = file_complaint(
             session, idempotency_key=idempotency_key, data=data, channel=channel, branch_id=branch.id,
             counter_id=counter_id, staff_id=staff_id, rating_id=rating_id, policy=policy, now=ctx.clock(),
-            score=score,
+            score=score, code_secret=ctx.secret_key,
         )  # fmt: skip
         if code is None:
             return None

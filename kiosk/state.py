@@ -185,8 +185,12 @@ class KioskState:
         return form
 
     def complaint_filed(self, filed: FiledComplaint | None) -> None:
-        if filed is not None:  # None: a replay of a complaint already shown to this customer
+        if filed is not None:
             self.filed = filed
+        if self.filed is None:
+            # Stored before, but its code cannot be shown again: say so rather than pretend.
+            self.say("complaint.error.replayed", "form")
+            return
         self.say(None)
         self.go(Screen.complaint_done)
 

@@ -18,6 +18,7 @@ Only :func:`tracking_digest` of a code is stored; the code itself is shown to th
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import unicodedata
 
@@ -91,3 +92,19 @@ def tracking_digest(code: str) -> str:
     if raw is None:
         raise ValueError("not a valid tracking code")
     return hashlib.sha256(raw.encode("ascii")).hexdigest()
+
+
+def derived_tracking_code(secret: str, idempotency_key: str, attempt: int = 0) -> str:
+    """A tracking code derived from the server's secret and the filing's idempotency key.
+
+    Lets the server show the same code again when a customer re-sends a complaint whose first answer
+    was lost, while still storing only the code's digest: recomputing it needs the secret and the
+    key, which only the server and that customer's screen hold.
+    """
+    mac = hmac.new(secret.encode(), f"{attempt}:{idempotency_key}".encode(), hashlib.sha256).digest()
+    number = int.from_bytes(mac, "big")
+    payload = ""
+    for _ in range(PAYLOAD_CHARS):
+        number, index = divmod(number, BASE)
+        payload += ALPHABET[index]
+    return format_tracking_code(payload + check_character(payload))

@@ -30,7 +30,7 @@ from sqlmodel import Session, SQLModel, col, select, update
 import models.base  # noqa: F401  (naming convention first)
 from models.catalog import ConductClause
 from models.clock import UTCDateTime, utcnow
-from models.codes import new_tracking_code, normalise_tracking_code, tracking_digest
+from models.codes import derived_tracking_code, new_tracking_code, normalise_tracking_code, tracking_digest
 from models.errors import DomainError, IdempotencyConflict, NotFound, ValidationFailed
 from models.policy import PolicyValues, effective_policy
 from models.rating import Channel, validate_idempotency_key
@@ -400,9 +400,9 @@ def _by_key(session: Session, key: str) -> Complaint | None:
     return session.exec(select(Complaint).where(Complaint.idempotency_key == key)).first()
 
 
-def _unused_code(session: Session) -> tuple[str, str]:
-    for _ in range(_CODE_ATTEMPTS):
-        code = new_tracking_code()
+def _unused_code(session: Session, secret: str | None, key: str) -> tuple[str, str]:
+    for attempt in range(_CODE_ATTEMPTS):
+        code = derived_tracking_code(secret, key, attempt) if secret else new_tracking_code()
         digest = tracking_digest(code)
         taken = session.exec(select(Complaint.id).where(Complaint.code_digest == digest)).first()
         if taken is None:
@@ -423,6 +423,7 @@ def file_complaint(
     score: int | None = None,
     policy: PolicyValues | None = None,
     now: datetime | None = None,
+    code_secret: str | None = None,
 ) -> tuple[Complaint, str | None, bool]:
     """Store a complaint once. Returns ``(complaint, tracking_code, created)``.
 
@@ -436,6 +437,10 @@ def file_complaint(
     5. A fresh tracking code is drawn (again, should its digest already exist); only the digest is
        stored. A concurrent insert of the same key is settled by the unique index.
     ``policy`` defaults to the branch's effective policy.
+
+    With ``code_secret`` (the server's secret key) the code is derived from it and the idempotency
+    key (:func:`models.codes.derived_tracking_code`), so a replay returns the same code instead of
+    None: a customer whose first answer was lost still gets their code.
     """
     key = validate_idempotency_key(idempotency_key)
     digest = _request_hash(
@@ -448,13 +453,13 @@ def file_complaint(
     )
     existing = _by_key(session, key)
     if existing is not None:
-        return _replay(existing, digest), None, False
+        return _replay(existing, digest), _recover_code(existing, code_secret, key), False
     _check_category(session, data.category)
     if policy is None:
         policy = effective_policy(session, branch_id)
     now = now or utcnow()
     severity = initial_severity(data.category, policy=policy, score=score)
-    code, code_digest = _unused_code(session)
+    code, code_digest = _unused_code(session, code_secret, key)
     complaint = Complaint(
         idempotency_key=key, request_hash=digest, code_digest=code_digest, branch_id=branch_id,
         counter_id=counter_id, staff_id=staff_id, rating_id=rating_id, channel=channel,
@@ -474,8 +479,18 @@ def file_complaint(
         existing = _by_key(session, key)
         if existing is None:
             raise
-        return _replay(existing, digest), None, False
+        return _replay(existing, digest), _recover_code(existing, code_secret, key), False
     return complaint, code, True
+
+
+def _recover_code(existing: Complaint, secret: str | None, key: str) -> str | None:
+    if not secret:
+        return None
+    for attempt in range(_CODE_ATTEMPTS):
+        code = derived_tracking_code(secret, key, attempt)
+        if tracking_digest(code) == existing.code_digest:
+            return code
+    return None
 
 
 def _replay(existing: Complaint, digest: str) -> Complaint:

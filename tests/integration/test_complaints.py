@@ -360,3 +360,21 @@ def test_a_closed_complaint_reopened_by_staff_gets_a_fresh_due_time(db, world):
 def test_a_step_on_an_unknown_complaint_is_not_found(db, world):
     with pytest.raises(ComplaintNotFound):
         step(db, 12345, S.acknowledged)
+
+
+def test_with_the_server_secret_a_replay_returns_the_same_tracking_code(db, world):
+    data = ComplaintCreate.model_validate({"category": "2.2.1", "description": "lost answer"})
+    with db.write() as s:
+        first, code, created = file_complaint(
+            s, idempotency_key="lost-1", data=data, channel=Channel.kiosk, branch_id=world.branch_id,
+            policy=POLICY, now=NOW, code_secret="server-secret",
+        )  # fmt: skip
+    with db.write() as s:
+        again, code_again, created_again = file_complaint(
+            s, idempotency_key="lost-1", data=data, channel=Channel.kiosk, branch_id=world.branch_id,
+            policy=POLICY, now=NOW, code_secret="server-secret",
+        )  # fmt: skip
+    assert created and not created_again and again.id == first.id
+    assert code is not None and code_again == code
+    with db.read() as s:
+        assert public_status(s, code=code) is not None
