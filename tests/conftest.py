@@ -103,8 +103,14 @@ def world(db: Database) -> World:
         for person in (alice, bob, carol):  # everyone but bob-the-new-hire has passed induction
             assert person.id is not None
             if person is not bob:
-                record_training(s, staff_id=person.id, kind=TrainingKind.induction, course="入职培训",
-                                completed_on=date(2026, 1, 5), passed=True)
+                record_training(
+                    s,
+                    staff_id=person.id,
+                    kind=TrainingKind.induction,
+                    course="入职培训",
+                    completed_on=date(2026, 1, 5),
+                    passed=True,
+                )
         assert c1.id and c2.id and alice.id
         _d1, token1 = register_device(s, counter_id=c1.id, label="tablet 1")
         _d2, token2 = register_device(s, counter_id=c2.id, label="tablet 2")
