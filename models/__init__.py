@@ -4,6 +4,7 @@ Importing this package registers every table on ``SQLModel.metadata``.
 """
 
 from models.audit import AuditEvent
+from models.auth import LoginSession, TotpSecret
 from models.catalog import ConductClause
 from models.complaint import Complaint, ComplaintEvent, ComplaintStatus, EventKind, Severity
 from models.org import Branch, Counter, Device, Duty, EnrolmentCode, Role, Staff
@@ -21,6 +22,7 @@ __all__ = [
     "ComplaintStatus",
     "ConductClause",
     "EventKind",
+    "LoginSession",
     "Counter",
     "Device",
     "Duty",
@@ -32,6 +34,7 @@ __all__ = [
     "Severity",
     "Staff",
     "Throttle",
+    "TotpSecret",
     "TrainingKind",
     "TrainingRecord",
 ]

@@ -28,6 +28,7 @@ from sqlmodel import Field as SQLField
 from sqlmodel import Session, SQLModel, col, select, update
 
 import models.base  # noqa: F401  (naming convention first)
+from models import audit
 from models.catalog import ConductClause
 from models.clock import UTCDateTime, utcnow
 from models.codes import derived_tracking_code, new_tracking_code, normalise_tracking_code, tracking_digest
@@ -160,6 +161,10 @@ class Complaint(SQLModel, table=True):
     # The customer's answer about the current resolution; None until asked and answered.
     satisfied: bool | None = None
     escalation_level: int = 0
+    # Casework (seed 二(五)2: find the root cause, rectify): internal, never shown to the customer.
+    assignee_id: int | None = SQLField(default=None, foreign_key="staff.id")
+    root_cause: str | None = SQLField(default=None, max_length=NOTE_MAX_CHARS)
+    corrective_action: str | None = SQLField(default=None, max_length=NOTE_MAX_CHARS)
 
 
 class ComplaintEvent(SQLModel, table=True):
@@ -473,6 +478,8 @@ def file_complaint(
         session.flush()
         assert complaint.id is not None
         session.add(ComplaintEvent(complaint_id=complaint.id, at=now, kind=EventKind.received, public=True))
+        audit.append(session, action="complaint.file", entity="complaint", entity_id=complaint.id, now=now,
+                     details={"severity": severity.value, "channel": channel.value})  # fmt: skip
         session.commit()
     except IntegrityError:
         session.rollback()
@@ -620,6 +627,8 @@ def answer_satisfaction(
         session.rollback()
         raise SatisfactionNotOpen("this complaint is not waiting for your answer")
     session.add_all(events)
+    audit.append(session, action="complaint.satisfied" if satisfied else "complaint.unsatisfied",
+                 entity="complaint", entity_id=complaint.id, now=now)  # fmt: skip
     session.commit()
     session.refresh(complaint)
     return _view(session, complaint)
@@ -660,6 +669,8 @@ def transition(
     actor_staff_id: int | None,
     note: str = "",
     reply: str | None = None,
+    root_cause: str | None = None,
+    corrective_action: str | None = None,
     policy: PolicyValues | None = None,
     now: datetime | None = None,
 ) -> Complaint:
@@ -675,6 +686,8 @@ def transition(
        time from now and the final-state times cleared.
     4. The change is a conditional UPDATE on the status read in step 1, so two supervisors acting
        at once cannot both apply a step; the loser gets :class:`InvalidTransition`.
+    5. Resolving needs a root cause, recorded before (:func:`record_investigation`) or given now.
+    6. Every step is an audit entry (ids and statuses only), committed with the change.
     """
     complaint = session.get(Complaint, complaint_id)
     if complaint is None:
@@ -685,6 +698,10 @@ def transition(
     reply = clean_text(reply, max_chars=REPLY_MAX_CHARS) if reply else None
     if to is ComplaintStatus.rejected and not (note or reply):
         raise ValidationFailed("note", "give a reason for rejecting this complaint")
+    root_cause = clean_text(root_cause, max_chars=NOTE_MAX_CHARS) if root_cause else None
+    corrective_action = clean_text(corrective_action, max_chars=NOTE_MAX_CHARS) if corrective_action else None
+    if to is ComplaintStatus.resolved and not (root_cause or complaint.root_cause):
+        raise ValidationFailed("root_cause", "record the root cause before resolving this complaint")
     now = now or utcnow()
     values: dict[str, Any] = {"status": to.value}
     kind = _EVENT_FOR[to]
@@ -707,6 +724,10 @@ def transition(
         )  # fmt: skip
     if reply:
         values["reply"] = reply
+    if root_cause:
+        values["root_cause"] = root_cause
+    if corrective_action:
+        values["corrective_action"] = corrective_action
     changed = session.exec(
         update(Complaint)
         .where(col(Complaint.id) == complaint_id, col(Complaint.status) == current.value)
@@ -724,6 +745,77 @@ def transition(
         events.append(_event(complaint_id, now, EventKind.replied, actor_staff_id=actor_staff_id))
     events.append(_event(complaint_id, now, kind, actor_staff_id=actor_staff_id, note=note))
     session.add_all(events)
+    audit.append(
+        session, action=f"complaint.{to.value}", entity="complaint", entity_id=complaint_id,
+        actor_staff_id=actor_staff_id, now=now,
+        details={"from": current.value, "to": to.value, "replied": bool(reply)},
+    )  # fmt: skip
     session.commit()
     session.refresh(complaint)
     return complaint
+
+
+def record_investigation(
+    session: Session,
+    *,
+    complaint_id: int,
+    actor_staff_id: int,
+    root_cause: str,
+    corrective_action: str = "",
+    now: datetime | None = None,
+) -> Complaint:
+    """Record what caused the complaint and what is being done about it (internal; audited)."""
+    complaint = session.get(Complaint, complaint_id)
+    if complaint is None:
+        raise ComplaintNotFound(f"no complaint with id {complaint_id}")
+    if complaint.status not in (ComplaintStatus.acknowledged, ComplaintStatus.investigating):
+        raise InvalidTransition(
+            "record the investigation while the complaint is acknowledged or being investigated",
+            current=str(complaint.status), to="investigating",
+        )  # fmt: skip
+    cause = clean_text(root_cause or "", max_chars=NOTE_MAX_CHARS)
+    if not cause:
+        raise ValidationFailed("root_cause", "describe the root cause")
+    now = now or utcnow()
+    complaint.root_cause = cause
+    complaint.corrective_action = clean_text(corrective_action or "", max_chars=NOTE_MAX_CHARS) or None
+    session.add(complaint)
+    session.add(_event(complaint_id, now, EventKind.investigating, actor_staff_id=actor_staff_id,
+                       note="root cause recorded"))  # fmt: skip
+    audit.append(session, action="complaint.investigation", entity="complaint", entity_id=complaint_id,
+                 actor_staff_id=actor_staff_id, now=now)  # fmt: skip
+    session.commit()
+    return complaint
+
+
+def assign(
+    session: Session, *, complaint_id: int, assignee_id: int, actor_staff_id: int, now: datetime | None = None
+) -> Complaint:
+    """Give the complaint to one handler (a public "assigned" step, no name shown to the customer)."""
+    complaint = session.get(Complaint, complaint_id)
+    if complaint is None:
+        raise ComplaintNotFound(f"no complaint with id {complaint_id}")
+    if complaint.status in FINAL_STATUSES:
+        raise InvalidTransition("a closed complaint cannot be assigned", current=str(complaint.status),
+                                to="assigned")  # fmt: skip
+    now = now or utcnow()
+    complaint.assignee_id = assignee_id
+    session.add(complaint)
+    session.add(_event(complaint_id, now, EventKind.assigned, actor_staff_id=actor_staff_id))
+    audit.append(session, action="complaint.assign", entity="complaint", entity_id=complaint_id,
+                 actor_staff_id=actor_staff_id, details={"assignee": assignee_id}, now=now)  # fmt: skip
+    session.commit()
+    return complaint
+
+
+def reveal_contact(
+    session: Session, *, complaint_id: int, actor_staff_id: int, now: datetime | None = None
+) -> str | None:
+    """The unmasked contact, for replying to the customer. Every reveal is an audit entry."""
+    complaint = session.get(Complaint, complaint_id)
+    if complaint is None:
+        raise ComplaintNotFound(f"no complaint with id {complaint_id}")
+    audit.append(session, action="complaint.reveal_contact", entity="complaint", entity_id=complaint_id,
+                 actor_staff_id=actor_staff_id, now=now)  # fmt: skip
+    session.commit()
+    return complaint.contact

@@ -45,9 +45,10 @@ def file(db, world, key="c1", *, now=NOW, score=None, rating_id=None, policy=POL
 def step(db, complaint_id, *tos, now=NOW, **kwargs):
     with db.write() as s:
         for to in tos:
-            complaint = transition(
-                s, complaint_id=complaint_id, to=to, actor_staff_id=None, now=now, **kwargs
-            )
+            extra = dict(kwargs)
+            if to is S.resolved:  # resolving needs a root cause on record
+                extra.setdefault("root_cause", "the fee schedule was explained wrongly")
+            complaint = transition(s, complaint_id=complaint_id, to=to, actor_staff_id=None, now=now, **extra)
     return complaint
 
 

@@ -578,7 +578,7 @@ async def test_the_status_page_follows_a_complaint_to_its_reply_and_reopens_it_o
             transition(s, complaint_id=complaint_id, to=step, actor_staff_id=world.staff_id)
         transition(
             s, complaint_id=complaint_id, to=ComplaintStatus.resolved, actor_staff_id=world.staff_id,
-            reply="已对柜员进行批评教育，并向您致歉。",
+            reply="已对柜员进行批评教育，并向您致歉。", root_cause="柜员解释收费标准时态度生硬",
         )  # fmt: skip
 
     resolved = await open_kiosk(f"/t/{code.replace('-', '').lower()}", width=390, height=844)
@@ -603,7 +603,8 @@ async def test_a_satisfied_customer_closes_the_complaint(open_kiosk: Open, db, w
     complaint_id, code = file_one(db, world)
     with db.write() as s:
         for step in (ComplaintStatus.acknowledged, ComplaintStatus.investigating, ComplaintStatus.resolved):
-            transition(s, complaint_id=complaint_id, to=step, actor_staff_id=None, reply="已处理")
+            transition(s, complaint_id=complaint_id, to=step, actor_staff_id=None, reply="已处理",
+                       root_cause="说明不清")  # fmt: skip
     h = await open_kiosk(f"/t/{code}")
     await h.click("satisfied-yes")
     assert value(h, "status-current") == "当前状态：已结案"
