@@ -1,68 +1,222 @@
-"""Admin app. In this first step it is an honest placeholder: it says on screen that sign-in and the
-workspaces are not built yet, and links back to the customer page. Nothing here reads data."""
+"""The admin Flet app (/admin): sign-in, then the complaint queue and casework for supervisors and
+administrators. The sign-in lives on the server (models/auth.py: idle 30 min, absolute 12 h); the
+browser keeps only the session token, and every action re-checks it."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import flet as ft
 
+from admin import backend
+from admin.screens import detail, queue, sign_in
+from models.auth import LoginFailed, LoginThrottled, SecondFactorRequired, SessionExpired
+from models.complaint import InvalidTransition
+from models.errors import Forbidden, ValidationFailed
 from rapport.context import AppContext
 from rapport.i18n import other_locale, t
 from rapport.ui_theme import apply_theme
 
+log = logging.getLogger(__name__)
+TOKEN_KEY = "rapport.admin_token"
+
+
+class AdminApp:
+    def __init__(self, page: ft.Page, ctx: AppContext):
+        self.page = page
+        self.ctx = ctx
+        self.prefs = ft.SharedPreferences()
+        self.locale = ctx.settings.locale
+        self.token: str | None = None
+        self.user: backend.User | None = None
+        self.screen = "sign_in"
+        self.message_key: str | None = None
+        self.message_values: dict[str, object] = {}
+        self.message_ok = False
+        self.login_draft = ""
+        self.totp_needed = False
+        self.sign_in_fields: tuple[ft.TextField, ft.TextField, ft.TextField | None] | None = None
+        self.queue_filter = "open"
+        self.queue_rows: list[backend.QueueRow] = []
+        self.detail: backend.Detail | None = None
+        self.detail_fields: dict[str, ft.TextField] = {}
+        self.revealed: str | None = None
+
+    async def start(self) -> None:
+        apply_theme(self.page, t(self.locale, "admin.title"))
+        self.page.bgcolor = "#F5F7FA"
+        token = await self.prefs.get(TOKEN_KEY)
+        if isinstance(token, str) and token:
+            try:
+                self.user = await asyncio.to_thread(backend.current_user, self.ctx, token)
+                self.token = token
+                await self._home()
+                return
+            except SessionExpired:
+                await self.prefs.remove(TOKEN_KEY)
+        self.render()
+
+    def say(self, key: str | None, ok: bool = False, **values: object) -> None:
+        self.message_key, self.message_ok, self.message_values = key, ok, values
+
+    def render(self) -> None:
+        if self.user is None:
+            content = sign_in.build(self)
+        elif not self.user.can_handle_complaints():
+            content = sign_in.staff_home(self)
+        elif self.screen == "detail" and self.detail is not None:
+            content = detail.build(self)
+        else:
+            content = queue.build(self)
+        self.page.controls = [ft.SafeArea(content=content, expand=True)]
+        self.page.update()
+
+    async def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a backend call in a thread; an ended sign-in sends the user back to sign in."""
+        try:
+            return await asyncio.to_thread(fn, self.ctx, self.token or "", *args, **kwargs)
+        except SessionExpired:
+            await self._signed_out("admin.session.expired")
+            raise
+
+    async def _signed_out(self, message: str | None = None) -> None:
+        self.user, self.token, self.detail, self.revealed = None, None, None, None
+        self.screen = "sign_in"
+        await self.prefs.remove(TOKEN_KEY)
+        self.say(message)
+        self.render()
+
+    # -- sign-in --------------------------------------------------------------------------
+    async def on_sign_in(self, _e: ft.Event[Any]) -> None:
+        assert self.sign_in_fields is not None
+        login, password, totp = self.sign_in_fields
+        self.login_draft = (login.value or "").strip()
+        if not self.login_draft or not password.value:
+            self.say("admin.sign_in.empty")
+            self.render()
+            return
+        try:
+            self.user, self.token = await asyncio.to_thread(
+                backend.sign_in,
+                self.ctx,
+                login=self.login_draft,
+                password=password.value or "",
+                client=self.page.client_ip or "unknown",
+                totp_code=(totp.value if totp else None),
+            )
+        except SecondFactorRequired as exc:
+            self.totp_needed = True
+            enrolled = exc.details.get("enrolled", True)
+            self.say("admin.sign_in.totp_needed" if enrolled else "admin.sign_in.totp_not_enrolled")
+        except LoginThrottled as exc:
+            minutes = max(1, round(int(str(exc.details.get("wait_seconds", 60))) / 60))
+            self.say("admin.sign_in.throttled", minutes=minutes)
+        except LoginFailed:
+            self.say("admin.sign_in.failed")
+        else:
+            self.totp_needed = False
+            await self.prefs.set(TOKEN_KEY, self.token or "")
+            self.say(None)
+            await self._home()
+            return
+        self.render()
+
+    async def on_sign_out(self, _e: ft.Event[Any]) -> None:
+        if self.token:
+            await asyncio.to_thread(backend.sign_out, self.ctx, self.token)
+        await self._signed_out()
+
+    async def on_toggle_language(self, _e: ft.Event[Any]) -> None:
+        self.locale = other_locale(self.locale)
+        self.page.title = t(self.locale, "admin.title")
+        self.render()
+
+    # -- queue ----------------------------------------------------------------------------
+    async def _home(self) -> None:
+        if self.user is not None and self.user.can_handle_complaints():
+            await self._load_queue()
+        self.render()
+
+    async def _load_queue(self) -> None:
+        status = "open" if self.queue_filter == "overdue" else self.queue_filter
+        self.queue_rows = await self._call(
+            backend.queue, status=status, overdue_only=self.queue_filter == "overdue"
+        )
+
+    async def on_filter(self, e: ft.Event[ft.Chip]) -> None:
+        self.queue_filter = str(e.control.data)
+        await self._refresh_queue()
+
+    async def on_refresh(self, _e: ft.Event[Any]) -> None:
+        await self._refresh_queue()
+
+    async def _refresh_queue(self) -> None:
+        try:
+            await self._load_queue()
+        except SessionExpired:
+            return
+        self.render()
+
+    async def on_open_complaint(self, e: ft.Event[Any]) -> None:
+        await self._open(int(e.control.data))
+
+    async def _open(self, complaint_id: int) -> None:
+        try:
+            self.detail = await self._call(backend.detail, complaint_id)
+        except SessionExpired:
+            return
+        except Forbidden:
+            self.say("admin.error.forbidden")
+        else:
+            self.screen = "detail"
+            self.revealed = None
+        self.render()
+
+    async def on_back(self, _e: ft.Event[Any]) -> None:
+        self.screen, self.detail, self.revealed = "queue", None, None
+        self.say(None)
+        await self._refresh_queue()
+
+    # -- casework -------------------------------------------------------------------------
+    async def on_action(self, e: ft.Event[Any]) -> None:
+        assert self.detail is not None
+        action = str(e.control.data)
+        values = {name: (field.value or "") for name, field in self.detail_fields.items()}
+        complaint_id = self.detail.row.id
+        try:
+            await self._call(backend.act, complaint_id, action, **values)
+        except SessionExpired:
+            return
+        except ValidationFailed as exc:
+            self.say(
+                f"admin.error.{exc.field}" if exc.field in ("root_cause", "note") else "admin.error.generic"
+            )
+        except InvalidTransition:
+            self.say("admin.error.invalid")
+        except Forbidden:
+            self.say("admin.error.forbidden")
+        except Exception:
+            log.exception("admin: complaint action failed")
+            self.say("admin.error.generic")
+        else:
+            self.say("admin.action.done", ok=True)
+        self.detail = await self._call(backend.detail, complaint_id)
+        self.render()
+
+    async def on_reveal(self, _e: ft.Event[Any]) -> None:
+        assert self.detail is not None
+        try:
+            self.revealed = await self._call(backend.reveal, self.detail.row.id)
+        except SessionExpired:
+            return
+        self.render()
+
 
 def build_admin_main(ctx: AppContext) -> Callable[[ft.Page], Awaitable[None]]:
     async def main(page: ft.Page) -> None:
-        locale = ctx.settings.locale
-        apply_theme(page, t(locale, "admin.title"))
-
-        def render() -> None:
-            page.controls = [
-                ft.SafeArea(
-                    content=ft.Container(
-                        padding=32,
-                        content=ft.Column(
-                            [
-                                ft.Row(
-                                    [
-                                        ft.Text(
-                                            t(locale, "admin.title"),
-                                            size=24,
-                                            weight=ft.FontWeight.BOLD,
-                                            expand=True,
-                                        ),
-                                        ft.TextButton(
-                                            content=t(locale, "lang.switch"),
-                                            icon=ft.Icons.TRANSLATE,
-                                            on_click=toggle,
-                                            key="lang",
-                                            height=48,
-                                        ),
-                                    ]
-                                ),
-                                ft.Icon(ft.Icons.CONSTRUCTION, size=64),
-                                ft.Text(
-                                    t(locale, "admin.placeholder.title"), size=22, key="placeholder-title"
-                                ),
-                                ft.Text(t(locale, "admin.placeholder.body"), size=16),
-                                ft.TextButton(
-                                    content=t(locale, "admin.placeholder.kiosk"), url="/", height=48
-                                ),
-                            ],
-                            spacing=16,
-                        ),
-                    )
-                )
-            ]
-            page.update()
-
-        async def toggle(_e: ft.Event[Any]) -> None:
-            nonlocal locale
-            locale = other_locale(locale)
-            render()
-
-        render()
+        await AdminApp(page, ctx).start()
 
     return main

@@ -81,3 +81,9 @@ class InductionNotPassed(DomainError):
 
 class NotOnDuty(DomainError):
     code = "not_on_duty"
+
+
+class Forbidden(DomainError):
+    """The signed-in person may not see or change this (outside their role or branch)."""
+
+    code = "forbidden"

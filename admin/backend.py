@@ -1,0 +1,260 @@
+"""The admin app's door to the model. Every call re-checks the sign-in (so an ended session or a
+disabled account stops working at the next click) and the caller's scope: a supervisor sees only
+their branch, an admin every branch, a staff member no complaint queue at all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from models import auth
+from models.catalog import ConductClause
+from models.complaint import (
+    ALLOWED_TRANSITIONS,
+    Complaint,
+    ComplaintEvent,
+    ComplaintStatus,
+    assign,
+    mask_contact,
+    record_investigation,
+    reveal_contact,
+    transition,
+)
+from models.errors import Forbidden
+from models.org import Branch, Counter, Role, Staff
+from rapport.context import AppContext
+
+OPEN_STATUSES = (ComplaintStatus.new, ComplaintStatus.acknowledged, ComplaintStatus.investigating)
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    name: str
+    employee_no: str
+    role: Role
+    branch_id: int | None
+
+    def can_handle_complaints(self) -> bool:
+        return self.role in (Role.supervisor, Role.admin)
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    id: int
+    created_at: datetime
+    due_at: datetime
+    status: str
+    severity: str
+    category: str
+    category_zh: str
+    category_en: str
+    branch_zh: str
+    branch_en: str
+    counter_zh: str | None
+    counter_en: str | None
+    staff_name: str | None
+    escalation_level: int
+
+
+@dataclass(frozen=True)
+class EventRow:
+    at: datetime
+    kind: str
+    actor: str | None
+    note: str
+    public: bool
+
+
+@dataclass(frozen=True)
+class Detail:
+    row: QueueRow
+    description: str
+    contact_masked: str
+    has_contact: bool
+    reply: str | None
+    root_cause: str | None
+    corrective_action: str | None
+    assignee: str | None
+    satisfied: bool | None
+    locale: str
+    channel: str
+    events: list[EventRow]
+    next_statuses: list[str]
+
+
+def _user(staff: Staff) -> User:
+    assert staff.id is not None
+    return User(staff.id, staff.display_name, staff.employee_no, Role(staff.role), staff.branch_id)
+
+
+def sign_in(
+    ctx: AppContext, *, login: str, password: str, client: str, totp_code: str | None
+) -> tuple[User, str]:
+    with ctx.db.write() as session:
+        staff, token = auth.authenticate(
+            session,
+            login=login,
+            password=password,
+            client=client,
+            totp_code=totp_code or None,
+            now=ctx.clock(),
+        )
+        return _user(staff), token
+
+
+def current_user(ctx: AppContext, token: str) -> User:
+    """Raises auth.SessionExpired when the sign-in is no longer valid."""
+    with ctx.db.write() as session:
+        return _user(auth.resume(session, token=token, now=ctx.clock()))
+
+
+def sign_out(ctx: AppContext, token: str) -> None:
+    with ctx.db.write() as session:
+        auth.logout(session, token=token, now=ctx.clock())
+
+
+def _scope(session: Session, token: str, ctx: AppContext) -> User:
+    user = _user(auth.resume(session, token=token, now=ctx.clock()))
+    if not user.can_handle_complaints():
+        raise Forbidden("complaint handling is for supervisors and administrators")
+    return user
+
+
+def _check_branch(user: User, branch_id: int) -> None:
+    if user.role is not Role.admin and user.branch_id != branch_id:
+        raise Forbidden("this complaint belongs to another branch")
+
+
+def queue(ctx: AppContext, token: str, *, status: str = "open", overdue_only: bool = False) -> list[QueueRow]:
+    """Complaints in the caller's scope, most urgent first (earliest due time)."""
+    with ctx.db.write() as session:
+        user = _scope(session, token, ctx)
+        stmt = select(Complaint)
+        if user.role is not Role.admin:
+            stmt = stmt.where(Complaint.branch_id == user.branch_id)
+        if status == "open":
+            stmt = stmt.where(col(Complaint.status).in_([s.value for s in OPEN_STATUSES]))
+        elif status != "all":
+            stmt = stmt.where(Complaint.status == status)
+        if overdue_only:
+            stmt = stmt.where(
+                col(Complaint.due_at) < ctx.clock(),
+                col(Complaint.status).in_([s.value for s in OPEN_STATUSES]),
+            )
+        rows = session.exec(stmt.order_by(col(Complaint.due_at)).limit(500)).all()
+        return [_row(session, c) for c in rows]
+
+
+def _row(session: Session, c: Complaint) -> QueueRow:
+    assert c.id is not None
+    clause = session.get(ConductClause, c.category)
+    branch = session.get(Branch, c.branch_id)
+    counter = session.get(Counter, c.counter_id) if c.counter_id else None
+    staff = session.get(Staff, c.staff_id) if c.staff_id else None
+    assert branch is not None
+    return QueueRow(
+        id=c.id,
+        created_at=c.created_at,
+        due_at=c.due_at,
+        status=str(c.status),
+        severity=str(c.severity),
+        category=c.category,
+        category_zh=clause.short_zh if clause else c.category,
+        category_en=clause.short_en if clause else c.category,
+        branch_zh=branch.name_zh,
+        branch_en=branch.name_en,
+        counter_zh=counter.name_zh if counter else None,
+        counter_en=counter.name_en if counter else None,
+        staff_name=staff.display_name if staff else None,
+        escalation_level=c.escalation_level,
+    )
+
+
+def detail(ctx: AppContext, token: str, complaint_id: int) -> Detail:
+    with ctx.db.write() as session:
+        user = _scope(session, token, ctx)
+        c = session.get(Complaint, complaint_id)
+        if c is None:
+            raise Forbidden("no such complaint")
+        _check_branch(user, c.branch_id)
+        events = session.exec(
+            select(ComplaintEvent)
+            .where(ComplaintEvent.complaint_id == complaint_id)
+            .order_by(col(ComplaintEvent.id))
+        ).all()
+        names = {s.id: s.display_name for s in session.exec(select(Staff)).all()}
+        assignee = names.get(c.assignee_id) if c.assignee_id else None
+        return Detail(
+            row=_row(session, c),
+            description=c.description,
+            contact_masked=mask_contact(c.contact, c.contact_kind),
+            has_contact=bool(c.contact),
+            reply=c.reply,
+            root_cause=c.root_cause,
+            corrective_action=c.corrective_action,
+            assignee=assignee,
+            satisfied=c.satisfied,
+            locale=c.locale,
+            channel=str(c.channel),
+            events=[
+                EventRow(
+                    e.at,
+                    str(e.kind),
+                    names.get(e.actor_staff_id) if e.actor_staff_id else None,
+                    e.note,
+                    e.public,
+                )
+                for e in events
+            ],
+            next_statuses=sorted(s.value for s in ALLOWED_TRANSITIONS[ComplaintStatus(c.status)]),
+        )
+
+
+def act(ctx: AppContext, token: str, complaint_id: int, action: str, **fields: str) -> None:
+    """One supervisor action: a status step, "investigation", "assign_me" or nothing else.
+
+    Domain errors (InvalidTransition, ValidationFailed naming the field) reach the screen unchanged.
+    """
+    with ctx.db.write() as session:
+        user = _scope(session, token, ctx)
+        c = session.get(Complaint, complaint_id)
+        if c is None:
+            raise Forbidden("no such complaint")
+        _check_branch(user, c.branch_id)
+        now = ctx.clock()
+        if action == "investigation":
+            record_investigation(
+                session,
+                complaint_id=complaint_id,
+                actor_staff_id=user.id,
+                root_cause=fields.get("root_cause", ""),
+                corrective_action=fields.get("corrective_action", ""),
+                now=now,
+            )
+        elif action == "assign_me":
+            assign(session, complaint_id=complaint_id, assignee_id=user.id, actor_staff_id=user.id, now=now)
+        else:
+            transition(
+                session,
+                complaint_id=complaint_id,
+                to=ComplaintStatus(action),
+                actor_staff_id=user.id,
+                note=fields.get("note", ""),
+                reply=fields.get("reply") or None,
+                root_cause=fields.get("root_cause") or None,
+                corrective_action=fields.get("corrective_action") or None,
+                now=now,
+            )
+
+
+def reveal(ctx: AppContext, token: str, complaint_id: int) -> str | None:
+    with ctx.db.write() as session:
+        user = _scope(session, token, ctx)
+        c = session.get(Complaint, complaint_id)
+        if c is None:
+            raise Forbidden("no such complaint")
+        _check_branch(user, c.branch_id)
+        return reveal_contact(session, complaint_id=complaint_id, actor_staff_id=user.id, now=ctx.clock())

@@ -1,0 +1,77 @@
+"""Shared admin building blocks: the top bar and small formatting helpers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import flet as ft
+
+from rapport.i18n import t
+
+if TYPE_CHECKING:
+    from admin.app import AdminApp
+
+TAP = 48
+INK = "#1A1C1E"
+MUTED = "#44474E"
+SEVERITY_COLOURS = {"high": "#B3261E", "normal": "#7D5700", "low": "#41674A"}
+
+
+def top_bar(app: AdminApp) -> ft.Control:
+    locale = app.locale
+    items: list[ft.Control] = [
+        ft.Text(t(locale, "admin.title"), size=20, weight=ft.FontWeight.BOLD, expand=True)
+    ]
+    if app.user is not None:
+        items.append(
+            ft.Text(
+                f"{app.user.name} · {t(locale, f'admin.role.{app.user.role.value}')}", size=15, color=MUTED
+            )
+        )
+    items.append(
+        ft.TextButton(
+            content=t(locale, "lang.switch"),
+            icon=ft.Icons.TRANSLATE,
+            on_click=app.on_toggle_language,
+            key="lang",
+            height=TAP,
+        )
+    )
+    if app.user is not None:
+        items.append(
+            ft.TextButton(
+                content=t(locale, "admin.sign_out"),
+                icon=ft.Icons.LOGOUT,
+                on_click=app.on_sign_out,
+                key="sign-out",
+                height=TAP,
+            )
+        )
+    return ft.Container(
+        content=ft.Row(items, vertical_alignment=ft.CrossAxisAlignment.CENTER, wrap=False),
+        padding=ft.Padding.symmetric(horizontal=16, vertical=8),
+        bgcolor=ft.Colors.WHITE,
+    )
+
+
+def duration(locale: str, minutes: int) -> str:
+    h, m = divmod(abs(minutes), 60)
+    return t(locale, "admin.queue.hours", h=h, m=m) if h else t(locale, "admin.queue.minutes", m=m)
+
+
+def due_label(locale: str, due_at: datetime, now: datetime) -> tuple[str, bool]:
+    """("Due in 3 h 5 min", False) or ("Overdue by 20 min", True)."""
+    minutes = int((due_at - now).total_seconds() // 60)
+    if minutes >= 0:
+        return t(locale, "admin.queue.due_in", time=duration(locale, minutes)), False
+    return t(locale, "admin.queue.overdue_by", time=duration(locale, minutes)), True
+
+
+def severity_badge(locale: str, severity: str) -> ft.Control:
+    return ft.Container(
+        content=ft.Text(t(locale, f"admin.severity.{severity}"), size=13, color=ft.Colors.WHITE),
+        bgcolor=SEVERITY_COLOURS.get(severity, MUTED),
+        padding=ft.Padding.symmetric(horizontal=8, vertical=2),
+        border_radius=8,
+    )

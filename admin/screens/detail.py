@@ -1,0 +1,175 @@
+"""One complaint: what happened, the masked contact, the timeline, and the next steps allowed."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import flet as ft
+
+from admin.screens.common import INK, MUTED, TAP, due_label, severity_badge, top_bar
+from rapport.i18n import fmt_datetime, t
+
+if TYPE_CHECKING:
+    from admin.app import AdminApp
+
+
+def build(app: AdminApp) -> ft.Control:
+    locale = app.locale
+    d = app.detail
+    assert d is not None
+    row = d.row
+    zh = locale == "zh-CN"
+    message = t(locale, app.message_key, **app.message_values) if app.message_key else None
+    due, overdue = due_label(locale, row.due_at, app.ctx.clock())
+    contact: list[ft.Control] = []
+    if d.has_contact:
+        shown = app.revealed or d.contact_masked
+        contact.append(
+            ft.Text(t(locale, "admin.detail.contact", contact=shown), key="contact", selectable=True)
+        )
+        if not app.revealed:
+            contact.append(
+                ft.TextButton(
+                    content=t(locale, "admin.detail.reveal"),
+                    icon=ft.Icons.VISIBILITY,
+                    on_click=app.on_reveal,
+                    key="reveal",
+                    height=TAP,
+                )
+            )
+    else:
+        contact.append(ft.Text(t(locale, "admin.detail.no_contact"), color=MUTED))
+    fields = {
+        "root_cause": ft.TextField(
+            label=t(locale, "admin.detail.root_cause"),
+            value=d.root_cause or "",
+            multiline=True,
+            max_length=1000,
+            key="root_cause",
+        ),
+        "corrective_action": ft.TextField(
+            label=t(locale, "admin.detail.corrective"),
+            value=d.corrective_action or "",
+            multiline=True,
+            max_length=1000,
+            key="corrective_action",
+        ),
+        "reply": ft.TextField(
+            label=t(locale, "admin.detail.reply"),
+            value=d.reply or "",
+            multiline=True,
+            max_length=2000,
+            key="reply",
+        ),
+        "note": ft.TextField(
+            label=t(locale, "admin.detail.note"), multiline=True, max_length=1000, key="note"
+        ),
+    }
+    app.detail_fields = fields
+    actions: list[ft.Control] = [
+        ft.Button(
+            content=t(locale, f"admin.action.{s}"),
+            on_click=app.on_action,
+            data=s,
+            key=f"action-{s}",
+            height=TAP,
+        )
+        for s in d.next_statuses
+    ]
+    if row.status in ("acknowledged", "investigating"):
+        actions.insert(
+            0,
+            ft.OutlinedButton(
+                content=t(locale, "admin.detail.save_investigation"),
+                on_click=app.on_action,
+                data="investigation",
+                key="action-investigation",
+                height=TAP,
+            ),
+        )
+    if row.status not in ("closed", "rejected"):
+        actions.append(
+            ft.TextButton(
+                content=t(locale, "admin.detail.assign_me"),
+                on_click=app.on_action,
+                data="assign_me",
+                key="action-assign_me",
+                height=TAP,
+            )
+        )
+    timeline: list[ft.Control] = [
+        ft.Row(
+            [
+                ft.Text(fmt_datetime(locale, e.at), size=14, color=MUTED, width=180),
+                ft.Text(t(locale, f"status.event.{e.kind}"), size=15, color=INK, width=150),
+                ft.Text(
+                    " · ".join(
+                        x
+                        for x in (e.actor, e.note, t(locale, "admin.detail.public") if e.public else "")
+                        if x
+                    ),
+                    size=14,
+                    color=MUTED,
+                    expand=True,
+                ),
+            ],
+            vertical_alignment=ft.CrossAxisAlignment.START,
+        )
+        for e in d.events
+    ]
+    where = t(
+        locale,
+        "admin.detail.where",
+        branch=row.branch_zh if zh else row.branch_en,
+        counter=(row.counter_zh if zh else row.counter_en) or t(locale, f"admin.channel.{d.channel}"),
+        staff=row.staff_name or t(locale, "admin.detail.nobody"),
+    )
+    body = ft.Column(
+        [
+            ft.TextButton(
+                content=t(locale, "admin.detail.back"),
+                icon=ft.Icons.ARROW_BACK,
+                on_click=app.on_back,
+                key="back",
+                height=TAP,
+            ),
+            ft.Row(
+                [
+                    severity_badge(locale, row.severity),
+                    ft.Text(t(locale, "admin.detail.title", id=row.id), size=24, weight=ft.FontWeight.BOLD),
+                    ft.Text(row.category_zh if zh else row.category_en, size=18, color=INK),
+                    ft.Text(
+                        t(locale, f"status.state.{row.status}"), size=16, color=MUTED, key="detail-status"
+                    ),
+                ],
+                wrap=True,
+            ),
+            ft.Text(where, color=MUTED),
+            ft.Text(
+                due,
+                color="#B3261E" if overdue else INK,
+                visible=row.status in ("new", "acknowledged", "investigating"),
+            ),
+            ft.Text(t(locale, "admin.detail.assignee", name=d.assignee), visible=bool(d.assignee)),
+            ft.Text(t(locale, "admin.detail.description"), weight=ft.FontWeight.BOLD),
+            ft.Text(d.description, selectable=True, key="description"),
+            *contact,
+            *fields.values(),
+            ft.Text(
+                message or "",
+                color="#1E4E8C" if app.message_ok else "#B3261E",
+                key="detail-message",
+                visible=bool(message),
+            ),
+            ft.Row(actions, wrap=True, spacing=8, run_spacing=8),
+            ft.Text(t(locale, "admin.detail.timeline"), weight=ft.FontWeight.BOLD),
+            *timeline,
+        ],
+        spacing=10,
+        scroll=ft.ScrollMode.AUTO,
+        expand=True,
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+    )
+    return ft.Column(
+        [top_bar(app), ft.Container(content=body, padding=16, expand=True)], spacing=0, expand=True
+    )

@@ -1,0 +1,114 @@
+"""The complaint queue: filters, most urgent first, a countdown to each due time."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import flet as ft
+
+from admin.screens.common import INK, MUTED, TAP, due_label, severity_badge, top_bar
+from rapport.i18n import fmt_datetime, t
+
+if TYPE_CHECKING:
+    from admin.app import AdminApp
+
+FILTERS = ("open", "overdue", "resolved", "closed", "all")
+
+
+def build(app: AdminApp) -> ft.Control:
+    locale = app.locale
+    now = app.ctx.clock()
+    chips: list[ft.Control] = [
+        ft.Chip(
+            label=ft.Text(t(locale, f"admin.queue.filter.{f}")),
+            selected=app.queue_filter == f,
+            on_select=app.on_filter,
+            data=f,
+            key=f"filter-{f}",
+        )
+        for f in FILTERS
+    ]
+    chips.append(
+        ft.IconButton(
+            icon=ft.Icons.REFRESH,
+            tooltip=t(locale, "admin.queue.refresh"),
+            on_click=app.on_refresh,
+            key="refresh",
+            width=TAP,
+            height=TAP,
+        )
+    )
+    cards: list[ft.Control] = []
+    for row in app.queue_rows:
+        due, overdue = due_label(locale, row.due_at, now)
+        active = row.status in ("new", "acknowledged", "investigating")
+        where = " · ".join(
+            x
+            for x in (
+                row.branch_zh if locale == "zh-CN" else row.branch_en,
+                (row.counter_zh if locale == "zh-CN" else row.counter_en),
+                row.staff_name,
+            )
+            if x
+        )
+        cards.append(
+            ft.Container(
+                key=f"complaint-{row.id}",
+                on_click=app.on_open_complaint,
+                data=row.id,
+                tooltip=t(locale, "admin.queue.open", id=row.id),
+                bgcolor=ft.Colors.WHITE,
+                border_radius=12,
+                padding=14,
+                content=ft.Column(
+                    [
+                        ft.Row(
+                            [
+                                severity_badge(locale, row.severity),
+                                ft.Text(f"#{row.id}", color=MUTED),
+                                ft.Text(
+                                    row.category_zh if locale == "zh-CN" else row.category_en,
+                                    size=17,
+                                    weight=ft.FontWeight.W_500,
+                                    color=INK,
+                                    expand=True,
+                                ),
+                                ft.Text(t(locale, f"status.state.{row.status}"), color=MUTED),
+                            ],
+                            wrap=True,
+                        ),
+                        ft.Text(where, color=MUTED, size=14),
+                        ft.Row(
+                            [
+                                ft.Text(
+                                    fmt_datetime(locale, row.created_at), size=14, color=MUTED, expand=True
+                                ),
+                                ft.Text(
+                                    due,
+                                    size=15,
+                                    color="#B3261E" if overdue and active else INK,
+                                    weight=ft.FontWeight.BOLD if overdue and active else None,
+                                    visible=active,
+                                ),
+                            ]
+                        ),
+                    ],
+                    spacing=4,
+                ),
+            )
+        )
+    if not cards:
+        cards.append(ft.Text(t(locale, "admin.queue.empty"), color=MUTED, key="queue-empty"))
+    body = ft.Column(
+        [
+            ft.Text(t(locale, "admin.queue.title"), size=24, weight=ft.FontWeight.BOLD, color=INK),
+            ft.Row(chips, wrap=True, spacing=8, run_spacing=8),
+            *cards,
+        ],
+        spacing=12,
+        scroll=ft.ScrollMode.AUTO,
+        expand=True,
+    )
+    return ft.Column(
+        [top_bar(app), ft.Container(content=body, padding=16, expand=True)], spacing=0, expand=True
+    )

@@ -1,0 +1,84 @@
+"""Sign-in: username or employee number, password, and the authenticator code when required."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import flet as ft
+
+from admin.screens.common import INK, TAP, top_bar
+from rapport.i18n import t
+
+if TYPE_CHECKING:
+    from admin.app import AdminApp
+
+
+def build(app: AdminApp) -> ft.Control:
+    locale = app.locale
+    message = t(locale, app.message_key, **app.message_values) if app.message_key else None
+    login = ft.TextField(
+        label=t(locale, "admin.sign_in.login"),
+        key="login",
+        autofocus=True,
+        max_length=64,
+        value=app.login_draft,
+        on_submit=app.on_sign_in,
+    )
+    password = ft.TextField(
+        label=t(locale, "admin.sign_in.password"),
+        key="password",
+        password=True,
+        can_reveal_password=True,
+        max_length=128,
+        on_submit=app.on_sign_in,
+    )
+    fields: list[ft.Control] = [login, password]
+    totp = None
+    if app.totp_needed:
+        totp = ft.TextField(
+            label=t(locale, "admin.sign_in.totp"),
+            key="totp",
+            max_length=6,
+            keyboard_type=ft.KeyboardType.NUMBER,
+            on_submit=app.on_sign_in,
+        )
+        fields.append(totp)
+    app.sign_in_fields = (login, password, totp)
+    form = ft.Column(
+        [
+            ft.Text(t(locale, "admin.sign_in.title"), size=26, weight=ft.FontWeight.BOLD, color=INK),
+            *fields,
+            ft.Text(message or "", color="#B3261E", size=15, key="sign-in-error", visible=bool(message)),
+            ft.Button(
+                content=ft.Text(t(locale, "admin.sign_in.submit"), size=18),
+                on_click=app.on_sign_in,
+                key="sign-in",
+                height=TAP,
+                width=160,
+            ),
+        ],
+        spacing=16,
+        width=min(440, (app.page.width or 440) - 32),
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+    )
+    return ft.Column(
+        [top_bar(app), ft.Container(content=form, padding=24, alignment=ft.Alignment.TOP_CENTER)],
+        spacing=0,
+        expand=True,
+    )
+
+
+def staff_home(app: AdminApp) -> ft.Control:
+    """Staff accounts can sign in; their own workspace arrives with the fair-scores step."""
+    locale = app.locale
+    assert app.user is not None
+    body = ft.Column(
+        [
+            ft.Text(
+                t(locale, "admin.staff_home.title", name=app.user.name), size=24, weight=ft.FontWeight.BOLD
+            ),
+            ft.Text(t(locale, "admin.staff_home.body"), size=16, key="staff-home"),
+        ],
+        spacing=12,
+    )
+    return ft.Column([top_bar(app), ft.Container(content=body, padding=24)], spacing=0, expand=True)

@@ -1,0 +1,179 @@
+"""The admin app in process: sign-in, the scoped complaint queue, casework steps and the audited
+reveal of a customer's contact — each checked on screen and in the database."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from admin.app import TOKEN_KEY, AdminApp
+from models.audit import AuditEvent, verify
+from models.clock import utcnow
+from models.complaint import Complaint, ComplaintCreate, file_complaint
+from models.crypto import hash_secret
+from models.org import Role, Staff
+from models.rating import Channel
+from rapport.context import AppContext
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here
+from harness import FletHarness  # noqa: E402
+
+Open = Callable[..., Awaitable[FletHarness]]
+PASSWORD = "correct horse 42"
+
+
+@pytest.fixture
+def people(db, world):
+    """Supervisors of branch A and branch B and a staff member, all with passwords."""
+    with db.write() as s:
+        boss = s.exec(select(Staff).where(Staff.employee_no == "S1")).one()
+        boss.username, boss.password_hash = "boss.a", hash_secret(PASSWORD)
+        other = Staff(
+            employee_no="S2",
+            display_name="乙主管",
+            role=Role.supervisor,
+            branch_id=world.other_branch_id,
+            username="boss.b",
+            password_hash=hash_secret(PASSWORD),
+        )
+        alice = s.exec(select(Staff).where(Staff.employee_no == world.staff_no)).one()
+        alice.username, alice.password_hash = "alice", hash_secret(PASSWORD)
+        s.add_all([boss, other, alice])
+        s.commit()
+
+
+@pytest.fixture
+async def open_admin(ctx: AppContext) -> AsyncIterator[Open]:
+    opened: list[FletHarness] = []
+
+    async def open_(*, storage: dict | None = None) -> FletHarness:
+        async def main(page: Any) -> None:
+            await AdminApp(page, ctx).start()
+
+        h = FletHarness(main, route="/", local_storage=storage)
+        opened.append(h)
+        await h.__aenter__()
+        return h
+
+    yield open_
+    for h in reversed(opened):
+        await h.close()
+
+
+def file(db, world, *, branch_id=None, contact="13812345678", now=None) -> int:
+    data = ComplaintCreate(category="2.2.2", description="等了四十分钟没人理", contact=contact, consent=True)
+    with db.write() as s:
+        complaint, _code, _ = file_complaint(
+            s,
+            idempotency_key=f"k-{branch_id}-{contact}",
+            data=data,
+            channel=Channel.kiosk,
+            branch_id=branch_id or world.branch_id,
+            counter_id=world.counter_id if branch_id is None else None,
+            now=now,
+        )
+        assert complaint.id is not None
+        return complaint.id
+
+
+async def sign_in(h: FletHarness, login: str, password: str = PASSWORD) -> None:
+    await h.fill("login", login)
+    await h.fill("password", password)
+    await h.click("sign-in")
+
+
+def status_of(db, cid: int) -> str:
+    with db.read() as s:
+        row = s.get(Complaint, cid)
+        assert row is not None
+        return str(row.status)
+
+
+async def test_a_wrong_password_is_refused_with_a_clear_message(open_admin: Open, people):
+    h = await open_admin()
+    await sign_in(h, "boss.a", "wrong password!")
+    assert h.find("sign-in-error").value == "用户名或密码不正确。"
+    assert not h.exists("filter-open")
+
+
+async def test_a_supervisor_works_a_complaint_from_queue_to_resolved(open_admin: Open, people, db, world):
+    cid = file(db, world)
+    storage: dict = {}
+    h = await open_admin(storage=storage)
+    await sign_in(h, "BOSS.A")
+    assert storage.get(TOKEN_KEY), "the session token is kept for a reload"
+    assert h.exists(f"complaint-{cid}") and h.has_text("耐心细致")
+
+    await h.click(f"complaint-{cid}")
+    assert h.find("contact").value == "联系方式：138****5678"
+    await h.click("action-acknowledged")
+    assert status_of(db, cid) == "acknowledged" and h.find("detail-status").value == "已受理"
+    await h.click("action-investigating")
+    await h.fill("reply", "已向您致歉")
+    await h.click("action-resolved")
+    assert h.find("detail-message").value == "请先填写问题根源。"
+    assert status_of(db, cid) == "investigating"
+
+    await h.fill("root_cause", "高峰期只开了一个窗口")
+    await h.fill("reply", "已增开窗口并向您致歉")
+    await h.click("action-resolved")
+    assert status_of(db, cid) == "resolved"
+    with db.read() as s:
+        row = s.get(Complaint, cid)
+        assert (
+            row is not None
+            and row.reply == "已增开窗口并向您致歉"
+            and row.root_cause == "高峰期只开了一个窗口"
+        )
+
+    await h.click("reveal")
+    assert h.find("contact").value == "联系方式：13812345678"
+    with db.read() as s:
+        actions = [e.action for e in s.exec(select(AuditEvent)).all()]
+        assert verify(s).ok
+    assert "complaint.reveal_contact" in actions and "complaint.resolved" in actions
+
+
+async def test_a_supervisor_sees_only_their_own_branch(open_admin: Open, people, db, world):
+    mine = file(db, world)
+    theirs = file(db, world, branch_id=world.other_branch_id, contact="13900001111")
+    h = await open_admin()
+    await sign_in(h, "boss.b")
+    assert h.exists(f"complaint-{theirs}") and not h.exists(f"complaint-{mine}")
+
+
+async def test_a_staff_member_gets_no_complaint_queue(open_admin: Open, people, db, world):
+    file(db, world)
+    h = await open_admin()
+    await sign_in(h, "alice")
+    assert h.exists("staff-home") and not h.exists("filter-open")
+
+
+async def test_a_reload_keeps_the_sign_in_and_sign_out_ends_it(open_admin: Open, people, db, world):
+    storage: dict = {}
+    h = await open_admin(storage=storage)
+    await sign_in(h, "boss.a")
+    again = await open_admin(storage=storage)
+    assert again.exists("filter-open")
+    await again.click("sign-out")
+    assert TOKEN_KEY not in storage and again.exists("sign-in")
+    # The old tab's token is dead on the server: its next action sends it to sign in.
+    await h.click("refresh")
+    assert h.exists("sign-in") and h.find("sign-in-error").value == "登录已过期，请重新登录。"
+
+
+async def test_overdue_filter_lists_only_late_open_complaints(open_admin: Open, people, db, world):
+    late = file(db, world, now=utcnow() - timedelta(days=10))
+    on_time = file(db, world, contact="13700001111")
+    h = await open_admin()
+    await sign_in(h, "boss.a")
+    assert h.exists(f"complaint-{late}") and h.exists(f"complaint-{on_time}")
+    await h.event("filter-overdue", "select", True)
+    assert h.exists(f"complaint-{late}") and not h.exists(f"complaint-{on_time}")
+    assert h.has_text("已超时")
