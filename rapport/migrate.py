@@ -21,11 +21,29 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest revision. Safe to run twice and on a database with data."""
+    """Bring the schema to the newest revision. Safe to run twice and on a database with data.
+
+    On SQLite, altering a table means copying it under a new name and dropping the old one, which
+    foreign-key enforcement refuses while other tables point at it. Enforcement is switched off for
+    the migration only (it cannot change inside a transaction), every reference is checked with
+    ``PRAGMA foreign_key_check`` before the commit, and it is on again for every later connection.
+    """
     cfg = alembic_config(engine)
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
+    with engine.connect() as connection:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            with connection.begin():
+                cfg.attributes["connection"] = connection
+                command.upgrade(cfg, "head")
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration left broken references: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -126,12 +126,16 @@ def build(app: AdminApp) -> ft.Control:
     )
     body = ft.Column(
         [
-            ft.TextButton(
-                content=t(locale, "admin.detail.back"),
-                icon=ft.Icons.ARROW_BACK,
-                on_click=app.on_back,
-                key="back",
-                height=TAP,
+            ft.Row(
+                [
+                    ft.TextButton(
+                        content=t(locale, "admin.detail.back"),
+                        icon=ft.Icons.ARROW_BACK,
+                        on_click=app.on_back,
+                        key="back",
+                        height=TAP,
+                    )
+                ]
             ),
             ft.Row(
                 [

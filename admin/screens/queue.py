@@ -75,7 +75,7 @@ def build(app: AdminApp) -> ft.Control:
                                 ),
                                 ft.Text(t(locale, f"status.state.{row.status}"), color=MUTED),
                             ],
-                            wrap=True,
+                            wrap=False,
                         ),
                         ft.Text(where, color=MUTED, size=14),
                         ft.Row(

@@ -73,3 +73,41 @@ def test_migrations_build_the_same_schema_as_the_models_and_can_run_twice(file_d
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     assert diff == []
     assert set(inspect(file_db.engine).get_table_names()) >= {"rating", "staff", "device", "duty"}
+
+
+def test_upgrading_a_database_that_already_holds_complaints_keeps_them(file_db):
+    """Adding columns to a table others refer to must work on SQLite with foreign keys on."""
+    from alembic import command
+
+    from rapport.migrate import alembic_config
+
+    cfg = alembic_config(file_db.engine)
+    with file_db.engine.connect() as conn:
+        conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        with conn.begin():
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "e1af16e6ae23")  # complaints, before casework columns
+    with file_db.write() as s:
+        s.execute(
+            text(
+                "INSERT INTO branch (id, code, name_zh, name_en, timezone) VALUES (1, 'A', '甲', 'A', 'UTC')"
+            )
+        )
+        s.execute(text("INSERT INTO conduct_clause (code, section, sort_order, title_zh, title_en, short_zh, "
+                       "short_en, description_zh, description_en, rateable, polarity, active) VALUES "
+                       "('2.2.1', '2.2', 0, 't', 't', 's', 's', 'd', 'd', 1, 'both', 1)"))  # fmt: skip
+        s.execute(text(
+            "INSERT INTO complaint (id, idempotency_key, request_hash, code_digest, branch_id, channel, "
+            "category, description, severity, status, locale, created_at, due_at, escalation_level) "
+            "VALUES (1, 'k', 'h', 'd', 1, 'kiosk', '2.2.1', 'x', 'normal', 'new', 'zh-CN', "
+            "'2026-01-01 00:00:00', '2026-01-02 00:00:00', 0)"
+        ))  # fmt: skip
+        s.execute(text("INSERT INTO complaint_event (complaint_id, at, kind, public, note) "
+                       "VALUES (1, '2026-01-01 00:00:00', 'received', 1, '')"))  # fmt: skip
+        s.commit()
+    upgrade(file_db.engine)
+    assert is_current(file_db.engine)
+    with file_db.read() as s:
+        assert s.execute(text("SELECT count(*) FROM complaint_event")).scalar_one() == 1
+        assert s.execute(text("SELECT root_cause FROM complaint WHERE id = 1")).scalar_one() is None
+        assert s.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
