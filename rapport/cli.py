@@ -19,6 +19,8 @@ app = typer.Typer(
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 device_app = typer.Typer(no_args_is_help=True, help="Counter tablets.")
 audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log.")
+user_app = typer.Typer(no_args_is_help=True, help="Staff, supervisor and administrator accounts.")
+app.add_typer(user_app, name="user")
 app.add_typer(db_app, name="db")
 app.add_typer(device_app, name="device")
 app.add_typer(audit_app, name="audit")
@@ -164,6 +166,38 @@ def device_enrol_code(counter: Annotated[str, typer.Argument(help="Counter code,
         code = issue_enrolment_code(session, counter_id=row.id)
     print(f"Enrolment code for {counter}: {code}  (one-time, valid 24 h)")
     print(f"Or open on the tablet: {ctx.settings.effective_public_url}/enrol/{code}")
+
+
+@user_app.command("create")
+def user_create(
+    employee_no: Annotated[str, typer.Option(help="Unique employee number, e.g. E2001.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    role: Annotated[str, typer.Option(help="staff, supervisor or admin.")] = "staff",
+    branch: Annotated[str | None, typer.Option(help="Branch code (required unless admin).")] = None,
+    username: Annotated[str | None, typer.Option(help="Sign-in name (default: the employee number).")] = None,
+) -> None:
+    """Create an account; the password is asked for twice and never echoed."""
+    from models.auth import create_user
+    from models.errors import ValidationFailed
+    from models.org import Branch
+
+    ctx = _context()
+    password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with ctx.db.write() as session:
+        branch_id = None
+        if branch:
+            row = session.exec(select(Branch).where(Branch.code == branch)).first()
+            if row is None:
+                raise _fail(f"no branch with code {branch!r}.")
+            branch_id = row.id
+        try:
+            staff = create_user(
+                session, employee_no=employee_no, display_name=name, role=role, branch_id=branch_id,
+                username=username or employee_no.lower(), password=password,
+            )  # fmt: skip
+        except ValidationFailed as exc:
+            raise _fail(f"{exc.field}: {exc}") from None
+    print(f"Created {staff.role} {staff.employee_no} ({staff.display_name}); sign in as {staff.username}.")
 
 
 @audit_app.command("verify")

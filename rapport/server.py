@@ -12,6 +12,7 @@ from admin.app import build_admin_main
 from kiosk.app import build_kiosk_main
 from rapport.api import build_router
 from rapport.context import ASSETS_DIR, AppContext
+from rapport.origin import OriginCheck
 
 # A customer's session is short; a disconnected one should not linger for Flet's default hour.
 KIOSK_SESSION_TIMEOUT_S = 300
@@ -63,4 +64,5 @@ def create_app(ctx: AppContext) -> flet_fastapi.FastAPI:
     )
     # Flet's own server does not compress; main.dart.wasm alone is several MB.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
+    app.add_middleware(OriginCheck, public_url=ctx.settings.public_url)
     return app

@@ -85,3 +85,30 @@ def test_audit_verify_reports_an_intact_chain_and_names_a_broken_entry(tmp_path)
         conn.execute("UPDATE audit_event SET action = 'other' WHERE id = 2")
     broken = run("audit", "verify", env=env)
     assert broken.returncode == 1 and "entry 2" in broken.stderr
+
+
+def test_user_create_makes_an_account_that_can_sign_in_and_refuses_bad_input(tmp_path):
+    from models.auth import authenticate
+    from rapport.db import Database
+
+    env = {"RAPPORT_DATA_DIR": str(tmp_path)}
+    run("demo", "--days", "1", env=env)
+    base = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+
+    def create(*args: str, password: str = "long enough pass 1") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "rapport", "user", "create", *args], env={**base, **env},
+            input=f"{password}\n{password}\n", capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+    ok = create("--employee-no", "S900", "--name", "新主管", "--role", "supervisor", "--branch", "BJ-RM")
+    assert ok.returncode == 0, ok.stderr
+    db = Database.from_url(f"sqlite:///{tmp_path / 'rapport.db'}")
+    with db.write() as s:
+        staff, token = authenticate(s, login="s900", password="long enough pass 1", client="cli-test")
+        assert staff.role == "supervisor" and token
+    db.dispose()
+    no_branch = create("--employee-no", "S901", "--name", "x", "--role", "supervisor")
+    assert no_branch.returncode == 2 and "branch" in no_branch.stderr
+    weak = create("--employee-no", "S902", "--name", "x", "--branch", "BJ-RM", password="123")
+    assert weak.returncode == 2 and "password" in weak.stderr
