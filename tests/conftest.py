@@ -140,3 +140,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return next((_ORDER[p] for p in reversed(parts) if p in _ORDER), 1)
 
     items.sort(key=suite)  # stable: keeps the order within each suite
+
+
+def pytest_report_header() -> list[str]:
+    browser = "required" if os.environ.get("RAPPORT_REQUIRE_BROWSER") == "1" else "run if Chromium is installed"
+    return [f"rapport: database backends {', '.join(BACKENDS)}; browser tests {browser}"]
