@@ -78,6 +78,7 @@ class KioskApp:
         self.page.bgcolor = SURFACE
         self.page.on_resize = self._on_resize
         self.page.on_close = self._on_close
+        self.page.on_connect = self._on_reconnect
         self.render()
         self.reasons = await asyncio.to_thread(backend.reasons, self.ctx)
         route = (self.page.route or "/").rstrip("/") or "/"
@@ -160,6 +161,17 @@ class KioskApp:
 
     async def _on_close(self, _e: ft.Event[Any]) -> None:
         self.closed = True
+
+    async def _on_reconnect(self, _e: ft.Event[Any]) -> None:
+        """A reload re-attaches the browser to this session: show fresh data, not the old screen."""
+        if self.state.screen is Screen.status_view and self.status_code:
+            await self._lookup(self.status_code)
+        elif (
+            self.state.screen is Screen.welcome
+            and self.state.mode is Mode.counter
+            and self.state.device_token
+        ):
+            await self._load(self.state.device_token)
 
     # -- idle reset -----------------------------------------------------------------------
     def touch(self) -> None:
@@ -373,7 +385,7 @@ class KioskApp:
     async def on_staff_sign_out(self, _e: ft.Event[Any]) -> None:
         await self._staff(backend.staff_sign_out, "staff.signed_out")
 
-    async def _staff(self, action: Callable[..., backend.Place], done_key: str) -> None:
+    async def _staff(self, action: Callable[..., tuple[backend.Place, str]], done_key: str) -> None:
         self.touch()
         assert self.staff_fields is not None and self.state.device_token
         number, pin = (f.value or "" for f in self.staff_fields)
@@ -383,7 +395,7 @@ class KioskApp:
             self.render()
             return
         try:
-            place = await asyncio.to_thread(
+            place, name = await asyncio.to_thread(
                 action, self.ctx, device_token=self.state.device_token, employee_no=number, pin=pin
             )
         except SignInThrottled as exc:
@@ -399,7 +411,6 @@ class KioskApp:
             self.state.place = place
             self.state.reset()
             self.render()
-            name = place.staff.display_name if place.staff else number
             self.page.show_dialog(ft.SnackBar(ft.Text(t(self.state.locale, done_key, name=name))))
             return
         self.render()

@@ -254,15 +254,22 @@ def _status(view: Any) -> ComplaintStatus:
     )
 
 
-def staff_sign_in(ctx: AppContext, *, device_token: str, employee_no: str, pin: str) -> Place:
+def staff_sign_in(ctx: AppContext, *, device_token: str, employee_no: str, pin: str) -> tuple[Place, str]:
+    """Sign in at the device's counter; returns the refreshed place and the person's name."""
     with ctx.db.write() as session:
         device = authenticate_device(session, device_token, now=ctx.clock())
-        sign_in(session, counter_id=device.counter_id, employee_no=employee_no, pin=pin, now=ctx.clock())
-    return load_counter(ctx, device_token)
+        staff = sign_in(
+            session, counter_id=device.counter_id, employee_no=employee_no, pin=pin, now=ctx.clock()
+        )
+        name = staff.display_name
+    return load_counter(ctx, device_token), name
 
 
-def staff_sign_out(ctx: AppContext, *, device_token: str, employee_no: str, pin: str) -> Place:
+def staff_sign_out(ctx: AppContext, *, device_token: str, employee_no: str, pin: str) -> tuple[Place, str]:
     with ctx.db.write() as session:
         device = authenticate_device(session, device_token, now=ctx.clock())
-        sign_out(session, counter_id=device.counter_id, employee_no=employee_no, pin=pin, now=ctx.clock())
-    return load_counter(ctx, device_token)
+        staff = sign_out(
+            session, counter_id=device.counter_id, employee_no=employee_no, pin=pin, now=ctx.clock()
+        )
+        name = staff.display_name
+    return load_counter(ctx, device_token), name

@@ -143,5 +143,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_report_header() -> list[str]:
-    browser = "required" if os.environ.get("RAPPORT_REQUIRE_BROWSER") == "1" else "run if Chromium is installed"
+    required = os.environ.get("RAPPORT_REQUIRE_BROWSER") == "1"
+    browser = "required" if required else "run if Chromium is installed"
     return [f"rapport: database backends {', '.join(BACKENDS)}; browser tests {browser}"]

@@ -5,6 +5,7 @@ Chromium through Playwright. Without Chromium these tests skip, unless RAPPORT_R
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -115,3 +116,144 @@ def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     page.wait_for_timeout(400)  # let the last frame paint
     page.screenshot(path=str(path))
     return path
+
+
+# -- helpers for the customer journeys and the screenshot tour ----------------------------------
+
+
+@dataclass
+class Tablet:
+    """A browser page enrolled as a counter tablet through a one-time enrolment link."""
+
+    page: object
+    counter_code: str
+    enrolment_code: str
+
+    def device_id(self, server: Server) -> int:
+        from sqlmodel import select
+
+        from models.crypto import token_digest
+        from models.devices import normalise_code
+        from models.org import EnrolmentCode
+
+        digest = token_digest(normalise_code(self.enrolment_code))
+        with server.db.read() as s:
+            entry = s.exec(select(EnrolmentCode).where(EnrolmentCode.code_digest == digest)).one()
+        assert entry.device_id is not None, "the enrolment code was not spent"
+        return entry.device_id
+
+
+def issue_code(server: Server, counter_code: str) -> str:
+    """A fresh one-time enrolment code for a demo counter (BJ-RM-01 ... BJ-BJ-03)."""
+    from sqlmodel import select
+
+    from models.devices import issue_enrolment_code
+    from models.org import Counter
+
+    with server.db.write() as s:
+        counter = s.exec(select(Counter).where(Counter.code == counter_code)).one()
+        assert counter.id is not None
+        return issue_enrolment_code(s, counter_id=counter.id)
+
+
+def enrol_tablet(browser, server: Server, counter_code: str, size: str = "tablet") -> Tablet:  # type: ignore[no-untyped-def]
+    """A fresh browser context enrolled at ``counter_code``, waiting on its welcome screen."""
+    code = issue_code(server, counter_code)
+    page = open_page(browser, f"{server.url}/enrol/{code}", size)
+    button(page, "非常不满意").wait_for()
+    return Tablet(page=page, counter_code=counter_code, enrolment_code=code)
+
+
+def button(page, name: str):  # type: ignore[no-untyped-def]
+    """A button by its exact text ("满意" is also a substring of "非常满意" and "不满意")."""
+    return page.get_by_role("button", name=name, exact=True)
+
+
+def icon_button(page, tooltip: str):  # type: ignore[no-untyped-def]
+    """An icon-only button. Flutter web puts the tooltip on a wrapper rather than naming the button
+    itself, so fall back to the label when no button carries the name."""
+    named = page.get_by_role("button", name=tooltip, exact=True)
+    return named.or_(page.get_by_label(tooltip, exact=True)).first
+
+
+FOCUSED_FIELD_JS = """label => {
+  const e = document.activeElement;
+  return !!e && (e.getAttribute('aria-label') === label || e.classList.contains('flt-text-editing'));
+}"""
+
+
+def focus(page, label: str):  # type: ignore[no-untyped-def]
+    """Click the text field labelled ``label``, wait until it has the keyboard focus and return the
+    element that has it. Text sent before Flutter has moved the focus can be lost (a ``fill`` straight
+    after another field's is), and Flutter sometimes edits in a hidden input of its own rather than
+    in the labelled one, so always type into the focused element."""
+    page.get_by_label(label, exact=True).click()
+    try:
+        page.wait_for_function(FOCUSED_FIELD_JS, arg=label, timeout=5_000)
+    except Exception as exc:
+        active = page.evaluate("document.activeElement?.outerHTML?.slice(0, 300)")
+        raise AssertionError(f"{label!r} did not take the focus; the focus is on {active}") from exc
+    return page.locator(":focus")
+
+
+def type_into(page, label: str, text: str) -> None:  # type: ignore[no-untyped-def]
+    """A single-line text field."""
+    focus(page, label).fill(text)
+
+
+def type_multiline(page, label: str, text: str) -> None:  # type: ignore[no-untyped-def]
+    """A multi-line text field: Flutter's textarea does not take ``fill``, so type key by key."""
+    focus(page, label)
+    page.keyboard.type(text)
+
+
+def field_value(page, label: str) -> str:  # type: ignore[no-untyped-def]
+    """What a text field holds. Flutter copies the text into the DOM element only while it has focus."""
+    field = focus(page, label)
+    page.wait_for_timeout(200)
+    return str(field.input_value())
+
+
+TRACKING_CODE = re.compile(r"\b[0-9A-Z]{5}-[0-9A-Z]{5}\b")
+
+
+SELECTED_TEXT_JS = """field => {
+  const active = document.activeElement;
+  return field.value || (active && active.classList.contains('flt-text-editing') ? active.value : '') || null;
+}"""
+
+
+def selectable_texts(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """The texts of the selectable (``selectable=True``) texts on screen.
+
+    Flutter web exposes selectable text as a read-only text field, not as text, and fills in its
+    value only while it has focus (in the field itself or in Flutter's own hidden editing input):
+    so focus each one in turn and read it."""
+    fields = page.locator("flt-semantics textarea[disabled], flt-semantics input[disabled]")
+    values = []
+    for i in range(fields.count()):
+        field = fields.nth(i)
+        field.click(force=True)
+        try:
+            found = page.wait_for_function(SELECTED_TEXT_JS, arg=field.element_handle(), timeout=3_000)
+            values.append(str(found.json_value()))
+        except Exception:  # an empty selectable text stays empty
+            values.append("")
+    return values
+
+
+def tracking_code_on_screen(page) -> str:  # type: ignore[no-untyped-def]
+    """The XXXXX-XXXXX tracking code on the complaint-done screen: plain text if it is exposed as
+    such, else the selectable text that holds it."""
+    found = TRACKING_CODE.search(page.inner_text("body"))
+    if found:
+        return found.group()
+    codes = [v for v in selectable_texts(page) if TRACKING_CODE.fullmatch(v.strip())]
+    assert len(codes) == 1, f"expected one tracking code on screen, found {codes}"
+    return codes[0].strip()
+
+
+def log_tail(server: Server, lines: int = 40) -> str:
+    """The end of the server's log, for an assertion message."""
+    text = server.log.read_text(errors="replace").splitlines()
+    return "\n".join(text[-lines:])
