@@ -12,7 +12,9 @@ from typing import Any
 import flet as ft
 
 from admin import backend
-from admin.screens import detail, queue, sign_in
+from admin.screens import detail, sign_in
+from admin.screens.common import section_tabs, top_bar
+from admin.sections import by_key, visible_sections
 from models.auth import LoginFailed, LoginThrottled, SecondFactorRequired, SessionExpired
 from models.complaint import InvalidTransition
 from models.errors import Forbidden, ValidationFailed
@@ -44,6 +46,9 @@ class AdminApp:
         self.detail: backend.Detail | None = None
         self.detail_fields: dict[str, ft.TextField] = {}
         self.revealed: str | None = None
+        self.section = "complaints"
+        # Per-section data and drafts, keyed by section (see admin/sections.py).
+        self.view: dict[str, Any] = {}
 
     async def start(self) -> None:
         apply_theme(self.page, t(self.locale, "admin.title"))
@@ -65,14 +70,41 @@ class AdminApp:
     def render(self) -> None:
         if self.user is None:
             content = sign_in.build(self)
-        elif not self.user.can_handle_complaints():
-            content = sign_in.staff_home(self)
-        elif self.screen == "detail" and self.detail is not None:
-            content = detail.build(self)
         else:
-            content = queue.build(self)
+            sections = visible_sections(self.user.role)
+            if not sections:
+                content = sign_in.staff_home(self)
+            else:
+                if self.section == "complaints" and self.screen == "detail" and self.detail is not None:
+                    body = detail.build(self)
+                else:
+                    current = by_key(self.section) or sections[0]
+                    body = current.build(self)
+                content = ft.Column(
+                    [top_bar(self), section_tabs(self, sections), body], spacing=0, expand=True
+                )
         self.page.controls = [ft.SafeArea(content=content, expand=True)]
         self.page.update()
+
+    async def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """For sections: run ``fn(ctx, token, *args)`` in a thread, as every backend call does."""
+        return await self._call(fn, *args, **kwargs)
+
+    async def on_section(self, e: ft.Event[Any]) -> None:
+        await self.open_section(str(e.control.data))
+
+    async def open_section(self, key: str) -> None:
+        section = by_key(key)
+        if section is None or self.user is None or self.user.role not in section.roles:
+            return
+        self.section, self.screen, self.detail = key, "section", None
+        self.say(None)
+        if section.load is not None:
+            try:
+                await section.load(self)
+            except SessionExpired:
+                return
+        self.render()
 
     async def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run a backend call in a thread; an ended sign-in sends the user back to sign in."""
@@ -136,11 +168,12 @@ class AdminApp:
 
     # -- queue ----------------------------------------------------------------------------
     async def _home(self) -> None:
-        if self.user is not None and self.user.can_handle_complaints():
-            await self._load_queue()
+        if self.user is not None and visible_sections(self.user.role):
+            await self.open_section(visible_sections(self.user.role)[0].key)
+            return
         self.render()
 
-    async def _load_queue(self) -> None:
+    async def load_queue(self) -> None:
         status = "open" if self.queue_filter == "overdue" else self.queue_filter
         self.queue_rows = await self._call(
             backend.queue, status=status, overdue_only=self.queue_filter == "overdue"
@@ -155,7 +188,7 @@ class AdminApp:
 
     async def _refresh_queue(self) -> None:
         try:
-            await self._load_queue()
+            await self.load_queue()
         except SessionExpired:
             return
         self.render()

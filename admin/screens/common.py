@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
@@ -52,6 +52,30 @@ def top_bar(app: AdminApp) -> ft.Control:
         content=ft.Row(items, vertical_alignment=ft.CrossAxisAlignment.CENTER, wrap=False),
         padding=ft.Padding.symmetric(horizontal=16, vertical=8),
         bgcolor=ft.Colors.WHITE,
+    )
+
+
+def section_tabs(app: AdminApp, sections: list[Any]) -> ft.Control:
+    """One tab per section the signed-in role may open."""
+    tabs: list[ft.Control] = [
+        ft.TextButton(
+            content=ft.Text(
+                t(app.locale, s.label_key), weight=ft.FontWeight.BOLD if s.key == app.section else None
+            ),
+            icon=s.icon,
+            on_click=app.on_section,
+            data=s.key,
+            key=f"nav-{s.key}",
+            height=TAP,
+            style=ft.ButtonStyle(bgcolor="#DCE3F0" if s.key == app.section else None),
+        )
+        for s in sections
+    ]
+    return ft.Container(
+        content=ft.Row(tabs, wrap=True, spacing=4, run_spacing=4),
+        padding=ft.Padding.symmetric(horizontal=12, vertical=4),
+        bgcolor=ft.Colors.WHITE,
+        border=ft.Border.only(bottom=ft.BorderSide(1, "#E0E3EA")),
     )
 
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import flet as ft
 
-from admin.screens.common import INK, MUTED, TAP, due_label, severity_badge, top_bar
+from admin.screens.common import INK, MUTED, TAP, due_label, severity_badge
 from rapport.i18n import fmt_datetime, t
 
 if TYPE_CHECKING:
@@ -174,6 +174,4 @@ def build(app: AdminApp) -> ft.Control:
         expand=True,
         horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
     )
-    return ft.Column(
-        [top_bar(app), ft.Container(content=body, padding=16, expand=True)], spacing=0, expand=True
-    )
+    return ft.Container(content=body, padding=16, expand=True)

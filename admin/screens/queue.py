@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import flet as ft
 
-from admin.screens.common import INK, MUTED, TAP, due_label, severity_badge, top_bar
+from admin.screens.common import INK, MUTED, TAP, due_label, severity_badge
 from rapport.i18n import fmt_datetime, t
 
 if TYPE_CHECKING:
@@ -109,6 +109,4 @@ def build(app: AdminApp) -> ft.Control:
         scroll=ft.ScrollMode.AUTO,
         expand=True,
     )
-    return ft.Column(
-        [top_bar(app), ft.Container(content=body, padding=16, expand=True)], spacing=0, expand=True
-    )
+    return ft.Container(content=body, padding=16, expand=True)

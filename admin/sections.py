@@ -1,0 +1,51 @@
+"""The admin app's sections: what each role may open, and how each section loads and draws.
+
+A section module provides ``build(app) -> ft.Control`` (the body under the top bar and the section
+tabs) and, when it shows data, ``async load(app)`` that fetches it through ``app.call`` and keeps it
+in ``app.view[<section key>]``. Adding a section means adding one line here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import flet as ft
+
+from admin.screens import queue
+from models.org import Role
+
+if TYPE_CHECKING:
+    from admin.app import AdminApp
+
+SUPERVISION = frozenset({Role.supervisor, Role.admin})
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    label_key: str
+    icon: ft.IconData
+    roles: frozenset[Role]
+    build: Callable[[AdminApp], ft.Control]
+    load: Callable[[AdminApp], Awaitable[None]] | None = None
+
+
+async def _load_queue(app: AdminApp) -> None:
+    await app.load_queue()
+
+
+SECTIONS: list[Section] = [
+    Section(
+        "complaints", "admin.nav.complaints", ft.Icons.REPORT_OUTLINED, SUPERVISION, queue.build, _load_queue
+    ),
+]
+
+
+def visible_sections(role: Role) -> list[Section]:
+    return [s for s in SECTIONS if role in s.roles]
+
+
+def by_key(key: str) -> Section | None:
+    return next((s for s in SECTIONS if s.key == key), None)
