@@ -49,10 +49,12 @@ class AdminApp:
         self.section = "complaints"
         # Per-section data and drafts, keyed by section (see admin/sections.py).
         self.view: dict[str, Any] = {}
+        self.alert_token: int | None = None
 
     async def start(self) -> None:
         apply_theme(self.page, t(self.locale, "admin.title"))
         self.page.bgcolor = "#F5F7FA"
+        self.page.on_close = self._on_close
         token = await self.prefs.get(TOKEN_KEY)
         if isinstance(token, str) and token:
             try:
@@ -114,7 +116,47 @@ class AdminApp:
             await self._signed_out("admin.session.expired")
             raise
 
+    # -- live alerts ----------------------------------------------------------------------
+    async def _subscribe_alerts(self) -> None:
+        """Supervisors and admins hear of new alerts in their scope the moment they are raised."""
+        if self.user is None or not self.user.can_handle_complaints() or self.alert_token is not None:
+            return
+        scope = await self._call(backend.alert_scope)
+        self.alert_token = self.ctx.alerts.subscribe(scope, self._on_alert)
+        self.view["alerts_count"] = len(await self._call(backend.alerts))
+
+    def _unsubscribe_alerts(self) -> None:
+        if self.alert_token is not None:
+            self.ctx.alerts.unsubscribe(self.alert_token)
+            self.alert_token = None
+
+    async def _on_alert(self, alert: Any) -> None:
+        if self.user is None:
+            return
+        rows = await self._call(backend.alerts)
+        self.view["alerts"] = rows
+        self.view["alerts_count"] = len(rows)
+        self.render()
+        kind = t(self.locale, f"admin.alerts.kind.{alert.kind}")
+        self.page.show_dialog(
+            ft.SnackBar(ft.Text(t(self.locale, "admin.alerts.toast", kind=kind)), key="alert-toast")
+        )
+
+    async def on_alert_ack(self, e: ft.Event[Any]) -> None:
+        await self._call(backend.acknowledge_alert, int(e.control.data))
+        rows = await self._call(backend.alerts)
+        self.view["alerts"], self.view["alerts_count"] = rows, len(rows)
+        self.render()
+
+    async def on_alert_open(self, e: ft.Event[Any]) -> None:
+        self.section = "complaints"
+        await self._open(int(e.control.data))
+
+    async def _on_close(self, _e: ft.Event[Any]) -> None:
+        self._unsubscribe_alerts()
+
     async def _signed_out(self, message: str | None = None) -> None:
+        self._unsubscribe_alerts()
         self.user, self.token, self.detail, self.revealed = None, None, None, None
         self.screen = "sign_in"
         await self.prefs.remove(TOKEN_KEY)
@@ -168,6 +210,7 @@ class AdminApp:
 
     # -- queue ----------------------------------------------------------------------------
     async def _home(self) -> None:
+        await self._subscribe_alerts()
         if self.user is not None and visible_sections(self.user.role):
             await self.open_section(visible_sections(self.user.role)[0].key)
             return

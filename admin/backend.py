@@ -258,3 +258,113 @@ def reveal(ctx: AppContext, token: str, complaint_id: int) -> str | None:
             raise Forbidden("no such complaint")
         _check_branch(user, c.branch_id)
         return reveal_contact(session, complaint_id=complaint_id, actor_staff_id=user.id, now=ctx.clock())
+
+
+def _branch_scope(user: User) -> list[int] | None:
+    return None if user.role is Role.admin else [user.branch_id] if user.branch_id is not None else []
+
+
+def alert_scope(ctx: AppContext, token: str) -> list[int] | None:
+    with ctx.db.write() as session:
+        return _branch_scope(_scope(session, token, ctx))
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    id: int
+    kind: str
+    created_at: datetime
+    complaint_id: int | None
+    counter_zh: str | None
+    counter_en: str | None
+    branch_zh: str
+    branch_en: str
+
+
+def alerts(ctx: AppContext, token: str) -> list[AlertRow]:
+    from models.alerts import open_alerts
+
+    with ctx.db.write() as session:
+        user = _scope(session, token, ctx)
+        rows = []
+        for a in open_alerts(session, branch_ids=_branch_scope(user)):
+            branch = session.get(Branch, a.branch_id)
+            counter = session.get(Counter, a.counter_id) if a.counter_id else None
+            assert branch is not None
+            rows.append(
+                AlertRow(
+                    a.id,
+                    a.kind,
+                    a.created_at,
+                    a.complaint_id,
+                    counter.name_zh if counter else None,
+                    counter.name_en if counter else None,
+                    branch.name_zh,
+                    branch.name_en,
+                )
+            )
+        return rows
+
+
+def acknowledge_alert(ctx: AppContext, token: str, alert_id: int) -> None:
+    from models.alerts import acknowledge
+
+    with ctx.db.write() as session:
+        user = _scope(session, token, ctx)
+        acknowledge(
+            session, alert_id=alert_id, staff_id=user.id, branch_ids=_branch_scope(user), now=ctx.clock()
+        )
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: int
+    at: datetime
+    actor: str | None
+    action: str
+    entity: str
+    entity_id: str
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    rows: list[AuditRow]
+    chain_ok: bool | None
+    chain_entries: int
+    first_broken: int | None
+
+
+def audit_log(
+    ctx: AppContext, token: str, *, action_prefix: str = "", verify_chain: bool = False
+) -> AuditPage:
+    """The newest 200 audit entries, optionally filtered by action; administrators only."""
+    from models.audit import AuditEvent, verify
+
+    with ctx.db.write() as session:
+        user = _user(auth.resume(session, token=token, now=ctx.clock()))
+        if user.role is not Role.admin:
+            raise Forbidden("the audit log is for administrators")
+        stmt = select(AuditEvent)
+        prefix = action_prefix.strip()[:48]
+        if prefix:
+            stmt = stmt.where(col(AuditEvent.action).startswith(prefix))
+        events = session.exec(stmt.order_by(col(AuditEvent.id).desc()).limit(200)).all()
+        names = {s.id: s.display_name for s in session.exec(select(Staff)).all()}
+        rows = [
+            AuditRow(
+                e.id or 0,
+                e.at,
+                names.get(e.actor_staff_id) if e.actor_staff_id else None,
+                e.action,
+                e.entity,
+                e.entity_id,
+            )
+            for e in events
+        ]
+        report = verify(session) if verify_chain else None
+    return AuditPage(
+        rows=rows,
+        chain_ok=report.ok if report else None,
+        chain_entries=report.entries if report else 0,
+        first_broken=report.first_broken if report else None,
+    )

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import flet as ft
 
-from admin.screens import queue
+from admin.screens import alerts, audit, hotline, inspections, queue, training
 from models.org import Role
 
 if TYPE_CHECKING:
@@ -39,6 +39,31 @@ async def _load_queue(app: AdminApp) -> None:
 SECTIONS: list[Section] = [
     Section(
         "complaints", "admin.nav.complaints", ft.Icons.REPORT_OUTLINED, SUPERVISION, queue.build, _load_queue
+    ),
+    Section(
+        "alerts", "admin.nav.alerts", ft.Icons.NOTIFICATIONS_OUTLINED, SUPERVISION, alerts.build, alerts.load
+    ),
+    Section(
+        "hotline",
+        "admin.hotline.nav",
+        ft.Icons.PHONE_IN_TALK_OUTLINED,
+        hotline.ROLES,
+        hotline.build,
+        hotline.load,
+    ),
+    Section(
+        "inspections",
+        "admin.inspect.nav",
+        ft.Icons.FACT_CHECK_OUTLINED,
+        SUPERVISION,
+        inspections.build,
+        inspections.load,
+    ),
+    Section(
+        "training", "admin.training.nav", ft.Icons.SCHOOL_OUTLINED, SUPERVISION, training.build, training.load
+    ),
+    Section(
+        "audit", "admin.nav.audit", ft.Icons.POLICY_OUTLINED, frozenset({Role.admin}), audit.build, audit.load
     ),
 ]
 

@@ -24,6 +24,7 @@ from models.rating import (
     rate_by_qr,
     staff_by_qr_token,
 )
+from rapport.alerting import after_complaint, after_rating
 from rapport.context import AppContext
 
 
@@ -160,11 +161,14 @@ def submit_tap(
     """Store one tap at a counter (a retry of a stored tap returns the same rating's id)."""
     with ctx.db.write() as session:
         device = authenticate_device(session, device_token, now=ctx.clock())
-        rating, _created = rate_at_device(
+        rating, created = rate_at_device(
             session, device=device, idempotency_key=idempotency_key, data=RatingCreate(score=score),
             staff_no=staff_no, now=ctx.clock(),
         )  # fmt: skip
-        return rating.id
+        rating_id, branch_id, counter_id = rating.id, rating.branch_id, rating.counter_id
+    if created and score <= 2:
+        after_rating(ctx, branch_id=branch_id, counter_id=counter_id)
+    return rating_id
 
 
 def submit_phone_tap(
@@ -224,9 +228,15 @@ def submit_complaint(
             counter_id=counter_id, staff_id=staff_id, rating_id=rating_id, policy=policy, now=ctx.clock(),
             score=score, code_secret=ctx.secret_key,
         )  # fmt: skip
-        if code is None:
-            return None
-        return FiledComplaint(code=code, due_at=complaint.due_at, hours=policy.sla_hours(complaint.severity))
+        filed = (
+            FiledComplaint(code=code, due_at=complaint.due_at, hours=policy.sla_hours(complaint.severity))
+            if code is not None
+            else None
+        )
+        complaint_id = complaint.id
+    if complaint_id is not None:
+        after_complaint(ctx, complaint_id=complaint_id)  # idempotent: a replay raises nothing new
+    return filed
 
 
 def complaint_status(ctx: AppContext, code: str) -> ComplaintStatus | None:

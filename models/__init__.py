@@ -3,10 +3,12 @@
 Importing this package registers every table on ``SQLModel.metadata``.
 """
 
+from models.alerts import Alert, AlertKind
 from models.audit import AuditEvent
 from models.auth import LoginSession, TotpSecret
 from models.catalog import ConductClause
 from models.complaint import Complaint, ComplaintEvent, ComplaintStatus, EventKind, Severity
+from models.inspection import Inspection, InspectionFinding, SpotCheckTask
 from models.org import Branch, Counter, Device, Duty, EnrolmentCode, Role, Staff
 from models.policy import Policy, PolicyValues
 from models.rating import Channel, Rating
@@ -14,6 +16,11 @@ from models.throttle import Throttle
 from models.training import TrainingKind, TrainingRecord
 
 __all__ = [
+    "Inspection",
+    "InspectionFinding",
+    "SpotCheckTask",
+    "Alert",
+    "AlertKind",
     "AuditEvent",
     "Branch",
     "Channel",

@@ -33,8 +33,10 @@ from models.catalog import ConductClause
 from models.clock import UTCDateTime, utcnow
 from models.codes import derived_tracking_code, new_tracking_code, normalise_tracking_code, tracking_digest
 from models.errors import DomainError, IdempotencyConflict, NotFound, ValidationFailed
+from models.org import Branch
 from models.policy import PolicyValues, effective_policy
 from models.rating import Channel, validate_idempotency_key
+from models.sla import add_business_hours
 from models.text import clean_text
 
 DESCRIPTION_MAX_CHARS = 1000
@@ -340,13 +342,22 @@ def next_severity(severity: Severity) -> Severity:
     return order[min(order.index(severity) + 1, len(order) - 1)]
 
 
-def due_time(start: datetime, severity: Severity, policy: PolicyValues) -> datetime:
+def due_time(start: datetime, severity: Severity, policy: PolicyValues, *, tz: str) -> datetime:
     """When a reply is due: ``start`` plus the severity's SLA hours.
 
-    Plain wall-clock hours for now; counting only branch business hours (and holidays) comes later
-    and will replace this function, so every due time goes through it.
+    The hours are the branch's opening hours (:func:`models.sla.add_business_hours` in the branch's
+    time zone ``tz``), or plain wall-clock hours when ``policy.sla_in_business_hours`` is off.
+    Every due time goes through this function.
     """
-    return start + timedelta(hours=policy.sla_hours(severity.value))
+    hours = policy.sla_hours(severity.value)
+    if not policy.sla_in_business_hours:
+        return start + timedelta(hours=hours)
+    return add_business_hours(start, hours, tz=tz, **policy.business_calendar())
+
+
+def _branch_tz(session: Session, branch_id: int) -> str:
+    branch = session.get(Branch, branch_id)
+    return branch.timezone if branch is not None else Branch.model_fields["timezone"].default
 
 
 def contact_erase_time(final_at: datetime, policy: PolicyValues) -> datetime:
@@ -471,7 +482,7 @@ def file_complaint(
         category=data.category, description=data.description, contact=data.contact,
         contact_kind=data.contact_kind, consent_at=now if data.contact else None, severity=severity,
         status=ComplaintStatus.new, locale=data.locale, created_at=now,
-        due_at=due_time(now, severity, policy),
+        due_at=due_time(now, severity, policy, tz=_branch_tz(session, branch_id)),
     )  # fmt: skip
     session.add(complaint)
     try:
@@ -603,7 +614,8 @@ def answer_satisfaction(
         level = complaint.escalation_level + 1
         values = {
             "satisfied": False, "status": ComplaintStatus.investigating.value, "resolved_at": None,
-            "severity": severity.value, "due_at": due_time(now, severity, policy),
+            "severity": severity.value,
+            "due_at": due_time(now, severity, policy, tz=_branch_tz(session, complaint.branch_id)),
             "escalation_level": col(Complaint.escalation_level) + 1,
         }  # fmt: skip
         events += [
@@ -720,7 +732,9 @@ def transition(
         kind = EventKind.reopened
         values.update(
             resolved_at=None, closed_at=None, contact_erase_after=None,
-            due_at=due_time(now, Severity(complaint.severity), policy),
+            due_at=due_time(
+                now, Severity(complaint.severity), policy, tz=_branch_tz(session, complaint.branch_id)
+            ),
         )  # fmt: skip
     if reply:
         values["reply"] = reply

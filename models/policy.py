@@ -7,16 +7,20 @@ row simply means "the defaults".
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field as SQLField
 from sqlmodel import Session, SQLModel, col, select
 
 import models.base  # noqa: F401  (naming convention first)
 from models.clock import UTCDateTime, utcnow
+from models.sla import parse_hhmm
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class PolicyValues(BaseModel):
@@ -34,16 +38,66 @@ class PolicyValues(BaseModel):
     sla_hours_low: int = Field(default=120, ge=1, le=24 * 60)
     sla_hours_normal: int = Field(default=72, ge=1, le=24 * 60)
     sla_hours_high: int = Field(default=24, ge=1, le=24 * 60)
+    # ...counted in the branch's opening hours (models/sla.py) unless turned off: business days are
+    # ISO weekdays (Monday 1); counters often open on Saturday. Times are the branch's local HH:MM.
+    sla_in_business_hours: bool = True
+    business_days: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6], min_length=1, max_length=7)
+    opening_time: str = "09:00"
+    closing_time: str = "17:00"
+    holidays: list[str] = Field(default_factory=list, max_length=2000)
     contact_retention_days: int = Field(default=30, ge=1, le=3650)
     # Clauses whose complaints are high severity from the start (integrity, confidentiality).
     high_severity_clauses: list[str] = Field(default_factory=lambda: ["2.1.2", "2.1.3", "1.3.1"])
     status_lookups_per_minute: int = Field(default=10, ge=1, le=1000)
+    # Live alert: a counter gets at least this share of 1–2 scores among at least N ratings in M minutes.
+    burst_alert_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    burst_alert_min_ratings: int = Field(default=4, ge=1, le=1000)
+    burst_alert_low_share: float = Field(default=0.5, gt=0, le=1)
+
+    @field_validator("business_days")
+    @classmethod
+    def _weekdays(cls, v: list[int]) -> list[int]:
+        if any(d < 1 or d > 7 for d in v):
+            raise ValueError("business days are ISO weekdays, 1 (Monday) to 7 (Sunday)")
+        return sorted(set(v))
+
+    @field_validator("opening_time", "closing_time")
+    @classmethod
+    def _clock(cls, v: str) -> str:
+        return parse_hhmm(v).strftime("%H:%M")
+
+    @field_validator("holidays")
+    @classmethod
+    def _dates(cls, v: list[str]) -> list[str]:
+        days: set[date] = set()
+        for text in v:
+            try:
+                days.add(date.fromisoformat(text) if _DATE.fullmatch(text) else date.min)
+            except ValueError:
+                days.add(date.min)
+            if date.min in days:
+                raise ValueError(f"holidays are dates written YYYY-MM-DD, got {text!r}")
+        return sorted(d.isoformat() for d in days)
 
     @model_validator(mode="after")
     def _ordered_sla(self) -> PolicyValues:
         if not self.sla_hours_high <= self.sla_hours_normal <= self.sla_hours_low:
             raise ValueError("SLA hours must not be shorter for a less severe complaint")
         return self
+
+    @model_validator(mode="after")
+    def _opening_hours(self) -> PolicyValues:
+        # Zero-padded HH:MM strings sort like the times they name.
+        if self.closing_time <= self.opening_time:
+            raise ValueError("closing time must be after opening time")
+        return self
+
+    def business_calendar(self) -> dict[str, Any]:
+        """The opening hours as keyword arguments for :mod:`models.sla`'s functions."""
+        return {
+            "business_days": self.business_days, "opening": self.opening_time,
+            "closing": self.closing_time, "holidays": self.holidays,
+        }  # fmt: skip
 
     def sla_hours(self, severity: str) -> int:
         return {"low": self.sla_hours_low, "normal": self.sla_hours_normal, "high": self.sla_hours_high}[

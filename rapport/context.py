@@ -9,6 +9,7 @@ from pathlib import Path
 
 from models.clock import utcnow
 from rapport.db import Database
+from rapport.live import AlertBus
 from rapport.ratelimit import RateLimiter
 from rapport.settings import Settings
 
@@ -24,3 +25,4 @@ class AppContext:
     clock: Callable[[], datetime] = field(default=utcnow)
     # Tracking-code lookups per client address per minute (QUALITY: wrong codes are rate-limited).
     status_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(limit=10, window_seconds=60))
+    alerts: AlertBus = field(default_factory=AlertBus)

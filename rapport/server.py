@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import flet.fastapi as flet_fastapi
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import text
@@ -13,16 +14,28 @@ from kiosk.app import build_kiosk_main
 from rapport.api import build_router
 from rapport.context import ASSETS_DIR, AppContext
 from rapport.origin import OriginCheck
+from rapport.scheduler import start_scheduler
 
 # A customer's session is short; a disconnected one should not linger for Flet's default hour.
 KIOSK_SESSION_TIMEOUT_S = 300
 ADMIN_SESSION_TIMEOUT_S = 900
 
 
-def create_app(ctx: AppContext) -> flet_fastapi.FastAPI:
+def create_app(ctx: AppContext, *, scheduler: bool = True) -> flet_fastapi.FastAPI:
+    jobs: list[AsyncIOScheduler] = []
+
+    async def start_jobs() -> None:
+        if scheduler:
+            jobs.append(start_scheduler(ctx))
+
+    async def stop_jobs() -> None:
+        for s in jobs:
+            s.shutdown(wait=False)
+
     app = flet_fastapi.FastAPI(
-        title="Rapport", docs_url=None, redoc_url=None, openapi_url="/api/v1/openapi.json"
-    )
+        title="Rapport", docs_url=None, redoc_url=None, openapi_url="/api/v1/openapi.json",
+        on_startup=[start_jobs], on_shutdown=[stop_jobs],
+    )  # fmt: skip
     app.include_router(build_router(ctx), prefix="/api/v1")
 
     @app.get("/healthz", include_in_schema=False)

@@ -59,9 +59,7 @@ def section_tabs(app: AdminApp, sections: list[Any]) -> ft.Control:
     """One tab per section the signed-in role may open."""
     tabs: list[ft.Control] = [
         ft.TextButton(
-            content=ft.Text(
-                t(app.locale, s.label_key), weight=ft.FontWeight.BOLD if s.key == app.section else None
-            ),
+            content=ft.Text(_tab_label(app, s), weight=ft.FontWeight.BOLD if s.key == app.section else None),
             icon=s.icon,
             on_click=app.on_section,
             data=s.key,
@@ -77,6 +75,11 @@ def section_tabs(app: AdminApp, sections: list[Any]) -> ft.Control:
         bgcolor=ft.Colors.WHITE,
         border=ft.Border.only(bottom=ft.BorderSide(1, "#E0E3EA")),
     )
+
+
+def _tab_label(app: AdminApp, section: Any) -> str:
+    count = app.view.get("alerts_count", 0) if section.key == "alerts" else 0
+    return t(app.locale, "admin.nav.alerts_count", n=count) if count else t(app.locale, section.label_key)
 
 
 def duration(locale: str, minutes: int) -> str:

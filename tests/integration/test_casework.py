@@ -83,12 +83,12 @@ def test_every_step_is_in_the_audit_chain_without_personal_data(db, world):
     with db.read() as s:
         events = s.exec(select(AuditEvent).order_by(AuditEvent.id)).all()  # type: ignore[arg-type]
         report = verify(s)
-    actions = [e.action for e in events]
+    actions = [e.action for e in events if e.action.startswith("complaint.")]
     assert actions == [
         "complaint.file", "complaint.assign", "complaint.acknowledged", "complaint.investigating",
         "complaint.reveal_contact",
     ]  # fmt: skip
-    assert report.ok and report.entries == 5
+    assert report.ok and report.entries == len(events)
     everything = " ".join(f"{e.entity_id} {e.details}" for e in events)
     assert "13812345678" not in everything and "等了四十分钟" not in everything
     assert events[-1].actor_staff_id == world.staff_id

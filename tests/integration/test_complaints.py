@@ -29,6 +29,15 @@ from models.rating import Channel, RatingCreate, submit_rating
 
 POLICY = PolicyValues()
 NOW = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+# Due times count opening hours (Mon-Sat 09:00-17:00 in Shanghai, 8 h a day). NOW is Monday's closing
+# time, so the clock starts Tuesday 09:00 and each due time below is a closing time, 17:00 local.
+
+
+def closing_on(day: int) -> datetime:
+    """17:00 in Shanghai on that day of March 2025."""
+    return datetime(2025, 3, day, 9, 0, tzinfo=UTC)
+
+
 S = ComplaintStatus
 
 
@@ -95,14 +104,14 @@ def test_a_filed_complaint_is_new_with_a_public_received_event_and_a_normal_due_
         world.counter_id,
         world.staff_id,
     )
-    assert row.created_at == NOW and row.due_at == NOW + timedelta(hours=72)
+    assert row.created_at == NOW and row.due_at == closing_on(13)  # 72 h = 9 business days
     assert events(db, complaint.id) == [(EventKind.received, True)]
 
 
 def test_an_integrity_complaint_is_high_severity_and_due_within_a_day(db, world):
     complaint, _, _ = file(db, world, category="2.1.2")
     row = stored(db, complaint.id)
-    assert row.severity == Severity.high and row.due_at == NOW + timedelta(hours=24)
+    assert row.severity == Severity.high and row.due_at == closing_on(6)  # 24 h = 3 business days
 
 
 def test_a_complaint_beside_a_good_rating_is_low_and_links_to_that_rating(db, world):
@@ -117,14 +126,14 @@ def test_a_complaint_beside_a_good_rating_is_low_and_links_to_that_rating(db, wo
     complaint, _, _ = file(db, world, score=4, rating_id=rating.id)
     row = stored(db, complaint.id)
     assert row.rating_id == rating.id
-    assert row.severity == Severity.low and row.due_at == NOW + timedelta(hours=120)
+    assert row.severity == Severity.low and row.due_at == closing_on(20)  # 120 h = 15 business days
 
 
 def test_without_a_policy_given_the_branchs_own_sla_applies(db, world):
     with db.write() as s:
         set_policy(s, values={"sla_hours_normal": 48}, branch_id=world.branch_id)
     complaint, _, _ = file(db, world, policy=None)
-    assert stored(db, complaint.id).due_at == NOW + timedelta(hours=48)
+    assert stored(db, complaint.id).due_at == closing_on(10)  # 48 h = 6 business days
 
 
 def test_a_contact_is_kept_with_the_time_consent_was_given(db, world):
@@ -261,7 +270,8 @@ def test_an_unsatisfied_customer_reopens_escalates_and_restarts_the_clock(db, wo
     with db.write() as s:
         view = answer_satisfaction(s, code=code, satisfied=False, policy=POLICY, now=answered_at)
     assert view.status is S.investigating and view.satisfied is False
-    assert view.severity is Severity.high and view.due_at == answered_at + timedelta(hours=24)
+    # Answered Tuesday at closing: 24 h = Wednesday to Friday.
+    assert view.severity is Severity.high and view.due_at == closing_on(7)
     row = stored(db, complaint.id)
     assert row.escalation_level == 1 and row.resolved_at is None
     assert events(db, complaint.id)[-3:] == [
@@ -353,7 +363,8 @@ def test_a_closed_complaint_reopened_by_staff_gets_a_fresh_due_time(db, world):
     step(db, complaint.id, S.closed)
     later = NOW + timedelta(days=10)
     row = step(db, complaint.id, S.investigating, now=later, note="customer called again")
-    assert row.status == S.investigating and row.due_at == later + timedelta(hours=72)
+    # Reopened Thursday the 13th at closing: 72 h = 9 business days, Sundays skipped.
+    assert row.status == S.investigating and row.due_at == closing_on(24)
     assert row.closed_at is None and row.contact_erase_after is None
     assert events(db, complaint.id)[-1] == (EventKind.reopened, True)
 

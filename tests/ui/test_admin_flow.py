@@ -152,7 +152,8 @@ async def test_a_staff_member_gets_no_complaint_queue(open_admin: Open, people, 
     file(db, world)
     h = await open_admin()
     await sign_in(h, "alice")
-    assert h.exists("staff-home") and not h.exists("filter-open")
+    # Staff take hotline calls; complaint handling and alerts are for supervisors.
+    assert h.exists("nav-hotline") and not h.exists("filter-open") and not h.exists("nav-alerts")
 
 
 async def test_a_reload_keeps_the_sign_in_and_sign_out_ends_it(open_admin: Open, people, db, world):
@@ -177,3 +178,56 @@ async def test_overdue_filter_lists_only_late_open_complaints(open_admin: Open, 
     await h.event("filter-overdue", "select", True)
     assert h.exists(f"complaint-{late}") and not h.exists(f"complaint-{on_time}")
     assert h.has_text("已超时")
+
+
+async def test_a_new_high_severity_complaint_appears_at_once_on_the_supervisors_screen(
+    open_admin: Open, people, db, world, ctx
+):
+    import asyncio
+
+    from rapport.alerting import after_complaint
+
+    h = await open_admin()
+    await sign_in(h, "boss.a")
+    assert h.find("nav-alerts") is not None and not h.has_text("实时提醒（1）")
+    data = ComplaintCreate(category="2.1.2", description="柜员暗示要红包")
+    with db.write() as s:
+        complaint, _code, _ = file_complaint(
+            s, idempotency_key="bribe", data=data, channel=Channel.kiosk, branch_id=world.branch_id
+        )
+    assert complaint.id is not None
+    await asyncio.to_thread(after_complaint, ctx, complaint_id=complaint.id)
+    await h.wait_for(lambda: h.has_text("实时提醒（1）"))
+    await h.click("nav-alerts")
+    assert h.has_text("新的紧急投诉")
+    [alert] = list(h.find_all(lambda c: str(getattr(c, "key", "")).startswith("alert-ack-")))
+    await h.click(alert.key)
+    assert h.exists("alerts-empty") and not h.has_text("实时提醒（1）")
+
+
+async def test_an_administrator_reads_the_audit_log_and_verifies_the_chain(
+    open_admin: Open, people, db, world
+):
+    with db.write() as s:
+        admin = Staff(
+            employee_no="A9",
+            display_name="管理员",
+            role=Role.admin,
+            username="root.admin",
+            password_hash=hash_secret(PASSWORD),
+        )
+        s.add(admin)
+        s.commit()
+    file(db, world)
+    h = await open_admin()
+    await sign_in(h, "root.admin")
+    await h.click("nav-audit")
+    assert h.has_text("complaint.file") and h.has_text("auth.login")
+    await h.click("audit-verify")
+    assert h.find("audit-result").value.startswith("哈希链完整")
+
+
+async def test_a_supervisor_has_no_audit_tab(open_admin: Open, people):
+    h = await open_admin()
+    await sign_in(h, "boss.a")
+    assert h.exists("nav-complaints") and not h.exists("nav-audit")

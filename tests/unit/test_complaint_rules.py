@@ -87,10 +87,15 @@ def test_escalating_raises_severity_one_step_and_stops_at_high():
     assert [next_severity(s) for s in Severity] == [Severity.normal, Severity.high, Severity.high]
 
 
-def test_the_reply_is_due_after_the_severitys_sla_hours():
-    assert due_time(NOW, Severity.low, POLICY) == NOW + timedelta(hours=120)
-    assert due_time(NOW, Severity.normal, POLICY) == NOW + timedelta(hours=72)
-    assert due_time(NOW, Severity.high, POLICY) == NOW + timedelta(hours=24)
+def test_the_reply_is_due_after_the_severitys_sla_hours_of_opening_time():
+    # NOW is Monday 17:00 in Shanghai, closing time: the clock starts Tuesday 09:00 and counts 8 hours
+    # a day, Monday to Saturday. Every due time lands on a closing time (09:00 UTC).
+    at_closing = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+    assert due_time(NOW, Severity.low, POLICY, tz="Asia/Shanghai") == at_closing.replace(day=20)  # 15 days
+    assert due_time(NOW, Severity.normal, POLICY, tz="Asia/Shanghai") == at_closing.replace(day=13)  # 9
+    assert due_time(NOW, Severity.high, POLICY, tz="Asia/Shanghai") == at_closing.replace(day=6)  # 3
+    wall_clock = PolicyValues(sla_in_business_hours=False)
+    assert due_time(NOW, Severity.normal, wall_clock, tz="Asia/Shanghai") == NOW + timedelta(hours=72)
 
 
 def test_the_satisfaction_question_is_open_only_while_resolved_and_unanswered():

@@ -1,0 +1,248 @@
+"""Hotline entry: type in a complaint taken by phone, then read the tracking code out to the caller.
+
+The draft (values, problems per field, and the idempotency key that makes a double submit store one
+complaint) lives in ``app.view["hotline"]`` and survives a language switch or a visit to another tab.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import flet as ft
+
+from admin import hotline
+from admin.screens.common import INK, MUTED, TAP
+from models.auth import SessionExpired
+from models.errors import Forbidden, IdempotencyConflict
+from rapport.i18n import t
+
+if TYPE_CHECKING:
+    from admin.app import AdminApp
+
+log = logging.getLogger(__name__)
+ROLES = hotline.ROLES
+ERROR = "#B3261E"
+NO_COUNTER = "none"
+
+
+def _new_key() -> str:
+    return f"hotline-{uuid.uuid4()}"
+
+
+@dataclass
+class Draft:
+    options: hotline.HotlineOptions | None = None
+    values: dict[str, Any] = field(default_factory=lambda: {"locale": "zh-CN", "consent": False})
+    errors: dict[str, str] = field(default_factory=dict)
+    message: str | None = None  # a catalog key about the form as a whole
+    key: str = field(default_factory=_new_key)
+    done: tuple[int, str] | None = None  # (complaint id, tracking code)
+    busy: bool = False
+    controls: dict[str, ft.Control] = field(default_factory=dict)
+    owner: int | None = None  # who typed it: a draft never passes to the next person signing in here
+
+
+def _draft(app: AdminApp) -> Draft:
+    draft = app.view.get("hotline")
+    owner = app.user.id if app.user else None
+    if not isinstance(draft, Draft) or draft.owner != owner:
+        draft = app.view["hotline"] = Draft(owner=owner)
+    return draft
+
+
+async def load(app: AdminApp) -> None:
+    _draft(app).options = await app.call(hotline.options)
+
+
+def _form(draft: Draft) -> dict[str, Any]:
+    for name, control in draft.controls.items():  # what is on screen now, typed or chosen
+        draft.values[name] = getattr(control, "value", None)
+    form = dict(draft.values)
+    if form.get("counter_id") == NO_COUNTER:
+        form["counter_id"] = None
+    if draft.options is not None and draft.options.branch_id is not None:
+        form.pop("branch_id", None)  # the server files it in the caller's own branch
+    return form
+
+
+async def _submit(app: AdminApp) -> None:
+    draft = _draft(app)
+    if draft.busy or draft.done is not None:
+        return
+    form = _form(draft)
+    draft.busy, draft.errors, draft.message = True, {}, None
+    app.render()
+    try:
+        draft.done = await app.call(hotline.record_hotline_complaint, form=form, idempotency_key=draft.key)
+    except SessionExpired:
+        return
+    except hotline.HotlineFormInvalid as exc:
+        draft.errors = dict(exc.errors)
+    except IdempotencyConflict:
+        draft.message = "admin.hotline.error.conflict"
+    except Forbidden:
+        draft.message = "admin.error.forbidden"
+    except Exception:
+        log.exception("admin: hotline entry failed")
+        draft.message = "admin.error.generic"
+    finally:
+        draft.busy = False
+    app.render()
+
+
+def _start_over(app: AdminApp) -> None:
+    old = _draft(app)
+    app.view["hotline"] = Draft(options=old.options, owner=old.owner)  # and a fresh idempotency key
+    app.render()
+
+
+def _choice(value: str, key: str) -> hotline.Choice:
+    return hotline.Choice(value, t("zh-CN", key), t("en", key))
+
+
+def build(app: AdminApp) -> ft.Control:
+    draft = _draft(app)
+    body = _done(app, draft) if draft.done is not None else _entry(app, draft)
+    return ft.Container(content=body, padding=16, expand=True)
+
+
+def _done(app: AdminApp, draft: Draft) -> ft.Control:
+    locale = app.locale
+    assert draft.done is not None
+    complaint_id, code = draft.done
+
+    async def new_entry(_e: ft.Event[Any]) -> None:
+        _start_over(app)
+
+    return ft.Column(
+        [
+            ft.Text(
+                t(locale, "admin.hotline.done.title", id=complaint_id), size=24, weight=ft.FontWeight.BOLD
+            ),
+            ft.Text(t(locale, "admin.hotline.done.read_out"), size=18, color=INK, key="hotline-read-out"),
+            ft.Text(
+                code,
+                size=44,
+                weight=ft.FontWeight.BOLD,
+                selectable=True,
+                key="hotline-code",
+                font_family="monospace",
+                color=INK,
+            ),
+            ft.Text(t(locale, "admin.hotline.done.spelled", code=" ".join(code)), size=16, color=MUTED),
+            ft.Button(
+                content=t(locale, "admin.hotline.new"),
+                icon=ft.Icons.ADD,
+                on_click=new_entry,
+                key="hotline-new",
+                height=TAP,
+            ),
+        ],
+        spacing=14,
+    )
+
+
+def _entry(app: AdminApp, draft: Draft) -> ft.Control:
+    locale, values, opts = app.locale, draft.values, draft.options
+
+    def problem(name: str) -> str | None:
+        code = draft.errors.get(name)
+        return t(locale, f"admin.hotline.error.{code}") if code else None
+
+    async def changed(e: ft.Event[Any]) -> None:
+        values[str(e.control.data)] = e.control.value
+
+    async def branch_chosen(e: ft.Event[Any]) -> None:
+        values["branch_id"], values["counter_id"] = e.control.value, None
+        app.render()  # the counters are the chosen branch's
+
+    async def submit(_e: ft.Event[Any]) -> None:
+        await _submit(app)
+
+    async def new_entry(_e: ft.Event[Any]) -> None:
+        _start_over(app)
+
+    def dropdown(name: str, choices: list[hotline.Choice], **kw: Any) -> ft.Dropdown:
+        return ft.Dropdown(
+            label=t(locale, f"admin.hotline.{name}"),
+            data=name,
+            key=f"hotline-{name}",
+            value=values.get(name),
+            options=[ft.DropdownOption(key=c.value, text=c.label(locale)) for c in choices],
+            error_text=problem(name),
+            on_select=kw.pop("on_select", changed),
+            **kw,
+        )
+
+    def text(name: str, **kw: Any) -> ft.TextField:
+        return ft.TextField(
+            label=t(locale, f"admin.hotline.{name}"),
+            data=name,
+            key=f"hotline-{name}",
+            value=values.get(name) or "",
+            error=problem(name),
+            on_change=changed,
+            **kw,
+        )
+
+    controls: dict[str, ft.Control] = {}
+    if opts is not None and opts.branch_id is None:  # an administrator: which branch took the call?
+        controls["branch_id"] = dropdown("branch_id", opts.branches, on_select=branch_chosen)
+    branch = str(opts.branch_id) if opts and opts.branch_id is not None else values.get("branch_id")
+    counters = [_choice(NO_COUNTER, "admin.hotline.counter_not_known")]
+    counters += opts.counters.get(str(branch), []) if opts else []
+    controls["category"] = dropdown("category", opts.categories if opts else [])
+    controls["description"] = text("description", multiline=True, min_lines=3, max_length=1000)
+    controls["staff_no"] = text("staff_no", max_length=32, hint_text=t(locale, "admin.hotline.staff_no_hint"))
+    controls["counter_id"] = dropdown("counter_id", counters)
+    controls["contact"] = text("contact", max_length=120, hint_text=t(locale, "admin.hotline.contact_hint"))
+    controls["consent"] = ft.Checkbox(
+        label=t(locale, "admin.hotline.consent"),
+        data="consent",
+        key="hotline-consent",
+        value=bool(values.get("consent")),
+        error=bool(problem("consent")),
+        on_change=changed,
+    )
+    controls["locale"] = dropdown(
+        "locale", [_choice("zh-CN", "admin.hotline.locale_zh"), _choice("en", "admin.hotline.locale_en")]
+    )
+    draft.controls = controls
+    message = t(locale, draft.message) if draft.message else None
+    consent_problem = ft.Text(
+        problem("consent") or "", color=ERROR, key="hotline-consent-error", visible=bool(problem("consent"))
+    )
+    fields: list[ft.Control] = []
+    for name, control in controls.items():
+        fields += [control, consent_problem] if name == "consent" else [control]
+    rows: list[ft.Control] = [
+        ft.Text(t(locale, "admin.hotline.title"), size=24, weight=ft.FontWeight.BOLD, color=INK),
+        ft.Text(t(locale, "admin.hotline.intro"), color=MUTED),
+        *fields,
+        ft.Text(message or "", color=ERROR, key="hotline-message", visible=bool(message)),
+        ft.Row(
+            [
+                ft.Button(
+                    content=t(locale, "admin.hotline.submit"),
+                    icon=ft.Icons.SEND,
+                    on_click=submit,
+                    key="hotline-submit",
+                    height=TAP,
+                    disabled=draft.busy,
+                ),
+                ft.TextButton(
+                    content=t(locale, "admin.hotline.new"),
+                    on_click=new_entry,
+                    key="hotline-new",
+                    height=TAP,
+                    visible=draft.message == "admin.hotline.error.conflict",
+                ),
+            ],
+            wrap=True,
+        ),
+    ]
+    width = min(640, (app.page.width or 640) - 32)
+    return ft.Column(rows, spacing=12, scroll=ft.ScrollMode.AUTO, expand=True, width=width)

@@ -1,0 +1,180 @@
+"""Live alerts for supervisors (seed 二(五)1: report at once, never hide or delay).
+
+An alert is a row first (so nothing is lost when no screen is open) and a push second. Each has a
+``dedupe_key`` so the same situation raises one alert however often it is checked: a high-severity
+complaint once, an overdue complaint once per escalation level, a negative burst at a counter once
+per window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Column, Index, String
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, col, select
+
+import models.base  # noqa: F401  (naming convention first)
+from models.clock import UTCDateTime, utcnow
+from models.policy import PolicyValues
+
+
+class AlertKind(StrEnum):
+    high_complaint = "high_complaint"
+    overdue = "overdue"
+    negative_burst = "negative_burst"
+
+
+class Alert(SQLModel, table=True):
+    __table_args__ = (
+        CheckConstraint("kind IN ('high_complaint', 'overdue', 'negative_burst')", name="kind"),
+        Index("ix_alert_branch_open", "branch_id", "acknowledged_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    branch_id: int = Field(foreign_key="branch.id")
+    kind: AlertKind = Field(sa_type=String(16))
+    complaint_id: int | None = Field(default=None, foreign_key="complaint.id")
+    counter_id: int | None = Field(default=None, foreign_key="counter.id")
+    dedupe_key: str = Field(max_length=96, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    acknowledged_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    acknowledged_by: int | None = Field(default=None, foreign_key="staff.id")
+
+
+@dataclass(frozen=True)
+class AlertView:
+    id: int
+    branch_id: int
+    kind: str
+    complaint_id: int | None
+    counter_id: int | None
+    created_at: datetime
+
+
+def view(alert: Alert) -> AlertView:
+    assert alert.id is not None
+    return AlertView(
+        alert.id, alert.branch_id, str(alert.kind), alert.complaint_id, alert.counter_id, alert.created_at
+    )
+
+
+def raise_alert(
+    session: Session,
+    *,
+    branch_id: int,
+    kind: AlertKind,
+    dedupe_key: str,
+    complaint_id: int | None = None,
+    counter_id: int | None = None,
+    now: datetime | None = None,
+) -> AlertView | None:
+    """Store an alert once; returns it if new, None if this situation was already raised."""
+    if session.exec(select(Alert.id).where(Alert.dedupe_key == dedupe_key)).first() is not None:
+        return None
+    alert = Alert(
+        branch_id=branch_id,
+        kind=kind,
+        dedupe_key=dedupe_key,
+        complaint_id=complaint_id,
+        counter_id=counter_id,
+        created_at=now or utcnow(),
+    )
+    session.add(alert)
+    try:
+        session.commit()
+    except IntegrityError:  # raised meanwhile by another server
+        session.rollback()
+        return None
+    return view(alert)
+
+
+def is_negative_burst(scores: list[int], policy: PolicyValues) -> bool:
+    """Policy rule: at least N ratings in the window, and at least the share of them at 1–2."""
+    if len(scores) < policy.burst_alert_min_ratings:
+        return False
+    low = sum(1 for s in scores if s <= 2)
+    return low / len(scores) >= policy.burst_alert_low_share
+
+
+def check_negative_burst(
+    session: Session, *, branch_id: int, counter_id: int, policy: PolicyValues, now: datetime | None = None
+) -> AlertView | None:
+    from models.rating import Rating
+
+    now = now or utcnow()
+    window = timedelta(minutes=policy.burst_alert_window_minutes)
+    scores = list(
+        session.exec(
+            select(Rating.score).where(
+                Rating.counter_id == counter_id, Rating.counted, col(Rating.created_at) > now - window
+            )
+        ).all()
+    )
+    if not is_negative_burst(scores, policy):
+        return None
+    # One alert per counter per window-sized bucket of time.
+    bucket = int(now.timestamp() // window.total_seconds())
+    return raise_alert(
+        session,
+        branch_id=branch_id,
+        kind=AlertKind.negative_burst,
+        counter_id=counter_id,
+        dedupe_key=f"burst:{counter_id}:{bucket}",
+        now=now,
+    )
+
+
+def sweep_overdue(session: Session, *, now: datetime | None = None) -> list[AlertView]:
+    """Raise an alert for every open complaint past its due time (once per escalation level)."""
+    from models.complaint import Complaint, ComplaintStatus
+
+    now = now or utcnow()
+    open_states = [
+        ComplaintStatus.new.value,
+        ComplaintStatus.acknowledged.value,
+        ComplaintStatus.investigating.value,
+    ]
+    late = session.exec(
+        select(Complaint).where(col(Complaint.status).in_(open_states), col(Complaint.due_at) < now)
+    ).all()
+    raised = []
+    for c in late:
+        assert c.id is not None
+        alert = raise_alert(
+            session,
+            branch_id=c.branch_id,
+            kind=AlertKind.overdue,
+            complaint_id=c.id,
+            dedupe_key=f"overdue:{c.id}:{c.escalation_level}",
+            now=now,
+        )
+        if alert:
+            raised.append(alert)
+    return raised
+
+
+def open_alerts(session: Session, *, branch_ids: list[int] | None, limit: int = 50) -> list[AlertView]:
+    stmt = select(Alert).where(col(Alert.acknowledged_at).is_(None))
+    if branch_ids is not None:
+        stmt = stmt.where(col(Alert.branch_id).in_(branch_ids))
+    return [view(a) for a in session.exec(stmt.order_by(col(Alert.id).desc()).limit(limit)).all()]
+
+
+def acknowledge(
+    session: Session,
+    *,
+    alert_id: int,
+    staff_id: int,
+    branch_ids: list[int] | None,
+    now: datetime | None = None,
+) -> None:
+    alert = session.get(Alert, alert_id)
+    if alert is None or (branch_ids is not None and alert.branch_id not in branch_ids):
+        return
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at, alert.acknowledged_by = now or utcnow(), staff_id
+        session.add(alert)
+        session.commit()

@@ -1,0 +1,38 @@
+"""Timed work inside the server process (APScheduler 3.11).
+
+Jobs are small module-level bodies in rapport/alerting.py (and later steps); each is idempotent, so
+a run repeated after a restart, or by a second server, raises nothing twice. Leader election across
+servers, catch-up after downtime and the job history screen arrive with the operations step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from rapport.alerting import overdue_sweep
+from rapport.context import AppContext
+
+log = logging.getLogger(__name__)
+
+
+async def _sla_sweep(ctx: AppContext) -> None:
+    try:
+        raised = await asyncio.to_thread(overdue_sweep, ctx)
+    except Exception:  # recorded and retried next minute, never a crash loop
+        log.exception("SLA sweep failed")
+        return
+    if raised:
+        log.info("SLA sweep: %d complaint(s) newly overdue", raised)
+
+
+def start_scheduler(ctx: AppContext) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_job(
+        _sla_sweep, "interval", minutes=1, args=[ctx], id="sla-sweep", replace_existing=True,
+        coalesce=True, max_instances=1, misfire_grace_time=60,
+    )  # fmt: skip
+    scheduler.start()
+    return scheduler

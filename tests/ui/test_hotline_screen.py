@@ -1,0 +1,158 @@
+"""The hotline entry screen in process: a supervisor types in a phone complaint and reads out the code;
+field problems show on their fields; a double submit stores one complaint; staff land on it."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import flet as ft
+import pytest
+from sqlmodel import select
+
+from admin import hotline as backend
+from admin import sections
+from admin.app import AdminApp
+from admin.screens import hotline
+from admin.sections import Section
+from models.codes import tracking_digest
+from models.complaint import Complaint
+from models.crypto import hash_secret
+from models.org import Staff
+from rapport.context import AppContext
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here
+from harness import FletHarness  # noqa: E402
+
+Open = Callable[[], Awaitable[FletHarness]]
+PASSWORD = "correct horse 42"
+
+
+@pytest.fixture(autouse=True)
+def hotline_section(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The registry line the hotline section needs (admin/sections.py), added for these tests."""
+    section = Section(
+        "hotline",
+        "admin.hotline.nav",
+        ft.Icons.PHONE_IN_TALK_OUTLINED,
+        hotline.ROLES,
+        hotline.build,
+        hotline.load,
+    )
+    if sections.by_key("hotline") is None:
+        monkeypatch.setattr(sections, "SECTIONS", [*sections.SECTIONS, section])
+
+
+@pytest.fixture
+def people(db, world) -> None:
+    with db.write() as s:
+        for number, login in (("S1", "boss.a"), (world.staff_no, "alice")):
+            person = s.exec(select(Staff).where(Staff.employee_no == number)).one()
+            person.username, person.password_hash = login, hash_secret(PASSWORD)
+            s.add(person)
+        s.commit()
+
+
+@pytest.fixture
+async def open_admin(ctx: AppContext) -> AsyncIterator[Open]:
+    opened: list[FletHarness] = []
+
+    async def open_() -> FletHarness:
+        async def main(page: Any) -> None:
+            await AdminApp(page, ctx).start()
+
+        h = FletHarness(main, route="/")
+        opened.append(h)
+        await h.__aenter__()
+        return h
+
+    yield open_
+    for h in reversed(opened):
+        await h.close()
+
+
+async def sign_in(h: FletHarness, login: str) -> None:
+    await h.fill("login", login)
+    await h.fill("password", PASSWORD)
+    await h.click("sign-in")
+
+
+async def choose(h: FletHarness, key: str, value: str) -> None:
+    await h.fill(key, value)
+    await h.event(key, "select", value)
+
+
+def stored(db) -> list[Complaint]:
+    with db.read() as s:
+        return list(s.exec(select(Complaint)).all())
+
+
+async def test_a_supervisor_records_a_phone_complaint_and_reads_out_the_code(
+    open_admin: Open, people, db, world
+):
+    h = await open_admin()
+    await sign_in(h, "boss.a")
+    await h.click("nav-hotline")
+    assert h.has_text("登记热线投诉")
+
+    await choose(h, "hotline-category", "2.2.2")
+    await h.fill("hotline-description", "客户来电：柜员办理时一直在看手机")
+    await h.fill("hotline-staff_no", "e2")
+    await choose(h, "hotline-counter_id", str(world.counter_id))
+    await h.fill("hotline-contact", "13812345678")
+    await h.fill("hotline-consent", True)
+    await h.click("hotline-submit")
+
+    code = h.find("hotline-code").value
+    assert h.has_text("请把这个查询码读给来电客户")
+    [row] = stored(db)
+    assert row.code_digest == tracking_digest(code) and row.channel == "hotline"
+    assert row.counter_id == world.counter_id and row.staff_id is not None and row.contact == "13812345678"
+
+    await h.click("hotline-new")
+    assert not h.exists("hotline-code") and h.find("hotline-description").value == ""
+
+
+async def test_problems_show_on_their_fields_and_the_fixed_draft_is_stored_once(
+    open_admin: Open, people, db, world, monkeypatch: pytest.MonkeyPatch
+):
+    h = await open_admin()
+    await sign_in(h, "boss.a")
+    await h.click("nav-hotline")
+    await h.fill("hotline-staff_no", world.other_branch_staff_no)
+    await h.fill("hotline-contact", "13812345678")
+    await h.click("hotline-submit")
+    assert h.find("hotline-category").error_text == "请选择投诉类别。"
+    assert h.find("hotline-description").error == "请填写事情经过。"
+    assert h.find("hotline-staff_no").error == "这位员工不属于本网点。"
+    assert h.find("hotline-consent").error is True and h.exists("hotline-consent-error")
+    assert h.find("hotline-contact").value == "13812345678", "the draft survives the round trip"
+    assert stored(db) == []
+
+    await choose(h, "hotline-category", "2.3.1")
+    await h.fill("hotline-description", "电话投诉：等候太久")
+    await h.fill("hotline-staff_no", "")
+    await h.fill("hotline-consent", True)
+    calls: list[str] = []
+
+    def counted(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        calls.append(kwargs["idempotency_key"])
+        return record(*args, **kwargs)
+
+    record = backend.record_hotline_complaint
+    monkeypatch.setattr(backend, "record_hotline_complaint", counted)
+    # Two clicks racing (a double tap): the second arrives while the first is still being stored.
+    await asyncio.gather(h.click("hotline-submit"), h.event("hotline-submit", "click", force=True))
+    assert h.exists("hotline-code")
+    assert len(calls) == 1, "the second tap is ignored while the first is on its way"
+    [row] = stored(db)
+    assert row.staff_id is None and row.category == "2.3.1"
+
+
+async def test_counter_staff_land_on_hotline_entry(open_admin: Open, people, db, world):
+    h = await open_admin()
+    await sign_in(h, "alice")
+    assert h.exists("nav-hotline") and h.exists("hotline-submit") and not h.exists("filter-open")
