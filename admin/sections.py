@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import flet as ft
 
-from admin.screens import alerts, audit, hotline, inspections, queue, training
+from admin.screens import alerts, audit, dashboard, hotline, inspections, queue, training
 from models.org import Role
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ SECTIONS: list[Section] = [
     Section(
         "complaints", "admin.nav.complaints", ft.Icons.REPORT_OUTLINED, SUPERVISION, queue.build, _load_queue
     ),
+    Section("dashboard", "admin.dash.nav", ft.Icons.INSIGHTS, SUPERVISION, dashboard.build, dashboard.load),
     Section(
         "alerts", "admin.nav.alerts", ft.Icons.NOTIFICATIONS_OUTLINED, SUPERVISION, alerts.build, alerts.load
     ),

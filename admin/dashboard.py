@@ -1,0 +1,93 @@
+"""The supervisor dashboard's door to the model. Every call re-checks the sign-in, then fixes the
+scope: a supervisor sees their own branch, an administrator every branch, a staff member nothing
+(:class:`Forbidden`). The figures themselves come from :mod:`models.reports`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from models import auth, reports
+from models.catalog import ConductClause
+from models.errors import Forbidden
+from models.org import Branch, Role, Staff
+from rapport.context import AppContext
+
+
+@dataclass(frozen=True)
+class ClauseLabel:
+    code: str
+    short_zh: str
+    short_en: str
+
+    def short(self, locale: str) -> str:
+        return self.short_zh if locale == "zh-CN" else self.short_en
+
+
+@dataclass(frozen=True)
+class DashboardData:
+    now: datetime
+    # None: every branch (an administrator); otherwise the one branch of a supervisor.
+    branch_zh: str | None
+    branch_en: str | None
+    summary: reports.Summary
+    trend: tuple[reports.TrendPoint, ...]
+    distribution: reports.Distribution
+    complaints: reports.ComplaintsBySla
+    heat: reports.ClauseHeatMap
+    clauses: dict[str, ClauseLabel]
+
+    def branch_name(self, locale: str) -> str | None:
+        return self.branch_zh if locale == "zh-CN" else self.branch_en
+
+    def clause(self, code: str, locale: str) -> str:
+        label = self.clauses.get(code)
+        return label.short(locale) if label else code
+
+
+def scope_of(staff: Staff) -> list[int] | None:
+    """The branches whose figures this person may see; None for all. Staff get :class:`Forbidden`."""
+    role = Role(staff.role)
+    if role is Role.admin:
+        return None
+    if role is Role.supervisor and staff.branch_id is not None:
+        return [staff.branch_id]
+    raise Forbidden("the dashboard is for supervisors and administrators")
+
+
+def dashboard(ctx: AppContext, token: str) -> DashboardData:
+    """Every figure of the dashboard for the signed-in supervisor or administrator.
+
+    1. The sign-in is re-checked in a short write session (it may end an idle session or move
+       ``last_seen_at`` on); an ended one raises ``auth.SessionExpired``.
+    2. The figures are read in a separate read session, so a dashboard on SQLite never holds the
+       write lock that rating intake needs.
+    """
+    now = ctx.clock()
+    with ctx.db.write() as session:
+        branch_ids = scope_of(auth.resume(session, token=token, now=now))
+    with ctx.db.read() as session:
+        return _gather(session, branch_ids, now)
+
+
+def _gather(session: Session, branch_ids: list[int] | None, now: datetime) -> DashboardData:
+    branch = session.get(Branch, branch_ids[0]) if branch_ids is not None else None
+    heat = reports.clause_heat(session, branch_ids=branch_ids, now=now)
+    codes = [h.code for h in heat.clauses]
+    clauses = {
+        c.code: ClauseLabel(c.code, c.short_zh, c.short_en)
+        for c in session.exec(select(ConductClause).where(col(ConductClause.code).in_(codes))).all()
+    }
+    return DashboardData(
+        now=now,
+        branch_zh=branch.name_zh if branch else None,
+        branch_en=branch.name_en if branch else None,
+        summary=reports.summary(session, branch_ids=branch_ids, now=now),
+        trend=reports.trend(session, branch_ids=branch_ids, now=now),
+        distribution=reports.distribution(session, branch_ids=branch_ids, now=now),
+        complaints=reports.complaints_by_sla(session, branch_ids=branch_ids, now=now),
+        heat=heat,
+        clauses=clauses,
+    )

@@ -1,0 +1,454 @@
+"""The supervisor dashboard: today and this month at a glance, each counter, the 30-day trend, the
+score distribution, open complaints by deadline and the clauses cited most. Every chart carries a
+spoken summary (Semantics) and its figures as text, so it is readable without seeing the chart."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import flet as ft
+import flet_charts as fch
+from babel.dates import format_skeleton
+from babel.numbers import format_decimal
+
+from admin.dashboard import DashboardData, dashboard
+from admin.screens.common import INK, MUTED, TAP
+from models.auth import SessionExpired
+from models.errors import Forbidden
+from models.reports import LOW_SCORE, SCORES, BranchSummary, CounterSummary, SlaState, Stats
+from rapport.i18n import fmt_datetime, fmt_number, t
+
+if TYPE_CHECKING:
+    from admin.app import AdminApp
+
+KEY = "dashboard"
+RED, AMBER, GREEN, BLUE, BARS, GRID = "#B3261E", "#7D5700", "#41674A", "#1E4E8C", "#8FA7CC", "#E0E3EA"
+HALF = {"xs": 12, "lg": 6}  # side by side from 992 px (landscape), stacked below (portrait)
+SOURCES = ("ratings", "complaints", "inspections")
+
+
+async def load(app: AdminApp) -> None:
+    try:
+        app.view[KEY] = await app.call(dashboard)
+    except Forbidden:
+        app.view[KEY] = None
+        app.say("admin.error.forbidden")
+
+
+def build(app: AdminApp) -> ft.Control:
+    locale, data = app.locale, app.view.get(KEY)
+
+    async def refresh(_e: ft.Event[Any]) -> None:
+        try:
+            await load(app)
+        except SessionExpired:
+            return  # app.call has already sent the user to sign in
+        app.render()
+
+    title = ft.Text(t(locale, "admin.dash.title"), size=24, weight=ft.FontWeight.BOLD, color=INK)
+    heading: list[ft.Control] = [title]
+    if isinstance(data, DashboardData):
+        scope = data.branch_name(locale) or t(locale, "admin.dash.scope.all")
+        as_of = t(locale, "admin.dash.as_of", time=fmt_datetime(locale, data.now))
+        heading.append(ft.Text(f"{scope} · {as_of}", color=MUTED, key="dash-scope"))
+    top = ft.Row(
+        [
+            ft.Column(heading, spacing=2, expand=True),
+            ft.IconButton(
+                ft.Icons.REFRESH,
+                tooltip=t(locale, "admin.dash.refresh"),
+                on_click=refresh,
+                key="dash-refresh",
+                width=TAP,
+                height=TAP,
+            ),
+        ],
+        vertical_alignment=ft.CrossAxisAlignment.START,
+    )
+    if not isinstance(data, DashboardData):
+        body: list[ft.Control] = [top, ft.Text(t(locale, "admin.error.forbidden"), color=RED)]
+    else:
+        body = [
+            top,
+            ft.ResponsiveRow(
+                [_card(locale, "today", data.summary.today), _card(locale, "month", data.summary.month)]
+            ),
+            ft.ResponsiveRow(
+                [
+                    _panel(t(locale, "admin.dash.trend.title"), _trend(locale, data), HALF),
+                    _panel(t(locale, "admin.dash.dist.title"), _distribution(locale, data), HALF),
+                ]
+            ),
+            _panel(t(locale, "admin.dash.counters.title"), _counters(locale, data.summary.branches)),
+            ft.ResponsiveRow(
+                [
+                    _panel(t(locale, "admin.dash.sla.title"), _sla(locale, data), HALF),
+                    _panel(t(locale, "admin.dash.heat.title"), _heat(locale, data), HALF),
+                ]
+            ),
+        ]
+    column = ft.Column(body, spacing=16, scroll=ft.ScrollMode.AUTO, expand=True)
+    return ft.Container(content=column, padding=16, expand=True)
+
+
+# -- formatting ------------------------------------------------------------------------------------
+
+
+def _mean(locale: str, value: float | None) -> str:
+    # Always two decimals ("4.00", not fmt_number's "4"), so a column of averages lines up.
+    return (
+        "—" if value is None else format_decimal(round(value, 2), "#,##0.00", locale=locale.replace("-", "_"))
+    )
+
+
+def _share(locale: str, value: float | None) -> str:
+    return "—" if value is None else t(locale, "admin.dash.percent", value=fmt_number(locale, value * 100, 1))
+
+
+def _n(locale: str, value: int) -> str:
+    return fmt_number(locale, value, 0)
+
+
+def _day(locale: str, day: Any) -> str:
+    return str(format_skeleton("Md", day, locale=locale.replace("-", "_")))
+
+
+def _panel(title: str, content: ft.Control, col: Any = 12) -> ft.Control:
+    return ft.Container(
+        content=ft.Column(
+            [ft.Text(title, size=18, weight=ft.FontWeight.BOLD, color=INK), content], spacing=10
+        ),
+        bgcolor=ft.Colors.WHITE,
+        border_radius=12,
+        padding=16,
+        col=col,
+    )
+
+
+# -- summary cards and the counter table -----------------------------------------------------------
+
+
+def _card(locale: str, period: str, stats: Stats) -> ft.Control:
+    figures = [
+        ("count", _n(locale, stats.count), t(locale, "admin.dash.count")),
+        ("mean", _mean(locale, stats.mean), t(locale, "admin.dash.mean")),
+        ("low", _share(locale, stats.low_share), t(locale, "admin.dash.low_share", score=LOW_SCORE)),
+    ]
+    cells: list[ft.Control] = [
+        ft.Column(
+            [
+                ft.Text(
+                    value,
+                    size=28,
+                    weight=ft.FontWeight.BOLD,
+                    key=f"dash-{period}-{name}",
+                    color=RED if name == "low" and (stats.low_share or 0) >= 0.2 else INK,
+                ),
+                ft.Text(label, size=14, color=MUTED),
+            ],
+            spacing=0,
+        )
+        for name, value, label in figures
+    ]
+    return _panel(
+        t(locale, f"admin.dash.{period}"),
+        ft.Row(cells, wrap=True, spacing=32, run_spacing=8),
+        {"xs": 12, "sm": 6},
+    )
+
+
+def _counters(locale: str, branches: tuple[BranchSummary, ...]) -> ft.Control:
+    heads = ["counter", "today_count", "today_mean", "month_count", "month_mean", "month_low"]
+    columns = [
+        ft.DataColumn(
+            label=ft.Text(t(locale, f"admin.dash.col.{h}"), weight=ft.FontWeight.BOLD), numeric=i > 0
+        )
+        for i, h in enumerate(heads)
+    ]
+
+    def row(key: str, label: str, today: Stats, month: Stats, bold: bool = False) -> ft.DataRow:
+        values = [
+            label,
+            _n(locale, today.count),
+            _mean(locale, today.mean),
+            _n(locale, month.count),
+            _mean(locale, month.mean),
+            _share(locale, month.low_share),
+        ]
+        weight = ft.FontWeight.BOLD if bold else None
+        return ft.DataRow(
+            cells=[
+                ft.DataCell(content=ft.Text(v, weight=weight, key=f"{key}-{h}"))
+                for h, v in zip(heads, values, strict=True)
+            ]
+        )
+
+    rows: list[ft.DataRow] = []
+    several = len(branches) > 1
+    for b in branches:
+        name = b.name_zh if locale == "zh-CN" else b.name_en
+        if several:
+            rows.append(row(f"dash-branch-{b.branch_id}", name, b.today, b.month, bold=True))
+        for c in b.counters:
+            rows.append(row(_counter_key(c), _counter_name(locale, c), c.today, c.month))
+    if not rows:
+        return ft.Text(t(locale, "admin.dash.counters.empty"), color=MUTED)
+    table = ft.DataTable(columns=columns, rows=rows, column_spacing=24, heading_row_height=44)
+    # Scrolls sideways on a narrow screen instead of clipping a column.
+    return ft.Row([table], scroll=ft.ScrollMode.AUTO)
+
+
+def _counter_key(c: CounterSummary) -> str:
+    return f"dash-counter-{c.counter_id}" if c.counter_id is not None else f"dash-counter-none-{c.branch_id}"
+
+
+def _counter_name(locale: str, c: CounterSummary) -> str:
+    if c.counter_id is None:
+        return t(locale, "admin.dash.counters.none")
+    return (c.name_zh if locale == "zh-CN" else c.name_en) or c.code or str(c.counter_id)
+
+
+# -- charts ----------------------------------------------------------------------------------------
+
+
+def _trend(locale: str, data: DashboardData) -> ft.Control:
+    days = data.trend
+    total = sum((Stats(p.count, p.total) for p in days), Stats())
+    lines = [
+        t(
+            locale,
+            "admin.dash.trend.point",
+            day=_day(locale, p.day),
+            count=_n(locale, p.count),
+            mean=_mean(locale, p.mean),
+        )
+        for p in days
+    ]
+    points = [
+        fch.LineChartDataPoint(i, round(p.mean or 0, 2), tooltip=lines[i])
+        for i, p in enumerate(days)
+        if p.count
+    ]
+    ticks = sorted({0, len(days) - 1, *range(len(days) - 1, 0, -7)})
+    bottom = fch.ChartAxis(
+        labels=[
+            fch.ChartAxisLabel(value=i, label=ft.Text(_day(locale, days[i].day), size=12)) for i in ticks
+        ],
+        label_size=28,
+    )
+    mean_chart = fch.LineChart(
+        data_series=[fch.LineChartData(points=points, color=BLUE, stroke_width=3, point=True)],
+        min_x=0,
+        max_x=max(1, len(days) - 1),
+        min_y=1,
+        max_y=5,
+        height=200,
+        left_axis=fch.ChartAxis(
+            labels=[fch.ChartAxisLabel(value=v, label=ft.Text(str(v), size=12)) for v in SCORES],
+            label_size=28,
+        ),
+        bottom_axis=bottom,
+        horizontal_grid_lines=fch.ChartGridLines(interval=1, color=GRID, width=1),
+    )
+    peak = max((p.count for p in days), default=0)
+    count_chart = fch.BarChart(
+        groups=[
+            fch.BarChartGroup(
+                x=i, rods=[fch.BarChartRod(to_y=p.count, color=BARS, width=6, tooltip=lines[i])]
+            )
+            for i, p in enumerate(days)
+        ],
+        max_y=max(1, peak),
+        height=70,
+        group_alignment=ft.MainAxisAlignment.SPACE_BETWEEN,  # under the line chart's first and last day
+        left_axis=fch.ChartAxis(
+            labels=[fch.ChartAxisLabel(value=peak, label=ft.Text(_n(locale, peak), size=11))],
+            label_size=28,
+            show_min=False,
+        ),
+    )
+    spoken = t(
+        locale,
+        "admin.dash.trend.semantics",
+        days=len(days),
+        count=_n(locale, total.count),
+        mean=_mean(locale, total.mean),
+    )
+    details = ft.ExpansionTile(
+        title=ft.Text(t(locale, "admin.dash.trend.details"), size=15),
+        controls=[
+            ft.Text(line, size=14, key=f"dash-trend-{p.day.isoformat()}")
+            for line, p in zip(lines, days, strict=True)
+        ],
+        tile_padding=ft.Padding.symmetric(horizontal=0),
+        key="dash-trend-details",
+    )
+    legend = ft.Row(
+        [
+            ft.Container(width=16, height=3, bgcolor=BLUE),
+            ft.Text(t(locale, "admin.dash.mean"), size=13, color=MUTED),
+            ft.Container(width=8, height=12, bgcolor=BARS),
+            ft.Text(t(locale, "admin.dash.count"), size=13, color=MUTED),
+        ],
+        spacing=6,
+        vertical_alignment=ft.CrossAxisAlignment.CENTER,
+    )
+    return ft.Column(
+        [
+            legend,
+            ft.Semantics(
+                label=spoken, container=True, content=ft.Column([mean_chart, count_chart], spacing=4)
+            ),
+            ft.Text(spoken, size=14, color=MUTED, key="dash-trend-summary"),
+            details,
+        ],
+        spacing=8,
+    )
+
+
+def _score_colour(score: int) -> str:
+    return RED if score <= LOW_SCORE else AMBER if score == 3 else GREEN
+
+
+def _nice_step(peak: int) -> int:
+    """A 1-2-5 step that divides the axis up to ``peak`` into about four parts."""
+    raw = max(peak, 1) / 4
+    magnitude = 10 ** math.floor(math.log10(raw))
+    return max(1, int(next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)))
+
+
+def _distribution(locale: str, data: DashboardData) -> ft.Control:
+    dist = data.distribution
+    step = _nice_step(max(dist.counts))
+    items = [t(locale, "admin.dash.dist.item", score=s, count=_n(locale, dist.count(s))) for s in SCORES]
+    chart = fch.BarChart(
+        groups=[
+            fch.BarChartGroup(
+                x=s,
+                rods=[
+                    fch.BarChartRod(
+                        to_y=dist.count(s),
+                        width=28,
+                        color=_score_colour(s),
+                        tooltip=items[s - 1],
+                        border_radius=4,
+                    )
+                ],
+            )
+            for s in SCORES
+        ],
+        max_y=step * max(1, math.ceil(max(dist.counts) / step)),
+        height=220,
+        bottom_axis=fch.ChartAxis(
+            labels=[
+                fch.ChartAxisLabel(
+                    value=s, label=ft.Text(t(locale, "admin.dash.dist.score", score=s), size=12)
+                )
+                for s in SCORES
+            ],
+            label_size=28,
+        ),
+        left_axis=fch.ChartAxis(label_size=44, label_spacing=step),
+        horizontal_grid_lines=fch.ChartGridLines(interval=step, color=GRID, width=1),
+    )
+    spoken = t(
+        locale, "admin.dash.dist.semantics", items="；".join(items) if locale == "zh-CN" else "; ".join(items)
+    )
+    texts: list[ft.Control] = [
+        ft.Text(item, size=14, color=_score_colour(s), key=f"dash-dist-{s}")
+        for s, item in zip(SCORES, items, strict=True)
+    ]
+    return ft.Column(
+        [ft.Semantics(label=spoken, container=True, content=chart), ft.Row(texts, wrap=True, spacing=16)],
+        spacing=8,
+    )
+
+
+# -- complaints and clauses ------------------------------------------------------------------------
+
+
+def _sla(locale: str, data: DashboardData) -> ft.Control:
+    sla = data.complaints
+    states = (SlaState.overdue, SlaState.due_soon, SlaState.on_time)
+    colours = {SlaState.overdue: RED, SlaState.due_soon: AMBER, SlaState.on_time: INK}
+    bold = ft.FontWeight.BOLD
+    columns = [ft.DataColumn(label=ft.Text(t(locale, "admin.dash.sla.severity"), weight=bold))] + [
+        ft.DataColumn(label=ft.Text(t(locale, f"admin.dash.sla.{s.value}"), weight=bold), numeric=True)
+        for s in states
+    ]
+
+    def count(severity: str, state: SlaState, n: int) -> ft.DataCell:
+        colour = colours[state] if n else MUTED
+        weight = bold if n and state is SlaState.overdue else None
+        text = ft.Text(_n(locale, n), key=f"dash-sla-{severity}-{state.value}", color=colour, weight=weight)
+        return ft.DataCell(content=text)
+
+    rows = [
+        ft.DataRow(
+            cells=[ft.DataCell(content=ft.Text(t(locale, f"admin.severity.{r.severity}")))]
+            + [count(r.severity, s, getattr(r, s.value)) for s in states]
+        )
+        for r in sla.rows
+    ]
+    overdue = _n(locale, sla.state_total(SlaState.overdue))
+    total = t(locale, "admin.dash.sla.total", count=_n(locale, sla.total), overdue=overdue)
+    return ft.Column(
+        [
+            ft.Row([ft.DataTable(columns=columns, rows=rows, column_spacing=24)], scroll=ft.ScrollMode.AUTO),
+            ft.Text(total, size=14, color=MUTED, key="dash-sla-total"),
+        ],
+        spacing=8,
+    )
+
+
+def _heat(locale: str, data: DashboardData) -> ft.Control:
+    heat = data.heat
+    if not heat.clauses:
+        return ft.Text(t(locale, "admin.dash.heat.empty"), color=MUTED, key="dash-heat-empty")
+    sources = SOURCES if heat.inspections_available else SOURCES[:2]
+    names = {s: t(locale, f"admin.dash.heat.{s}") for s in SOURCES}
+    peak = {s: max(max(getattr(h, s) for h in heat.clauses), 1) for s in sources}
+
+    def cell(code: str, source: str, n: int) -> ft.Control:
+        alpha = 0.08 + 0.82 * n / peak[source] if n else 0.0
+        return ft.Container(
+            content=ft.Text(
+                _n(locale, n),
+                key=f"dash-heat-{code}-{source}",
+                color=ft.Colors.WHITE if alpha > 0.5 else INK,
+                weight=ft.FontWeight.W_500,
+            ),
+            bgcolor=ft.Colors.with_opacity(alpha, RED) if n else "#F5F7FA",
+            width=76,
+            height=36,
+            border_radius=6,
+            alignment=ft.Alignment.CENTER,
+            tooltip=f"{names[source]}: {n}",
+        )
+
+    heads: list[ft.Control] = [
+        ft.Text(t(locale, "admin.dash.heat.clause"), weight=ft.FontWeight.BOLD, expand=True)
+    ]
+    heads += [
+        ft.Text(names[s], size=13, width=76, text_align=ft.TextAlign.CENTER, weight=ft.FontWeight.BOLD)
+        for s in sources
+    ]
+    rows: list[ft.Control] = [ft.Row(heads)]
+    for h in heat.clauses:
+        label = f"{h.code} {data.clause(h.code, locale)}"
+        spoken = f"{label}: " + ", ".join(f"{names[s]} {getattr(h, s)}" for s in sources)
+        rows.append(
+            ft.Semantics(
+                label=spoken,
+                container=True,
+                content=ft.Row(
+                    [ft.Text(label, expand=True, key=f"dash-heat-{h.code}")]
+                    + [cell(h.code, s, getattr(h, s)) for s in sources],
+                    vertical_alignment=ft.CrossAxisAlignment.CENTER,
+                ),
+            )
+        )
+    if not heat.inspections_available:
+        rows.append(ft.Text(t(locale, "admin.dash.heat.no_inspections"), size=13, color=MUTED))
+    return ft.Column(rows, spacing=6)
