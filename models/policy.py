@@ -95,9 +95,11 @@ class PolicyValues(BaseModel):
     def business_calendar(self) -> dict[str, Any]:
         """The opening hours as keyword arguments for :mod:`models.sla`'s functions."""
         return {
-            "business_days": self.business_days, "opening": self.opening_time,
-            "closing": self.closing_time, "holidays": self.holidays,
-        }  # fmt: skip
+            "business_days": self.business_days,
+            "opening": self.opening_time,
+            "closing": self.closing_time,
+            "holidays": self.holidays,
+        }
 
     def sla_hours(self, severity: str) -> int:
         return {"low": self.sla_hours_low, "normal": self.sla_hours_normal, "high": self.sla_hours_high}[
@@ -126,8 +128,18 @@ def effective_policy(session: Session, branch_id: int | None = None) -> PolicyVa
     return PolicyValues.model_validate(merged)
 
 
-def set_policy(session: Session, *, values: dict[str, Any], branch_id: int | None = None) -> PolicyValues:
-    """Validate and store a scope's overrides (only the keys given); returns the effective policy."""
+def set_policy(
+    session: Session,
+    *,
+    values: dict[str, Any],
+    branch_id: int | None = None,
+    actor_staff_id: int | None = None,
+) -> PolicyValues:
+    """Validate and store a scope's overrides (only the keys given); returns the effective policy.
+
+    Every change is an audit entry naming the settings changed (their names, not their values)."""
+    from models.audit import append
+
     row = session.exec(
         select(Policy).where(
             col(Policy.branch_id).is_(None) if branch_id is None else col(Policy.branch_id) == branch_id
@@ -143,5 +155,14 @@ def set_policy(session: Session, *, values: dict[str, Any], branch_id: int | Non
         row.version += 1
         row.updated_at = utcnow()
     session.add(row)
+    session.flush()
+    append(
+        session,
+        action="policy.update",
+        entity="policy",
+        entity_id=row.id,
+        actor_staff_id=actor_staff_id,
+        details={"branch": branch_id, "keys": sorted(values), "version": row.version},
+    )
     session.commit()
     return effective_policy(session, branch_id)

@@ -54,3 +54,12 @@ def overdue_sweep(ctx: AppContext) -> int:
     for alert in raised:
         ctx.alerts.publish(alert)
     return len(raised)
+
+
+def weekly_spot_check_draw(ctx: AppContext) -> int:
+    """Draw this week's unannounced spot checks (seed 三(二)1); a second run in the week adds none."""
+    from models.inspection import draw_spot_checks, iso_week
+
+    now = ctx.clock()
+    with ctx.db.write() as session:
+        return len(draw_spot_checks(session, week=iso_week(now), now=now))

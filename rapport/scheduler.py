@@ -12,7 +12,7 @@ import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from rapport.alerting import overdue_sweep
+from rapport.alerting import overdue_sweep, weekly_spot_check_draw
 from rapport.context import AppContext
 
 log = logging.getLogger(__name__)
@@ -28,11 +28,27 @@ async def _sla_sweep(ctx: AppContext) -> None:
         log.info("SLA sweep: %d complaint(s) newly overdue", raised)
 
 
+async def _spot_check_draw(ctx: AppContext) -> None:
+    try:
+        drawn = await asyncio.to_thread(weekly_spot_check_draw, ctx)
+    except Exception:
+        log.exception("spot-check draw failed")
+        return
+    if drawn:
+        log.info("spot-check draw: %d task(s) for this week", drawn)
+
+
 def start_scheduler(ctx: AppContext) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
         _sla_sweep, "interval", minutes=1, args=[ctx], id="sla-sweep", replace_existing=True,
         coalesce=True, max_instances=1, misfire_grace_time=60,
+    )  # fmt: skip
+    # Monday morning in China; hourly retries are harmless (idempotent per supervisor and week) and
+    # catch up a week whose Monday run was missed while the server was down.
+    scheduler.add_job(
+        _spot_check_draw, "interval", hours=1, args=[ctx], id="spot-check-draw", replace_existing=True,
+        coalesce=True, max_instances=1, misfire_grace_time=3600,
     )  # fmt: skip
     scheduler.start()
     return scheduler
