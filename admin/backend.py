@@ -93,6 +93,7 @@ def _user(staff: Staff) -> User:
 def sign_in(
     ctx: AppContext, *, login: str, password: str, client: str, totp_code: str | None
 ) -> tuple[User, str]:
+    required = require_totp(ctx)
     with ctx.db.write() as session:
         staff, token = auth.authenticate(
             session,
@@ -101,6 +102,7 @@ def sign_in(
             client=client,
             totp_code=totp_code or None,
             now=ctx.clock(),
+            require_totp=required,
         )
         return _user(staff), token
 
@@ -368,3 +370,42 @@ def audit_log(
         chain_entries=report.entries if report else 0,
         first_broken=report.first_broken if report else None,
     )
+
+
+@dataclass(frozen=True)
+class TotpState:
+    enrolled: bool
+    pending_uri: str | None = None
+    pending_secret: str | None = None
+
+
+def totp_state(ctx: AppContext, token: str) -> TotpState:
+    from models.auth import TotpSecret
+
+    with ctx.db.write() as session:
+        user = _user(auth.resume(session, token=token, now=ctx.clock()))
+        row = session.get(TotpSecret, user.id)
+        return TotpState(enrolled=row is not None and row.confirmed_at is not None)
+
+
+def totp_start(ctx: AppContext, token: str) -> TotpState:
+    """Begin setting up an authenticator for the signed-in account (any role)."""
+    with ctx.db.write() as session:
+        user = _user(auth.resume(session, token=token, now=ctx.clock()))
+        secret, uri = auth.start_totp_enrolment(session, staff_id=user.id)
+        return TotpState(enrolled=False, pending_uri=uri, pending_secret=secret)
+
+
+def totp_confirm(ctx: AppContext, token: str, code: str) -> TotpState:
+    with ctx.db.write() as session:
+        user = _user(auth.resume(session, token=token, now=ctx.clock()))
+        auth.confirm_totp(session, staff_id=user.id, code=code.strip(), now=ctx.clock())
+        return TotpState(enrolled=True)
+
+
+def require_totp(ctx: AppContext) -> bool:
+    """Policy switch: supervisors and admins must use a second factor."""
+    from models.policy import effective_policy
+
+    with ctx.db.read() as session:
+        return effective_policy(session).require_totp_for_supervisors

@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING
 
 import flet as ft
 
-from admin.screens import alerts, audit, dashboard, hotline, inspections, queue, training
+from admin.screens import account, alerts, audit, dashboard, hotline, inspections, queue, training
 from models.org import Role
 
 if TYPE_CHECKING:
     from admin.app import AdminApp
 
 SUPERVISION = frozenset({Role.supervisor, Role.admin})
+EVERYONE = frozenset(Role)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,14 @@ SECTIONS: list[Section] = [
     ),
     Section(
         "audit", "admin.nav.audit", ft.Icons.POLICY_OUTLINED, frozenset({Role.admin}), audit.build, audit.load
+    ),
+    Section(
+        "account",
+        "admin.nav.account",
+        ft.Icons.MANAGE_ACCOUNTS_OUTLINED,
+        EVERYONE,
+        account.build,
+        account.load,
     ),
 ]
 

@@ -49,6 +49,8 @@ class PolicyValues(BaseModel):
     # Clauses whose complaints are high severity from the start (integrity, confidentiality).
     high_severity_clauses: list[str] = Field(default_factory=lambda: ["2.1.2", "2.1.3", "1.3.1"])
     status_lookups_per_minute: int = Field(default=10, ge=1, le=1000)
+    # Sign-in: supervisors and administrators must give an authenticator code (enrol first).
+    require_totp_for_supervisors: bool = False
     # Live alert: a counter gets at least this share of 1–2 scores among at least N ratings in M minutes.
     burst_alert_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
     burst_alert_min_ratings: int = Field(default=4, ge=1, le=1000)

@@ -231,3 +231,33 @@ async def test_a_supervisor_has_no_audit_tab(open_admin: Open, people):
     h = await open_admin()
     await sign_in(h, "boss.a")
     assert h.exists("nav-complaints") and not h.exists("nav-audit")
+
+
+async def test_a_supervisor_sets_up_an_authenticator_and_then_needs_its_code(open_admin: Open, people, ctx):
+    from datetime import timedelta
+
+    from models.auth import totp_code
+
+    h = await open_admin()
+    await sign_in(h, "boss.a")
+    await h.click("nav-account")
+    await h.click("totp-start")
+    secret = h.find("totp-secret").value.rsplit("：", 1)[-1].strip()
+    await h.fill("totp-code", "000000" if totp_code(secret, ctx.clock()) != "000000" else "111111")
+    await h.click("totp-confirm")
+    assert not h.exists("totp-enrolled")
+    await h.fill("totp-code", totp_code(secret, ctx.clock()))
+    await h.click("totp-confirm")
+    assert h.exists("totp-enrolled")
+    await h.click("sign-out")
+
+    await sign_in(h, "boss.a")
+    assert h.exists("totp") and h.find("sign-in-error").value == "请输入身份验证器上的 6 位动态验证码。"
+    await h.fill("password", PASSWORD)
+    # The code used to confirm cannot be replayed; the next one (30 s later) signs in.
+    later = ctx.clock() + timedelta(seconds=30)
+    await h.fill("totp", totp_code(secret, later))
+    real = ctx.clock
+    ctx.clock = lambda: real() + timedelta(seconds=30)
+    await h.click("sign-in")
+    assert h.exists("nav-complaints")
