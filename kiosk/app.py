@@ -71,6 +71,7 @@ class KioskApp:
         self.phone_id: str | None = None
         self.idle_seconds = 0
         self.closed = False
+        self.opened_route = "/"
 
     # -- start-up -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -81,7 +82,17 @@ class KioskApp:
         self.page.on_connect = self._on_reconnect
         self.render()
         self.reasons = await asyncio.to_thread(backend.reasons, self.ctx)
-        route = (self.page.route or "/").rstrip("/") or "/"
+        await self._open_route()
+        self.page.run_task(self._watch_idle)
+
+    @staticmethod
+    def _clean_route(route: str | None) -> str:
+        return (route or "/").rstrip("/") or "/"
+
+    async def _open_route(self) -> None:
+        """Show what the address asks for: a counter, a badge (/s/), a complaint (/t/), enrolment."""
+        route = self._clean_route(self.page.route)
+        self.opened_route = route
         if route.startswith("/enrol/"):
             await self._enrol_with(route.removeprefix("/enrol/"))
         elif route.startswith("/s/"):
@@ -101,7 +112,6 @@ class KioskApp:
             else:
                 self.state.needs_enrolment()
                 self.render()
-        self.page.run_task(self._watch_idle)
 
     async def _load(self, token: str) -> None:
         try:
@@ -163,7 +173,18 @@ class KioskApp:
         self.closed = True
 
     async def _on_reconnect(self, _e: ft.Event[Any]) -> None:
-        """A reload re-attaches the browser to this session: show fresh data, not the old screen."""
+        """A reload re-attaches the browser to this session: show fresh data, not the old screen.
+
+        Opening another address in the same tab (a second badge, say) also re-attaches; then the
+        old screen must go entirely, or a tap could rate the person of the previous badge.
+        """
+        if self._clean_route(self.page.route) != self.opened_route:
+            self.state = KioskState(
+                locale=self.state.default_locale, default_locale=self.state.default_locale
+            )
+            self.complaint_status, self.status_code, self.phone_id = None, None, None
+            await self._open_route()
+            return
         if self.state.screen is Screen.status_view and self.status_code:
             await self._lookup(self.status_code)
         elif (
@@ -339,6 +360,12 @@ class KioskApp:
     async def on_consent_change(self, e: ft.Event[ft.Checkbox]) -> None:
         self.touch()
         self.state.complaint.consent = bool(e.control.value)
+
+    async def on_consent_text(self, _e: ft.Event[Any]) -> None:
+        """Tapping the sentence ticks (or unticks) the box, as people expect of a label."""
+        self.touch()
+        self.state.complaint.consent = not self.state.complaint.consent
+        self.render()
 
     async def on_complaint_cancel(self, _e: ft.Event[Any]) -> None:
         self.touch()

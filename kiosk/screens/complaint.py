@@ -64,6 +64,7 @@ def build(app: KioskApp) -> ft.Control:
         ft.TextField(
             label=t(locale, "complaint.contact"),
             helper=t(locale, "complaint.contact.hint"),
+            helper_max_lines=3,
             value=draft.contact,
             max_length=120,
             on_change=app.on_complaint_field,
@@ -72,12 +73,7 @@ def build(app: KioskApp) -> ft.Control:
             keyboard_type=ft.KeyboardType.EMAIL,
             error=error_for("contact"),
         ),
-        ft.Checkbox(
-            label=t(locale, "complaint.consent", days=app.contact_retention_days),
-            value=draft.consent,
-            on_change=app.on_consent_change,
-            key="consent",
-        ),
+        consent_row(app, t(locale, "complaint.consent", days=app.contact_retention_days)),
     ]
     consent_error = error_for("consent")
     if consent_error:
@@ -112,4 +108,28 @@ def build(app: KioskApp) -> ft.Control:
             horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
             width=form_width(app, 760),
         ),
+    )
+
+
+def consent_row(app: KioskApp, text: str) -> ft.Control:
+    """The consent box with its full sentence beside it, wrapping on a phone so every word of what
+    the customer agrees to stays readable; the sentence is the box's accessible name too."""
+    box = ft.Checkbox(
+        value=app.state.complaint.consent,
+        on_change=app.on_consent_change,
+        key="consent",
+        semantics_label=text,
+        # Flutter web draws a checkbox in 40 px; scaled up, its tap target meets the 48 px minimum.
+        scale=1.25,
+    )
+    label = ft.Container(
+        content=ft.Text(text, size=16, color=INK),
+        on_click=app.on_consent_text,
+        expand=True,
+        padding=ft.Padding.only(top=12),
+    )
+    return ft.Row(
+        [ft.Container(content=box, width=52, height=52, alignment=ft.Alignment.CENTER), label],
+        vertical_alignment=ft.CrossAxisAlignment.START,
+        spacing=4,
     )

@@ -38,6 +38,7 @@ def build(app: KioskApp) -> ft.Control:
     comment = ft.TextField(
         label=t(locale, "details.comment"),
         helper=t(locale, "details.comment.hint"),
+        helper_max_lines=3,
         value=state.details.comment,
         multiline=True,
         min_lines=2,

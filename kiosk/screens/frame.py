@@ -31,14 +31,16 @@ def frame(
         trailing.insert(
             0,
             ft.IconButton(
-                icon=ft.Icons.BADGE_OUTLINED,
-                icon_color="#8A8F98",
+                # An Icon with a semantics label gives the button its accessible name.
+                icon=ft.Icon(
+                    ft.Icons.BADGE_OUTLINED, color="#8A8F98", semantics_label=t(locale, "staff.open")
+                ),
                 tooltip=t(locale, "staff.open"),
                 on_click=app.on_open_staff,
                 key="staff-open",
                 width=TAP_MIN,
                 height=TAP_MIN,
-            ),  # fmt: skip
+            ),
         )
     # Never wider than the screen: a phone gets the full width, a tablet a centred column.
     width = min(max_width, app.page.width or max_width)

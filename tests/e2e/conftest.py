@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -125,7 +126,7 @@ def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
 class Tablet:
     """A browser page enrolled as a counter tablet through a one-time enrolment link."""
 
-    page: object
+    page: Any  # a Playwright Page
     counter_code: str
     enrolment_code: str
 
@@ -185,26 +186,54 @@ FOCUSED_FIELD_JS = """label => {
 def focus(page, label: str):  # type: ignore[no-untyped-def]
     """Click the text field labelled ``label``, wait until it has the keyboard focus and return the
     element that has it. Text sent before Flutter has moved the focus can be lost (a ``fill`` straight
-    after another field's is), and Flutter sometimes edits in a hidden input of its own rather than
-    in the labelled one, so always type into the focused element."""
-    page.get_by_label(label, exact=True).click()
-    try:
-        page.wait_for_function(FOCUSED_FIELD_JS, arg=label, timeout=5_000)
-    except Exception as exc:
-        active = page.evaluate("document.activeElement?.outerHTML?.slice(0, 300)")
-        raise AssertionError(f"{label!r} did not take the focus; the focus is on {active}") from exc
-    return page.locator(":focus")
+    after another field's is), a screen rebuilt meanwhile drops the focus (click again then), and
+    Flutter sometimes edits in a hidden input of its own rather than in the labelled one, so always
+    type into the focused element."""
+    for attempt in range(3):
+        page.get_by_label(label, exact=True).click()
+        try:
+            page.wait_for_function(FOCUSED_FIELD_JS, arg=label, timeout=2_000 * (attempt + 1))
+            return page.locator(":focus")
+        except Exception:
+            pass
+    active = page.evaluate("document.activeElement?.outerHTML?.slice(0, 300)")
+    raise AssertionError(f"{label!r} did not take the focus; the focus is on {active}")
+
+
+def pick(page, name: str | re.Pattern[str]) -> None:  # type: ignore[no-untyped-def]
+    """Tick a chip or check box (role checkbox, named by its text) and wait until it shows ticked:
+    a complaint category redraws the whole form, which would swallow the next click or keys."""
+    from playwright.sync_api import expect
+
+    box = page.get_by_role("checkbox", name=name, **({"exact": True} if isinstance(name, str) else {}))
+    box.click()
+    expect(box).to_have_attribute("aria-checked", "true")
 
 
 def type_into(page, label: str, text: str) -> None:  # type: ignore[no-untyped-def]
     """A single-line text field."""
-    focus(page, label).fill(text)
+    field = focus(page, label).element_handle()
+    field.fill(text)
+    _check_typed(page, field, text)
 
 
 def type_multiline(page, label: str, text: str) -> None:  # type: ignore[no-untyped-def]
     """A multi-line text field: Flutter's textarea does not take ``fill``, so type key by key."""
-    focus(page, label)
+    field = focus(page, label).element_handle()
     page.keyboard.type(text)
+    _check_typed(page, field, text)
+
+
+def _check_typed(page, field, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Flutter can drop the first keys sent while it is still attaching its editor to a field that
+    has just taken the focus: check what the field holds and, if needed, select all and type again."""
+    holds = "([e, text]) => e.value.endsWith(text)"
+    try:
+        page.wait_for_function(holds, arg=[field, text], timeout=2_000)
+    except Exception:
+        page.keyboard.press("ControlOrMeta+A")
+        page.keyboard.type(text)
+        page.wait_for_function(holds, arg=[field, text], timeout=5_000)
 
 
 def field_value(page, label: str) -> str:  # type: ignore[no-untyped-def]

@@ -29,6 +29,7 @@ from tests.e2e.conftest import (
     icon_button,
     log_tail,
     open_page,
+    pick,
     selectable_texts,
     tracking_code_on_screen,
     type_into,
@@ -69,7 +70,7 @@ def test_a_high_rating_with_what_was_liked(server, browser):
     page = tablet.page
     button(page, "非常满意").click()
     page.get_by_text("您满意哪些方面？").wait_for()
-    page.get_by_role("checkbox", name="耐心细致", exact=True).click()
+    pick(page, "耐心细致")
     button(page, "提交").click()
     page.get_by_text("感谢您的评价！").wait_for()
 
@@ -88,8 +89,8 @@ def test_b_a_low_rating_with_two_reasons_and_a_comment(server, browser):
     page = tablet.page
     button(page, "非常不满意").click()
     page.get_by_text("哪些方面需要改进？").wait_for()
-    page.get_by_role("checkbox", name="热情礼貌", exact=True).click()
-    page.get_by_role("checkbox", name="主动高效", exact=True).click()
+    pick(page, "热情礼貌")
+    pick(page, "主动高效")
     type_multiline(page, COMMENT, "排队四十分钟，柜员一直在聊天。")
     button(page, "提交").click()
     page.get_by_text("感谢您的评价！").wait_for()
@@ -110,10 +111,10 @@ def test_c_a_formal_complaint_with_a_contact(server, browser):
     page.get_by_text("哪些方面需要改进？").wait_for()
     button(page, "我要正式投诉").click()
     page.get_by_text("投诉类别").wait_for()
-    page.get_by_role("checkbox", name="主动高效", exact=True).click()
+    pick(page, "主动高效")
     type_multiline(page, DESCRIPTION, "取号后等了一个小时，没有人解释原因。")
     type_into(page, CONTACT, "13812345678")
-    page.get_by_role("checkbox", name=re.compile("^我同意使用上述联系方式")).click()
+    pick(page, re.compile("^我同意使用上述联系方式"))
     button(page, "提交投诉").click()
     page.get_by_text("我们已收到您的投诉").wait_for()
     page.get_by_role("img", name="查询投诉处理进度的二维码").wait_for()
@@ -246,24 +247,56 @@ def test_e_a_phone_rates_a_person_through_their_badge(server, browser):
     page.context.close()
 
 
-def _open_duties(server, employee_no: str, counter_code: str) -> list[Duty]:  # type: ignore[no-untyped-def]
+def test_e2_a_second_badge_scanned_in_the_same_tab_shows_the_second_person(server, browser):
+    """Phones often open a scanned link in the tab they already have. Flet keeps its session id in
+    sessionStorage, so the tab must not resume the first badge's page: a tap there would rate the
+    wrong person."""
     with server.db.read() as s:
-        counter = s.exec(select(Counter).where(Counter.code == counter_code)).one()
-        return list(
-            s.exec(
-                select(Duty).where(
-                    Duty.counter_id == counter.id, Duty.staff_id == staff_id(server, employee_no)
-                )
-            ).all()
-        )
+        first = s.exec(select(Staff).where(Staff.employee_no == "E1003")).one()
+        second = s.exec(select(Staff).where(Staff.employee_no == "E1006")).one()
+    page = open_page(browser, f"{server.url}/s/{first.qr_token}", "phone")
+    try:
+        page.get_by_text(first.display_name, exact=True).wait_for()
+        button(page, "满意").click()
+        button(page, "跳过").click()
+        page.get_by_text("您可以关闭此页面。").wait_for()
+
+        page.goto(f"{server.url}/s/{second.qr_token}")
+        enable_semantics(page)
+        try:
+            page.get_by_text(second.display_name, exact=True).wait_for(timeout=8_000)
+        except PlaywrightTimeout:
+            shown = page.inner_text("body").replace("\n", " | ")
+            pytest.fail(f"{page.url} (the badge of {second.employee_no}) shows {shown!r}")
+        page.get_by_text(f"工号 {second.employee_no}").wait_for()
+    finally:
+        page.context.close()
+
+
+def _duties(server, employee_no: str) -> list[tuple[str, Duty]]:  # type: ignore[no-untyped-def]
+    """All duty rows of one person, with the counter's code, oldest first."""
+    with server.db.read() as s:
+        rows = s.exec(
+            select(Counter.code, Duty)
+            .join(Counter, col(Counter.id) == col(Duty.counter_id))
+            .where(Duty.staff_id == staff_id(server, employee_no))
+            .order_by(col(Duty.started_at))
+        ).all()
+        return [(code, duty) for code, duty in rows]
+
+
+def _open_at(server, employee_no: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return [code for code, duty in _duties(server, employee_no) if duty.ended_at is None]
 
 
 def test_f_staff_sign_in_and_out_at_a_closed_counter(server, browser):
+    # In the demo E1008 is on duty at BJ-BJ-01; signing in at BJ-BJ-03 moves them there.
+    was_open_at = _open_at(server, "E1008")
+    at_03_before = [d for code, d in _duties(server, "E1008") if code == "BJ-BJ-03"]
     tablet = enrol_tablet(browser, server, "BJ-BJ-03")
     page = tablet.page
-    page.get_by_text("本窗口暂停服务").wait_for()
-    before = len(_open_duties(server, "E1008", "BJ-BJ-03"))
     try:
+        page.get_by_text("本窗口暂停服务").wait_for()
         icon_button(page, "员工登录").click()
         page.get_by_text("员工签到 / 签退").wait_for()
 
@@ -276,6 +309,7 @@ def test_f_staff_sign_in_and_out_at_a_closed_counter(server, browser):
         type_into(page, "PIN 码", "2468")
         button(page, "签到").click()
         page.get_by_text("入职培训考核尚未通过，暂不能上岗签到。请联系主管。").wait_for()
+        assert _duties(server, "E1014") == [], "no induction, no duty"
 
         type_into(page, "工号", "E1008")
         type_into(page, "PIN 码", "2468")
@@ -284,11 +318,7 @@ def test_f_staff_sign_in_and_out_at_a_closed_counter(server, browser):
         page.get_by_text("黄丽", exact=True).wait_for()
         page.get_by_text("工号 E1008").wait_for()
         page.get_by_text("黄丽 已签到").first.wait_for()
-        duties = _open_duties(server, "E1008", "BJ-BJ-03")
-        assert len(duties) == before + 1
-        assert [d.ended_at for d in duties if d.ended_at is None] == [None], "one open duty"
-        with server.db.read() as s:
-            assert s.exec(select(Duty).where(Duty.staff_id == staff_id(server, "E1014"))).first() is None
+        assert _open_at(server, "E1008") == ["BJ-BJ-03"], "one open duty, at this counter"
 
         icon_button(page, "员工登录").click()
         page.get_by_text("员工签到 / 签退").wait_for()
@@ -296,29 +326,35 @@ def test_f_staff_sign_in_and_out_at_a_closed_counter(server, browser):
         type_into(page, "PIN 码", "2468")
         button(page, "签退").click()
         page.get_by_text("本窗口暂停服务").wait_for()
-        duties = _open_duties(server, "E1008", "BJ-BJ-03")
-        assert len(duties) == before + 1 and all(d.ended_at is not None for d in duties)
+        assert _open_at(server, "E1008") == []
+        at_03 = [d for code, d in _duties(server, "E1008") if code == "BJ-BJ-03"]
+        assert len(at_03) == len(at_03_before) + 1 and at_03[-1].ended_at is not None
+        assert at_03[-1].ended_at >= at_03[-1].started_at
         # The confirmation names the person, as it does when they sign in (not their number).
         said = page.get_by_text(re.compile("已签退")).first.inner_text(timeout=5_000).strip()
         assert said == "黄丽 已签退", f"the sign-out confirmation says {said!r}"
     finally:
-        _end_duty_if_open(server, "BJ-BJ-03")
         page.context.close()
+        _restore_duties(server, "E1008", was_open_at, closed_counter="BJ-BJ-03")
 
 
-def _end_duty_if_open(server, counter_code: str) -> None:  # type: ignore[no-untyped-def]
-    """Leave the demo's closed counter closed for the other tests, whatever happened above."""
+def _restore_duties(server, employee_no: str, open_at: list[str], *, closed_counter: str) -> None:  # type: ignore[no-untyped-def]
+    """Put the demo's duties back for the other tests: the closed counter closed, the person back
+    at the counter they were moved away from."""
     from models.clock import utcnow
+    from models.duty import start_duty
 
     with server.db.write() as s:
-        counter = s.exec(select(Counter).where(Counter.code == counter_code)).one()
-        assert counter.id is not None
-        if on_duty(s, counter_id=counter.id) is None:
-            return
-        for duty in s.exec(select(Duty).where(Duty.counter_id == counter.id, col(Duty.ended_at).is_(None))):
+        closed = s.exec(select(Counter).where(Counter.code == closed_counter)).one()
+        for duty in s.exec(select(Duty).where(Duty.counter_id == closed.id, col(Duty.ended_at).is_(None))):
             duty.ended_at = max(utcnow(), duty.started_at)
             s.add(duty)
         s.commit()
+        for code in open_at:
+            counter = s.exec(select(Counter).where(Counter.code == code)).one()
+            assert counter.id is not None
+            if on_duty(s, counter_id=counter.id) is None:
+                start_duty(s, staff_id=staff_id(server, employee_no), counter_id=counter.id)
 
 
 def test_g_the_idle_reset_clears_a_half_typed_complaint(server, browser):
