@@ -13,6 +13,7 @@ from models.catalog import rateable_clauses
 from models.complaint import answer_satisfaction, file_complaint, parse_complaint, public_status
 from models.devices import authenticate_device, device_context, enrol_device
 from models.duty import on_duty, sign_in, sign_out
+from models.errors import ValidationFailed
 from models.org import Branch, Staff
 from models.policy import effective_policy
 from models.rating import (
@@ -203,12 +204,12 @@ def submit_complaint(
     """
     data = parse_complaint(form)
     with ctx.db.write() as session:
-        counter_id = staff_id = None
+        counter_id = staff_id = device_id = None
         channel = Channel.kiosk
         if device_token:
             device = authenticate_device(session, device_token, now=ctx.clock())
             counter, branch = device_context(session, device)
-            counter_id = counter.id
+            counter_id, device_id = counter.id, device.id
             duty = on_duty(session, counter_id=counter.id, at=ctx.clock()) if counter.id else None
             staff_id = duty.id if duty else None
         else:
@@ -218,9 +219,16 @@ def submit_complaint(
             branch, staff_id, channel = found, staff.id, Channel.qr
         score = None
         if rating_id is not None:
+            # The rating must be this customer's: given on this very tablet, or on this badge's page.
             rating = session.get(Rating, rating_id)
-            if rating is not None:
-                score, staff_id = rating.score, rating.staff_id
+            own = rating is not None and (
+                rating.device_id == device_id
+                if device_token
+                else rating.channel == Channel.qr and rating.staff_id == staff_id
+            )
+            if rating is None or not own:
+                raise ValidationFailed("rating", "this rating was not given here")
+            score, staff_id = rating.score, rating.staff_id
         assert branch.id is not None
         policy = effective_policy(session, branch.id)
         complaint, code, _created = file_complaint(

@@ -1,0 +1,1064 @@
+"""R5 access matrix (docs/QUALITY.md): who may call which admin service, on whose data.
+
+Rows are actors: nobody signed in (no token, a made-up token, a kiosk's device token, an idle
+session, a signed-out session), an account disabled or deactivated after signing in, a counter
+staff member of branch A, the supervisors of branches A and B, and an administrator (no branch).
+Columns are every public ``fn(ctx, token, ...)`` of admin/backend.py, admin/hotline.py,
+admin/supervision.py and admin/dashboard.py, each called on data of branch A and of branch B where
+the call names a complaint, alert or person. A cell is either allowed, and then returns only
+in-scope data (checked against the database), or refused with ``SessionExpired`` / ``Forbidden``,
+and then the database is exactly as before. ``test_the_matrix_covers_every_admin_service`` fails
+when a new service appears that no row of ``OPS`` covers.
+
+The customer side follows: a kiosk's device token is bound to its counter and branch, a revoked
+one is refused by the kiosk backend and the HTTP API, a tracking code shows nothing internal, and
+an unknown QR token is refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from sqlmodel import SQLModel, col, func, select
+from starlette.testclient import TestClient
+
+import models.auth
+import models.crypto
+from admin import backend, dashboard, hotline, supervision
+from admin.sections import SECTIONS, visible_sections
+from kiosk import backend as kiosk
+from models import auth
+from models.alerts import Alert, AlertKind, raise_alert
+from models.auth import IDLE_TIMEOUT, SessionExpired, TotpSecret
+from models.complaint import (
+    Complaint,
+    ComplaintCreate,
+    ComplaintEvent,
+    ComplaintNotFound,
+    ComplaintStatus,
+    ComplaintStatusView,
+    assign,
+    file_complaint,
+    public_status,
+    record_investigation,
+    transition,
+)
+from models.crypto import hash_secret, new_token
+from models.devices import authenticate_device, register_device
+from models.duty import Duty
+from models.errors import (
+    DeviceNotAuthorized,
+    DomainError,
+    Forbidden,
+    QrTokenUnknown,
+    SignInFailed,
+    ValidationFailed,
+)
+from models.inspection import Inspection, SpotCheckTask, draw_spot_checks, iso_week, record_inspection
+from models.org import Counter, Device, Role, Staff
+from models.rating import Channel, Rating, RatingCreate, rate_at_device
+from models.training import TrainingRecord, record_training
+from rapport.context import AppContext
+from rapport.server import create_app
+
+PASSWORD = "correct horse 42"
+NOW = datetime(2026, 11, 24, 1, 30, tzinfo=UTC)  # Tuesday 09:30 in Shanghai, ISO week 2026-W48
+# Tables a refused call may still touch: the sign-in check ends a dead session, a device's
+# last_seen_at moves on, and throttle counters are bookkeeping, not anyone's records.
+BOOKKEEPING = {"login_session", "device", "throttle"}
+
+
+@pytest.fixture(autouse=True)
+def cheap_argon2(monkeypatch):
+    """Still argon2id, with the cost turned down: every cell of the matrix signs in afresh."""
+    monkeypatch.setattr(
+        models.crypto, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
+    models.auth._dummy_hash.cache_clear()
+    yield
+    models.auth._dummy_hash.cache_clear()
+
+
+# --- the world: two branches, each with a complaint, an alert, an inspection, training, spot checks
+
+
+@dataclass
+class Env:
+    ctx: AppContext
+    db: Any
+    branch: dict[str, int]  # "A" / "B" -> branch id
+    branch_en: dict[str, str]
+    counter: dict[str, int]  # a counter of each branch
+    person: dict[str, int]  # the counter staff member each branch's data is about
+    person_no: dict[str, str]
+    staff: dict[str, int]  # login -> staff id
+    complaint: dict[str, int]
+    contact: dict[str, str]
+    alert: dict[str, int]
+    clauses: dict[str, set[str]]  # clause codes cited in each branch this month
+    device_a: str
+    device_b: str
+
+
+LOGINS = {
+    "E1": "alice",  # counter staff, branch A
+    "S1": "boss.a",  # supervisor, branch A
+    "S2": "boss.b",  # supervisor, branch B
+    "A0": "root",  # administrator, no branch
+    "S3": "gone.a",  # supervisor A, disabled with disable_account after signing in
+    "S4": "left.a",  # supervisor A, set inactive in the database while signed in
+    "S5": "ghost.a",  # supervisor A, whose sessions go idle or are signed out
+}
+
+
+def _file(s, key: str, *, branch_id: int, counter_id: int, staff_id: int, category: str, contact: str, ctx):
+    data = ComplaintCreate(category=category, description="等了四十分钟没人理", contact=contact, consent=True)
+    complaint, _code, _ = file_complaint(
+        s, idempotency_key=key, data=data, channel=Channel.kiosk, branch_id=branch_id,
+        counter_id=counter_id, staff_id=staff_id, now=NOW, code_secret=ctx.secret_key,
+    )  # fmt: skip
+    assert complaint.id is not None
+    return complaint.id
+
+
+@pytest.fixture
+def env(db, world, ctx) -> Env:
+    ctx.clock = lambda: NOW
+    a, b = world.branch_id, world.other_branch_id
+    with db.write() as s:
+        counter_b = Counter(branch_id=b, code="B-01", name_zh="乙1号窗口", name_en="B counter 1")
+        s.add(counter_b)
+        s.add_all(
+            [
+                Staff(employee_no="S2", display_name="乙主管", role=Role.supervisor, branch_id=b),
+                Staff(employee_no="A0", display_name="管理员", role=Role.admin),
+                Staff(employee_no="S3", display_name="停用主管", role=Role.supervisor, branch_id=a),
+                Staff(employee_no="S4", display_name="离职主管", role=Role.supervisor, branch_id=a),
+                Staff(employee_no="S5", display_name="过期主管", role=Role.supervisor, branch_id=a),
+            ]
+        )
+        s.flush()
+        people = {p.employee_no: p for p in s.exec(select(Staff)).all()}
+        password_hash = hash_secret(PASSWORD)
+        for number, login in LOGINS.items():
+            people[number].username, people[number].password_hash = login, password_hash
+        s.commit()
+        ids = {no: p.id for no, p in people.items()}
+        staff = {login: ids[no] for no, login in LOGINS.items()}
+        assert counter_b.id is not None
+        _dev, device_b = register_device(s, counter_id=counter_b.id, label="B tablet")
+
+        complaint = {
+            "A": _file(s, "matrix-a", branch_id=a, counter_id=world.counter_id, staff_id=ids["E1"],
+                       category="2.2.2", contact="13812345678", ctx=ctx),
+            "B": _file(s, "matrix-b", branch_id=b, counter_id=counter_b.id, staff_id=ids["E9"],
+                       category="2.3.3", contact="13900001111", ctx=ctx),
+        }  # fmt: skip
+        alert = {}
+        for key, branch_id in (("A", a), ("B", b)):
+            view = raise_alert(
+                s, branch_id=branch_id, kind=AlertKind.high_complaint, dedupe_key=f"matrix:{key}",
+                complaint_id=complaint[key], now=NOW,
+            )  # fmt: skip
+            assert view is not None
+            alert[key] = view.id
+        for device_token, score, staff_no, minutes in (
+            (world.device_token, 5, "E1", 20),
+            (world.device_token, 4, "E1", 10),
+            (device_b, 1, "E9", 15),
+        ):
+            device = authenticate_device(s, device_token, now=NOW)
+            rate_at_device(
+                s, device=device, idempotency_key=f"matrix-rating-{score}", data=RatingCreate(score=score),
+                staff_no=staff_no, now=NOW - timedelta(minutes=minutes),
+            )  # fmt: skip
+        for inspector, person, clause in (("S1", "E1", "2.2.1"), ("S2", "E9", "2.4.2")):
+            record_inspection(
+                s, inspector_id=ids[inspector], staff_id=ids[person], kind="routine",
+                at=NOW - timedelta(hours=1), notes="", findings=[(clause, "violation", "")], now=NOW,
+            )  # fmt: skip
+            record_training(
+                s, staff_id=ids[person], kind="periodic", course="服务礼仪", completed_on=date(2026, 11, 2),
+                passed=True, recorded_by=ids[inspector], now=NOW,
+            )  # fmt: skip
+        # Next week's unannounced spot checks for every supervisor; this week's are left to draw.
+        draw_spot_checks(s, week=iso_week(NOW + timedelta(days=7)), seed=7, now=NOW)
+        # Someone else's confirmed second factor, which nobody in the matrix may see or change.
+        s.add(TotpSecret(staff_id=ids["E2"], secret=auth.new_totp_secret(), confirmed_at=NOW))
+        s.commit()
+
+    return Env(
+        ctx=ctx, db=db, branch={"A": a, "B": b}, branch_en={"A": "Branch A", "B": "Branch B"},
+        counter={"A": world.counter_id, "B": counter_b.id}, person={"A": ids["E1"], "B": ids["E9"]},
+        person_no={"A": "E1", "B": "E9"}, staff=staff, complaint=complaint,
+        contact={"A": "13812345678", "B": "13900001111"}, alert=alert,
+        clauses={"A": {"2.2.2", "2.2.1"}, "B": {"2.3.3", "2.4.2"}},
+        device_a=world.device_token, device_b=device_b,
+    )  # fmt: skip
+
+
+def sign_in(env: Env, login: str, *, at: datetime = NOW) -> str:
+    with env.db.write() as s:
+        return auth.authenticate(s, login=login, password=PASSWORD, client="192.0.2.10", now=at)[1]
+
+
+def set_active(env: Env, login: str, active: bool) -> None:
+    with env.db.write() as s:
+        person = s.get(Staff, env.staff[login])
+        assert person is not None
+        person.active = active
+        s.add(person)
+        s.commit()
+
+
+# --- actors (rows) -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Actor:
+    name: str
+    token: Callable[[Env], str]
+    role: Role | None = None  # None: no valid sign-in
+    branch: str | None = None  # "A" / "B" for staff and supervisors
+    login: str | None = None
+
+
+def _idle(env: Env) -> str:
+    return sign_in(env, "ghost.a", at=NOW - IDLE_TIMEOUT - timedelta(minutes=1))
+
+
+def _signed_out(env: Env) -> str:
+    token = sign_in(env, "ghost.a")
+    backend.sign_out(env.ctx, token)
+    return token
+
+
+def _disabled(env: Env) -> str:
+    set_active(env, "gone.a", True)
+    token = sign_in(env, "gone.a")
+    with env.db.write() as s:
+        auth.disable_account(s, staff_id=env.staff["gone.a"], actor_staff_id=env.staff["root"], now=NOW)
+    return token
+
+
+def _deactivated(env: Env) -> str:
+    """Set inactive behind the sessions' back: the session row is still open."""
+    set_active(env, "left.a", True)
+    token = sign_in(env, "left.a")
+    set_active(env, "left.a", False)
+    return token
+
+
+def _person(login: str) -> Callable[[Env], str]:
+    return lambda env: sign_in(env, login)
+
+
+ACTORS = [
+    Actor("no token", lambda env: ""),
+    Actor("made-up token", lambda env: new_token(32)),
+    Actor("kiosk device token", lambda env: env.device_a),
+    Actor("idle session", _idle),
+    Actor("signed-out session", _signed_out),
+    Actor("disabled account", _disabled),
+    Actor("deactivated account", _deactivated),
+    Actor("staff A", _person("alice"), Role.staff, "A", "alice"),
+    Actor("supervisor A", _person("boss.a"), Role.supervisor, "A", "boss.a"),
+    Actor("supervisor B", _person("boss.b"), Role.supervisor, "B", "boss.b"),
+    Actor("admin", _person("root"), Role.admin, None, "root"),
+]
+
+
+# --- services (columns) --------------------------------------------------------------------------
+
+Snapshot = dict[str, dict[str, Any]]  # table -> repr of a row -> the row
+
+
+def snapshot(db) -> Snapshot:
+    with db.read() as s:
+        return {
+            t.name: {repr(tuple(row)): row._mapping for row in s.execute(t.select()).all()}
+            for t in SQLModel.metadata.sorted_tables
+            if t.name not in BOOKKEEPING
+        }
+
+
+def changed(before: Snapshot, after: Snapshot) -> set[str]:
+    return {name for name in before if before[name].keys() != after[name].keys()}
+
+
+def added(before: Snapshot, after: Snapshot, table: str) -> list[Any]:
+    return [row for text, row in after[table].items() if text not in before[table]]
+
+
+def removed(before: Snapshot, after: Snapshot, table: str) -> list[Any]:
+    return added(after, before, table)
+
+
+@dataclass
+class Cell:
+    env: Env
+    actor: Actor
+    target: str | None
+    token: str
+    prepared: Any
+    before: Snapshot
+    after: Snapshot
+
+    @property
+    def caller(self) -> int:
+        assert self.actor.login is not None
+        return self.env.staff[self.actor.login]
+
+    @property
+    def scope(self) -> set[int]:
+        """The branches the caller may see."""
+        if self.actor.role is Role.admin:
+            return set(self.env.branch.values())
+        assert self.actor.branch is not None
+        return {self.env.branch[self.actor.branch]}
+
+    @property
+    def own(self) -> int | None:
+        return self.env.branch[self.actor.branch] if self.actor.branch else None
+
+    @property
+    def t(self) -> str:
+        assert self.target is not None
+        return self.target
+
+    @property
+    def bid(self) -> int:
+        return self.env.branch[self.t]
+
+    def read(self, stmt: Any) -> list[Any]:
+        with self.env.db.read() as s:
+            return list(s.exec(stmt).all())
+
+    def added(self, table: str) -> list[Any]:
+        return added(self.before, self.after, table)
+
+    def removed(self, table: str) -> list[Any]:
+        return removed(self.before, self.after, table)
+
+
+ALL = frozenset(Role)
+SUPERVISION = frozenset({Role.supervisor, Role.admin})
+ADMIN = frozenset({Role.admin})
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str
+    fn: Callable[..., Any]
+    roles: frozenset[Role]
+    call: Callable[[Env, str, str | None, Any], Any]
+    check: Callable[[Cell, Any], None]
+    scoped: bool = False  # names a branch's complaint, alert or person: called for A and for B
+    prepare: Callable[[Env, Actor, str | None], Any] | None = None
+    dead_token_is_a_no_op: bool = False  # sign_out: idempotent for an unknown or ended token
+    # Out of scope, the call does nothing and raises nothing (instead of Forbidden); still checked
+    # to change nothing.
+    quiet_refusal: bool = False
+    targets: tuple[str | None, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "targets", ("A", "B") if self.scoped else (None,))
+
+
+def fresh_complaint(env: Env, _actor: Actor, target: str | None) -> int:
+    assert target is not None
+    with env.db.write() as s:
+        return _file(
+            s, f"fresh-{uuid.uuid4()}", branch_id=env.branch[target], counter_id=env.counter[target],
+            staff_id=env.person[target], category="2.2.2", contact=env.contact[target], ctx=env.ctx,
+        )  # fmt: skip
+
+
+def fresh_alert(env: Env, _actor: Actor, target: str | None) -> int:
+    assert target is not None
+    with env.db.write() as s:
+        view = raise_alert(
+            s, branch_id=env.branch[target], kind=AlertKind.overdue, dedupe_key=f"fresh:{uuid.uuid4()}",
+            complaint_id=env.complaint[target], now=NOW,
+        )  # fmt: skip
+        assert view is not None
+        return view.id
+
+
+def pending_totp(env: Env, actor: Actor, _target: str | None) -> str:
+    """The caller has started enrolment; returns the code their authenticator would show."""
+    if actor.login is None:
+        return "123456"
+    with env.db.write() as s:
+        secret, _uri = auth.start_totp_enrolment(s, staff_id=env.staff[actor.login])
+    return auth.totp_code(secret, NOW)
+
+
+# checks: each asserts what an allowed call returned or did, against the database
+
+
+def check_current_user(c: Cell, r: backend.User) -> None:
+    assert (r.id, r.role, r.branch_id) == (c.caller, c.actor.role, c.own), r
+
+
+def check_sign_out(c: Cell, _r: None) -> None:
+    """Signing out ends the caller's own session, nothing else; a dead token is a quiet no-op."""
+    assert changed(c.before, c.after) <= {"audit_event"}, changed(c.before, c.after)
+    assert {r["action"] for r in c.added("audit_event")} <= {"auth.logout"}
+    if c.actor.role is not None:
+        with pytest.raises(SessionExpired):
+            backend.current_user(c.env.ctx, c.token)
+
+
+def check_queue(c: Cell, rows: list[backend.QueueRow]) -> None:
+    want = set(c.read(select(Complaint.id).where(col(Complaint.branch_id).in_(c.scope))))
+    got = {r.id for r in rows}
+    assert got and got == want, f"queue {sorted(got)} != complaints in scope {sorted(want)}"
+
+
+def check_detail(c: Cell, r: backend.Detail) -> None:
+    assert r.row.id == c.env.complaint[c.t] and r.row.branch_en == c.env.branch_en[c.t], r.row
+    assert c.env.contact[c.t] not in r.contact_masked and "****" in r.contact_masked, r.contact_masked
+
+
+def check_act(c: Cell, _r: None) -> None:
+    [row] = c.read(select(Complaint).where(Complaint.id == c.prepared))
+    assert row.status == ComplaintStatus.acknowledged, row.status
+    actors = c.read(
+        select(ComplaintEvent.actor_staff_id).where(
+            ComplaintEvent.complaint_id == c.prepared, ComplaintEvent.kind == "acknowledged"
+        )
+    )
+    assert actors == [c.caller], actors
+
+
+def check_reveal(c: Cell, contact: str | None) -> None:
+    assert contact == c.env.contact[c.t], contact
+    audit = [(r["action"], r["actor_staff_id"]) for r in c.added("audit_event")]
+    assert audit == [("complaint.reveal_contact", c.caller)], audit
+
+
+def check_alert_scope(c: Cell, scope: list[int] | None) -> None:
+    assert scope == (None if c.actor.role is Role.admin else [c.own]), scope
+
+
+def check_alerts(c: Cell, rows: list[backend.AlertRow]) -> None:
+    want = set(
+        c.read(
+            select(Alert.id).where(col(Alert.branch_id).in_(c.scope), col(Alert.acknowledged_at).is_(None))
+        )
+    )
+    got = {r.id for r in rows}
+    assert got and got == want, f"alerts {sorted(got)} != open alerts in scope {sorted(want)}"
+
+
+def check_acknowledge(c: Cell, _r: None) -> None:
+    [row] = c.read(select(Alert).where(Alert.id == c.prepared))
+    assert row.acknowledged_at is not None and row.acknowledged_by == c.caller, row
+
+
+def check_audit_log(_c: Cell, page: backend.AuditPage) -> None:
+    assert page.rows and page.chain_ok is True, page
+
+
+def check_totp_state(c: Cell, state: Any) -> None:
+    # Only the caller's own second factor is read: a colleague's confirmed one does not show.
+    assert state.enrolled is False, state
+
+
+def check_totp_start(c: Cell, state: Any) -> None:
+    """Only the caller's own second factor is set up."""
+    [mine] = c.added("totp_secret")
+    assert mine["staff_id"] == c.caller and mine["confirmed_at"] is None, mine
+    assert state.pending_secret == mine["secret"]
+    assert changed(c.before, c.after) == {"totp_secret"} and not c.removed("totp_secret")
+
+
+def check_totp_confirm(c: Cell, state: Any) -> None:
+    [mine] = c.added("totp_secret")
+    assert mine["staff_id"] == c.caller and mine["confirmed_at"] is not None and state.enrolled, mine
+    assert [r["staff_id"] for r in c.removed("totp_secret")] == [c.caller]
+    assert changed(c.before, c.after) <= {"totp_secret", "audit_event"}
+
+
+def check_options(c: Cell, r: hotline.HotlineOptions) -> None:
+    branches = {int(b.value) for b in r.branches}
+    assert branches == c.scope, f"branches offered {branches} != scope {c.scope}"
+    assert set(r.counters) == {str(b) for b in c.scope}, r.counters
+    assert r.branch_id == c.own, r.branch_id
+
+
+def check_hotline(c: Cell, result: tuple[int, str]) -> None:
+    cid, code = result
+    [row] = c.added("complaint")
+    assert row["id"] == cid and code
+    got = (row["branch_id"], row["counter_id"], row["staff_id"], row["channel"])
+    assert got == (c.bid, c.env.counter[c.t], c.env.person[c.t], Channel.hotline), got
+    audit = [r["actor_staff_id"] for r in c.added("audit_event") if r["action"] == "complaint.hotline"]
+    assert audit == [c.caller], audit
+
+
+def _active_in_scope(c: Cell, *where: Any) -> set[int]:
+    stmt = select(Staff.id).where(col(Staff.active), *where)
+    if c.actor.role is not Role.admin:
+        stmt = stmt.where(Staff.branch_id == c.own)
+    return set(c.read(stmt))
+
+
+def check_staff_list(c: Cell, lists: tuple[list, list]) -> None:
+    counter_staff, everyone = lists
+    assert {s.id for s in counter_staff} == _active_in_scope(c, Staff.role == Role.staff)
+    assert {s.id for s in everyone} == _active_in_scope(c)
+    assert counter_staff and all(s.branch_id in c.scope for s in counter_staff)
+
+
+def check_clauses(_c: Cell, rows: list) -> None:
+    assert rows
+
+
+def check_my_spot_checks(c: Cell, rows: list[supervision.TaskRow]) -> None:
+    want = set(c.read(select(SpotCheckTask.id).where(SpotCheckTask.supervisor_id == c.caller)))
+    got = {r.id for r in rows}
+    assert got == want, f"tasks {sorted(got)} != the caller's own {sorted(want)}"
+    assert bool(got) == (c.actor.role is Role.supervisor)
+    assert all(r.staff_id in _active_in_scope(c) for r in rows)
+
+
+def check_inspections(c: Cell, rows: list[supervision.InspectionRow]) -> None:
+    want = set(c.read(select(Inspection.id).where(col(Inspection.branch_id).in_(c.scope))))
+    got = {r.id for r in rows}
+    assert got and got == want, f"inspections {sorted(got)} != in scope {sorted(want)}"
+
+
+def check_record(c: Cell, inspection_id: int) -> None:
+    [row] = c.added("inspection")
+    got = (row["id"], row["inspector_id"], row["staff_id"], row["branch_id"])
+    assert got == (inspection_id, c.caller, c.env.person[c.t], c.bid), got
+
+
+def check_draw(c: Cell, _count: int) -> None:
+    new = c.added("spot_check_task")
+    assert not c.removed("spot_check_task") and {t["week"] for t in new} <= {iso_week(NOW)}
+    if c.actor.role is Role.supervisor:  # their own draw only, in their own branch
+        assert new, "a supervisor's first draw of the week creates tasks"
+        assert {(t["supervisor_id"], t["branch_id"]) for t in new} == {(c.caller, c.own)}, new
+    else:  # an administrator draws for every active supervisor with a branch
+        supervisors = c.read(
+            select(Staff.id).where(
+                Staff.role == Role.supervisor, col(Staff.active), col(Staff.branch_id).is_not(None)
+            )
+        )
+        drawn = c.read(select(SpotCheckTask.supervisor_id).where(SpotCheckTask.week == iso_week(NOW)))
+        assert set(drawn) == set(supervisors), (drawn, supervisors)
+
+
+def check_training_of(c: Cell, rows: list[supervision.TrainingRow]) -> None:
+    person = c.env.person[c.t]
+    assert rows and {r.staff_id for r in rows} == {person}, rows
+
+
+def check_training_archive(c: Cell, rows: list[supervision.TrainingRow]) -> None:
+    stmt = select(TrainingRecord.id).join(Staff, col(Staff.id) == col(TrainingRecord.staff_id))
+    want = set(c.read(stmt.where(col(Staff.branch_id).in_(c.scope))))
+    got = {r.id for r in rows}
+    assert got and got == want, f"training {sorted(got)} != in scope {sorted(want)}"
+
+
+def check_add_training(c: Cell, record_id: int) -> None:
+    [row] = c.added("training_record")
+    got = (row["id"], row["staff_id"], row["recorded_by"])
+    assert got == (record_id, c.env.person[c.t], c.caller), got
+
+
+def check_dashboard(c: Cell, d: dashboard.DashboardData) -> None:
+    assert {b.branch_id for b in d.summary.branches} == c.scope, d.summary.branches
+    counted = c.read(
+        select(func.count())
+        .select_from(Rating)
+        .where(col(Rating.counted), col(Rating.branch_id).in_(c.scope))
+    )[0]
+    assert d.summary.month.count == counted, (d.summary.month, counted)
+    open_complaints = c.read(
+        select(func.count()).select_from(Complaint).where(col(Complaint.branch_id).in_(c.scope))
+    )[0]
+    assert d.complaints.total == open_complaints, (d.complaints, open_complaints)
+    cited = set().union(*(c.env.clauses[k] for k, b in c.env.branch.items() if b in c.scope))
+    assert {h.code for h in d.heat.clauses} == cited, d.heat.clauses
+    want_name = None if c.actor.role is Role.admin else c.env.branch_en[c.actor.branch or ""]
+    assert d.branch_en == want_name, d.branch_en
+
+
+def _hotline_form(env: Env, target: str) -> dict[str, Any]:
+    return {
+        "branch_id": str(env.branch[target]), "category": "2.2.2", "description": "电话投诉：柜员态度差",
+        "staff_no": env.person_no[target], "counter_id": str(env.counter[target]), "locale": "zh-CN",
+    }  # fmt: skip
+
+
+OPS: list[Op] = [
+    # admin/backend.py
+    Op("backend.current_user", backend.current_user, ALL,
+       lambda e, tok, t, p: backend.current_user(e.ctx, tok), check_current_user),
+    Op("backend.sign_out", backend.sign_out, ALL,
+       lambda e, tok, t, p: backend.sign_out(e.ctx, tok), check_sign_out, dead_token_is_a_no_op=True),
+    Op("backend.queue", backend.queue, SUPERVISION,
+       lambda e, tok, t, p: backend.queue(e.ctx, tok, status="all"), check_queue),
+    Op("backend.detail", backend.detail, SUPERVISION,
+       lambda e, tok, t, p: backend.detail(e.ctx, tok, e.complaint[t]), check_detail, scoped=True),
+    Op("backend.act", backend.act, SUPERVISION,
+       lambda e, tok, t, p: backend.act(e.ctx, tok, p, "acknowledged", note="已受理"), check_act,
+       scoped=True, prepare=fresh_complaint),
+    Op("backend.reveal", backend.reveal, SUPERVISION,
+       lambda e, tok, t, p: backend.reveal(e.ctx, tok, e.complaint[t]), check_reveal, scoped=True),
+    Op("backend.alert_scope", backend.alert_scope, SUPERVISION,
+       lambda e, tok, t, p: backend.alert_scope(e.ctx, tok), check_alert_scope),
+    Op("backend.alerts", backend.alerts, SUPERVISION,
+       lambda e, tok, t, p: backend.alerts(e.ctx, tok), check_alerts),
+    Op("backend.acknowledge_alert", backend.acknowledge_alert, SUPERVISION,
+       lambda e, tok, t, p: backend.acknowledge_alert(e.ctx, tok, p), check_acknowledge,
+       scoped=True, prepare=fresh_alert, quiet_refusal=True),
+    Op("backend.audit_log", backend.audit_log, ADMIN,
+       lambda e, tok, t, p: backend.audit_log(e.ctx, tok, verify_chain=True), check_audit_log),
+    Op("backend.totp_state", backend.totp_state, ALL,
+       lambda e, tok, t, p: backend.totp_state(e.ctx, tok), check_totp_state),
+    Op("backend.totp_start", backend.totp_start, ALL,
+       lambda e, tok, t, p: backend.totp_start(e.ctx, tok), check_totp_start),
+    Op("backend.totp_confirm", backend.totp_confirm, ALL,
+       lambda e, tok, t, p: backend.totp_confirm(e.ctx, tok, p), check_totp_confirm, prepare=pending_totp),
+    # admin/hotline.py
+    Op("hotline.options", hotline.options, ALL,
+       lambda e, tok, t, p: hotline.options(e.ctx, tok), check_options),
+    Op("hotline.record_hotline_complaint", hotline.record_hotline_complaint, ALL,
+       lambda e, tok, t, p: hotline.record_hotline_complaint(
+           e.ctx, tok, form=_hotline_form(e, t), idempotency_key=f"hotline-{uuid.uuid4()}"),
+       check_hotline, scoped=True),
+    # admin/supervision.py
+    Op("supervision.staff_list", supervision.staff_list, SUPERVISION,
+       lambda e, tok, t, p: (
+           supervision.staff_list(e.ctx, tok), supervision.staff_list(e.ctx, tok, everyone=True)),
+       check_staff_list),
+    Op("supervision.inspection_clauses", supervision.inspection_clauses, SUPERVISION,
+       lambda e, tok, t, p: supervision.inspection_clauses(e.ctx, tok), check_clauses),
+    Op("supervision.my_spot_checks", supervision.my_spot_checks, SUPERVISION,
+       lambda e, tok, t, p: supervision.my_spot_checks(e.ctx, tok), check_my_spot_checks),
+    Op("supervision.inspections", supervision.inspections, SUPERVISION,
+       lambda e, tok, t, p: supervision.inspections(e.ctx, tok), check_inspections),
+    Op("supervision.record", supervision.record, SUPERVISION,
+       lambda e, tok, t, p: supervision.record(
+           e.ctx, tok, staff_id=e.person[t], kind="routine", notes="", findings=[("2.2.1", "compliant", "")]),
+       check_record, scoped=True),
+    Op("supervision.draw_this_week", supervision.draw_this_week, SUPERVISION,
+       lambda e, tok, t, p: supervision.draw_this_week(e.ctx, tok), check_draw),
+    Op("supervision.training (one person)", supervision.training, SUPERVISION,
+       lambda e, tok, t, p: supervision.training(e.ctx, tok, staff_id=e.person[t]), check_training_of,
+       scoped=True),
+    Op("supervision.training (archive)", supervision.training, SUPERVISION,
+       lambda e, tok, t, p: supervision.training(e.ctx, tok), check_training_archive),
+    Op("supervision.add_training", supervision.add_training, SUPERVISION,
+       lambda e, tok, t, p: supervision.add_training(
+           e.ctx, tok, staff_id=e.person[t], kind="periodic", course="投诉处理",
+           completed_on=date(2026, 11, 20), passed=True),
+       check_add_training, scoped=True),
+    # admin/dashboard.py
+    Op("dashboard.dashboard", dashboard.dashboard, SUPERVISION,
+       lambda e, tok, t, p: dashboard.dashboard(e.ctx, tok), check_dashboard),
+]  # fmt: skip
+
+
+def expected(op: Op, actor: Actor, target: str | None) -> type[Exception] | None:
+    """None: allowed. Otherwise the exception the call must be refused with."""
+    if actor.role is None:
+        return None if op.dead_token_is_a_no_op else SessionExpired
+    if actor.role not in op.roles:
+        return Forbidden
+    if op.scoped and actor.role is not Role.admin and actor.branch != target:
+        return Forbidden
+    return None
+
+
+def run_cell(env: Env, op: Op, actor: Actor, target: str | None) -> str | None:
+    """One cell of the matrix; returns what went wrong, or None."""
+    label = f"{op.name} | {actor.name} | {'branch ' + target if target else '-'}"
+    want = expected(op, actor, target)
+    token = actor.token(env)
+    prepared = op.prepare(env, actor, target) if op.prepare else None
+    before = snapshot(env.db)
+    got: Exception | None = None
+    result: Any = None
+    try:
+        result = op.call(env, token, target, prepared)
+    except Exception as exc:  # every outcome is compared below, whatever it raised
+        got = exc
+    after = snapshot(env.db)
+    if want is None:
+        if got is not None:
+            return f"{label}: should be allowed, raised {type(got).__name__}: {got}"
+        try:
+            op.check(Cell(env, actor, target, token, prepared, before, after), result)
+        except AssertionError as exc:
+            return f"{label}: allowed, but {exc or 'the result is wrong'}"
+        return None
+    problems = []
+    if got is None and not (op.quiet_refusal and want is Forbidden):
+        problems.append(f"should be refused with {want.__name__}, was allowed and returned {result!r:.300}")
+    elif got is not None and not isinstance(got, want):
+        problems.append(f"should be refused with {want.__name__}, raised {type(got).__name__}: {got}")
+    if touched := changed(before, after):
+        problems.append(f"a refused call changed {sorted(touched)}")
+    return f"{label}: {'; '.join(problems)}" if problems else None
+
+
+@pytest.mark.parametrize("op", OPS, ids=[op.name for op in OPS])
+def test_access_matrix(env: Env, op: Op) -> None:
+    failures = [
+        problem
+        for actor in ACTORS
+        for target in op.targets
+        if (problem := run_cell(env, op, actor, target)) is not None
+    ]
+    assert not failures, "\n".join(failures)
+
+
+# --- the matrix stays complete -------------------------------------------------------------------
+
+ADMIN_MODULES = (backend, hotline, supervision, dashboard)
+
+
+def admin_services() -> dict[str, Callable[..., Any]]:
+    """Every public function of the admin modules whose first two parameters are (ctx, token)."""
+    found = {}
+    for module in ADMIN_MODULES:
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if fn.__module__ != module.__name__ or name.startswith("_"):
+                continue
+            if list(inspect.signature(fn).parameters)[:2] == ["ctx", "token"]:
+                found[f"{module.__name__}.{name}"] = fn
+    return found
+
+
+def test_the_matrix_covers_every_admin_service() -> None:
+    services = admin_services()
+    covered = {op.fn for op in OPS}
+    missing = sorted(name for name, fn in services.items() if fn not in covered)
+    assert not missing, f"add these services to OPS in {__name__}: {missing}"
+    stale = sorted(op.name for op in OPS if op.fn not in services.values())
+    assert not stale, f"these OPS rows no longer name a (ctx, token, ...) service: {stale}"
+    assert len(services) >= 20  # the introspection itself still finds the services
+
+
+# --- the admin app's sections per role -----------------------------------------------------------
+
+SUPERVISOR_SECTIONS = {"complaints", "dashboard", "alerts", "hotline", "inspections", "training", "account"}
+EXPECTED_SECTIONS = {
+    Role.staff: {"hotline", "account"},
+    Role.supervisor: SUPERVISOR_SECTIONS,
+    Role.admin: SUPERVISOR_SECTIONS | {"audit"},
+}
+
+
+@pytest.mark.parametrize("role", list(Role), ids=str)
+def test_each_role_sees_exactly_its_sections(role: Role) -> None:
+    assert {s.key for s in visible_sections(role)} == EXPECTED_SECTIONS[role]
+
+
+def test_every_section_is_assigned_in_the_expected_table() -> None:
+    assert {s.key for s in SECTIONS} == set().union(*EXPECTED_SECTIONS.values())
+
+
+# --- further scope rules inside allowed calls ----------------------------------------------------
+
+
+def test_a_hotline_call_names_no_person_or_counter_of_another_branch(env: Env) -> None:
+    token = sign_in(env, "alice")
+    before = snapshot(env.db)
+    form = _hotline_form(env, "B") | {"branch_id": ""}  # left out: the caller's own branch
+    with pytest.raises(hotline.HotlineFormInvalid) as err:
+        hotline.record_hotline_complaint(env.ctx, token, form=form, idempotency_key="hotline-x")
+    assert err.value.errors == {"staff_no": "staff_other_branch", "counter_id": "counter_unknown"}
+    assert not changed(before, snapshot(env.db))
+
+
+def test_a_spot_check_of_another_supervisor_cannot_be_answered(env: Env) -> None:
+    with env.db.read() as s:
+        task_b = s.exec(
+            select(SpotCheckTask).where(SpotCheckTask.supervisor_id == env.staff["boss.b"])
+        ).first()
+        task_a = s.exec(
+            select(SpotCheckTask).where(SpotCheckTask.supervisor_id == env.staff["boss.a"])
+        ).first()
+    assert task_a is not None and task_b is not None
+    for login, task in (("boss.a", task_b), ("root", task_a)):
+        token = sign_in(env, login)
+        before = snapshot(env.db)
+        with pytest.raises(Forbidden):
+            supervision.record(
+                env.ctx, token, staff_id=task.staff_id, kind="spot", notes="",
+                findings=[("2.2.1", "compliant", "")], spot_check_id=task.id,
+            )  # fmt: skip
+        assert not changed(before, snapshot(env.db)), login
+
+
+def test_a_role_or_branch_change_applies_to_the_next_call_of_an_open_session(env: Env) -> None:
+    """The scope is read afresh on every call, never remembered from the sign-in."""
+    token = sign_in(env, "boss.a")
+    assert {r.id for r in backend.queue(env.ctx, token, status="all")} == {env.complaint["A"]}
+    with env.db.write() as s:
+        boss = s.get(Staff, env.staff["boss.a"])
+        assert boss is not None
+        boss.branch_id = env.branch["B"]
+        s.add(boss)
+        s.commit()
+    assert {r.id for r in backend.queue(env.ctx, token, status="all")} == {env.complaint["B"]}
+    with pytest.raises(Forbidden):
+        backend.detail(env.ctx, token, env.complaint["A"])
+    with env.db.write() as s:
+        boss = s.get(Staff, env.staff["boss.a"])
+        assert boss is not None
+        boss.role = Role.staff
+        s.add(boss)
+        s.commit()
+    for call in (backend.queue, backend.alerts, supervision.inspections, dashboard.dashboard):
+        with pytest.raises(Forbidden):
+            call(env.ctx, token)
+
+
+def test_an_unknown_complaint_or_alert_id_tells_nothing(env: Env) -> None:
+    """A supervisor probing ids gets the same Forbidden for another branch's and for no complaint."""
+    token = sign_in(env, "boss.a")
+    for cid in (env.complaint["B"], 999_999):
+        for call in (backend.detail, backend.reveal):
+            with pytest.raises(Forbidden):
+                call(env.ctx, token, cid)
+    before = snapshot(env.db)
+    backend.acknowledge_alert(env.ctx, token, 999_999)
+    assert not changed(before, snapshot(env.db))
+
+
+# --- the customer side: kiosks, phones and tracking codes -----------------------------------------
+
+FORM = {"category": "2.2.2", "description": "等了很久没人理", "locale": "zh-CN"}
+
+
+def key() -> str:
+    return f"kiosk-{uuid.uuid4()}"
+
+
+def complaints(db) -> list[Complaint]:
+    with db.read() as s:
+        return list(s.exec(select(Complaint).order_by(col(Complaint.id))).all())
+
+
+def count(db, model: Any) -> int:
+    with db.read() as s:
+        return s.exec(select(func.count()).select_from(model)).one()
+
+
+@pytest.fixture
+def branch_b_device(db, world) -> str:
+    with db.write() as s:
+        counter = Counter(branch_id=world.other_branch_id, code="B-01", name_zh="乙1号窗口", name_en="B1")
+        s.add(counter)
+        s.commit()
+        assert counter.id is not None
+        return register_device(s, counter_id=counter.id, label="B tablet")[1]
+
+
+def test_a_kiosk_files_only_for_its_own_counter_and_branch(ctx, db, world, branch_b_device) -> None:
+    before = snapshot(db)
+    for smuggled in ({"counter_id": world.closed_counter_id}, {"branch_id": world.other_branch_id},
+                     {"staff_no": world.other_branch_staff_no}, {"staff_id": 1}):  # fmt: skip
+        with pytest.raises(ValidationFailed):
+            kiosk.submit_complaint(
+                ctx, idempotency_key=key(), form=FORM | smuggled, device_token=world.device_token
+            )
+    assert not changed(before, snapshot(db))
+
+    for token in (world.device_token, world.closed_device_token, branch_b_device):
+        assert kiosk.submit_complaint(ctx, idempotency_key=key(), form=FORM, device_token=token) is not None
+    with db.read() as s:
+        counter_b = s.exec(select(Counter).where(Counter.code == "B-01")).one()
+    where = [(c.branch_id, c.counter_id, c.staff_id) for c in complaints(db)]
+    assert where == [
+        (world.branch_id, world.counter_id, world.staff_id),  # alice is on duty there
+        (world.branch_id, world.closed_counter_id, None),
+        (world.other_branch_id, counter_b.id, None),
+    ]
+
+
+def test_a_kiosk_rates_and_signs_in_only_people_of_its_own_branch(ctx, db, world) -> None:
+    before = snapshot(db)
+    with pytest.raises(ValidationFailed) as err:
+        kiosk.submit_tap(
+            ctx, device_token=world.device_token, idempotency_key=key(), score=1,
+            staff_no=world.other_branch_staff_no,
+        )  # fmt: skip
+    assert err.value.field == "staff"
+    with pytest.raises(SignInFailed):
+        kiosk.staff_sign_in(
+            ctx, device_token=world.device_token, employee_no=world.other_branch_staff_no, pin="2468"
+        )
+    assert not changed(before, snapshot(db))
+    client = TestClient(create_app(ctx, scheduler=False))
+    r = client.post(
+        "/api/v1/ratings", json={"staff": world.other_branch_staff_no, "score": 1},
+        headers={"Authorization": f"Bearer {world.device_token}", "Idempotency-Key": key()},
+    )  # fmt: skip
+    assert r.status_code == 422 and r.json()["error"]["field"] == "staff"
+    assert count(db, Rating) == 0 and count(db, Duty) == 1
+
+
+def test_a_complaint_cannot_borrow_a_rating_given_at_another_branch(ctx, db, world, branch_b_device) -> None:
+    """The rating a complaint comes with must be one given at the same place; a rating id from a
+    counter of branch B must not attach branch B's staff member (and score) to a complaint filed at
+    a kiosk of branch A, nor to one filed through a branch A badge."""
+    foreign = kiosk.submit_tap(
+        ctx,
+        device_token=branch_b_device,
+        idempotency_key=key(),
+        score=1,
+        staff_no=world.other_branch_staff_no,
+    )
+    with db.read() as s:
+        carol = s.exec(select(Staff).where(Staff.employee_no == world.other_branch_staff_no)).one()
+        alice = s.get(Staff, world.staff_id)
+        assert alice is not None
+    problems = []
+    for via in ({"device_token": world.device_token}, {"qr_token": alice.qr_token}):
+        before = {c.id for c in complaints(db)}
+        try:
+            kiosk.submit_complaint(ctx, idempotency_key=key(), form=FORM, rating_id=foreign, **via)
+        except DomainError:
+            if {c.id for c in complaints(db)} != before:
+                problems.append(f"{via}: refused, but a complaint was stored")
+            continue
+        [filed] = [c for c in complaints(db) if c.id not in before]
+        assert filed.branch_id == world.branch_id
+        if filed.rating_id == foreign or filed.staff_id == carol.id:
+            problems.append(
+                f"filed through {next(iter(via))} of branch A, the complaint (branch_id={filed.branch_id}) "
+                f"took branch B's rating (rating_id={filed.rating_id}) and names branch B's staff member "
+                f"{carol.employee_no} (staff_id={filed.staff_id})"
+            )
+    assert not problems, "\n".join(problems)
+
+
+def test_a_revoked_or_unknown_device_token_is_refused_everywhere(ctx, db, world) -> None:
+    with db.write() as s:
+        device = s.exec(select(Device).where(Device.counter_id == world.counter_id)).one()
+        device.revoked_at = NOW
+        s.add(device)
+        s.commit()
+    with db.write() as s:
+        person = s.get(Staff, world.staff_id)
+        assert person is not None
+        person.username, person.password_hash = "alice", hash_secret(PASSWORD)
+        s.add(person)
+        s.commit()
+        staff_token = auth.authenticate(s, login="alice", password=PASSWORD, client="192.0.2.1")[1]
+    client = TestClient(create_app(ctx, scheduler=False))
+    pin = {"employee_no": world.staff_no, "pin": "2468"}
+    for token in (world.device_token, new_token(32), staff_token, ""):
+        before = snapshot(db)
+        with pytest.raises(DeviceNotAuthorized):
+            kiosk.load_counter(ctx, token)
+        with pytest.raises(DeviceNotAuthorized):
+            kiosk.submit_tap(ctx, device_token=token, idempotency_key=key(), score=2, staff_no=None)
+        # An empty device token is no device: the form is then taken as a badge's, and refused so.
+        with pytest.raises(DeviceNotAuthorized if token else QrTokenUnknown):
+            kiosk.submit_complaint(ctx, idempotency_key=key(), form=FORM, device_token=token)
+        with pytest.raises(DeviceNotAuthorized):
+            kiosk.staff_sign_in(ctx, device_token=token, **pin)
+        with pytest.raises(DeviceNotAuthorized):
+            kiosk.staff_sign_out(ctx, device_token=token, **pin)
+        r = client.post(
+            "/api/v1/ratings", json={"score": 2},
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key()},
+        )  # fmt: skip
+        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer", r.text
+        assert r.json()["error"]["code"] == "unauthorized"
+        assert not changed(before, snapshot(db)), token
+    assert count(db, Rating) == 0 and count(db, Complaint) == 0
+
+
+PUBLIC_VIEW_FIELDS = {
+    "status", "severity", "category", "locale", "created_at", "due_at", "reply", "satisfied",
+    "can_answer_satisfaction", "timeline",
+}  # fmt: skip
+KIOSK_STATUS_FIELDS = {
+    "status", "created_at", "due_at", "category", "reply", "satisfied", "can_answer", "timeline",
+}  # fmt: skip
+
+
+def test_a_tracking_code_never_shows_contact_staff_or_internal_notes(ctx, db, world, branch_b_device) -> None:
+    contact, note, cause, fix = "13812345678", "内部备注：王芳当班", "王芳玩手机", "约谈王芳"
+    form = FORM | {"contact": contact, "consent": True}
+    mine = kiosk.submit_complaint(ctx, idempotency_key=key(), form=form, device_token=world.device_token)
+    form_b = FORM | {"category": "2.3.3", "contact": "13900001111", "consent": True}
+    other = kiosk.submit_complaint(ctx, idempotency_key=key(), form=form_b, device_token=branch_b_device)
+    assert mine is not None and other is not None
+    a, _b = complaints(db)
+    assert a.id is not None and a.staff_id == world.staff_id  # alice was on duty: the complaint names her
+    with db.write() as s:
+        boss = s.exec(select(Staff).where(Staff.employee_no == "S1")).one()
+        assert boss.id is not None
+        by = {"complaint_id": a.id, "actor_staff_id": boss.id}
+        transition(s, to=ComplaintStatus.acknowledged, note=note, **by)
+        assign(s, assignee_id=boss.id, **by)
+        transition(s, to=ComplaintStatus.investigating, note=note, **by)
+        record_investigation(s, root_cause=cause, corrective_action=fix, **by)
+        transition(s, to=ComplaintStatus.resolved, reply="已向您致歉", **by)
+        alice = s.get(Staff, world.staff_id)
+        assert alice is not None
+        secrets_of_a = [contact, "138****5678", alice.display_name, alice.employee_no, alice.qr_token,
+                        boss.display_name, note, cause, fix, "Counter 1", "1号窗口"]  # fmt: skip
+        view = public_status(s, code=mine.code)
+    assert isinstance(view, ComplaintStatusView)
+    assert {f.name for f in dataclasses.fields(view)} == PUBLIC_VIEW_FIELDS
+    status = kiosk.complaint_status(ctx, mine.code)
+    assert status is not None and {f.name for f in dataclasses.fields(status)} == KIOSK_STATUS_FIELDS
+    assert all({f.name for f in dataclasses.fields(e)} == {"at", "kind"} for e in status.timeline)
+    for shown in (repr(view), repr(status)):
+        leaked = [text for text in secrets_of_a if text in shown]
+        assert not leaked, f"the tracking code's page shows {leaked}"
+    assert status.reply == "已向您致歉" and status.category == "2.2.2" and status.can_answer
+
+    # One code answers for its own complaint only; unknown and malformed codes answer nothing.
+    other_status = kiosk.complaint_status(ctx, other.code)
+    assert other_status is not None and other_status.category == "2.3.3" and other_status.reply is None
+    before = snapshot(db)
+    for code in ("", "XXXX-XXXX-X", mine.code[:-1], "'; DROP TABLE complaint; --"):
+        assert kiosk.complaint_status(ctx, code) is None
+        with pytest.raises(ComplaintNotFound):
+            kiosk.answer(ctx, code=code, satisfied=False)
+    assert not changed(before, snapshot(db))
+    kiosk.answer(ctx, code=mine.code, satisfied=True)
+    a_after, b_after = complaints(db)
+    assert a_after.status == ComplaintStatus.closed and b_after.status == ComplaintStatus.new
+
+
+def test_an_unknown_or_retired_qr_token_is_refused(ctx, db, world) -> None:
+    with db.write() as s:
+        carol = s.exec(select(Staff).where(Staff.employee_no == world.other_branch_staff_no)).one()
+        retired = carol.qr_token
+        carol.active = False
+        s.add(carol)
+        s.commit()
+    before = snapshot(db)
+    for token in ("", "nope", "x" * 65, retired, retired.upper()):
+        with pytest.raises(QrTokenUnknown):
+            kiosk.load_badge(ctx, token)
+        with pytest.raises(QrTokenUnknown):
+            kiosk.submit_phone_tap(ctx, qr_token=token, phone_id="phone-1", idempotency_key=key(), score=1)
+        with pytest.raises(QrTokenUnknown):
+            kiosk.submit_complaint(ctx, idempotency_key=key(), form=FORM, qr_token=token)
+    with pytest.raises(QrTokenUnknown):  # neither a device nor a badge: nobody to file for
+        kiosk.submit_complaint(ctx, idempotency_key=key(), form=FORM)
+    assert not changed(before, snapshot(db))
