@@ -83,7 +83,10 @@ class AdminApp:
                     current = by_key(self.section) or sections[0]
                     body = current.build(self)
                 content = ft.Column(
-                    [top_bar(self), section_tabs(self, sections), body], spacing=0, expand=True
+                    [top_bar(self), section_tabs(self, sections), body],
+                    spacing=0,
+                    expand=True,
+                    horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
                 )
         self.page.controls = [ft.SafeArea(content=content, expand=True)]
         self.page.update()

@@ -19,35 +19,37 @@ SEVERITY_COLOURS = {"high": "#B3261E", "normal": "#7D5700", "low": "#41674A"}
 
 
 def top_bar(app: AdminApp) -> ft.Control:
+    """Title, who is signed in, language and sign-out. On a phone the person moves under the title and
+    the two buttons keep only their icons (with their names as tooltips and accessible labels)."""
     locale = app.locale
-    items: list[ft.Control] = [
-        ft.Text(t(locale, "admin.title"), size=20, weight=ft.FontWeight.BOLD, expand=True)
+    narrow = (app.page.width or 1280) < 700
+    who = f"{app.user.name} · {t(locale, f'admin.role.{app.user.role.value}')}" if app.user else ""
+    title: list[ft.Control] = [
+        ft.Text(t(locale, "admin.title"), size=18 if narrow else 20, weight=ft.FontWeight.BOLD)
     ]
+    if who and narrow:
+        title.append(ft.Text(who, size=13, color=MUTED))
+    items: list[ft.Control] = [ft.Column(title, spacing=0, expand=True)]
+    if who and not narrow:
+        items.append(ft.Text(who, size=15, color=MUTED))
+    buttons = [("lang.switch", ft.Icons.TRANSLATE, app.on_toggle_language, "lang")]
     if app.user is not None:
-        items.append(
-            ft.Text(
-                f"{app.user.name} · {t(locale, f'admin.role.{app.user.role.value}')}", size=15, color=MUTED
+        buttons.append(("admin.sign_out", ft.Icons.LOGOUT, app.on_sign_out, "sign-out"))
+    for label_key, icon, handler, key in buttons:
+        label = t(locale, label_key)
+        if narrow:
+            items.append(
+                ft.IconButton(
+                    icon=ft.Icon(icon, semantics_label=label),
+                    tooltip=label,
+                    on_click=handler,
+                    key=key,
+                    width=TAP,
+                    height=TAP,
+                )
             )
-        )
-    items.append(
-        ft.TextButton(
-            content=t(locale, "lang.switch"),
-            icon=ft.Icons.TRANSLATE,
-            on_click=app.on_toggle_language,
-            key="lang",
-            height=TAP,
-        )
-    )
-    if app.user is not None:
-        items.append(
-            ft.TextButton(
-                content=t(locale, "admin.sign_out"),
-                icon=ft.Icons.LOGOUT,
-                on_click=app.on_sign_out,
-                key="sign-out",
-                height=TAP,
-            )
-        )
+        else:
+            items.append(ft.TextButton(content=label, icon=icon, on_click=handler, key=key, height=TAP))
     return ft.Container(
         content=ft.Row(items, vertical_alignment=ft.CrossAxisAlignment.CENTER, wrap=False),
         padding=ft.Padding.symmetric(horizontal=16, vertical=8),
