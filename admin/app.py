@@ -55,6 +55,7 @@ class AdminApp:
         apply_theme(self.page, t(self.locale, "admin.title"))
         self.page.bgcolor = "#F5F7FA"
         self.page.on_close = self._on_close
+        self.page.on_resize = self._on_resize
         token = await self.prefs.get(TOKEN_KEY)
         if isinstance(token, str) and token:
             try:
@@ -154,6 +155,9 @@ class AdminApp:
     async def on_alert_open(self, e: ft.Event[Any]) -> None:
         self.section = "complaints"
         await self._open(int(e.control.data))
+
+    async def _on_resize(self, _e: Any) -> None:
+        self.render()  # phone and tablet layouts differ (top bar, widths)
 
     async def _on_close(self, _e: ft.Event[Any]) -> None:
         self._unsubscribe_alerts()

@@ -65,6 +65,10 @@ def build(app: AdminApp) -> ft.Control:
             label=t(locale, "admin.detail.note"), multiline=True, max_length=1000, key="note"
         ),
     }
+    if row.status in ("closed", "rejected"):
+        # Nothing can be saved on a closed case (only reopening): show the fields, but not as editable.
+        for field in fields.values():
+            field.read_only = True
     app.detail_fields = fields
     actions: list[ft.Control] = [
         ft.Button(
@@ -143,7 +147,7 @@ def build(app: AdminApp) -> ft.Control:
                     ft.Text(t(locale, "admin.detail.title", id=row.id), size=24, weight=ft.FontWeight.BOLD),
                     ft.Text(row.category_zh if zh else row.category_en, size=18, color=INK),
                     ft.Text(
-                        t(locale, f"status.state.{row.status}"), size=16, color=MUTED, key="detail-status"
+                        t(locale, f"admin.state.{row.status}"), size=16, color=MUTED, key="detail-status"
                     ),
                 ],
                 wrap=True,

@@ -73,7 +73,7 @@ def build(app: AdminApp) -> ft.Control:
                                     color=INK,
                                     expand=True,
                                 ),
-                                ft.Text(t(locale, f"status.state.{row.status}"), color=MUTED),
+                                ft.Text(t(locale, f"admin.state.{row.status}"), color=MUTED),
                             ],
                             wrap=False,
                         ),
