@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
@@ -38,8 +38,45 @@ def build(app: AdminApp) -> ft.Control:
             height=TAP,
         )
     )
+    severity = app.view.get("queue_severity", "all")
+    needle = str(app.view.get("queue_text", "")).strip().lower()
+
+    async def on_severity(e: ft.Event[Any]) -> None:
+        app.view["queue_severity"] = e.control.value or "all"
+        app.render()
+
+    async def on_text(e: ft.Event[Any]) -> None:
+        app.view["queue_text"] = e.control.value or ""
+        app.render()
+
+    refine = ft.Row(
+        [
+            ft.Dropdown(
+                label=t(locale, "admin.queue.severity"),
+                value=severity,
+                key="filter-severity",
+                width=180,
+                options=[
+                    ft.DropdownOption(key=k, text=t(locale, f"admin.queue.severity.{k}"))
+                    for k in ("all", "high", "normal", "low")
+                ],
+                on_select=on_severity,
+            ),
+            ft.TextField(
+                label=t(locale, "admin.queue.search"),
+                value=app.view.get("queue_text", ""),
+                key="filter-text",
+                width=280,
+                on_submit=on_text,
+                on_blur=on_text,
+            ),
+        ],
+        wrap=True,
+        spacing=12,
+        run_spacing=8,
+    )
     cards: list[ft.Control] = []
-    for row in app.queue_rows:
+    for row in matching(app.queue_rows, severity=severity, needle=needle):
         due, overdue = due_label(locale, row.due_at, now)
         active = row.status in ("new", "acknowledged", "investigating")
         where = " · ".join(
@@ -103,6 +140,7 @@ def build(app: AdminApp) -> ft.Control:
         [
             ft.Text(t(locale, "admin.queue.title"), size=24, weight=ft.FontWeight.BOLD, color=INK),
             ft.Row(chips, wrap=True, spacing=8, run_spacing=8),
+            refine,
             *cards,
         ],
         spacing=12,
@@ -110,3 +148,28 @@ def build(app: AdminApp) -> ft.Control:
         expand=True,
     )
     return ft.Container(content=body, padding=16, expand=True)
+
+
+def matching(rows: list[Any], *, severity: str, needle: str) -> list[Any]:
+    """Narrow the loaded queue by severity and by text in branch, counter, person or category."""
+    found = []
+    for row in rows:
+        if severity != "all" and row.severity != severity:
+            continue
+        haystack = " ".join(
+            x or ""
+            for x in (
+                row.branch_zh,
+                row.branch_en,
+                row.counter_zh,
+                row.counter_en,
+                row.staff_name,
+                row.category_zh,
+                row.category_en,
+                f"#{row.id}",
+            )
+        ).lower()
+        if needle and needle not in haystack:
+            continue
+        found.append(row)
+    return found

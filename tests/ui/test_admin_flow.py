@@ -261,3 +261,24 @@ async def test_a_supervisor_sets_up_an_authenticator_and_then_needs_its_code(ope
     ctx.clock = lambda: real() + timedelta(seconds=30)
     await h.click("sign-in")
     assert h.exists("nav-complaints")
+
+
+async def test_the_queue_narrows_by_severity_and_by_person_or_counter(open_admin: Open, people, db, world):
+    normal = file(db, world)
+    data = ComplaintCreate(category="2.1.2", description="索要好处费")  # integrity: high severity
+    with db.write() as s:
+        high, _code, _ = file_complaint(
+            s, idempotency_key="hi", data=data, channel=Channel.kiosk, branch_id=world.branch_id
+        )
+    h = await open_admin()
+    await sign_in(h, "boss.a")
+    assert h.exists(f"complaint-{normal}") and h.exists(f"complaint-{high.id}")
+    # The browser sets the dropdown's value, then sends "select".
+    h.session.apply_patch(h.find("filter-severity")._i, {"value": "high"})
+    await h.event("filter-severity", "select", "high")
+    assert h.exists(f"complaint-{high.id}") and not h.exists(f"complaint-{normal}")
+    h.session.apply_patch(h.find("filter-severity")._i, {"value": "all"})
+    await h.event("filter-severity", "select", "all")
+    await h.fill("filter-text", "1号窗口")
+    await h.submit("filter-text")
+    assert h.exists(f"complaint-{normal}") and not h.exists(f"complaint-{high.id}")
