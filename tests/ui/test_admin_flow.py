@@ -4,28 +4,22 @@ reveal of a customer's contact — each checked on screen and in the database.""
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlmodel import select
 
-from admin.app import TOKEN_KEY, AdminApp
+from admin.app import TOKEN_KEY
 from models.audit import AuditEvent, verify
 from models.clock import utcnow
 from models.complaint import Complaint, ComplaintCreate, file_complaint
 from models.crypto import hash_secret
 from models.org import Role, Staff
 from models.rating import Channel
-from rapport.context import AppContext
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here
-from harness import FletHarness  # noqa: E402
-
-Open = Callable[..., Awaitable[FletHarness]]
-PASSWORD = "correct horse 42"
+from admin_support import PASSWORD, Open, admin_tabs, sign_in  # noqa: E402,F401
 
 
 @pytest.fixture
@@ -48,24 +42,6 @@ def people(db, world):
         s.commit()
 
 
-@pytest.fixture
-async def open_admin(ctx: AppContext) -> AsyncIterator[Open]:
-    opened: list[FletHarness] = []
-
-    async def open_(*, storage: dict | None = None) -> FletHarness:
-        async def main(page: Any) -> None:
-            await AdminApp(page, ctx).start()
-
-        h = FletHarness(main, route="/", local_storage=storage)
-        opened.append(h)
-        await h.__aenter__()
-        return h
-
-    yield open_
-    for h in reversed(opened):
-        await h.close()
-
-
 def file(db, world, *, branch_id=None, contact="13812345678", now=None) -> int:
     data = ComplaintCreate(category="2.2.2", description="等了四十分钟没人理", contact=contact, consent=True)
     with db.write() as s:
@@ -80,12 +56,6 @@ def file(db, world, *, branch_id=None, contact="13812345678", now=None) -> int:
         )
         assert complaint.id is not None
         return complaint.id
-
-
-async def sign_in(h: FletHarness, login: str, password: str = PASSWORD) -> None:
-    await h.fill("login", login)
-    await h.fill("password", password)
-    await h.click("sign-in")
 
 
 def status_of(db, cid: int) -> str:

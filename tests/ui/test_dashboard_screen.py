@@ -6,10 +6,9 @@ from __future__ import annotations
 import dataclasses
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import flet as ft
@@ -17,7 +16,6 @@ import pytest
 from sqlmodel import select
 
 from admin import sections
-from admin.app import AdminApp
 from admin.screens import dashboard
 from models.complaint import Complaint
 from models.crypto import hash_secret
@@ -26,10 +24,9 @@ from models.rating import Rating
 from rapport.context import AppContext
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here
+from admin_support import PASSWORD, Open, admin_tabs, sign_in  # noqa: E402,F401
 from harness import FletHarness  # noqa: E402
 
-Open = Callable[..., Awaitable[FletHarness]]
-PASSWORD = "correct horse 42"
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 3, 15, 10, 0, tzinfo=SH).astimezone(UTC)
 
@@ -100,31 +97,6 @@ def seeded(db, world):
         s.commit()
 
 
-@pytest.fixture
-async def open_admin(ctx: AppContext) -> AsyncIterator[Open]:
-    fixed = dataclasses.replace(ctx, clock=lambda: NOW)
-    opened: list[FletHarness] = []
-
-    async def open_(width: float = 1280, height: float = 800) -> FletHarness:
-        async def main(page: Any) -> None:
-            await AdminApp(page, fixed).start()
-
-        h = FletHarness(main, route="/", width=width, height=height)
-        opened.append(h)
-        await h.__aenter__()
-        return h
-
-    yield open_
-    for h in reversed(opened):
-        await h.close()
-
-
-async def sign_in(h: FletHarness, login: str) -> None:
-    await h.fill("login", login)
-    await h.fill("password", PASSWORD)
-    await h.click("sign-in")
-
-
 def value(h: FletHarness, key: str) -> str:
     return str(h.find(key).value)
 
@@ -184,3 +156,10 @@ async def test_staff_get_no_dashboard_tab(open_admin: Open, seeded):
     await sign_in(h, "alice")
     assert not h.exists("sign-in"), "signed in"
     assert not h.exists("nav-dashboard") and not h.exists("dash-scope")
+
+
+@pytest.fixture
+async def open_admin(ctx: AppContext) -> AsyncIterator[Open]:
+    """The dashboard at a fixed moment, so its figures are exact."""
+    async with admin_tabs(dataclasses.replace(ctx, clock=lambda: NOW)) as open_:
+        yield open_

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,20 +14,16 @@ from sqlmodel import select
 
 from admin import hotline as backend
 from admin import sections
-from admin.app import AdminApp
 from admin.screens import hotline
 from admin.sections import Section
 from models.codes import tracking_digest
 from models.complaint import Complaint
 from models.crypto import hash_secret
 from models.org import Staff
-from rapport.context import AppContext
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here
+from admin_support import PASSWORD, Open, admin_tabs, sign_in  # noqa: E402,F401
 from harness import FletHarness  # noqa: E402
-
-Open = Callable[[], Awaitable[FletHarness]]
-PASSWORD = "correct horse 42"
 
 
 @pytest.fixture(autouse=True)
@@ -54,30 +49,6 @@ def people(db, world) -> None:
             person.username, person.password_hash = login, hash_secret(PASSWORD)
             s.add(person)
         s.commit()
-
-
-@pytest.fixture
-async def open_admin(ctx: AppContext) -> AsyncIterator[Open]:
-    opened: list[FletHarness] = []
-
-    async def open_() -> FletHarness:
-        async def main(page: Any) -> None:
-            await AdminApp(page, ctx).start()
-
-        h = FletHarness(main, route="/")
-        opened.append(h)
-        await h.__aenter__()
-        return h
-
-    yield open_
-    for h in reversed(opened):
-        await h.close()
-
-
-async def sign_in(h: FletHarness, login: str) -> None:
-    await h.fill("login", login)
-    await h.fill("password", PASSWORD)
-    await h.click("sign-in")
 
 
 async def choose(h: FletHarness, key: str, value: str) -> None:

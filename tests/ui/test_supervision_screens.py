@@ -5,17 +5,15 @@ the database and on screen, and the new hire can then sign in at a counter."""
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import flet as ft
 import pytest
 from sqlmodel import select
 
 from admin import sections
-from admin.app import AdminApp
 from admin.screens import inspections, training
 from models.crypto import hash_secret
 from models.duty import sign_in as counter_sign_in
@@ -26,10 +24,9 @@ from models.training import TrainingRecord
 from rapport.context import AppContext
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here
+from admin_support import PASSWORD, Open, admin_tabs, sign_in  # noqa: E402,F401
 from harness import FletHarness  # noqa: E402
 
-Open = Callable[[], Awaitable[FletHarness]]
-PASSWORD = "correct horse 42"
 TUESDAY = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai, week 2026-W48
 
 
@@ -59,25 +56,6 @@ def ids(db, world) -> dict[str, int]:
         s.add(boss)
         s.commit()
         return {p.employee_no: p.id for p in s.exec(select(Staff)).all() if p.id is not None}
-
-
-@pytest.fixture
-async def open_admin(ctx: AppContext) -> AsyncIterator[Open]:
-    ctx.clock = lambda: TUESDAY
-    opened: list[FletHarness] = []
-
-    async def open_() -> FletHarness:
-        async def main(page: Any) -> None:
-            await AdminApp(page, ctx).start()
-
-        h = FletHarness(main, route="/")
-        opened.append(h)
-        await h.__aenter__()
-        return h
-
-    yield open_
-    for h in reversed(opened):
-        await h.close()
 
 
 async def signed_in(open_admin: Open, section: str) -> FletHarness:
@@ -204,3 +182,11 @@ async def test_a_failed_induction_keeps_the_new_hire_off_the_counter(open_admin,
     assert h.has_text("2026-11-20 · 岗前培训（新员工） · 入职培训 · 未通过")
     with db.write() as s, pytest.raises(InductionNotPassed):
         counter_sign_in(s, counter_id=world.closed_counter_id, employee_no="E2", pin="2468")
+
+
+@pytest.fixture
+async def open_admin(ctx: AppContext) -> AsyncIterator[Open]:
+    """The screens on a fixed Tuesday, so this week's spot checks are predictable."""
+    ctx.clock = lambda: TUESDAY
+    async with admin_tabs(ctx) as open_:
+        yield open_
