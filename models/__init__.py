@@ -10,8 +10,9 @@ from models.catalog import ConductClause
 from models.complaint import Complaint, ComplaintEvent, ComplaintStatus, EventKind, Severity
 from models.inspection import Inspection, InspectionFinding, SpotCheckTask
 from models.org import Branch, Counter, Device, Duty, EnrolmentCode, Role, Staff
-from models.policy import Policy, PolicyValues
+from models.policy import Policy, PolicyRevision, PolicyValues
 from models.rating import Channel, Rating
+from models.sanction import Appeal, Evaluation, Sanction, SanctionKind, SanctionStatus
 from models.throttle import Throttle
 from models.training import TrainingKind, TrainingRecord
 
@@ -35,7 +36,13 @@ __all__ = [
     "Duty",
     "EnrolmentCode",
     "Policy",
+    "PolicyRevision",
     "PolicyValues",
+    "Appeal",
+    "Evaluation",
+    "Sanction",
+    "SanctionKind",
+    "SanctionStatus",
     "Rating",
     "Role",
     "Severity",

@@ -55,6 +55,24 @@ class PolicyValues(BaseModel):
     burst_alert_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
     burst_alert_min_ratings: int = Field(default=4, ge=1, le=1000)
     burst_alert_low_share: float = Field(default=0.5, gt=0, le=1)
+    # Fair scores (models/scores.py): the weight of the branch mean in a shrunk score, counted as that
+    # many ratings, and how many counted ratings someone needs in a period before being ranked.
+    score_prior_weight: int = Field(default=10, ge=0, le=1000)
+    min_ratings_ranked: int = Field(default=20, ge=1, le=100000)
+    # Monthly evaluation (models/sanction.py): what it proposes. Nothing is applied without a decision.
+    service_star_enabled: bool = True
+    service_star_min_score: float = Field(default=4.5, ge=1, le=5)
+    service_star_bonus_yuan: int = Field(default=500, ge=0, le=1_000_000)
+    service_star_on_kiosk: bool = True
+    commendation_min_score: float = Field(default=4.6, ge=1, le=5)
+    complaints_for_penalty: int = Field(default=2, ge=1, le=100)
+    inspection_violation_penalty: bool = True
+    penalty_deduction_yuan: int = Field(default=200, ge=0, le=1_000_000)
+    # Repeated violations escalate: warning first, then an economic penalty, and a dismissal
+    # recommendation once this many penalties were approved in the look-back window.
+    dismissal_after_penalties: int = Field(default=3, ge=2, le=100)
+    escalation_lookback_months: int = Field(default=12, ge=1, le=120)
+    appeal_window_days: int = Field(default=30, ge=1, le=365)
 
     @field_validator("business_days")
     @classmethod
@@ -119,6 +137,21 @@ class Policy(SQLModel, table=True):
     updated_at: datetime = SQLField(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
 
 
+class PolicyRevision(SQLModel, table=True):
+    """Every saved version of a scope's policy, so a proposal can be read against the rules it used."""
+
+    __tablename__ = "policy_revision"
+    __table_args__ = (Index("uq_policy_revision_scope_version", "policy_id", "version", unique=True),)
+
+    id: int | None = SQLField(default=None, primary_key=True)
+    policy_id: int = SQLField(foreign_key="policy.id")
+    branch_id: int | None = SQLField(default=None, foreign_key="branch.id")
+    version: int
+    values: dict[str, Any] = SQLField(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    saved_at: datetime = SQLField(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    saved_by: int | None = SQLField(default=None, foreign_key="staff.id")
+
+
 def effective_policy(session: Session, branch_id: int | None = None) -> PolicyValues:
     """Defaults, overlaid by the global row, overlaid by the branch's row."""
     merged: dict[str, Any] = {}
@@ -158,6 +191,16 @@ def set_policy(
         row.updated_at = utcnow()
     session.add(row)
     session.flush()
+    assert row.id is not None
+    session.add(
+        PolicyRevision(
+            policy_id=row.id,
+            branch_id=branch_id,
+            version=row.version,
+            values=current,
+            saved_by=actor_staff_id,
+        )
+    )
     append(
         session,
         action="policy.update",

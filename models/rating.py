@@ -46,7 +46,8 @@ class Rating(SQLModel, table=True):
         # Dashboards aggregate by branch and time; carrying counted/score/counter in the index lets
         # them be answered from the index alone.
         Index("ix_rating_branch_created_score", "branch_id", "created_at", "counted", "score", "counter_id"),
-        Index("ix_rating_staff_created", "staff_id", "created_at"),
+        # A person's page and the monthly evaluation read their scores from this index alone.
+        Index("ix_rating_staff_created_score", "staff_id", "created_at", "counted", "score"),
         Index("ix_rating_counter_created", "counter_id", "created_at"),
         Index("ix_rating_device_created", "device_id", "created_at"),
         Index("ix_rating_phone_created", "phone_key", "created_at"),
@@ -68,6 +69,9 @@ class Rating(SQLModel, table=True):
     flagged: bool = False
     flag_reason: str | None = Field(default=None, max_length=64)
     counted: bool = True
+    # Set when a supervisor upholds the staff member's appeal against this rating (models/sanction.py):
+    # the rating is kept, and ``counted`` is cleared so it leaves every score.
+    overturned: bool = False
     # For ratings from a phone: a digest of the browser's random id, never the id itself.
     phone_key: str | None = Field(default=None, max_length=64)
 

@@ -137,7 +137,7 @@ def demo(
 
             result = create_demo(session, days=days, progress=progress)
     print(f"Demo data ready: {result.ratings:,} ratings over {days} days.")
-    print("Demo logins for /admin/ (sign-in arrives in a later step):")
+    print("Demo logins for /admin/ (every counter staff member e1001–e1014 uses the staff password):")
     for role, username, password in result.logins:
         print(f"  {role:<10} {username:<14} {password}")
     print(f"Staff employee numbers: {', '.join(result.staff_numbers[:5])}, ... (counter PIN {result.pin})")

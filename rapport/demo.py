@@ -27,6 +27,8 @@ from models.training import TrainingKind, record_training
 
 DEMO_DAYS = 90
 DEMO_PIN = "2468"
+# Every demo counter staff member (e1001 … e1014) signs in with this password.
+STAFF_PASSWORD = "demo-staff"
 BRANCHES = [
     ("BJ-RM", "人民路支行", "Renmin Road Branch"),
     ("BJ-BJ", "滨江支行", "Riverside Branch"),
@@ -62,6 +64,7 @@ def create_demo(
     load_catalog(session)
     now = utcnow()
     pin_hash = hash_secret(DEMO_PIN)
+    staff_password_hash = hash_secret(STAFF_PASSWORD)
 
     branches: list[Branch] = []
     counters: list[Counter] = []
@@ -81,15 +84,20 @@ def create_demo(
         members = []
         for s in range(7):
             i = b_index * 7 + s
+            # Counter staff sign in to the admin app too, to see their own scores and records.
+            username = f"e{1001 + i}"
             member = Staff(
                 employee_no=f"E{1001 + i}",
                 display_name=STAFF_NAMES[i],
                 role=Role.staff,
                 branch_id=branch.id,
                 pin_hash=pin_hash,
+                username=username,
+                password_hash=staff_password_hash,
             )
             session.add(member)
             members.append(member)
+        result.logins.append(("staff", f"e{1001 + b_index * 7}", STAFF_PASSWORD))
         staff_by_branch[branch.id] = members
         emp, name, username = SUPERVISORS[b_index]
         password = f"demo-{username}"
