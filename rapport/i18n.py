@@ -22,10 +22,22 @@ LOCALES_DIR = Path(__file__).resolve().parent.parent / "assets" / "locales"
 DEFAULT_LOCALE = "zh-CN"
 
 
+def catalog_files(locale: str) -> list[Path]:
+    """The main catalog ``<locale>.json`` and one per area, ``<area>/<locale>.json`` (a screen group
+    keeps its words beside the others without everyone editing one file)."""
+    return [LOCALES_DIR / f"{locale}.json", *sorted(LOCALES_DIR.glob(f"*/{locale}.json"))]
+
+
 @cache
 def catalog(locale: str) -> dict[str, str]:
-    with (LOCALES_DIR / f"{locale}.json").open(encoding="utf-8") as f:
-        data: dict[str, str] = json.load(f)
+    data: dict[str, str] = {}
+    for path in catalog_files(locale):
+        with path.open(encoding="utf-8") as f:
+            part: dict[str, str] = json.load(f)
+        clash = sorted(data.keys() & part.keys())
+        if clash:
+            raise ValueError(f"{path} repeats catalog keys already defined: {', '.join(clash[:5])}")
+        data.update(part)
     return data
 
 

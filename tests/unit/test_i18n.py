@@ -1,20 +1,19 @@
-import json
 import re
 from datetime import UTC, datetime
 
-from rapport.i18n import LOCALES_DIR, fmt_datetime, t
+from rapport.i18n import LOCALES_DIR, catalog, catalog_files, fmt_datetime, t
 
 
 def test_both_catalogs_have_the_same_keys_and_placeholders():
-    zh = json.loads((LOCALES_DIR / "zh-CN.json").read_text(encoding="utf-8"))
-    en = json.loads((LOCALES_DIR / "en.json").read_text(encoding="utf-8"))
+    zh, en = catalog("zh-CN"), catalog("en")
+    assert [p.parent for p in catalog_files("zh-CN")] == [p.parent for p in catalog_files("en")]
     assert zh.keys() == en.keys()
     for key in zh:
         assert set(re.findall(r"{(\w+)}", zh[key])) == set(re.findall(r"{(\w+)}", en[key])), key
 
 
 def test_every_key_used_in_the_screens_exists_in_the_catalog():
-    zh = json.loads((LOCALES_DIR / "zh-CN.json").read_text(encoding="utf-8"))
+    zh = catalog("zh-CN")
     root = LOCALES_DIR.parent.parent
     used: set[str] = set()
     for path in list((root / "kiosk").rglob("*.py")) + list((root / "admin").rglob("*.py")):
@@ -24,7 +23,7 @@ def test_every_key_used_in_the_screens_exists_in_the_catalog():
 
 
 def test_chinese_catalog_is_simplified_chinese_without_scraping_artefacts():
-    text = (LOCALES_DIR / "zh-CN.json").read_text(encoding="utf-8")
+    text = "".join(p.read_text(encoding="utf-8") for p in catalog_files("zh-CN"))
     for traditional in "務業個規範為與對發處應":
         assert traditional not in text
 
