@@ -333,7 +333,7 @@ def decide(
         raise Forbidden("nobody decides a reward or penalty about themselves")
     if row.proposed_by is not None and row.proposed_by == actor_staff_id:
         raise Forbidden("another supervisor or an administrator decides a proposal you made")
-    if row.status is not SanctionStatus.proposed:
+    if row.status != SanctionStatus.proposed:
         raise LedgerStepRefused(f"this entry was already decided ({row.status})")
     row.decision_reason = _text(
         reason, "reason", max_chars=REASON_MAX_CHARS, what="the reason for your decision"
@@ -363,7 +363,7 @@ def acknowledge(
     still appeal). Without a report due, the entry closes."""
     now = now or utcnow()
     row = _own_penalty(session, sanction_id, staff_id)
-    if row.is_reward or row.status is not SanctionStatus.approved:
+    if row.is_reward or row.status != SanctionStatus.approved:
         raise LedgerStepRefused("only an approved penalty waits for your acknowledgement")
     row.acknowledged_at = now
     if row.requires_report:
@@ -384,7 +384,7 @@ def file_report(
     closes the entry."""
     now = now or utcnow()
     row = _own_penalty(session, sanction_id, staff_id)
-    if not row.requires_report or row.status is not SanctionStatus.acknowledged:
+    if not row.requires_report or row.status != SanctionStatus.acknowledged:
         raise LedgerStepRefused("a rectification report is due only on an acknowledged economic penalty")
     text = clean_text(report or "", max_chars=REPORT_MAX_CHARS)
     if len(text) < 20:
@@ -483,7 +483,7 @@ def decide_appeal(
         raise AppealNotFound("no appeal with this id")
     if appeal.staff_id == actor_staff_id:
         raise Forbidden("nobody decides their own appeal")
-    if appeal.status is not AppealStatus.open:
+    if appeal.status != AppealStatus.open:
         raise LedgerStepRefused(f"this appeal was already decided ({appeal.status})")
     target = _sanction(session, appeal.sanction_id) if appeal.sanction_id is not None else None
     if target is not None and target.decided_by == actor_staff_id:
@@ -655,7 +655,10 @@ def evaluate_month(
     star = clean[0] if clean else None
     if policy.service_star_enabled and star and (star.score.score or 0) >= policy.service_star_min_score:
         figures = {"ratings": _figures(star.score), "rank": star.rank}
-        reason = f"Service Star {month}: best fair score of the branch among {len(board.ranked)} ranked"
+        reason = (
+            f"{month} 服务之星：在 {len(board.ranked)} 名参与排名的员工中公平得分最高。\n"
+            f"Service Star {month}: best fair score of the {len(board.ranked)} ranked staff."
+        )
         make(star.staff_id, "service_star", SanctionKind.honorary_title, reason=reason, evidence=figures)
         if policy.service_star_bonus_yuan:
             make(
@@ -667,7 +670,8 @@ def evaluate_month(
             continue
         make(
             s.staff_id, "commendation", SanctionKind.commendation,
-            reason=f"Fair score {s.score.score:.2f} in {month} with a clean record",
+            reason=f"{month} 公平得分 {s.score.score:.2f}，无有效投诉和违规。\n"
+            f"Fair score {s.score.score:.2f} in {month} with a clean record.",
             evidence={"ratings": _figures(s.score), "rank": s.rank},
         )  # fmt: skip
 
@@ -680,14 +684,18 @@ def evaluate_month(
             continue
         prior = _prior_penalties(session, staff_id, lookback)
         kind = next_penalty(len(prior), policy)
-        parts = []
+        zh, en = [], []
         if len(mine) >= policy.complaints_for_penalty:
-            parts.append(f"{len(mine)} substantiated complaints")
+            zh.append(f"有效投诉 {len(mine)} 件")
+            en.append(f"{len(mine)} substantiated complaints")
         if found:
-            parts.append(f"{len({i for i, _ in found})} inspection(s) with a violation")
+            checks = len({i for i, _ in found})
+            zh.append(f"检查发现违规 {checks} 次")
+            en.append(f"{checks} inspection(s) with a violation")
         make(
             staff_id, "conduct", kind,
-            reason=f"{month}: " + ", ".join(parts) + f"; {len(prior)} earlier penalties in force",
+            reason=f"{month}：" + "，".join(zh) + f"；此前有效处罚 {len(prior)} 项。\n"
+            f"{month}: " + ", ".join(en) + f"; {len(prior)} earlier penalties in force.",
             clauses=[c.category for c in mine] + [clause for _, clause in found],
             evidence={
                 "complaints": sorted(c.id for c in mine if c.id is not None),

@@ -18,11 +18,15 @@ from sqlmodel import Session, func, select
 
 from models.catalog import load_catalog, rateable_clauses
 from models.clock import utcnow
+from models.complaint import ComplaintCreate, ComplaintStatus, file_complaint, transition
 from models.crypto import hash_secret
 from models.devices import register_device
 from models.duty import start_duty
+from models.inspection import record_inspection
 from models.org import Branch, Counter, Role, Staff
-from models.rating import Rating
+from models.rating import Channel, Rating
+from models.sanction import Sanction, SanctionKind, decide, evaluate_month
+from models.scores import local_month
 from models.training import TrainingKind, record_training
 
 DEMO_DAYS = 90
@@ -40,6 +44,10 @@ STAFF_NAMES = [
 SUPERVISORS = [("S001", "郭主管", "sup.renmin"), ("S002", "林主管", "sup.binjiang")]
 COMMENTS_LOW = ["等了很久也没人解释原因。", "态度不太耐烦。", "说明不清楚，跑了两趟。"]
 COMMENTS_HIGH = ["非常耐心，讲解很清楚！", "办理很快，谢谢。", "服务热情周到。"]
+DEMO_COMPLAINTS = [
+    ("2.2.2", "办理时工作人员很不耐烦，问了两次就说不知道。"),
+    ("2.3.1", "解释得很含糊，材料缺什么没说清楚，让我白跑一趟。"),
+]
 ProgressFn = Callable[[int, int], None]
 
 
@@ -57,7 +65,12 @@ def database_is_empty(session: Session) -> bool:
 
 
 def create_demo(
-    session: Session, *, seed: int = 7, days: int = DEMO_DAYS, progress: ProgressFn | None = None
+    session: Session,
+    *,
+    seed: int = 7,
+    days: int = DEMO_DAYS,
+    progress: ProgressFn | None = None,
+    evaluate: bool = True,
 ) -> DemoResult:
     rng = random.Random(seed)
     result = DemoResult()
@@ -163,7 +176,88 @@ def create_demo(
         days=days,
         progress=progress,
     )
+    _last_month_casework(session, branches, staff_by_branch, now=now)
+    if evaluate:
+        _evaluate_last_month(session, branches, now=now)
     return result
+
+
+def _last_month_casework(
+    session: Session, branches: list[Branch], staff_by_branch: dict[int, list[Staff]], *, now: datetime
+) -> None:
+    """Last month at each branch: two complaints about the third staff member, investigated and
+    resolved (substantiated), and a routine inspection that found the fourth one in breach of 2.2.1."""
+    supervisors = {s.branch_id: s for s in session.exec(select(Staff).where(Staff.role == Role.supervisor))}
+    for branch in branches:
+        assert branch.id is not None
+        month = local_month(now, branch.timezone).previous()
+        start, _end = month.bounds(branch.timezone)
+        members = staff_by_branch[branch.id]
+        boss = supervisors[branch.id]
+        subject, inspected = members[2], members[3]
+        for n, (category, text) in enumerate(DEMO_COMPLAINTS):
+            filed = start + timedelta(days=3 + 7 * n, hours=2)
+            complaint, _code, _replay = file_complaint(
+                session,
+                idempotency_key=f"demo-complaint-{branch.code}-{n}",
+                data=ComplaintCreate(category=category, description=text),
+                channel=Channel.kiosk,
+                branch_id=branch.id,
+                staff_id=subject.id,
+                now=filed,
+            )
+            assert complaint.id is not None
+            steps = [
+                (ComplaintStatus.acknowledged, {}),
+                (ComplaintStatus.investigating, {}),
+                (
+                    ComplaintStatus.resolved,
+                    {"root_cause": "窗口人员未按规范解释办理要求。", "reply": "已致歉并整改。"},
+                ),
+            ]
+            for hours, (to, extra) in enumerate(steps, start=1):
+                transition(
+                    session,
+                    complaint_id=complaint.id,
+                    to=to,
+                    actor_staff_id=boss.id,
+                    now=filed + timedelta(hours=hours),
+                    **extra,  # type: ignore[arg-type]
+                )
+        assert boss.id is not None and inspected.id is not None
+        at = start + timedelta(days=10, hours=3)
+        record_inspection(
+            session,
+            inspector_id=boss.id,
+            staff_id=inspected.id,
+            kind="routine",
+            at=at,
+            notes="例行检查",
+            findings=[("2.2.1", "violation", "未主动问候客户"), ("2.4.1", "compliant", "")],
+            now=at,
+        )
+
+
+def _evaluate_last_month(session: Session, branches: list[Branch], *, now: datetime) -> None:
+    """Run last month's evaluation at each branch; the administrator approves the Service Star title
+    (so the kiosk can show it) and leaves every other proposal for the branch supervisor to decide."""
+    admin = session.exec(select(Staff).where(Staff.role == Role.admin)).first()
+    assert admin is not None and admin.id is not None
+    for branch in branches:
+        assert branch.id is not None
+        month = local_month(now, branch.timezone).previous()
+        result = evaluate_month(session, branch_id=branch.id, month=month, actor_staff_id=None, now=now)
+        for sanction_id in result.proposed:
+            row = session.get(Sanction, sanction_id)
+            if row is not None and row.kind == SanctionKind.honorary_title:
+                decide(
+                    session,
+                    sanction_id,
+                    approve=True,
+                    reason="月度评议通过。",
+                    actor_staff_id=admin.id,
+                    now=now,
+                )
 
 
 def _ratings(
