@@ -804,3 +804,24 @@ __all__ = [
     "SanctionKind",
     "SanctionStatus",
 ]
+
+
+def evaluate_finished_months(session: Session, *, now: datetime | None = None) -> list[EvaluationResult]:
+    """The scheduled run: every branch whose previous local month has no evaluation yet gets one (by
+    nobody: ``run_by`` is empty). Run it as often as you like; on the 1st it does the work once, and
+    after downtime it catches up the month that was missed."""
+    from models.scores import local_month
+
+    now = now or utcnow()
+    results = []
+    for branch in session.exec(select(Branch).order_by(col(Branch.id))).all():
+        assert branch.id is not None
+        month = local_month(now, branch.timezone).previous()
+        done = session.exec(
+            select(Evaluation.id).where(Evaluation.branch_id == branch.id, Evaluation.month == str(month))
+        ).first()
+        if done is None:
+            results.append(
+                evaluate_month(session, branch_id=branch.id, month=month, actor_staff_id=None, now=now)
+            )
+    return results

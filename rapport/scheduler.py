@@ -38,6 +38,23 @@ async def _spot_check_draw(ctx: AppContext) -> None:
         log.info("spot-check draw: %d task(s) for this week", drawn)
 
 
+def _monthly_evaluation_body(ctx: AppContext) -> int:
+    from models.sanction import evaluate_finished_months
+
+    with ctx.db.write() as session:
+        return sum(len(r.proposed) for r in evaluate_finished_months(session, now=ctx.clock()))
+
+
+async def _monthly_evaluation(ctx: AppContext) -> None:
+    try:
+        proposed = await asyncio.to_thread(_monthly_evaluation_body, ctx)
+    except Exception:
+        log.exception("monthly evaluation failed")
+        return
+    if proposed:
+        log.info("monthly evaluation: %d proposal(s) wait for a decision", proposed)
+
+
 def start_scheduler(ctx: AppContext) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
@@ -48,6 +65,12 @@ def start_scheduler(ctx: AppContext) -> AsyncIOScheduler:
     # catch up a week whose Monday run was missed while the server was down.
     scheduler.add_job(
         _spot_check_draw, "interval", hours=1, args=[ctx], id="spot-check-draw", replace_existing=True,
+        coalesce=True, max_instances=1, misfire_grace_time=3600,
+    )  # fmt: skip
+    # The 1st of the month in each branch's time zone: hourly runs do last month's evaluation once per
+    # branch (models/sanction.evaluate_finished_months) and catch up after downtime.
+    scheduler.add_job(
+        _monthly_evaluation, "interval", hours=1, args=[ctx], id="monthly-evaluation", replace_existing=True,
         coalesce=True, max_instances=1, misfire_grace_time=3600,
     )  # fmt: skip
     scheduler.start()

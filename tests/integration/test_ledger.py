@@ -335,3 +335,23 @@ def test_people_act_only_on_their_own_entries_and_rewards_need_no_acknowledgemen
             appeal_rating(s, rating.id, staff_id=e2, statement="这不是我的评价。")
         s.rollback()
         assert s.exec(select(Appeal)).all() == []
+
+
+def test_the_scheduled_run_evaluates_each_finished_month_once_and_catches_up(db, world):
+    from datetime import UTC, datetime
+
+    from models.sanction import Evaluation, evaluate_finished_months
+
+    with db.write() as s:
+        # 1 December 00:30 in Shanghai: November has just ended for both branches.
+        first = evaluate_finished_months(s, now=datetime(2026, 11, 30, 16, 30, tzinfo=UTC))
+        assert sorted((r.branch_id, r.month) for r in first) == [
+            (world.branch_id, "2026-11"),
+            (world.other_branch_id, "2026-11"),
+        ]
+        # Hourly runs the same month do nothing more.
+        assert evaluate_finished_months(s, now=datetime(2026, 11, 30, 17, 30, tzinfo=UTC)) == []
+        # Down all of January: the first run in February evaluates January, once.
+        later = evaluate_finished_months(s, now=datetime(2027, 2, 3, 2, 0, tzinfo=UTC))
+        assert {r.month for r in later} == {"2027-01"}
+        assert len(s.exec(select(Evaluation)).all()) == 4
