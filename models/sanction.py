@@ -30,7 +30,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, Column, Index, String
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, Session, SQLModel, col, func, select
 
 import models.base  # noqa: F401  (naming convention first)
 from models.audit import append
@@ -806,22 +806,30 @@ __all__ = [
 ]
 
 
-def evaluate_finished_months(session: Session, *, now: datetime | None = None) -> list[EvaluationResult]:
-    """The scheduled run: every branch whose previous local month has no evaluation yet gets one (by
-    nobody: ``run_by`` is empty). Run it as often as you like; on the 1st it does the work once, and
-    after downtime it catches up the month that was missed."""
-    from models.scores import local_month
+def evaluate_finished_months(
+    session: Session, *, now: datetime | None = None, catch_up: int = 12
+) -> list[EvaluationResult]:
+    """The scheduled run: every finished local month of a branch after its latest evaluation gets one
+    (by nobody: ``run_by`` is empty), oldest first, at most ``catch_up`` months back; a branch never
+    evaluated starts with last month. Run it as often as you like: on the 1st it does the work once,
+    and after downtime it catches up every month that was missed."""
+    from models.scores import Month, local_month
 
     now = now or utcnow()
     results = []
     for branch in session.exec(select(Branch).order_by(col(Branch.id))).all():
         assert branch.id is not None
-        month = local_month(now, branch.timezone).previous()
-        done = session.exec(
-            select(Evaluation.id).where(Evaluation.branch_id == branch.id, Evaluation.month == str(month))
-        ).first()
-        if done is None:
+        target = local_month(now, branch.timezone).previous()
+        latest = session.exec(
+            select(func.max(Evaluation.month)).where(Evaluation.branch_id == branch.id)
+        ).one()
+        month = Month.parse(latest).next() if latest else target
+        months: list[Month] = []
+        while (month.year, month.month) <= (target.year, target.month):
+            months.append(month)
+            month = month.next()
+        for m in months[-catch_up:]:
             results.append(
-                evaluate_month(session, branch_id=branch.id, month=month, actor_staff_id=None, now=now)
+                evaluate_month(session, branch_id=branch.id, month=m, actor_staff_id=None, now=now)
             )
     return results

@@ -351,7 +351,10 @@ def test_the_scheduled_run_evaluates_each_finished_month_once_and_catches_up(db,
         ]
         # Hourly runs the same month do nothing more.
         assert evaluate_finished_months(s, now=datetime(2026, 11, 30, 17, 30, tzinfo=UTC)) == []
-        # Down all of January: the first run in February evaluates January, once.
+        # Down from before New Year until February: December and January are caught up, once each.
         later = evaluate_finished_months(s, now=datetime(2027, 2, 3, 2, 0, tzinfo=UTC))
-        assert {r.month for r in later} == {"2027-01"}
-        assert len(s.exec(select(Evaluation)).all()) == 4
+        assert sorted((r.branch_id, r.month) for r in later) == sorted(
+            (b, m) for b in (world.branch_id, world.other_branch_id) for m in ("2026-12", "2027-01")
+        )
+        assert evaluate_finished_months(s, now=datetime(2027, 2, 3, 3, 0, tzinfo=UTC)) == []
+        assert len(s.exec(select(Evaluation)).all()) == 6
