@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import flet as ft
 
-from admin.screens import account, alerts, audit, dashboard, hotline, inspections, queue, training
+from admin.screens import account, alerts, audit, dashboard, documents, hotline, inspections, queue, training
 from models.org import Role
 
 if TYPE_CHECKING:
@@ -63,6 +63,14 @@ SECTIONS: list[Section] = [
     ),
     Section(
         "training", "admin.training.nav", ft.Icons.SCHOOL_OUTLINED, SUPERVISION, training.build, training.load
+    ),
+    Section(
+        "documents",
+        "documents.nav",
+        ft.Icons.DESCRIPTION_OUTLINED,
+        SUPERVISION,
+        documents.build,
+        documents.load,
     ),
     Section(
         "audit", "admin.nav.audit", ft.Icons.POLICY_OUTLINED, frozenset({Role.admin}), audit.build, audit.load

@@ -1,9 +1,11 @@
-"""The `rapport` command: serve, demo data, database upgrades, device enrolment codes."""
+"""The `rapport` command: serve, demo data, database upgrades, device enrolment codes, monthly reports and
+badge sheets."""
 
 from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -218,6 +220,107 @@ def audit_verify() -> None:
         err=True,
     )
     raise typer.Exit(code=1)
+
+
+def _branch_by_code(ctx: AppContext, code: str) -> tuple[int, str]:
+    """(id, time zone) of the branch with this code, or a one-sentence refusal naming the known codes."""
+    from models.org import Branch
+
+    with ctx.db.read() as session:
+        rows = session.exec(select(Branch)).all()
+    found = next((b for b in rows if b.code == code), None)
+    if found is None or found.id is None:
+        known = ", ".join(sorted(b.code for b in rows)) or "none yet"
+        raise _fail(f"no branch with code {code!r} (known branch codes: {known}).")
+    return found.id, found.timezone
+
+
+def _locale(ctx: AppContext, locale: str | None) -> str:
+    from rapport.settings import SUPPORTED_LOCALES
+
+    chosen = locale or ctx.settings.locale
+    if chosen not in SUPPORTED_LOCALES:
+        raise _fail(f"--locale must be one of {', '.join(SUPPORTED_LOCALES)}; got {chosen!r}.")
+    return chosen
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise _fail(f"cannot write {path}: {exc.strerror or exc}.") from None
+
+
+@app.command()
+def report(
+    branch: Annotated[str, typer.Option(help="Branch code, e.g. BJ-RM.")],
+    month: Annotated[str, typer.Option(help="The month, YYYY-MM (e.g. 2026-10).")],
+    locale: Annotated[str | None, typer.Option(help="zh-CN or en (default: RAPPORT_LOCALE).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="PDF file to write (default: rapport-<branch>-<month>.pdf here).")
+    ] = None,
+) -> None:
+    """Write the monthly report of a branch as a PDF: scores, trend, complaints, clauses, ledger."""
+    from models.clock import utcnow
+    from models.errors import ValidationFailed
+    from models.scores import Month, local_month
+    from rapport.report_pdf import build_report
+
+    try:
+        period = Month.parse(month)
+    except ValidationFailed:
+        raise _fail(f"--month {month!r} is not a month: write it as YYYY-MM, like 2026-10.") from None
+    ctx = _context()
+    chosen = _locale(ctx, locale)
+    branch_id, tz = _branch_by_code(ctx, branch)
+    now = utcnow()
+    if period.first_day > local_month(now, tz).first_day:
+        raise _fail(f"{period} has not begun yet at {branch}: choose this month or an earlier one.")
+    path = out or Path(f"rapport-{branch}-{period}.pdf")
+
+    def progress(fraction: float, step: str) -> None:
+        print(f"  {round(fraction * 100):3d}%  {step}", flush=True)
+
+    print(f"Making the {branch} report for {period} ({chosen}) ...")
+    with ctx.db.read() as session:
+        data = build_report(
+            session, branch_id=branch_id, month=period, locale=chosen, progress=progress, now=now
+        )
+    _write(path, data)
+    print(f"Wrote {path} ({len(data) / 1024:,.0f} KB).")
+
+
+@app.command("qr-sheet")
+def qr_sheet(
+    branch: Annotated[str, typer.Option(help="Branch code, e.g. BJ-RM.")],
+    locale: Annotated[str | None, typer.Option(help="zh-CN or en (default: RAPPORT_LOCALE).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="PDF file to write (default: rapport-badges-<branch>.pdf here).")
+    ] = None,
+) -> None:
+    """Write a printable A4 sheet of QR badges for every active counter staff member of a branch."""
+    from models.errors import ValidationFailed
+    from rapport.badges import badge_sheet
+
+    ctx = _context()
+    chosen = _locale(ctx, locale)
+    branch_id, _tz = _branch_by_code(ctx, branch)
+    public_url = ctx.settings.effective_public_url
+    if not ctx.settings.public_url:
+        typer.secho(
+            f"Note: RAPPORT_PUBLIC_URL is not set, so the badges link to {public_url}, "
+            "which customers' phones cannot open; set it before printing for real.",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+    with ctx.db.read() as session:
+        try:
+            data = badge_sheet(session, branch_id=branch_id, public_url=public_url, locale=chosen)
+        except ValidationFailed as exc:
+            raise _fail(f"{branch}: {exc}.") from None
+    path = out or Path(f"rapport-badges-{branch}.pdf")
+    _write(path, data)
+    print(f"Wrote {path}: badges linking to {public_url}/s/...")
 
 
 def main() -> None:
