@@ -19,12 +19,13 @@ from models.policy import effective_policy
 from models.rating import (
     Channel,
     Rating,
-    RatingCreate,
     add_rating_details,
+    parse_rating,
     rate_at_device,
     rate_by_qr,
     staff_by_qr_token,
 )
+from models.sanction import current_service_star
 from rapport.alerting import after_complaint, after_rating
 from rapport.context import AppContext
 
@@ -47,6 +48,9 @@ class Place:
     timezone: str
     idle_reset_seconds: int
     contact_retention_days: int
+    # The branch's latest approved Service Star and its month (YYYY-MM), when the policy shows it.
+    star_name: str | None = None
+    star_month: str | None = None
 
     def counter_name(self, locale: str) -> str:
         return self.counter_name_zh if locale == "zh-CN" else self.counter_name_en
@@ -113,6 +117,12 @@ def load_counter(ctx: AppContext, device_token: str) -> Place:
         assert counter.id is not None
         staff = on_duty(session, counter_id=counter.id, at=ctx.clock())
         policy = effective_policy(session, branch.id)
+        assert branch.id is not None
+        star = (
+            current_service_star(session, branch.id, now=ctx.clock())
+            if policy.service_star_on_kiosk
+            else None
+        )
         return Place(
             branch_name_zh=branch.name_zh,
             branch_name_en=branch.name_en,
@@ -122,6 +132,8 @@ def load_counter(ctx: AppContext, device_token: str) -> Place:
             timezone=branch.timezone,
             idle_reset_seconds=policy.idle_reset_seconds,
             contact_retention_days=policy.contact_retention_days,
+            star_name=star[0].display_name if star else None,
+            star_month=star[1] if star else None,
         )
 
 
@@ -163,7 +175,7 @@ def submit_tap(
     with ctx.db.write() as session:
         device = authenticate_device(session, device_token, now=ctx.clock())
         rating, created = rate_at_device(
-            session, device=device, idempotency_key=idempotency_key, data=RatingCreate(score=score),
+            session, device=device, idempotency_key=idempotency_key, data=parse_rating({"score": score}),
             staff_no=staff_no, now=ctx.clock(),
         )  # fmt: skip
         rating_id, branch_id, counter_id = rating.id, rating.branch_id, rating.counter_id
@@ -178,7 +190,7 @@ def submit_phone_tap(
     with ctx.db.write() as session:
         rating, _created = rate_by_qr(
             session, qr_token=qr_token, phone_id=phone_id, idempotency_key=idempotency_key,
-            data=RatingCreate(score=score), now=ctx.clock(),
+            data=parse_rating({"score": score}), now=ctx.clock(),
         )  # fmt: skip
         return rating.id
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from sqlalchemy import JSON, CheckConstraint, Column, Index, String
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, func, select
@@ -111,6 +111,17 @@ class RatingCreate(BaseModel):
         if not isinstance(v, str):
             raise ValueError("comment must be text")
         return clean_text(v, max_chars=COMMENT_MAX_CHARS)
+
+
+def parse_rating(data: dict[str, Any]) -> RatingCreate:
+    """Validate a submission from a screen; the first problem is raised as ValidationFailed naming the
+    field, like every other refusal (the HTTP API maps pydantic's errors itself, to 422)."""
+    try:
+        return RatingCreate.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "rating"
+        raise ValidationFailed(field, err["msg"].removeprefix("Value error, ")) from None
 
 
 class RatingPublic(BaseModel):
@@ -390,7 +401,7 @@ def add_rating_details(
     The tap itself was stored at once (a customer who walks away still counts); the details may
     follow within a short window, from the same screen session that holds the rating's id.
     """
-    details = RatingCreate(score=3, reasons=reasons, comment=comment)  # score is not used here
+    details = parse_rating({"score": 3, "reasons": reasons, "comment": comment})  # score unused here
     rating = session.get(Rating, rating_id)
     now = now or utcnow()
     if rating is None or now - rating.created_at > RATING_DETAILS_WINDOW:
