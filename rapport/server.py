@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import gzip
+import mimetypes
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.utils import formatdate
+from pathlib import Path
+
 import flet.fastapi as flet_fastapi
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy import text
+from flet_web import get_package_web_dir
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from admin.app import build_admin_main
 from kiosk.app import build_kiosk_main
 from rapport.api import build_router
 from rapport.context import ASSETS_DIR, AppContext
+from rapport.logs import RequestLog
+from rapport.migrate import current_revision, head_revision
 from rapport.origin import OriginCheck
 from rapport.scheduler import start_scheduler
 
@@ -42,13 +53,18 @@ def create_app(ctx: AppContext, *, scheduler: bool = True) -> flet_fastapi.FastA
     async def healthz() -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
+    head = head_revision()  # the code's newest migration: fixed for the life of the process
+
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
+        """Ready when the database answers and its schema is the code's head (else 503)."""
         try:
-            with ctx.db.read() as session:
-                session.execute(text("SELECT 1"))
+            revision = await asyncio.to_thread(current_revision, ctx.db.engine)
         except Exception:
             return JSONResponse({"status": "database unreachable"}, status_code=503)
+        if revision != head:
+            pending = {"status": "migrations pending", "database_revision": revision, "code_revision": head}
+            return JSONResponse({**pending, "hint": "run `rapport db upgrade`"}, status_code=503)
         return JSONResponse({"status": "ready"})
 
     @app.get("/admin", include_in_schema=False)
@@ -75,7 +91,143 @@ def create_app(ctx: AppContext, *, scheduler: bool = True) -> flet_fastapi.FastA
             **common,
         ),
     )
-    # Flet's own server does not compress; main.dart.wasm alone is several MB.
+    # Flet's own server does not compress; main.dart.wasm alone is several MB. The big static files
+    # are compressed once (PrecompressedStatic, inside); everything else on the fly.
+    app.add_middleware(PrecompressedStatic, roots=(ASSETS_DIR, Path(get_package_web_dir())))
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.add_middleware(OriginCheck, public_url=ctx.settings.public_url)
+    app.add_middleware(RequestLog)  # outermost: every request gets an id and one access-log line
     return app
+
+
+# ---------------------------------------------------------------------------------------------------
+# Static files compressed once
+
+# What a page load fetches that is worth compressing: the Dart program, the renderer, fonts.
+COMPRESSIBLE = {".wasm", ".js", ".mjs", ".json", ".otf", ".ttf", ".css", ".svg"}
+PRECOMPRESS_MIN_BYTES = 8 * 1024
+# Flet patches these per app (base href, websocket path) in a directory of its own; they stay with it.
+FLET_PATCHED = {"index.html", "manifest.json", "assets/FontManifest.json"}
+MOUNTS = ("/admin/",)  # the admin app serves the same files under its own prefix
+mimetypes.add_type("application/wasm", ".wasm")
+mimetypes.add_type("text/javascript", ".mjs")
+mimetypes.add_type("font/otf", ".otf")
+
+
+@dataclass(frozen=True)
+class _Compressed:
+    body: bytes
+    stamp: tuple[int, int]  # the file's (mtime_ns, size) it was made from
+    etag: str
+    headers: list[tuple[bytes, bytes]]
+
+
+class PrecompressedStatic:
+    """Serve Flet's large static files gzip-compressed once per process instead of once per request.
+
+    GZipMiddleware alone compressed ``main.dart.wasm`` (8.5 MB, about 0.6 s of CPU) and the renderer
+    and fonts again for every new browser, which made a compressed first load slower than an
+    uncompressed one on loopback (docs/PERFORMANCE.md). Here:
+    1. A GET or HEAD that accepts gzip, for a file with a compressible suffix of at least
+       ``PRECOMPRESS_MIN_BYTES`` found where Flet's static handler looks (the app's assets, then
+       the flet_web package; the same path under ``/admin/``), is answered from memory.
+    2. The first request for a file compresses it in a worker thread (one at a time per file); a
+       file that changed on disk (mtime or size) is compressed again.
+    3. Responses carry ``Content-Encoding: gzip``, so GZipMiddleware passes them through; the small
+       and per-app files (index.html, manifests) still go through it.
+    Everything else (other methods, no gzip, unknown paths) goes on to the app untouched.
+    """
+
+    def __init__(self, app: ASGIApp, *, roots: Sequence[Path]):
+        self.app = app
+        self.roots = [r.resolve() for r in roots]
+        self._cache: dict[Path, _Compressed] = {}
+        self._locks: dict[Path, asyncio.Lock] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or not _accepts_gzip(scope):
+            await self.app(scope, receive, send)
+            return
+        path = self._file(scope["path"])
+        entry = await self._compressed(path) if path is not None else None
+        if entry is None:
+            await self.app(scope, receive, send)
+            return
+        if _header(scope, b"if-none-match") == entry.etag:
+            await send({"type": "http.response.start", "status": 304, "headers": entry.headers[-2:]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": entry.headers})
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else entry.body})
+
+    def _file(self, url_path: str) -> Path | None:
+        for mount in MOUNTS:
+            if url_path.startswith(mount):
+                url_path = url_path[len(mount) - 1 :]
+        rel = url_path.lstrip("/")
+        if not rel or rel in FLET_PATCHED or Path(rel).suffix.lower() not in COMPRESSIBLE:
+            return None
+        for root in self.roots:
+            candidate = (root / rel).resolve()
+            if candidate.is_relative_to(root) and candidate.is_file():
+                return candidate if candidate.stat().st_size >= PRECOMPRESS_MIN_BYTES else None
+        return None
+
+    async def _compressed(self, path: Path) -> _Compressed | None:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        stamp = (st.st_mtime_ns, st.st_size)
+        entry = self._cache.get(path)
+        if entry is not None and entry.stamp == stamp:
+            return entry
+        async with self._locks.setdefault(path, asyncio.Lock()):
+            entry = self._cache.get(path)
+            if entry is None or entry.stamp != stamp:
+                entry = await asyncio.to_thread(_compress, path, stamp)
+                self._cache[path] = entry
+        return entry
+
+
+def _compress(path: Path, stamp: tuple[int, int]) -> _Compressed:
+    body = gzip.compress(path.read_bytes(), compresslevel=6, mtime=0)
+    etag = f'"gz-{stamp[0]:x}-{stamp[1]:x}"'
+    ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    headers = [
+        (b"content-type", ctype.encode()),
+        (b"content-encoding", b"gzip"),
+        (b"content-length", str(len(body)).encode()),
+        (b"last-modified", formatdate(stamp[0] / 1e9, usegmt=True).encode()),
+        # What Flet's own app adds to every response (its CustomHeadersMiddleware): the renderer
+        # needs cross-origin isolation for its threads.
+        (b"cross-origin-opener-policy", b"same-origin"),
+        (b"cross-origin-embedder-policy", b"require-corp"),
+        (b"access-control-allow-origin", b"*"),
+        (b"vary", b"Accept-Encoding"),
+        (b"etag", etag.encode()),
+    ]
+    return _Compressed(body, stamp, etag, headers)
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return ""
+
+
+def _accepts_gzip(scope: Scope) -> bool:
+    for part in _header(scope, b"accept-encoding").lower().split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip() in ("gzip", "*"):
+            q = params.strip().removeprefix("q=")
+            return not (params.strip().startswith("q=") and _zero(q))
+    return False
+
+
+def _zero(q: str) -> bool:
+    try:
+        return float(q) == 0
+    except ValueError:
+        return False
