@@ -105,3 +105,34 @@ def device_context(session: Session, device: Device) -> tuple[Counter, Branch]:
     branch = session.get(Branch, counter.branch_id)
     assert branch is not None
     return counter, branch
+
+
+def list_devices(session: Session, *, counter_code: str | None = None) -> list[tuple[Device, Counter]]:
+    """Enrolled devices with their counters, by counter code then enrolment time."""
+    stmt = select(Device, Counter).join(Counter, col(Counter.id) == col(Device.counter_id))
+    if counter_code is not None:
+        stmt = stmt.where(Counter.code == counter_code.strip().upper())
+    rows = session.exec(stmt.order_by(col(Counter.code), col(Device.enrolled_at))).all()
+    return [(d, c) for d, c in rows]
+
+
+def revoke_device(
+    session: Session, *, device_id: int, actor_staff_id: int | None = None, now: datetime | None = None
+) -> Device:
+    """Stop a device's token from working at once (a lost or stolen tablet). The device's ratings stay;
+    a new tablet at that counter enrols with a fresh code. Audited; revoking twice changes nothing."""
+    from models.audit import append
+
+    device = session.get(Device, device_id)
+    if device is None:
+        raise DeviceNotAuthorized("no device with this id")
+    if device.revoked_at is None:
+        device.revoked_at = now or utcnow()
+        session.add(device)
+        session.flush()
+        append(
+            session, action="device.revoke", entity="device", entity_id=device.id,
+            actor_staff_id=actor_staff_id, now=device.revoked_at,
+        )  # fmt: skip
+        session.commit()
+    return device

@@ -170,6 +170,44 @@ def device_enrol_code(counter: Annotated[str, typer.Argument(help="Counter code,
     print(f"Or open on the tablet: {ctx.settings.effective_public_url}/enrol/{code}")
 
 
+@device_app.command("list")
+def device_list(
+    counter: Annotated[str | None, typer.Option(help="Only this counter, e.g. BJ-RM-01.")] = None,
+) -> None:
+    """Enrolled tablets: id, counter, label, when enrolled and last seen, and whether revoked."""
+    from models.devices import list_devices
+
+    ctx = _context()
+    with ctx.db.read() as session:
+        rows = list_devices(session, counter_code=counter)
+    if not rows:
+        print("No enrolled devices" + (f" at counter {counter}." if counter else "."))
+        return
+    for device, c in rows:
+        seen = device.last_seen_at.isoformat(timespec="minutes") if device.last_seen_at else "never"
+        state = (
+            f"revoked {device.revoked_at.isoformat(timespec='minutes')}" if device.revoked_at else "active"
+        )
+        print(f"{device.id:>5}  {c.code:<12} {device.label:<24} last seen {seen:<17} {state}")
+
+
+@device_app.command("revoke")
+def device_revoke(
+    device_id: Annotated[int, typer.Argument(help="The device id shown by `rapport device list`.")],
+) -> None:
+    """Stop a lost or stolen tablet at once: its token no longer works anywhere."""
+    from models.devices import revoke_device
+    from models.errors import DeviceNotAuthorized
+
+    ctx = _context()
+    try:
+        with ctx.db.write() as session:
+            device = revoke_device(session, device_id=device_id, now=ctx.clock())
+    except DeviceNotAuthorized:
+        raise _fail(f"there is no device {device_id}; `rapport device list` shows the ids.") from None
+    print(f"Device {device.id} ({device.label}) is revoked; a replacement enrols with a new code.")
+
+
 @user_app.command("create")
 def user_create(
     employee_no: Annotated[str, typer.Option(help="Unique employee number, e.g. E2001.")],
