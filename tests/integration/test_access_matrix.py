@@ -756,7 +756,16 @@ def test_the_matrix_covers_every_admin_service() -> None:
 
 # --- the admin app's sections per role -----------------------------------------------------------
 
-SUPERVISOR_SECTIONS = {"complaints", "dashboard", "alerts", "hotline", "inspections", "training", "account"}
+SUPERVISOR_SECTIONS = {
+    "complaints",
+    "dashboard",
+    "alerts",
+    "hotline",
+    "inspections",
+    "training",
+    "documents",
+    "account",
+}
 EXPECTED_SECTIONS = {
     Role.staff: {"hotline", "account"},
     Role.supervisor: SUPERVISOR_SECTIONS,
