@@ -41,3 +41,11 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) test-artifacts
+
+# Benchmarks (benchmarks/README.md): not part of `make test`. Each prints its figures next to the
+# targets of QUALITY.md and fails when one is missed; generated data is cached in /tmp/rapport-bench.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run full
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m benchmarks.run quick

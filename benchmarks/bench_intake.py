@@ -1,0 +1,334 @@
+"""Rating intake (QUALITY.md, "Speed and scale"): the service layer against raw sqlite3, and HTTP.
+
+1. Service layer vs raw sqlite3, in the same run, on the same database file. Both write one rating
+   per transaction, durably: WAL, ``synchronous=FULL``, foreign keys on, ``BEGIN IMMEDIATE``.
+   * raw: ``sqlite3`` with those pragmas, one ``INSERT`` of the same columns and values per
+     transaction: the fastest any code can go on this disk.
+   * service: ``models.rating.submit_rating`` in a ``Database.write()`` session (validation,
+     idempotency-key lookup, request fingerprint, the ORM insert and commit).
+   Rounds alternate raw / service so both see the same machine load and index sizes; the rate of
+   each is the median over rounds, the ratio is service / raw (target >= 0.5, aim 0.8). With
+   ``--preload N`` the file first holds the generated region of N ratings (benchmarks/dataset.py),
+   which gives the growth figures. ``rate_at_device`` (the kiosk and API path: device token,
+   duty lookup, misuse flag) is timed too, for information.
+2. HTTP: a real ``rapport serve``; 32 concurrent clients (one kiosk token each, one keep-alive
+   connection each) post 5,000 ratings with idempotency keys to ``POST /api/v1/ratings``; then 10% of
+   them are sent again with the same key and must come back as the same rating. Target: p95 < 50 ms,
+   0 errors, 0 duplicates (exactly 5,000 rows, as many distinct keys). The clients are a closed
+   loop: each sends its next rating as soon as the last is answered, so latency is 32 / throughput
+   at saturation. For information, a second phase sends ratings at a steady ``--http-rate`` (default
+   50/s: a region of 500 counters at its busiest sees a few a second) and prints that latency.
+
+    python -m benchmarks.bench_intake                 # full
+    python -m benchmarks.bench_intake --quick         # small
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import BENCH_DIR, Report, header, percentile, running_server, seed_org, upgrade_schema
+
+RATIO_TARGET = 0.5
+HTTP_P95_TARGET_MS = 50.0
+CLIENTS = 32
+
+
+# ---------------------------------------------------------------------------------------------------
+# 1. Service layer vs raw sqlite3
+
+
+RAW_INSERT = (
+    "INSERT INTO rating (id, idempotency_key, request_hash, staff_id, counter_id, branch_id, device_id,"
+    " channel, score, reasons, comment, created_at, flagged, flag_reason, counted, phone_key, overturned)"
+    " VALUES (?, ?, ?, ?, ?, ?, NULL, 'kiosk', ?, '[]', '', ?, 0, NULL, 1, NULL, 0)"
+)
+
+
+def _raw_connection(path: Path) -> sqlite3.Connection:
+    con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    con.execute("PRAGMA foreign_keys=ON")
+    con.execute("PRAGMA busy_timeout=10000")
+    assert con.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
+    con.execute("PRAGMA synchronous=FULL")
+    assert con.execute("PRAGMA synchronous").fetchone()[0] == 2
+    return con
+
+
+def _raw_round(con: sqlite3.Connection, n: int, staff: int, counter: int, branch: int, tag: str) -> float:
+    from datetime import UTC, datetime
+
+    t0 = time.perf_counter()
+    for i in range(n):
+        now = datetime.now(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+        con.execute("BEGIN IMMEDIATE")
+        con.execute(
+            RAW_INSERT, (uuid.uuid4().hex, f"raw-{tag}-{i}", "x" * 64, staff, counter, branch, 4, now)
+        )
+        con.execute("COMMIT")
+    return n / (time.perf_counter() - t0)
+
+
+def _service_round(db: Any, n: int, staff: int, counter: int, branch: int, tag: str) -> float:
+    from models.rating import Channel, RatingCreate, submit_rating
+
+    t0 = time.perf_counter()
+    for i in range(n):
+        with db.write() as s:
+            submit_rating(
+                s,
+                idempotency_key=f"svc-{tag}-{i}",
+                data=RatingCreate(score=4),
+                channel=Channel.kiosk,
+                branch_id=branch,
+                staff_id=staff,
+                counter_id=counter,
+            )
+    return n / (time.perf_counter() - t0)
+
+
+def _device_round(db: Any, n: int, device_token: str, tag: str) -> float:
+    from models.devices import authenticate_device
+    from models.rating import RatingCreate, rate_at_device
+
+    t0 = time.perf_counter()
+    for i in range(n):
+        with db.write() as s:
+            device = authenticate_device(s, device_token)
+            rate_at_device(s, device=device, idempotency_key=f"dev-{tag}-{i}", data=RatingCreate(score=4))
+    return n / (time.perf_counter() - t0)
+
+
+def service_vs_raw(report: Report, *, preload: int, rounds: int, per_round: int, seed: int) -> None:
+    from rapport.db import Database
+
+    work = Path(tempfile.mkdtemp(prefix="rapport-intake-", dir=BENCH_DIR))
+    try:
+        if preload:
+            from benchmarks.dataset import ensure_dataset
+
+            source = ensure_dataset(preload, seed).path
+            for suffix in ("", "-wal", "-shm"):
+                if Path(f"{source}{suffix}").exists():
+                    shutil.copyfile(f"{source}{suffix}", work / f"rapport.db{suffix}")
+        else:
+            upgrade_schema(work)
+        db = Database.from_url(f"sqlite:///{work / 'rapport.db'}")
+        org = seed_org(db, branches=1, counters_per_branch=1, staff_per_branch=1, devices=1)
+        branch, counter, staff = org.branch_ids[0], org.counter_ids[0], org.staff_ids[0]
+        con = _raw_connection(work / "rapport.db")
+        # Warm both paths (imports, statement caches, the file's pages) before timing.
+        _raw_round(con, 50, staff, counter, branch, "warm")
+        _service_round(db, 50, staff, counter, branch, "warm")
+        raw, svc, dev = [], [], []
+        for r in range(rounds):
+            raw.append(_raw_round(con, per_round, staff, counter, branch, str(r)))
+            svc.append(_service_round(db, per_round, staff, counter, branch, str(r)))
+            dev.append(_device_round(db, per_round // 2, org.devices[0][2], str(r)))
+            print(
+                f"     round {r + 1}/{rounds}: raw {raw[-1]:,.0f}/s  service {svc[-1]:,.0f}/s  "
+                f"device path {dev[-1]:,.0f}/s",
+                flush=True,
+            )
+        con.close()
+        db.dispose()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    at = f"@{preload:,}"
+    raw_rate, svc_rate = statistics.median(raw), statistics.median(svc)
+    report.add(f"raw sqlite3 durable inserts {at}", raw_rate, "/s")
+    report.add(f"service layer (submit_rating) durable intake {at}", svc_rate, "/s")
+    report.add(f"kiosk path (rate_at_device) durable intake {at}", statistics.median(dev), "/s")
+    report.add(f"service / raw ratio {at}", svc_rate / raw_rate, "x", (">=", RATIO_TARGET))
+
+
+# ---------------------------------------------------------------------------------------------------
+# 2. HTTP intake
+
+
+async def _http_load(
+    url: str, tokens: list[str], total: int, prefix: str = "http", rate: float = 0.0
+) -> dict[str, Any]:
+    """``total`` ratings from CLIENTS clients. ``rate`` 0: each client sends its next rating as soon
+    as the last one is answered (closed loop, the target's load). ``rate`` > 0: the clients together
+    start ``rate`` ratings a second on a fixed schedule (open loop), whatever the answers take."""
+    import httpx
+
+    latencies: list[float] = []
+    errors: list[str] = []
+    sent: dict[str, tuple[str, dict[str, Any]]] = {}  # key -> (token, body)
+    ids: dict[str, str] = {}
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(total):
+        queue.put_nowait(i)
+
+    async def client(c: int) -> None:
+        token = tokens[c % len(tokens)]
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        interval = CLIENTS / rate if rate else 0.0
+        next_start = time.perf_counter() + c * interval / CLIENTS
+        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as http:
+            while True:
+                try:
+                    i = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                if interval:
+                    await asyncio.sleep(max(0.0, next_start - time.perf_counter()))
+                    next_start += interval
+                key = f"{prefix}-{i:06d}-{uuid.uuid4().hex[:8]}"
+                body = {"score": 1 + i % 5}
+                t0 = time.perf_counter()
+                try:
+                    resp = await http.post(
+                        "/api/v1/ratings",
+                        json=body,
+                        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
+                    )
+                except httpx.HTTPError as exc:
+                    errors.append(f"{type(exc).__name__}: {exc}")
+                    continue
+                latencies.append((time.perf_counter() - t0) * 1000)
+                if resp.status_code != 201:
+                    errors.append(f"{resp.status_code} {resp.text[:200]}")
+                    continue
+                sent[key] = (token, body)
+                ids[key] = resp.json()["id"]
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client(c) for c in range(CLIENTS)))
+    elapsed = time.perf_counter() - t0
+
+    # Retries: every 10th rating again with the same key and body must return the same rating.
+    replay_mismatch = 0
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        for key in list(sent)[::10]:
+            token, body = sent[key]
+            resp = await http.post(
+                "/api/v1/ratings",
+                json=body,
+                headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
+            )
+            if resp.status_code != 200 or resp.json()["id"] != ids[key]:
+                replay_mismatch += 1
+    return {
+        "latencies": latencies,
+        "errors": errors,
+        "elapsed": elapsed,
+        "acked": len(sent),
+        "replay_mismatch": replay_mismatch,
+    }
+
+
+def http_intake(report: Report, *, total: int, paced_rate: float) -> None:
+    from sqlmodel import func, select
+
+    from models.rating import Rating
+    from rapport.db import Database
+
+    work = Path(tempfile.mkdtemp(prefix="rapport-http-", dir=BENCH_DIR))
+    try:
+        upgrade_schema(work)
+        db = Database.from_url(f"sqlite:///{work / 'rapport.db'}")
+        # 32 tablets at 32 counters of 4 branches, each with someone on duty.
+        org = seed_org(db, branches=4, counters_per_branch=8, staff_per_branch=8, devices=CLIENTS)
+        tokens = [token for _d, _c, token in org.devices]
+        with running_server(work) as server:
+            asyncio.run(
+                _http_load(server.url, tokens, 64, prefix="warm")
+            )  # warm-up (connections, imports, caches)
+            result = asyncio.run(_http_load(server.url, tokens, total))
+            paced = asyncio.run(_http_load(server.url, tokens, int(paced_rate * 10), "paced", paced_rate))
+            server_errors = server.log.read_text(errors="replace").count("Traceback")
+        with db.read() as s:
+            rows = s.exec(
+                select(func.count()).select_from(Rating).where(Rating.idempotency_key.startswith("http-"))  # type: ignore[attr-defined]
+            ).one()
+            keys = s.exec(
+                select(func.count(Rating.idempotency_key.distinct())).where(  # type: ignore[attr-defined]
+                    Rating.idempotency_key.startswith("http-")  # type: ignore[attr-defined]
+                )
+            ).one()
+        db.dispose()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    lat = result["latencies"]
+    report.add(f"HTTP intake throughput, {CLIENTS} clients", result["acked"] / result["elapsed"], "/s")
+    report.add("HTTP intake latency p50", percentile(lat, 50), "ms")
+    report.add("HTTP intake latency p95", percentile(lat, 95), "ms", ("<", HTTP_P95_TARGET_MS))
+    report.add("HTTP intake latency p99", percentile(lat, 99), "ms")
+    report.add("HTTP errors (non-201 or transport)", len(result["errors"]) + server_errors, "", ("==", 0))
+    report.add(f"ratings stored (sent {total})", rows, "", ("==", total))
+    report.add("duplicates (rows - distinct keys)", rows - keys, "", ("==", 0))
+    report.add("retries not answered with the same rating", result["replay_mismatch"], "", ("==", 0))
+    plat = paced["latencies"]
+    report.add(
+        f"HTTP intake at a steady {paced_rate:g}/s (open loop) latency p50", percentile(plat, 50), "ms"
+    )
+    report.add(
+        f"HTTP intake at a steady {paced_rate:g}/s (open loop) latency p95", percentile(plat, 95), "ms"
+    )
+    report.add(f"HTTP intake at a steady {paced_rate:g}/s (open loop) errors", len(paced["errors"]), "")
+    for err in (result["errors"] + paced["errors"])[:5]:
+        report.note(f"error: {err}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes (for make bench-quick)")
+    parser.add_argument(
+        "--preload", type=int, action="append", help="ratings already in the file (repeatable)"
+    )
+    parser.add_argument("--rounds", type=int)
+    parser.add_argument("--per-round", type=int)
+    parser.add_argument("--http-total", type=int)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument(
+        "--http-rate",
+        type=float,
+        default=50.0,
+        help="ratings/s of the steady (open-loop) phase, for information",
+    )
+    args = parser.parse_args()
+    rounds = args.rounds or (3 if args.quick else 5)
+    per_round = args.per_round or (200 if args.quick else 1000)
+    total = args.http_total or (1000 if args.quick else 5000)
+    preloads = args.preload or [0]
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    header(
+        "bench_intake: rating intake", rounds=rounds, per_round=per_round, preload=preloads, http_total=total
+    )
+    report = Report(
+        "bench_intake",
+        {
+            "rounds": rounds,
+            "per_round": per_round,
+            "preload": preloads,
+            "http_total": total,
+            "clients": CLIENTS,
+        },
+    )
+    for preload in preloads:
+        print(f"-- service layer vs raw sqlite3, {preload:,} ratings already stored", flush=True)
+        service_vs_raw(report, preload=preload, rounds=rounds, per_round=per_round, seed=args.seed)
+    if not args.skip_http:
+        print(f"-- HTTP: {total:,} ratings from {CLIENTS} concurrent clients", flush=True)
+        http_intake(report, total=total, paced_rate=args.http_rate)
+    return report.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
