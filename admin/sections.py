@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import flet as ft
 
 from admin.screens import account, alerts, audit, dashboard, documents, hotline, inspections, queue, training
+from admin.screens import jobs as job_screens
 from models.org import Role
 
 if TYPE_CHECKING:
@@ -74,6 +75,9 @@ SECTIONS: list[Section] = [
     ),
     Section(
         "audit", "admin.nav.audit", ft.Icons.POLICY_OUTLINED, frozenset({Role.admin}), audit.build, audit.load
+    ),
+    Section(
+        "jobs", "jobs.nav", ft.Icons.SCHEDULE, frozenset({Role.admin}), job_screens.build, job_screens.load
     ),
     Section(
         "account",

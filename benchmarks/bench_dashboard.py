@@ -195,7 +195,9 @@ def main() -> int:
         for name, t in result["queries"].items():
             print(f"       {name:<52} {t['first']:8.1f} {t['p50']:8.1f} {t['p95']:8.1f} {t['max']:8.1f}")
         for name, t in result["queries"].items():
-            report.add(f"{name} p95 @{n:,}", t["p95"], "ms", ("<", TARGET_MS) if judged else None)
+            # A whole dashboard is several queries in a row: shown, but the target is per query.
+            query = judged and not name.startswith("dashboard screen")
+            report.add(f"{name} p95 @{n:,}", t["p95"], "ms", ("<", TARGET_MS) if query else None)
         report.add(
             f"peak memory of the query process @{n:,}",
             result["peak_rss_mb"],

@@ -36,7 +36,7 @@ PLANS: dict[str, list[list[str]]] = {
     "quick": [
         ["bench_intake", "--quick"],
         ["bench_dashboard", "--ratings", "200000", "--repeat", "15"],
-        ["bench_sessions", "--sessions", "100"],
+        ["bench_sessions", "--sessions", "100", "--tap-window", "20"],
         ["bench_first_load", "--loads", "2"],
     ],
 }

@@ -9,6 +9,7 @@ from models.auth import LoginSession, TotpSecret
 from models.catalog import ConductClause
 from models.complaint import Complaint, ComplaintEvent, ComplaintStatus, EventKind, Severity
 from models.inspection import Inspection, InspectionFinding, SpotCheckTask
+from models.jobs import JobRun
 from models.org import Branch, Counter, Device, Duty, EnrolmentCode, Role, Staff
 from models.policy import Policy, PolicyRevision, PolicyValues
 from models.rating import Channel, Rating
@@ -30,6 +31,7 @@ __all__ = [
     "ComplaintStatus",
     "ConductClause",
     "EventKind",
+    "JobRun",
     "LoginSession",
     "Counter",
     "Device",

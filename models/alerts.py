@@ -2,8 +2,8 @@
 
 An alert is a row first (so nothing is lost when no screen is open) and a push second. Each has a
 ``dedupe_key`` so the same situation raises one alert however often it is checked: a high-severity
-complaint once, an overdue complaint once per escalation level, a negative burst at a counter once
-per window.
+complaint once, a complaint whose reply is due soon once and an overdue one once per escalation
+level, a negative burst at a counter once per window.
 """
 
 from __future__ import annotations
@@ -25,11 +25,12 @@ class AlertKind(StrEnum):
     high_complaint = "high_complaint"
     overdue = "overdue"
     negative_burst = "negative_burst"
+    due_soon = "due_soon"
 
 
 class Alert(SQLModel, table=True):
     __table_args__ = (
-        CheckConstraint("kind IN ('high_complaint', 'overdue', 'negative_burst')", name="kind"),
+        CheckConstraint("kind IN ('high_complaint', 'overdue', 'negative_burst', 'due_soon')", name="kind"),
         Index("ix_alert_branch_open", "branch_id", "acknowledged_at"),
     )
 
@@ -127,30 +128,52 @@ def check_negative_burst(
     )
 
 
-def sweep_overdue(session: Session, *, now: datetime | None = None) -> list[AlertView]:
-    """Raise an alert for every open complaint past its due time (once per escalation level)."""
+# A reply due within this time is "due soon": the same line the dashboard draws (models/reports.py).
+DUE_SOON = timedelta(hours=24)
+
+
+def open_complaints_due(
+    session: Session, *, before: datetime, not_before: datetime | None = None
+) -> list[tuple[int, int, int]]:
+    """(id, branch_id, escalation_level) of every open complaint due before ``before`` (and, when
+    given, not before ``not_before``), oldest due first."""
     from models.complaint import Complaint, ComplaintStatus
 
-    now = now or utcnow()
     open_states = [
         ComplaintStatus.new.value,
         ComplaintStatus.acknowledged.value,
         ComplaintStatus.investigating.value,
     ]
-    late = session.exec(
-        select(Complaint).where(col(Complaint.status).in_(open_states), col(Complaint.due_at) < now)
-    ).all()
+    stmt = select(Complaint.id, Complaint.branch_id, Complaint.escalation_level).where(
+        col(Complaint.status).in_(open_states), col(Complaint.due_at) < before
+    )
+    if not_before is not None:
+        stmt = stmt.where(col(Complaint.due_at) >= not_before)
+    rows = session.exec(stmt.order_by(col(Complaint.due_at), col(Complaint.id))).all()
+    return [(int(i), int(b), int(level)) for i, b, level in rows if i is not None]
+
+
+def raise_sla_alert(
+    session: Session, *, kind: AlertKind, complaint: tuple[int, int, int], now: datetime
+) -> AlertView | None:
+    """The due-soon warning or the overdue escalation of one complaint, once per escalation level."""
+    complaint_id, branch_id, level = complaint
+    return raise_alert(
+        session,
+        branch_id=branch_id,
+        kind=kind,
+        complaint_id=complaint_id,
+        dedupe_key=f"{kind.value}:{complaint_id}:{level}",
+        now=now,
+    )
+
+
+def sweep_overdue(session: Session, *, now: datetime | None = None) -> list[AlertView]:
+    """Raise an alert for every open complaint past its due time (once per escalation level)."""
+    now = now or utcnow()
     raised = []
-    for c in late:
-        assert c.id is not None
-        alert = raise_alert(
-            session,
-            branch_id=c.branch_id,
-            kind=AlertKind.overdue,
-            complaint_id=c.id,
-            dedupe_key=f"overdue:{c.id}:{c.escalation_level}",
-            now=now,
-        )
+    for c in open_complaints_due(session, before=now):
+        alert = raise_sla_alert(session, kind=AlertKind.overdue, complaint=c, now=now)
         if alert:
             raised.append(alert)
     return raised

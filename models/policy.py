@@ -46,6 +46,9 @@ class PolicyValues(BaseModel):
     closing_time: str = "17:00"
     holidays: list[str] = Field(default_factory=list, max_length=2000)
     contact_retention_days: int = Field(default=30, ge=1, le=3650)
+    # Presses flagged as misuse (too fast, bursts) count in no score; they are deleted after this many
+    # days unless a complaint or an appeal cites them (models/retention.py).
+    flagged_press_retention_days: int = Field(default=90, ge=7, le=3650)
     # Clauses whose complaints are high severity from the start (integrity, confidentiality).
     high_severity_clauses: list[str] = Field(default_factory=lambda: ["2.1.2", "2.1.3", "1.3.1"])
     status_lookups_per_minute: int = Field(default=10, ge=1, le=1000)

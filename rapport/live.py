@@ -1,9 +1,16 @@
-"""Pushing alerts to open supervisor screens in this process.
+"""Pushing alerts to open supervisor screens, in this process and on the other app servers.
 
 Flet's own pubsub is per app (the kiosk and the admin app do not share one), and alerts are raised
-in worker threads, so this small bus takes a publish from any thread and calls each subscriber on
-the event loop it subscribed from. Across several servers (a chain on PostgreSQL) the same publish
-would ride on LISTEN/NOTIFY; the alert rows in the database stay the source of truth either way.
+in worker threads, so :class:`AlertBus` takes a publish from any thread and calls each subscriber on
+the event loop it subscribed from.
+
+Several app servers on one PostgreSQL (a chain of branches) share alerts through PostgreSQL itself,
+no broker of our own: :class:`PgAlertRelay` sends ``NOTIFY rapport_alerts, '<alert id>'`` after the
+alert's row is committed, and every server LISTENs on a dedicated connection, reads the row by id and
+hands it to its own bus. The publishing server has already delivered it locally and skips its own
+notification. The alert rows stay the source of truth: a listener that lost its connection delivers
+the alerts it missed (by id) once it is back, and screens read the rows when they open.
+On SQLite (one server) the bus alone does the job.
 """
 
 from __future__ import annotations
@@ -12,13 +19,20 @@ import asyncio
 import itertools
 import logging
 import threading
+from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from models.alerts import AlertView
 
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+    from rapport.db import Database
+
 log = logging.getLogger(__name__)
 Handler = Callable[[AlertView], Awaitable[Any]]
+CHANNEL = "rapport_alerts"
 
 
 class AlertBus:
@@ -26,6 +40,7 @@ class AlertBus:
         self._subs: dict[int, tuple[set[int] | None, Handler, asyncio.AbstractEventLoop]] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        self._forward: Callable[[AlertView], None] | None = None
 
     def subscribe(self, branch_ids: list[int] | None, handler: Handler) -> int:
         """``branch_ids`` None means every branch (an administrator). Returns a token to unsubscribe."""
@@ -42,8 +57,24 @@ class AlertBus:
         with self._lock:
             self._subs.pop(token, None)
 
+    def forward_to(self, forward: Callable[[AlertView], None] | None) -> None:
+        """Also hand every published alert to ``forward`` (the relay to the other servers)."""
+        self._forward = forward
+
     def publish(self, alert: AlertView) -> int:
-        """Deliver to every subscriber of the alert's branch; returns how many were scheduled."""
+        """An alert raised here (its row committed): deliver it in this process and to the other
+        servers. Returns how many local subscribers were scheduled."""
+        delivered = self.deliver(alert)
+        forward = self._forward
+        if forward is not None:
+            try:
+                forward(alert)
+            except Exception:  # the row is stored; the other servers' screens show it when they load
+                log.warning("could not relay alert %s to the other servers", alert.id, exc_info=True)
+        return delivered
+
+    def deliver(self, alert: AlertView) -> int:
+        """Deliver to every subscriber of the alert's branch in this process only."""
         with self._lock:
             targets = [
                 (h, loop)
@@ -65,3 +96,174 @@ class AlertBus:
             await handler(alert)
         except Exception:  # a closed screen must not break delivery to the others
             log.debug("alert handler failed", exc_info=True)
+
+
+def load_alert(db: Database, alert_id: int) -> AlertView | None:
+    from models.alerts import Alert, view
+
+    with db.read() as session:
+        row = session.get(Alert, alert_id)
+        return view(row) if row is not None else None
+
+
+def alerts_after(db: Database, alert_id: int, limit: int = 200) -> list[AlertView]:
+    from sqlmodel import col, select
+
+    from models.alerts import Alert, view
+
+    with db.read() as session:
+        rows = session.exec(
+            select(Alert).where(col(Alert.id) > alert_id).order_by(col(Alert.id)).limit(limit)
+        ).all()
+        return [view(r) for r in rows]
+
+
+def latest_alert_id(db: Database) -> int:
+    from sqlmodel import func, select
+
+    from models.alerts import Alert
+
+    with db.read() as session:
+        return int(session.exec(select(func.max(Alert.id))).one() or 0)
+
+
+class PgAlertRelay:
+    """NOTIFY on publish, LISTEN in a thread of its own; see the module docstring.
+
+    1. :meth:`notify` (from the bus, after the alert's commit) remembers the id as sent from here and
+       runs ``pg_notify`` through the pool.
+    2. The listener thread holds a dedicated autocommit connection with ``LISTEN rapport_alerts``. Each
+       notification names an alert id; ids sent from here are skipped, others are read from the
+       database and delivered to this process's bus.
+    3. If the connection drops, the thread reconnects with a growing pause (up to 10 s) and then
+       delivers the alerts raised meanwhile (ids above the last one it saw), so none is lost.
+    """
+
+    def __init__(self, *, conninfo: str, db: Database, bus: AlertBus):
+        self.conninfo = conninfo
+        self.db = db
+        self.bus = bus
+        self._sent: deque[int] = deque(maxlen=2048)
+        self._sent_lock = threading.Lock()
+        self._stop = threading.Event()
+        self.listening = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_seen = 0
+
+    # -- sending -------------------------------------------------------------------------------------
+    def notify(self, alert: AlertView) -> None:
+        from sqlalchemy import text
+
+        with self._sent_lock:
+            self._sent.append(alert.id)
+            self._last_seen = max(self._last_seen, alert.id)
+        with self.db.engine.begin() as conn:
+            conn.execute(
+                text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": str(alert.id)}
+            )
+
+    # -- receiving -----------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._last_seen = latest_alert_id(self.db)
+        self._thread = threading.Thread(target=self._listen_forever, name="alert-listener", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _listen_forever(self) -> None:
+        import psycopg
+
+        from rapport.leader import KEEPALIVE
+
+        pause = 0.5
+        reconnecting = False
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.conninfo, autocommit=True, **KEEPALIVE) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    self.listening.set()
+                    pause = 0.5
+                    if reconnecting:
+                        self._catch_up()
+                    while not self._stop.is_set():
+                        for note in conn.notifies(timeout=1.0):
+                            self._received(note.payload)
+            except Exception as exc:
+                self.listening.clear()
+                if self._stop.is_set():
+                    break
+                log.warning(
+                    "alert listener: connection lost (%s); retrying in %.1f s", type(exc).__name__, pause
+                )
+                reconnecting = True
+                self._stop.wait(pause)
+                pause = min(pause * 2, 10.0)
+        self.listening.clear()
+
+    def _received(self, payload: str) -> None:
+        try:
+            alert_id = int(payload)
+        except ValueError:
+            log.warning("alert listener: ignored a notification that is not an alert id")
+            return
+        with self._sent_lock:
+            mine = alert_id in self._sent
+            self._last_seen = max(self._last_seen, alert_id)
+        if mine:
+            return
+        alert = load_alert(self.db, alert_id)
+        if alert is not None:
+            self.bus.deliver(alert)
+
+    def _catch_up(self) -> None:
+        for alert in alerts_after(self.db, self._last_seen):
+            with self._sent_lock:
+                mine = alert.id in self._sent
+                self._last_seen = max(self._last_seen, alert.id)
+            if not mine:
+                self.bus.deliver(alert)
+
+
+def alert_probe_router(bus: AlertBus) -> APIRouter:
+    """Test-only routes (mounted when RAPPORT_ALERT_PROBE=1): subscribe to this server's bus exactly as
+    a supervisor's screen does, and read back what arrived. The two-server test uses them to watch a
+    server other than the one where an alert was raised."""
+    from fastapi import APIRouter, HTTPException
+
+    router = APIRouter()
+    inboxes: dict[int, tuple[list[AlertView], asyncio.Event]] = {}
+
+    @router.post("/_probe/alerts")
+    async def subscribe(branch_id: int) -> dict[str, int]:
+        received: list[AlertView] = []
+        arrived = asyncio.Event()
+
+        async def on_alert(alert: AlertView) -> None:
+            received.append(alert)
+            arrived.set()
+
+        token = bus.subscribe([branch_id], on_alert)
+        inboxes[token] = (received, arrived)
+        return {"token": token}
+
+    @router.get("/_probe/alerts/{token}")
+    async def inbox(token: int, wait: float = 0) -> dict[str, list[dict[str, Any]]]:
+        if token not in inboxes:
+            raise HTTPException(404)
+        received, arrived = inboxes[token]
+        if not received and wait > 0:
+            try:
+                await asyncio.wait_for(arrived.wait(), timeout=min(wait, 30))
+            except TimeoutError:
+                pass
+        return {
+            "alerts": [
+                {"id": a.id, "kind": a.kind, "complaint_id": a.complaint_id, "branch_id": a.branch_id}
+                for a in received
+            ]
+        }
+
+    return router

@@ -1,77 +1,378 @@
-"""Timed work inside the server process (APScheduler 3.11).
+"""Timed work: the job catalogue, one recorded run per (job, slot), and the APScheduler wiring.
 
-Jobs are small module-level bodies in rapport/alerting.py (and later steps); each is idempotent, so
-a run repeated after a restart, or by a second server, raises nothing twice. Leader election across
-servers, catch-up after downtime and the job history screen arrive with the operations step.
+Each job says which slots are due at a moment (:attr:`Job.slots`) and does one slot's work
+(:attr:`Job.body`, a module-level function that reports its items to a :class:`~models.jobs.RunLog`).
+:func:`run_slot` claims the slot first (the ``job_run`` unique key, :mod:`models.jobs`), so two
+schedulers racing on it run the body once; tests call it, and :func:`run_due`, directly.
+
+Catch-up after downtime is part of "which slots are due", computed from what is recorded: the first
+tick after start finds the slots that were missed and runs each once. Jobs whose work is "everything
+due by now" (the sweeps, retention, the weekly draw) fold the missed slots into the latest one, which
+covers them; the monthly evaluation, whose work is per month, runs every missed month of every branch,
+oldest first (at most a year back).
+
+Only the elected leader (rapport/leader.py) runs the APScheduler jobs; each tick runs in a thread
+(``asyncio.to_thread``) so the event loop serving the screens never waits for the database.
+Two environment variables shorten the cadence for tests: RAPPORT_SWEEP_SECONDS (the SLA sweep's
+period, default 60) and RAPPORT_LEADER_RETRY_SECONDS (how often a follower tries to take over,
+default 10).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from functools import cache
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlmodel import col, func, select
 
-from rapport.alerting import overdue_sweep, weekly_spot_check_draw
+from models.inspection import DEFAULT_TZ
+from models.jobs import (
+    JobRunView,
+    RunLog,
+    claim,
+    day_slot,
+    done_slots,
+    finish,
+    last_occurrence,
+    next_occurrence,
+    next_period,
+    period_slot,
+    week_slot,
+)
+from rapport.alerting import alert_rules_sweep, sla_sweep, weekly_spot_check_draw
 from rapport.context import AppContext
+
+if TYPE_CHECKING:
+    from rapport.leader import Election
+    from rapport.live import PgAlertRelay
 
 log = logging.getLogger(__name__)
 
+# Daily and weekly jobs follow the head office's clock; the monthly evaluation follows each branch's.
+SCHEDULE_TZ = DEFAULT_TZ
+RETENTION_AT = time(3, 30)
+SPOT_CHECK_AT = time(8, 0)  # Monday morning, before the branches open
+SLOW_TICK_SECONDS = 300
+FIRST_TICK_SECONDS = 5
+CATCH_UP_MONTHS = 12
 
-async def _sla_sweep(ctx: AppContext) -> None:
+
+def _env_seconds(name: str, default: int, low: int, high: int) -> int:
+    raw = os.environ.get(name, "")
     try:
-        raised = await asyncio.to_thread(overdue_sweep, ctx)
-    except Exception:  # recorded and retried next minute, never a crash loop
-        log.exception("SLA sweep failed")
-        return
-    if raised:
-        log.info("SLA sweep: %d complaint(s) newly overdue", raised)
+        value = int(raw) if raw else default
+    except ValueError:
+        value = -1
+    if not low <= value <= high:
+        log.warning("%s must be a whole number of seconds from %d to %d; using %d", name, low, high, default)
+        return default
+    return value
 
 
-async def _spot_check_draw(ctx: AppContext) -> None:
-    try:
-        drawn = await asyncio.to_thread(weekly_spot_check_draw, ctx)
-    except Exception:
-        log.exception("spot-check draw failed")
-        return
-    if drawn:
-        log.info("spot-check draw: %d task(s) for this week", drawn)
+def sweep_seconds() -> int:
+    return _env_seconds("RAPPORT_SWEEP_SECONDS", 60, 1, 60)
 
 
-def _monthly_evaluation_body(ctx: AppContext) -> int:
-    from models.sanction import evaluate_finished_months
+def leader_retry_seconds() -> int:
+    return _env_seconds("RAPPORT_LEADER_RETRY_SECONDS", 10, 1, 300)
 
+
+@cache
+def runner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:64]
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    tick_seconds: int  # how often the leader looks for a due slot
+    slots: Callable[[AppContext, datetime], list[str]]
+    body: Callable[[AppContext, str, datetime, RunLog], None]
+    next_due: Callable[[AppContext, datetime], datetime]  # for the admin screen
+
+
+# -- the jobs ---------------------------------------------------------------------------------------
+
+
+def _sla_body(ctx: AppContext, slot: str, now: datetime, run: RunLog) -> None:
+    sla_sweep(ctx, now, run)
+
+
+def _alert_rules_body(ctx: AppContext, slot: str, now: datetime, run: RunLog) -> None:
+    alert_rules_sweep(ctx, now, run)
+
+
+def _spot_check_body(ctx: AppContext, slot: str, now: datetime, run: RunLog) -> None:
+    weekly_spot_check_draw(ctx, week=slot, now=now, run=run)
+
+
+def _spot_check_slots(ctx: AppContext, now: datetime) -> list[str]:
+    return [week_slot(last_occurrence(now, tz=SCHEDULE_TZ, at=SPOT_CHECK_AT, weekday=1), SCHEDULE_TZ)]
+
+
+def _retention_slots(ctx: AppContext, now: datetime) -> list[str]:
+    return [day_slot(last_occurrence(now, tz=SCHEDULE_TZ, at=RETENTION_AT), SCHEDULE_TZ)]
+
+
+def _retention_body(ctx: AppContext, slot: str, now: datetime, run: RunLog) -> None:
+    """Erase contacts past their erase time, one complaint at a time; then each branch's old flagged
+    presses. (Old backups are pruned here too once rapport/backup.py provides prune_backups.)"""
+    from models.org import Branch
+    from models.policy import effective_policy
+    from models.retention import contacts_due_for_erasure, erase_contact, purge_flagged_presses
+
+    with ctx.db.read() as session:
+        due = contacts_due_for_erasure(session, now=now)
+        branches = [
+            (b, effective_policy(session, b).flagged_press_retention_days)
+            for b in session.exec(select(Branch.id).order_by(col(Branch.id))).all()
+            if b is not None
+        ]
+    for complaint_id in due:
+        try:
+            with ctx.db.write() as session:
+                erased = erase_contact(session, complaint_id=complaint_id, now=now)
+        except Exception as exc:
+            run.fail(f"complaint {complaint_id}", exc)
+            continue
+        if erased:
+            run.ok()
+    for branch_id, days in branches:
+        try:
+            with ctx.db.write() as session:
+                run.ok(purge_flagged_presses(session, branch_id=branch_id, retention_days=days, now=now))
+        except Exception as exc:
+            run.fail(f"branch {branch_id}", exc)
+
+
+def _evaluation_slots(ctx: AppContext, now: datetime) -> list[str]:
+    """Per branch: every finished local month after the latest one evaluated (by the job or by a
+    supervisor), oldest first, at most CATCH_UP_MONTHS back; a branch never evaluated starts with
+    last month. On the 1st (branch time) that is last month, once."""
+    from models.org import Branch
+    from models.sanction import Evaluation
+    from models.scores import Month, local_month
+
+    slots: list[str] = []
+    with ctx.db.read() as session:
+        for branch in session.exec(select(Branch).order_by(col(Branch.id))).all():
+            target = local_month(now, branch.timezone).previous()
+            evaluated = session.exec(
+                select(func.max(Evaluation.month)).where(Evaluation.branch_id == branch.id)
+            ).one()
+            ran = [s.rsplit(":", 1)[1] for s in done_slots(session, job=EVALUATION, prefix=f"{branch.code}:")]
+            latest = max([m for m in (evaluated, *ran) if m], default=None)
+            month = Month.parse(latest).next() if latest else target
+            months: list[Month] = []
+            while (month.year, month.month) <= (target.year, target.month):
+                months.append(month)
+                month = month.next()
+            slots += [f"{branch.code}:{m}" for m in months[-CATCH_UP_MONTHS:]]
+    return slots
+
+
+def _evaluation_body(ctx: AppContext, slot: str, now: datetime, run: RunLog) -> None:
+    """Evaluate one branch's month (models/sanction.evaluate_month), unless a supervisor already did."""
+    from models.errors import NotFound
+    from models.org import Branch
+    from models.sanction import Evaluation, evaluate_month
+    from models.scores import Month
+
+    code, month_text = slot.rsplit(":", 1)
+    month = Month.parse(month_text)
     with ctx.db.write() as session:
-        return sum(len(r.proposed) for r in evaluate_finished_months(session, now=ctx.clock()))
+        branch = session.exec(select(Branch).where(Branch.code == code)).first()
+        if branch is None or branch.id is None:
+            raise NotFound(f"no branch with code {code}")
+        already = session.exec(
+            select(Evaluation.id).where(Evaluation.branch_id == branch.id, Evaluation.month == str(month))
+        ).first()
+        if already is None:
+            evaluate_month(session, branch_id=branch.id, month=month, actor_staff_id=None, now=now)
+            run.ok()
 
 
-async def _monthly_evaluation(ctx: AppContext) -> None:
+def _next_first_of_month(ctx: AppContext, now: datetime) -> datetime:
+    zone = ZoneInfo(SCHEDULE_TZ)
+    local = now.astimezone(zone)
+    year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
+    return datetime(year, month, 1, tzinfo=zone).astimezone(UTC)
+
+
+SLA_SWEEP = "sla-sweep"
+ALERT_RULES = "alert-rules"
+EVALUATION = "monthly-evaluation"
+SPOT_CHECK = "spot-check-draw"
+RETENTION = "retention"
+
+
+def jobs() -> list[Job]:
+    """The job catalogue, in the order the admin screen lists it."""
+    period = sweep_seconds()
+    return [
+        Job(
+            SLA_SWEEP,
+            period,
+            lambda ctx, now: [period_slot(now, period)],
+            _sla_body,
+            lambda ctx, now: next_period(now, period),
+        ),
+        Job(
+            ALERT_RULES,
+            60,
+            lambda ctx, now: [period_slot(now, 60)],
+            _alert_rules_body,
+            lambda ctx, now: next_period(now, 60),
+        ),
+        Job(EVALUATION, SLOW_TICK_SECONDS, _evaluation_slots, _evaluation_body, _next_first_of_month),
+        Job(
+            SPOT_CHECK,
+            SLOW_TICK_SECONDS,
+            _spot_check_slots,
+            _spot_check_body,
+            lambda ctx, now: next_occurrence(now, tz=SCHEDULE_TZ, at=SPOT_CHECK_AT, weekday=1),
+        ),
+        Job(
+            RETENTION,
+            SLOW_TICK_SECONDS,
+            _retention_slots,
+            _retention_body,
+            lambda ctx, now: next_occurrence(now, tz=SCHEDULE_TZ, at=RETENTION_AT),
+        ),
+    ]
+
+
+def job_named(name: str) -> Job:
+    for job in jobs():
+        if job.name == name:
+            return job
+    raise KeyError(name)
+
+
+# -- running a slot ---------------------------------------------------------------------------------
+
+
+def run_slot(ctx: AppContext, job: Job, slot: str, now: datetime | None = None) -> JobRunView | None:
+    """Claim ``slot`` and do its work; None when the slot was not ours (done, or in hand elsewhere).
+
+    An exception out of the body fails the run (recorded, class name only) instead of escaping: the
+    scheduler goes on, and the slot is retried later a bounded number of times (models/jobs.py).
+    """
+    now = now or ctx.clock()
+    with ctx.db.write() as session:
+        run_id = claim(session, job=job.name, slot=slot, now=now, runner=runner_id())
+    if run_id is None:
+        return None
+    run = RunLog()
     try:
-        proposed = await asyncio.to_thread(_monthly_evaluation_body, ctx)
-    except Exception:
-        log.exception("monthly evaluation failed")
-        return
-    if proposed:
-        log.info("monthly evaluation: %d proposal(s) wait for a decision", proposed)
+        job.body(ctx, slot, now, run)
+    except Exception as exc:
+        log.exception("job %s, slot %s failed", job.name, slot)
+        run.fail("run", exc)
+    with ctx.db.write() as session:
+        result = finish(session, run_id=run_id, log=run, now=max(ctx.clock(), now))
+    if run.failed:
+        log.warning("job %s, slot %s: %d item(s) failed: %s", job.name, slot, run.failed, result.error)
+    elif run.done:
+        log.info("job %s, slot %s: %d item(s) done", job.name, slot, run.done)
+    return result
+
+
+def run_due(ctx: AppContext, job: Job, now: datetime | None = None) -> list[JobRunView]:
+    """Run every slot of ``job`` that is due at ``now`` and not done yet (the catch-up included)."""
+    now = now or ctx.clock()
+    return [r for slot in job.slots(ctx, now) if (r := run_slot(ctx, job, slot, now)) is not None]
+
+
+async def tick(ctx: AppContext, name: str) -> None:
+    """What APScheduler calls: one look for due slots of one job, in a worker thread."""
+    try:
+        await asyncio.to_thread(run_due, ctx, job_named(name))
+    except Exception:  # the database is unreachable, say: logged, and the next tick tries again
+        log.exception("job %s could not run", name)
 
 
 def start_scheduler(ctx: AppContext) -> AsyncIOScheduler:
+    """Start the jobs (on the leader only). Each job's first tick comes FIRST_TICK_SECONDS after start
+    (sooner for a job that ticks more often), once the server is up: that tick is the catch-up."""
     scheduler = AsyncIOScheduler(timezone="UTC")
-    scheduler.add_job(
-        _sla_sweep, "interval", minutes=1, args=[ctx], id="sla-sweep", replace_existing=True,
-        coalesce=True, max_instances=1, misfire_grace_time=60,
-    )  # fmt: skip
-    # Monday morning in China; hourly retries are harmless (idempotent per supervisor and week) and
-    # catch up a week whose Monday run was missed while the server was down.
-    scheduler.add_job(
-        _spot_check_draw, "interval", hours=1, args=[ctx], id="spot-check-draw", replace_existing=True,
-        coalesce=True, max_instances=1, misfire_grace_time=3600,
-    )  # fmt: skip
-    # The 1st of the month in each branch's time zone: hourly runs do last month's evaluation once per
-    # branch (models/sanction.evaluate_finished_months) and catch up after downtime.
-    scheduler.add_job(
-        _monthly_evaluation, "interval", hours=1, args=[ctx], id="monthly-evaluation", replace_existing=True,
-        coalesce=True, max_instances=1, misfire_grace_time=3600,
-    )  # fmt: skip
+    # APScheduler logs two lines per tick at INFO; run_slot logs what a run did, and failures.
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+    started = datetime.now(UTC)
+    for job in jobs():
+        scheduler.add_job(
+            tick,
+            "interval",
+            seconds=job.tick_seconds,
+            args=[ctx, job.name],
+            id=job.name,
+            name=job.name,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=job.tick_seconds,
+            next_run_time=started + timedelta(seconds=min(FIRST_TICK_SECONDS, job.tick_seconds)),
+        )
     scheduler.start()
     return scheduler
+
+
+# -- what runs beside the web server ----------------------------------------------------------------
+
+
+class Background:
+    """The leader election (and, while this server leads, the scheduler) and, on PostgreSQL, the
+    alert relay between app servers. ``start`` and ``stop`` are the server's startup and shutdown."""
+
+    def __init__(self, ctx: AppContext, *, scheduler: bool = True):
+        self.ctx = ctx
+        self.with_scheduler = scheduler
+        self.scheduler: AsyncIOScheduler | None = None
+        self.election: Election | None = None
+        self.relay: PgAlertRelay | None = None
+
+    async def start(self) -> None:
+        from rapport.leader import Election, leadership_for, libpq_conninfo
+        from rapport.live import PgAlertRelay
+
+        url = self.ctx.db.engine.url
+        if url.get_backend_name() == "postgresql":
+            self.relay = PgAlertRelay(conninfo=libpq_conninfo(url), db=self.ctx.db, bus=self.ctx.alerts)
+            await asyncio.to_thread(self.relay.start)
+            self.ctx.alerts.forward_to(self.relay.notify)
+        if self.with_scheduler:
+            leadership = leadership_for(url, self.ctx.settings.data_dir)
+            self.election = Election(
+                leadership,
+                on_elected=self._start_jobs,
+                on_deposed=self._stop_jobs,
+                retry_seconds=leader_retry_seconds(),
+            )
+            await self.election.check()  # lead at once if nobody does; the loop retries from here
+            self.election.start()
+
+    def _start_jobs(self) -> None:
+        if self.scheduler is None:
+            self.scheduler = start_scheduler(self.ctx)
+
+    def _stop_jobs(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+
+    async def stop(self) -> None:
+        if self.election is not None:
+            await self.election.stop()
+        self._stop_jobs()
+        if self.relay is not None:
+            self.ctx.alerts.forward_to(None)
+            await asyncio.to_thread(self.relay.stop)

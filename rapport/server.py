@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import gzip
 import mimetypes
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path
 
 import flet.fastapi as flet_fastapi
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from flet_web import get_package_web_dir
@@ -22,10 +22,11 @@ from admin.app import build_admin_main
 from kiosk.app import build_kiosk_main
 from rapport.api import build_router
 from rapport.context import ASSETS_DIR, AppContext
+from rapport.live import alert_probe_router
 from rapport.logs import RequestLog
 from rapport.migrate import current_revision, head_revision
 from rapport.origin import OriginCheck
-from rapport.scheduler import start_scheduler
+from rapport.scheduler import Background
 
 # A customer's session is short; a disconnected one should not linger for Flet's default hour.
 KIOSK_SESSION_TIMEOUT_S = 300
@@ -33,21 +34,16 @@ ADMIN_SESSION_TIMEOUT_S = 900
 
 
 def create_app(ctx: AppContext, *, scheduler: bool = True) -> flet_fastapi.FastAPI:
-    jobs: list[AsyncIOScheduler] = []
-
-    async def start_jobs() -> None:
-        if scheduler:
-            jobs.append(start_scheduler(ctx))
-
-    async def stop_jobs() -> None:
-        for s in jobs:
-            s.shutdown(wait=False)
+    # Leader election (only the leader runs the jobs) and, on PostgreSQL, alerts across app servers.
+    background = Background(ctx, scheduler=scheduler)
 
     app = flet_fastapi.FastAPI(
         title="Rapport", docs_url=None, redoc_url=None, openapi_url="/api/v1/openapi.json",
-        on_startup=[start_jobs], on_shutdown=[stop_jobs],
+        on_startup=[background.start], on_shutdown=[background.stop],
     )  # fmt: skip
     app.include_router(build_router(ctx), prefix="/api/v1")
+    if os.environ.get("RAPPORT_ALERT_PROBE") == "1":  # test-only: see rapport/live.alert_probe_router
+        app.include_router(alert_probe_router(ctx.alerts))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:

@@ -32,7 +32,7 @@ from starlette.testclient import TestClient
 
 import models.auth
 import models.crypto
-from admin import backend, dashboard, hotline, supervision
+from admin import backend, dashboard, hotline, jobs, supervision
 from admin.sections import SECTIONS, visible_sections
 from kiosk import backend as kiosk
 from models import auth
@@ -67,6 +67,7 @@ from models.org import Counter, Device, Role, Staff
 from models.rating import Channel, Rating, RatingCreate, rate_at_device
 from models.training import TrainingRecord, record_training
 from rapport.context import AppContext
+from rapport.scheduler import jobs as job_catalogue
 from rapport.server import create_app
 
 PASSWORD = "correct horse 42"
@@ -596,6 +597,10 @@ def check_dashboard(c: Cell, d: dashboard.DashboardData) -> None:
     assert d.branch_en == want_name, d.branch_en
 
 
+def check_jobs(_c: Cell, rows: list[jobs.JobRow]) -> None:
+    assert [r.name for r in rows] == [j.name for j in job_catalogue()], rows
+
+
 def _hotline_form(env: Env, target: str) -> dict[str, Any]:
     return {
         "branch_id": str(env.branch[target]), "category": "2.2.2", "description": "电话投诉：柜员态度差",
@@ -670,6 +675,9 @@ OPS: list[Op] = [
     # admin/dashboard.py
     Op("dashboard.dashboard", dashboard.dashboard, SUPERVISION,
        lambda e, tok, t, p: dashboard.dashboard(e.ctx, tok), check_dashboard),
+    # admin/jobs.py
+    Op("jobs.job_overview", jobs.job_overview, ADMIN,
+       lambda e, tok, t, p: jobs.job_overview(e.ctx, tok), check_jobs),
 ]  # fmt: skip
 
 
@@ -729,7 +737,7 @@ def test_access_matrix(env: Env, op: Op) -> None:
 
 # --- the matrix stays complete -------------------------------------------------------------------
 
-ADMIN_MODULES = (backend, hotline, supervision, dashboard)
+ADMIN_MODULES = (backend, hotline, supervision, dashboard, jobs)
 
 
 def admin_services() -> dict[str, Callable[..., Any]]:
@@ -769,7 +777,7 @@ SUPERVISOR_SECTIONS = {
 EXPECTED_SECTIONS = {
     Role.staff: {"hotline", "account"},
     Role.supervisor: SUPERVISOR_SECTIONS,
-    Role.admin: SUPERVISOR_SECTIONS | {"audit"},
+    Role.admin: SUPERVISOR_SECTIONS | {"audit", "jobs"},
 }
 
 

@@ -1,0 +1,92 @@
+"""Keeping data no longer than needed: the daily retention job's units of work.
+
+1. A customer's contact details are kept only to answer the complaint. When a complaint reaches a
+   final state its erase time is fixed (``contact_erase_after``, the policy's contact retention days
+   later, :mod:`models.complaint`); once that time has passed the contact is erased, with a public
+   "contact erased" step on the customer's timeline and an audit entry (ids only).
+2. Presses flagged as misuse (too fast, bursts) count in no score; they are deleted after the
+   policy's ``flagged_press_retention_days``, unless a complaint or an appeal cites them.
+
+Each function does one item and commits; the job records an item that fails and goes on.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, exists
+from sqlmodel import Session, col, select, update
+
+from models import audit
+from models.complaint import FINAL_STATUSES, Complaint, ComplaintEvent, EventKind
+from models.rating import Rating
+from models.sanction import Appeal
+
+
+def contacts_due_for_erasure(session: Session, *, now: datetime) -> list[int]:
+    """Ids of closed or rejected complaints that still hold a contact past its erase time."""
+    finals = [s.value for s in FINAL_STATUSES]
+    stmt = select(Complaint.id).where(
+        col(Complaint.contact).is_not(None),
+        col(Complaint.contact_erase_after) <= now,
+        col(Complaint.status).in_(finals),
+    )
+    return [i for i in session.exec(stmt.order_by(col(Complaint.id))).all() if i is not None]
+
+
+def erase_contact(session: Session, *, complaint_id: int, now: datetime) -> bool:
+    """Erase one complaint's contact if it is still due; returns whether this call erased it.
+
+    A conditional UPDATE (still holding a contact, erase time passed, still final) that must change
+    exactly one row: a complaint reopened meanwhile keeps its contact, and two runs erase once.
+    """
+    finals = [s.value for s in FINAL_STATUSES]
+    changed = session.exec(
+        update(Complaint)
+        .where(
+            col(Complaint.id) == complaint_id,
+            col(Complaint.contact).is_not(None),
+            col(Complaint.contact_erase_after) <= now,
+            col(Complaint.status).in_(finals),
+        )
+        .values(contact=None, contact_kind=None)
+    )
+    if changed.rowcount != 1:
+        session.rollback()
+        return False
+    session.add(ComplaintEvent(complaint_id=complaint_id, at=now, kind=EventKind.contact_erased, public=True))
+    audit.append(
+        session, action="complaint.contact_erased", entity="complaint", entity_id=complaint_id, now=now
+    )
+    session.commit()
+    return True
+
+
+def purge_flagged_presses(session: Session, *, branch_id: int, retention_days: int, now: datetime) -> int:
+    """Delete a branch's flagged presses older than ``retention_days`` that nothing cites; returns
+    how many went. One audit entry records the count (never which presses)."""
+    before = now - timedelta(days=retention_days)
+    cited_by_complaint = exists().where(col(Complaint.rating_id) == col(Rating.id))
+    cited_by_appeal = exists().where(col(Appeal.rating_id) == col(Rating.id))
+    gone = session.exec(
+        delete(Rating).where(
+            col(Rating.branch_id) == branch_id,
+            col(Rating.flagged),
+            col(Rating.created_at) < before,
+            ~cited_by_complaint,
+            ~cited_by_appeal,
+        )
+    ).rowcount
+    if not gone:
+        session.rollback()
+        return 0
+    audit.append(
+        session,
+        action="rating.flagged_purged",
+        entity="branch",
+        entity_id=branch_id,
+        now=now,
+        details={"count": gone, "older_than_days": retention_days},
+    )
+    session.commit()
+    return int(gone)
