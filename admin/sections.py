@@ -13,7 +13,19 @@ from typing import TYPE_CHECKING
 
 import flet as ft
 
-from admin.screens import account, alerts, audit, dashboard, documents, hotline, inspections, queue, training
+from admin.screens import (
+    account,
+    alerts,
+    audit,
+    dashboard,
+    documents,
+    hotline,
+    inspections,
+    ledger,
+    people,
+    queue,
+    training,
+)
 from admin.screens import jobs as job_screens
 from models.org import Role
 
@@ -72,6 +84,10 @@ SECTIONS: list[Section] = [
         SUPERVISION,
         documents.build,
         documents.load,
+    ),
+    Section("ledger", "admin.ledger.nav", ft.Icons.GAVEL, SUPERVISION, ledger.build, ledger.load),
+    Section(
+        "people", "admin.people.nav", ft.Icons.LEADERBOARD_OUTLINED, SUPERVISION, people.build, people.load
     ),
     Section(
         "audit", "admin.nav.audit", ft.Icons.POLICY_OUTLINED, frozenset({Role.admin}), audit.build, audit.load

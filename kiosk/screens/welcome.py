@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING
 
 import flet as ft
+from babel.dates import format_skeleton
 
 from kiosk.screens.frame import frame
 from kiosk.state import Mode
@@ -13,6 +15,8 @@ from rapport.i18n import t
 
 if TYPE_CHECKING:
     from kiosk.app import KioskApp
+
+STAR = "#B8860B"  # a muted gold: noticed, but quieter than the faces
 
 
 def staff_card(app: KioskApp) -> ft.Control:
@@ -44,6 +48,31 @@ def staff_card(app: KioskApp) -> ft.Control:
     )
 
 
+def service_star(app: KioskApp) -> ft.Control | None:
+    """One quiet line naming the branch's Service Star, when there is one and the policy shows it."""
+    place, locale = app.state.place, app.state.locale
+    if place is None or not place.star_name or not place.star_month:
+        return None
+    year, month = (int(x) for x in place.star_month.split("-"))
+    when = format_skeleton("yMMMM", date(year, month, 1), locale=locale.replace("-", "_"))
+    return ft.Row(
+        [
+            ft.Icon(ft.Icons.STAR_ROUNDED, color=STAR, size=22),
+            ft.Text(
+                t(locale, "kiosk.star.line", month=when, name=place.star_name),
+                size=16,
+                color=MUTED,
+                key="service-star",
+                # A long name wraps under the icon's line rather than pushing the screen wider.
+                expand=is_narrow(app.page),
+            ),
+        ],
+        alignment=ft.MainAxisAlignment.CENTER,
+        vertical_alignment=ft.CrossAxisAlignment.CENTER,
+        spacing=6,
+    )
+
+
 def build(app: KioskApp) -> ft.Control:
     state = app.state
     locale = state.locale
@@ -64,6 +93,7 @@ def build(app: KioskApp) -> ft.Control:
             ),
             ft.Text(t(locale, "kiosk.hint"), size=18, color=MUTED, text_align=ft.TextAlign.CENTER),
             faces,
+            *([star] if (star := service_star(app)) else []),
         ],
         spacing=20,
         horizontal_alignment=ft.CrossAxisAlignment.CENTER,

@@ -772,6 +772,8 @@ SUPERVISOR_SECTIONS = {
     "inspections",
     "training",
     "documents",
+    "ledger",
+    "people",
     "account",
 }
 EXPECTED_SECTIONS = {
