@@ -22,6 +22,7 @@ from admin.screens import (
     hotline,
     inspections,
     ledger,
+    me,
     people,
     queue,
     training,
@@ -95,6 +96,7 @@ SECTIONS: list[Section] = [
     Section(
         "jobs", "jobs.nav", ft.Icons.SCHEDULE, frozenset({Role.admin}), job_screens.build, job_screens.load
     ),
+    Section("me", "me.nav", ft.Icons.BADGE_OUTLINED, frozenset({Role.staff}), me.build, me.load),
     Section(
         "account",
         "admin.nav.account",

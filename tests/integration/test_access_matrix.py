@@ -777,7 +777,7 @@ SUPERVISOR_SECTIONS = {
     "account",
 }
 EXPECTED_SECTIONS = {
-    Role.staff: {"hotline", "account"},
+    Role.staff: {"hotline", "me", "account"},
     Role.supervisor: SUPERVISOR_SECTIONS,
     Role.admin: SUPERVISOR_SECTIONS | {"audit", "jobs"},
 }

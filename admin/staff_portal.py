@@ -1,0 +1,599 @@
+"""A counter staff member's own page in the admin app: my scores, the comments and complaints about
+me, my ledger records, and the three things I may do about them (acknowledge, report, appeal).
+
+Why it is built this way:
+1. Every function takes only the sign-in token and resolves the person from it. No function accepts
+   a staff id, so nobody can ask for a colleague's page; an id of a ledger entry or rating that is
+   not the caller's answers exactly like one that does not exist.
+2. Only role staff: supervisors and administrators have the personal file and the ledger instead.
+3. Nothing here carries customer data. A rating's phone key and device, a complaint's contact,
+   tracking code and internal casework notes are never read into a result; free text written by a
+   customer (a comment, a complaint's description) has anything that looks like a mobile number or
+   an e-mail address masked, because a customer sometimes types one in.
+4. Colleagues are never named: the branch appears only as a median, a distribution and a count of
+   ranked people.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from models import auth
+from models.catalog import ConductClause
+from models.complaint import Complaint
+from models.errors import Forbidden, NotFound
+from models.inspection import findings_of, list_inspections
+from models.org import Branch, Role, Staff
+from models.policy import effective_policy
+from models.rating import Rating
+from models.sanction import (
+    REWARDS,
+    Appeal,
+    Sanction,
+    SanctionKind,
+    SanctionNotFound,
+    SanctionStatus,
+    acknowledge,
+    appeal_rating,
+    appeal_sanction,
+    appeals_of,
+    file_report,
+    sanctions_of,
+)
+from models.scores import Score, local_month, profile
+from models.training import list_training
+from rapport.context import AppContext
+
+COMMENTS_PAGE = 30
+COMPLAINTS_MAX = 200
+INSPECTIONS_MAX = 100
+# A rating worth listing under "comments": it says something, scores low, or has a story of its own.
+LOW_SCORE = 3
+APPEALABLE = (SanctionStatus.approved, SanctionStatus.acknowledged, SanctionStatus.closed)
+
+_MOBILE = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?1[3-9]\d(?:[\s-]?\d){8}(?!\d)")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+MASK = "***"
+
+
+def redact(text: str) -> str:
+    """Mask mobile numbers and e-mail addresses a customer typed into free text."""
+    return _EMAIL.sub(MASK, _MOBILE.sub(MASK, text))
+
+
+# -- results ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Me:
+    id: int
+    name: str
+    employee_no: str
+    branch_zh: str
+    branch_en: str
+    tz: str
+
+
+@dataclass(frozen=True)
+class Clause:
+    code: str
+    zh: str
+    en: str
+
+
+@dataclass(frozen=True)
+class Figures:
+    """A fair score (models/scores.Score) without anything but numbers."""
+
+    n: int
+    mean: float | None
+    score: float | None
+    low: float | None
+    high: float | None
+    ranked: bool
+    counts: tuple[int, int, int, int, int]
+
+
+@dataclass(frozen=True)
+class MonthPoint:
+    month: str  # YYYY-MM
+    figures: Figures
+
+
+@dataclass(frozen=True)
+class DayPoint:
+    day: date
+    n: int
+    mean: float | None
+
+
+@dataclass(frozen=True)
+class MyScores:
+    month: str
+    current: Figures
+    min_ranked: int
+    branch_counts: tuple[int, int, int, int, int]  # every counted rating of the branch this month
+    branch_mean: float | None
+    branch_median: float | None  # of the ranked people's scores, mine included
+    rank: int | None  # 1 = best; None when I am not ranked
+    ranked_count: int
+    months: tuple[MonthPoint, ...]  # oldest first, ending with this month
+    days: tuple[DayPoint, ...]  # this month, days with ratings
+
+
+@dataclass(frozen=True)
+class AppealInfo:
+    id: int
+    status: str  # open, upheld, overturned
+    statement: str
+    filed_at: datetime
+    decided_at: datetime | None
+    decision_reason: str | None
+
+
+@dataclass(frozen=True)
+class CommentRow:
+    id: str  # the rating's id, to appeal it
+    at: datetime
+    score: int
+    channel: str
+    reasons: tuple[Clause, ...]
+    comment: str
+    flagged: bool  # kept but not counted (misuse rules)
+    flag_reason: str | None
+    overturned: bool  # set aside on my appeal
+    appeal: AppealInfo | None
+    appeal_until: datetime | None  # set while the page offers an appeal (a counted low rating, in time)
+
+
+@dataclass(frozen=True)
+class Comments:
+    rows: tuple[CommentRow, ...]
+    more: bool  # older ones exist beyond ``rows``
+
+
+@dataclass(frozen=True)
+class ComplaintRow:
+    id: int
+    filed_at: datetime
+    category: Clause
+    severity: str
+    status: str
+    description: str
+    reply: str | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class RecordRow:
+    id: int
+    kind: str
+    reward: bool
+    amount_yuan: int | None
+    clauses: tuple[Clause, ...]
+    reason: str
+    status: str
+    month: str | None
+    proposed_at: datetime
+    decided_at: datetime | None
+    decision_reason: str | None
+    acknowledged_at: datetime | None
+    requires_report: bool
+    report: str | None
+    reported_at: datetime | None
+    closed_at: datetime | None
+    evidence_complaints: tuple[int, ...]
+    evidence_inspections: tuple[int, ...]
+    appeal: AppealInfo | None
+    can_acknowledge: bool
+    can_report: bool
+    appeal_until: datetime | None  # set while I may still appeal
+
+
+@dataclass(frozen=True)
+class FindingRow:
+    clause: Clause
+    result: str
+    note: str
+
+
+@dataclass(frozen=True)
+class InspectionRow:
+    id: int
+    at: datetime
+    kind: str
+    inspector: str
+    notes: str
+    findings: tuple[FindingRow, ...]
+
+
+@dataclass(frozen=True)
+class TrainingRow:
+    id: int
+    kind: str
+    course: str
+    completed_on: date
+    passed: bool
+
+
+@dataclass(frozen=True)
+class Overview:
+    me: Me
+    scores: MyScores
+    comments: Comments
+    complaints: tuple[ComplaintRow, ...]
+    records: tuple[RecordRow, ...]
+    inspections: tuple[InspectionRow, ...]
+    training: tuple[TrainingRow, ...]
+
+
+# -- who is asking ---------------------------------------------------------------------------------
+
+
+def _me(session: Session, token: str, ctx: AppContext) -> Staff:
+    staff = auth.resume(session, token=token, now=ctx.clock())
+    if Role(staff.role) is not Role.staff:
+        raise Forbidden("this page is for counter staff; supervisors and administrators have their own")
+    if staff.branch_id is None:
+        raise Forbidden("a staff member without a branch has no page of their own")
+    return staff
+
+
+def _who(session: Session, staff: Staff) -> Me:
+    branch = session.get(Branch, staff.branch_id)
+    assert branch is not None and staff.id is not None
+    return Me(
+        staff.id, staff.display_name, staff.employee_no, branch.name_zh, branch.name_en, branch.timezone
+    )
+
+
+def _clauses(session: Session) -> dict[str, Clause]:
+    return {c.code: Clause(c.code, c.short_zh, c.short_en) for c in session.exec(select(ConductClause)).all()}
+
+
+def _clause(names: dict[str, Clause], code: str) -> Clause:
+    return names.get(code) or Clause(code, code, code)
+
+
+def _appeal(a: Appeal | None) -> AppealInfo | None:
+    if a is None or a.id is None:
+        return None
+    return AppealInfo(a.id, str(a.status), a.statement, a.filed_at, a.decided_at, a.decision_reason)
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+
+def _figures(s: Score) -> Figures:
+    return Figures(s.n, s.mean, s.score, s.low, s.high, s.ranked, s.counts)
+
+
+def _scores(session: Session, staff: Staff, ctx: AppContext) -> MyScores:
+    assert staff.id is not None and staff.branch_id is not None
+    branch = session.get(Branch, staff.branch_id)
+    assert branch is not None
+    policy = effective_policy(session, staff.branch_id)
+    p = profile(session, staff.id, local_month(ctx.clock(), branch.timezone), policy=policy)
+    return MyScores(
+        month=p.month,
+        current=_figures(p.current),
+        min_ranked=policy.min_ratings_ranked,
+        branch_counts=p.branch.counts,
+        branch_mean=p.branch.mean,
+        branch_median=p.branch_median,
+        rank=p.rank,
+        ranked_count=p.ranked_count,
+        months=tuple(MonthPoint(m.month, _figures(m.score)) for m in p.months),
+        days=tuple(DayPoint(d, m.n, m.mean) for d, m in p.days),
+    )
+
+
+def _telling(score: int, comment: str, reasons: list[str], flagged: bool, overturned: bool) -> bool:
+    return bool(comment or reasons) or score <= LOW_SCORE or flagged or overturned
+
+
+def _comments(session: Session, staff: Staff, ctx: AppContext, limit: int) -> Comments:
+    """My ratings that say something (a comment or reasons), score low, were set aside or appealed,
+    newest first. Only the columns shown are read: never the phone key or the device."""
+    assert staff.id is not None
+    limit = max(1, min(int(limit), 500))
+    appealed = {a.rating_id: a for a in appeals_of(session, staff_id=staff.id) if a.rating_id is not None}
+    shown = [
+        col(Rating.id),
+        col(Rating.created_at),
+        col(Rating.score),
+        col(Rating.channel),
+        col(Rating.reasons),
+        col(Rating.comment),
+        col(Rating.flagged),
+        col(Rating.flag_reason),
+        col(Rating.overturned),
+    ]
+    stmt = (
+        sa_select(*shown)
+        .where(col(Rating.staff_id) == staff.id)
+        .order_by(col(Rating.created_at).desc(), col(Rating.id))
+        .execution_options(yield_per=200)
+    )
+    # Reasons are a JSON list, which SQL cannot portably test for emptiness: filter while streaming,
+    # and stop as soon as one more than the page is found.
+    found = []
+    result = session.execute(stmt)
+    try:
+        for row in result:
+            if row.id in appealed or _telling(
+                row.score, row.comment, row.reasons, row.flagged, row.overturned
+            ):
+                found.append(row)
+                if len(found) > limit:
+                    break
+    finally:
+        result.close()  # a streamed result left open would hold its cursor
+    names = _clauses(session)
+    window = timedelta(days=effective_policy(session, staff.branch_id).appeal_window_days)
+    now = ctx.clock()
+    out = []
+    for r in found[:limit]:
+        appeal = appealed.get(r.id)
+        until = r.created_at + window
+        # Offered on what counts against me: a counted rating of 3 or below (the model would take any).
+        open_ = appeal is None and r.score <= LOW_SCORE and not (r.overturned or r.flagged) and now <= until
+        out.append(
+            CommentRow(
+                id=str(r.id),
+                at=r.created_at,
+                score=r.score,
+                channel=str(r.channel),
+                reasons=tuple(_clause(names, c) for c in r.reasons),
+                comment=redact(r.comment),
+                flagged=r.flagged,
+                flag_reason=r.flag_reason,
+                overturned=r.overturned,
+                appeal=_appeal(appeal),
+                appeal_until=until if open_ else None,
+            )
+        )
+    return Comments(tuple(out), len(found) > limit)
+
+
+def _complaints(session: Session, staff: Staff) -> tuple[ComplaintRow, ...]:
+    rows = session.exec(
+        select(Complaint)
+        .where(Complaint.staff_id == staff.id)
+        .order_by(col(Complaint.created_at).desc(), col(Complaint.id).desc())
+        .limit(COMPLAINTS_MAX)
+    ).all()
+    names = _clauses(session)
+    return tuple(
+        ComplaintRow(
+            id=c.id,
+            filed_at=c.created_at,
+            category=_clause(names, c.category),
+            severity=str(c.severity),
+            status=str(c.status),
+            description=redact(c.description),
+            reply=redact(c.reply) if c.reply else None,
+            resolved_at=c.resolved_at,
+            closed_at=c.closed_at,
+        )
+        for c in rows
+        if c.id is not None
+    )
+
+
+def _ids(value: object) -> tuple[int, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(sorted(int(x) for x in value if isinstance(x, int) and not isinstance(x, bool)))
+
+
+def _records(session: Session, staff: Staff, ctx: AppContext) -> tuple[RecordRow, ...]:
+    assert staff.id is not None
+    appealed = {a.sanction_id: a for a in appeals_of(session, staff_id=staff.id) if a.sanction_id is not None}
+    names = _clauses(session)
+    window = timedelta(days=effective_policy(session, staff.branch_id).appeal_window_days)
+    now = ctx.clock()
+    out = []
+    for s in sanctions_of(session, staff_id=staff.id):
+        assert s.id is not None
+        reward = SanctionKind(s.kind) in REWARDS
+        status = SanctionStatus(s.status)
+        appeal = appealed.get(s.id)
+        until = s.decided_at + window if s.decided_at is not None else None
+        open_ = not reward and appeal is None and status in APPEALABLE and until is not None and now <= until
+        out.append(
+            RecordRow(
+                id=s.id,
+                kind=str(s.kind),
+                reward=reward,
+                amount_yuan=s.amount_yuan,
+                clauses=tuple(_clause(names, c) for c in s.clauses),
+                reason=s.reason,
+                status=str(status),
+                month=s.month,
+                proposed_at=s.proposed_at,
+                decided_at=s.decided_at,
+                decision_reason=s.decision_reason,
+                acknowledged_at=s.acknowledged_at,
+                requires_report=s.requires_report,
+                report=s.report,
+                reported_at=s.reported_at,
+                closed_at=s.closed_at,
+                evidence_complaints=_ids(s.evidence.get("complaints")),
+                evidence_inspections=_ids(s.evidence.get("inspections")),
+                appeal=_appeal(appeal),
+                can_acknowledge=not reward and status is SanctionStatus.approved,
+                can_report=s.requires_report and status is SanctionStatus.acknowledged,
+                appeal_until=until if open_ else None,
+            )
+        )
+    return tuple(out)
+
+
+def _inspections(session: Session, staff: Staff) -> tuple[InspectionRow, ...]:
+    rows = list_inspections(session, staff_id=staff.id, limit=INSPECTIONS_MAX)
+    found = findings_of(session, [i.id for i in rows if i.id is not None])
+    inspectors = {i.inspector_id for i in rows}
+    people = session.exec(select(Staff).where(col(Staff.id).in_(inspectors))).all() if inspectors else []
+    who = {p.id: p.display_name for p in people}
+    names = _clauses(session)
+    return tuple(
+        InspectionRow(
+            id=i.id,
+            at=i.at,
+            kind=str(i.kind),
+            inspector=who.get(i.inspector_id, "?"),
+            notes=i.notes,
+            findings=tuple(
+                FindingRow(_clause(names, f.clause_code), str(f.result), f.note) for f in found[i.id]
+            ),
+        )
+        for i in rows
+        if i.id is not None
+    )
+
+
+def _training(session: Session, staff: Staff) -> tuple[TrainingRow, ...]:
+    return tuple(
+        TrainingRow(r.id, str(r.kind), r.course, r.completed_on, r.passed)
+        for r in list_training(session, staff_id=staff.id)
+        if r.id is not None
+    )
+
+
+def overview(ctx: AppContext, token: str, *, comments: int = COMMENTS_PAGE) -> Overview:
+    """Everything on my page in one read: the section loads it when it opens."""
+    with ctx.db.write() as session:
+        staff = _me(session, token, ctx)
+        return Overview(
+            me=_who(session, staff),
+            scores=_scores(session, staff, ctx),
+            comments=_comments(session, staff, ctx, comments),
+            complaints=_complaints(session, staff),
+            records=_records(session, staff, ctx),
+            inspections=_inspections(session, staff),
+            training=_training(session, staff),
+        )
+
+
+def my_scores(ctx: AppContext, token: str) -> MyScores:
+    with ctx.db.write() as session:
+        return _scores(session, _me(session, token, ctx), ctx)
+
+
+def my_comments(ctx: AppContext, token: str, *, limit: int = COMMENTS_PAGE) -> Comments:
+    """My telling ratings, newest first; ``limit`` grows as I ask for older ones."""
+    with ctx.db.write() as session:
+        return _comments(session, _me(session, token, ctx), ctx, limit)
+
+
+def my_complaints(ctx: AppContext, token: str) -> tuple[ComplaintRow, ...]:
+    with ctx.db.write() as session:
+        return _complaints(session, _me(session, token, ctx))
+
+
+def my_records(ctx: AppContext, token: str) -> tuple[RecordRow, ...]:
+    with ctx.db.write() as session:
+        return _records(session, _me(session, token, ctx), ctx)
+
+
+def my_inspections(ctx: AppContext, token: str) -> tuple[InspectionRow, ...]:
+    with ctx.db.write() as session:
+        return _inspections(session, _me(session, token, ctx))
+
+
+def my_training(ctx: AppContext, token: str) -> tuple[TrainingRow, ...]:
+    with ctx.db.write() as session:
+        return _training(session, _me(session, token, ctx))
+
+
+# -- acting ----------------------------------------------------------------------------------------
+
+
+def _mine(session: Session, staff: Staff, sanction_id: int) -> Sanction:
+    row = session.get(Sanction, sanction_id) if isinstance(sanction_id, int) else None
+    if row is None or row.staff_id != staff.id:
+        # Someone else's entry is as unknown to me as one that does not exist.
+        raise SanctionNotFound("no ledger entry of yours with this id")
+    return row
+
+
+def acknowledge_record(ctx: AppContext, token: str, sanction_id: int) -> RecordRow:
+    """I have read an approved penalty (I may still appeal it). Returns the entry as it is now."""
+    with ctx.db.write() as session:
+        staff = _me(session, token, ctx)
+        _mine(session, staff, sanction_id)
+        assert staff.id is not None
+        acknowledge(session, sanction_id, staff_id=staff.id, now=ctx.clock())
+        return _record(session, staff, ctx, sanction_id)
+
+
+def write_report(ctx: AppContext, token: str, sanction_id: int, report: str) -> RecordRow:
+    """The self-review and rectification report an acknowledged economic penalty requires."""
+    with ctx.db.write() as session:
+        staff = _me(session, token, ctx)
+        _mine(session, staff, sanction_id)
+        assert staff.id is not None
+        file_report(session, sanction_id, staff_id=staff.id, report=report, now=ctx.clock())
+        return _record(session, staff, ctx, sanction_id)
+
+
+def appeal_record(ctx: AppContext, token: str, sanction_id: int, statement: str) -> RecordRow:
+    """Appeal a penalty with a statement, within the policy's window after the decision."""
+    with ctx.db.write() as session:
+        staff = _me(session, token, ctx)
+        _mine(session, staff, sanction_id)
+        assert staff.id is not None
+        appeal_sanction(session, sanction_id, staff_id=staff.id, statement=statement, now=ctx.clock())
+        return _record(session, staff, ctx, sanction_id)
+
+
+def appeal_a_rating(ctx: AppContext, token: str, rating_id: str, statement: str) -> AppealInfo:
+    """Appeal a rating I believe mistaken or false; a supervisor decides, and an overturned rating
+    leaves every score."""
+    with ctx.db.write() as session:
+        staff = _me(session, token, ctx)
+        assert staff.id is not None
+        try:
+            key = uuid.UUID(str(rating_id))
+        except ValueError:
+            raise NotFound("no rating of yours with this id") from None
+        appeal = appeal_rating(session, key, staff_id=staff.id, statement=statement, now=ctx.clock())
+        info = _appeal(appeal)
+        assert info is not None
+        return info
+
+
+def _record(session: Session, staff: Staff, ctx: AppContext, sanction_id: int) -> RecordRow:
+    return next(r for r in _records(session, staff, ctx) if r.id == sanction_id)
+
+
+__all__ = [
+    "AppealInfo",
+    "Comments",
+    "CommentRow",
+    "ComplaintRow",
+    "InspectionRow",
+    "MyScores",
+    "Overview",
+    "RecordRow",
+    "TrainingRow",
+    "acknowledge_record",
+    "appeal_a_rating",
+    "appeal_record",
+    "my_comments",
+    "my_complaints",
+    "my_inspections",
+    "my_records",
+    "my_scores",
+    "my_training",
+    "overview",
+    "write_report",
+]

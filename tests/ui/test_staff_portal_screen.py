@@ -1,0 +1,244 @@
+"""My page (admin/screens/me.py) in process: counter staff member 王芳 signs in, opens "my page" and
+reads her own fair score; acknowledges a warning; is told exactly what is wrong with a too-short
+rectification report (and nothing is stored) before filing a proper one; and appeals a rating. Her
+colleague 李娜's comment, complaint and records never appear, nor a customer's phone number."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from babel.numbers import format_decimal
+from sqlmodel import select
+
+from models.complaint import ComplaintCreate, file_complaint
+from models.crypto import hash_secret
+from models.org import Staff
+from models.rating import Channel, RatingCreate, submit_rating
+from models.sanction import Appeal, Sanction, SanctionStatus, decide, propose
+from models.scores import Month, profile
+from rapport.context import AppContext
+from rapport.i18n import t
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here
+from admin_support import PASSWORD, Open, admin_tabs, sign_in  # noqa: E402
+from harness import FletHarness  # noqa: E402
+
+NOW = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
+PHONE = "13812345678"
+REPORT = "那天排队的人很多，我没有耐心解释。以后我会先说明等待原因，并请同事协助分流。"
+
+
+@pytest.fixture
+async def open_admin(ctx: AppContext) -> AsyncIterator[Open]:
+    """The admin app at a fixed moment, so appeal windows and the month are known."""
+    async with admin_tabs(dataclasses.replace(ctx, clock=lambda: NOW)) as open_:
+        yield open_
+
+
+@pytest.fixture
+def page(db, world) -> dict[str, object]:
+    """王芳 (alice) and 李娜 (bob) of branch A with ratings, a complaint each, and for alice an approved
+    warning and an approved deduction; supervisor S1 proposed them and administrator A0 approved."""
+    with db.write() as s:
+        people = {p.employee_no: p for p in s.exec(select(Staff)).all()}
+        for number, login in (("E1", "alice"), ("E2", "bob"), ("S1", "boss.a")):
+            people[number].username, people[number].password_hash = login, hash_secret(PASSWORD)
+        root = Staff(employee_no="A0", display_name="管理员", role="admin")
+        s.add(root)
+        s.commit()
+        alice, bob, boss = people["E1"].id, people["E2"].id, people["S1"].id
+        assert alice and bob and boss and root.id
+        ratings = {}
+        for who, number, comment in ((alice, "E1", "等了很久也没人解释原因"), (bob, "E2", "李娜态度很冷淡")):
+            for i in range(22):
+                submit_rating(
+                    s,
+                    idempotency_key=f"{number}-{i}",
+                    data=RatingCreate(score=5 - i % 3),
+                    channel=Channel.kiosk,
+                    branch_id=world.branch_id,
+                    staff_id=who,
+                    now=NOW - timedelta(days=1, minutes=i),
+                )
+            rating, _ = submit_rating(
+                s,
+                idempotency_key=f"{number}-low",
+                channel=Channel.qr,
+                branch_id=world.branch_id,
+                data=RatingCreate(score=1, reasons=["2.2.2"], comment=f"{comment}，回电 {PHONE}"),
+                staff_id=who,
+                phone="digest-of-a-phone",
+                now=NOW - timedelta(hours=2),
+            )
+            ratings[number] = str(rating.id)
+            complaint = ComplaintCreate(
+                category="2.2.2", description=f"{comment}（投诉）", contact=PHONE, consent=True
+            )
+            file_complaint(
+                s,
+                idempotency_key=f"{number}-complaint",
+                data=complaint,
+                channel=Channel.kiosk,
+                branch_id=world.branch_id,
+                counter_id=world.counter_id,
+                staff_id=who,
+                now=NOW - timedelta(days=2),
+            )
+        entries = {}
+        for kind, amount in (("warning", None), ("deduction", 200)):
+            for who, number in ((alice, "E1"), (bob, "E2")):
+                row = propose(
+                    s,
+                    staff_id=who,
+                    kind=kind,
+                    reason=f"{number} 多次投诉属实",
+                    clauses=["2.2.2"],
+                    amount_yuan=amount,
+                    actor_staff_id=boss,
+                    now=NOW - timedelta(days=3),
+                )
+                assert row.id is not None
+                decide(
+                    s,
+                    row.id,
+                    approve=True,
+                    reason="证据充分",
+                    actor_staff_id=root.id,
+                    now=NOW - timedelta(days=2),
+                )
+                entries[f"{number}-{kind}"] = row.id
+    return {"ids": {"alice": alice, "bob": bob}, "ratings": ratings, "entries": entries}
+
+
+def stored(db, sanction_id: int) -> Sanction:
+    with db.read() as s:
+        row = s.get(Sanction, sanction_id)
+        assert row is not None
+        return row
+
+
+async def my_page(open_admin: Open, login: str = "alice", **size: float) -> FletHarness:
+    h = await open_admin(**size)
+    await sign_in(h, login)
+    await h.click("nav-me")
+    return h
+
+
+def inside(h: FletHarness, key: str, outer: str) -> bool:
+    """Is the control ``key`` drawn inside the control ``outer`` (a card)?"""
+    node = h.find(key).parent
+    while node is not None and getattr(node, "key", None) != outer:
+        node = node.parent
+    return node is not None
+
+
+def no_leaks(h: FletHarness) -> None:
+    shown = " ".join(h.texts())
+    for secret in ("李娜", "E2 多次投诉属实", PHONE, "digest-of-a-phone"):
+        assert secret not in shown, secret
+
+
+async def test_a_staff_member_reads_their_own_score_and_nothing_of_a_colleague(open_admin, page, db):
+    h = await my_page(open_admin)
+    with db.read() as s:
+        mine = profile(s, page["ids"]["alice"], Month(2026, 11))
+    assert mine.current.n == 23 and mine.current.ranked
+    assert h.find("me-score").value == format_decimal(round(mine.current.score, 2), "0.00", locale="zh_CN")
+    assert h.find("me-standing").value == t("zh-CN", "me.scores.rank", rank=mine.rank, of=2)
+    assert h.find("me-who").value == "王芳 · E1 · 甲支行"
+    for tab in ("scores", "comments", "complaints", "records"):
+        await h.click(f"me-tab-{tab}")
+        no_leaks(h)
+    await h.click("me-tab-comments")
+    assert h.has_text("等了很久也没人解释原因，回电 ***")
+    await h.click("me-tab-complaints")
+    assert h.has_text("客户描述：等了很久也没人解释原因（投诉）")
+
+
+async def test_a_staff_member_acknowledges_a_warning(open_admin, page, db):
+    warning = page["entries"]["E1-warning"]
+    h = await my_page(open_admin)
+    await h.click("me-tab-records")
+    assert h.exists(f"me-record-{warning}")
+    await h.click(f"me-record-{warning}-ack")
+    assert stored(db, warning).status == SanctionStatus.closed
+    assert h.find("me-message").value == t("zh-CN", "me.done.acknowledge")
+    assert inside(h, "me-message", f"me-record-{warning}"), "the answer shows where she tapped"
+    assert not h.exists(f"me-record-{warning}-ack") and h.exists(f"me-record-{warning}-appeal")
+    # The colleague's warning is untouched.
+    assert stored(db, page["entries"]["E2-warning"]).status == SanctionStatus.approved
+
+
+async def test_a_too_short_report_is_explained_and_changes_nothing(open_admin, page, db):
+    deduction = page["entries"]["E1-deduction"]
+    h = await my_page(open_admin)
+    await h.click("me-tab-records")
+    assert not h.exists(f"me-record-{deduction}-report"), "the report is due once the penalty is acknowledged"
+    await h.click(f"me-record-{deduction}-ack")
+    assert stored(db, deduction).status == SanctionStatus.acknowledged
+
+    await h.click(f"me-record-{deduction}-report")
+    await h.fill("me-form-text", "我错了。")
+    await h.click("me-form-submit")
+    assert h.find("me-form-text").error == t("zh-CN", "me.error.report", min=20)
+    assert h.find("me-form-text").value == "我错了。", "the draft is kept"
+    assert h.find("me-message").value == t("zh-CN", "me.error.fix")
+    row = stored(db, deduction)
+    assert row.status == SanctionStatus.acknowledged and row.report is None
+
+    await h.fill("me-form-text", REPORT)
+    await h.click("me-form-submit")
+    row = stored(db, deduction)
+    assert row.status == SanctionStatus.closed and row.report == REPORT
+    assert not h.exists("me-form-text") and h.has_text(REPORT)
+    assert h.find("me-message").value == t("zh-CN", "me.done.report")
+
+
+async def test_a_staff_member_appeals_a_rating_and_sees_it_waiting(open_admin, page, db):
+    rating = page["ratings"]["E1"]
+    h = await my_page(open_admin)
+    await h.click("me-tab-comments")
+    await h.click(f"me-comment-{rating}-appeal")
+    await h.click("me-form-submit")
+    assert h.find("me-form-text").error == t("zh-CN", "me.error.statement", min=4)
+    with db.read() as s:
+        assert s.exec(select(Appeal)).all() == []
+
+    await h.fill("me-form-text", "这位客户是同事接待的，不是我。")
+    await h.click("me-form-submit")
+    with db.read() as s:
+        [appeal] = s.exec(select(Appeal)).all()
+    assert str(appeal.rating_id) == rating and appeal.staff_id == page["ids"]["alice"]
+    status = h.find(f"me-comment-{rating}-appeal-status").value
+    assert status.startswith("已于 ") and status.endswith("提交申诉，等待裁决")
+    assert not h.exists(f"me-comment-{rating}-appeal")
+
+
+async def test_my_page_is_in_english_too_and_fits_a_phone(open_admin, page):
+    h = await my_page(open_admin, width=390, height=844)
+    await h.click("lang")
+    assert h.find("me-standing").value.startswith("Rank 1 of 2")
+    await h.click("me-tab-records")
+    assert h.has_text("Warning") and h.has_text("Pay deduction ¥200")
+    no_leaks(h)
+
+
+async def test_the_next_person_on_the_same_tab_sees_only_their_own_page(open_admin, page):
+    h = await my_page(open_admin)
+    assert h.find("me-who").value.startswith("王芳")
+    await h.click("sign-out")
+    await sign_in(h, "bob")
+    await h.click("nav-me")
+    assert h.find("me-who").value.startswith("李娜")
+    assert not h.has_text("王芳") and not h.has_text("等了很久也没人解释原因")
+
+
+async def test_supervisors_have_no_such_page(open_admin, page):
+    h = await open_admin()
+    await sign_in(h, "boss.a")
+    assert not h.exists("sign-in") and not h.exists("nav-me") and not h.exists("me-score")
