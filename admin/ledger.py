@@ -12,16 +12,38 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from admin.ledger_types import (
+    AppealRow,
+    Board,
+    BranchOption,
+    Clause,
+    CommentRow,
+    ComplaintFact,
+    Entry,
+    EvaluationSummary,
+    Evidence,
+    Figures,
+    Finding,
+    InspectionFact,
+    LedgerView,
+    PenaltyFact,
+    Person,
+    PersonalFile,
+    RatingFact,
+    Standing,
+    Step,
+    TrainingFact,
+)
+from admin.ledger_views import Views
 from models import auth, sanction, scores
-from models.catalog import ConductClause
 from models.complaint import Complaint
 from models.errors import Forbidden, StaffNotFound, ValidationFailed
-from models.inspection import DEFAULT_TZ, FindingResult, Inspection, findings_of, list_inspections
-from models.org import Branch, Counter, Role, Staff
+from models.inspection import DEFAULT_TZ, list_inspections
+from models.org import Branch, Role, Staff
 from models.policy import effective_policy
 from models.rating import Rating
 from models.sanction import Appeal, Sanction, SanctionStatus
@@ -44,259 +66,6 @@ class DecisionRefused(Forbidden):
     def __init__(self, why: str):
         super().__init__(f"decision refused: {why}")
         self.why = why
-
-
-# ---------------------------------------------------------------------------------------------------
-# What the screens get
-
-
-@dataclass(frozen=True)
-class Clause:
-    code: str
-    short_zh: str
-    short_en: str
-
-    def short(self, locale: str) -> str:
-        return self.short_zh if locale == "zh-CN" else self.short_en
-
-
-@dataclass(frozen=True)
-class BranchOption:
-    id: int
-    name_zh: str
-    name_en: str
-
-    def name(self, locale: str) -> str:
-        return self.name_zh if locale == "zh-CN" else self.name_en
-
-
-@dataclass(frozen=True)
-class Person:
-    id: int
-    name: str
-    employee_no: str
-    branch_id: int | None
-
-
-@dataclass(frozen=True)
-class Figures:
-    """The ratings behind a reward: as the monthly evaluation saw them."""
-
-    count: int | None
-    mean: float | None
-    score: float | None
-    low: float | None
-    high: float | None
-    rank: int | None
-
-
-@dataclass(frozen=True)
-class ComplaintFact:
-    id: int
-    category: Clause
-    status: str
-    severity: str
-    created_at: datetime
-    resolved_at: datetime | None
-
-
-@dataclass(frozen=True)
-class Finding:
-    clause: Clause
-    result: str
-    note: str
-
-
-@dataclass(frozen=True)
-class InspectionFact:
-    id: int
-    at: datetime
-    kind: str
-    inspector: str
-    notes: str
-    findings: tuple[Finding, ...]
-
-    @property
-    def violated(self) -> tuple[Clause, ...]:
-        return tuple(f.clause for f in self.findings if f.result == FindingResult.violation)
-
-
-@dataclass(frozen=True)
-class PenaltyFact:
-    id: int
-    kind: str
-    status: str
-    decided_at: datetime | None
-
-
-@dataclass(frozen=True)
-class Evidence:
-    figures: Figures | None
-    complaints: tuple[ComplaintFact, ...]
-    inspections: tuple[InspectionFact, ...]
-    prior: tuple[PenaltyFact, ...]
-
-    @property
-    def empty(self) -> bool:
-        return self.figures is None and not (self.complaints or self.inspections or self.prior)
-
-
-@dataclass(frozen=True)
-class Step:
-    """One step of an entry's life: ``actor`` None means the monthly evaluation (no person)."""
-
-    kind: str  # proposed approved rejected acknowledged report closed appealed upheld overturned
-    at: datetime
-    actor: str | None
-    note: str | None = None  # a decision's reason, an appeal's statement
-
-
-@dataclass(frozen=True)
-class Entry:
-    id: int
-    staff_id: int
-    staff_name: str
-    employee_no: str
-    branch: BranchOption
-    kind: str
-    status: str
-    amount_yuan: int | None
-    clauses: tuple[Clause, ...]
-    reason: str
-    rule: str
-    month: str | None
-    proposed_by: str | None
-    proposed_by_id: int | None
-    proposed_at: datetime
-    decision_reason: str | None
-    report: str | None
-    requires_report: bool
-    evidence: Evidence
-    timeline: tuple[Step, ...]
-    tz: str
-
-    @property
-    def is_reward(self) -> bool:
-        return sanction.SanctionKind(self.kind) in sanction.REWARDS
-
-
-@dataclass(frozen=True)
-class RatingFact:
-    """An appealed rating as the staff member's supervisor may see it: no phone, device or contact."""
-
-    score: int
-    reasons: tuple[Clause, ...]
-    comment: str
-    created_at: datetime
-    channel: str
-    counter_zh: str | None
-    counter_en: str | None
-
-    def counter(self, locale: str) -> str | None:
-        return self.counter_zh if locale == "zh-CN" else self.counter_en
-
-
-@dataclass(frozen=True)
-class AppealRow:
-    id: int
-    staff_id: int
-    staff_name: str
-    employee_no: str
-    target: str
-    statement: str
-    status: str
-    filed_at: datetime
-    decided_at: datetime | None
-    decided_by: str | None
-    decision_reason: str | None
-    rating: RatingFact | None
-    entry: Entry | None
-    tz: str
-
-
-@dataclass(frozen=True)
-class LedgerView:
-    now: datetime
-    tz: str
-    me: int  # the caller, who decides nothing about themselves nor their own proposals
-    branches: tuple[BranchOption, ...]  # the caller's scope: one branch for a supervisor
-    months: tuple[str, ...]  # this month first, then the twelve before it
-    last_month: str
-    proposals: tuple[Entry, ...]  # waiting for a decision, oldest first
-    entries: tuple[Entry, ...]  # the ledger list under the filters, newest first
-    appeals: tuple[AppealRow, ...]  # open, oldest first
-    people: tuple[Person, ...]  # whom the caller may propose for
-    clauses: tuple[Clause, ...]  # what a proposal may cite
-
-
-@dataclass(frozen=True)
-class EvaluationSummary:
-    branch: BranchOption
-    month: str
-    proposed: int
-    existing: int
-
-
-@dataclass(frozen=True)
-class Standing:
-    staff_id: int
-    name: str
-    employee_no: str
-    rank: int | None
-    score: scores.Score
-
-
-@dataclass(frozen=True)
-class Board:
-    branch: BranchOption
-    branches: tuple[BranchOption, ...]
-    month: str
-    months: tuple[str, ...]
-    branch_count: int
-    branch_mean: float | None
-    min_ranked: int
-    prior_weight: int
-    ranked: tuple[Standing, ...]
-    unranked: tuple[Standing, ...]
-
-
-@dataclass(frozen=True)
-class CommentRow:
-    score: int
-    comment: str
-    reasons: tuple[Clause, ...]
-    created_at: datetime
-    counted: bool
-    overturned: bool
-
-
-@dataclass(frozen=True)
-class TrainingFact:
-    kind: str
-    course: str
-    completed_on: date
-    passed: bool
-
-
-@dataclass(frozen=True)
-class PersonalFile:
-    staff_id: int
-    name: str
-    employee_no: str
-    role: str
-    active: bool
-    branch: BranchOption
-    tz: str
-    month: str
-    months: tuple[str, ...]
-    min_ranked: int
-    profile: scores.Profile
-    comments: tuple[CommentRow, ...]
-    complaints: tuple[ComplaintFact, ...]
-    inspections: tuple[InspectionFact, ...]
-    training: tuple[TrainingFact, ...]
-    entries: tuple[Entry, ...]
-    appeals: tuple[AppealRow, ...]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -373,180 +142,6 @@ def _months(now: datetime, tz: str) -> tuple[str, ...]:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Building the plain views
-
-
-class _Views:
-    """Turns ORM rows into the dataclasses above within one session, looking each name up once."""
-
-    def __init__(self, session: Session):
-        self.s = session
-        self.clauses = {c.code: c for c in session.exec(select(ConductClause)).all()}
-        self.branches = {b.id: b for b in session.exec(select(Branch)).all()}
-
-    def clause(self, code: str) -> Clause:
-        c = self.clauses.get(code)
-        return Clause(code, c.short_zh, c.short_en) if c else Clause(code, code, code)
-
-    def name(self, staff_id: int | None) -> str | None:
-        staff = self.s.get(Staff, staff_id) if staff_id is not None else None
-        return staff.display_name if staff else None
-
-    def branch(self, branch_id: int) -> BranchOption:
-        b = self.branches[branch_id]
-        return BranchOption(branch_id, b.name_zh, b.name_en)
-
-    def tz(self, branch_id: int) -> str:
-        b = self.branches.get(branch_id)
-        return b.timezone if b else DEFAULT_TZ
-
-    def complaints(self, ids: Sequence[int]) -> tuple[ComplaintFact, ...]:
-        if not ids:
-            return ()
-        rows = self.s.exec(select(Complaint).where(col(Complaint.id).in_(list(ids)))).all()
-        return tuple(self.complaint(c) for c in sorted(rows, key=lambda c: c.id or 0))
-
-    def complaint(self, c: Complaint) -> ComplaintFact:
-        assert c.id is not None
-        return ComplaintFact(
-            c.id, self.clause(c.category), str(c.status), str(c.severity), c.created_at, c.resolved_at
-        )
-
-    def inspections(self, rows: Sequence[Inspection]) -> tuple[InspectionFact, ...]:
-        found = findings_of(self.s, [i.id for i in rows if i.id is not None])
-        return tuple(
-            InspectionFact(
-                i.id,
-                i.at,
-                str(i.kind),
-                self.name(i.inspector_id) or "?",
-                i.notes,
-                tuple(Finding(self.clause(f.clause_code), str(f.result), f.note) for f in found[i.id]),
-            )
-            for i in rows
-            if i.id is not None
-        )
-
-    def evidence(self, raw: dict) -> Evidence:
-        figures = None
-        if isinstance(raw.get("ratings"), dict):
-            r = raw["ratings"]
-            figures = Figures(
-                r.get("count"), r.get("mean"), r.get("score"), r.get("low"), r.get("high"), raw.get("rank")
-            )
-        inspection_ids = [int(i) for i in raw.get("inspections") or []]
-        inspections = (
-            self.s.exec(
-                select(Inspection).where(col(Inspection.id).in_(inspection_ids)).order_by(col(Inspection.at))
-            ).all()
-            if inspection_ids
-            else []
-        )
-        prior_ids = [int(i) for i in raw.get("prior_penalties") or []]
-        prior = [self.s.get(Sanction, i) for i in prior_ids]
-        return Evidence(
-            figures,
-            self.complaints([int(i) for i in raw.get("complaints") or []]),
-            self.inspections(inspections),
-            tuple(PenaltyFact(p.id, str(p.kind), str(p.status), p.decided_at) for p in prior if p and p.id),
-        )
-
-    def timeline(self, row: Sanction, appeal: Appeal | None) -> tuple[Step, ...]:
-        """Every step with who and when; a decision carries its reason, an appeal its statement."""
-        steps = [Step("proposed", row.proposed_at, self.name(row.proposed_by))]
-        if row.decided_at is not None:
-            kind = "rejected" if row.status == SanctionStatus.rejected else "approved"
-            steps.append(Step(kind, row.decided_at, self.name(row.decided_by), row.decision_reason))
-        staff = self.name(row.staff_id)
-        if row.acknowledged_at is not None:
-            steps.append(Step("acknowledged", row.acknowledged_at, staff))
-        if row.reported_at is not None:
-            steps.append(Step("report", row.reported_at, staff))
-        # A rejection or an overturn also sets closed_at; their own step says it already.
-        if row.closed_at is not None and row.status not in (
-            SanctionStatus.rejected,
-            SanctionStatus.overturned,
-        ):
-            steps.append(Step("closed", row.closed_at, staff))
-        if appeal is not None:
-            steps.append(Step("appealed", appeal.filed_at, staff, appeal.statement))
-            if appeal.decided_at is not None:
-                steps.append(
-                    Step(
-                        str(appeal.status),
-                        appeal.decided_at,
-                        self.name(appeal.decided_by),
-                        appeal.decision_reason,
-                    )
-                )
-        return tuple(sorted(steps, key=lambda s: s.at))
-
-    def entry(self, row: Sanction) -> Entry:
-        assert row.id is not None
-        staff = self.s.get(Staff, row.staff_id)
-        appeal = self.s.exec(select(Appeal).where(Appeal.sanction_id == row.id)).first()
-        return Entry(
-            row.id,
-            row.staff_id,
-            staff.display_name if staff else "?",
-            staff.employee_no if staff else "?",
-            self.branch(row.branch_id),
-            str(row.kind),
-            str(row.status),
-            row.amount_yuan,
-            tuple(self.clause(c) for c in row.clauses),
-            row.reason,
-            row.rule,
-            row.month,
-            self.name(row.proposed_by),
-            row.proposed_by,
-            row.proposed_at,
-            row.decision_reason,
-            row.report,
-            row.requires_report,
-            self.evidence(row.evidence or {}),
-            self.timeline(row, appeal),
-            self.tz(row.branch_id),
-        )
-
-    def rating(self, rating_id: object) -> RatingFact | None:
-        r = self.s.get(Rating, rating_id)
-        if r is None:
-            return None
-        counter = self.s.get(Counter, r.counter_id) if r.counter_id is not None else None
-        return RatingFact(
-            r.score,
-            tuple(self.clause(c) for c in r.reasons),
-            r.comment,
-            r.created_at,
-            str(r.channel),
-            counter.name_zh if counter else None,
-            counter.name_en if counter else None,
-        )
-
-    def appeal(self, a: Appeal) -> AppealRow:
-        assert a.id is not None
-        staff = self.s.get(Staff, a.staff_id)
-        target = self.s.get(Sanction, a.sanction_id) if a.sanction_id is not None else None
-        return AppealRow(
-            a.id,
-            a.staff_id,
-            staff.display_name if staff else "?",
-            staff.employee_no if staff else "?",
-            str(a.target),
-            a.statement,
-            str(a.status),
-            a.filed_at,
-            a.decided_at,
-            self.name(a.decided_by),
-            a.decision_reason,
-            self.rating(a.rating_id) if a.rating_id is not None else None,
-            self.entry(target) if target is not None else None,
-            self.tz(a.branch_id),
-        )
-
-
-# ---------------------------------------------------------------------------------------------------
 # The ledger section
 
 
@@ -563,7 +158,7 @@ def ledger_view(
     with ctx.db.write() as session:
         user = _caller(session, token, ctx)
     with ctx.db.read() as session:
-        v = _Views(session)
+        v = Views(session)
         tz = _tz(session, user)
         proposals = sanction.ledger(
             session, branch_id=user.scope, status=[SanctionStatus.proposed], limit=500
@@ -739,7 +334,7 @@ def personal_file(ctx: AppContext, token: str, staff_id: int, *, month: str | No
         user = _caller(session, token, ctx)
         staff = _person_in_scope(session, user, staff_id)
     with ctx.db.read() as session:
-        v = _Views(session)
+        v = Views(session)
         assert staff.branch_id is not None
         tz = v.tz(staff.branch_id)
         months = _months(now, tz)
@@ -786,3 +381,36 @@ def personal_file(ctx: AppContext, token: str, staff_id: int, *, month: str | No
             entries=tuple(v.entry(r) for r in sanction.sanctions_of(session, staff_id=staff_id)),
             appeals=tuple(v.appeal(a) for a in sanction.appeals_of(session, staff_id=staff_id)),
         )
+
+
+__all__ = [
+    "AppealRow",
+    "Board",
+    "BranchOption",
+    "Clause",
+    "CommentRow",
+    "ComplaintFact",
+    "DecisionRefused",
+    "Entry",
+    "EvaluationSummary",
+    "Evidence",
+    "Figures",
+    "Finding",
+    "InspectionFact",
+    "LedgerView",
+    "PenaltyFact",
+    "Person",
+    "PersonalFile",
+    "RatingFact",
+    "STATUSES",
+    "Standing",
+    "Step",
+    "TrainingFact",
+    "board",
+    "decide_appeal",
+    "decide_proposal",
+    "ledger_view",
+    "personal_file",
+    "propose_by_hand",
+    "run_evaluation",
+]

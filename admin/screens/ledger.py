@@ -12,7 +12,7 @@ import flet as ft
 
 from admin import ledger as service
 from admin.screens import ledger_cards as cards
-from admin.screens import ledger_list, ledger_propose
+from admin.screens import ledger_eval, ledger_list, ledger_propose
 from admin.screens.common import INK, MUTED, TAP
 from admin.screens.ledger_state import TABS, LedgerState, load, reload, state
 from models.auth import SessionExpired
@@ -38,50 +38,6 @@ class Handlers:
 
     async def on_refresh(self, _e: ft.Event[Any]) -> None:
         self.v.say(None)
-        await reload(self.app)
-
-    async def on_eval_month(self, e: ft.Event[Any]) -> None:
-        self.v.eval_month = e.control.value or None
-
-    async def on_eval_branch(self, e: ft.Event[Any]) -> None:
-        self.v.eval_branch = e.control.value or None
-
-    async def on_run(self, _e: ft.Event[Any]) -> None:
-        v = self.v
-        month = v.eval_month or ""
-        label = cards.month_label(self.app.locale, month) if month else ""
-        if v.data is not None and len(v.data.branches) > 1 and not v.eval_branch:
-            v.say("admin.ledger.error.branch")
-            self.app.render()
-            return
-        try:
-            done = await self.app.call(
-                service.run_evaluation,
-                month=month,
-                branch_id=int(v.eval_branch) if v.eval_branch else None,
-            )
-        except SessionExpired:
-            return
-        except ValidationFailed as exc:
-            known = ("month", "month_not_ended", "branch")
-            v.say(
-                f"admin.ledger.error.{exc.field}" if exc.field in known else "admin.error.generic",
-                month=label,
-            )
-        except Forbidden:
-            v.say("admin.ledger.error.forbidden")
-        except Exception:
-            log.exception("admin: monthly evaluation failed")
-            v.say("admin.error.generic")
-        else:
-            v.say(
-                "admin.ledger.eval.done",
-                ok=True,
-                branch=done.branch.name(self.app.locale),
-                month=label,
-                proposed=done.proposed,
-                existing=done.existing,
-            )
         await reload(self.app)
 
     async def on_reason(self, e: ft.Event[Any]) -> None:
@@ -166,50 +122,6 @@ def _tabs(app: AdminApp, v: LedgerState, h: Handlers) -> ft.Control:
     return ft.Row(buttons, wrap=True, spacing=4, run_spacing=4)
 
 
-def _evaluation(app: AdminApp, v: LedgerState, h: Handlers) -> ft.Control:
-    locale, data = app.locale, v.data
-    assert data is not None
-    fields: list[ft.Control] = []
-    if len(data.branches) > 1:
-        fields.append(
-            ft.Dropdown(
-                label=t(locale, "admin.ledger.eval.branch"),
-                value=v.eval_branch,
-                key="eval-branch",
-                on_select=h.on_eval_branch,
-                options=[ft.DropdownOption(key=str(b.id), text=b.name(locale)) for b in data.branches],
-                width=240,
-            )
-        )
-    fields += [
-        ft.Dropdown(
-            label=t(locale, "admin.ledger.eval.month"),
-            value=v.eval_month,
-            key="eval-month",
-            on_select=h.on_eval_month,
-            options=[ft.DropdownOption(key=m, text=cards.month_label(locale, m)) for m in data.months],
-            width=200,
-        ),
-        ft.Button(
-            content=t(locale, "admin.ledger.eval.run"),
-            icon=ft.Icons.PLAY_ARROW,
-            on_click=h.on_run,
-            key="eval-run",
-            height=TAP,
-        ),
-    ]
-    return cards.card(
-        [
-            ft.Text(t(locale, "admin.ledger.eval.title"), size=20, weight=ft.FontWeight.BOLD),
-            ft.Text(t(locale, "admin.ledger.eval.hint"), color=MUTED),
-            ft.Row(
-                fields, wrap=True, spacing=12, run_spacing=8, vertical_alignment=ft.CrossAxisAlignment.CENTER
-            ),
-        ],
-        key="eval-card",
-    )
-
-
 def decision_box(
     app: AdminApp, v: LedgerState, h: Handlers, slot: str, *, yes: str, no: str
 ) -> list[ft.Control]:
@@ -260,7 +172,7 @@ def _proposals(app: AdminApp, v: LedgerState, h: Handlers) -> list[ft.Control]:
     locale, data = app.locale, v.data
     assert data is not None
     out: list[ft.Control] = [
-        _evaluation(app, v, h),
+        ledger_eval.card(app, v),
         ft.Text(t(locale, "admin.ledger.proposals.title"), size=20, weight=ft.FontWeight.BOLD),
     ]
     if not data.proposals:
