@@ -28,6 +28,7 @@ from admin.screens import (
     training,
 )
 from admin.screens import jobs as job_screens
+from admin.screens import rules as rules_screen
 from models.org import Role
 
 if TYPE_CHECKING:
@@ -90,6 +91,7 @@ SECTIONS: list[Section] = [
     Section(
         "people", "admin.people.nav", ft.Icons.LEADERBOARD_OUTLINED, SUPERVISION, people.build, people.load
     ),
+    Section("rules", "rules.nav", ft.Icons.TUNE, SUPERVISION, rules_screen.build, rules_screen.load),
     Section(
         "audit", "admin.nav.audit", ft.Icons.POLICY_OUTLINED, frozenset({Role.admin}), audit.build, audit.load
     ),

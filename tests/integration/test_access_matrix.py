@@ -774,6 +774,7 @@ SUPERVISOR_SECTIONS = {
     "documents",
     "ledger",
     "people",
+    "rules",
     "account",
 }
 EXPECTED_SECTIONS = {

@@ -1,0 +1,570 @@
+"""The admin app's door to the rules (policy): read what is in force and where each value comes from,
+change it, drop a branch's override, and see every saved version.
+
+Administrators edit the global rules and any branch's overrides; a supervisor may read their own
+branch's rules and nothing else; staff are refused (:class:`Forbidden`). The settings are read from
+``PolicyValues.model_fields`` at run time, so a setting added to the model shows up here by itself
+(in the group "other" until :data:`GROUP_OF` names it).
+
+Why the checks here go beyond ``set_policy``'s own: it validates a scope's overrides over the
+defaults, so on its own it would accept a global change that breaks a branch whose overrides no
+longer fit with it (closing before opening), or refuse nothing a merged view would show. Here every
+change is validated the way it will be read — defaults, then the global row, then the branch — and
+for a global change, against every branch's overrides too. A refusal is a :class:`RuleInvalid`
+(a :class:`ValidationFailed` naming the field) raised before anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, get_args, get_origin
+
+from annotated_types import Ge, Gt, Le, Lt, MaxLen, MinLen
+from pydantic import ValidationError
+from pydantic.fields import FieldInfo
+from sqlmodel import Session, col, select
+
+from models import auth
+from models.audit import append
+from models.catalog import ConductClause
+from models.errors import Forbidden, NotFound, ValidationFailed
+from models.inspection import DEFAULT_TZ
+from models.org import Branch, Role, Staff
+from models.policy import Policy, PolicyRevision, PolicyValues, set_policy
+from rapport.context import AppContext
+
+HISTORY = 30  # revisions shown per scope, newest first
+# Each setting's group, in display order; a setting the map does not name goes to "other", so a new
+# one is never hidden.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "kiosk": (
+        "idle_reset_seconds",
+        "min_press_interval_seconds",
+        "burst_window_seconds",
+        "burst_max_presses",
+    ),
+    "phones": ("qr_window_hours", "qr_max_presses_per_hour", "status_lookups_per_minute"),
+    "complaints": (
+        "sla_hours_high",
+        "sla_hours_normal",
+        "sla_hours_low",
+        "sla_in_business_hours",
+        "high_severity_clauses",
+    ),
+    "hours": ("business_days", "opening_time", "closing_time", "holidays"),
+    "alerts": ("burst_alert_window_minutes", "burst_alert_min_ratings", "burst_alert_low_share"),
+    "privacy": ("contact_retention_days", "flagged_press_retention_days"),
+    "sign_in": ("require_totp_for_supervisors",),
+    "scores": ("min_ratings_ranked", "score_prior_weight"),
+    "evaluation": (
+        "service_star_enabled",
+        "service_star_min_score",
+        "service_star_bonus_yuan",
+        "service_star_on_kiosk",
+        "commendation_min_score",
+        "complaints_for_penalty",
+        "inspection_violation_penalty",
+        "penalty_deduction_yuan",
+        "dismissal_after_penalties",
+        "escalation_lookback_months",
+    ),
+    "appeals": ("appeal_window_days",),
+    "other": (),
+}
+GROUP_OF = {key: group for group, keys in GROUPS.items() for key in keys}
+# Settings read from the global rules only (sign-in happens before anyone's branch is known): a branch
+# override would change nothing, so none is accepted.
+GLOBAL_ONLY = frozenset({"require_totp_for_supervisors"})
+# Lists and strings whose format the name alone does not tell.
+FORMATS = {"business_days": "weekdays", "holidays": "dates", "high_severity_clauses": "clauses"}
+UNITS = {
+    "burst_max_presses": "presses",
+    "qr_max_presses_per_hour": "presses",
+    "status_lookups_per_minute": "lookups",
+    "burst_alert_min_ratings": "ratings",
+    "score_prior_weight": "ratings",
+    "min_ratings_ranked": "ratings",
+    "service_star_min_score": "points",
+    "commendation_min_score": "points",
+    "complaints_for_penalty": "complaints",
+    "dismissal_after_penalties": "penalties",
+}
+SUFFIX_UNITS = (
+    ("_seconds", "seconds"),
+    ("_minutes", "minutes"),
+    ("_hours", "hours"),
+    ("_days", "days"),
+    ("_months", "months"),
+    ("_yuan", "yuan"),
+)
+# Settings checked together by PolicyValues' model validators: a refusal names the reason.
+PAIRED = {
+    "opening_time": "hours_order",
+    "closing_time": "hours_order",
+    "sla_hours_high": "sla_order",
+    "sla_hours_normal": "sla_order",
+    "sla_hours_low": "sla_order",
+}
+TRUE = {"true", "1", "yes", "on", "是", "开"}
+FALSE = {"false", "0", "no", "off", "否", "关"}
+_INT = re.compile(r"[+-]?(\d+|\d{1,3}(,\d{3})+)")
+_FLOAT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+_TIME = re.compile(r"(\d{1,2}):(\d{2})")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_SEPARATORS = re.compile(r"[,;、\s]+")
+
+
+class RuleInvalid(ValidationFailed):
+    """A refused rule change. ``reason`` is a stable word the screen turns into a sentence (range,
+    integer, number, bool, time, weekday, date, clause, too_few, too_many, hours_order, sla_order,
+    breaks_branch, with_defaults, global_only, unknown, invalid); ``values`` fills in its blanks."""
+
+    def __init__(self, field: str, reason: str, message: str, **values: str):
+        super().__init__(field, f"{field}: {message}")
+        self.reason = reason
+        self.values = values
+
+
+@dataclass(frozen=True)
+class Scope:
+    branch_id: int | None  # None: the global rules, every branch's starting point
+    code: str
+    name_zh: str
+    name_en: str
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    group: str
+    kind: str  # bool, int, float, time, weekdays, dates, clauses, int_list, text_list, text
+    unit: str  # seconds, minutes, hours, days, months, yuan, presses, ... or "" (a plain number)
+    text: str  # the value in force, as the form shows it
+    source: str  # default, global or branch: where the value in force comes from
+    inherited: str  # the value this scope falls back to when its own override is dropped
+    global_only: bool  # set in the global rules only; read-only in a branch's
+    minimum: float | None = None
+    maximum: float | None = None
+    min_exclusive: bool = False
+    max_exclusive: bool = False
+    min_items: int | None = None
+    max_items: int | None = None
+
+
+@dataclass(frozen=True)
+class Revision:
+    version: int
+    saved_at: datetime
+    saved_by: str  # a name, or "" when the system saved it
+    changed: tuple[str, ...]  # keys set or changed compared with the version before
+    removed: tuple[str, ...]  # keys whose override was dropped (back to the inherited value)
+
+
+@dataclass(frozen=True)
+class Rules:
+    scope: Scope
+    version: int  # 0 while nothing was ever saved for this scope
+    settings: tuple[Setting, ...]
+    groups: tuple[str, ...]  # display order, only groups with settings
+    history: tuple[Revision, ...]  # newest first
+    editable: bool
+    scopes: tuple[Scope, ...]  # what the caller may open
+    tz: str
+
+
+@dataclass(frozen=True)
+class Saved:
+    version: int
+    changed: tuple[str, ...]  # empty: nothing differed, nothing was written
+
+
+# -- access -------------------------------------------------------------------------------------
+
+
+def _caller(session: Session, token: str, ctx: AppContext) -> Staff:
+    staff = auth.resume(session, token=token, now=ctx.clock())
+    if Role(staff.role) not in (Role.supervisor, Role.admin):
+        raise Forbidden("the rules are for supervisors and administrators")
+    return staff
+
+
+def _readable(staff: Staff, branch_id: int | None) -> None:
+    if Role(staff.role) is Role.admin:
+        return
+    if branch_id is None or staff.branch_id != branch_id:
+        raise Forbidden("a supervisor reads the rules of their own branch only")
+
+
+def _editor(staff: Staff) -> int:
+    if Role(staff.role) is not Role.admin:
+        raise Forbidden("only administrators change the rules")
+    assert staff.id is not None
+    return staff.id
+
+
+def _branch(session: Session, branch_id: int | None) -> Branch | None:
+    if branch_id is None:
+        return None
+    branch = session.get(Branch, branch_id)
+    if branch is None:
+        raise NotFound("no branch with this id")
+    return branch
+
+
+def _scope(branch: Branch | None) -> Scope:
+    if branch is None:
+        return Scope(None, "", "", "")
+    return Scope(branch.id, branch.code, branch.name_zh, branch.name_en)
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def _row(session: Session, branch_id: int | None) -> Policy | None:
+    where = col(Policy.branch_id).is_(None) if branch_id is None else col(Policy.branch_id) == branch_id
+    return session.exec(select(Policy).where(where)).first()
+
+
+def _values(row: Policy | None) -> dict[str, Any]:
+    return dict(row.values) if row is not None else {}
+
+
+def _kind(key: str, info: FieldInfo) -> str:
+    if key in FORMATS:
+        return FORMATS[key]
+    ann = info.annotation
+    if ann is bool or ann is int or ann is float:
+        return ann.__name__
+    if ann is str:
+        return "time" if key.endswith("_time") else "text"
+    if get_origin(ann) is list:
+        return "int_list" if get_args(ann) == (int,) else "text_list"
+    return "text"
+
+
+def _unit(key: str) -> str:
+    if key in UNITS:
+        return UNITS[key]
+    if key.startswith("sla_hours_"):
+        return "hours"
+    return next((unit for suffix, unit in SUFFIX_UNITS if key.endswith(suffix)), "")
+
+
+def text_of(value: Any) -> str:
+    """A value as the form shows it (and as :func:`save_rules` reads it back)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _setting(
+    key: str, info: FieldInfo, now: PolicyValues, inherited: PolicyValues, source: str, branch: bool
+) -> Setting:
+    bounds: dict[str, Any] = {}
+    for m in info.metadata:
+        if isinstance(m, Ge | Gt):
+            bounds["minimum"], bounds["min_exclusive"] = (m.ge, False) if isinstance(m, Ge) else (m.gt, True)
+        elif isinstance(m, Le | Lt):
+            bounds["maximum"], bounds["max_exclusive"] = (m.le, False) if isinstance(m, Le) else (m.lt, True)
+        elif isinstance(m, MinLen):
+            bounds["min_items"] = m.min_length
+        elif isinstance(m, MaxLen):
+            bounds["max_items"] = m.max_length
+    return Setting(
+        key=key,
+        group=GROUP_OF.get(key, "other"),
+        kind=_kind(key, info),
+        unit=_unit(key),
+        text=text_of(getattr(now, key)),
+        source=source,
+        inherited=text_of(getattr(inherited, key)),
+        global_only=branch and key in GLOBAL_ONLY,
+        **bounds,
+    )
+
+
+def _place(setting: Setting) -> tuple[int, int]:
+    """Groups in display order, each in the map's order; "other" keeps the model's (a stable sort)."""
+    keys = GROUPS[setting.group]
+    return list(GROUPS).index(setting.group), keys.index(setting.key) if setting.key in keys else 0
+
+
+def _history(session: Session, row: Policy | None) -> tuple[Revision, ...]:
+    if row is None:
+        return ()
+    revisions = session.exec(
+        select(PolicyRevision).where(PolicyRevision.policy_id == row.id).order_by(col(PolicyRevision.version))
+    ).all()
+    ids = {r.saved_by for r in revisions if r.saved_by is not None}
+    names = {s.id: s.display_name for s in session.exec(select(Staff).where(col(Staff.id).in_(ids))).all()}
+    out: list[Revision] = []
+    before: dict[str, Any] = {}
+    missing = object()
+    for r in revisions:
+        keys = sorted(before.keys() | r.values.keys())
+        changed = tuple(k for k in keys if k in r.values and before.get(k, missing) != r.values[k])
+        removed = tuple(k for k in keys if k not in r.values)
+        out.append(
+            Revision(r.version, r.saved_at, names.get(r.saved_by, "") if r.saved_by else "", changed, removed)
+        )
+        before = r.values
+    return tuple(reversed(out[-HISTORY:]))
+
+
+def rules(ctx: AppContext, token: str, branch_id: int | None = None) -> Rules:
+    """Every setting of the global rules (``branch_id`` None) or of one branch, with the value in
+    force, where it comes from, its type and bounds, grouped; and the scope's saved versions."""
+    with ctx.db.write() as session:
+        staff = _caller(session, token, ctx)
+        _readable(staff, branch_id)
+        branch = _branch(session, branch_id)
+        global_row, row = _row(session, None), _row(session, branch_id)
+        glob = _values(global_row)
+        own = _values(row) if branch_id is not None else {}
+        inherited = PolicyValues.model_validate(glob if branch_id is not None else {})
+        now = PolicyValues.model_validate({**glob, **own})
+        settings = []
+        for key, info in PolicyValues.model_fields.items():
+            source = "branch" if key in own else "global" if key in glob else "default"
+            settings.append(_setting(key, info, now, inherited, source, branch_id is not None))
+        settings.sort(key=_place)
+        admin = Role(staff.role) is Role.admin
+        if admin:
+            branches = session.exec(select(Branch).order_by(col(Branch.code))).all()
+            scopes = (_scope(None), *(_scope(b) for b in branches))
+        else:
+            scopes = (_scope(branch),)
+        return Rules(
+            scope=_scope(branch),
+            version=row.version if row else 0,
+            settings=tuple(settings),
+            groups=tuple(g for g in GROUPS if any(s.group == g for s in settings)),
+            history=_history(session, row),
+            editable=admin,
+            scopes=scopes,
+            tz=branch.timezone if branch else DEFAULT_TZ,
+        )
+
+
+# -- parsing typed text -------------------------------------------------------------------------
+
+
+def _items(text: str) -> list[str]:
+    return [item for item in _SEPARATORS.split(text) if item]
+
+
+def _int(key: str, text: str) -> int:
+    if not _INT.fullmatch(text):
+        raise RuleInvalid(key, "integer", f"{text!r} is not a whole number", text=text)
+    return int(text.replace(",", ""))
+
+
+def parse(session: Session, key: str, text: str) -> Any:
+    """Typed text -> the setting's value. Full-width digits and punctuation (as a Chinese keyboard
+    types them) are read as their ASCII twins; lists are comma-separated. Raises :class:`RuleInvalid`."""
+    info = PolicyValues.model_fields[key]
+    kind = _kind(key, info)
+    text = unicodedata.normalize("NFKC", text).strip()
+    if kind == "bool":
+        if text.lower() not in TRUE | FALSE:
+            raise RuleInvalid(key, "bool", f"{text!r} is neither on nor off")
+        return text.lower() in TRUE
+    if kind == "int":
+        return _int(key, text)
+    if kind == "float":
+        if not _FLOAT.fullmatch(text):
+            raise RuleInvalid(key, "number", f"{text!r} is not a number", text=text)
+        return float(text)
+    if kind == "time":
+        found = _TIME.fullmatch(text)
+        if not found or int(found.group(1)) > 23 or int(found.group(2)) > 59:
+            raise RuleInvalid(key, "time", f"{text!r} is not a time of day written HH:MM", text=text)
+        return f"{int(found.group(1)):02d}:{found.group(2)}"
+    if kind in ("weekdays", "int_list"):
+        days = [_int(key, item) for item in _items(text)]
+        bad = next((d for d in days if kind == "weekdays" and not 1 <= d <= 7), None)
+        if bad is not None:
+            raise RuleInvalid(key, "weekday", f"{bad} is not a weekday from 1 (Monday) to 7", text=str(bad))
+        return days
+    if kind == "dates":
+        dates = _items(text)
+        for item in dates:
+            try:
+                ok = bool(_DATE.fullmatch(item)) and date.fromisoformat(item) is not None
+            except ValueError:
+                ok = False
+            if not ok:
+                raise RuleInvalid(key, "date", f"{item!r} is not a date written YYYY-MM-DD", text=item)
+        return dates
+    if kind == "clauses":
+        codes = _items(text)
+        known = set(session.exec(select(ConductClause.code).where(ConductClause.active)).all())
+        bad_code = next((c for c in codes if c not in known), None)
+        if bad_code is not None:
+            raise RuleInvalid(key, "clause", f"{bad_code!r} is not a clause of the catalog", text=bad_code)
+        return codes
+    return _items(text) if kind == "text_list" else text
+
+
+# -- validation ---------------------------------------------------------------------------------
+
+
+def _explain(exc: ValidationError, blame: str) -> RuleInvalid:
+    """The first pydantic error as a :class:`RuleInvalid` naming its field; an error of the whole
+    model (two settings that do not fit together) is put on ``blame``."""
+    err = exc.errors(include_url=False)[0]
+    key = str(err["loc"][0]) if err["loc"] else blame
+    kind, message = err["type"], str(err["msg"]).removeprefix("Value error, ")
+    info = PolicyValues.model_fields.get(key)
+    if not err["loc"]:
+        return RuleInvalid(key, PAIRED.get(key, "invalid"), message, text=message)
+    if info is None or kind == "extra_forbidden":
+        return RuleInvalid(key, "unknown", "no such setting")
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        return RuleInvalid(key, "range", message)
+    if kind in ("too_short", "too_long"):
+        return RuleInvalid(key, "too_few" if kind == "too_short" else "too_many", message)
+    return RuleInvalid(key, "invalid", message, text=message)
+
+
+def _check(merged: dict[str, Any], changed: list[str], before: dict[str, Any]) -> PolicyValues:
+    """Validate ``merged``; a refusal of the whole model names the first changed setting whose old
+    value would have been accepted (the one that broke the pair), else the first changed one."""
+    try:
+        return PolicyValues.model_validate(merged)
+    except ValidationError as exc:
+        blame = changed[0] if changed else ""
+        if not exc.errors()[0]["loc"]:
+            for key in changed:
+                trial = {k: v for k, v in merged.items() if k != key}
+                if key in before:
+                    trial[key] = before[key]
+                try:
+                    PolicyValues.model_validate(trial)
+                except ValidationError:
+                    continue
+                blame = key
+                break
+        raise _explain(exc, blame) from None
+
+
+def _check_branches(session: Session, glob: dict[str, Any], changed: list[str]) -> None:
+    """A global change must leave every branch's overrides valid on top of it."""
+    for row in session.exec(select(Policy).where(col(Policy.branch_id).is_not(None))).all():
+        try:
+            PolicyValues.model_validate({**glob, **row.values})
+        except ValidationError as exc:
+            branch = session.get(Branch, row.branch_id)
+            err = exc.errors(include_url=False)[0]
+            key = str(err["loc"][0]) if err["loc"] and str(err["loc"][0]) in changed else changed[0]
+            raise RuleInvalid(
+                key,
+                "breaks_branch",
+                f"the overrides of branch {branch.code if branch else row.branch_id} "
+                f"would no longer be valid: {err['msg']}",
+                branch_zh=branch.name_zh if branch else "",
+                branch_en=branch.name_en if branch else "",
+            ) from None
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+
+def save_rules(ctx: AppContext, token: str, branch_id: int | None, changes: dict[str, str]) -> Saved:
+    """Save typed changes to the global rules or a branch's overrides (administrators only).
+
+    1. Every key must be a setting; each text is parsed to its type, in the form's order, and the
+       first bad one is refused by name.
+    2. The changes are validated over what they will be read with (defaults, global, branch), and a
+       global change over every branch's overrides. Nothing is written on any refusal.
+    3. Only the settings whose value in force actually changes are stored (a new version, a revision
+       with the scope's values and an audit entry naming the keys); if none does, nothing is written.
+    """
+    with ctx.db.write() as session:
+        staff = _caller(session, token, ctx)
+        actor = _editor(staff)
+        _branch(session, branch_id)
+        fields = PolicyValues.model_fields
+        unknown = sorted(k for k in changes if k not in fields)
+        if unknown:
+            raise RuleInvalid(unknown[0], "unknown", "no such setting")
+        keys = [k for k in fields if k in changes]
+        if branch_id is not None and (fixed := next((k for k in keys if k in GLOBAL_ONLY), None)):
+            raise RuleInvalid(fixed, "global_only", "set for all branches only")
+        parsed = {k: parse(session, k, changes[k]) for k in keys}
+        glob = _values(_row(session, None))
+        row = _row(session, branch_id)
+        own = _values(row) if branch_id is not None else {}
+        before = {**glob, **own}
+        current = PolicyValues.model_validate(before)
+        validated = _check({**before, **parsed}, keys, before)
+        dumped = validated.model_dump(mode="json")
+        changed = {k: dumped[k] for k in keys if getattr(validated, k) != getattr(current, k)}
+        if not changed:
+            return Saved(row.version if row else 0, ())
+        if branch_id is None:
+            _check_branches(session, {**glob, **changed}, list(changed))
+        try:
+            set_policy(session, values=changed, branch_id=branch_id, actor_staff_id=actor)
+        except ValidationError as exc:
+            # set_policy checks a branch's overrides over the defaults rather than over the global rules,
+            # so it can refuse a pair that is valid in force; say so rather than fail without a word.
+            session.rollback()
+            first = exc.errors(include_url=False)[0]
+            key = str(first["loc"][0]) if first["loc"] else next(iter(changed))
+            raise RuleInvalid(key, "with_defaults", str(first["msg"]).removeprefix("Value error, ")) from None
+        saved = _row(session, branch_id)
+        assert saved is not None
+        return Saved(saved.version, tuple(changed))
+
+
+def reset_rule(ctx: AppContext, token: str, branch_id: int | None, key: str) -> Saved:
+    """Drop one override of a scope (administrators only): a branch falls back to the global value,
+    the global rules to the default. Written like ``set_policy`` writes: a new version, a revision
+    with the scope's remaining values, and an audit entry (``policy.reset``) naming the key. Dropping
+    an override that is not there writes nothing."""
+    with ctx.db.write() as session:
+        staff = _caller(session, token, ctx)
+        actor = _editor(staff)
+        _branch(session, branch_id)
+        if key not in PolicyValues.model_fields:
+            raise RuleInvalid(key, "unknown", "no such setting")
+        row = _row(session, branch_id)
+        if row is None or key not in row.values:
+            return Saved(row.version if row else 0, ())
+        remaining = {k: v for k, v in row.values.items() if k != key}
+        glob = _values(_row(session, None)) if branch_id is not None else {}
+        _check({**glob, **remaining}, [key], {**glob, **row.values})
+        if branch_id is None:
+            _check_branches(session, remaining, [key])
+        now = ctx.clock()
+        row.values, row.version, row.updated_at = remaining, row.version + 1, now
+        session.add(row)
+        session.flush()
+        assert row.id is not None
+        session.add(
+            PolicyRevision(
+                policy_id=row.id,
+                branch_id=branch_id,
+                version=row.version,
+                values=remaining,
+                saved_at=now,
+                saved_by=actor,
+            )
+        )
+        append(
+            session,
+            action="policy.reset",
+            entity="policy",
+            entity_id=row.id,
+            actor_staff_id=actor,
+            details={"branch": branch_id, "keys": [key], "version": row.version},
+            now=now,
+        )
+        session.commit()
+        return Saved(row.version, (key,))

@@ -1,0 +1,457 @@
+"""The rules editor: every policy setting of the global rules or of one branch, grouped in cards, with
+where each value comes from; administrators change values (only the changed ones are saved, as a new
+version) or drop a branch's own value, supervisors read their branch's rules. The versions saved so
+far are listed under the cards.
+
+Typing does not rebuild the screen (that would fight the cursor): a change updates only the field's
+"changed, not saved yet" line and the count of unsaved changes in the bar at the bottom, which stays
+in view with the Save button and the outcome of the last action.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import flet as ft
+
+from admin import rules as service
+from admin.screens.common import INK, MUTED, TAP
+from models.auth import SessionExpired
+from models.errors import Forbidden, NotFound
+from models.org import Role
+from rapport.i18n import fmt_datetime, fmt_number, t
+
+if TYPE_CHECKING:
+    from admin.app import AdminApp
+
+log = logging.getLogger(__name__)
+KEY = "rules"
+GLOBAL = "global"
+ERROR = "#B3261E"
+OK = "#1E4E8C"
+CHANGED = "#7D5700"
+# The format each kind of text field expects, under rules.format.*
+FORMATS = {
+    "time": "time",
+    "weekdays": "weekdays",
+    "dates": "dates",
+    "clauses": "clauses",
+    "int_list": "list",
+    "text_list": "list",
+}
+
+
+@dataclass
+class RulesState:
+    data: service.Rules | None = None
+    scope: str = GLOBAL  # GLOBAL or a branch id
+    drafts: dict[str, str] = field(default_factory=dict)  # setting -> what was typed, not saved yet
+    error: service.RuleInvalid | None = None
+    message: tuple[str, dict[str, Any], bool] | None = None  # catalog key, values, good news
+    body: ft.Column | None = None  # the scrolling column, to bring a refused field into view
+
+
+def setting_of(v: RulesState, key: str) -> service.Setting | None:
+    return next((s for s in v.data.settings if s.key == key), None) if v.data else None
+
+
+def state(app: AdminApp) -> RulesState:
+    v = app.view.get(KEY)
+    if not isinstance(v, RulesState):
+        v = app.view[KEY] = RulesState()
+    return v
+
+
+async def load(app: AdminApp) -> None:
+    """The chosen scope's rules; a supervisor always gets their own branch's."""
+    v = state(app)
+    if app.user is not None and app.user.role is not Role.admin:
+        v.scope = str(app.user.branch_id) if app.user.branch_id is not None else GLOBAL
+    try:
+        v.data = await app.call(service.rules, None if v.scope == GLOBAL else int(v.scope))
+    except Forbidden:
+        v.data, v.message = None, ("rules.forbidden", {}, False)
+    except NotFound:
+        v.scope, v.message = GLOBAL, ("rules.not_found", {}, False)
+        v.data = await app.call(service.rules, None)
+
+
+# -- words --------------------------------------------------------------------------------------
+
+
+def label(locale: str, key: str) -> str:
+    """A setting's name; one the catalog does not know yet shows its key rather than nothing."""
+    text = t(locale, f"rules.field.{key}")
+    return key if text == f"rules.field.{key}" else text
+
+
+def shown(locale: str, s: service.Setting, text: str) -> str:
+    return t(locale, f"rules.{'on' if text == 'true' else 'off'}") if s.kind == "bool" else text
+
+
+def bounds(locale: str, s: service.Setting) -> str:
+    """What may be typed: the range with its unit ("From 1 to 100,000 ratings"), or a format."""
+    if s.kind in FORMATS:
+        return t(locale, f"rules.format.{FORMATS[s.kind]}")
+    if s.minimum is None and s.maximum is None:
+        return ""
+    unit = t(locale, f"rules.unit.{s.unit}") if s.unit else ""
+    low = fmt_number(locale, s.minimum, 3) if s.minimum is not None else ""
+    high = fmt_number(locale, s.maximum, 3) if s.maximum is not None else ""
+    key = "rules.at_least" if s.maximum is None else "rules.at_most" if s.minimum is None else "rules.range"
+    if s.min_exclusive and s.minimum is not None and s.maximum is not None:
+        key = "rules.range_above"
+    return t(locale, key, min=low, max=high, unit=unit).strip()
+
+
+def error_text(locale: str, s: service.Setting | None, exc: service.RuleInvalid) -> str:
+    """The refusal in the user's language: each reason has its sentence, filled from the setting."""
+    reason = exc.reason
+    if reason == "range" and s is not None:
+        return t(locale, "rules.error.range", range=bounds(locale, s))
+    if reason in ("too_few", "too_many") and s is not None:
+        n = s.min_items if reason == "too_few" else s.max_items
+        return t(locale, f"rules.error.{reason}", n=n if n is not None else "")
+    if reason in ("weekday", "date", "clause"):
+        return t(locale, f"rules.error.{reason}", text=exc.values.get("text", ""))
+    if reason == "breaks_branch":
+        name = exc.values.get("branch_zh" if locale == "zh-CN" else "branch_en", "")
+        return t(locale, "rules.error.breaks_branch", branch=name)
+    known = ("integer", "number", "bool", "time", "hours_order", "sla_order", "with_defaults", "global_only")
+    return t(locale, f"rules.error.{reason}" if reason in (*known, "unknown") else "rules.error.invalid")
+
+
+def source_text(locale: str, s: service.Setting, draft: str | None) -> tuple[str, str]:
+    if draft is not None and draft != s.text:
+        return t(locale, "rules.source.unsaved"), CHANGED
+    return t(locale, f"rules.source.{s.source}"), MUTED
+
+
+# -- handlers -----------------------------------------------------------------------------------
+
+
+class Handlers:
+    """Event handlers (all async). Field edits update two texts in place; actions re-render."""
+
+    def __init__(self, app: AdminApp):
+        self.app, self.v = app, state(app)
+        self.sources: dict[str, ft.Text] = {}
+        self.pending: ft.Text | None = None
+
+    def changes(self) -> dict[str, str]:
+        out = {}
+        for key, text in self.v.drafts.items():
+            s = setting_of(self.v, key)
+            if s is not None and text != s.text:
+                out[key] = text
+        return out
+
+    async def on_edit(self, e: ft.Event[Any]) -> None:
+        key, value = str(e.control.data), e.control.value
+        self.v.drafts[key] = ("true" if value else "false") if isinstance(value, bool) else str(value or "")
+        s, locale = setting_of(self.v, key), self.app.locale
+        if s is not None and (line := self.sources.get(key)) is not None:
+            line.value, line.color = source_text(locale, s, self.v.drafts[key])
+            line.update()
+        if self.pending is not None:
+            self.pending.value = pending_text(locale, len(self.changes()))
+            self.pending.update()
+
+    async def _reload(self) -> None:
+        try:
+            await load(self.app)
+        except SessionExpired:
+            return
+        self.app.render()
+
+    async def on_scope(self, e: ft.Event[Any]) -> None:
+        had = bool(self.changes())
+        self.v.scope, self.v.drafts, self.v.error = e.control.value or GLOBAL, {}, None
+        self.v.message = ("rules.discarded", {}, False) if had else None
+        await self._reload()
+
+    async def on_discard(self, _e: ft.Event[Any]) -> None:
+        self.v.drafts, self.v.error, self.v.message = {}, None, ("rules.discarded", {}, True)
+        self.app.render()
+
+    async def on_save(self, _e: ft.Event[Any]) -> None:
+        v, changes = self.v, self.changes()
+        if not changes or v.data is None:
+            v.error, v.message = None, ("rules.nothing", {}, False)
+            self.app.render()
+            return
+        await self._act(service.save_rules, v.data.scope.branch_id, changes)
+
+    async def on_reset(self, e: ft.Event[Any]) -> None:
+        if self.v.data is not None:
+            await self._act(service.reset_rule, self.v.data.scope.branch_id, str(e.control.data))
+
+    async def _act(self, fn: Any, branch_id: int | None, arg: Any) -> None:
+        """Save or reset; a refusal keeps the drafts and points at the field, success starts afresh."""
+        v, saved = self.v, None
+        try:
+            saved = await self.app.call(fn, branch_id, arg)
+        except SessionExpired:
+            return
+        except service.RuleInvalid as exc:
+            v.error, v.message = exc, ("rules.not_saved", {}, False)
+            self.app.render()
+            if v.body is not None:
+                await v.body.scroll_to(scroll_key=f"rules-block-{exc.field}", duration=300)
+            return
+        except (Forbidden, NotFound):
+            v.message = ("rules.forbidden", {}, False)
+        except Exception:
+            log.exception("admin: saving the rules failed")
+            v.message = ("rules.generic", {}, False)
+        else:
+            v.error = None
+            if fn is service.reset_rule:
+                v.drafts.pop(str(arg), None)
+                done = "rules.reset_done" if saved.changed else "rules.reset_nothing"
+                v.message = (done, {"version": saved.version, "field": str(arg)}, True)
+            else:
+                v.drafts = {}
+                done = "rules.saved" if saved.changed else "rules.unchanged"
+                v.message = (done, {"version": saved.version, "n": len(saved.changed)}, True)
+        await self._reload()
+        if saved is not None and saved.changed and v.body is not None:
+            # A render starts the list at the top again: bring back the setting just saved.
+            await v.body.scroll_to(scroll_key=f"rules-block-{saved.changed[0]}", duration=0)
+
+
+def pending_text(locale: str, n: int) -> str:
+    return t(locale, "rules.pending", n=n) if n else t(locale, "rules.no_pending")
+
+
+# -- drawing ------------------------------------------------------------------------------------
+
+
+def _field(locale: str, v: RulesState, s: service.Setting, h: Handlers, editable: bool) -> ft.Control:
+    draft = v.drafts.get(s.key)
+    value = s.text if draft is None else draft
+    name = label(locale, s.key)
+    help_ = t(locale, f"rules.help.{s.key}")
+    help_ = "" if help_ == f"rules.help.{s.key}" else help_
+    only = t(locale, "rules.global_only") if s.global_only else ""
+    error = error_text(locale, s, v.error) if v.error is not None and v.error.field == s.key else None
+    disabled = not editable or s.global_only
+    control: ft.Control
+    if s.kind == "bool":
+        control = ft.Switch(
+            label=name,
+            value=value == "true",
+            on_change=h.on_edit,
+            data=s.key,
+            key=f"rules-{s.key}",
+            disabled=disabled,
+        )
+        notes = [x for x in (help_, only, error) if x]
+    else:
+        helper = "\n".join(x for x in (help_, bounds(locale, s), only) if x)
+        control = ft.TextField(
+            label=name,
+            value=value,
+            helper=helper,
+            helper_max_lines=4,
+            error=error,
+            error_max_lines=3,
+            on_change=h.on_edit,
+            data=s.key,
+            key=f"rules-{s.key}",
+            disabled=disabled,
+            multiline=s.kind in ("dates", "clauses"),
+            min_lines=1,
+            max_lines=4,
+        )
+        notes = []
+    source, colour = source_text(locale, s, draft)
+    line = h.sources[s.key] = ft.Text(source, size=13, color=colour, key=f"rules-source-{s.key}")
+    foot: list[ft.Control] = [line]
+    scope_override = s.source == ("branch" if v.data and v.data.scope.branch_id is not None else "global")
+    if editable and scope_override:
+        which = "branch" if s.source == "branch" else "global"
+        foot.append(
+            ft.TextButton(
+                content=t(locale, f"rules.reset.{which}", value=shown(locale, s, s.inherited)),
+                icon=ft.Icons.UNDO,
+                on_click=h.on_reset,
+                data=s.key,
+                key=f"rules-reset-{s.key}",
+                height=TAP,
+            )
+        )
+    texts = [ft.Text(x, size=13, color=ERROR if x == error else MUTED) for x in notes]
+    return ft.Container(
+        content=ft.Column(
+            [control, *texts, ft.Row(foot, wrap=True, spacing=4)],
+            spacing=2,
+            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+        ),
+        key=ft.ScrollKey(f"rules-block-{s.key}"),  # type: ignore[call-arg]  # a dataclass mypy cannot see
+        col={"xs": 12, "md": 6},
+        padding=ft.Padding.only(top=8, bottom=8),  # room for the field's floating label
+    )
+
+
+def _card(title: str, controls: list[ft.Control], key: str) -> ft.Control:
+    return ft.Container(
+        key=key,
+        bgcolor=ft.Colors.WHITE,
+        border_radius=12,
+        padding=14,
+        content=ft.Column(
+            [ft.Text(title, size=18, weight=ft.FontWeight.BOLD, color=INK), *controls], spacing=8
+        ),
+    )
+
+
+def _history(locale: str, data: service.Rules) -> ft.Control:
+    sep = "、" if locale == "zh-CN" else ", "
+    lines: list[ft.Control] = []
+    for r in data.history:
+        who = r.saved_by or t(locale, "rules.history.system")
+        at = fmt_datetime(locale, r.saved_at, data.tz)
+        parts = [t(locale, "rules.history.line", version=r.version, at=at, who=who)]
+        if r.changed:
+            parts.append(
+                t(locale, "rules.history.changed", keys=sep.join(label(locale, k) for k in r.changed))
+            )
+        if r.removed:
+            parts.append(
+                t(locale, "rules.history.removed", keys=sep.join(label(locale, k) for k in r.removed))
+            )
+        lines.append(
+            ft.Column(
+                [
+                    ft.Text(parts[0], weight=ft.FontWeight.W_500, color=INK),
+                    *(ft.Text(p, size=14, color=MUTED) for p in parts[1:]),
+                ],
+                spacing=0,
+                key=f"rules-rev-{r.version}",
+            )
+        )
+    if not lines:
+        lines.append(ft.Text(t(locale, "rules.history.none"), color=MUTED, key="rules-history-none"))
+    return _card(t(locale, "rules.history"), lines, "rules-history")
+
+
+def _scope_picker(locale: str, v: RulesState, data: service.Rules, h: Handlers, editable: bool) -> ft.Control:
+    if not editable:
+        name = data.scope.name_zh if locale == "zh-CN" else data.scope.name_en
+        return ft.Text(t(locale, "rules.scope.fixed", name=name), size=16, color=INK, key="rules-scope-name")
+    options = [ft.DropdownOption(key=GLOBAL, text=t(locale, "rules.scope.global"))] + [
+        ft.DropdownOption(key=str(s.branch_id), text=s.name_zh if locale == "zh-CN" else s.name_en)
+        for s in data.scopes
+        if s.branch_id is not None
+    ]
+    return ft.Dropdown(
+        label=t(locale, "rules.scope"),
+        value=v.scope,
+        options=options,
+        on_select=h.on_scope,
+        key="rules-scope",
+        width=320,
+    )
+
+
+def _message(locale: str, v: RulesState) -> str | None:
+    if v.message is None:
+        return None
+    key, values, _ok = v.message
+    if key == "rules.not_saved" and v.error is not None:
+        s = setting_of(v, v.error.field)
+        return t(locale, key, label=label(locale, v.error.field), error=error_text(locale, s, v.error))
+    if "field" in values:
+        values = {**values, "label": label(locale, str(values["field"]))}
+        values.pop("field")
+    return t(locale, key, **values)
+
+
+def _bar(locale: str, v: RulesState, h: Handlers, editable: bool, narrow: bool) -> ft.Control:
+    """Always in view: the outcome of the last action, the unsaved count, Discard and Save."""
+    items: list[ft.Control] = []
+    if (message := _message(locale, v)) is not None:
+        ok = v.message is not None and v.message[2]
+        items.append(
+            ft.Text(message, color=OK if ok else ERROR, key="rules-message", weight=ft.FontWeight.W_500)
+        )
+    if editable:
+        h.pending = ft.Text(
+            pending_text(locale, len(h.changes())),
+            color=MUTED,
+            key="rules-pending",
+            size=13 if narrow else 15,
+        )
+        buttons: list[ft.Control] = [
+            ft.OutlinedButton(
+                content=t(locale, "rules.discard_short" if narrow else "rules.discard"),
+                icon=ft.Icons.CLOSE,
+                on_click=h.on_discard,
+                key="rules-discard",
+                height=TAP,
+            ),
+            ft.Button(
+                content=t(locale, "rules.save_short" if narrow else "rules.save"),
+                icon=ft.Icons.SAVE,
+                on_click=h.on_save,
+                key="rules-save",
+                height=TAP,
+            ),
+        ]
+        row = [ft.Container(h.pending, expand=True), *buttons]
+        items.append(
+            ft.Row(row, spacing=8 if narrow else 10, vertical_alignment=ft.CrossAxisAlignment.CENTER)
+        )
+    return ft.Container(
+        content=ft.Column(items, spacing=6),
+        padding=ft.Padding.symmetric(horizontal=16, vertical=8),
+        bgcolor=ft.Colors.WHITE,
+        border=ft.Border.only(top=ft.BorderSide(1, "#E0E3EA")),
+        visible=bool(items),
+    )
+
+
+def build(app: AdminApp) -> ft.Control:
+    locale, v = app.locale, state(app)
+    h = Handlers(app)
+    data = v.data
+    editable = bool(data and data.editable)
+    narrow = (app.page.width or 1280) < 700
+    head: list[ft.Control] = [
+        ft.Text(t(locale, "rules.title"), size=24, weight=ft.FontWeight.BOLD, color=INK),
+        ft.Text(t(locale, "rules.intro"), color=MUTED),
+    ]
+    cards: list[ft.Control] = []
+    if data is not None:
+        head.append(_scope_picker(locale, v, data, h, editable))
+        version = (
+            t(locale, "rules.version", n=data.version) if data.version else t(locale, "rules.version.none")
+        )
+        head.append(ft.Text(version, color=MUTED, key="rules-version"))
+        if not editable:
+            head.append(ft.Text(t(locale, "rules.readonly"), color=CHANGED, key="rules-readonly"))
+        for group in data.groups:
+            fields = [_field(locale, v, s, h, editable) for s in data.settings if s.group == group]
+            cards.append(
+                _card(
+                    t(locale, f"rules.group.{group}"),
+                    [ft.ResponsiveRow(fields, spacing=16)],
+                    f"rules-{group}",
+                )
+            )
+        cards.append(_history(locale, data))
+    body = v.body = ft.Column(
+        [*head, *cards],
+        spacing=12,
+        scroll=ft.ScrollMode.AUTO,
+        expand=True,
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+    )
+    return ft.Column(
+        [ft.Container(content=body, padding=16, expand=True), _bar(locale, v, h, editable, narrow)],
+        spacing=0,
+        expand=True,
+    )
