@@ -3,7 +3,6 @@ badge sheets."""
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -64,11 +63,12 @@ def serve(
     """Upgrade the schema and serve the kiosk, the admin app and the API."""
     import uvicorn
 
+    from rapport.logs import setup_logging
     from rapport.server import create_app
 
     ctx = _context(host=host, port=port)
     settings = ctx.settings
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(settings.log_format)
     base = settings.effective_public_url
     print(f"Rapport is starting ({settings.env.value}, database: {ctx.db.engine.url.get_backend_name()})")
     print(f"  Kiosk:  {base}/")
@@ -88,7 +88,12 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_level="info",
-        timeout_graceful_shutdown=5,
+        # Our handler and our access log (request ids, redacted paths) instead of uvicorn's.
+        log_config=None,
+        access_log=False,
+        # On SIGTERM: stop accepting, then give requests and writes in flight this long to finish.
+        # Longer than SQLite's busy timeout (10 s), so a write queued behind another still commits.
+        timeout_graceful_shutdown=15,
         proxy_headers=False,
     )
 
@@ -258,6 +263,117 @@ def audit_verify() -> None:
         err=True,
     )
     raise typer.Exit(code=1)
+
+
+def _operator_settings() -> Settings:
+    """Settings and a writable data directory, without opening (or creating) the database."""
+    from rapport.settings import check_database_url, load_settings, prepare_data_dir
+
+    try:
+        settings = load_settings()
+        check_database_url(settings.effective_database_url)
+        prepare_data_dir(settings)
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+    return settings
+
+
+@app.command()
+def backup(
+    out: Annotated[
+        Path | None, typer.Option(help="Directory for the backup (default: <data dir>/backups).")
+    ] = None,
+) -> None:
+    """Back up the SQLite database while it is in use, check the copy, and drop old backups.
+
+    Keeps the newest RAPPORT_BACKUP_KEEP backups (and, with RAPPORT_BACKUP_KEEP_DAYS, every one
+    younger than that many days). PostgreSQL is backed up with pg_dump instead.
+    """
+    from rapport.backup import BackupError, run_backup
+
+    settings = _operator_settings()
+    try:
+        result = run_backup(settings, dest_dir=out)
+    except BackupError as exc:
+        raise _fail(str(exc)) from None
+    ratings = result.row_counts.get("rating", 0)
+    print(f"Backup written: {result.path} ({result.size_bytes / 1e6:,.1f} MB, {ratings:,} ratings).")
+    print(f"  integrity_check: ok; schema revision {result.schema_revision}; sha256 {result.sha256}")
+    print(f"  Manifest: {result.manifest_path}")
+    for old in result.pruned:
+        print(f"  Removed old backup {old.name}")
+
+
+@app.command()
+def restore(
+    file: Annotated[Path, typer.Argument(help="A .db file made by `rapport backup` (manifest beside it).")],
+) -> None:
+    """Restore a backup into an empty data directory, then bring its schema up to date."""
+    from rapport.backup import BackupError, restore_sqlite
+
+    settings = _operator_settings()
+    try:
+        result = restore_sqlite(file, settings.effective_database_url)
+    except BackupError as exc:
+        raise _fail(str(exc)) from None
+    except Exception as exc:  # the copy is in place but a migration failed
+        raise _fail(
+            f"the backup was copied but the schema upgrade failed ({type(exc).__name__}: {exc}); "
+            f"fix the cause and run `rapport db upgrade`."
+        ) from None
+    ratings = result.row_counts.get("rating", 0)
+    print(f"Restored {file.name} to {result.database} ({ratings:,} ratings); integrity and SHA-256 checked.")
+    print(f"  Schema revision {result.schema_revision_before} -> {result.schema_revision_after} (current).")
+    print("  Next: `rapport audit verify`, then `rapport serve`. Keep the same RAPPORT_SECRET_KEY as before.")
+
+
+@app.command()
+def export(
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="File to write (default: <data dir>/exports/rapport-export-<time>.jsonl; - is stdout)."
+        ),
+    ] = None,
+) -> None:
+    """Export every table as JSON lines, leaving out secrets and customers' contact data.
+
+    The first line lists what was left out; see docs/OPERATIONS.md (Export) for the format. A file is
+    written under a temporary name, readable only by its owner, and renamed when complete.
+    """
+    import os
+
+    from models.clock import utcnow
+    from rapport.data_export import export_data
+    from rapport.migrate import is_current
+
+    settings = _operator_settings()
+    now = utcnow()
+    to_stdout = out is not None and str(out) == "-"
+    path = out or settings.data_dir / "exports" / f"rapport-export-{now:%Y%m%d-%H%M%S}.jsonl"
+    temp = path.with_name(f".{path.name}.partial")
+    db = Database.from_url(settings.effective_database_url)
+    try:
+        if not is_current(db.engine):
+            raise _fail("the database schema is not current; run `rapport db upgrade` first, then export.")
+        if to_stdout:
+            result = export_data(db, sys.stdout, now=now)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                result = export_data(db, f, now=now)
+            os.replace(temp, path)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise _fail(f"cannot write {path}: {exc.strerror or exc}.") from None
+    finally:
+        db.dispose()
+    target = "standard output" if to_stdout else str(path)
+    left_out = ", ".join([*result.omitted_tables, *result.omitted_columns])
+    rows = sum(result.rows.values())
+    typer.echo(f"Exported {rows:,} rows from {len(result.rows)} tables to {target}.", err=True)
+    typer.echo(f"  Left out: {left_out}.", err=True)
 
 
 def _branch_by_code(ctx: AppContext, code: str) -> tuple[int, str]:

@@ -30,6 +30,11 @@ class Environment(StrEnum):
     production = "production"
 
 
+class LogFormat(StrEnum):
+    text = "text"  # one readable line per record, for a person at a terminal
+    json = "json"  # one JSON object per line, for a log collector
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RAPPORT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
@@ -43,12 +48,31 @@ class Settings(BaseSettings):
     locale: str = "zh-CN"
     env: Environment = Environment.development
     secret_key: str = ""
+    log_format: LogFormat = LogFormat.text
+    # Backups kept by `rapport backup` and the nightly job: the newest BACKUP_KEEP always stay; older
+    # ones go, unless BACKUP_KEEP_DAYS is above 0 and they are younger than that many days.
+    backup_keep: int = 14
+    backup_keep_days: int = 0
 
     @field_validator("port")
     @classmethod
     def _port_in_range(cls, v: int) -> int:
         if not 1 <= v <= 65535:
             raise ValueError("must be between 1 and 65535")
+        return v
+
+    @field_validator("backup_keep")
+    @classmethod
+    def _keep_some(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError("must be a whole number of at least 1 (how many backups to keep)")
+        return v
+
+    @field_validator("backup_keep_days")
+    @classmethod
+    def _days_not_negative(cls, v: int) -> int:
+        if v < 0:
+            raise ValueError("must be 0 (keep by count only) or a whole number of days")
         return v
 
     @field_validator("locale")

@@ -108,4 +108,4 @@ def test_without_a_named_staff_member_the_one_on_duty_is_credited(client, world)
 
 def test_health_check_answers(client):
     assert client.get("/healthz").json() == {"status": "ok"}
-    assert client.get("/readyz").json() == {"status": "ready"}
+    # /readyz also needs a migrated schema (this fixture's is not): tests/integration/test_readyz_logs.py
