@@ -8,8 +8,10 @@ The rules, all in one place so a supervisor can be told exactly how a number cam
 * The **score** is shrunk towards the branch mean ``m`` of the same period by a prior weight ``C``
   (policy ``score_prior_weight``): ``(C·m + sum) / (C + n)``. Two ratings of 5 do not beat forty
   ratings averaging 4.8; with many ratings the score approaches the mean.
-* Its **95% interval** is ``score ± 1.96·sqrt(v / (C + n))``, clipped to 1–5, where ``v`` is the
-  sample variance of the person's ratings (the branch's when they have fewer than two ratings).
+* Its **95% interval** is ``score ± 1.96·sqrt(v / (C + n))``, clipped to 1–5. The variance ``v`` is
+  shrunk the same way: ``(C·v_branch + (n − 1)·v_own) / (C + n − 1)`` from the sample variances of
+  the branch's and the person's ratings (only the branch's below two ratings), so four identical
+  ratings do not claim a zero-width interval.
 * Nobody is **ranked** below ``min_ratings_ranked`` counted ratings (policy, default 20).
 
 Periods are the branch's local calendar (``Branch.timezone``): a month is ``YYYY-MM``. Every query
@@ -144,6 +146,16 @@ class Score:
     counts: tuple[int, int, int, int, int]
 
 
+def _pooled_variance(own: Moments, branch: Moments, prior_weight: int) -> float | None:
+    mine, theirs = own.variance, branch.variance
+    if theirs is None:
+        return mine
+    if mine is None:
+        return theirs
+    weight = prior_weight + own.n - 1
+    return (prior_weight * theirs + (own.n - 1) * mine) / weight if weight else mine
+
+
 def fair_score(own: Moments, branch: Moments, *, prior_weight: int, min_ranked: int) -> Score:
     """The score of one person (or counter) against the branch it belongs to, same period."""
     if own.n == 0:
@@ -152,7 +164,7 @@ def fair_score(own: Moments, branch: Moments, *, prior_weight: int, min_ranked: 
     assert m is not None and own.mean is not None
     c = prior_weight
     score = (c * m + own.total) / (c + own.n)
-    v = own.variance if own.variance is not None else branch.variance
+    v = _pooled_variance(own, branch, c)
     if v is None:
         low = high = None
     else:

@@ -1,12 +1,14 @@
 """The fair-score arithmetic against values worked out by hand (models/scores.py docstring).
 
 The fixed data: person X has 5, 5, 4; person Y has 3, 3, 2, 4; the branch is the two together.
-  branch: n 7, sum 26, mean 26/7
+  branch: n 7, sum 26, mean 26/7, squares 104, sample variance (104 − 26²/7)/6 = 26/21
   X: n 3, sum 14, mean 14/3, sample variance (66 − 14²/3)/2 = 1/3
      score (10·26/7 + 14)/(10 + 3) = (358/7)/13 = 358/91 ≈ 3.934
-     interval 358/91 ± 1.96·√((1/3)/13) = ± 1.96·√(1/39)
+     variance shrunk: (10·26/21 + 2·1/3)/12 = 137/126
+     interval 358/91 ± 1.96·√((137/126)/13)
   Y: n 4, sum 12, mean 3, sample variance (38 − 144/4)/3 = 2/3
-     score (260/7 + 12)/14 = 172/49 ≈ 3.510, interval ± 1.96·√((2/3)/14) = ± 1.96·√(1/21)
+     score (260/7 + 12)/14 = 172/49 ≈ 3.510
+     variance shrunk: (10·26/21 + 3·2/3)/13 = 302/273, interval ± 1.96·√((302/273)/14)
 """
 
 from __future__ import annotations
@@ -37,11 +39,11 @@ def test_score_is_shrunk_towards_the_branch_mean_with_its_95_percent_interval():
     x = fair_score(X, BRANCH, prior_weight=10, min_ranked=3)
     assert x.mean == pytest.approx(14 / 3)
     assert x.score == pytest.approx(358 / 91)
-    half = 1.96 * math.sqrt(1 / 39)
+    half = 1.96 * math.sqrt(137 / 126 / 13)
     assert (x.low, x.high) == (pytest.approx(358 / 91 - half), pytest.approx(358 / 91 + half))
     y = fair_score(Y, BRANCH, prior_weight=10, min_ranked=3)
     assert y.score == pytest.approx(172 / 49)
-    half = 1.96 * math.sqrt(1 / 21)
+    half = 1.96 * math.sqrt(302 / 273 / 14)
     assert (y.low, y.high) == (pytest.approx(172 / 49 - half), pytest.approx(172 / 49 + half))
 
 
@@ -53,6 +55,16 @@ def test_a_tiny_perfect_sample_does_not_beat_a_large_very_good_one():
     assert two_fives.mean == 5 and forty.mean == pytest.approx(4.8)
     assert two_fives.score is not None and forty.score is not None
     assert forty.score > two_fives.score
+
+
+def test_identical_ratings_still_get_an_interval_of_honest_width():
+    same = Moments.of([5, 5, 5, 5])
+    s = fair_score(same, BRANCH + same, prior_weight=10, min_ranked=1)
+    assert same.variance == 0
+    assert s.low is not None and s.high is not None and s.high - s.low > 0.5
+    # Without a prior there is nothing to borrow from: the person's own (zero) spread.
+    bare = fair_score(same, BRANCH + same, prior_weight=0, min_ranked=1)
+    assert bare.low == bare.high == 5.0
 
 
 def test_without_prior_weight_the_score_is_the_mean():
