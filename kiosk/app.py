@@ -452,7 +452,8 @@ class KioskApp:
 
         self.state.enrol_draft = code.strip()[:14]
         client = self.page.client_ip or "unknown"
-        if not self.ctx.status_limiter.allow(client):
+        limit = await asyncio.to_thread(backend.status_lookups_per_minute, self.ctx)
+        if not self.ctx.status_limiter.allow(client, limit):
             self.state.say("status.limited")
             self.state.go(Screen.status_lookup)
         elif normalise_tracking_code(code) is None:

@@ -259,6 +259,12 @@ def submit_complaint(
     return filed
 
 
+def status_lookups_per_minute(ctx: AppContext) -> int:
+    """The organisation's limit on tracking-code lookups per client and minute (global policy)."""
+    with ctx.db.read() as session:
+        return effective_policy(session).status_lookups_per_minute
+
+
 def complaint_status(ctx: AppContext, code: str) -> ComplaintStatus | None:
     with ctx.db.read() as session:
         view = public_status(session, code=code)

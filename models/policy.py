@@ -166,6 +166,16 @@ def effective_policy(session: Session, branch_id: int | None = None) -> PolicyVa
     return PolicyValues.model_validate(merged)
 
 
+def _scopes_affected(
+    session: Session, branch_id: int | None, current: dict[str, Any]
+) -> list[dict[str, Any]]:
+    rows = session.exec(select(Policy)).all()
+    if branch_id is not None:
+        base = next((dict(r.values) for r in rows if r.branch_id is None), {})
+        return [{**base, **current}]
+    return [current, *({**current, **r.values} for r in rows if r.branch_id is not None)]
+
+
 def set_policy(
     session: Session,
     *,
@@ -185,7 +195,10 @@ def set_policy(
     ).first()
     current = dict(row.values) if row else {}
     current.update(values)
-    PolicyValues.model_validate(current)  # refuse before anything is written
+    # Refuse before anything is written, checking the values as they will be read: a branch's
+    # overrides on top of the global row, and a global change under every branch's overrides.
+    for merged in _scopes_affected(session, branch_id, current):
+        PolicyValues.model_validate(merged)
     if row is None:
         row = Policy(branch_id=branch_id, values=current)
     else:

@@ -20,14 +20,16 @@ class RateLimiter:
         self._hits: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def allow(self, key: str) -> bool:
-        """Record one attempt for ``key``; False if the key is over its limit (the attempt is refused)."""
+    def allow(self, key: str, limit: int | None = None) -> bool:
+        """Record one attempt for ``key``; False if the key is over its limit (the attempt is refused).
+        ``limit`` overrides the default for this call (a policy value that an administrator edits)."""
+        limit = self.limit if limit is None else limit
         now = self.clock()
         with self._lock:
             hits = self._hits.setdefault(key, deque())
             while hits and now - hits[0] >= self.window:
                 hits.popleft()
-            if len(hits) >= self.limit:
+            if len(hits) >= limit:
                 return False
             hits.append(now)
             if len(self._hits) > 10_000:  # forget idle keys so memory stays bounded

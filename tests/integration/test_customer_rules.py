@@ -201,3 +201,17 @@ def test_pin_guessing_is_throttled_then_allowed_again_after_the_window(db, world
             pin="2468",
             now=now + timedelta(minutes=11),
         )
+
+
+def test_policy_values_are_checked_as_they_will_be_read_global_under_branch(db, world):
+    """A branch override is valid on top of the global rules, not the defaults; a global change that
+    would leave a branch's own values contradictory is refused, and nothing is written either way."""
+    with db.write() as s:
+        set_policy(s, values={"closing_time": "20:00"})
+        assert effective_policy(s, world.branch_id).closing_time == "20:00"
+        set_policy(s, values={"opening_time": "18:00"}, branch_id=world.branch_id)  # 18:00–20:00 there
+        assert effective_policy(s, world.branch_id).opening_time == "18:00"
+        with pytest.raises(ValueError):
+            set_policy(s, values={"closing_time": "17:00"})  # would close the branch before it opens
+        s.rollback()
+        assert effective_policy(s).closing_time == "20:00"

@@ -372,11 +372,6 @@ def test_sign_in_settings_are_global_only(ctx, who, db):
     assert not setting(service.rules(ctx, who.admin), "require_totp_for_supervisors").global_only
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="models/policy.py set_policy validates a branch's overrides over the defaults, not over the "
-    "global rules, so a branch cannot open at 18:00 alone although the global rules close at 20:00",
-)
 def test_a_branch_may_open_after_the_default_closing_when_the_global_rules_close_later(ctx, who):
     service.save_rules(ctx, who.admin, None, {"closing_time": "20:00"})
     assert service.save_rules(ctx, who.admin, who.a, {"opening_time": "18:00"}).changed == ("opening_time",)

@@ -761,3 +761,18 @@ async def test_a_tablet_without_a_token_asks_for_enrolment(open_kiosk: Open, db)
     assert h.exists("enrol-code") and h.exists("enrol-submit") and not h.exists("rate-5")
     await h.click("enrol-submit")
     assert h.find("enrol-code").error == "请输入登记码。"
+
+
+async def test_the_lookup_limit_follows_the_policy_an_administrator_sets(open_kiosk: Open, db, world):
+    from models.policy import set_policy
+
+    with db.write() as s:
+        set_policy(s, values={"status_lookups_per_minute": 2})
+    h = await open_kiosk("/t")
+    for _ in range(2):
+        await h.fill("status-code", new_tracking_code())
+        await h.click("status-search")
+        assert h.find("status-code").error == "没有找到该跟踪码，请核对后重新输入。"
+    await h.fill("status-code", new_tracking_code())
+    await h.click("status-search")  # the third in the minute is refused
+    assert h.find("status-code").error == "查询过于频繁，请一分钟后再试。"
