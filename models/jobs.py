@@ -1,6 +1,6 @@
 """Timed work, recorded: one row per (job, slot), so a slot's work is done once whoever runs it.
 
-A *slot* is what a job is due for: a minute for the SLA sweep ("2026-11-27T10:05"), a day for
+A *slot* is what a job is due for: a minute for the SLA sweep ("2026-11-27T02:05Z"), a day for
 retention ("2026-11-27"), an ISO week for the spot-check draw ("2026-W48"), a branch's month for the
 monthly evaluation ("BJ-RM:2026-10"). The row is inserted *before* the work (:func:`claim`): its
 unique key (job, slot) lets exactly one of two schedulers racing on a slot in, and the other does
@@ -223,9 +223,9 @@ def done_slots(session: Session, *, job: str, prefix: str = "") -> list[str]:
 
 
 def period_slot(now: datetime, seconds: int = 60) -> str:
-    """The UTC period ``now`` falls in, named by its start: "2026-11-27T10:05" (or with :SS)."""
+    """The UTC period ``now`` falls in, named by its start: "2026-11-27T10:05Z" (or with :SS)."""
     start = datetime.fromtimestamp(now.timestamp() // seconds * seconds, UTC)
-    return start.strftime("%Y-%m-%dT%H:%M" if seconds % 60 == 0 else "%Y-%m-%dT%H:%M:%S")
+    return start.strftime("%Y-%m-%dT%H:%MZ" if seconds % 60 == 0 else "%Y-%m-%dT%H:%M:%SZ")
 
 
 def next_period(now: datetime, seconds: int = 60) -> datetime:

@@ -357,7 +357,10 @@ class Background:
                 on_deposed=self._stop_jobs,
                 retry_seconds=leader_retry_seconds(),
             )
-            await self.election.check()  # lead at once if nobody does; the loop retries from here
+            try:
+                await self.election.check()  # lead at once if nobody does; the loop retries from here
+            except Exception:
+                log.exception("leader election failed at start; retrying in the background")
             self.election.start()
 
     def _start_jobs(self) -> None:

@@ -105,11 +105,16 @@ def build(app: AdminApp) -> ft.Control:
                     height=TAP,
                 ),
             ],
-            wrap=True,
+            vertical_alignment=ft.CrossAxisAlignment.CENTER,
         ),
         ft.Text(t(locale, "jobs.intro"), color=MUTED, size=14),
     ]
     items += [_card(app, row) for row in rows]
-    return ft.Container(
-        content=ft.Column(items, spacing=10, scroll=ft.ScrollMode.AUTO, expand=True), padding=16, expand=True
+    column = ft.Column(
+        items,
+        spacing=10,
+        scroll=ft.ScrollMode.AUTO,
+        expand=True,
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
     )
+    return ft.Container(content=column, padding=16, expand=True)

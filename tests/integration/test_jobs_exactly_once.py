@@ -300,11 +300,11 @@ def test_two_schedulers_racing_on_one_slot_run_its_body_once(shared_url, tmp_pat
         time.sleep(0.3)  # a slow body: the other scheduler arrives while it works
         run.ok()
 
-    job = Job("race", 60, lambda ctx, now: [f"{now:%Y-%m-%dT%H:%M}"], body, lambda ctx, now: now)
+    job = Job("race", 60, lambda ctx, now: [f"{now:%Y-%m-%dT%H:%MZ}"], body, lambda ctx, now: now)
     for ctx in servers:
         at(ctx, FRIDAY)
     results = race(servers, lambda ctx: run_due(ctx, job))
-    assert calls == ["2026-11-27T02:05"]
+    assert calls == ["2026-11-27T02:05Z"]
     assert sorted(len(r) for r in results) == [0, 1]  # type: ignore[arg-type]
     [row] = job_runs(servers[0].db, "race")
     assert (row.status, row.items_done, row.attempts) == ("ok", 1, 1)
@@ -321,7 +321,7 @@ def test_two_schedulers_racing_on_the_sla_sweep_escalate_an_overdue_complaint_on
         at(ctx, FRIDAY)
     race(servers, lambda ctx: run_due(ctx, job_named(scheduler.SLA_SWEEP)))
     assert alerts(servers[0].db) == [("overdue", late)]
-    assert [(r.slot, r.items_done) for r in job_runs(servers[0].db)] == [("2026-11-27T02:05", 1)]
+    assert [(r.slot, r.items_done) for r in job_runs(servers[0].db)] == [("2026-11-27T02:05Z", 1)]
     for ctx in servers:
         ctx.db.dispose()
 
@@ -336,7 +336,7 @@ def test_after_downtime_each_missed_slot_is_caught_up_once(ctx, db, world):
             (scheduler.EVALUATION, "A:2026-07"),
             (scheduler.EVALUATION, "B:2026-07"),
             (scheduler.RETENTION, "2026-11-20"),
-            (scheduler.SLA_SWEEP, "2026-11-20T02:05"),
+            (scheduler.SLA_SWEEP, "2026-11-20T02:05Z"),
         ]:
             s.add(JobRun(job=job, slot=slot, status=JobStatus.ok, started_at=FRIDAY - timedelta(days=7)))
         s.commit()
@@ -353,7 +353,7 @@ def test_after_downtime_each_missed_slot_is_caught_up_once(ctx, db, world):
     ]
     # Work that is "everything due by now" folds the missed days and minutes into one run.
     assert [r.slot for r in run_due(ctx, job_named(scheduler.RETENTION))] == ["2026-11-27"]
-    assert [r.slot for r in run_due(ctx, job_named(scheduler.SLA_SWEEP))] == ["2026-11-27T02:05"]
+    assert [r.slot for r in run_due(ctx, job_named(scheduler.SLA_SWEEP))] == ["2026-11-27T02:05Z"]
 
     for name in (scheduler.EVALUATION, scheduler.RETENTION, scheduler.SLA_SWEEP):
         assert run_due(ctx, job_named(name)) == [], f"{name} caught up twice"
@@ -434,6 +434,7 @@ def test_only_one_holder_of_the_lock_file_leads_until_it_lets_go(tmp_path):
     first.release()
     assert second.try_acquire() and path.read_text().strip() == str(os.getpid())
     second.release()
+    assert not FileLeadership(tmp_path / "no such directory" / "lock").try_acquire()
 
 
 def _free_port() -> int:
