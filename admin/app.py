@@ -74,21 +74,19 @@ class AdminApp:
         if self.user is None:
             content = sign_in.build(self)
         else:
+            # Every role has at least its account page; a section the role cannot open is never drawn.
             sections = visible_sections(self.user.role)
-            if not sections:
-                content = sign_in.staff_home(self)
+            if self.section == "complaints" and self.screen == "detail" and self.detail is not None:
+                body = detail.build(self)
             else:
-                if self.section == "complaints" and self.screen == "detail" and self.detail is not None:
-                    body = detail.build(self)
-                else:
-                    current = by_key(self.section) or sections[0]
-                    body = current.build(self)
-                content = ft.Column(
-                    [top_bar(self), section_tabs(self, sections), body],
-                    spacing=0,
-                    expand=True,
-                    horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
-                )
+                current = next((s for s in sections if s.key == self.section), sections[0])
+                body = current.build(self)
+            content = ft.Column(
+                [top_bar(self), section_tabs(self, sections), body],
+                spacing=0,
+                expand=True,
+                horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+            )
         self.page.controls = [ft.SafeArea(content=content, expand=True)]
         self.page.update()
 

@@ -53,6 +53,8 @@ async def _load_queue(app: AdminApp) -> None:
 
 
 SECTIONS: list[Section] = [
+    # Counter staff land on their own page (scores, comments, records); supervisors on the queue.
+    Section("me", "me.nav", ft.Icons.BADGE_OUTLINED, frozenset({Role.staff}), me.build, me.load),
     Section(
         "complaints", "admin.nav.complaints", ft.Icons.REPORT_OUTLINED, SUPERVISION, queue.build, _load_queue
     ),
@@ -98,7 +100,6 @@ SECTIONS: list[Section] = [
     Section(
         "jobs", "jobs.nav", ft.Icons.SCHEDULE, frozenset({Role.admin}), job_screens.build, job_screens.load
     ),
-    Section("me", "me.nav", ft.Icons.BADGE_OUTLINED, frozenset({Role.staff}), me.build, me.load),
     Section(
         "account",
         "admin.nav.account",

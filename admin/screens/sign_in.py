@@ -66,19 +66,3 @@ def build(app: AdminApp) -> ft.Control:
         spacing=0,
         expand=True,
     )
-
-
-def staff_home(app: AdminApp) -> ft.Control:
-    """Staff accounts can sign in; their own workspace arrives with the fair-scores step."""
-    locale = app.locale
-    assert app.user is not None
-    body = ft.Column(
-        [
-            ft.Text(
-                t(locale, "admin.staff_home.title", name=app.user.name), size=24, weight=ft.FontWeight.BOLD
-            ),
-            ft.Text(t(locale, "admin.staff_home.body"), size=16, key="staff-home"),
-        ],
-        spacing=12,
-    )
-    return ft.Column([top_bar(app), ft.Container(content=body, padding=24)], spacing=0, expand=True)

@@ -123,7 +123,11 @@ async def test_problems_show_on_their_fields_and_the_fixed_draft_is_stored_once(
     assert row.staff_id is None and row.category == "2.3.1"
 
 
-async def test_counter_staff_land_on_hotline_entry(open_admin: Open, people, db, world):
+async def test_counter_staff_land_on_their_own_page_and_can_open_hotline_entry(
+    open_admin: Open, people, db, world
+):
     h = await open_admin()
     await sign_in(h, "alice")
-    assert h.exists("nav-hotline") and h.exists("hotline-submit") and not h.exists("filter-open")
+    assert h.exists("nav-me") and not h.exists("hotline-submit") and not h.exists("filter-open")
+    await h.click("nav-hotline")
+    assert h.exists("hotline-submit")
