@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -137,7 +138,7 @@ def backup_sqlite(
         try:
             src.execute("BEGIN")
             src.execute("SELECT count(*) FROM sqlite_master").fetchone()  # pins the snapshot
-            src.backup(dst, pages=pages_per_step, sleep=STEP_PAUSE_S, progress=_progress(on_step))
+            src.backup(dst, pages=pages_per_step, progress=_progress(on_step))
             src.execute("COMMIT")
             dst.execute("PRAGMA journal_mode=DELETE")
             facts = _inspect(dst)
@@ -373,10 +374,16 @@ def _integrity(conn: sqlite3.Connection) -> str:
     return "; ".join(str(r[0]) for r in rows[:5])
 
 
-def _progress(on_step: Callable[[int, int], None] | None) -> Callable[[int, int, int], None] | None:
-    if on_step is None:
-        return None
-    return lambda _status, remaining, total: on_step(total - remaining, total)
+def _progress(on_step: Callable[[int, int], None] | None) -> Callable[[int, int, int], None]:
+    """Called by SQLite after each step: report it, then pause so the server's writes get the disk
+    (the backup's own ``sleep`` only applies when a step finds the database busy)."""
+
+    def step(_status: int, remaining: int, total: int) -> None:
+        if on_step is not None:
+            on_step(total - remaining, total)
+        time.sleep(STEP_PAUSE_S)
+
+    return step
 
 
 def _free_name(dest_dir: Path, now: datetime) -> Path:

@@ -94,7 +94,10 @@ def serve(
         # On SIGTERM: stop accepting, then give requests and writes in flight this long to finish.
         # Longer than SQLite's busy timeout (10 s), so a write queued behind another still commits.
         timeout_graceful_shutdown=15,
-        proxy_headers=False,
+        # Behind a reverse proxy, believe its X-Forwarded-For only when it is named (rate limits are
+        # per client address; otherwise every customer would share the proxy's).
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
     )
 
 

@@ -5,6 +5,7 @@ A bad setting stops start-up with one sentence naming it (:class:`SettingsError`
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from enum import StrEnum
@@ -53,6 +54,9 @@ class Settings(BaseSettings):
     # ones go, unless BACKUP_KEEP_DAYS is above 0 and they are younger than that many days.
     backup_keep: int = 14
     backup_keep_days: int = 0
+    # Addresses of reverse proxies whose X-Forwarded-For/-Proto headers are believed (comma-separated
+    # addresses or networks). Empty: no proxy is trusted and every client is the address it came from.
+    forwarded_allow_ips: str = ""
 
     @field_validator("port")
     @classmethod
@@ -74,6 +78,19 @@ class Settings(BaseSettings):
         if v < 0:
             raise ValueError("must be 0 (keep by count only) or a whole number of days")
         return v
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses(cls, v: str) -> str:
+        items = [item.strip() for item in v.split(",") if item.strip()]
+        for item in items:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an address or network; list the proxies, e.g. 127.0.0.1,10.0.0.0/8"
+                ) from None
+        return ",".join(items)
 
     @field_validator("locale")
     @classmethod

@@ -74,6 +74,7 @@ def test_backup_honours_out_and_keeps_only_the_newest(demo_dir, tmp_path):
         (["backup"], {"RAPPORT_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"}, "pg_dump"),
         (["backup"], {"RAPPORT_BACKUP_KEEP": "0"}, "RAPPORT_BACKUP_KEEP"),
         (["backup"], {"RAPPORT_BACKUP_KEEP_DAYS": "a week"}, "RAPPORT_BACKUP_KEEP_DAYS"),
+        (["backup"], {"RAPPORT_FORWARDED_ALLOW_IPS": "proxy.local"}, "RAPPORT_FORWARDED_ALLOW_IPS"),
         (["backup"], {}, "no database at"),
         (["restore", "/nowhere/rapport-20260101-000000.db"], {}, "no backup file"),
         (
@@ -82,7 +83,15 @@ def test_backup_honours_out_and_keeps_only_the_newest(demo_dir, tmp_path):
             "pg_restore",
         ),
     ],
-    ids=["postgresql", "keep-zero", "keep-days-text", "no-database", "no-file", "restore-postgresql"],
+    ids=[
+        "postgresql",
+        "keep-zero",
+        "keep-days-text",
+        "proxy-name",
+        "no-database",
+        "no-file",
+        "restore-postgresql",
+    ],
 )
 def test_operations_refuse_with_one_sentence(tmp_path, args, env, named):
     result = rapport(*args, env=clean_env(RAPPORT_DATA_DIR=str(tmp_path), **env))
@@ -191,7 +200,9 @@ class Clients:
 
 def test_a_backup_of_a_busy_server_restores_every_acknowledged_rating_and_sigterm_loses_none(tmp_path):
     data = tmp_path / "live"
-    env = clean_env(RAPPORT_DATA_DIR=str(data), RAPPORT_LOG_FORMAT="json")
+    env = clean_env(
+        RAPPORT_DATA_DIR=str(data), RAPPORT_LOG_FORMAT="json", RAPPORT_FORWARDED_ALLOW_IPS="127.0.0.1"
+    )
     demo = rapport("demo", "--days", "1", env=env)
     assert demo.returncode == 0, demo.stderr
     server = ServerProcess(env, tmp_path / "server.log")
