@@ -21,7 +21,7 @@ from rapport.scheduler import jobs
 @dataclass(frozen=True)
 class JobRow:
     name: str
-    next_run: datetime
+    next_run: datetime | None  # None: this job does not run on this database
     last: JobRunView | None
     last_failure: JobRunView | None
     runs: int

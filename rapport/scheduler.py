@@ -60,6 +60,7 @@ log = logging.getLogger(__name__)
 # Daily and weekly jobs follow the head office's clock; the monthly evaluation follows each branch's.
 SCHEDULE_TZ = DEFAULT_TZ
 RETENTION_AT = time(3, 30)
+BACKUP_AT = time(2, 30)  # before retention, after the branches' evening work
 SPOT_CHECK_AT = time(8, 0)  # Monday morning, before the branches open
 SLOW_TICK_SECONDS = 300
 FIRST_TICK_SECONDS = 5
@@ -97,7 +98,7 @@ class Job:
     tick_seconds: int  # how often the leader looks for a due slot
     slots: Callable[[AppContext, datetime], list[str]]
     body: Callable[[AppContext, str, datetime, RunLog], None]
-    next_due: Callable[[AppContext, datetime], datetime]  # for the admin screen
+    next_due: Callable[[AppContext, datetime], datetime | None]  # for the admin screen; None: never here
 
 
 # -- the jobs ---------------------------------------------------------------------------------------
@@ -125,7 +126,8 @@ def _retention_slots(ctx: AppContext, now: datetime) -> list[str]:
 
 def _retention_body(ctx: AppContext, slot: str, now: datetime, run: RunLog) -> None:
     """Erase contacts past their erase time, one complaint at a time; then each branch's old flagged
-    presses. (Old backups are pruned here too once rapport/backup.py provides prune_backups.)"""
+    presses; then old backups beyond RAPPORT_BACKUP_KEEP (rapport/backup.prune_backups; the nightly
+    backup prunes too, this also covers backups taken by hand)."""
     from models.org import Branch
     from models.policy import effective_policy
     from models.retention import contacts_due_for_erasure, erase_contact, purge_flagged_presses
@@ -152,6 +154,49 @@ def _retention_body(ctx: AppContext, slot: str, now: datetime, run: RunLog) -> N
                 run.ok(purge_flagged_presses(session, branch_id=branch_id, retention_days=days, now=now))
         except Exception as exc:
             run.fail(f"branch {branch_id}", exc)
+    if _backs_up(ctx):
+        from rapport.backup import default_backup_dir, prune_backups
+
+        folder = default_backup_dir(ctx.settings)
+        try:
+            if folder.is_dir():
+                settings = ctx.settings
+                run.ok(
+                    len(
+                        prune_backups(
+                            folder, keep=settings.backup_keep, keep_days=settings.backup_keep_days, now=now
+                        )
+                    )
+                )
+        except Exception as exc:
+            run.fail("backups", exc)
+
+
+def _backs_up(ctx: AppContext) -> bool:
+    """Whether the nightly backup applies: a SQLite file. PostgreSQL is backed up with pg_dump."""
+    from rapport.backup import BackupError, sqlite_file
+
+    try:
+        sqlite_file(ctx.settings.effective_database_url)
+    except BackupError:
+        return False
+    return True
+
+
+def _backup_slots(ctx: AppContext, now: datetime) -> list[str]:
+    if not _backs_up(ctx):
+        return []
+    return [day_slot(last_occurrence(now, tz=SCHEDULE_TZ, at=BACKUP_AT), SCHEDULE_TZ)]
+
+
+def _backup_body(ctx: AppContext, slot: str, now: datetime, run: RunLog) -> None:
+    """One online backup, integrity-checked, then the old ones pruned (rapport/backup.run_backup)."""
+    from rapport.backup import run_backup
+
+    result = run_backup(ctx.settings, now=now)
+    run.ok()
+    if result.pruned:
+        log.info("backup %s; %d old backup(s) removed", result.path.name, len(result.pruned))
 
 
 def _evaluation_slots(ctx: AppContext, now: datetime) -> list[str]:
@@ -213,6 +258,7 @@ ALERT_RULES = "alert-rules"
 EVALUATION = "monthly-evaluation"
 SPOT_CHECK = "spot-check-draw"
 RETENTION = "retention"
+BACKUP = "backup"
 
 
 def jobs() -> list[Job]:
@@ -247,6 +293,13 @@ def jobs() -> list[Job]:
             _retention_slots,
             _retention_body,
             lambda ctx, now: next_occurrence(now, tz=SCHEDULE_TZ, at=RETENTION_AT),
+        ),
+        Job(
+            BACKUP,
+            SLOW_TICK_SECONDS,
+            _backup_slots,
+            _backup_body,
+            lambda ctx, now: next_occurrence(now, tz=SCHEDULE_TZ, at=BACKUP_AT) if _backs_up(ctx) else None,
         ),
     ]
 

@@ -65,7 +65,11 @@ def _card(app: AdminApp, row: service.JobRow) -> ft.Control:
         ft.Text(t(locale, f"jobs.schedule.{row.name}"), color=MUTED, size=14),
         *_last_run(locale, row.last, key),
         ft.Text(
-            t(locale, "jobs.next_run", at=fmt_datetime(locale, row.next_run)), color=INK, key=f"{key}-next"
+            t(locale, "jobs.next_run", at=fmt_datetime(locale, row.next_run))
+            if row.next_run is not None
+            else t(locale, f"jobs.not_here.{row.name}"),
+            color=INK,
+            key=f"{key}-next",
         ),
     ]
     failure = row.last_failure

