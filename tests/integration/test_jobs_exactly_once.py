@@ -483,37 +483,39 @@ def two_servers(tmp_path: Path) -> Iterator[tuple[Path, list[subprocess.Popen[by
         [sys.executable, "-m", "rapport", "db", "upgrade"], env=env, check=True, capture_output=True
     )
     procs: list[subprocess.Popen[bytes]] = []
-    # One after the other: two processes checking the same data directory at the same instant trip
-    # over each other's write probe (rapport/settings.prepare_data_dir uses one fixed file name).
-    for n in range(2):
-        port = _free_port()
-        with (tmp_path / f"server{n}.log").open("wb") as out:
-            procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "rapport", "serve"],
-                    env={**env, "RAPPORT_PORT": str(port)},
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
+    try:
+        # One after the other: two processes checking the same data directory at the same instant
+        # trip over each other's write probe (rapport/settings.prepare_data_dir, one fixed file name).
+        for n in range(2):
+            port = _free_port()
+            with (tmp_path / f"server{n}.log").open("wb") as out:
+                procs.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "rapport", "serve"],
+                        env={**env, "RAPPORT_PORT": str(port)},
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                    )
                 )
-            )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            log = (tmp_path / f"server{n}.log").read_text(errors="replace")
-            assert procs[n].poll() is None and time.monotonic() < deadline, log
-            time.sleep(0.2)
-    yield data, procs
-    for p in procs:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                log = (tmp_path / f"server{n}.log").read_text(errors="replace")
+                assert procs[n].poll() is None and time.monotonic() < deadline, log
+                time.sleep(0.2)
+        yield data, procs
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(15)
+                except subprocess.TimeoutExpired:
+                    p.kill()
 
 
 def _runners(db: Database) -> list[str]:

@@ -106,36 +106,38 @@ def servers(pg_url: str, tmp_path: Path) -> Iterator[list[Server]]:
         RAPPORT_SWEEP_SECONDS="1",
         RAPPORT_LEADER_RETRY_SECONDS="1",
     )
-    started = []
-    for n in range(2):  # two machines: a data directory each, one database
-        port = _free_port()
-        log = tmp_path / f"server{n}.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "rapport", "serve"],
-                env={**env, "RAPPORT_PORT": str(port), "RAPPORT_DATA_DIR": str(tmp_path / f"data{n}")},
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        started.append(Server(proc, f"http://127.0.0.1:{port}", log))
-    deadline = time.monotonic() + 60
-    for server in started:
-        while True:
-            try:
-                if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.proc.poll() is None and time.monotonic() < deadline, server.log.read_text()
-            time.sleep(0.2)
-    yield started
-    for server in started:
-        if server.proc.poll() is None:
-            server.proc.terminate()
-            try:
-                server.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                server.proc.kill()
+    started: list[Server] = []
+    try:
+        for n in range(2):  # two machines: a data directory each, one database
+            port = _free_port()
+            log = tmp_path / f"server{n}.log"
+            with log.open("wb") as out:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "rapport", "serve"],
+                    env={**env, "RAPPORT_PORT": str(port), "RAPPORT_DATA_DIR": str(tmp_path / f"data{n}")},
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            started.append(Server(proc, f"http://127.0.0.1:{port}", log))
+        deadline = time.monotonic() + 60
+        for server in started:
+            while True:
+                try:
+                    if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert server.proc.poll() is None and time.monotonic() < deadline, server.log.read_text()
+                time.sleep(0.2)
+        yield started
+    finally:
+        for server in started:
+            if server.proc.poll() is None:
+                server.proc.terminate()
+                try:
+                    server.proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    server.proc.kill()
 
 
 def wait_until(predicate, timeout: float = 20) -> None:  # type: ignore[no-untyped-def]
