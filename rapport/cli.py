@@ -1,5 +1,5 @@
-"""The `rapport` command: serve, demo data, database upgrades, device enrolment codes, monthly reports and
-badge sheets."""
+"""The `rapport` command: serve, demo data, database upgrades, device enrolment codes, monthly reports,
+badge sheets, and backups, restores and exports (docs/OPERATIONS.md)."""
 
 from __future__ import annotations
 

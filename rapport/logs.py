@@ -85,7 +85,10 @@ class ContextFilter(logging.Filter):
         fingerprint = session_fingerprint(session_id) if session_id else None
         record.__dict__.update(request_id=_request_id.get(), session=fingerprint)
         if session_id and fingerprint:
-            message = record.getMessage()
+            try:
+                message = record.getMessage()
+            except Exception:  # a bad format string: leave it for the handler to report
+                return True
             if session_id in message:
                 record.msg, record.args = message.replace(session_id, fingerprint), None
         return True
