@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+import threading
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -147,7 +148,9 @@ def prepare_data_dir(settings: Settings) -> Path:
     path = settings.data_dir
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-test"
+        # One probe per process and thread: two servers starting together on one directory must not
+        # delete each other's probe and conclude the directory is unwritable.
+        probe = path / f".write-test-{os.getpid()}-{threading.get_ident()}"
         probe.write_text("ok")
         probe.unlink()
     except OSError as exc:

@@ -69,3 +69,29 @@ def test_development_generates_a_secret_once_and_keeps_it(tmp_path):
     assert len(first) >= 32
     assert resolve_secret_key(settings) == first
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_servers_starting_together_on_one_data_directory_do_not_trip_each_other(tmp_path):
+    """Regression: a fixed probe file name let one starting server delete the other's probe, which
+    then refused to start with "not a writable directory"."""
+    import threading
+
+    from rapport.settings import Settings, prepare_data_dir
+
+    settings = Settings(data_dir=tmp_path)
+    errors: list[Exception] = []
+
+    def start() -> None:
+        for _ in range(200):
+            try:
+                prepare_data_dir(settings)
+            except Exception as exc:  # collected and reported below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert not list(tmp_path.glob(".write-test*"))
