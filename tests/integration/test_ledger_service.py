@@ -89,9 +89,18 @@ def test_october_proposes_the_service_star_and_a_warning_with_the_evidence_behin
         "proposed",
     )
     # Branch A in October: 25 fives and 22 fours; the fair score shrinks 王芳's 5.0 towards 213/47.
-    expected = round((10 * 213 / 47 + 125) / (10 + 25), 3)
+    score = (10 * 213 / 47 + 125) / (10 + 25)
+    # Her own spread is nil; the interval borrows the branch's (squares 25·25 + 22·16 = 977) by the
+    # same prior weight: (10·v_branch + 24·0) / 34.
+    v_branch = (977 - 213**2 / 47) / 46
+    half = 1.96 * (10 * v_branch / 34 / 35) ** 0.5
     assert title.evidence.figures == ledger.Figures(
-        count=25, mean=5.0, score=expected, low=expected, high=expected, rank=1
+        count=25,
+        mean=5.0,
+        score=round(score, 3),
+        low=round(score - half, 3),
+        high=round(min(5.0, score + half), 3),
+        rank=1,
     )
     assert [c.code for c in title.clauses] == ["4.1.1"] and title.clauses[0].short_zh == "表彰荣誉"
 
