@@ -3,12 +3,15 @@
 Rows are actors: nobody signed in (no token, a made-up token, a kiosk's device token, an idle
 session, a signed-out session), an account disabled or deactivated after signing in, a counter
 staff member of branch A, the supervisors of branches A and B, and an administrator (no branch).
-Columns are every public ``fn(ctx, token, ...)`` of admin/backend.py, admin/hotline.py,
-admin/supervision.py and admin/dashboard.py, each called on data of branch A and of branch B where
-the call names a complaint, alert or person. A cell is either allowed, and then returns only
-in-scope data (checked against the database), or refused with ``SessionExpired`` / ``Forbidden``,
-and then the database is exactly as before. ``test_the_matrix_covers_every_admin_service`` fails
-when a new service appears that no row of ``OPS`` covers.
+Columns are every public ``fn(ctx, token, ...)`` of the admin modules in ``ADMIN_MODULES``
+(backend, hotline, supervision, dashboard, jobs, documents, staff_portal, ledger, rules), each called
+on data of branch A and of branch B where the call names a branch, complaint, alert, person, ledger
+entry, appeal or rating. A cell is either allowed, and then returns only in-scope data (checked
+against the database; a staff member's own page only their own data and no customer contact data),
+or refused with ``SessionExpired`` / ``Forbidden`` (``NotFound`` where a service answers someone
+else's record exactly like a missing one), and then the database is exactly as before.
+``test_the_matrix_covers_every_admin_service`` fails when a new service appears that no row of
+``OPS`` covers.
 
 The customer side follows: a kiosk's device token is bound to its counter and branch, a revoked
 one is refused by the kiosk backend and the HTTP API, a tracking code shows nothing internal, and
@@ -17,14 +20,17 @@ an unknown QR token is refused.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import inspect
+import io
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pypdfium2 as pdfium
 import pytest
 from argon2 import PasswordHasher
 from sqlmodel import SQLModel, col, func, select
@@ -32,7 +38,7 @@ from starlette.testclient import TestClient
 
 import models.auth
 import models.crypto
-from admin import backend, dashboard, hotline, jobs, supervision
+from admin import backend, dashboard, documents, hotline, jobs, ledger, rules, staff_portal, supervision
 from admin.sections import SECTIONS, visible_sections
 from kiosk import backend as kiosk
 from models import auth
@@ -58,13 +64,27 @@ from models.errors import (
     DeviceNotAuthorized,
     DomainError,
     Forbidden,
+    NotFound,
     QrTokenUnknown,
     SignInFailed,
     ValidationFailed,
 )
 from models.inspection import Inspection, SpotCheckTask, draw_spot_checks, iso_week, record_inspection
 from models.org import Counter, Device, Role, Staff
+from models.policy import Policy, set_policy
 from models.rating import Channel, Rating, RatingCreate, rate_at_device
+from models.sanction import (
+    Appeal,
+    AppealStatus,
+    Sanction,
+    SanctionKind,
+    SanctionStatus,
+    acknowledge,
+    appeal_rating,
+    appeal_sanction,
+    decide,
+    propose,
+)
 from models.training import TrainingRecord, record_training
 from rapport.context import AppContext
 from rapport.scheduler import jobs as job_catalogue
@@ -107,6 +127,7 @@ class Env:
     clauses: dict[str, set[str]]  # clause codes cited in each branch this month
     device_a: str
     device_b: str
+    people: dict[str, int] = field(default_factory=dict)  # employee number -> staff id
 
 
 LOGINS = {
@@ -120,8 +141,19 @@ LOGINS = {
 }
 
 
-def _file(s, key: str, *, branch_id: int, counter_id: int, staff_id: int, category: str, contact: str, ctx):
-    data = ComplaintCreate(category=category, description="等了四十分钟没人理", contact=contact, consent=True)
+def _file(
+    s,
+    key: str,
+    *,
+    branch_id: int,
+    counter_id: int,
+    staff_id: int,
+    category: str,
+    contact: str,
+    ctx,
+    description: str = "等了四十分钟没人理",
+):
+    data = ComplaintCreate(category=category, description=description, contact=contact, consent=True)
     complaint, _code, _ = file_complaint(
         s, idempotency_key=key, data=data, channel=Channel.kiosk, branch_id=branch_id,
         counter_id=counter_id, staff_id=staff_id, now=NOW, code_secret=ctx.secret_key,
@@ -196,14 +228,162 @@ def env(db, world, ctx) -> Env:
         s.add(TotpSecret(staff_id=ids["E2"], secret=auth.new_totp_secret(), confirmed_at=NOW))
         s.commit()
 
-    return Env(
+    built = Env(
         ctx=ctx, db=db, branch={"A": a, "B": b}, branch_en={"A": "Branch A", "B": "Branch B"},
         counter={"A": world.counter_id, "B": counter_b.id}, person={"A": ids["E1"], "B": ids["E9"]},
         person_no={"A": "E1", "B": "E9"}, staff=staff, complaint=complaint,
         contact={"A": "13812345678", "B": "13900001111"}, alert=alert,
         clauses={"A": {"2.2.2", "2.2.1"}, "B": {"2.3.3", "2.4.2"}},
-        device_a=world.device_token, device_b=device_b,
+        device_a=world.device_token, device_b=device_b, people=ids,
     )  # fmt: skip
+    _ledger_world(built)
+    return built
+
+
+# --- the ledger's world: ratings, comments, complaints, entries and appeals of three staff members
+
+OCTOBER = "2026-10"  # the finished month the monthly evaluation runs for
+# Contact data a customer typed into free text (a comment, a complaint's description): a staff
+# member's own page must never show it.
+TYPED = ("13700001234", "kehu@example.com")
+COLLEAGUE_CONTACT = "13600002222"  # on a complaint about E2
+PHONE_KEY = "f3a9c0ffee" * 4  # the digest of a phone's random id, kept with its rating
+COLLEAGUES = ("李娜", "张伟")  # E2 (alice's colleague at branch A) and E9 (branch B): never on alice's page
+
+
+def _rating(
+    s,
+    env: Env,
+    employee_no: str,
+    target: str,
+    *,
+    score: int,
+    comment: str = "",
+    reasons=(),
+    phone: bool = False,
+) -> Any:
+    """A rating given at the branch's counter (or, ``phone``, through a badge) an hour ago, stored
+    directly: the kiosk's rules are tested elsewhere, here only whose it is matters."""
+    rating = Rating(
+        idempotency_key=f"matrix-{uuid.uuid4()}",
+        request_hash="x",
+        staff_id=env.people[employee_no],
+        branch_id=env.branch[target],
+        counter_id=None if phone else env.counter[target],
+        channel=Channel.qr if phone else Channel.kiosk,
+        phone_key=PHONE_KEY if phone else None,
+        score=score,
+        reasons=list(reasons),
+        comment=comment,
+        created_at=NOW - timedelta(hours=1),
+    )
+    s.add(rating)
+    s.commit()
+    return rating.id
+
+
+def _approved(s, env: Env, staff_id: int, kind: SanctionKind = SanctionKind.warning, **kw: Any) -> Sanction:
+    """A penalty proposed by the monthly evaluation and approved by the administrator two days ago."""
+    row = propose(
+        s,
+        staff_id=staff_id,
+        kind=kind,
+        reason="检查发现违规",
+        clauses=["2.2.1"],
+        actor_staff_id=None,
+        now=NOW - timedelta(days=2),
+        **kw,
+    )
+    assert row.id is not None
+    return decide(
+        s,
+        row.id,
+        approve=True,
+        reason="证据确凿",
+        actor_staff_id=env.staff["root"],
+        now=NOW - timedelta(days=2),
+    )
+
+
+def _ledger_world(env: Env) -> None:
+    """Per branch A person (E1, alice: the staff actor), colleague (E2) and branch B person (E9):
+    telling ratings, complaints, an approved penalty, pending proposals, open appeals of a rating
+    and of a penalty, and a violation in October for the monthly evaluation to find."""
+    p = env.people
+    with env.db.write() as s:
+        typed = f"态度差，请回电{TYPED[0]}或写信{TYPED[1]}"
+        mine = _rating(s, env, "E1", "A", score=2, reasons=["2.2.2"], comment=typed, phone=True)
+        theirs = _rating(s, env, "E2", "A", score=1, reasons=["2.2.1"], comment="柜员李娜玩手机")
+        _rating(s, env, "E9", "B", score=2, reasons=["2.3.3"], comment="张伟态度冷淡")
+        _file(
+            s,
+            "matrix-a-typed",
+            branch_id=env.branch["A"],
+            counter_id=env.counter["A"],
+            staff_id=p["E1"],
+            category="2.2.2",
+            contact=env.contact["A"],
+            ctx=env.ctx,
+            description=f"请打{TYPED[0]}回电",
+        )
+        _file(
+            s,
+            "matrix-a-colleague",
+            branch_id=env.branch["A"],
+            counter_id=env.counter["A"],
+            staff_id=p["E2"],
+            category="2.2.1",
+            contact=COLLEAGUE_CONTACT,
+            ctx=env.ctx,
+        )
+        record_inspection(
+            s,
+            inspector_id=p["S1"],
+            staff_id=p["E2"],
+            kind="routine",
+            at=NOW - timedelta(hours=2),
+            notes="",
+            findings=[("2.2.1", "compliant", "")],
+            now=NOW,
+        )
+        record_training(
+            s,
+            staff_id=p["E2"],
+            kind="periodic",
+            course="投诉处理",
+            completed_on=date(2026, 11, 3),
+            passed=True,
+            recorded_by=p["S1"],
+            now=NOW,
+        )
+        for inspector, person, clause in (("S1", "E1", "2.2.1"), ("S2", "E9", "2.4.2")):
+            record_inspection(
+                s,
+                inspector_id=p[inspector],
+                staff_id=p[person],
+                kind="routine",
+                at=datetime(2026, 10, 15, 2, tzinfo=UTC),
+                notes="",
+                findings=[(clause, "violation", "")],
+                now=NOW,
+            )
+        for person in ("E1", "E2", "E9"):
+            _approved(s, env, p[person])
+        for person in ("E1", "E9"):
+            propose(
+                s,
+                staff_id=p[person],
+                kind=SanctionKind.commendation,
+                reason="顾客表扬多",
+                clauses=["2.2.2"],
+                actor_staff_id=None,
+                now=NOW - timedelta(days=1),
+            )
+        appeal_rating(s, mine, staff_id=p["E1"], statement="这位顾客认错了人", now=NOW)
+        appeal_rating(s, theirs, staff_id=p["E2"], statement="当时我在处理业务", now=NOW)
+        appealed = _approved(s, env, p["E9"], SanctionKind.criticism)
+        assert appealed.id is not None
+        appeal_sanction(s, appealed.id, staff_id=p["E9"], statement="处罚依据不足", now=NOW)
 
 
 def sign_in(env: Env, login: str, *, at: datetime = NOW) -> str:
@@ -368,6 +548,9 @@ class Op:
     # Out of scope, the call does nothing and raises nothing (instead of Forbidden); still checked
     # to change nothing.
     quiet_refusal: bool = False
+    # What a caller of an allowed role gets for another branch's data (or, on a staff member's own
+    # page, someone else's): Forbidden, or NotFound where the service answers it like a missing id.
+    out_of_scope: type[Exception] = Forbidden
     targets: tuple[str | None, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -681,6 +864,653 @@ OPS: list[Op] = [
 ]  # fmt: skip
 
 
+# --- the services of documents, the staff member's own page, the ledger and the rules ------------
+
+
+def on_branch(fn: Callable[..., Any], **kw: Any) -> Callable[[Env, str, str | None, Any], Any]:
+    """A call about the target branch."""
+    return lambda e, tok, t, p: fn(e.ctx, tok, branch_id=e.branch[t or ""], **kw)
+
+
+def on_person(fn: Callable[..., Any], **kw: Any) -> Callable[[Env, str, str | None, Any], Any]:
+    """A call about the target branch's counter staff member (E1 alice at A, E9 at B)."""
+    return lambda e, tok, t, p: fn(e.ctx, tok, staff_id=e.person[t or ""], **kw)
+
+
+def on_prepared(fn: Callable[..., Any], *args: Any, **kw: Any) -> Callable[[Env, str, str | None, Any], Any]:
+    """A call about what ``prepare`` made fresh for this cell (an entry, an appeal, a rating)."""
+    return lambda e, tok, t, p: fn(e.ctx, tok, p, *args, **kw)
+
+
+def plain(fn: Callable[..., Any], **kw: Any) -> Callable[[Env, str, str | None, Any], Any]:
+    return lambda e, tok, t, p: fn(e.ctx, tok, **kw)
+
+
+# prepares: fresh data for a call that changes something, made for the target branch's person
+
+
+def fresh_proposal(env: Env, _actor: Actor, target: str | None) -> int:
+    with env.db.write() as s:
+        row = propose(
+            s,
+            staff_id=env.person[target or ""],
+            kind=SanctionKind.warning,
+            reason="检查发现违规",
+            clauses=["2.2.1"],
+            actor_staff_id=None,
+            now=NOW,
+        )
+        assert row.id is not None
+        return row.id
+
+
+def approved_penalty(env: Env, _actor: Actor, target: str | None) -> int:
+    with env.db.write() as s:
+        row = _approved(s, env, env.person[target or ""])
+        assert row.id is not None
+        return row.id
+
+
+def acknowledged_deduction(env: Env, _actor: Actor, target: str | None) -> int:
+    """An economic penalty its person has acknowledged: a rectification report is due."""
+    person = env.person[target or ""]
+    with env.db.write() as s:
+        row = _approved(s, env, person, SanctionKind.deduction, amount_yuan=50)
+        assert row.id is not None
+        acknowledge(s, row.id, staff_id=person, now=NOW)
+        return row.id
+
+
+def fresh_rating(env: Env, _actor: Actor, target: str | None) -> str:
+    with env.db.write() as s:
+        return str(_rating(s, env, env.person_no[target or ""], target or "", score=1))
+
+
+def fresh_rating_appeal(env: Env, _actor: Actor, target: str | None) -> int:
+    person = env.person[target or ""]
+    with env.db.write() as s:
+        rating = _rating(s, env, env.person_no[target or ""], target or "", score=1)
+        appeal = appeal_rating(s, rating, staff_id=person, statement="这位顾客认错了人", now=NOW)
+        assert appeal.id is not None
+        return appeal.id
+
+
+def branch_override(env: Env, _actor: Actor, target: str | None) -> None:
+    with env.db.write() as s:
+        set_policy(
+            s,
+            values={"min_ratings_ranked": 15},
+            branch_id=env.branch[target or ""],
+            actor_staff_id=env.staff["root"],
+        )
+
+
+# checks
+
+
+def _ids(c: Cell, column: Any, *where: Any) -> set[Any]:
+    return set(c.read(select(column).where(*where)))
+
+
+def _no_customer_data(c: Cell, result: Any, *, typed: bool = True) -> None:
+    """No complaint's contact and no phone's key; with ``typed``, not even contact data a customer
+    typed into a comment or a description. A staff member's own page masks those; what supervisors
+    read (the ledger, the personal file, exports) shows the customer's words as written, so there
+    ``typed`` is off."""
+    shown = repr(result)
+    secrets = [*c.env.contact.values(), COLLEAGUE_CONTACT, PHONE_KEY, *(TYPED if typed else ())]
+    leaked = [text for text in secrets if text in shown]
+    assert not leaked, f"customer contact data in the result: {leaked}"
+
+
+def _only_rows(c: Cell, table: str, key: str, values: set[Any]) -> None:
+    """The call added, changed or removed only rows of ``table`` whose ``key`` is in ``values``."""
+    touched = {r[key] for r in c.removed(table)} | {r[key] for r in c.added(table)}
+    assert touched <= values, f"{table} rows {sorted(map(str, touched))} changed, only {values} may"
+
+
+def _download_audited(c: Cell, document: str) -> None:
+    audit = [
+        (r["actor_staff_id"], str(r["entity_id"]), r["details"]["document"])
+        for r in c.added("audit_event")
+        if r["action"] == "document.download"
+    ]
+    assert audit == [(c.caller, str(c.bid), document)], audit
+
+
+def _csv(c: Cell, download: documents.Download, document: str) -> set[str]:
+    """The export's row ids; every row is of the target branch, none carries contact data."""
+    code = "A" if c.t == "A" else "B"
+    assert download.file_name.startswith(f"rapport-{document}-{code}-"), download.file_name
+    rows = list(csv.reader(io.StringIO(download.data.decode("utf-8-sig"))))[1:]
+    assert {r[2] for r in rows} <= {code}, {r[2] for r in rows}
+    _no_customer_data(c, download.data.decode("utf-8-sig"), typed=False)
+    _download_audited(c, document)
+    return {r[0] for r in rows}
+
+
+def check_document_branches(c: Cell, rows: list[documents.BranchOption]) -> None:
+    assert {b.id for b in rows} == c.scope, rows
+
+
+def check_badge_holders(c: Cell, rows: list[documents.BadgeHolder]) -> None:
+    want = _ids(c, Staff.id, Staff.branch_id == c.bid, Staff.role == Role.staff, col(Staff.active))
+    assert {r.id for r in rows} == want and c.env.person[c.t] in want, rows
+
+
+def check_ratings_export(c: Cell, d: documents.Download) -> None:
+    want = {str(i) for i in _ids(c, Rating.id, Rating.branch_id == c.bid)}
+    assert want and _csv(c, d, "ratings") == want
+
+
+def check_complaints_export(c: Cell, d: documents.Download) -> None:
+    want = {str(i) for i in _ids(c, Complaint.id, Complaint.branch_id == c.bid)}
+    assert want and _csv(c, d, "complaints") == want
+
+
+def check_sanctions_export(c: Cell, d: documents.Download) -> None:
+    want = {str(i) for i in _ids(c, Sanction.id, Sanction.branch_id == c.bid)}
+    assert want and _csv(c, d, "sanctions") == want
+
+
+def _pdf_text(data: bytes) -> str:
+    doc = pdfium.PdfDocument(data)
+    try:
+        return "\n".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    finally:
+        doc.close()
+
+
+def _names_in_pdf(c: Cell, d: documents.Download, document: str) -> str:
+    """The PDF's text: it names the target branch, and neither the other branch nor anyone of it."""
+    assert d.data.startswith(b"%PDF"), d.data[:8]
+    _download_audited(c, document)
+    text = _pdf_text(d.data)
+    own, other = ("甲支行", "乙支行") if c.t == "A" else ("乙支行", "甲支行")
+    assert own in text and other not in text, text[:300]
+    outsiders = c.read(
+        select(Staff.display_name).where(col(Staff.branch_id).is_not(None), Staff.branch_id != c.bid)
+    )
+    named = [name for name in outsiders if name in text]
+    assert not named, f"the {document} of branch {c.t} names people of another branch: {named}"
+    return text
+
+
+def check_monthly_report(c: Cell, d: documents.Download) -> None:
+    text = _names_in_pdf(c, d, "report")
+    [person] = c.read(select(Staff.display_name).where(Staff.id == c.env.person[c.t]))
+    assert person in text, f"the report of branch {c.t} does not list {person}"
+    _no_customer_data(c, text, typed=False)
+
+
+def check_badges(c: Cell, d: documents.Download) -> None:
+    text = _names_in_pdf(c, d, "badges")
+    people = c.read(select(Staff.display_name).where(Staff.role == Role.staff))
+    shown = {name for name in people if name in text}
+    want = set(c.read(select(Staff.display_name).where(Staff.role == Role.staff, Staff.branch_id == c.bid)))
+    assert shown == want, (shown, want)
+
+
+def check_rotate_token(c: Cell, _r: None) -> None:
+    _only_rows(c, "staff", "id", {c.env.person[c.t]})
+    assert c.removed("staff") and changed(c.before, c.after) == {"staff", "audit_event"}
+
+
+# the staff member's own page: only the caller's own data, and no customer contact data
+
+
+def check_my_scores(c: Cell, r: staff_portal.MyScores) -> None:
+    counted = _ids(c, Rating.id, Rating.staff_id == c.caller, col(Rating.counted))
+    assert r.current.n == len(counted), (r.current, counted)
+    branch = _ids(c, Rating.id, Rating.branch_id == c.own, col(Rating.counted))
+    assert sum(r.branch_counts) == len(branch), (r.branch_counts, branch)
+    assert not [name for name in COLLEAGUES if name in repr(r)], r
+
+
+def check_my_comments(c: Cell, r: staff_portal.Comments) -> None:
+    mine = {str(i) for i in _ids(c, Rating.id, Rating.staff_id == c.caller)}
+    telling = {str(i) for i in _ids(c, Rating.id, Rating.staff_id == c.caller, col(Rating.score) <= 3)}
+    got = {row.id for row in r.rows}
+    assert telling and telling <= got <= mine, f"comments {got}: not the caller's own {telling} of {mine}"
+    _no_customer_data(c, r)
+    assert not [name for name in COLLEAGUES if name in repr(r)], r
+
+
+def check_my_complaints(c: Cell, rows: tuple[staff_portal.ComplaintRow, ...]) -> None:
+    want = _ids(c, Complaint.id, Complaint.staff_id == c.caller)
+    assert want and {r.id for r in rows} == want, rows
+    _no_customer_data(c, rows)
+
+
+def check_my_records(c: Cell, rows: tuple[staff_portal.RecordRow, ...]) -> None:
+    want = _ids(c, Sanction.id, Sanction.staff_id == c.caller)
+    assert want and {r.id for r in rows} == want, rows
+
+
+def check_my_inspections(c: Cell, rows: tuple[staff_portal.InspectionRow, ...]) -> None:
+    want = _ids(c, Inspection.id, Inspection.staff_id == c.caller)
+    assert want and {r.id for r in rows} == want, rows
+
+
+def check_my_training(c: Cell, rows: tuple[staff_portal.TrainingRow, ...]) -> None:
+    want = _ids(c, TrainingRecord.id, TrainingRecord.staff_id == c.caller)
+    assert want and {r.id for r in rows} == want, rows
+
+
+def check_overview(c: Cell, o: staff_portal.Overview) -> None:
+    assert o.me.id == c.caller, o.me
+    check_my_scores(c, o.scores)
+    check_my_comments(c, o.comments)
+    check_my_complaints(c, o.complaints)
+    check_my_records(c, o.records)
+    check_my_inspections(c, o.inspections)
+    check_my_training(c, o.training)
+    assert not [name for name in COLLEAGUES if name in repr(o)]
+
+
+def check_acknowledge_record(c: Cell, r: staff_portal.RecordRow) -> None:
+    [row] = c.read(select(Sanction).where(Sanction.id == c.prepared))
+    assert (row.staff_id, row.status, row.acknowledged_at) == (c.caller, SanctionStatus.closed, NOW), row
+    assert r.id == c.prepared and r.status == SanctionStatus.closed, r
+    _only_rows(c, "sanction", "id", {c.prepared})
+    assert changed(c.before, c.after) == {"sanction", "audit_event"}
+
+
+def check_write_report(c: Cell, r: staff_portal.RecordRow) -> None:
+    [row] = c.read(select(Sanction).where(Sanction.id == c.prepared))
+    assert (row.staff_id, row.status, row.report) == (c.caller, SanctionStatus.closed, REPORT), row
+    assert r.id == c.prepared and r.report == REPORT, r
+    _only_rows(c, "sanction", "id", {c.prepared})
+
+
+def check_appeal_record(c: Cell, r: staff_portal.RecordRow) -> None:
+    [appeal] = c.added("appeal")
+    assert (appeal["staff_id"], appeal["sanction_id"], appeal["branch_id"]) == (c.caller, c.prepared, c.own)
+    assert r.id == c.prepared and r.status == SanctionStatus.appealed and r.appeal is not None, r
+    _only_rows(c, "sanction", "id", {c.prepared})
+
+
+def check_appeal_a_rating(c: Cell, r: staff_portal.AppealInfo) -> None:
+    [appeal] = c.added("appeal")
+    got = (appeal["id"], appeal["staff_id"], str(appeal["rating_id"]), appeal["branch_id"])
+    assert got == (r.id, c.caller, c.prepared, c.own), got
+    assert changed(c.before, c.after) == {"appeal", "audit_event"}
+
+
+# the ledger, the leaderboard and the personal file: only the caller's branch (an admin's: all)
+
+
+def _in_scope(c: Cell, model: Any, *where: Any) -> set[Any]:
+    return _ids(c, model.id, col(model.branch_id).in_(c.scope), *where)
+
+
+def check_ledger_view(c: Cell, v: ledger.LedgerView) -> None:
+    assert {b.id for b in v.branches} == c.scope and v.me == c.caller, v.branches
+    entries = _in_scope(c, Sanction)
+    assert entries and {e.id for e in v.entries} == entries, v.entries
+    proposed = _in_scope(c, Sanction, Sanction.status == SanctionStatus.proposed)
+    assert proposed and {e.id for e in v.proposals} == proposed, v.proposals
+    appeals = _in_scope(c, Appeal, Appeal.status == AppealStatus.open)
+    assert appeals and {a.id for a in v.appeals} == appeals, v.appeals
+    people = _ids(c, Staff.id, col(Staff.active), col(Staff.branch_id).in_(c.scope), Staff.id != c.caller)
+    assert {p.id for p in v.people} == people, v.people
+    staff_in_scope = _ids(c, Staff.id, col(Staff.branch_id).in_(c.scope))
+    assert {a.staff_id for a in v.appeals} <= staff_in_scope
+    _no_customer_data(c, v, typed=False)
+
+
+def check_run_evaluation(c: Cell, r: ledger.EvaluationSummary) -> None:
+    assert (r.branch.id, r.month) == (c.bid, OCTOBER), r
+    [run] = c.added("evaluation")
+    assert (run["branch_id"], run["run_by"], run["month"]) == (c.bid, c.caller, OCTOBER), run
+    made = c.added("sanction")
+    assert {(s["branch_id"], s["month"]) for s in made} <= {(c.bid, OCTOBER)}, made
+    assert not c.removed("sanction") and len(made) == r.proposed
+    conduct = _ids(c, Sanction.staff_id, Sanction.month == OCTOBER, Sanction.rule == "conduct")
+    assert c.env.person[c.t] in conduct, "the October violation was not proposed as a penalty"
+
+
+def check_decide_proposal(c: Cell, _r: None) -> None:
+    [row] = c.read(select(Sanction).where(Sanction.id == c.prepared))
+    assert (row.status, row.decided_by, row.decided_at) == (SanctionStatus.approved, c.caller, NOW), row
+    _only_rows(c, "sanction", "id", {c.prepared})
+    assert changed(c.before, c.after) == {"sanction", "audit_event"}
+
+
+def check_propose_by_hand(c: Cell, sanction_id: int) -> None:
+    [row] = c.added("sanction")
+    got = (row["id"], row["staff_id"], row["branch_id"], row["proposed_by"], row["status"])
+    assert got == (sanction_id, c.env.person[c.t], c.bid, c.caller, SanctionStatus.proposed), got
+    assert changed(c.before, c.after) == {"sanction", "audit_event"}
+
+
+def check_decide_appeal(c: Cell, _r: None) -> None:
+    [appeal] = c.read(select(Appeal).where(Appeal.id == c.prepared))
+    assert (appeal.status, appeal.decided_by, appeal.branch_id) == (AppealStatus.overturned, c.caller, c.bid)
+    [rating] = c.read(select(Rating).where(Rating.id == appeal.rating_id))
+    assert rating.overturned and not rating.counted, rating
+    _only_rows(c, "appeal", "id", {c.prepared})
+    _only_rows(c, "rating", "id", {appeal.rating_id})
+    assert changed(c.before, c.after) == {"appeal", "rating", "audit_event"}
+
+
+def _standings(c: Cell, b: ledger.Board, branch_id: int) -> None:
+    assert b.branch.id == branch_id and {o.id for o in b.branches} == c.scope, (b.branch, b.branches)
+    shown = {s.staff_id for s in (*b.ranked, *b.unranked)}
+    rated = _ids(c, Rating.staff_id, Rating.branch_id == branch_id, col(Rating.counted))
+    assert rated and shown == rated, f"board {shown} != people rated at the branch {rated}"
+
+
+def check_board(c: Cell, b: ledger.Board) -> None:
+    _standings(c, b, c.bid)
+
+
+def check_board_default(c: Cell, b: ledger.Board) -> None:
+    """A supervisor's own branch; an administrator's first branch by code (A)."""
+    _standings(c, b, c.own if c.own is not None else c.env.branch["A"])
+
+
+def check_personal_file(c: Cell, f: ledger.PersonalFile) -> None:
+    person = c.env.person[c.t]
+    assert (f.staff_id, f.branch.id) == (person, c.bid), (f.staff_id, f.branch)
+    assert f.profile.staff_id == person and f.profile.branch_id == c.bid
+    entries = _ids(c, Sanction.id, Sanction.staff_id == person)
+    assert entries and {e.id for e in f.entries} == entries, f.entries
+    appeals = _ids(c, Appeal.id, Appeal.staff_id == person)
+    assert appeals and {a.id for a in f.appeals} == appeals, f.appeals
+    complaints = _ids(c, Complaint.id, Complaint.staff_id == person)
+    assert complaints and {x.id for x in f.complaints} == complaints, f.complaints
+    commented = _ids(c, Rating.id, Rating.staff_id == person, Rating.comment != "")
+    assert len(f.comments) == len(commented), f.comments
+    _no_customer_data(c, f, typed=False)
+
+
+# the rules: a supervisor reads their own branch's; only an administrator changes any
+
+
+def _policy_of(c: Cell, branch_id: int | None) -> dict[str, Any]:
+    where = col(Policy.branch_id).is_(None) if branch_id is None else col(Policy.branch_id) == branch_id
+    rows = c.read(select(Policy).where(where))
+    return dict(rows[0].values) if rows else {}
+
+
+def check_rules(c: Cell, r: rules.Rules) -> None:
+    assert r.scope.branch_id == c.bid and r.settings, r.scope
+    scopes = {s.branch_id for s in r.scopes}
+    assert scopes == (c.scope | {None} if c.actor.role is Role.admin else {c.bid}), scopes
+    assert r.editable == (c.actor.role is Role.admin)
+
+
+def check_global_rules(c: Cell, r: rules.Rules) -> None:
+    assert r.scope.branch_id is None and r.editable and r.settings, r.scope
+    assert {s.branch_id for s in r.scopes} == c.scope | {None}
+
+
+def check_save_rules(c: Cell, r: rules.Saved) -> None:
+    assert r.changed == ("min_ratings_ranked",) and _policy_of(c, c.bid) == {"min_ratings_ranked": 12}, r
+    _only_rows(c, "policy", "branch_id", {c.bid})
+    _only_rows(c, "policy_revision", "branch_id", {c.bid})
+    assert [a["actor_staff_id"] for a in c.added("audit_event")] == [c.caller]
+
+
+def check_save_global_rules(c: Cell, r: rules.Saved) -> None:
+    assert r.changed == ("appeal_window_days",) and _policy_of(c, None) == {"appeal_window_days": 45}, r
+    _only_rows(c, "policy", "branch_id", {None})
+    assert [a["actor_staff_id"] for a in c.added("audit_event")] == [c.caller]
+
+
+def check_reset_rule(c: Cell, r: rules.Saved) -> None:
+    assert r.changed == ("min_ratings_ranked",) and _policy_of(c, c.bid) == {}, r
+    _only_rows(c, "policy", "branch_id", {c.bid})
+    [revision] = c.added("policy_revision")
+    assert (revision["branch_id"], revision["saved_by"]) == (c.bid, c.caller), revision
+
+
+REPORT = "我已认真反思，今后上班不再玩手机，主动招呼每位顾客。"
+NOV = "2026-11"
+STAFF = frozenset({Role.staff})
+
+DOCUMENT_OPS = [
+    Op(
+        "documents.branches",
+        documents.branches,
+        SUPERVISION,
+        plain(documents.branches),
+        check_document_branches,
+    ),
+    Op(
+        "documents.badge_holders",
+        documents.badge_holders,
+        SUPERVISION,
+        on_branch(documents.badge_holders),
+        check_badge_holders,
+        scoped=True,
+    ),
+    Op(
+        "documents.ratings_export",
+        documents.ratings_export,
+        SUPERVISION,
+        on_branch(documents.ratings_export, month=NOV, locale="zh-CN"),
+        check_ratings_export,
+        scoped=True,
+    ),
+    Op(
+        "documents.complaints_export",
+        documents.complaints_export,
+        SUPERVISION,
+        on_branch(documents.complaints_export, month=NOV, locale="en"),
+        check_complaints_export,
+        scoped=True,
+    ),
+    Op(
+        "documents.sanctions_export",
+        documents.sanctions_export,
+        SUPERVISION,
+        on_branch(documents.sanctions_export, month=NOV, locale="zh-CN"),
+        check_sanctions_export,
+        scoped=True,
+    ),
+    Op(
+        "documents.monthly_report",
+        documents.monthly_report,
+        SUPERVISION,
+        on_branch(documents.monthly_report, month=NOV, locale="zh-CN"),
+        check_monthly_report,
+        scoped=True,
+    ),
+    Op(
+        "documents.badges",
+        documents.badges,
+        SUPERVISION,
+        on_branch(documents.badges, locale="zh-CN"),
+        check_badges,
+        scoped=True,
+    ),
+    Op(
+        "documents.rotate_token",
+        documents.rotate_token,
+        SUPERVISION,
+        on_person(documents.rotate_token),
+        check_rotate_token,
+        scoped=True,
+    ),
+]
+
+# Staff only, and only their own: a colleague's or another branch's entry or rating is as unknown to
+# them as one that does not exist (NotFound), by design of admin/staff_portal.py.
+STAFF_PORTAL_OPS = [
+    Op("staff_portal.overview", staff_portal.overview, STAFF, plain(staff_portal.overview), check_overview),
+    Op(
+        "staff_portal.my_scores",
+        staff_portal.my_scores,
+        STAFF,
+        plain(staff_portal.my_scores),
+        check_my_scores,
+    ),
+    Op(
+        "staff_portal.my_comments",
+        staff_portal.my_comments,
+        STAFF,
+        plain(staff_portal.my_comments),
+        check_my_comments,
+    ),
+    Op(
+        "staff_portal.my_complaints",
+        staff_portal.my_complaints,
+        STAFF,
+        plain(staff_portal.my_complaints),
+        check_my_complaints,
+    ),
+    Op(
+        "staff_portal.my_records",
+        staff_portal.my_records,
+        STAFF,
+        plain(staff_portal.my_records),
+        check_my_records,
+    ),
+    Op(
+        "staff_portal.my_inspections",
+        staff_portal.my_inspections,
+        STAFF,
+        plain(staff_portal.my_inspections),
+        check_my_inspections,
+    ),
+    Op(
+        "staff_portal.my_training",
+        staff_portal.my_training,
+        STAFF,
+        plain(staff_portal.my_training),
+        check_my_training,
+    ),
+    Op(
+        "staff_portal.acknowledge_record",
+        staff_portal.acknowledge_record,
+        STAFF,
+        on_prepared(staff_portal.acknowledge_record),
+        check_acknowledge_record,
+        scoped=True,
+        prepare=approved_penalty,
+        out_of_scope=NotFound,
+    ),
+    Op(
+        "staff_portal.write_report",
+        staff_portal.write_report,
+        STAFF,
+        on_prepared(staff_portal.write_report, REPORT),
+        check_write_report,
+        scoped=True,
+        prepare=acknowledged_deduction,
+        out_of_scope=NotFound,
+    ),
+    Op(
+        "staff_portal.appeal_record",
+        staff_portal.appeal_record,
+        STAFF,
+        on_prepared(staff_portal.appeal_record, "处罚依据不足，请复核"),
+        check_appeal_record,
+        scoped=True,
+        prepare=approved_penalty,
+        out_of_scope=NotFound,
+    ),
+    Op(
+        "staff_portal.appeal_a_rating",
+        staff_portal.appeal_a_rating,
+        STAFF,
+        on_prepared(staff_portal.appeal_a_rating, "这位顾客认错了人"),
+        check_appeal_a_rating,
+        scoped=True,
+        prepare=fresh_rating,
+        out_of_scope=NotFound,
+    ),
+]
+
+LEDGER_OPS = [
+    Op("ledger.ledger_view", ledger.ledger_view, SUPERVISION, plain(ledger.ledger_view), check_ledger_view),
+    Op(
+        "ledger.run_evaluation",
+        ledger.run_evaluation,
+        SUPERVISION,
+        on_branch(ledger.run_evaluation, month=OCTOBER),
+        check_run_evaluation,
+        scoped=True,
+    ),
+    Op(
+        "ledger.decide_proposal",
+        ledger.decide_proposal,
+        SUPERVISION,
+        on_prepared(ledger.decide_proposal, approve=True, reason="证据确凿，同意"),
+        check_decide_proposal,
+        scoped=True,
+        prepare=fresh_proposal,
+    ),
+    Op(
+        "ledger.propose_by_hand",
+        ledger.propose_by_hand,
+        SUPERVISION,
+        on_person(ledger.propose_by_hand, kind="criticism", reason="多次迟到", clauses=["2.2.1"]),
+        check_propose_by_hand,
+        scoped=True,
+    ),
+    Op(
+        "ledger.decide_appeal",
+        ledger.decide_appeal,
+        SUPERVISION,
+        on_prepared(ledger.decide_appeal, overturn=True, reason="监控显示顾客认错了人"),
+        check_decide_appeal,
+        scoped=True,
+        prepare=fresh_rating_appeal,
+    ),
+    Op(
+        "ledger.board (a branch)",
+        ledger.board,
+        SUPERVISION,
+        on_branch(ledger.board),
+        check_board,
+        scoped=True,
+    ),
+    Op("ledger.board (default)", ledger.board, SUPERVISION, plain(ledger.board), check_board_default),
+    Op(
+        "ledger.personal_file",
+        ledger.personal_file,
+        SUPERVISION,
+        on_person(ledger.personal_file),
+        check_personal_file,
+        scoped=True,
+    ),
+]
+
+RULES_OPS = [
+    Op("rules.rules (a branch)", rules.rules, SUPERVISION, on_branch(rules.rules), check_rules, scoped=True),
+    Op("rules.rules (global)", rules.rules, ADMIN, plain(rules.rules), check_global_rules),
+    Op(
+        "rules.save_rules (a branch)",
+        rules.save_rules,
+        ADMIN,
+        on_branch(rules.save_rules, changes={"min_ratings_ranked": "12"}),
+        check_save_rules,
+        scoped=True,
+    ),
+    Op(
+        "rules.save_rules (global)",
+        rules.save_rules,
+        ADMIN,
+        plain(rules.save_rules, branch_id=None, changes={"appeal_window_days": "45"}),
+        check_save_global_rules,
+    ),
+    Op(
+        "rules.reset_rule",
+        rules.reset_rule,
+        ADMIN,
+        on_branch(rules.reset_rule, key="min_ratings_ranked"),
+        check_reset_rule,
+        scoped=True,
+        prepare=branch_override,
+    ),
+]
+
+OPS += DOCUMENT_OPS + STAFF_PORTAL_OPS + LEDGER_OPS + RULES_OPS
+
+
 def expected(op: Op, actor: Actor, target: str | None) -> type[Exception] | None:
     """None: allowed. Otherwise the exception the call must be refused with."""
     if actor.role is None:
@@ -688,7 +1518,7 @@ def expected(op: Op, actor: Actor, target: str | None) -> type[Exception] | None
     if actor.role not in op.roles:
         return Forbidden
     if op.scoped and actor.role is not Role.admin and actor.branch != target:
-        return Forbidden
+        return op.out_of_scope
     return None
 
 
@@ -737,7 +1567,7 @@ def test_access_matrix(env: Env, op: Op) -> None:
 
 # --- the matrix stays complete -------------------------------------------------------------------
 
-ADMIN_MODULES = (backend, hotline, supervision, dashboard, jobs)
+ADMIN_MODULES = (backend, hotline, supervision, dashboard, jobs, documents, staff_portal, ledger, rules)
 
 
 def admin_services() -> dict[str, Callable[..., Any]]:
@@ -826,28 +1656,74 @@ def test_a_spot_check_of_another_supervisor_cannot_be_answered(env: Env) -> None
         assert not changed(before, snapshot(env.db)), login
 
 
+def complaints_of(env: Env, target: str) -> set[int]:
+    with env.db.read() as s:
+        return set(s.exec(select(Complaint.id).where(Complaint.branch_id == env.branch[target])).all())
+
+
 def test_a_role_or_branch_change_applies_to_the_next_call_of_an_open_session(env: Env) -> None:
     """The scope is read afresh on every call, never remembered from the sign-in."""
     token = sign_in(env, "boss.a")
-    assert {r.id for r in backend.queue(env.ctx, token, status="all")} == {env.complaint["A"]}
+    assert {r.id for r in backend.queue(env.ctx, token, status="all")} == complaints_of(env, "A")
+    assert ledger.personal_file(env.ctx, token, env.person["A"]).staff_id == env.person["A"]
     with env.db.write() as s:
         boss = s.get(Staff, env.staff["boss.a"])
         assert boss is not None
         boss.branch_id = env.branch["B"]
         s.add(boss)
         s.commit()
-    assert {r.id for r in backend.queue(env.ctx, token, status="all")} == {env.complaint["B"]}
+    assert {r.id for r in backend.queue(env.ctx, token, status="all")} == complaints_of(env, "B")
     with pytest.raises(Forbidden):
         backend.detail(env.ctx, token, env.complaint["A"])
+    with pytest.raises(Forbidden):
+        ledger.personal_file(env.ctx, token, env.person["A"])
+    assert {e.branch.id for e in ledger.ledger_view(env.ctx, token).entries} == {env.branch["B"]}
     with env.db.write() as s:
         boss = s.get(Staff, env.staff["boss.a"])
         assert boss is not None
         boss.role = Role.staff
         s.add(boss)
         s.commit()
-    for call in (backend.queue, backend.alerts, supervision.inspections, dashboard.dashboard):
+    for call in (
+        backend.queue,
+        backend.alerts,
+        supervision.inspections,
+        dashboard.dashboard,
+        ledger.ledger_view,
+        documents.branches,
+    ):
         with pytest.raises(Forbidden):
             call(env.ctx, token)
+
+
+def test_a_colleagues_record_or_rating_is_as_unknown_to_staff_as_a_missing_one(env: Env) -> None:
+    """On their own page a staff member names entries and ratings by id: one of a colleague at the
+    same branch (E2) answers exactly like an id that does not exist, and nothing changes."""
+    with env.db.read() as s:
+        entry = s.exec(select(Sanction.id).where(Sanction.staff_id == env.people["E2"])).first()
+        rating = s.exec(select(Rating.id).where(Rating.staff_id == env.people["E2"])).first()
+    assert entry is not None and rating is not None
+    token = sign_in(env, "alice")
+    calls: list[Callable[[Any], Any]] = [
+        lambda i: staff_portal.acknowledge_record(env.ctx, token, i),
+        lambda i: staff_portal.write_report(env.ctx, token, i, REPORT),
+        lambda i: staff_portal.appeal_record(env.ctx, token, i, "处罚依据不足，请复核"),
+    ]
+    before = snapshot(env.db)
+    for call in calls:
+        answers = []
+        for sanction_id in (entry, 999_999):
+            with pytest.raises(NotFound) as err:
+                call(sanction_id)
+            answers.append((type(err.value), str(err.value)))
+        assert answers[0] == answers[1], answers
+    answers = []
+    for rating_id in (str(rating), str(uuid.uuid4())):
+        with pytest.raises(NotFound) as err:
+            staff_portal.appeal_a_rating(env.ctx, token, rating_id, "这位顾客认错了人")
+        answers.append((type(err.value), str(err.value)))
+    assert answers[0] == answers[1], answers
+    assert not changed(before, snapshot(env.db))
 
 
 def test_an_unknown_complaint_or_alert_id_tells_nothing(env: Env) -> None:
