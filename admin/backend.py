@@ -24,6 +24,7 @@ from models.complaint import (
 )
 from models.errors import Forbidden
 from models.org import Branch, Counter, Role, Staff
+from models.text import mask_contacts
 from rapport.context import AppContext
 
 OPEN_STATUSES = (ComplaintStatus.new, ComplaintStatus.acknowledged, ComplaintStatus.investigating)
@@ -191,7 +192,7 @@ def detail(ctx: AppContext, token: str, complaint_id: int) -> Detail:
         assignee = names.get(c.assignee_id) if c.assignee_id else None
         return Detail(
             row=_row(session, c),
-            description=c.description,
+            description=mask_contacts(c.description),
             contact_masked=mask_contact(c.contact, c.contact_kind),
             has_contact=bool(c.contact),
             reply=c.reply,

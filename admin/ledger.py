@@ -48,6 +48,7 @@ from models.policy import effective_policy
 from models.rating import Rating
 from models.sanction import Appeal, Sanction, SanctionStatus
 from models.scores import Month, local_month
+from models.text import mask_contacts
 from models.training import list_training
 from rapport.context import AppContext
 
@@ -364,7 +365,7 @@ def personal_file(ctx: AppContext, token: str, staff_id: int, *, month: str | No
             comments=tuple(
                 CommentRow(
                     r.score,
-                    r.comment,
+                    mask_contacts(r.comment),
                     tuple(v.clause(c) for c in r.reasons),
                     r.created_at,
                     r.counted,

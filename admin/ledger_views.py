@@ -32,6 +32,7 @@ from models.inspection import DEFAULT_TZ, Inspection, findings_of
 from models.org import Branch, Counter, Staff
 from models.rating import Rating
 from models.sanction import Appeal, Sanction, SanctionStatus
+from models.text import mask_contacts
 
 
 class Views:
@@ -176,7 +177,7 @@ class Views:
         return RatingFact(
             r.score,
             tuple(self.clause(c) for c in r.reasons),
-            r.comment,
+            mask_contacts(r.comment),
             r.created_at,
             str(r.channel),
             counter.name_zh if counter else None,

@@ -16,7 +16,6 @@ Why it is built this way:
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -47,6 +46,7 @@ from models.sanction import (
     sanctions_of,
 )
 from models.scores import Score, local_month, profile
+from models.text import CONTACT_MASK, mask_contacts
 from models.training import list_training
 from rapport.context import AppContext
 
@@ -57,14 +57,8 @@ INSPECTIONS_MAX = 100
 LOW_SCORE = 3
 APPEALABLE = (SanctionStatus.approved, SanctionStatus.acknowledged, SanctionStatus.closed)
 
-_MOBILE = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?1[3-9]\d(?:[\s-]?\d){8}(?!\d)")
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
-MASK = "***"
-
-
-def redact(text: str) -> str:
-    """Mask mobile numbers and e-mail addresses a customer typed into free text."""
-    return _EMAIL.sub(MASK, _MOBILE.sub(MASK, text))
+MASK = CONTACT_MASK
+redact = mask_contacts  # mobile numbers and e-mail addresses a customer typed into free text
 
 
 # -- results ---------------------------------------------------------------------------------------

@@ -41,3 +41,16 @@ def clean_text(value: str, *, max_chars: int, multiline: bool = True) -> str:
         text = text[:max_chars].rstrip()
     # Cutting or stripping can expose a new NFC composition boundary; normalise once more.
     return unicodedata.normalize("NFC", text)
+
+
+# Contact details a customer sometimes types into free text: mainland mobile numbers (optionally
+# with +86) and e-mail addresses. Contact data has its own field, masked and erased on schedule;
+# copies of it inside a comment or description are masked wherever staff read or export the text.
+_MOBILE = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?1[3-9]\d(?:[\s-]?\d){8}(?!\d)")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+CONTACT_MASK = "***"
+
+
+def mask_contacts(text: str) -> str:
+    """Mask mobile numbers and e-mail addresses typed into free text."""
+    return _EMAIL.sub(CONTACT_MASK, _MOBILE.sub(CONTACT_MASK, text))

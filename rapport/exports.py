@@ -36,6 +36,7 @@ from models.org import Branch, Counter, Staff
 from models.rating import Rating
 from models.sanction import Sanction, SanctionKind, SanctionStatus
 from models.scores import Month, local_day_start
+from models.text import mask_contacts
 from rapport.i18n import t
 
 BOM = "\ufeff".encode()
@@ -181,7 +182,7 @@ def stream_ratings(
                 r.score,
                 r.channel,
                 ";".join(r.reasons or ()),
-                r.comment,
+                mask_contacts(r.comment),
                 r.flagged,
                 r.counted,
                 r.overturned,
@@ -284,7 +285,7 @@ def stream_complaints(
                 c.category,
                 c.severity,
                 c.status,
-                c.description,
+                mask_contacts(c.description),
                 _iso(c.due_at, tz),
                 _iso(c.resolved_at, tz),
                 _iso(c.closed_at, tz),

@@ -243,8 +243,8 @@ def env(db, world, ctx) -> Env:
 # --- the ledger's world: ratings, comments, complaints, entries and appeals of three staff members
 
 OCTOBER = "2026-10"  # the finished month the monthly evaluation runs for
-# Contact data a customer typed into free text (a comment, a complaint's description): a staff
-# member's own page must never show it.
+# Contact data a customer typed into free text (a comment, a complaint's description): no page or
+# export may show it unmasked.
 TYPED = ("13700001234", "kehu@example.com")
 COLLEAGUE_CONTACT = "13600002222"  # on a complaint about E2
 PHONE_KEY = "f3a9c0ffee" * 4  # the digest of a phone's random id, kept with its rating
@@ -954,9 +954,8 @@ def _ids(c: Cell, column: Any, *where: Any) -> set[Any]:
 
 def _no_customer_data(c: Cell, result: Any, *, typed: bool = True) -> None:
     """No complaint's contact and no phone's key; with ``typed``, not even contact data a customer
-    typed into a comment or a description. A staff member's own page masks those; what supervisors
-    read (the ledger, the personal file, exports) shows the customer's words as written, so there
-    ``typed`` is off."""
+    typed into a comment or a description (every page and export masks those; only the contact
+    field, behind the audited reveal, holds a customer's number)."""
     shown = repr(result)
     secrets = [*c.env.contact.values(), COLLEAGUE_CONTACT, PHONE_KEY, *(TYPED if typed else ())]
     leaked = [text for text in secrets if text in shown]
@@ -984,7 +983,7 @@ def _csv(c: Cell, download: documents.Download, document: str) -> set[str]:
     assert download.file_name.startswith(f"rapport-{document}-{code}-"), download.file_name
     rows = list(csv.reader(io.StringIO(download.data.decode("utf-8-sig"))))[1:]
     assert {r[2] for r in rows} <= {code}, {r[2] for r in rows}
-    _no_customer_data(c, download.data.decode("utf-8-sig"), typed=False)
+    _no_customer_data(c, download.data.decode("utf-8-sig"))
     _download_audited(c, document)
     return {r[0] for r in rows}
 
@@ -1040,7 +1039,7 @@ def check_monthly_report(c: Cell, d: documents.Download) -> None:
     text = _names_in_pdf(c, d, "report")
     [person] = c.read(select(Staff.display_name).where(Staff.id == c.env.person[c.t]))
     assert person in text, f"the report of branch {c.t} does not list {person}"
-    _no_customer_data(c, text, typed=False)
+    _no_customer_data(c, text)
 
 
 def check_badges(c: Cell, d: documents.Download) -> None:
@@ -1156,7 +1155,7 @@ def check_ledger_view(c: Cell, v: ledger.LedgerView) -> None:
     assert {p.id for p in v.people} == people, v.people
     staff_in_scope = _ids(c, Staff.id, col(Staff.branch_id).in_(c.scope))
     assert {a.staff_id for a in v.appeals} <= staff_in_scope
-    _no_customer_data(c, v, typed=False)
+    _no_customer_data(c, v)
 
 
 def check_run_evaluation(c: Cell, r: ledger.EvaluationSummary) -> None:
@@ -1222,7 +1221,7 @@ def check_personal_file(c: Cell, f: ledger.PersonalFile) -> None:
     assert complaints and {x.id for x in f.complaints} == complaints, f.complaints
     commented = _ids(c, Rating.id, Rating.staff_id == person, Rating.comment != "")
     assert len(f.comments) == len(commented), f.comments
-    _no_customer_data(c, f, typed=False)
+    _no_customer_data(c, f)
 
 
 # the rules: a supervisor reads their own branch's; only an administrator changes any

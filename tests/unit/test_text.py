@@ -30,3 +30,11 @@ def test_cleaning_twice_changes_nothing():
     for sample in samples:
         once = clean_text(sample, max_chars=500)
         assert clean_text(once, max_chars=500) == once
+
+
+def test_contact_details_typed_into_free_text_are_masked():
+    from models.text import mask_contacts
+
+    text = "请回电 138 1234 5678 或 +86-13900001111，邮箱 wang.fang@example.cn；订单号 20261127001 不变。"
+    assert mask_contacts(text) == "请回电 *** 或 ***，邮箱 ***；订单号 20261127001 不变。"
+    assert mask_contacts("没有联系方式") == "没有联系方式"
