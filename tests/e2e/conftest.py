@@ -214,23 +214,26 @@ def type_into(page, label: str, text: str) -> None:  # type: ignore[no-untyped-d
     """A single-line text field."""
     field = focus(page, label).element_handle()
     field.fill(text)
-    _check_typed(page, field, text)
+    _check_typed(page, label, field, text)
 
 
 def type_multiline(page, label: str, text: str) -> None:  # type: ignore[no-untyped-def]
     """A multi-line text field: Flutter's textarea does not take ``fill``, so type key by key."""
     field = focus(page, label).element_handle()
     page.keyboard.type(text)
-    _check_typed(page, field, text)
+    _check_typed(page, label, field, text)
 
 
-def _check_typed(page, field, text: str) -> None:  # type: ignore[no-untyped-def]
+def _check_typed(page, label: str, field, text: str) -> None:  # type: ignore[no-untyped-def]
     """Flutter can drop the first keys sent while it is still attaching its editor to a field that
-    has just taken the focus: check what the field holds and, if needed, select all and type again."""
-    holds = "([e, text]) => e.value.endsWith(text)"
+    has just taken the focus, and it may replace the editor element when the form redraws (an error
+    message appearing): check what the field holds and, if needed, focus it again by its label,
+    select all and type again."""
+    holds = "([e, text]) => !!e && typeof e.value === 'string' && e.value.endsWith(text)"
     try:
         page.wait_for_function(holds, arg=[field, text], timeout=2_000)
     except Exception:
+        field = focus(page, label).element_handle()
         page.keyboard.press("ControlOrMeta+A")
         page.keyboard.type(text)
         page.wait_for_function(holds, arg=[field, text], timeout=5_000)

@@ -395,11 +395,9 @@ def test_g_the_idle_reset_clears_a_half_typed_complaint(server, browser):
 def _restore_policy(server, branch_id: int, saved: dict | None) -> None:  # type: ignore[no-untyped-def,type-arg]
     with server.db.write() as s:
         row = s.exec(select(Policy).where(Policy.branch_id == branch_id)).one()
-        if saved is None:
-            s.delete(row)
-        else:
-            row.values = saved
-            s.add(row)
+        # Keep the row (its saved versions refer to it); no overrides means the global rules.
+        row.values = saved or {}
+        s.add(row)
         s.commit()
 
 
