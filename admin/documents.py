@@ -232,8 +232,11 @@ def rotate_token(ctx: AppContext, token: str, staff_id: int) -> None:
     with ctx.db.write() as session:
         user = _caller(session, token, ctx)
         staff = session.get(Staff, staff_id)
-        if staff is None:
+        if staff is None and user.role is Role.admin:
             raise StaffNotFound("no staff member with this id")
-        if user.role is not Role.admin and (user.branch_id is None or staff.branch_id != user.branch_id):
+        # A supervisor gets one answer for another branch's id and for no one: probing tells nothing.
+        if staff is None or (
+            user.role is not Role.admin and (user.branch_id is None or staff.branch_id != user.branch_id)
+        ):
             raise Forbidden("this staff member belongs to another branch")
         rotate_qr_token(session, staff_id=staff_id, actor_staff_id=user.id, now=ctx.clock())

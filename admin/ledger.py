@@ -101,10 +101,16 @@ def _check_branch(user: _Caller, branch_id: int | None) -> None:
         raise Forbidden("this belongs to another branch")
 
 
+def _missing(user: _Caller, error: Exception) -> Exception:
+    """What to raise for an id that names nothing: a supervisor gets the same Forbidden as for another
+    branch's id, so probing ids tells them nothing; an administrator (every branch) hears it is gone."""
+    return error if user.role is Role.admin else Forbidden("this belongs to another branch")
+
+
 def _person_in_scope(session: Session, user: _Caller, staff_id: int) -> Staff:
     staff = session.get(Staff, staff_id)
     if staff is None or staff.branch_id is None:
-        raise StaffNotFound("no staff member with this id at a branch")
+        raise _missing(user, StaffNotFound("no staff member with this id at a branch"))
     _check_branch(user, staff.branch_id)
     return staff
 
@@ -232,7 +238,7 @@ def decide_proposal(ctx: AppContext, token: str, sanction_id: int, *, approve: b
         user = _caller(session, token, ctx)
         row = session.get(Sanction, sanction_id)
         if row is None:
-            raise sanction.SanctionNotFound("no ledger entry with this id")
+            raise _missing(user, sanction.SanctionNotFound("no ledger entry with this id"))
         _check_branch(user, row.branch_id)
         if row.staff_id == user.id:
             raise DecisionRefused("about_self")
@@ -278,7 +284,7 @@ def decide_appeal(ctx: AppContext, token: str, appeal_id: int, *, overturn: bool
         user = _caller(session, token, ctx)
         appeal = session.get(Appeal, appeal_id)
         if appeal is None:
-            raise sanction.AppealNotFound("no appeal with this id")
+            raise _missing(user, sanction.AppealNotFound("no appeal with this id"))
         _check_branch(user, appeal.branch_id)
         if appeal.staff_id == user.id:
             raise DecisionRefused("own_appeal")

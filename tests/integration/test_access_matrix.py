@@ -1737,6 +1737,29 @@ def test_an_unknown_complaint_or_alert_id_tells_nothing(env: Env) -> None:
     assert not changed(before, snapshot(env.db))
 
 
+def test_an_unknown_ledger_entry_appeal_or_person_tells_a_supervisor_nothing(env: Env) -> None:
+    """Regression: these answered NotFound for a missing id and Forbidden for another branch's, so a
+    supervisor could tell which ids exist elsewhere. Now both are the same Forbidden; an
+    administrator, who sees every branch, still hears that an id names nothing."""
+    token = sign_in(env, "boss.a")
+    before = snapshot(env.db)
+    calls = [
+        lambda i: ledger.decide_proposal(env.ctx, token, i, approve=True, reason="探测一下"),
+        lambda i: ledger.decide_appeal(env.ctx, token, i, overturn=True, reason="探测一下"),
+        lambda i: ledger.personal_file(env.ctx, token, i),
+        lambda i: documents.rotate_token(env.ctx, token, i),
+    ]
+    for call in calls:
+        with pytest.raises(Forbidden) as missing:
+            call(999_999)
+        assert not isinstance(missing.value, NotFound)
+    with pytest.raises(Forbidden):
+        ledger.personal_file(env.ctx, token, env.person["B"])
+    assert not changed(before, snapshot(env.db))
+    with pytest.raises(NotFound):
+        ledger.personal_file(env.ctx, sign_in(env, "root"), 999_999)
+
+
 # --- the customer side: kiosks, phones and tracking codes -----------------------------------------
 
 FORM = {"category": "2.2.2", "description": "等了很久没人理", "locale": "zh-CN"}
