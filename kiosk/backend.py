@@ -88,6 +88,21 @@ class FiledComplaint:
 
 
 @dataclass(frozen=True)
+class Filing:
+    """A complaint as filed (or found again on a replay). ``code`` is the tracking code, shown to the
+    customer once; None on a replay whose code cannot be recovered (the server's secret changed)."""
+
+    code: str | None
+    created: bool
+    status: str
+    severity: str
+    category: str
+    created_at: datetime
+    due_at: datetime
+    hours: int
+
+
+@dataclass(frozen=True)
 class TimelineEntry:
     at: datetime
     kind: str
@@ -214,7 +229,44 @@ def submit_complaint(
 
     Raises ValidationFailed naming the field for bad input; nothing is stored then.
     """
+    filing = file_at_place(
+        ctx,
+        idempotency_key=idempotency_key,
+        form=form,
+        device_token=device_token,
+        qr_token=qr_token,
+        rating_id=rating_id,
+    )
+    if filing.code is None:
+        return None
+    return FiledComplaint(code=filing.code, due_at=filing.due_at, hours=filing.hours)
+
+
+def file_at_place(
+    ctx: AppContext,
+    *,
+    idempotency_key: str,
+    form: dict[str, Any],
+    device_token: str | None = None,
+    qr_token: str | None = None,
+    rating_id: uuid.UUID | None = None,
+) -> Filing:
+    """The one path by which a customer's complaint is filed, shared by the kiosk's screens
+    (:func:`submit_complaint`) and the HTTP API (rapport/api.py ``POST /api/v1/complaints``).
+
+    1. The form is validated first (ValidationFailed naming the field); nothing is stored then.
+    2. The place is the device's counter (the staff member on duty there is named), or the badge's
+       person for a phone (raises DeviceNotAuthorized / QrTokenUnknown).
+    3. A ``rating_id`` must be a rating given at this same place: on this very device, or on this
+       badge's page; else ValidationFailed("rating"). Its score sets the severity, its person is named.
+    4. Stored once per idempotency key (a replay returns the stored complaint, ``created`` False, with
+       the same tracking code recovered from the server's secret, or None if it cannot be).
+    5. After the commit, the alert hook runs: a high-severity complaint raises its live alert once
+       (a replay raises nothing new).
+    """
     data = parse_complaint(form)
+    if not data.category.isprintable():  # PostgreSQL refuses NUL in a query; no clause code has one
+        raise ValidationFailed("category", "unknown complaint category")
     with ctx.db.write() as session:
         counter_id = staff_id = device_id = None
         channel = Channel.kiosk
@@ -243,20 +295,34 @@ def submit_complaint(
             score, staff_id = rating.score, rating.staff_id
         assert branch.id is not None
         policy = effective_policy(session, branch.id)
-        complaint, code, _created = file_complaint(
-            session, idempotency_key=idempotency_key, data=data, channel=channel, branch_id=branch.id,
-            counter_id=counter_id, staff_id=staff_id, rating_id=rating_id, policy=policy, now=ctx.clock(),
-            score=score, code_secret=ctx.secret_key,
-        )  # fmt: skip
-        filed = (
-            FiledComplaint(code=code, due_at=complaint.due_at, hours=policy.sla_hours(complaint.severity))
-            if code is not None
-            else None
+        complaint, code, created = file_complaint(
+            session,
+            idempotency_key=idempotency_key,
+            data=data,
+            channel=channel,
+            branch_id=branch.id,
+            counter_id=counter_id,
+            staff_id=staff_id,
+            rating_id=rating_id,
+            policy=policy,
+            now=ctx.clock(),
+            score=score,
+            code_secret=ctx.secret_key,
+        )
+        assert complaint.id is not None
+        filing = Filing(
+            code=code,
+            created=created,
+            status=str(complaint.status),
+            severity=str(complaint.severity),
+            category=complaint.category,
+            created_at=complaint.created_at,
+            due_at=complaint.due_at,
+            hours=policy.sla_hours(complaint.severity),
         )
         complaint_id = complaint.id
-    if complaint_id is not None:
-        after_complaint(ctx, complaint_id=complaint_id)  # idempotent: a replay raises nothing new
-    return filed
+    after_complaint(ctx, complaint_id=complaint_id)  # idempotent: a replay raises nothing new
+    return filing
 
 
 def status_lookups_per_minute(ctx: AppContext) -> int:

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from kiosk.backend import Filing, file_at_place
 from models.devices import authenticate_device
 from models.errors import (
     DeviceNotAuthorized,
@@ -25,6 +28,11 @@ from models.rating import RatingCreate, rate_at_device, to_public, validate_idem
 from rapport.context import AppContext
 
 MAX_BODY_BYTES = 16 * 1024
+COMPLAINT_FIELDS = ("category", "description", "contact", "consent", "locale", "rating_id")
+CODE_NOT_RECOVERABLE = (
+    "this complaint was filed before with this Idempotency-Key; its tracking code was shown once, in "
+    "the first answer, and cannot be shown again"
+)
 
 
 class ApiError(Exception):
@@ -63,7 +71,9 @@ async def _json_body(request: Request) -> dict[str, Any]:
 
 def _parse_rating(data: dict[str, Any]) -> tuple[str | None, RatingCreate]:
     staff = data.pop("staff", None)
-    if staff is not None and (not isinstance(staff, str) or not staff.strip() or len(staff) > 32):
+    if staff is not None and (
+        not isinstance(staff, str) or not staff.strip() or len(staff) > 32 or not staff.isprintable()
+    ):
         raise ApiError(422, "validation_failed", "staff must be an employee number (text)", "staff")
     try:
         return staff, RatingCreate.model_validate(data)
@@ -78,6 +88,51 @@ def _parse_rating(data: dict[str, Any]) -> tuple[str | None, RatingCreate]:
         raise ApiError(422, "validation_failed", f"{field}: {msg}", field) from None
 
 
+def _idempotency_key(request: Request) -> str:
+    try:
+        return validate_idempotency_key(request.headers.get("idempotency-key"))
+    except ValidationFailed as exc:
+        raise ApiError(422, "validation_failed", str(exc), "Idempotency-Key") from None
+
+
+def _invalid(field: str, message: str) -> ApiError:
+    return ApiError(422, "validation_failed", f"{field}: {message}", field)
+
+
+def _parse_complaint(data: dict[str, Any]) -> tuple[dict[str, Any], uuid.UUID | None]:
+    """The complaint form and the rating it comes with, checked for what only the API can get wrong
+    (unknown fields, JSON types); the form's own rules are the kiosk's (models/complaint.py)."""
+    unknown = [name for name in data if name not in COMPLAINT_FIELDS]
+    if unknown:
+        raise _invalid(unknown[0], f"unknown field; allowed fields are {', '.join(COMPLAINT_FIELDS)}")
+    if "consent" in data and not isinstance(data["consent"], bool):
+        raise _invalid("consent", "consent must be true or false")
+    raw = data.pop("rating_id", None)
+    rating_id = None
+    if raw is not None:
+        try:
+            rating_id = uuid.UUID(raw) if isinstance(raw, str) and len(raw) <= 64 else None
+        except ValueError:
+            rating_id = None
+        if rating_id is None:
+            raise _invalid("rating_id", "rating_id must be the id of a rating given on this device")
+    return data, rating_id
+
+
+class ComplaintFiled(BaseModel):
+    """The answer to a filed complaint: the tracking code (shown once) and where to follow it."""
+
+    tracking_code: str | None
+    status_url: str | None
+    status: str
+    severity: str
+    category: str
+    created_at: datetime
+    due_at: datetime
+    reply_within_hours: int
+    message: str | None = None
+
+
 def build_router(ctx: AppContext) -> APIRouter:
     router = APIRouter()
 
@@ -86,13 +141,21 @@ def build_router(ctx: AppContext) -> APIRouter:
         try:
             token = _bearer(request)
             data = await _json_body(request)
-            key = request.headers.get("idempotency-key")
-            try:
-                key = validate_idempotency_key(key)
-            except ValidationFailed as exc:
-                raise ApiError(422, "validation_failed", str(exc), "Idempotency-Key") from None
+            key = _idempotency_key(request)
             staff_no, create = _parse_rating(data)
             status, body = await asyncio.to_thread(_store_rating, ctx, token, key, staff_no, create)
+            return JSONResponse(body, status_code=status)
+        except ApiError as err:
+            return err.response()
+
+    @router.post("/complaints", status_code=201)
+    async def post_complaint(request: Request) -> JSONResponse:
+        try:
+            token = _bearer(request)
+            data = await _json_body(request)
+            key = _idempotency_key(request)
+            form, rating_id = _parse_complaint(data)
+            status, body = await asyncio.to_thread(_store_complaint, ctx, token, key, form, rating_id)
             return JSONResponse(body, status_code=status)
         except ApiError as err:
             return err.response()
@@ -119,3 +182,43 @@ def _store_rating(
             raise ApiError(422, "validation_failed", str(exc), exc.field) from None
         body = to_public(session, rating).model_dump(mode="json")
     return (201 if created else 200), body
+
+
+def _store_complaint(
+    ctx: AppContext, token: str, key: str, form: dict[str, Any], rating_id: uuid.UUID | None
+) -> tuple[int, dict[str, Any]]:
+    """File through the kiosk's own path (kiosk/backend.file_at_place), so the API keeps the same
+    rules: the device's counter and on-duty staff, a rating only from this device, the tracking code
+    derived from the server's secret (a replay shows it again), and the alert hook after the commit."""
+    try:
+        filing = file_at_place(ctx, idempotency_key=key, form=form, device_token=token, rating_id=rating_id)
+    except DeviceNotAuthorized as exc:
+        raise ApiError(401, "unauthorized", str(exc)) from None
+    except IdempotencyConflict as exc:
+        raise ApiError(409, exc.code, str(exc), "Idempotency-Key") from None
+    except ValidationFailed as exc:
+        if exc.field == "rating":
+            raise _invalid("rating_id", "this rating was not given on this device") from None
+        if exc.field == "consent":  # the one rule on consent, once it is a boolean
+            raise _invalid(
+                "consent",
+                'contact details are kept only with consent: send "consent": true, or leave contact out',
+            ) from None
+        raise _invalid(exc.field, str(exc)) from None
+    return (201 if filing.created else 200), _complaint_body(ctx, filing)
+
+
+def _complaint_body(ctx: AppContext, filing: Filing) -> dict[str, Any]:
+    base = ctx.settings.effective_public_url.rstrip("/")
+    body = ComplaintFiled(
+        tracking_code=filing.code,
+        status_url=f"{base}/t/{filing.code}" if filing.code else None,
+        status=filing.status,
+        severity=filing.severity,
+        category=filing.category,
+        created_at=filing.created_at,
+        due_at=filing.due_at,
+        reply_within_hours=filing.hours,
+        message=None if filing.code else CODE_NOT_RECOVERABLE,
+    )
+    return body.model_dump(mode="json", exclude_none=filing.code is not None)

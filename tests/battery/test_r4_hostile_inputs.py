@@ -66,6 +66,7 @@ TOO_SLOW = settings(
     database=None,
 )
 ALLOWED = {200, 201, 400, 401, 409, 413, 422}
+COMPLAINT = ["category", "description", "contact", "consent", "locale", "rating_id"]
 
 
 def counts(db) -> tuple[int, int]:  # type: ignore[no-untyped-def]
@@ -78,17 +79,32 @@ def counts(db) -> tuple[int, int]:  # type: ignore[no-untyped-def]
 
 @st.composite
 def api_requests(draw: st.DrawFn) -> tuple[bytes, dict[str, str]]:
-    kind = draw(st.sampled_from(["json", "object", "bytes", "huge", "rating"]))
+    kind = draw(st.sampled_from(["json", "object", "bytes", "huge", "rating", "complaint"]))
     if kind == "json":
         body = json.dumps(draw(json_value)).encode()
     elif kind == "object":
         body = json.dumps(
-            draw(st.dictionaries(st.sampled_from(["score", "staff", "reasons", "comment", "x"]), json_value))
+            draw(
+                st.dictionaries(
+                    st.sampled_from(["score", "staff", "reasons", "comment", "x", *COMPLAINT]), json_value
+                )
+            )
         ).encode()
     elif kind == "bytes":
         body = draw(st.binary(max_size=2000))
     elif kind == "huge":
         body = b'{"score": 5, "comment": "' + b"x" * draw(st.integers(16_000, 40_000)) + b'"}'
+    elif kind == "complaint":
+        body = json.dumps(
+            {
+                "category": draw(st.one_of(st.sampled_from(["2.2.2", "2.1.2", "1.1", "9.9"]), text)),
+                "description": draw(text),
+                "contact": draw(st.one_of(st.none(), st.just("138 1234 5678"), text)),
+                "consent": draw(st.one_of(st.booleans(), scalar)),
+                "locale": draw(st.one_of(st.just("en"), text)),
+                "rating_id": draw(st.one_of(st.none(), st.just(str(uuid.uuid4())), text)),
+            }
+        ).encode()
     else:
         body = json.dumps(
             {
@@ -112,7 +128,8 @@ def api_requests(draw: st.DrawFn) -> tuple[bytes, dict[str, str]]:
     return body, headers
 
 
-def test_r4_http_api_never_fails_open(ctx, world, db):
+@pytest.mark.parametrize("path", ["/api/v1/ratings", "/api/v1/complaints"])
+def test_r4_http_api_never_fails_open(ctx, world, db, path):
     client = TestClient(create_app(ctx, scheduler=False), raise_server_exceptions=False)
     before = counts(db)
     created = 0
@@ -124,7 +141,7 @@ def test_r4_http_api_never_fails_open(ctx, world, db):
         body, headers = request
         if headers.get("Authorization") == "TOKEN":
             headers["Authorization"] = f"Bearer {world.device_token}"
-        r = client.post("/api/v1/ratings", content=body, headers=headers)
+        r = client.post(path, content=body, headers=headers)
         assert r.status_code in ALLOWED, (r.status_code, r.text[:300])
         assert "Traceback" not in r.text and 'File "' not in r.text
         if r.status_code >= 400:
@@ -134,9 +151,27 @@ def test_r4_http_api_never_fails_open(ctx, world, db):
             created += 1
 
     check()
-    ratings, complaints = counts(db)
-    assert ratings == before[0] + created  # a refusal stores nothing; a 201 stores exactly one
-    assert complaints == before[1]
+    after = counts(db)
+    here = 0 if path.endswith("ratings") else 1
+    assert after[here] == before[here] + created  # a refusal stores nothing; a 201 stores exactly one
+    assert after[1 - here] == before[1 - here]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/ratings", {"score": 3, "staff": "E\x001"}, "staff"),
+        ("/api/v1/complaints", {"category": "2.2\x002", "description": "没人理"}, "category"),
+    ],
+)
+def test_r4_a_nul_character_in_the_api_is_refused_naming_its_field(ctx, world, db, path, body, field):
+    """PostgreSQL refuses NUL in any text it is sent: a NUL that reached a query was a 500 there."""
+    client = TestClient(create_app(ctx, scheduler=False), raise_server_exceptions=False)
+    before = counts(db)
+    headers = {"Authorization": f"Bearer {world.device_token}", "Idempotency-Key": f"k-{uuid.uuid4()}"}
+    r = client.post(path, json=body, headers=headers)
+    assert (r.status_code, r.json()["error"]["field"]) == (422, field), r.text
+    assert counts(db) == before
 
 
 def only_domain_errors(fn: Any) -> Any:

@@ -1,11 +1,18 @@
 """Several app servers on one PostgreSQL: live alerts reach every server (LISTEN/NOTIFY), and the
 scheduled jobs run on one leader (advisory lock), exactly once per slot.
 
-How a "supervisor session on the other server" is observed: each server is started with
-RAPPORT_ALERT_PROBE=1, which adds two test-only routes (rapport/live.alert_probe_router) that
-subscribe to that server's AlertBus for a branch, exactly as a signed-in supervisor's screen does
-(admin/app.py ``_subscribe_alerts``), and report what arrived. Whatever reaches the probe reaches the
-screen by the same path.
+What is observed how:
+- The complaint is filed over HTTP (``POST /api/v1/complaints`` with a counter device's token) on the
+  server that does NOT lead the scheduler, as a queue-ticket terminal or a hotline system would; that
+  server's request path commits it and runs the alert hook (rapport/alerting.after_complaint).
+- A "supervisor session" on a server is observed through RAPPORT_ALERT_PROBE=1, which adds two
+  test-only routes (rapport/live.alert_probe_router) that subscribe to that server's AlertBus for a
+  branch, exactly as a signed-in supervisor's screen does (admin/app.py ``_subscribe_alerts``), and
+  report what arrived. Whatever reaches the probe reaches the screen by the same path; no browser or
+  Flet session is opened.
+- The high-severity alert reaches the leader only through NOTIFY (it was raised on the follower), and
+  the leader's alert-rules sweep is checked to have raised nothing, so the alert is the hook's.
+- The overdue escalation is raised by the leader's SLA sweep and reaches the follower through NOTIFY.
 """
 
 from __future__ import annotations
@@ -34,8 +41,9 @@ from models.alerts import Alert, AlertView
 from models.catalog import load_catalog
 from models.clock import utcnow
 from models.complaint import Complaint, ComplaintCreate, file_complaint
+from models.devices import register_device
 from models.jobs import JobRun
-from models.org import Branch
+from models.org import Branch, Counter
 from models.rating import Channel
 from rapport.alerting import after_complaint
 from rapport.context import AppContext
@@ -75,6 +83,22 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def device_token(pg_url: str) -> str:
+    """A counter of the branch with an enrolled tablet: the token an integration files complaints with."""
+    db = Database.from_url(pg_url)
+    try:
+        with db.write() as s:
+            branch_id = s.exec(select(Branch.id)).one()
+            counter = Counter(branch_id=branch_id, code="A-01", name_zh="1号窗口", name_en="Counter 1")
+            s.add(counter)
+            s.commit()
+            assert counter.id is not None
+            return register_device(s, counter_id=counter.id, label="queue terminal")[1]
+    finally:
+        db.dispose()
 
 
 def _free_port() -> int:
@@ -147,17 +171,21 @@ def wait_until(predicate, timeout: float = 20) -> None:  # type: ignore[no-untyp
         time.sleep(0.2)
 
 
-def sweep_runs(db: Database) -> list[JobRun]:
+def job_runs(db: Database, job: str) -> list[JobRun]:
     with db.read() as s:
-        return list(s.exec(select(JobRun).where(JobRun.job == "sla-sweep").order_by(col(JobRun.id))).all())
+        return list(s.exec(select(JobRun).where(JobRun.job == job).order_by(col(JobRun.id))).all())
+
+
+def sweep_runs(db: Database) -> list[JobRun]:
+    return job_runs(db, "sla-sweep")
 
 
 def kinds(server: Server, token: int) -> list[str]:
     return [a["kind"] for a in server.received(token)]
 
 
-def test_an_alert_raised_on_one_server_reaches_the_other_and_the_leader_escalates_once(
-    pg_url, servers, tmp_path
+def test_a_complaint_filed_through_one_server_alerts_the_other_and_the_leader_escalates_once(
+    pg_url, device_token, servers
 ):
     db = Database.from_url(pg_url)
     try:
@@ -172,23 +200,24 @@ def test_an_alert_raised_on_one_server_reaches_the_other_and_the_leader_escalate
         follower = next(s for s in servers if s is not leader)
         tokens = {id(s): s.probe(branch_id) for s in servers}
 
-        # 1. A high-severity complaint, filed by an app instance of the deployment (this process:
-        #    the same service call and alert hook a kiosk session runs), reaches both servers.
-        me = AppContext(settings=Settings(data_dir=tmp_path, database_url=pg_url), db=db, secret_key=SECRET)
-        relay = PgAlertRelay(conninfo=libpq_conninfo(db.engine.url), db=db, bus=me.alerts)
-        me.alerts.forward_to(relay.notify)
-        with db.write() as s:
-            complaint, _code, _ = file_complaint(
-                s,
-                idempotency_key=f"pg-{uuid.uuid4()}",
-                channel=Channel.kiosk,
-                branch_id=branch_id,
-                data=ComplaintCreate(category="2.1.2", description="柜员私下索要好处费"),
-            )
-        assert complaint.id is not None
-        high = after_complaint(me, complaint_id=complaint.id)
-        assert high is not None and high.kind == "high_complaint"
-        for server in servers:
+        # 1. A high-severity complaint is filed over HTTP through the follower. Its alert hook runs in
+        #    that request, after the commit: the alert is stored before the answer comes back, and it
+        #    reaches the follower's own supervisors and, through NOTIFY, the leader's.
+        key = f"pg-{uuid.uuid4()}"
+        filed = httpx.post(
+            f"{follower.url}/api/v1/complaints",
+            json={"category": "2.1.2", "description": "柜员私下索要好处费"},
+            headers={"Authorization": f"Bearer {device_token}", "Idempotency-Key": key},
+            timeout=10,
+        )
+        assert filed.status_code == 201, filed.text
+        assert filed.json()["severity"] == "high" and filed.json()["tracking_code"]
+        with db.read() as s:
+            complaint = s.exec(select(Complaint).where(Complaint.idempotency_key == key)).one()
+            assert s.exec(select(Alert.kind).where(Alert.complaint_id == complaint.id)).all() == [
+                "high_complaint"
+            ]
+        for server in (leader, follower):
             wait_until(lambda server=server: "high_complaint" in kinds(server, tokens[id(server)]), 10)
 
         # 2. Its reply deadline passes: the leader's sweep escalates it, once, and the follower's
@@ -213,6 +242,8 @@ def test_an_alert_raised_on_one_server_reaches_the_other_and_the_leader_escalate
         runs = sweep_runs(db)
         assert len(runs) == len({r.slot for r in runs}) and {r.runner for r in runs} == runners
         assert [r.items_done for r in runs if r.items_done] == [1], "escalated by exactly one sweep"
+        # The high-severity alert was the filing request's hook, not the leader's catch-up sweep.
+        assert not [r for r in job_runs(db, "alert-rules") if r.items_done], "the alert-rules sweep raised it"
 
         # 3. The leader dies: the follower takes the advisory lock over and sweeps from then on.
         leader.proc.send_signal(signal.SIGKILL)
