@@ -31,6 +31,7 @@ from models.clock import UTCDateTime, utcnow
 from models.crypto import hash_secret, new_token, token_digest, verify_secret
 from models.errors import DomainError, StaffNotFound, ValidationFailed
 from models.org import Branch, Role, Staff
+from models.text import is_plain_key
 from models.throttle import blocked_for, clear, record_failure
 
 IDLE_TIMEOUT = timedelta(minutes=30)
@@ -239,13 +240,13 @@ def _dummy_hash() -> str:
 
 def _key(kind: str, value: str) -> str:
     # Throttle keys hold a digest: no usernames or addresses at rest, and a bounded length.
-    return f"login:{kind}:{hashlib.sha256(value.encode('utf-8')).hexdigest()[:40]}"
+    return f"login:{kind}:{hashlib.sha256(value.encode('utf-8', 'surrogatepass')).hexdigest()[:40]}"
 
 
 def _find_account(session: Session, login: str) -> Staff | None:
     """The account whose employee number or username is ``login`` (both case-insensitive); an
     employee number wins should one person's username equal another's number."""
-    if not login or len(login) > LOGIN_MAX or not login.isascii():
+    if not is_plain_key(login, LOGIN_MAX):
         return None
     rows = session.exec(
         select(Staff).where(

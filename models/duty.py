@@ -10,6 +10,7 @@ from models.clock import utcnow
 from models.crypto import verify_secret
 from models.errors import InductionNotPassed, NotOnDuty, SignInFailed, SignInThrottled
 from models.org import Counter, Duty, Staff
+from models.text import is_plain_key
 from models.throttle import blocked_for, clear, record_failure
 from models.training import has_passed_induction
 
@@ -97,6 +98,9 @@ def sign_out(
 
 def _check_pin(session: Session, *, counter_id: int, employee_no: str, pin: str, now: datetime) -> Staff:
     employee_no = employee_no.strip().upper()
+    if not is_plain_key(employee_no, 32):
+        # No such number can exist (and NUL or an over-long key must not reach the database).
+        raise SignInFailed("employee number or PIN is wrong")
     key = f"pin:{employee_no}"
     wait = blocked_for(session, key, limit=PIN_LIMIT, window=PIN_WINDOW, now=now)
     if wait is not None:

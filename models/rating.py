@@ -26,7 +26,7 @@ from models.errors import (
 )
 from models.org import Counter, Device, Staff
 from models.policy import PolicyValues, effective_policy
-from models.text import clean_text
+from models.text import clean_text, is_plain_key
 
 COMMENT_MAX_CHARS = 500
 REASONS_MAX = 8
@@ -252,7 +252,12 @@ def to_public(session: Session, rating: Rating) -> RatingPublic:
 
 
 def find_staff_by_number(session: Session, employee_no: str) -> Staff:
-    staff = session.exec(select(Staff).where(Staff.employee_no == employee_no.strip())).first()
+    number = employee_no.strip() if isinstance(employee_no, str) else ""
+    staff = (
+        session.exec(select(Staff).where(Staff.employee_no == number)).first()
+        if is_plain_key(number, 32)
+        else None
+    )
     if staff is None or not staff.active:
         raise StaffNotFound(f"no active staff member with employee number {employee_no!r}")
     return staff
@@ -383,7 +388,7 @@ def rate_by_qr(
 
 def staff_by_qr_token(session: Session, qr_token: str) -> Staff:
     staff = None
-    if qr_token and len(qr_token) <= 64:
+    if is_plain_key(qr_token, 64):
         staff = session.exec(select(Staff).where(Staff.qr_token == qr_token)).first()
     if staff is None or not staff.active or staff.branch_id is None:
         raise QrTokenUnknown("this QR code is not valid (any more)")

@@ -54,3 +54,10 @@ CONTACT_MASK = "***"
 def mask_contacts(text: str) -> str:
     """Mask mobile numbers and e-mail addresses typed into free text."""
     return _EMAIL.sub(CONTACT_MASK, _MOBILE.sub(CONTACT_MASK, text))
+
+
+def is_plain_key(value: object, max_chars: int) -> bool:
+    """Whether ``value`` can be an identifier we look up (employee number, login, badge token):
+    printable ASCII, not empty, at most ``max_chars``. Anything else names nothing, and must not even
+    reach the database (PostgreSQL refuses text holding NUL outright)."""
+    return isinstance(value, str) and 0 < len(value) <= max_chars and value.isascii() and value.isprintable()

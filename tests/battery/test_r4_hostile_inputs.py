@@ -289,3 +289,19 @@ def test_r4_a_refused_complaint_names_its_field(ctx, world, db, field):
         kiosk.submit_complaint(ctx, idempotency_key="x-1", form=form, device_token=world.device_token)
     assert err.value.field in (field, "contact")
     assert counts(db) == before
+
+
+@pytest.mark.parametrize("text", ["E1\x00", "\x00", "x" * 200, "É1001", "E1 \u202e"])
+def test_r4_identifiers_that_cannot_exist_are_refused_before_the_database(ctx, world, db, text):
+    """Regression (found by R4 on PostgreSQL, which refuses text holding NUL outright, and checks
+    column lengths): a badge token, a login or an employee number with NUL, over-long or non-ASCII is
+    refused like any unknown one, instead of a database error."""
+    from models.auth import LoginFailed
+    from models.errors import QrTokenUnknown, SignInFailed
+
+    with pytest.raises(QrTokenUnknown):
+        kiosk.load_badge(ctx, text)
+    with pytest.raises(LoginFailed):
+        admin_backend.sign_in(ctx, login=text, password="whatever", client="192.0.2.9", totp_code=None)
+    with pytest.raises(SignInFailed):
+        kiosk.staff_sign_in(ctx, device_token=world.device_token, employee_no=text, pin="2468")
