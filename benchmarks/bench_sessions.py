@@ -56,6 +56,7 @@ from benchmarks.common import (
 
 ACK_TARGET_MS = 150.0
 MEMORY_TARGET_KB = 250.0
+TARGET_SESSIONS = 500
 TIMEOUT_S = 30.0
 REGISTER, PATCH, EVENT, UPDATE_PROPS, INVOKE, CRASHED = 1, 2, 3, 4, 5, 6
 TOKEN_KEY = "rapport.device_token"
@@ -309,9 +310,10 @@ def main() -> int:
     report.add(
         "server memory growth per session (open)", (result["open_kb"] - result["baseline_kb"]) / n, "KB"
     )
-    report.add(
-        "server memory growth per session (after the journey)", growth_kb, "KB", ("<", MEMORY_TARGET_KB)
-    )
+    # The target is for 500 sessions: with fewer, the server's fixed growth (thread pool, allocator
+    # arenas, caches) is shared by fewer sessions and the figure is not comparable.
+    judged = ("<", MEMORY_TARGET_KB) if n >= TARGET_SESSIONS else None
+    report.add("server memory growth per session (after the journey)", growth_kb, "KB", judged)
     report.add("errors (client side)", len(result["errors"]), "", ("==", 0))
     report.add(
         "errors (tracebacks in the server log during the journeys)",
