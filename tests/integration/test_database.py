@@ -104,9 +104,16 @@ def test_upgrading_a_database_that_already_holds_complaints_keeps_them(file_db):
         ))  # fmt: skip
         s.execute(text("INSERT INTO complaint_event (complaint_id, at, kind, public, note) "
                        "VALUES (1, '2026-01-01 00:00:00', 'received', 1, '')"))  # fmt: skip
+        s.execute(text(
+            "INSERT INTO rating (id, idempotency_key, request_hash, branch_id, channel, score, reasons, "
+            "comment, created_at, flagged, counted) VALUES ('0123456789abcdef0123456789abcdef', 'r', 'h', "
+            "1, 'kiosk', 4, '[]', '', '2026-01-01 00:00:00', 0, 1)"
+        ))  # fmt: skip
         s.commit()
     upgrade(file_db.engine)
     assert is_current(file_db.engine)
+    with file_db.read() as s:  # a column added later to a table with rows: its default fills them
+        assert s.execute(text("SELECT overturned, counted FROM rating")).one() == (0, 1)
     with file_db.read() as s:
         assert s.execute(text("SELECT count(*) FROM complaint_event")).scalar_one() == 1
         assert s.execute(text("SELECT root_cause FROM complaint WHERE id = 1")).scalar_one() is None
