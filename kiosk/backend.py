@@ -11,7 +11,14 @@ from typing import Any
 
 from models.catalog import rateable_clauses
 from models.complaint import answer_satisfaction, file_complaint, parse_complaint, public_status
-from models.devices import authenticate_device, device_context, enrol_device
+from models.devices import (
+    authenticate_device,
+    device_context,
+    enrol_device,
+    find_device,
+    last_seen_due,
+    mark_seen,
+)
 from models.duty import on_duty, sign_in, sign_out
 from models.errors import ValidationFailed
 from models.org import Branch, Staff
@@ -125,20 +132,20 @@ def new_idempotency_key(prefix: str = "kiosk") -> str:
 
 
 def load_counter(ctx: AppContext, device_token: str) -> Place:
-    """The counter, branch and on-duty staff for a device token (raises DeviceNotAuthorized)."""
-    with ctx.db.write() as session:
-        device = authenticate_device(session, device_token, now=ctx.clock())
+    """The counter, branch and on-duty staff for a device token (raises DeviceNotAuthorized).
+
+    Runs on every return to the welcome screen, so it reads in a read session (no write lock) and
+    moves the device's ``last_seen_at`` in a short write of its own only when that is due."""
+    now = ctx.clock()
+    with ctx.db.read() as session:
+        device = find_device(session, device_token)
+        seen_due = last_seen_due(device, now)
         counter, branch = device_context(session, device)
-        assert counter.id is not None
-        staff = on_duty(session, counter_id=counter.id, at=ctx.clock())
+        assert counter.id is not None and branch.id is not None and device.id is not None
+        staff = on_duty(session, counter_id=counter.id, at=now)
         policy = effective_policy(session, branch.id)
-        assert branch.id is not None
-        star = (
-            current_service_star(session, branch.id, now=ctx.clock())
-            if policy.service_star_on_kiosk
-            else None
-        )
-        return Place(
+        star = current_service_star(session, branch.id, now=now) if policy.service_star_on_kiosk else None
+        place = Place(
             branch_name_zh=branch.name_zh,
             branch_name_en=branch.name_en,
             counter_name_zh=counter.name_zh,
@@ -150,6 +157,10 @@ def load_counter(ctx: AppContext, device_token: str) -> Place:
             star_name=star[0].display_name if star else None,
             star_month=star[1] if star else None,
         )
+    if seen_due:
+        with ctx.db.write() as session:
+            mark_seen(session, device_id=device.id, now=now)
+    return place
 
 
 def load_badge(ctx: AppContext, qr_token: str) -> Place:

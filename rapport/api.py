@@ -24,7 +24,7 @@ from models.errors import (
     StaffNotFound,
     ValidationFailed,
 )
-from models.rating import RatingCreate, rate_at_device, to_public, validate_idempotency_key
+from models.rating import RatingCreate, rate_at_device_public, validate_idempotency_key
 from rapport.context import AppContext
 
 MAX_BODY_BYTES = 16 * 1024
@@ -166,22 +166,28 @@ def build_router(ctx: AppContext) -> APIRouter:
 def _store_rating(
     ctx: AppContext, token: str, key: str, staff_no: str | None, create: RatingCreate
 ) -> tuple[int, dict[str, Any]]:
+    """One write transaction for the whole request: the device's token (and its ``last_seen_at``,
+    when due), the rating and the answer. ``submit_rating`` commits it; the 201 is sent only after
+    that commit. A refused rating still records that the device was seen, as a separate request
+    for the device would, and stores nothing else."""
+    now = ctx.clock()
     with ctx.db.write() as session:
         try:
-            device = authenticate_device(session, token, now=ctx.clock())
-            rating, created = rate_at_device(
-                session, device=device, idempotency_key=key, data=create, staff_no=staff_no, now=ctx.clock()
-            )
+            device = authenticate_device(session, token, now=now, commit=False)
         except DeviceNotAuthorized as exc:
             raise ApiError(401, "unauthorized", str(exc)) from None
-        except IdempotencyConflict as exc:
-            raise ApiError(409, exc.code, str(exc), "Idempotency-Key") from None
-        except StaffNotFound as exc:
-            raise ApiError(422, "validation_failed", str(exc), "staff") from None
-        except ValidationFailed as exc:
+        try:
+            public, created = rate_at_device_public(
+                session, device=device, idempotency_key=key, data=create, staff_no=staff_no, now=now
+            )
+        except (IdempotencyConflict, StaffNotFound, ValidationFailed) as exc:
+            session.commit()  # nothing but the device's last_seen_at is pending here
+            if isinstance(exc, IdempotencyConflict):
+                raise ApiError(409, exc.code, str(exc), "Idempotency-Key") from None
+            if isinstance(exc, StaffNotFound):
+                raise ApiError(422, "validation_failed", str(exc), "staff") from None
             raise ApiError(422, "validation_failed", str(exc), exc.field) from None
-        body = to_public(session, rating).model_dump(mode="json")
-    return (201 if created else 200), body
+    return (201 if created else 200), public.model_dump(mode="json")
 
 
 def _store_complaint(
