@@ -128,6 +128,32 @@ def badge_holders(ctx: AppContext, token: str, *, branch_id: int) -> list[BadgeH
         return [BadgeHolder(s.id, s.display_name, s.employee_no, branch_id) for s in rows if s.id is not None]
 
 
+def _deliver(
+    ctx: AppContext,
+    token: str,
+    *,
+    branch_id: int,
+    month: str | None,
+    document: str,
+    build: Callable[[Session, Branch, Month | None], tuple[str, bytes]],
+) -> Download:
+    """Check the caller and the branch, build the document in a READ session, then audit it.
+
+    Building a PDF or a year of CSV takes seconds; inside a write transaction it would hold SQLite's
+    write lock that long and every kiosk tap would wait (or time out) behind it."""
+    with ctx.db.write() as session:
+        user = _caller(session, token, ctx)
+        branch = _branch(session, user, branch_id)
+        period = parse_month(month, branch, ctx.clock()) if month is not None else None
+    with ctx.db.read() as session:
+        fresh = session.get(Branch, branch_id)
+        assert fresh is not None
+        name, data = build(session, fresh, period)
+    with ctx.db.write() as session:
+        _audit(session, user, branch, document, str(period) if period else None, ctx.clock())
+    return Download(name, data)
+
+
 def _export(
     ctx: AppContext,
     token: str,
@@ -137,13 +163,11 @@ def _export(
     document: str,
     make: Callable[[Session, Month], bytes],
 ) -> Download:
-    with ctx.db.write() as session:
-        user = _caller(session, token, ctx)
-        branch = _branch(session, user, branch_id)
-        period = parse_month(month, branch, ctx.clock())
-        data = make(session, period)
-        _audit(session, user, branch, document, str(period), ctx.clock())
-        return Download(f"rapport-{document}-{branch.code}-{period}.csv", data)
+    def build(session: Session, branch: Branch, period: Month | None) -> tuple[str, bytes]:
+        assert period is not None
+        return f"rapport-{document}-{branch.code}-{period}.csv", make(session, period)
+
+    return _deliver(ctx, token, branch_id=branch_id, month=month, document=document, build=build)
 
 
 def ratings_export(ctx: AppContext, token: str, *, branch_id: int, month: str, locale: str) -> Download:
@@ -204,27 +228,27 @@ def monthly_report(
     progress: Progress | None = None,
 ) -> Download:
     """The branch's monthly PDF report; ``progress(fraction, step)`` is called from this thread."""
-    with ctx.db.write() as session:
-        user = _caller(session, token, ctx)
-        branch = _branch(session, user, branch_id)
-        period = parse_month(month, branch, ctx.clock())
+
+    def build(session: Session, branch: Branch, period: Month | None) -> tuple[str, bytes]:
+        assert period is not None
         data = build_report(
             session, branch_id=branch_id, month=period, locale=locale, progress=progress, now=ctx.clock()
         )
-        _audit(session, user, branch, "report", str(period), ctx.clock())
-        return Download(f"rapport-{branch.code}-{period}.pdf", data)
+        return f"rapport-{branch.code}-{period}.pdf", data
+
+    return _deliver(ctx, token, branch_id=branch_id, month=month, document="report", build=build)
 
 
 def badges(ctx: AppContext, token: str, *, branch_id: int, locale: str) -> Download:
     """The printable badge sheet of the branch, linking to ``RAPPORT_PUBLIC_URL``."""
-    with ctx.db.write() as session:
-        user = _caller(session, token, ctx)
-        branch = _branch(session, user, branch_id)
+
+    def build(session: Session, branch: Branch, _period: Month | None) -> tuple[str, bytes]:
         data = badge_sheet(
             session, branch_id=branch_id, public_url=ctx.settings.effective_public_url, locale=locale
         )
-        _audit(session, user, branch, "badges", None, ctx.clock())
-        return Download(f"rapport-badges-{branch.code}.pdf", data)
+        return f"rapport-badges-{branch.code}.pdf", data
+
+    return _deliver(ctx, token, branch_id=branch_id, month=None, document="badges", build=build)
 
 
 def rotate_token(ctx: AppContext, token: str, staff_id: int) -> None:
