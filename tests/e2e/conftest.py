@@ -224,6 +224,14 @@ def type_multiline(page, label: str, text: str) -> None:  # type: ignore[no-unty
     _check_typed(page, label, field, text)
 
 
+def replace_multiline(page, label: str, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Replace everything a multi-line field holds with ``text`` (select all, then type)."""
+    field = focus(page, label).element_handle()
+    page.keyboard.press("ControlOrMeta+A")
+    page.keyboard.type(text)
+    _check_typed(page, label, field, text)
+
+
 def _check_typed(page, label: str, field, text: str) -> None:  # type: ignore[no-untyped-def]
     """Flutter can drop the first keys sent while it is still attaching its editor to a field that
     has just taken the focus, and it may replace the editor element when the form redraws (an error
