@@ -240,11 +240,19 @@ def _check_typed(page, label: str, field, text: str) -> None:  # type: ignore[no
     holds = "([e, text]) => !!e && typeof e.value === 'string' && e.value.endsWith(text)"
     try:
         page.wait_for_function(holds, arg=[field, text], timeout=2_000)
+        return
     except Exception:
+        pass
+    for attempt in range(3):  # refocus, select all and type again; Flutter settles within a try or two
         field = focus(page, label).element_handle()
         page.keyboard.press("ControlOrMeta+A")
         page.keyboard.type(text)
-        page.wait_for_function(holds, arg=[field, text], timeout=5_000)
+        try:
+            page.wait_for_function(holds, arg=[field, text], timeout=3_000)
+            return
+        except Exception:
+            if attempt == 2:
+                raise
 
 
 def field_value(page, label: str) -> str:  # type: ignore[no-untyped-def]

