@@ -150,19 +150,28 @@ def act(page, action: str, *, expect_text: str = "已保存。") -> None:  # typ
     page.get_by_text(expect_text, exact=True).wait_for()
 
 
-def red_share(page, locator) -> float:  # type: ignore[no-untyped-def]
+def red_share(page, locator, *, wait: float = 5.0) -> float:  # type: ignore[no-untyped-def]
     """The share of error-red (#B3261E) pixels in the lower right quarter of a queue card, where its
-    due-time label is (the severity badge, top left, is left out: a high one is red too)."""
-    box = locator.bounding_box()
-    assert box is not None
+    due-time label is (the severity badge, top left, is left out: a high one is red too).
+
+    The card's accessibility node can appear a frame before the canvas shows it (or while the list
+    is still settling after a filter change), so the screenshot is retried for up to `wait` seconds
+    until red shows; what the last attempt saw is returned."""
     page.mouse.move(0, 0)  # no hover shade
-    clip = {"x": box["x"] + box["width"] / 2, "y": box["y"] + box["height"] * 0.7,
-            "width": box["width"] / 2, "height": box["height"] * 0.3}  # fmt: skip
-    image = Image.open(BytesIO(page.screenshot(clip=clip))).convert("RGB")
-    raw = image.tobytes()
-    pixels = [tuple(raw[i : i + 3]) for i in range(0, len(raw), 3)]
-    red = [p for p in pixels if p[0] > 150 and p[0] - p[1] > 70 and p[0] - p[2] > 70]
-    return len(red) / max(1, len(pixels))
+    deadline = time.monotonic() + wait
+    while True:
+        box = locator.bounding_box()
+        assert box is not None
+        clip = {"x": box["x"] + box["width"] / 2, "y": box["y"] + box["height"] * 0.7,
+                "width": box["width"] / 2, "height": box["height"] * 0.3}  # fmt: skip
+        image = Image.open(BytesIO(page.screenshot(clip=clip))).convert("RGB")
+        raw = image.tobytes()
+        pixels = [tuple(raw[i : i + 3]) for i in range(0, len(raw), 3)]
+        red = [p for p in pixels if p[0] > 150 and p[0] - p[1] > 70 and p[0] - p[2] > 70]
+        share = len(red) / max(1, len(pixels))
+        if share > 0.01 or time.monotonic() > deadline:
+            return share
+        page.wait_for_timeout(250)
 
 
 @pytest.fixture(scope="module")
@@ -392,7 +401,8 @@ def test_4_the_other_branch_sees_none_of_it(server, browser):
         card(page, theirs_id).wait_for()  # under 全部, the last filter
         assert "滨江支行" in shown
         alerts_tab(page).click()
-        page.get_by_text("实时提醒", exact=True).wait_for()
+        # The section's heading (a text, not the tab: with no alerts the tab reads "实时提醒" too).
+        page.locator("span", has_text=re.compile(r"^实时提醒$")).first.wait_for()
         shown = everything_shown(page)
         for complaint_id in mine:
             assert not re.search(rf"#{complaint_id}\b", shown), f"an alert about #{complaint_id}: {shown!r}"
