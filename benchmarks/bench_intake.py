@@ -173,11 +173,13 @@ def service_vs_raw(report: Report, *, preload: int, rounds: int, per_round: int,
 async def _http_load(
     url: str, tokens: list[str], total: int, prefix: str = "http", rate: float = 0.0
 ) -> dict[str, Any]:
-    """``total`` ratings from CLIENTS clients. ``rate`` 0: each client sends its next rating as soon
-    as the last one is answered (closed loop, the target's load). ``rate`` > 0: the clients together
-    start ``rate`` ratings a second on a fixed schedule (open loop), whatever the answers take."""
-    import httpx
+    """``total`` ratings from CLIENTS clients, each a tablet with its own keep-alive connection
+    (benchmarks/httpclient.py). ``rate`` 0: each client sends its next rating as soon as the last one
+    is answered (closed loop, the target's load). ``rate`` > 0: the clients together start ``rate``
+    ratings a second on a fixed schedule (open loop), whatever the answers take."""
+    from benchmarks.httpclient import Connection, ConnectionClosed, split_url
 
+    host, port = split_url(url)
     latencies: list[float] = []
     errors: list[str] = []
     sent: dict[str, tuple[str, dict[str, Any]]] = {}  # key -> (token, body)
@@ -188,10 +190,10 @@ async def _http_load(
 
     async def client(c: int) -> None:
         token = tokens[c % len(tokens)]
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         interval = CLIENTS / rate if rate else 0.0
         next_start = time.perf_counter() + c * interval / CLIENTS
-        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as http:
+        conn = Connection(host, port)
+        try:
             while True:
                 try:
                     i = queue.get_nowait()
@@ -204,20 +206,22 @@ async def _http_load(
                 body = {"score": 1 + i % 5}
                 t0 = time.perf_counter()
                 try:
-                    resp = await http.post(
-                        "/api/v1/ratings",
-                        json=body,
+                    resp = await conn.request(
+                        "POST", "/api/v1/ratings", json_body=body,
                         headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
-                    )
-                except httpx.HTTPError as exc:
+                    )  # fmt: skip
+                except (OSError, ConnectionClosed) as exc:
                     errors.append(f"{type(exc).__name__}: {exc}")
+                    conn.close()
                     continue
                 latencies.append((time.perf_counter() - t0) * 1000)
-                if resp.status_code != 201:
-                    errors.append(f"{resp.status_code} {resp.text[:200]}")
+                if resp.status != 201:
+                    errors.append(f"{resp.status} {resp.text[:200]}")
                     continue
                 sent[key] = (token, body)
                 ids[key] = resp.json()["id"]
+        finally:
+            conn.close()
 
     t0 = time.perf_counter()
     await asyncio.gather(*(client(c) for c in range(CLIENTS)))
@@ -225,16 +229,18 @@ async def _http_load(
 
     # Retries: every 10th rating again with the same key and body must return the same rating.
     replay_mismatch = 0
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+    conn = Connection(host, port)
+    try:
         for key in list(sent)[::10]:
             token, body = sent[key]
-            resp = await http.post(
-                "/api/v1/ratings",
-                json=body,
+            resp = await conn.request(
+                "POST", "/api/v1/ratings", json_body=body,
                 headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
-            )
-            if resp.status_code != 200 or resp.json()["id"] != ids[key]:
+            )  # fmt: skip
+            if resp.status != 200 or resp.json()["id"] != ids[key]:
                 replay_mismatch += 1
+    finally:
+        conn.close()
     return {
         "latencies": latencies,
         "errors": errors,

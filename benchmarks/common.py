@@ -270,7 +270,9 @@ def running_server(data_dir: Path, *, env: dict[str, str] | None = None) -> Iter
 def _start_profiler(pid: int) -> subprocess.Popen[bytes] | None:
     """With ``RAPPORT_BENCH_PROFILE=<dir>``, sample the server with py-spy (collapsed stacks, which
     ``grep``/flamegraph tools read) for as long as it runs. py-spy is found on PATH or through
-    ``RAPPORT_BENCH_PYSPY``; it is a profiling aid, not a dependency of the project."""
+    ``RAPPORT_BENCH_PYSPY``; it is a profiling aid, not a dependency of the project. Only the thread
+    holding the GIL is sampled (``--gil``): threads queued for the write lock or the GIL would
+    otherwise show up as work."""
     out_dir = os.environ.get("RAPPORT_BENCH_PROFILE")
     if not out_dir:
         return None
@@ -282,7 +284,8 @@ def _start_profiler(pid: int) -> subprocess.Popen[bytes] | None:
     out.parent.mkdir(parents=True, exist_ok=True)
     print(f"   profiling the server with py-spy into {out}", flush=True)
     return subprocess.Popen(
-        [py_spy, "record", "--pid", str(pid), "--format", "raw", "--output", str(out), "--rate", "200"],
+        [py_spy, "record", "--pid", str(pid), "--format", "raw", "--output", str(out), "--rate", "200"]
+        + ["--gil"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

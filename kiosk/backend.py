@@ -21,6 +21,7 @@ from models.devices import (
 )
 from models.duty import on_duty, sign_in, sign_out
 from models.errors import ValidationFailed
+from models.intake import take_rating_with_token
 from models.org import Branch, Staff
 from models.policy import effective_policy
 from models.rating import (
@@ -28,7 +29,6 @@ from models.rating import (
     Rating,
     add_rating_details,
     parse_rating,
-    rate_at_device,
     rate_by_qr,
     staff_by_qr_token,
 )
@@ -198,14 +198,14 @@ def submit_tap(
     ctx: AppContext, *, device_token: str, idempotency_key: str, score: int, staff_no: str | None
 ) -> uuid.UUID:
     """Store one tap at a counter (a retry of a stored tap returns the same rating's id)."""
-    with ctx.db.write() as session:
-        device = authenticate_device(session, device_token, now=ctx.clock())
-        rating, created = rate_at_device(
-            session, device=device, idempotency_key=idempotency_key, data=parse_rating({"score": score}),
+    data = parse_rating({"score": score})
+    with ctx.db.raw_write() as conn:  # one transaction: the device's last_seen_at and the rating
+        taken = take_rating_with_token(
+            conn, ctx.db.dialect, token=device_token, idempotency_key=idempotency_key, data=data,
             staff_no=staff_no, now=ctx.clock(),
         )  # fmt: skip
-        rating_id, branch_id, counter_id = rating.id, rating.branch_id, rating.counter_id
-    if created and score <= 2:
+    rating_id, branch_id, counter_id = taken.rating.id, taken.rating.branch_id, taken.rating.counter_id
+    if taken.created and score <= 2:
         after_rating(ctx, branch_id=branch_id, counter_id=counter_id)
     return rating_id
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select, update
 
-from models.clock import utcnow
+from models.clock import UTCDateTime, utcnow
 from models.crypto import new_token, token_digest
 from models.errors import DeviceNotAuthorized, EnrolmentCodeInvalid
 from models.org import Branch, Counter, Device, EnrolmentCode
+from models.prepared import Prepared, driver_of
 
 # No 0/O, 1/I/L, 2/Z, 5/S, 8/B: codes are read off one screen and typed on another.
 CODE_ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
@@ -59,23 +62,40 @@ def find_device(session: Session, token: str | None) -> Device:
     return device
 
 
-def last_seen_due(device: Device, now: datetime) -> bool:
+def last_seen_due(device: Device | DeviceAtCounter, now: datetime) -> bool:
     """Whether ``device.last_seen_at`` is stale enough to be written again."""
     return device.last_seen_at is None or now - device.last_seen_at > LAST_SEEN_RESOLUTION
 
 
-def mark_seen(session: Session, *, device_id: int, now: datetime) -> None:
-    """Record that a device was seen at ``now`` (after a read-only :func:`find_device`); a short write
-    that never moves the time backwards, so two requests racing leave the later one."""
-    session.execute(
+# Never moves the time backwards, so two requests racing leave the later one.
+MARK_SEEN = Prepared(
+    lambda _d: (
         update(Device)
         .where(
-            col(Device.id) == device_id,
-            col(Device.last_seen_at).is_(None) | (col(Device.last_seen_at) < now),
+            col(Device.id) == bindparam("device_id"),
+            col(Device.last_seen_at).is_(None) | (col(Device.last_seen_at) < bindparam("now")),
         )
-        .values(last_seen_at=now)
+        .values(last_seen_at=bindparam("seen_at", type_=UTCDateTime()))
     )
+)
+
+
+def mark_seen(session: Session, *, device_id: int, now: datetime) -> None:
+    """Record that a device was seen at ``now`` (after a read-only :func:`find_device`); a short
+    write that never moves the time backwards."""
+    conn, dialect = driver_of(session)
+    MARK_SEEN.rowcount(conn, dialect, {"device_id": device_id, "now": now, "seen_at": now})
     session.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceAtCounter:
+    """What taking a rating needs to know about the device that sent it (models/intake.py)."""
+
+    id: int
+    counter_id: int
+    branch_id: int
+    last_seen_at: datetime | None
 
 
 def normalise_code(code: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from models.clock import utcnow
@@ -14,6 +15,20 @@ from models.text import is_plain_key
 from models.throttle import blocked_for, clear, record_failure
 from models.training import has_passed_induction
 
+# Built once (bind counter_id, at, at_end); the rating intake asks the same in models/intake.py.
+_ON_DUTY = (
+    select(Staff)
+    .join(Duty, col(Duty.staff_id) == col(Staff.id))
+    .where(
+        col(Duty.counter_id) == bindparam("counter_id"),
+        col(Duty.started_at) <= bindparam("at"),
+        col(Duty.ended_at).is_(None) | (col(Duty.ended_at) > bindparam("at_end")),
+        col(Staff.active),
+    )
+    .order_by(col(Duty.started_at).desc())
+    .limit(1)
+)
+
 
 def on_duty(session: Session, *, counter_id: int, at: datetime | None = None) -> Staff | None:
     """The staff member on duty at ``counter_id`` at time ``at`` (now by default), or None.
@@ -21,19 +36,7 @@ def on_duty(session: Session, *, counter_id: int, at: datetime | None = None) ->
     If duties overlap (a sign-out was missed), the most recent sign-in wins.
     """
     at = at or utcnow()
-    stmt = (
-        select(Staff)
-        .join(Duty, col(Duty.staff_id) == col(Staff.id))
-        .where(
-            Duty.counter_id == counter_id,
-            col(Duty.started_at) <= at,
-            (col(Duty.ended_at).is_(None)) | (col(Duty.ended_at) > at),
-            Staff.active,
-        )
-        .order_by(col(Duty.started_at).desc())
-        .limit(1)
-    )
-    return session.exec(stmt).first()
+    return session.exec(_ON_DUTY, params={"counter_id": counter_id, "at": at, "at_end": at}).first()
 
 
 def start_duty(session: Session, *, staff_id: int, counter_id: int, at: datetime | None = None) -> Duty:

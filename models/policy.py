@@ -7,24 +7,27 @@ row simply means "the defaults".
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, Index, bindparam
 from sqlmodel import Field as SQLField
 from sqlmodel import Session, SQLModel, col, select
 
 import models.base  # noqa: F401  (naming convention first)
 from models.clock import UTCDateTime, utcnow
+from models.prepared import Prepared, driver_of
 from models.sla import parse_hhmm
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class PolicyValues(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Frozen: effective_policy hands the same validated instance to every caller.
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     # Kiosk
     idle_reset_seconds: int = Field(default=30, ge=10, le=600)
@@ -155,15 +158,38 @@ class PolicyRevision(SQLModel, table=True):
     saved_by: int | None = SQLField(default=None, foreign_key="staff.id")
 
 
+# The global row and the branch's row, as plain columns: every rating reads them (models/intake.py).
+SCOPE_ROWS = Prepared(
+    lambda _dialect: select(Policy.branch_id, Policy.values).where(
+        col(Policy.branch_id).is_(None) | (col(Policy.branch_id) == bindparam("branch_id"))
+    )
+)
+# Validated policies by the JSON of the merged values they came from. Validation is most of what
+# reading a policy costs and the values change only when an admin saves the rules; keying on the
+# values themselves (not a version number) means a changed row can never be answered from here.
+_VALIDATED: dict[str, PolicyValues] = {}
+_VALIDATED_MAX = 512
+
+
 def effective_policy(session: Session, branch_id: int | None = None) -> PolicyValues:
     """Defaults, overlaid by the global row, overlaid by the branch's row."""
+    conn, dialect = driver_of(session)
+    return policy_of_scopes(SCOPE_ROWS.rows(conn, dialect, {"branch_id": branch_id}))
+
+
+def policy_of_scopes(rows: list[tuple[Any, ...]]) -> PolicyValues:
+    """The policy from the scope rows (branch_id, values) of :data:`SCOPE_ROWS`."""
     merged: dict[str, Any] = {}
-    rows = session.exec(
-        select(Policy).where(col(Policy.branch_id).is_(None) | (col(Policy.branch_id) == branch_id))
-    ).all()
-    for row in sorted(rows, key=lambda r: r.branch_id is not None):
-        merged.update(row.values)
-    return PolicyValues.model_validate(merged)
+    for _scope, values in sorted(rows, key=lambda r: r[0] is not None):
+        merged.update(values)
+    key = json.dumps(merged, sort_keys=True, default=str)
+    policy = _VALIDATED.get(key)
+    if policy is None:
+        policy = PolicyValues.model_validate(merged)
+        if len(_VALIDATED) >= _VALIDATED_MAX:
+            _VALIDATED.clear()
+        _VALIDATED[key] = policy
+    return policy
 
 
 def _scopes_affected(

@@ -10,10 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
-from sqlalchemy import JSON, CheckConstraint, Column, Index, String, insert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import JSON, CheckConstraint, Column, Index, String, bindparam
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
@@ -24,11 +21,11 @@ from models.errors import (
     IdempotencyConflict,
     QrTokenUnknown,
     RatingThrottled,
-    StaffNotFound,
     ValidationFailed,
 )
-from models.org import Counter, Device, Staff
+from models.org import Device, Staff
 from models.policy import PolicyValues, effective_policy
+from models.prepared import Prepared, driver_of
 from models.text import clean_text, is_plain_key
 
 COMMENT_MAX_CHARS = 500
@@ -141,7 +138,7 @@ class RatingPublic(BaseModel):
     counted: bool
 
 
-def _request_hash(
+def request_hash(
     *, requested_staff: str | None, counter_id: int | None, channel: Channel, data: RatingCreate
 ) -> str:
     # The request as the client made it (the staff it named, not whoever the server resolved), so
@@ -212,7 +209,7 @@ def submit_rating(
     the insert stored nothing is the existing row read and its request fingerprint compared.
     """
     key = validate_idempotency_key(idempotency_key)
-    digest = _request_hash(requested_staff=requested_staff, counter_id=counter_id, channel=channel, data=data)
+    digest = request_hash(requested_staff=requested_staff, counter_id=counter_id, channel=channel, data=data)
     try:
         _check_reasons(session, data.reasons)
     except ValidationFailed:
@@ -229,15 +226,7 @@ def submit_rating(
         "flag_reason": flag.value if flag else None, "counted": flag is None, "overturned": False,
         "phone_key": phone,
     }  # fmt: skip
-    try:
-        stored = _insert_once(session, values)
-    except IntegrityError:
-        session.rollback()
-        existing = _by_key(session, key)  # only reached on a dialect without ON CONFLICT
-        if existing is None:
-            raise
-        return _replay(existing, digest), False
-    if not stored:
+    if not _insert_once(session, values):
         existing = _by_key(session, key)
         if existing is None:  # pragma: no cover - the conflicting row cannot vanish: ratings are kept
             raise IdempotencyConflict("this Idempotency-Key is in use by another request; try again")
@@ -248,7 +237,6 @@ def submit_rating(
     return _as_loaded(session, values), True
 
 
-_INSERTS: dict[str, Any] = {}
 _mappers_ready = False
 
 
@@ -267,27 +255,12 @@ def _as_loaded(session: Session, values: dict[str, Any]) -> Rating:
 
 
 def _insert_once(session: Session, values: dict[str, Any]) -> bool:
-    """Insert one rating row with a Core statement (the ORM unit of work costs more than the rest of
-    the intake put together); False when a rating with that idempotency key already exists."""
-    conn = session.connection()
-    name = conn.dialect.name
-    stmt = _INSERTS.get(name)
-    if stmt is None:
-        table = Rating.__table__  # type: ignore[attr-defined]
-        key = table.c.idempotency_key
-        # SQLite's rowcount tells a stored row from a skipped one; psycopg reports none for this
-        # statement, so PostgreSQL's tells by RETURNING (which costs SQLite a sixth of the intake).
-        if name == "sqlite":
-            stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=[key])
-        elif name == "postgresql":
-            stmt = pg_insert(table).on_conflict_do_nothing(index_elements=[key]).returning(key)
-        else:
-            stmt = insert(table).returning(key)
-        _INSERTS[name] = stmt
-    result = conn.execute(stmt, values)
-    if name == "sqlite":
-        return bool(result.rowcount == 1)
-    return result.first() is not None
+    """Insert one rating row (models/intake.insert_rating: the ORM unit of work costs more than the
+    rest of the intake put together); False when a rating with that idempotency key exists."""
+    from models.intake import insert_rating
+
+    conn, dialect = driver_of(session)
+    return insert_rating(conn, dialect, values)
 
 
 def _by_key(session: Session, key: str) -> Rating | None:
@@ -302,35 +275,6 @@ def _replay(existing: Rating, digest: str) -> Rating:
     return existing
 
 
-def to_public(session: Session, rating: Rating) -> RatingPublic:
-    staff_no = None
-    if rating.staff_id is not None:
-        staff = session.get(Staff, rating.staff_id)
-        staff_no = staff.employee_no if staff else None
-    return _public(rating, staff_no)
-
-
-def _public(rating: Rating, staff_no: str | None) -> RatingPublic:
-    return RatingPublic(
-        id=rating.id, staff=staff_no, counter_id=rating.counter_id, branch_id=rating.branch_id,
-        channel=rating.channel, score=rating.score, reasons=list(rating.reasons),
-        comment=rating.comment, created_at=rating.created_at, flagged=rating.flagged,
-        counted=rating.counted,
-    )  # fmt: skip
-
-
-def find_staff_by_number(session: Session, employee_no: str) -> Staff:
-    number = employee_no.strip() if isinstance(employee_no, str) else ""
-    staff = (
-        session.exec(select(Staff).where(Staff.employee_no == number)).first()
-        if is_plain_key(number, 32)
-        else None
-    )
-    if staff is None or not staff.active:
-        raise StaffNotFound(f"no active staff member with employee number {employee_no!r}")
-    return staff
-
-
 def rate_at_device(
     session: Session,
     *,
@@ -340,76 +284,28 @@ def rate_at_device(
     staff_no: str | None = None,
     now: datetime | None = None,
 ) -> tuple[Rating, bool]:
-    """A rating from an enrolled kiosk (or an integration holding its token); see
-    :func:`rate_at_device_public` for what decides the staff member and the flag."""
-    rating, created, _staff = _rate_at_device(
-        session, device=device, idempotency_key=idempotency_key, data=data, staff_no=staff_no, now=now
-    )
-    return rating, created
+    """A rating from an enrolled kiosk (or an integration holding its token), committed with
+    whatever the session holds; see :mod:`models.intake` (the one implementation, which the kiosk
+    and the API call directly) for who is rated and the misuse flag."""
+    from models.devices import DeviceAtCounter
+    from models.intake import counter_branch, take_rating
 
-
-def rate_at_device_public(
-    session: Session,
-    *,
-    device: Device,
-    idempotency_key: str,
-    data: RatingCreate,
-    staff_no: str | None = None,
-    now: datetime | None = None,
-) -> tuple[RatingPublic, bool]:
-    """:func:`rate_at_device`, answered as the API shows it, from what the request loaded.
-
-    The staff member's number comes from the Staff row resolved for the rating, so answering opens
-    no second transaction after the commit (the session's identity map holds objects weakly, so a
-    later ``session.get`` would query again); only a replay stored for someone else looks it up.
-    """
-    rating, created, staff = _rate_at_device(
-        session, device=device, idempotency_key=idempotency_key, data=data, staff_no=staff_no, now=now
-    )
-    if rating.staff_id is None or (staff is not None and staff.id == rating.staff_id):
-        return _public(rating, staff.employee_no if staff is not None and rating.staff_id else None), created
-    return to_public(session, rating), created
-
-
-def _rate_at_device(
-    session: Session,
-    *,
-    device: Device,
-    idempotency_key: str,
-    data: RatingCreate,
-    staff_no: str | None = None,
-    now: datetime | None = None,
-) -> tuple[Rating, bool, Staff | None]:
-    """A rating from an enrolled kiosk (or an integration holding its token).
-
-    The staff member is the one named (the kiosk names whoever it showed the customer), or else
-    whoever is on duty at the device's counter; with nobody on duty the rating is counter-level
-    feedback (no staff).
-    """
-    from models.duty import on_duty  # local: duty imports org, keep module graph simple
-
-    counter = session.get(Counter, device.counter_id)
-    assert counter is not None and counter.id is not None  # FK guarantees it
-    if staff_no:
-        staff: Staff | None = find_staff_by_number(session, staff_no)
-        assert staff is not None
-        if staff.branch_id not in (None, counter.branch_id):
-            raise ValidationFailed("staff", "this staff member does not work at this branch")
-    else:
-        staff = on_duty(session, counter_id=counter.id, at=now)
-    now = now or utcnow()
     assert device.id is not None
-    # Decided for every request: a replay of a stored key keeps the flag it was stored with, because
-    # submit_rating then returns the stored row and this flag is not used.
-    flag = kiosk_flag(
-        session, device_id=device.id, now=now, policy=effective_policy(session, counter.branch_id)
+    conn, dialect = driver_of(session)
+    branch_id = counter_branch(conn, dialect, device.counter_id)
+    at_counter = DeviceAtCounter(
+        id=device.id, counter_id=device.counter_id, branch_id=branch_id, last_seen_at=device.last_seen_at
     )
-    rating, created = submit_rating(
-        session, idempotency_key=idempotency_key, data=data, channel=Channel.kiosk,
-        branch_id=counter.branch_id, staff_id=staff.id if staff else None,
-        counter_id=counter.id, device_id=device.id, requested_staff=staff_no or None, flag=flag, now=now,
+    taken = take_rating(
+        conn, dialect, device=at_counter, idempotency_key=idempotency_key, data=data,
+        staff_no=staff_no, now=now or utcnow(),
     )  # fmt: skip
-    return rating, created, staff
+    session.commit()
+    if taken.values is not None:
+        return _as_loaded(session, taken.values), True
+    rating = session.get(Rating, taken.rating.id)
+    assert rating is not None
+    return rating, False
 
 
 class FlagReason(StrEnum):
@@ -420,28 +316,53 @@ class FlagReason(StrEnum):
     repeat_phone = "repeat_phone"  # the same phone already rated this person in the window
 
 
-def kiosk_flag(session: Session, *, device_id: int, now: datetime, policy: PolicyValues) -> FlagReason | None:
-    """Misuse rule for a press on a kiosk: pure decision over the device's recent presses.
-
-    At most ``burst_max_presses`` of them are loaded: that many already decide a burst, and a kiosk
-    under abuse (thousands of presses in the window) costs no more per press than a quiet one."""
-    recent = session.exec(
-        select(Rating.created_at)
-        .where(
-            Rating.device_id == device_id,
-            col(Rating.created_at) > now - timedelta(seconds=policy.burst_window_seconds),
-        )
+# The device's presses inside the burst window: how many (at most as many as decide a burst, so a
+# kiosk under abuse costs no more per press than a quiet one) and the latest (bind device_id, since,
+# n). Aggregated in the database: one timestamp is read back instead of up to n.
+def _recent_presses_statement(_dialect: str) -> Any:
+    latest = (
+        select(col(Rating.created_at).label("at"))
+        .where(col(Rating.device_id) == bindparam("device_id"), col(Rating.created_at) > bindparam("since"))
         .order_by(col(Rating.created_at).desc())
-        .limit(policy.burst_max_presses)
-    ).all()
-    return decide_kiosk_flag([now - at for at in recent], policy)
+        .limit(bindparam("n"))
+        .subquery()
+    )
+    return select(func.count(), func.max(latest.c.at))
+
+
+RECENT_PRESSES = Prepared(_recent_presses_statement)
+
+
+def recent_presses(
+    conn: Any, dialect: Any, *, device_id: int, now: datetime, policy: PolicyValues
+) -> tuple[int, timedelta | None]:
+    """The device's presses in the policy's burst window: how many (up to ``burst_max_presses``)
+    and how long ago the latest was (None without any)."""
+    since = now - timedelta(seconds=policy.burst_window_seconds)
+    params = {"device_id": device_id, "since": since, "n": policy.burst_max_presses}
+    row = RECENT_PRESSES.first(conn, dialect, params)
+    count, latest = (row[0], row[1]) if row is not None else (0, None)
+    return int(count or 0), (now - latest if latest is not None else None)
+
+
+def kiosk_flag(session: Session, *, device_id: int, now: datetime, policy: PolicyValues) -> FlagReason | None:
+    """Misuse rule for a press on a kiosk: pure decision over the device's recent presses."""
+    conn, dialect = driver_of(session)
+    count, latest = recent_presses(conn, dialect, device_id=device_id, now=now, policy=policy)
+    return decide_flag(count=count, latest=latest, policy=policy)
 
 
 def decide_kiosk_flag(ages: list[timedelta], policy: PolicyValues) -> FlagReason | None:
     """``ages``: how long ago each earlier press in the burst window happened, newest first."""
-    if ages and ages[0] < timedelta(seconds=policy.min_press_interval_seconds):
+    return decide_flag(count=len(ages), latest=ages[0] if ages else None, policy=policy)
+
+
+def decide_flag(*, count: int, latest: timedelta | None, policy: PolicyValues) -> FlagReason | None:
+    """The misuse rule: a press too soon after the latest one on the same kiosk, or one press more
+    than a burst allows (``count`` earlier presses in the burst window)."""
+    if latest is not None and latest < timedelta(seconds=policy.min_press_interval_seconds):
         return FlagReason.too_soon
-    if len(ages) + 1 > policy.burst_max_presses:
+    if count + 1 > policy.burst_max_presses:
         return FlagReason.burst
     return None
 

@@ -7,24 +7,28 @@ stored on any error.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kiosk.backend import Filing, file_at_place
-from models.devices import authenticate_device
 from models.errors import (
     DeviceNotAuthorized,
     IdempotencyConflict,
     StaffNotFound,
     ValidationFailed,
 )
-from models.rating import RatingCreate, rate_at_device_public, validate_idempotency_key
+from models.intake import take_rating_with_token
+from models.rating import RatingCreate, validate_idempotency_key
 from rapport.context import AppContext
 
 MAX_BODY_BYTES = 16 * 1024
@@ -40,26 +44,31 @@ class ApiError(Exception):
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
 
-    def response(self) -> JSONResponse:
-        body: dict[str, Any] = {"code": self.code, "message": self.message}
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.field:
-            body["field"] = self.field
+            error["field"] = self.field
+        return {"error": error}
+
+    def response(self) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else None
-        return JSONResponse({"error": body}, status_code=self.status, headers=headers)
+        return JSONResponse(self.body(), status_code=self.status, headers=headers)
 
 
-def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+def _bearer(header: str | None) -> str:
+    scheme, _, token = (header or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized", "send the device token as 'Authorization: Bearer <token>'")
     return token.strip()
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
+def _too_large() -> ApiError:
+    return ApiError(413, "body_too_large", f"the request body must be at most {MAX_BODY_BYTES} bytes")
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
     if len(raw) > MAX_BODY_BYTES:
-        raise ApiError(413, "body_too_large", f"the request body must be at most {MAX_BODY_BYTES} bytes")
+        raise _too_large()
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -88,9 +97,9 @@ def _parse_rating(data: dict[str, Any]) -> tuple[str | None, RatingCreate]:
         raise ApiError(422, "validation_failed", f"{field}: {msg}", field) from None
 
 
-def _idempotency_key(request: Request) -> str:
+def _idempotency_key(header: str | None) -> str:
     try:
-        return validate_idempotency_key(request.headers.get("idempotency-key"))
+        return validate_idempotency_key(header)
     except ValidationFailed as exc:
         raise ApiError(422, "validation_failed", str(exc), "Idempotency-Key") from None
 
@@ -133,27 +142,103 @@ class ComplaintFiled(BaseModel):
     message: str | None = None
 
 
-def build_router(ctx: AppContext) -> APIRouter:
-    router = APIRouter()
+RATINGS_PATH = "/api/v1/ratings"
 
-    @router.post("/ratings", status_code=201)
-    async def post_rating(request: Request) -> JSONResponse:
+
+class RatingsEndpoint:
+    """``POST /api/v1/ratings`` as a bare ASGI app in front of the framework (rapport/server.py).
+
+    It is the path under load (every integration's rating; QUALITY.md's HTTP intake target), so it
+    skips what the rest of the app needs and it does not: the gzip layers (its answers are a few
+    hundred bytes), Starlette's request object, FastAPI's routing and exception middleware. It keeps
+    what every request gets from the layers outside it (rapport/server.py): the request id and the
+    access-log line, the origin check. Checks come in this order, each with its own answer: the
+    token's form (401), the body's size and JSON (413, 400), the Idempotency-Key (422), the fields
+    (422); then one write transaction in a worker thread (401 unknown token, 409, 422, or 201/200).
+    """
+
+    def __init__(self, app: ASGIApp, *, ctx: AppContext):
+        self.app = app
+        self.ctx = ctx
+        # SQLite has one writer at a time, so ratings are stored by one thread of their own, in
+        # arrival order: worker threads queueing for the write lock only added hand-overs between
+        # them (docs/PERFORMANCE.md). PostgreSQL writes in parallel: the loop's shared pool.
+        self._writer = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapport-intake")
+            if ctx.db.dialect.name == "sqlite"
+            else None
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != RATINGS_PATH:
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] != "POST":
+            err = ApiError(405, "method_not_allowed", "use POST to send a rating")
+            await _send_json(send, err.status, err.body(), [(b"allow", b"POST")])
+            return
+        headers = {name.lower(): value for name, value in scope["headers"]}
         try:
-            token = _bearer(request)
-            data = await _json_body(request)
-            key = _idempotency_key(request)
+            token = _bearer(_latin1(headers.get(b"authorization")))
+            raw = await _read_body(receive)
+            if raw is None:  # the client went away; nobody to answer
+                return
+            data = _json_object(raw)
+            key = _idempotency_key(_latin1(headers.get(b"idempotency-key")))
             staff_no, create = _parse_rating(data)
-            status, body = await asyncio.to_thread(_store_rating, ctx, token, key, staff_no, create)
-            return JSONResponse(body, status_code=status)
+            # As asyncio.to_thread, with the request's context (its id in every log line).
+            store = partial(_store_rating, self.ctx, token, key, staff_no, create)
+            call = partial(contextvars.copy_context().run, store)
+            status, body = await asyncio.get_running_loop().run_in_executor(self._writer, call)
         except ApiError as err:
-            return err.response()
+            extra = [(b"www-authenticate", b"Bearer")] if err.status == 401 else []
+            await _send_json(send, err.status, err.body(), extra)
+            return
+        await _send_json(send, status, body)
+
+
+def _latin1(value: bytes | None) -> str | None:
+    return value.decode("latin-1") if value is not None else None
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None if the client disconnected; :func:`_too_large` as soon as it
+    passes the limit (the rest is not read)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _too_large()
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _send_json(
+    send: Send, status: int, payload: dict[str, Any], extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
+    await send({"type": "http.response.body", "body": body})
+
+
+def build_router(ctx: AppContext) -> APIRouter:
+    """The API's other endpoints (``POST /api/v1/ratings`` is :class:`RatingsEndpoint`)."""
+    router = APIRouter()
 
     @router.post("/complaints", status_code=201)
     async def post_complaint(request: Request) -> JSONResponse:
         try:
-            token = _bearer(request)
-            data = await _json_body(request)
-            key = _idempotency_key(request)
+            token = _bearer(request.headers.get("authorization"))
+            raw = await request.body()
+            data = _json_object(raw)
+            key = _idempotency_key(request.headers.get("idempotency-key"))
             form, rating_id = _parse_complaint(data)
             status, body = await asyncio.to_thread(_store_complaint, ctx, token, key, form, rating_id)
             return JSONResponse(body, status_code=status)
@@ -167,27 +252,28 @@ def _store_rating(
     ctx: AppContext, token: str, key: str, staff_no: str | None, create: RatingCreate
 ) -> tuple[int, dict[str, Any]]:
     """One write transaction for the whole request: the device's token (and its ``last_seen_at``,
-    when due), the rating and the answer. ``submit_rating`` commits it; the 201 is sent only after
-    that commit. A refused rating still records that the device was seen, as a separate request
-    for the device would, and stores nothing else."""
-    now = ctx.clock()
-    with ctx.db.write() as session:
-        try:
-            device = authenticate_device(session, token, now=now, commit=False)
-        except DeviceNotAuthorized as exc:
-            raise ApiError(401, "unauthorized", str(exc)) from None
-        try:
-            public, created = rate_at_device_public(
-                session, device=device, idempotency_key=key, data=create, staff_no=staff_no, now=now
-            )
-        except (IdempotencyConflict, StaffNotFound, ValidationFailed) as exc:
-            session.commit()  # nothing but the device's last_seen_at is pending here
-            if isinstance(exc, IdempotencyConflict):
-                raise ApiError(409, exc.code, str(exc), "Idempotency-Key") from None
-            if isinstance(exc, StaffNotFound):
-                raise ApiError(422, "validation_failed", str(exc), "staff") from None
-            raise ApiError(422, "validation_failed", str(exc), exc.field) from None
-    return (201 if created else 200), public.model_dump(mode="json")
+    when due), the rating and the answer (models/intake.py); the 201 is sent only after the commit.
+    A refused rating still records that the device was seen, as a separate request for the device
+    would, and stores nothing else; an unknown or revoked token writes nothing."""
+    refusal: IdempotencyConflict | StaffNotFound | ValidationFailed | None = None
+    try:
+        with ctx.db.raw_write() as conn:
+            try:
+                taken = take_rating_with_token(
+                    conn, ctx.db.dialect, token=token, idempotency_key=key, data=create,
+                    staff_no=staff_no, now=ctx.clock(),
+                )  # fmt: skip
+            except (IdempotencyConflict, StaffNotFound, ValidationFailed) as exc:
+                refusal = exc  # committed on the way out: only the device's last_seen_at is pending
+    except DeviceNotAuthorized as exc:
+        raise ApiError(401, "unauthorized", str(exc)) from None
+    if isinstance(refusal, IdempotencyConflict):
+        raise ApiError(409, refusal.code, str(refusal), "Idempotency-Key")
+    if isinstance(refusal, StaffNotFound):
+        raise ApiError(422, "validation_failed", str(refusal), "staff")
+    if isinstance(refusal, ValidationFailed):
+        raise ApiError(422, "validation_failed", str(refusal), refusal.field)
+    return (201 if taken.created else 200), taken.rating.model_dump(mode="json")
 
 
 def _store_complaint(

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
@@ -153,18 +153,7 @@ def _install_sqlite_hooks(engine: Engine, *, in_memory: bool) -> None:
         if not immediate:
             conn.exec_driver_sql("BEGIN")
             return
-        info = conn.connection.info
-        # A thread that already holds the lock (a second write session opened inside a first)
-        # goes straight to SQLite, which refuses it as it always did, instead of waiting on itself.
-        if lock.owner != threading.get_ident():
-            if not lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
-                raise OperationalError("BEGIN IMMEDIATE", None, Exception("database is locked"))
-            info[_LOCK_HELD] = lock
-        try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        except BaseException:
-            _release_if_done(info, conn.connection.dbapi_connection, force=True)
-            raise
+        _begin_immediate(lock, conn.connection, run=conn.exec_driver_sql)
 
     # The COMMIT or ROLLBACK itself has to be over before the next writer may begin, and SQLAlchemy's
     # commit/rollback events fire before it; so the dialect's own calls are wrapped (the pool's
@@ -196,6 +185,31 @@ def _install_sqlite_hooks(engine: Engine, *, in_memory: bool) -> None:
             held.release()
 
 
+def _begin_immediate(lock: WriteLock, fairy: Any, run: Any = None) -> None:
+    """Queue for the write lock, then ``BEGIN IMMEDIATE`` on the pooled connection ``fairy``
+    (through ``run`` when given: SQLAlchemy's own execution, so its statement events see it).
+
+    A thread that already holds the lock (a second write session opened inside a first) goes
+    straight to SQLite, which refuses it as it always did, instead of waiting on itself."""
+    info = fairy.info
+    if lock.owner != threading.get_ident():
+        if not lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+            raise OperationalError("BEGIN IMMEDIATE", None, Exception("database is locked"))
+        info[_LOCK_HELD] = lock
+    try:
+        if run is not None:
+            run("BEGIN IMMEDIATE")
+        else:
+            cursor = fairy.cursor()
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+            finally:
+                cursor.close()
+    except BaseException:
+        _release_if_done(info, fairy.dbapi_connection, force=True)
+        raise
+
+
 def _info_of(fairy: Any) -> dict[str, Any] | None:
     # The first connect of an engine rolls back through an ad-hoc proxy that has no ``info``.
     try:
@@ -220,6 +234,10 @@ class Database:
         self.engine = engine
         self._write_engine = engine.execution_options(**{_WRITE_OPTION: True})
 
+    @property
+    def dialect(self) -> Dialect:
+        return self.engine.dialect
+
     @classmethod
     def from_url(cls, url: str) -> Database:
         return cls(make_engine(url))
@@ -235,6 +253,29 @@ class Database:
         """A session for one unit of work; services commit, anything uncommitted rolls back."""
         with Session(self._write_engine, expire_on_commit=False) as session:
             yield session
+
+    @contextmanager
+    def raw_write(self) -> Iterator[Any]:
+        """The driver's connection (SQLAlchemy's pool proxy of it) in one write transaction,
+        committed when the block ends normally and rolled back when it raises: for the rating
+        intake (models/intake.py), whose prepared statements need no ORM session. On SQLite it
+        takes the same place in the write queue and the same ``BEGIN IMMEDIATE`` as :meth:`write`.
+        """
+        conn = self._write_engine.raw_connection()
+        try:
+            lock = write_lock_for(self.engine)
+            if lock is not None:
+                _begin_immediate(lock, conn)
+            try:
+                yield conn
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+            finally:
+                _release_if_done(_info_of(conn), conn.dbapi_connection)
+        finally:
+            conn.close()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from admin.app import build_admin_main
 from kiosk.app import build_kiosk_main
-from rapport.api import build_router
+from rapport.api import RatingsEndpoint, build_router
 from rapport.context import ASSETS_DIR, AppContext
 from rapport.live import alert_probe_router
 from rapport.logs import RequestLog
@@ -91,6 +91,8 @@ def create_app(ctx: AppContext, *, scheduler: bool = True) -> flet_fastapi.FastA
     # are compressed once (PrecompressedStatic, inside); everything else on the fly.
     app.add_middleware(PrecompressedStatic, roots=(ASSETS_DIR, Path(get_package_web_dir())))
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
+    # The hot path (every integration's rating) answers here, before the gzip layers and FastAPI.
+    app.add_middleware(RatingsEndpoint, ctx=ctx)
     app.add_middleware(OriginCheck, public_url=ctx.settings.public_url)
     app.add_middleware(RequestLog)  # outermost: every request gets an id and one access-log line
     return app

@@ -1,0 +1,299 @@
+"""Taking a rating from an enrolled device: every tap at a counter and every ``POST /api/v1/ratings``.
+
+The rules are those of :mod:`models.rating` (who is rated, the misuse flag, idempotency); this module
+is their one implementation for device ratings, written for speed because it is the path under
+load (docs/PERFORMANCE.md): a handful of statements compiled once (:mod:`models.prepared`), plain
+rows instead of ORM objects, the validated policy cached by its values, and the answer built from
+what the request already holds. It runs inside the caller's write transaction and never commits:
+``rapport.db.Database.raw_write`` (the API and the kiosk) or an ORM session (``rate_at_device``).
+
+1. :func:`device_by_token`: the active device holding the token, with its counter's branch; its
+   ``last_seen_at`` moves (at most once a minute) in the same transaction.
+2. :func:`take_rating`: the person rated (the one named, else whoever is on duty at the counter,
+   else nobody: counter-level feedback), the misuse flag from the device's recent presses, then
+   the row, inserted first so that the unique idempotency key settles retries and races (one row,
+   both answered with it; a reused key with a different request is refused).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect
+from sqlmodel import col
+
+from models.catalog import ConductClause
+from models.crypto import token_digest
+from models.devices import MARK_SEEN, DeviceAtCounter, last_seen_due
+from models.errors import DeviceNotAuthorized, IdempotencyConflict, StaffNotFound, ValidationFailed
+from models.org import Counter, Device, Duty, Staff
+from models.policy import SCOPE_ROWS, policy_of_scopes
+from models.prepared import Prepared
+from models.rating import (
+    Channel,
+    Rating,
+    RatingCreate,
+    RatingPublic,
+    decide_flag,
+    recent_presses,
+    request_hash,
+    validate_idempotency_key,
+)
+from models.text import is_plain_key
+
+TOKEN_MAX = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """A rating as stored (or as stored before, for a retry) and whether this request stored it."""
+
+    rating: RatingPublic
+    created: bool
+    values: dict[str, Any] | None = None  # the stored row's columns, when this request stored it
+
+
+# -- statements (built against the models, compiled once per dialect) -------------------------------
+
+_DEVICE = Prepared(
+    lambda _d: (
+        select(
+            col(Device.id),
+            col(Device.counter_id),
+            col(Counter.branch_id),
+            col(Device.revoked_at),
+            col(Device.last_seen_at),
+        )  # fmt: skip
+        .join(Counter, col(Counter.id) == col(Device.counter_id))
+        .where(col(Device.token_digest) == bindparam("digest"))
+    )
+)
+_COUNTER_BRANCH = Prepared(
+    lambda _d: select(col(Counter.branch_id)).where(col(Counter.id) == bindparam("counter_id"))
+)
+# Who is on duty at the counter now; if duties overlap (a sign-out was missed) the latest sign-in.
+_ON_DUTY = Prepared(
+    lambda _d: (
+        select(col(Staff.id), col(Staff.employee_no))
+        .join(Duty, col(Duty.staff_id) == col(Staff.id))
+        .where(
+            col(Duty.counter_id) == bindparam("counter_id"),
+            col(Duty.started_at) <= bindparam("at"),
+            col(Duty.ended_at).is_(None) | (col(Duty.ended_at) > bindparam("at_end")),
+            col(Staff.active),
+        )
+        .order_by(col(Duty.started_at).desc())
+        .limit(1)
+    )
+)
+_STAFF_BY_NUMBER = Prepared(
+    lambda _d: select(col(Staff.id), col(Staff.employee_no), col(Staff.branch_id), col(Staff.active)).where(
+        col(Staff.employee_no) == bindparam("employee_no")
+    )
+)
+_RATEABLE = Prepared(
+    lambda _d: select(col(ConductClause.code)).where(col(ConductClause.rateable), col(ConductClause.active))
+)
+_BY_KEY = Prepared(
+    lambda _d: (
+        select(
+            col(Rating.id),
+            col(Rating.request_hash),
+            col(Staff.employee_no),
+            col(Rating.staff_id),
+            col(Rating.counter_id),
+            col(Rating.branch_id),
+            col(Rating.channel),
+            col(Rating.score),
+            col(Rating.reasons),
+            col(Rating.comment),
+            col(Rating.created_at),
+            col(Rating.flagged),
+            col(Rating.counted),
+        )  # fmt: skip
+        .outerjoin(Staff, col(Staff.id) == col(Rating.staff_id))
+        .where(col(Rating.idempotency_key) == bindparam("key"))
+    )
+)
+_RATING_COLUMNS = [c.key for c in Rating.__table__.columns]  # type: ignore[attr-defined]
+
+
+def _insert_statement(dialect_name: str) -> Any:
+    table = Rating.__table__  # type: ignore[attr-defined]
+    key = table.c.idempotency_key
+    # SQLite's rowcount tells a stored row from a skipped one; psycopg reports none for this
+    # statement, so PostgreSQL's tells by RETURNING (which costs SQLite a sixth of the intake).
+    if dialect_name == "sqlite":
+        return sqlite_insert(table).on_conflict_do_nothing(index_elements=[key])
+    if dialect_name == "postgresql":
+        return pg_insert(table).on_conflict_do_nothing(index_elements=[key]).returning(key)
+    raise ValueError(f"ratings are stored on SQLite or PostgreSQL, not {dialect_name}")
+
+
+_INSERT = Prepared(_insert_statement, column_keys=_RATING_COLUMNS)
+
+
+# -- steps ------------------------------------------------------------------------------------------
+
+
+def device_by_token(conn: Any, dialect: Dialect, token: str | None, *, now: datetime) -> DeviceAtCounter:
+    """The active device holding ``token`` and its counter's branch, or :class:`DeviceNotAuthorized`;
+    its ``last_seen_at`` moves when due (see :func:`models.devices.last_seen_due`), uncommitted."""
+    if not token or len(token) > TOKEN_MAX:
+        raise DeviceNotAuthorized("a valid device token is required")
+    row = _DEVICE.first(conn, dialect, {"digest": token_digest(token)})
+    if row is None or row[3] is not None:
+        raise DeviceNotAuthorized("this device token is unknown or revoked")
+    device = DeviceAtCounter(id=row[0], counter_id=row[1], branch_id=row[2], last_seen_at=row[4])
+    if last_seen_due(device, now):
+        MARK_SEEN.rowcount(conn, dialect, {"device_id": device.id, "now": now, "seen_at": now})
+    return device
+
+
+def counter_branch(conn: Any, dialect: Dialect, counter_id: int) -> int:
+    row = _COUNTER_BRANCH.first(conn, dialect, {"counter_id": counter_id})
+    assert row is not None  # a device's foreign key guarantees its counter
+    return int(row[0])
+
+
+def take_rating(
+    conn: Any,
+    dialect: Dialect,
+    *,
+    device: DeviceAtCounter,
+    idempotency_key: str,
+    data: RatingCreate,
+    staff_no: str | None,
+    now: datetime,
+) -> Taken:
+    """Store a rating from ``device`` once (uncommitted); a retry with the same key and request gets
+    the stored rating back, a different request with a used key :class:`IdempotencyConflict`.
+    Refusals (:class:`StaffNotFound`, :class:`ValidationFailed`) store nothing."""
+    key = validate_idempotency_key(idempotency_key)
+    staff = (
+        _named_staff(conn, dialect, staff_no, device.branch_id)
+        if staff_no
+        else _on_duty(conn, dialect, device, now)
+    )
+    digest = request_hash(
+        requested_staff=staff_no or None, counter_id=device.counter_id, channel=Channel.kiosk, data=data
+    )
+    if data.reasons:
+        unknown = _unknown_reasons(conn, dialect, data.reasons)
+        if unknown:
+            existing = _by_key(conn, dialect, key)  # a retry stays a retry if a clause was retired meanwhile
+            if existing is None:
+                raise ValidationFailed("reasons", f"unknown reason code: {', '.join(unknown)}")
+            return _replay(existing, digest)
+    # Decided for every new request: a retry of a stored key keeps the flag it was stored with.
+    policy = policy_of_scopes(SCOPE_ROWS.rows(conn, dialect, {"branch_id": device.branch_id}))
+    count, latest = recent_presses(conn, dialect, device_id=device.id, now=now, policy=policy)
+    flag = decide_flag(count=count, latest=latest, policy=policy)
+    values = {
+        "id": uuid.uuid4(), "idempotency_key": key, "request_hash": digest,
+        "staff_id": staff[0] if staff else None, "counter_id": device.counter_id,
+        "branch_id": device.branch_id, "device_id": device.id, "channel": Channel.kiosk,
+        "score": data.score, "reasons": data.reasons, "comment": data.comment, "created_at": now,
+        "flagged": flag is not None, "flag_reason": flag.value if flag else None,
+        "counted": flag is None, "overturned": False, "phone_key": None,
+    }  # fmt: skip
+    if insert_rating(conn, dialect, values):
+        return Taken(_public(values, staff[1] if staff else None), True, values)
+    existing = _by_key(conn, dialect, key)
+    if existing is None:  # pragma: no cover - the conflicting row cannot vanish: ratings are kept
+        raise IdempotencyConflict("this Idempotency-Key is in use by another request; try again")
+    return _replay(existing, digest)
+
+
+def take_rating_with_token(
+    conn: Any,
+    dialect: Dialect,
+    *,
+    token: str | None,
+    idempotency_key: str,
+    data: RatingCreate,
+    staff_no: str | None,
+    now: datetime,
+) -> Taken:
+    """:func:`device_by_token` then :func:`take_rating`, in one transaction (uncommitted). On a
+    refusal after the device is known, its ``last_seen_at`` is still pending in the transaction."""
+    device = device_by_token(conn, dialect, token, now=now)
+    return take_rating(
+        conn, dialect, device=device, idempotency_key=idempotency_key, data=data, staff_no=staff_no, now=now
+    )
+
+
+def insert_rating(conn: Any, dialect: Dialect, values: dict[str, Any]) -> bool:
+    """Insert one rating row (every column in ``values``); False when a rating with that
+    idempotency key already exists (nothing is stored then)."""
+    if dialect.name == "sqlite":
+        return _INSERT.rowcount(conn, dialect, values) == 1
+    return _INSERT.first(conn, dialect, values) is not None
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+
+
+def _on_duty(conn: Any, dialect: Dialect, device: DeviceAtCounter, now: datetime) -> tuple[int, str] | None:
+    row = _ON_DUTY.first(conn, dialect, {"counter_id": device.counter_id, "at": now, "at_end": now})
+    return (int(row[0]), str(row[1])) if row is not None else None
+
+
+def _named_staff(conn: Any, dialect: Dialect, staff_no: str, branch_id: int) -> tuple[int, str]:
+    """The active person with this employee number, who must work at the counter's branch."""
+    number = staff_no.strip() if isinstance(staff_no, str) else ""
+    row = _STAFF_BY_NUMBER.first(conn, dialect, {"employee_no": number}) if is_plain_key(number, 32) else None
+    if row is None or not row[3]:
+        raise StaffNotFound(f"no active staff member with employee number {staff_no!r}")
+    if row[2] not in (None, branch_id):
+        raise ValidationFailed("staff", "this staff member does not work at this branch")
+    return int(row[0]), str(row[1])
+
+
+def _unknown_reasons(conn: Any, dialect: Dialect, reasons: list[str]) -> list[str]:
+    known = {code for (code,) in _RATEABLE.rows(conn, dialect)}
+    return [r for r in reasons if r not in known]
+
+
+def _by_key(conn: Any, dialect: Dialect, key: str) -> tuple[Any, ...] | None:
+    return _BY_KEY.first(conn, dialect, {"key": key})
+
+
+def _replay(row: tuple[Any, ...], digest: str) -> Taken:
+    (rating_id, stored_hash, staff_no, staff_id, counter_id, branch_id, channel, score, reasons, comment,
+     created_at, flagged, counted) = row  # fmt: skip
+    if stored_hash != digest:
+        raise IdempotencyConflict(
+            "this Idempotency-Key was already used for a different rating; use a new key"
+        )
+    public = RatingPublic(
+        id=rating_id, staff=staff_no if staff_id is not None else None, counter_id=counter_id,
+        branch_id=branch_id, channel=channel, score=score, reasons=list(reasons), comment=comment,
+        created_at=created_at, flagged=bool(flagged), counted=bool(counted),
+    )  # fmt: skip
+    return Taken(public, False)
+
+
+def _public(values: dict[str, Any], staff_no: str | None) -> RatingPublic:
+    return RatingPublic(
+        id=values["id"], staff=staff_no, counter_id=values["counter_id"], branch_id=values["branch_id"],
+        channel=values["channel"], score=values["score"], reasons=list(values["reasons"]),
+        comment=values["comment"], created_at=values["created_at"], flagged=values["flagged"],
+        counted=values["counted"],
+    )  # fmt: skip
+
+
+__all__ = [
+    "Taken",
+    "counter_branch",
+    "device_by_token",
+    "insert_rating",
+    "take_rating",
+    "take_rating_with_token",
+]

@@ -1,0 +1,123 @@
+"""Statements compiled once and run straight on the driver's cursor, for the one hot path.
+
+Every tap at a counter and every ``POST /api/v1/ratings`` runs the same handful of statements. Through
+SQLAlchemy each execution rebuilds an execution context, looks the statement up in the compiled
+cache and wraps the cursor in a result: on the 2-core benchmark machine that cost several times
+what SQLite itself spent (docs/PERFORMANCE.md). A :class:`Prepared` statement is still written with
+SQLAlchemy against the models (so its SQL follows the schema and each dialect's rules), compiled
+once per dialect, and then executed on the DBAPI connection with the column types' own bind and
+result processors, so values are stored and read back exactly as SQLAlchemy would store and read
+them. It runs inside whatever transaction the connection is in; it never begins or commits one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.expression import Executable
+
+Processor = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class _Form:
+    sql: str
+    order: tuple[str, ...] | None  # bind names in order for positional drivers, None for named
+    defaults: dict[str, Any]  # binds whose values the statement carries itself
+    binds: tuple[tuple[str, Processor], ...]  # (name, processor) of binds whose type converts
+    results: tuple[Processor | None, ...]  # per selected column
+
+
+class Prepared:
+    """A statement built by ``build(dialect_name)``, compiled on first use per dialect.
+
+    ``column_keys`` names the columns an INSERT or UPDATE sets (as ``compile(column_keys=...)``).
+    """
+
+    def __init__(self, build: Callable[[str], Executable], *, column_keys: list[str] | None = None):
+        self._build = build
+        self._column_keys = column_keys
+        self._forms: dict[str, _Form] = {}
+
+    def _form(self, dialect: Dialect) -> _Form:
+        form = self._forms.get(dialect.name)
+        if form is None:
+            form = self._compile(dialect)
+            self._forms[dialect.name] = form
+        return form
+
+    def _compile(self, dialect: Dialect) -> _Form:
+        stmt: Any = self._build(dialect.name)
+        compiled: Any = stmt.compile(dialect=dialect, column_keys=self._column_keys)
+        sql = str(compiled.string)
+        if "POSTCOMPILE" in sql:  # expanding IN lists and the like need SQLAlchemy at run time
+            raise ValueError(f"statement cannot be prepared once: {sql}")
+        binds = compiled.binds
+        defaults = {name: b.effective_value for name, b in binds.items() if not b.required}
+        processors = []
+        for name, bind in binds.items():
+            proc = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if proc is not None:
+                processors.append((name, proc))
+        results: tuple[Processor | None, ...] = ()
+        if getattr(stmt, "is_select", False) or getattr(stmt, "_returning", ()):
+            columns = stmt.selected_columns if getattr(stmt, "is_select", False) else stmt._returning
+            results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
+        order = tuple(compiled.positiontup) if dialect.positional else None
+        return _Form(sql, order, defaults, tuple(processors), results)
+
+    def execute(self, conn: Any, dialect: Dialect, params: Mapping[str, Any] | None = None) -> Any:
+        """Run on ``conn`` (a DBAPI connection, or SQLAlchemy's pool proxy of one); returns the
+        driver's cursor."""
+        form = self._form(dialect)
+        values = {**form.defaults, **(params or {})}
+        for name, proc in form.binds:
+            values[name] = proc(values[name])
+        args = tuple(values[n] for n in form.order) if form.order is not None else values
+        cursor = conn.cursor()
+        try:
+            cursor.execute(form.sql, args)
+        except dialect.loaded_dbapi.Error as exc:
+            cursor.close()
+            # As SQLAlchemy raises it (IntegrityError, OperationalError, ...), so callers see one kind.
+            raise DBAPIError.instance(form.sql, args, exc, dialect.loaded_dbapi.Error) from exc
+        return cursor
+
+    def rows(
+        self, conn: Any, dialect: Dialect, params: Mapping[str, Any] | None = None
+    ) -> list[tuple[Any, ...]]:
+        """Every row, each value converted as SQLAlchemy would return it."""
+        cursor = self.execute(conn, dialect, params)
+        try:
+            raw = cursor.fetchall()
+        finally:
+            cursor.close()
+        procs = self._form(dialect).results
+        if not any(procs):
+            return [tuple(r) for r in raw]
+        return [tuple(p(v) if p is not None else v for p, v in zip(procs, r, strict=True)) for r in raw]
+
+    def first(
+        self, conn: Any, dialect: Dialect, params: Mapping[str, Any] | None = None
+    ) -> tuple[Any, ...] | None:
+        found = self.rows(conn, dialect, params)
+        return found[0] if found else None
+
+    def rowcount(self, conn: Any, dialect: Dialect, params: Mapping[str, Any] | None = None) -> int:
+        """Run a statement that returns no rows; how many rows it changed."""
+        cursor = self.execute(conn, dialect, params)
+        try:
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+
+def driver_of(session: Any) -> tuple[Any, Dialect]:
+    """The DBAPI connection (SQLAlchemy's pool proxy of it) under an ORM session, in the session's
+    transaction (begun here if it has not been), and its dialect."""
+    conn = session.connection()
+    return conn.connection, conn.dialect
