@@ -284,8 +284,8 @@ def _start_profiler(pid: int) -> subprocess.Popen[bytes] | None:
     out.parent.mkdir(parents=True, exist_ok=True)
     print(f"   profiling the server with py-spy into {out}", flush=True)
     return subprocess.Popen(
-        [py_spy, "record", "--pid", str(pid), "--format", "raw", "--output", str(out), "--rate", "200"]
-        + ["--gil"],
+        [py_spy, "record", "--pid", str(pid), "--format", "raw", "--output", str(out), "--gil"]
+        + ["--nonblocking", "--rate", os.environ.get("RAPPORT_BENCH_PYSPY_RATE", "200")],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -26,6 +26,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from models.catalog import ConductClause
@@ -33,7 +34,7 @@ from models.crypto import token_digest
 from models.devices import MARK_SEEN, DeviceAtCounter, last_seen_due
 from models.errors import DeviceNotAuthorized, IdempotencyConflict, StaffNotFound, ValidationFailed
 from models.org import Counter, Device, Duty, Staff
-from models.policy import SCOPE_ROWS, policy_of_scopes
+from models.policy import SCOPE_ROWS, Policy, PolicyValues, policy_of_scopes
 from models.prepared import Prepared
 from models.rating import (
     Channel,
@@ -61,19 +62,54 @@ class Taken:
 
 # -- statements (built against the models, compiled once per dialect) -------------------------------
 
-_DEVICE = Prepared(
-    lambda _d: (
+
+def _device_statement(_dialect: str) -> Any:
+    """Everything a rating needs to know before it is stored, in one round trip: the device and its
+    counter's branch; whoever is on duty at that counter at ``at`` (if duties overlap because a
+    sign-out was missed, the latest sign-in); the global and the branch's policy rows. Bind
+    ``digest``, ``at``, ``at_end`` (the same time)."""
+    on_duty = aliased(Staff, name="on_duty")
+    branch_policy = aliased(Policy, name="branch_policy")
+    duty_staff = (
+        select(col(Duty.staff_id))
+        .join(Staff, col(Staff.id) == col(Duty.staff_id))
+        .where(
+            col(Duty.counter_id) == col(Device.counter_id),
+            col(Duty.started_at) <= bindparam("at"),
+            col(Duty.ended_at).is_(None) | (col(Duty.ended_at) > bindparam("at_end")),
+            col(Staff.active),
+        )
+        .order_by(col(Duty.started_at).desc())
+        .limit(1)
+        .correlate(Device)
+        .scalar_subquery()
+    )
+    global_values = select(col(Policy.values)).where(col(Policy.branch_id).is_(None)).scalar_subquery()
+    branch_values = (
+        select(col(branch_policy.values))
+        .where(col(branch_policy.branch_id) == col(Counter.branch_id))
+        .correlate(Counter)
+        .scalar_subquery()
+    )
+    return (
         select(
             col(Device.id),
             col(Device.counter_id),
             col(Counter.branch_id),
             col(Device.revoked_at),
             col(Device.last_seen_at),
+            col(on_duty.id),
+            col(on_duty.employee_no),
+            global_values,
+            branch_values,
         )  # fmt: skip
         .join(Counter, col(Counter.id) == col(Device.counter_id))
+        .outerjoin(on_duty, col(on_duty.id) == duty_staff)
         .where(col(Device.token_digest) == bindparam("digest"))
     )
-)
+
+
+_DEVICE = Prepared(_device_statement)
 _COUNTER_BRANCH = Prepared(
     lambda _d: select(col(Counter.branch_id)).where(col(Counter.id) == bindparam("counter_id"))
 )
@@ -142,18 +178,32 @@ _INSERT = Prepared(_insert_statement, column_keys=_RATING_COLUMNS)
 # -- steps ------------------------------------------------------------------------------------------
 
 
-def device_by_token(conn: Any, dialect: Dialect, token: str | None, *, now: datetime) -> DeviceAtCounter:
-    """The active device holding ``token`` and its counter's branch, or :class:`DeviceNotAuthorized`;
-    its ``last_seen_at`` moves when due (see :func:`models.devices.last_seen_due`), uncommitted."""
+def device_by_token(conn: Any, dialect: Dialect, token: str | None, *, now: datetime) -> _Context:
+    """The active device holding ``token`` and its counter's branch, or :class:`DeviceNotAuthorized`,
+    with who is on duty there at ``now`` and the branch's policy (one query); the device's
+    ``last_seen_at`` moves when due (see :func:`models.devices.last_seen_due`), uncommitted."""
     if not token or len(token) > TOKEN_MAX:
         raise DeviceNotAuthorized("a valid device token is required")
-    row = _DEVICE.first(conn, dialect, {"digest": token_digest(token)})
+    row = _DEVICE.first(conn, dialect, {"digest": token_digest(token), "at": now, "at_end": now})
     if row is None or row[3] is not None:
         raise DeviceNotAuthorized("this device token is unknown or revoked")
     device = DeviceAtCounter(id=row[0], counter_id=row[1], branch_id=row[2], last_seen_at=row[4])
     if last_seen_due(device, now):
         MARK_SEEN.rowcount(conn, dialect, {"device_id": device.id, "now": now, "seen_at": now})
-    return device
+    on_duty = (int(row[5]), str(row[6])) if row[5] is not None else None
+    scopes: list[tuple[int | None, Any]] = [(None, row[7])] if row[7] is not None else []
+    if row[8] is not None:
+        scopes.append((device.branch_id, row[8]))
+    return _Context(device, on_duty, policy_of_scopes(scopes))
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What :func:`device_by_token` found: the device, who is on duty at its counter, the policy."""
+
+    device: DeviceAtCounter
+    on_duty: tuple[int, str] | None
+    policy: PolicyValues
 
 
 def counter_branch(conn: Any, dialect: Dialect, counter_id: int) -> int:
@@ -171,16 +221,18 @@ def take_rating(
     data: RatingCreate,
     staff_no: str | None,
     now: datetime,
+    known: _Context | None = None,
 ) -> Taken:
     """Store a rating from ``device`` once (uncommitted); a retry with the same key and request gets
     the stored rating back, a different request with a used key :class:`IdempotencyConflict`.
-    Refusals (:class:`StaffNotFound`, :class:`ValidationFailed`) store nothing."""
+    Refusals (:class:`StaffNotFound`, :class:`ValidationFailed`) store nothing. ``known``: who is on
+    duty and the policy, when :func:`device_by_token` already read them."""
     key = validate_idempotency_key(idempotency_key)
-    staff = (
-        _named_staff(conn, dialect, staff_no, device.branch_id)
-        if staff_no
-        else _on_duty(conn, dialect, device, now)
-    )
+    staff: tuple[int, str] | None
+    if staff_no:
+        staff = _named_staff(conn, dialect, staff_no, device.branch_id)
+    else:
+        staff = known.on_duty if known is not None else _on_duty(conn, dialect, device, now)
     digest = request_hash(
         requested_staff=staff_no or None, counter_id=device.counter_id, channel=Channel.kiosk, data=data
     )
@@ -192,7 +244,11 @@ def take_rating(
                 raise ValidationFailed("reasons", f"unknown reason code: {', '.join(unknown)}")
             return _replay(existing, digest)
     # Decided for every new request: a retry of a stored key keeps the flag it was stored with.
-    policy = policy_of_scopes(SCOPE_ROWS.rows(conn, dialect, {"branch_id": device.branch_id}))
+    policy = (
+        known.policy
+        if known is not None
+        else policy_of_scopes(SCOPE_ROWS.rows(conn, dialect, {"branch_id": device.branch_id}))
+    )
     count, latest = recent_presses(conn, dialect, device_id=device.id, now=now, policy=policy)
     flag = decide_flag(count=count, latest=latest, policy=policy)
     values = {
@@ -223,10 +279,11 @@ def take_rating_with_token(
 ) -> Taken:
     """:func:`device_by_token` then :func:`take_rating`, in one transaction (uncommitted). On a
     refusal after the device is known, its ``last_seen_at`` is still pending in the transaction."""
-    device = device_by_token(conn, dialect, token, now=now)
+    known = device_by_token(conn, dialect, token, now=now)
     return take_rating(
-        conn, dialect, device=device, idempotency_key=idempotency_key, data=data, staff_no=staff_no, now=now
-    )
+        conn, dialect, device=known.device, idempotency_key=idempotency_key, data=data, staff_no=staff_no,
+        now=now, known=known,
+    )  # fmt: skip
 
 
 def insert_rating(conn: Any, dialect: Dialect, values: dict[str, Any]) -> bool:

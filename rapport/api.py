@@ -220,9 +220,13 @@ async def _read_body(receive: Receive) -> bytes | None:
 
 
 async def _send_json(
-    send: Send, status: int, payload: dict[str, Any], extra: list[tuple[bytes, bytes]] | None = None
+    send: Send, status: int, payload: dict[str, Any] | bytes, extra: list[tuple[bytes, bytes]] | None = None
 ) -> None:
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    body = (
+        payload
+        if isinstance(payload, bytes)
+        else json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    )
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
     await send({"type": "http.response.body", "body": body})
@@ -250,7 +254,7 @@ def build_router(ctx: AppContext) -> APIRouter:
 
 def _store_rating(
     ctx: AppContext, token: str, key: str, staff_no: str | None, create: RatingCreate
-) -> tuple[int, dict[str, Any]]:
+) -> tuple[int, bytes]:
     """One write transaction for the whole request: the device's token (and its ``last_seen_at``,
     when due), the rating and the answer (models/intake.py); the 201 is sent only after the commit.
     A refused rating still records that the device was seen, as a separate request for the device
@@ -273,7 +277,7 @@ def _store_rating(
         raise ApiError(422, "validation_failed", str(refusal), "staff")
     if isinstance(refusal, ValidationFailed):
         raise ApiError(422, "validation_failed", str(refusal), refusal.field)
-    return (201 if taken.created else 200), taken.rating.model_dump(mode="json")
+    return (201 if taken.created else 200), taken.rating.model_dump_json().encode("utf-8")
 
 
 def _store_complaint(

@@ -233,6 +233,7 @@ class Database:
     def __init__(self, engine: Engine):
         self.engine = engine
         self._write_engine = engine.execution_options(**{_WRITE_OPTION: True})
+        self._write_lock = write_lock_for(engine)
 
     @property
     def dialect(self) -> Dialect:
@@ -263,9 +264,8 @@ class Database:
         """
         conn = self._write_engine.raw_connection()
         try:
-            lock = write_lock_for(self.engine)
-            if lock is not None:
-                _begin_immediate(lock, conn)
+            if self._write_lock is not None:
+                _begin_immediate(self._write_lock, conn)
             try:
                 yield conn
                 conn.commit()
