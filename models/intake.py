@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Integer, bindparam, case, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -30,6 +30,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from models.catalog import ConductClause
+from models.clock import UTCDateTime
 from models.crypto import token_digest
 from models.devices import MARK_SEEN, DeviceAtCounter, last_seen_due
 from models.errors import DeviceNotAuthorized, IdempotencyConflict, StaffNotFound, ValidationFailed
@@ -84,6 +85,27 @@ def _device_statement(_dialect: str) -> Any:
         .correlate(Device)
         .scalar_subquery()
     )
+    # The device's presses in the burst window (bind since, n, and nth = n - 1), bounded as
+    # models.rating.recent_presses is: the latest, and how many (n once there are at least n,
+    # known from the n-th newest without counting further; CASE evaluates the count only below n).
+    since = bindparam("since", type_=UTCDateTime())
+    in_window = (col(Rating.device_id) == col(Device.id), col(Rating.created_at) > since)
+    latest_press = (
+        select(func.max(col(Rating.created_at))).where(*in_window).correlate(Device).scalar_subquery()
+    )
+    nth_press = (
+        select(col(Rating.created_at))
+        .where(*in_window)
+        .order_by(col(Rating.created_at).desc())
+        .limit(1)
+        .offset(bindparam("nth"))
+        .correlate(Device)
+        .scalar_subquery()
+    )
+    few_presses = (
+        select(func.count()).select_from(Rating).where(*in_window).correlate(Device).scalar_subquery()
+    )
+    presses = case((nth_press.is_(None), few_presses), else_=bindparam("n", type_=Integer()))
     global_values = select(col(Policy.values)).where(col(Policy.branch_id).is_(None)).scalar_subquery()
     branch_values = (
         select(col(branch_policy.values))
@@ -102,6 +124,8 @@ def _device_statement(_dialect: str) -> Any:
             col(on_duty.employee_no),
             global_values,
             branch_values,
+            presses,
+            latest_press,
         )  # fmt: skip
         .join(Counter, col(Counter.id) == col(Device.counter_id))
         .outerjoin(on_duty, col(on_duty.id) == duty_staff)
@@ -184,7 +208,14 @@ def device_by_token(conn: Any, dialect: Dialect, token: str | None, *, now: date
     ``last_seen_at`` moves when due (see :func:`models.devices.last_seen_due`), uncommitted."""
     if not token or len(token) > TOKEN_MAX:
         raise DeviceNotAuthorized("a valid device token is required")
-    row = _DEVICE.first(conn, dialect, {"digest": token_digest(token), "at": now, "at_end": now})
+    # The presses are counted in the window of the policy last seen (it changes only when an admin
+    # saves the rules), and counted again below in the right one if this policy differs.
+    window, most = _presses_window
+    params = {
+        "digest": token_digest(token), "at": now, "at_end": now, "since": now - timedelta(seconds=window),
+        "n": most, "nth": most - 1,
+    }  # fmt: skip
+    row = _DEVICE.first(conn, dialect, params)
     if row is None or row[3] is not None:
         raise DeviceNotAuthorized("this device token is unknown or revoked")
     device = DeviceAtCounter(id=row[0], counter_id=row[1], branch_id=row[2], last_seen_at=row[4])
@@ -194,7 +225,23 @@ def device_by_token(conn: Any, dialect: Dialect, token: str | None, *, now: date
     scopes: list[tuple[int | None, Any]] = [(None, row[7])] if row[7] is not None else []
     if row[8] is not None:
         scopes.append((device.branch_id, row[8]))
-    return _Context(device, on_duty, policy_of_scopes(scopes))
+    policy = policy_of_scopes(scopes)
+    latest = now - row[10] if row[10] is not None else None
+    presses: tuple[int, timedelta | None] = (int(row[9]), latest)
+    if (policy.burst_window_seconds, policy.burst_max_presses) != (window, most):
+        _remember_window(policy)
+        presses = recent_presses(conn, dialect, device_id=device.id, now=now, policy=policy)
+    return _Context(device, on_duty, policy, presses)
+
+
+_DEFAULTS = PolicyValues()
+# (burst_window_seconds, burst_max_presses) of the policy the last rating was taken under.
+_presses_window: tuple[int, int] = (_DEFAULTS.burst_window_seconds, _DEFAULTS.burst_max_presses)
+
+
+def _remember_window(policy: PolicyValues) -> None:
+    global _presses_window
+    _presses_window = (policy.burst_window_seconds, policy.burst_max_presses)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +251,7 @@ class _Context:
     device: DeviceAtCounter
     on_duty: tuple[int, str] | None
     policy: PolicyValues
+    presses: tuple[int, timedelta | None]  # as models.rating.recent_presses gives them
 
 
 def counter_branch(conn: Any, dialect: Dialect, counter_id: int) -> int:
@@ -249,7 +297,11 @@ def take_rating(
         if known is not None
         else policy_of_scopes(SCOPE_ROWS.rows(conn, dialect, {"branch_id": device.branch_id}))
     )
-    count, latest = recent_presses(conn, dialect, device_id=device.id, now=now, policy=policy)
+    count, latest = (
+        known.presses
+        if known is not None
+        else recent_presses(conn, dialect, device_id=device.id, now=now, policy=policy)
+    )
     flag = decide_flag(count=count, latest=latest, policy=policy)
     values = {
         "id": uuid.uuid4(), "idempotency_key": key, "request_hash": digest,
