@@ -82,6 +82,8 @@ class Duty(SQLModel, table=True):
 
     __table_args__ = (
         Index("ix_duty_counter_open", "counter_id", "ended_at"),
+        # Who is on duty at a counter: its latest sign-ins first, without reading its whole history.
+        Index("ix_duty_counter_started", "counter_id", "started_at"),
         CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="order"),
     )
 

@@ -93,3 +93,21 @@ def test_a_press_too_soon_after_the_last_is_flagged_by_the_one_query(db, world):
 def effective_policy_of(db: Database, world: World):  # type: ignore[no-untyped-def]
     with db.read() as s:
         return effective_policy(s, world.branch_id)
+
+
+def test_who_is_on_duty_is_read_newest_first_whatever_the_counters_history(db, world):
+    """A counter signs people in and out for years; a tap must not read that whole history."""
+    if db.dialect.name != "sqlite":
+        return  # the plan checked is SQLite's (PostgreSQL's planner has the same index to use)
+    from models.intake import _DEVICE
+
+    sql = _DEVICE._compile(db.dialect).sql
+    params = _DEVICE._compile(db.dialect).order
+    assert params is not None
+    with db.read() as s:
+        raw = s.connection().connection.dbapi_connection
+        assert raw is not None
+        plan = [row[3] for row in raw.execute("EXPLAIN QUERY PLAN " + sql, [None] * len(params))]
+    duty = [step for step in plan if step.startswith(("SEARCH duty ", "SCAN duty"))]
+    assert duty and all("ix_duty_counter_started" in step for step in duty), plan
+    assert not any("TEMP B-TREE" in step for step in plan), plan
