@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
@@ -15,16 +16,25 @@ from models.text import is_plain_key
 from models.throttle import blocked_for, clear, record_failure
 from models.training import has_passed_induction
 
-# Built once (bind counter_id, at, at_end); the rating intake asks the same in models/intake.py.
-_ON_DUTY = (
-    select(Staff)
-    .join(Duty, col(Duty.staff_id) == col(Staff.id))
-    .where(
-        col(Duty.counter_id) == bindparam("counter_id"),
+
+def on_duty_where(counter_id: Any) -> tuple[Any, ...]:
+    """Who is on duty at the counter ``counter_id`` (a bind parameter or a column) at the bound time
+    ``at`` (bound twice: ``at`` and ``at_end``); the caller joins Duty to Staff and orders by
+    ``Duty.started_at`` descending, so overlapping duties (a missed sign-out) give the latest
+    sign-in. Shared with the rating intake (models/intake.py)."""
+    return (
+        col(Duty.counter_id) == counter_id,
         col(Duty.started_at) <= bindparam("at"),
         col(Duty.ended_at).is_(None) | (col(Duty.ended_at) > bindparam("at_end")),
         col(Staff.active),
     )
+
+
+# Built once (bind counter_id, at, at_end).
+_ON_DUTY = (
+    select(Staff)
+    .join(Duty, col(Duty.staff_id) == col(Staff.id))
+    .where(*on_duty_where(bindparam("counter_id")))
     .order_by(col(Duty.started_at).desc())
     .limit(1)
 )

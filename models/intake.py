@@ -33,6 +33,7 @@ from models.catalog import ConductClause
 from models.clock import UTCDateTime
 from models.crypto import token_digest
 from models.devices import MARK_SEEN, DeviceAtCounter, last_seen_due
+from models.duty import on_duty_where
 from models.errors import DeviceNotAuthorized, IdempotencyConflict, StaffNotFound, ValidationFailed
 from models.org import Counter, Device, Duty, Staff
 from models.policy import SCOPE_ROWS, Policy, PolicyValues, policy_of_scopes
@@ -74,12 +75,7 @@ def _device_statement(_dialect: str) -> Any:
     duty_staff = (
         select(col(Duty.staff_id))
         .join(Staff, col(Staff.id) == col(Duty.staff_id))
-        .where(
-            col(Duty.counter_id) == col(Device.counter_id),
-            col(Duty.started_at) <= bindparam("at"),
-            col(Duty.ended_at).is_(None) | (col(Duty.ended_at) > bindparam("at_end")),
-            col(Staff.active),
-        )
+        .where(*on_duty_where(col(Device.counter_id)))
         .order_by(col(Duty.started_at).desc())
         .limit(1)
         .correlate(Device)
@@ -142,12 +138,7 @@ _ON_DUTY = Prepared(
     lambda _d: (
         select(col(Staff.id), col(Staff.employee_no))
         .join(Duty, col(Duty.staff_id) == col(Staff.id))
-        .where(
-            col(Duty.counter_id) == bindparam("counter_id"),
-            col(Duty.started_at) <= bindparam("at"),
-            col(Duty.ended_at).is_(None) | (col(Duty.ended_at) > bindparam("at_end")),
-            col(Staff.active),
-        )
+        .where(*on_duty_where(bindparam("counter_id")))
         .order_by(col(Duty.started_at).desc())
         .limit(1)
     )

@@ -113,12 +113,27 @@ def scroll_to(page, locator) -> None:  # type: ignore[no-untyped-def]
         page.wait_for_timeout(250)
 
 
-def to_english(page, size: str) -> None:  # type: ignore[no-untyped-def]
-    (button(page, "English") if size == "tablet" else icon_button(page, "English")).click()
+def switch_language(page, size: str, name: str, then: str) -> None:  # type: ignore[no-untyped-def]
+    """Tap the language switch ``name`` until the text ``then`` shows. A tap that lands while the
+    page is redrawing after the previous tap (a tab change, say) can be lost on a loaded machine;
+    the user would tap again, and so does this, up to three times."""
+    switch = button(page, name) if size == "tablet" else icon_button(page, name)
+    for attempt in range(3):
+        switch.click()
+        try:
+            page.get_by_text(then, exact=True).first.wait_for(timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
 
 
-def to_chinese(page, size: str) -> None:  # type: ignore[no-untyped-def]
-    (button(page, "中文") if size == "tablet" else icon_button(page, "中文")).click()
+def to_english(page, size: str, then: str) -> None:  # type: ignore[no-untyped-def]
+    switch_language(page, size, "English", then)
+
+
+def to_chinese(page, size: str, then: str) -> None:  # type: ignore[no-untyped-def]
+    switch_language(page, size, "中文", then)
 
 
 def star_of(server, month: str) -> Sanction | None:  # type: ignore[no-untyped-def]
@@ -165,8 +180,7 @@ def test_1_the_supervisor_runs_last_months_evaluation_and_approves_the_service_s
         star = star_of(server, month)
         assert star is not None and (star.status, star.decision_reason) == ("approved", REASON)
 
-        to_english(page, "tablet")
-        page.get_by_text("Monthly evaluation", exact=True).wait_for()
+        to_english(page, "tablet", "Monthly evaluation")
         page.mouse.move(0, 0)
         screenshot(page, "admin-ledger-tablet-en")
     finally:
@@ -215,8 +229,7 @@ def test_3_the_leaderboard_opens_a_personal_file(server, browser, last_month, si
         page.get_by_text(re.compile(r"^批准 · 郭主管 · ")).first.wait_for()
         screenshot(page, f"admin-personal-file-records-{size}-zh")
 
-        to_english(page, size)
-        page.get_by_text("Personal file", exact=True).wait_for()
+        to_english(page, size, "Personal file")
         page.mouse.move(0, 0)
         screenshot(page, f"admin-personal-file-{size}-en")
         button(page, "Back to the leaderboard").click()
@@ -235,8 +248,7 @@ def test_3_the_leaderboard_opens_a_personal_file(server, browser, last_month, si
             page.mouse.move(0, 0)
             screenshot(page, "admin-ledger-propose-phone-en")
             page.get_by_role("button", name=re.compile(r"^Proposals \(\d+\)$")).click()
-            to_chinese(page, size)
-            page.get_by_text("月度评估", exact=True).wait_for()
+            to_chinese(page, size, "月度评估")
             page.mouse.move(0, 0)
             screenshot(page, "admin-ledger-phone-zh")
     finally:
