@@ -28,7 +28,7 @@ lint: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=25
 
 # The reliability and security battery at full size (1,000-rating crash loops, 10,000 hostile inputs
 # per entry point); `make test` runs a short form of the same tests.
