@@ -39,6 +39,7 @@ class AdminApp:
         self.message_values: dict[str, object] = {}
         self.message_ok = False
         self.login_draft = ""
+        self.password_draft = ""  # kept only while the authenticator code is asked for
         self.totp_needed = False
         self.sign_in_fields: tuple[ft.TextField, ft.TextField, ft.TextField | None] | None = None
         self.queue_filter = "open"
@@ -173,6 +174,7 @@ class AdminApp:
         assert self.sign_in_fields is not None
         login, password, totp = self.sign_in_fields
         self.login_draft = (login.value or "").strip()
+        self.password_draft = ""
         if not self.login_draft or not password.value:
             self.say("admin.sign_in.empty")
             self.render()
@@ -188,6 +190,7 @@ class AdminApp:
             )
         except SecondFactorRequired as exc:
             self.totp_needed = True
+            self.password_draft = password.value or ""
             enrolled = exc.details.get("enrolled", True)
             self.say("admin.sign_in.totp_needed" if enrolled else "admin.sign_in.totp_not_enrolled")
         except LoginThrottled as exc:

@@ -16,10 +16,14 @@ if TYPE_CHECKING:
 def build(app: AdminApp) -> ft.Control:
     locale = app.locale
     message = t(locale, app.message_key, **app.message_values) if app.message_key else None
+    # The cursor goes where the person types next, and only one field asks for focus: the login
+    # first; the password again after a refused attempt (the login is kept, the password cleared);
+    # the code when the authenticator is asked for (login and password both kept).
+    focus = "totp" if app.password_draft else "password" if app.login_draft else "login"
     login = ft.TextField(
         label=t(locale, "admin.sign_in.login"),
         key="login",
-        autofocus=True,
+        autofocus=focus == "login",
         max_length=64,
         value=app.login_draft,
         on_submit=app.on_sign_in,
@@ -27,6 +31,8 @@ def build(app: AdminApp) -> ft.Control:
     password = ft.TextField(
         label=t(locale, "admin.sign_in.password"),
         key="password",
+        autofocus=focus == "password",
+        value=app.password_draft or None,
         password=True,
         can_reveal_password=True,
         max_length=128,
@@ -38,6 +44,7 @@ def build(app: AdminApp) -> ft.Control:
         totp = ft.TextField(
             label=t(locale, "admin.sign_in.totp"),
             key="totp",
+            autofocus=focus == "totp",
             max_length=6,
             keyboard_type=ft.KeyboardType.NUMBER,
             on_submit=app.on_sign_in,

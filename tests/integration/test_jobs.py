@@ -1,5 +1,7 @@
 """Timed work bodies run directly (the scheduler only calls them): each is safe to repeat."""
 
+from datetime import UTC, datetime
+
 from sqlmodel import select
 
 from models.audit import AuditEvent, verify
@@ -22,8 +24,11 @@ def test_the_weekly_draw_gives_each_supervisor_spot_checks_once_per_week(ctx, db
             )
         )
         s.commit()
-    first = weekly_spot_check_draw(ctx)
-    again = weekly_spot_check_draw(ctx)
+    # A Monday morning in the branches' zone (Asia/Shanghai): the whole week's windows are ahead.
+    # Left to the real clock, a run on a Friday evening or a weekend rightly draws nothing.
+    monday = datetime(2026, 11, 23, 0, 30, tzinfo=UTC)
+    first = weekly_spot_check_draw(ctx, now=monday)
+    again = weekly_spot_check_draw(ctx, now=monday)
     with db.read() as s:
         tasks = s.exec(select(SpotCheckTask)).all()
     assert first == len(tasks) > 0 and again == 0

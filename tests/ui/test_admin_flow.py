@@ -70,6 +70,9 @@ async def test_a_wrong_password_is_refused_with_a_clear_message(open_admin: Open
     await sign_in(h, "boss.a", "wrong password!")
     assert h.find("sign-in-error").value == "用户名或密码不正确。"
     assert not h.exists("filter-open")
+    # The login stays, the password is cleared and the cursor waits in it for the next try.
+    assert h.find("login").value == "boss.a" and not h.find("password").value
+    assert h.find("password").autofocus and not h.find("login").autofocus
 
 
 async def test_a_supervisor_works_a_complaint_from_queue_to_resolved(open_admin: Open, people, db, world):
@@ -223,7 +226,9 @@ async def test_a_supervisor_sets_up_an_authenticator_and_then_needs_its_code(ope
 
     await sign_in(h, "boss.a")
     assert h.exists("totp") and h.find("sign-in-error").value == "请输入身份验证器上的 6 位动态验证码。"
-    await h.fill("password", PASSWORD)
+    # Only the code is asked for now: the login and password stay, the cursor is in the code field.
+    assert h.find("password").value == PASSWORD and h.find("totp").autofocus
+    assert not h.find("password").autofocus and not h.find("login").autofocus
     # The code used to confirm cannot be replayed; the next one (30 s later) signs in.
     later = ctx.clock() + timedelta(seconds=30)
     await h.fill("totp", totp_code(secret, later))
