@@ -28,7 +28,12 @@ lint: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest --durations=25
+	@# Two parts: everything but the browser on two workers, then the browser tests alone (they
+	@# time what a person sees and went flaky beside the crash-loop tests). Both always run.
+	status=0; \
+	$(BIN)/python -m pytest -n 2 --ignore=tests/e2e --durations=15 || status=$$?; \
+	$(BIN)/python -m pytest tests/e2e --durations=10 || status=$$?; \
+	exit $$status
 
 # The reliability and security battery at full size (1,000-rating crash loops, 10,000 hostile inputs
 # per entry point); `make test` runs a short form of the same tests.

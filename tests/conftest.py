@@ -10,11 +10,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 import models  # noqa: F401  (registers tables)
+import models.auth
+import models.crypto
 from models.catalog import load_catalog
 from models.clock import utcnow
 from models.crypto import hash_secret
@@ -28,6 +31,24 @@ from rapport.settings import Settings
 
 PG_URL = os.environ.get("RAPPORT_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+CHEAP_ARGON2 = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(autouse=True)
+def cheap_argon2(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Passwords and PINs stay argon2id in every in-process test, at the lowest cost: at the real
+    cost one hash takes about 0.2 s on a CI machine and the suite makes thousands. The real
+    parameters are held by tests/unit/test_crypto.py (marked ``real_argon2``); servers the browser
+    and CLI tests start run with them too."""
+    if request.node.get_closest_marker("real_argon2"):
+        yield
+        return
+    monkeypatch.setattr(models.crypto, "_hasher", CHEAP_ARGON2)
+    models.auth._dummy_hash.cache_clear()
+    yield
+    models.auth._dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="session")
@@ -128,12 +149,15 @@ def ctx(db: Database, tmp_path) -> AppContext:  # type: ignore[no-untyped-def]
     return AppContext(settings=settings, db=db, secret_key="test-secret-" + "x" * 32)
 
 
-_ORDER = {"unit": 0, "integration": 1, "ui": 2, "e2e": 3}
+# Slow suites first so that, run in parallel (`make test`: `pytest -n 2` without the browser tests),
+# the long tests start early and the quick ones fill in at the end; the browser tests last.
+_ORDER = {"battery": 0, "integration": 1, "ui": 2, "unit": 3, "e2e": 4}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Fast suites first, the browser last. Playwright's sync API keeps an event loop running in
-    the main thread while its browser is open, which would break the asyncio tests after it."""
+    """Order the suites (above). The browser tests share one server and one Chromium per package
+    (tests/e2e/conftest.py), closed when the last of them ends, so Playwright's event loop is gone
+    before any asyncio test runs in the same process."""
 
     def suite(item: pytest.Item) -> int:
         parts = item.path.parts

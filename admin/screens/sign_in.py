@@ -32,7 +32,7 @@ def build(app: AdminApp) -> ft.Control:
         label=t(locale, "admin.sign_in.password"),
         key="password",
         autofocus=focus == "password",
-        value=app.password_draft or None,
+        value=app.password_draft,
         password=True,
         can_reveal_password=True,
         max_length=128,

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from argon2 import PasswordHasher
 from sqlmodel import select
 
 import models.auth  # noqa: F401  (registers login_session and totp_secret)
@@ -40,17 +39,6 @@ from models.org import Staff
 
 PASSWORD = "correct horse battery"
 HOME, ELSEWHERE = "198.51.100.23", "203.0.113.7"
-
-
-@pytest.fixture(autouse=True)
-def cheap_argon2(monkeypatch):
-    """Still argon2id, with the cost turned down so the throttling tests stay quick."""
-    monkeypatch.setattr(
-        models.crypto, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
-    models.auth._dummy_hash.cache_clear()
-    yield
-    models.auth._dummy_hash.cache_clear()
 
 
 @dataclass

@@ -14,11 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from sqlmodel import select
 
-import models.auth
-import models.crypto
 from admin.app import AdminApp
 from admin.sections import SECTIONS, visible_sections
 from models.alerts import AlertKind, raise_alert
@@ -36,16 +33,6 @@ PASSWORD = "correct horse 42"
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # Tuesday 11:00 in Shanghai
 BRANCH_NAME = {"A": "甲支行", "B": "乙支行"}
 Open = Callable[[], Awaitable[tuple[FletHarness, AdminApp]]]
-
-
-@pytest.fixture(autouse=True)
-def cheap_argon2(monkeypatch):
-    monkeypatch.setattr(
-        models.crypto, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
-    models.auth._dummy_hash.cache_clear()
-    yield
-    models.auth._dummy_hash.cache_clear()
 
 
 @dataclass

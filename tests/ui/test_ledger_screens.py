@@ -11,11 +11,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from sqlmodel import select
 
-import models.auth
-import models.crypto
 from models.rating import Rating
 from models.sanction import Appeal, Sanction
 from rapport.context import AppContext
@@ -24,16 +21,6 @@ from tests.ledger_world import APPEALED_COMMENT, NOW, PASSWORD, LedgerWorld, see
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here
 from admin_support import Open, admin_tabs, sign_in  # noqa: E402
 from harness import FletHarness  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def cheap_argon2(monkeypatch):
-    monkeypatch.setattr(
-        models.crypto, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
-    models.auth._dummy_hash.cache_clear()
-    yield
-    models.auth._dummy_hash.cache_clear()
 
 
 @pytest.fixture

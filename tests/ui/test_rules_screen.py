@@ -10,11 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from sqlmodel import col, select
 
-import models.auth
-import models.crypto
 from admin import rules as service
 from models.crypto import hash_secret
 from models.org import Role, Staff
@@ -26,16 +23,6 @@ from admin_support import PASSWORD, Open, sign_in  # noqa: E402
 from harness import FletHarness  # noqa: E402
 
 RANKED = "rules-min_ratings_ranked"
-
-
-@pytest.fixture(autouse=True)
-def cheap_argon2(monkeypatch):
-    monkeypatch.setattr(
-        models.crypto, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
-    models.auth._dummy_hash.cache_clear()
-    yield
-    models.auth._dummy_hash.cache_clear()
 
 
 @pytest.fixture
