@@ -27,9 +27,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from statistics import median
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func
+from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
 from models.errors import ValidationFailed
@@ -177,75 +178,91 @@ def fair_score(own: Moments, branch: Moments, *, prior_weight: int, min_ranked: 
 # Queries
 
 
-def _moments_columns() -> list:
-    score = col(Rating.score)
+def _tally(pairs: Iterable[tuple[Any, Any]]) -> Moments:
+    """Moments from (score, how many) pairs: the database only counts ratings per score, the least
+    work per index entry; sums and squares follow here from at most five rows."""
+    counts = [0, 0, 0, 0, 0]
+    for score, n in pairs:
+        counts[int(score) - 1] += int(n or 0)
+    return Moments(
+        sum(counts),
+        sum(k * c for k, c in zip(range(1, 6), counts, strict=True)),
+        sum(k * k * c for k, c in zip(range(1, 6), counts, strict=True)),
+        tuple(counts),  # type: ignore[arg-type]
+    )
+
+
+def _tally_by(rows: Iterable[Sequence[Any]]) -> dict[Any, Moments]:
+    """(key, score, how many) rows to Moments per key."""
+    groups: dict[Any, list[tuple[Any, Any]]] = {}
+    for key, score, n in rows:
+        groups.setdefault(key, []).append((score, n))
+    return {key: _tally(pairs) for key, pairs in groups.items()}
+
+
+def _branch_period(branch_id: int, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
     return [
-        func.count(),
-        func.coalesce(func.sum(score), 0),
-        func.coalesce(func.sum(score * score), 0),
-        *[func.coalesce(func.sum(case((score == k, 1), else_=0)), 0) for k in (1, 2, 3, 4, 5)],
+        col(Rating.branch_id) == branch_id,
+        col(Rating.created_at) >= start,
+        col(Rating.created_at) < end,
+        col(Rating.counted).is_(True),
     ]
 
 
-def _moments(row: Sequence[int]) -> Moments:
-    n, total, squares, *counts = (int(x or 0) for x in row)
-    return Moments(n, total, squares, tuple(counts))  # type: ignore[arg-type]
-
-
 def branch_moments(session: Session, branch_id: int, start: datetime, end: datetime) -> Moments:
-    row = session.exec(
-        select(*_moments_columns()).where(
-            Rating.branch_id == branch_id,
-            col(Rating.created_at) >= start,
-            col(Rating.created_at) < end,
-            col(Rating.counted).is_(True),
-        )
-    ).one()
-    return _moments(row)
+    score = col(Rating.score)
+    rows = session.exec(
+        select(score, func.count()).where(*_branch_period(branch_id, start, end)).group_by(score)
+    ).all()
+    return _tally(rows)
+
+
+def branch_and_staff_moments(
+    session: Session, branch_id: int, start: datetime, end: datetime
+) -> tuple[Moments, dict[int, Moments]]:
+    """The branch's counted ratings in a period, whole and per staff member, in one pass over them
+    (ratings given to nobody in particular count for the branch only)."""
+    staff, score = col(Rating.staff_id), col(Rating.score)
+    rows = session.exec(
+        select(staff, score, func.count())
+        .where(*_branch_period(branch_id, start, end))
+        .group_by(staff, score)
+    ).all()
+    tallies = _tally_by(rows)
+    whole = sum(tallies.values(), Moments())
+    return whole, {int(k): m for k, m in tallies.items() if k is not None}
 
 
 def moments_by_staff(session: Session, branch_id: int, start: datetime, end: datetime) -> dict[int, Moments]:
     """Counted ratings of a branch in a period, per staff member they were given to."""
-    rows = session.exec(
-        select(col(Rating.staff_id), *_moments_columns())
-        .where(
-            Rating.branch_id == branch_id,
-            col(Rating.created_at) >= start,
-            col(Rating.created_at) < end,
-            col(Rating.counted).is_(True),
-            col(Rating.staff_id).is_not(None),
-        )
-        .group_by(col(Rating.staff_id))
-    ).all()
-    return {int(r[0]): _moments(r[1:]) for r in rows}
+    return branch_and_staff_moments(session, branch_id, start, end)[1]
 
 
 def moments_by_counter(
     session: Session, branch_id: int, start: datetime, end: datetime
 ) -> dict[int | None, Moments]:
+    counter, score = col(Rating.counter_id), col(Rating.score)
     rows = session.exec(
-        select(col(Rating.counter_id), *_moments_columns())
-        .where(
-            Rating.branch_id == branch_id,
-            col(Rating.created_at) >= start,
-            col(Rating.created_at) < end,
-            col(Rating.counted).is_(True),
-        )
-        .group_by(col(Rating.counter_id))
+        select(counter, score, func.count())
+        .where(*_branch_period(branch_id, start, end))
+        .group_by(counter, score)
     ).all()
-    return {(int(r[0]) if r[0] is not None else None): _moments(r[1:]) for r in rows}
+    return {(int(k) if k is not None else None): m for k, m in _tally_by(rows).items()}
 
 
 def staff_moments(session: Session, staff_id: int, start: datetime, end: datetime) -> Moments:
-    row = session.exec(
-        select(*_moments_columns()).where(
+    score = col(Rating.score)
+    rows = session.exec(
+        select(score, func.count())
+        .where(
             Rating.staff_id == staff_id,
             col(Rating.created_at) >= start,
             col(Rating.created_at) < end,
             col(Rating.counted).is_(True),
         )
-    ).one()
-    return _moments(row)
+        .group_by(score)
+    ).all()
+    return _tally(rows)
 
 
 def staff_daily(session: Session, staff_id: int, month: Month, tz: str) -> dict[date, Moments]:
@@ -304,8 +321,7 @@ def leaderboard(
         raise ValidationFailed("branch", "no such branch")
     p = _policy(session, branch_id, policy)
     start, end = month.bounds(branch.timezone)
-    per_staff = moments_by_staff(session, branch_id, start, end)
-    whole = branch_moments(session, branch_id, start, end)
+    whole, per_staff = branch_and_staff_moments(session, branch_id, start, end)
     people = session.exec(
         select(Staff).where(
             col(Staff.id).in_(list(per_staff)) | ((Staff.branch_id == branch_id) & (Staff.role == "staff"))
