@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     MetaData,
     String,
     Table,
@@ -272,6 +273,25 @@ def _counted(zone: Zone, start: datetime, end: datetime | None = None) -> list[C
     ]
 
 
+_COUNTER_SPAN = 1 << 32  # counter ids below this; branch ids below 2**28 keep the key in 63 bits
+
+
+def _cell_key() -> ColumnElement[int]:
+    """(branch, counter, score) as one integer: ((branch * 2**32) + counter) * 8 + score, counter 0
+    for ratings at no counter. Unpacked by :func:`_unpack_cell`."""
+    # Constants written into the SQL, not bound: PostgreSQL matches the grouped expression to the
+    # selected one by its text, and two sets of parameters would not match.
+    span, eight, zero = (literal_column(str(v), Integer) for v in (_COUNTER_SPAN, 8, 0))
+    counter = func.coalesce(col(Rating.counter_id), zero)
+    return (col(Rating.branch_id) * span + counter) * eight + col(Rating.score)
+
+
+def _unpack_cell(packed: int) -> tuple[int, int | None, int]:
+    rest, score = divmod(packed, 8)
+    branch_id, counter_id = divmod(rest, _COUNTER_SPAN)
+    return branch_id, counter_id or None, score
+
+
 def _n(value: Any) -> int:
     return int(value or 0)  # SUM over no rows is NULL; PostgreSQL sums come back as Decimal
 
@@ -283,21 +303,24 @@ def _n(value: Any) -> int:
 def summary(session: Session, *, branch_ids: Sequence[int] | None, now: datetime) -> Summary:
     """Count, mean and low share per branch and per counter, for today and this month.
 
-    Two queries per time zone, the month's and today's counted ratings, each grouped by (branch,
-    counter, score) with a plain count: the least work per index entry (conditional sums for today
-    cost a third more on 2,000,000 ratings, docs/PERFORMANCE.md), and today's query reads only
-    today's part of the index. Sums and low counts follow from the score; branch and overall totals
-    are added up here from those few rows. Active counters without ratings are listed with zeros.
+    Two queries per time zone, the month's and today's counted ratings, each counted per (branch,
+    counter, score): the least work per index entry (conditional sums for today cost a third more
+    on 2,000,000 ratings, docs/PERFORMANCE.md), and today's query reads only today's part of the
+    index. The three are packed into one integer to group by (:func:`_cell_key`): SQLite sorts
+    every matching row to group them, and one integer sorts in half the time of three columns.
+    Sums and low counts follow from the score; branch and overall totals are added up here from
+    those few rows. Active counters without ratings are listed with zeros.
     """
     branches = _branches(session, branch_ids)
     cells: dict[tuple[int, int | None], list[Stats]] = {}  # (branch, counter) -> [today, month]
-    group = (col(Rating.branch_id), col(Rating.counter_id), col(Rating.score))
+    key = _cell_key()
     for zone in zones(branches, now):
         for which, start in ((0, zone.day_start), (1, zone.month_start)):
-            stmt = sa_select(*group, func.count()).where(*_counted(zone, start)).group_by(*group)
-            for branch_id, counter_id, score, n in session.execute(stmt).all():
+            stmt = sa_select(key, func.count()).where(*_counted(zone, start)).group_by(key)
+            for packed, n in session.execute(stmt).all():
+                branch_id, counter_id, score = _unpack_cell(int(packed))
                 cell = cells.setdefault((branch_id, counter_id), [Stats(), Stats()])
-                n, score = _n(n), int(score)
+                n = _n(n)
                 cell[which] = cell[which] + Stats(n, score * n, n if score <= LOW_SCORE else 0)
     ids = [b.id for b in branches]
     counters = {c.id: c for c in session.exec(select(Counter).where(col(Counter.branch_id).in_(ids))).all()}

@@ -150,18 +150,31 @@ def act(page, action: str, *, expect_text: str = "已保存。") -> None:  # typ
     page.get_by_text(expect_text, exact=True).wait_for()
 
 
-def red_share(page, locator, *, wait: float = 5.0) -> float:  # type: ignore[no-untyped-def]
+def red_share(page, locator, *, wait: float = 10.0) -> float:  # type: ignore[no-untyped-def]
     """The share of error-red (#B3261E) pixels in the lower right quarter of a queue card, where its
     due-time label is (the severity badge, top left, is left out: a high one is red too).
 
-    The card's accessibility node can appear a frame before the canvas shows it (or while the list
-    is still settling after a filter change), so the screenshot is retried for up to `wait` seconds
-    until red shows; what the last attempt saw is returned."""
-    page.mouse.move(0, 0)  # no hover shade
+    What can hide the label from a screenshot: the card's accessibility node can appear a frame
+    before the canvas shows it (or while the list settles after a filter change); the card can lie
+    just below the window (Flutter keeps nodes of nearly visible rows); and the live-alert toast
+    ("新提醒：…", raised by the overdue sweep just before) covers the bottom of the window for a few
+    seconds. So: wait for the toast to go, wheel the card into the window, and retry the screenshot
+    for up to `wait` seconds until red shows; what the last attempt saw is returned (and saved)."""
+    toast = page.get_by_text(re.compile("^新提醒："))
+    if toast.count():
+        toast.first.wait_for(state="hidden", timeout=15_000)
+    size = page.viewport_size or {"width": 1280, "height": 800}
     deadline = time.monotonic() + wait
     while True:
+        page.mouse.move(size["width"] / 2, size["height"] / 2)
         box = locator.bounding_box()
         assert box is not None
+        outside = box["y"] < 0 or box["y"] + box["height"] > size["height"]
+        if outside and time.monotonic() < deadline:
+            page.mouse.wheel(0, box["y"] - size["height"] / 3)
+            page.wait_for_timeout(400)
+            continue
+        page.mouse.move(0, 0)  # no hover shade
         clip = {"x": box["x"] + box["width"] / 2, "y": box["y"] + box["height"] * 0.7,
                 "width": box["width"] / 2, "height": box["height"] * 0.3}  # fmt: skip
         image = Image.open(BytesIO(page.screenshot(clip=clip))).convert("RGB")
@@ -169,7 +182,10 @@ def red_share(page, locator, *, wait: float = 5.0) -> float:  # type: ignore[no-
         pixels = [tuple(raw[i : i + 3]) for i in range(0, len(raw), 3)]
         red = [p for p in pixels if p[0] > 150 and p[0] - p[1] > 70 and p[0] - p[2] > 70]
         share = len(red) / max(1, len(pixels))
-        if share > 0.01 or time.monotonic() > deadline:
+        if share > 0.01:
+            return share
+        if time.monotonic() > deadline:
+            screenshot(page, "failed-overdue-not-red")
             return share
         page.wait_for_timeout(250)
 
