@@ -31,6 +31,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from models.errors import ValidationFailed
@@ -200,21 +201,24 @@ def _tally_by(rows: Iterable[Sequence[Any]]) -> dict[Any, Moments]:
     return {key: _tally(pairs) for key, pairs in groups.items()}
 
 
-def _branch_period(branch_id: int, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
+def _period(owner: Any, owner_id: int, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
+    """Counted ratings of one branch or one person (``owner`` is the column) from start to end."""
     return [
-        col(Rating.branch_id) == branch_id,
+        col(owner) == owner_id,
         col(Rating.created_at) >= start,
         col(Rating.created_at) < end,
         col(Rating.counted).is_(True),
     ]
 
 
-def branch_moments(session: Session, branch_id: int, start: datetime, end: datetime) -> Moments:
+def _per_score(session: Session, where: list[ColumnElement[bool]], *keys: Any) -> Sequence[Any]:
+    """(*keys, score, how many) rows of the ratings ``where`` selects."""
     score = col(Rating.score)
-    rows = session.exec(
-        select(score, func.count()).where(*_branch_period(branch_id, start, end)).group_by(score)
-    ).all()
-    return _tally(rows)
+    return session.execute(sa_select(*keys, score, func.count()).where(*where).group_by(*keys, score)).all()
+
+
+def branch_moments(session: Session, branch_id: int, start: datetime, end: datetime) -> Moments:
+    return _tally(_per_score(session, _period(Rating.branch_id, branch_id, start, end)))
 
 
 def branch_and_staff_moments(
@@ -222,12 +226,7 @@ def branch_and_staff_moments(
 ) -> tuple[Moments, dict[int, Moments]]:
     """The branch's counted ratings in a period, whole and per staff member, in one pass over them
     (ratings given to nobody in particular count for the branch only)."""
-    staff, score = col(Rating.staff_id), col(Rating.score)
-    rows = session.exec(
-        select(staff, score, func.count())
-        .where(*_branch_period(branch_id, start, end))
-        .group_by(staff, score)
-    ).all()
+    rows = _per_score(session, _period(Rating.branch_id, branch_id, start, end), col(Rating.staff_id))
     tallies = _tally_by(rows)
     whole = sum(tallies.values(), Moments())
     return whole, {int(k): m for k, m in tallies.items() if k is not None}
@@ -241,28 +240,12 @@ def moments_by_staff(session: Session, branch_id: int, start: datetime, end: dat
 def moments_by_counter(
     session: Session, branch_id: int, start: datetime, end: datetime
 ) -> dict[int | None, Moments]:
-    counter, score = col(Rating.counter_id), col(Rating.score)
-    rows = session.exec(
-        select(counter, score, func.count())
-        .where(*_branch_period(branch_id, start, end))
-        .group_by(counter, score)
-    ).all()
+    rows = _per_score(session, _period(Rating.branch_id, branch_id, start, end), col(Rating.counter_id))
     return {(int(k) if k is not None else None): m for k, m in _tally_by(rows).items()}
 
 
 def staff_moments(session: Session, staff_id: int, start: datetime, end: datetime) -> Moments:
-    score = col(Rating.score)
-    rows = session.exec(
-        select(score, func.count())
-        .where(
-            Rating.staff_id == staff_id,
-            col(Rating.created_at) >= start,
-            col(Rating.created_at) < end,
-            col(Rating.counted).is_(True),
-        )
-        .group_by(score)
-    ).all()
-    return _tally(rows)
+    return _tally(_per_score(session, _period(Rating.staff_id, staff_id, start, end)))
 
 
 def staff_daily(session: Session, staff_id: int, month: Month, tz: str) -> dict[date, Moments]:
