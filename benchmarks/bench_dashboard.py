@@ -13,6 +13,13 @@ Each call is repeated (rotating over branches and people) after two warm-up call
 over the repeats. The OS page cache is warm (the database fits in memory on the target machine),
 which is how a server that has been up for a while answers; the first call is printed too.
 
+Before timing, the dataset's schema is brought up to date and the ``rating-rollup`` job runs at the
+data's "now" (another child process), as it would have on a server that has been up: the month-wide
+figures then read closed days from the roll-up (models/rollup.py) and count only today's ratings
+and any day not rolled up. The job's first run on a file is printed (days counted, seconds); later
+runs find nothing due. ``--live`` skips it and leaves the roll-up empty, so every day is counted from
+the ratings (the figures before the roll-up existed; for comparison).
+
 Every dataset is measured in a fresh child process, so its peak RSS (VmHWM) is the memory those
 queries need (the Python process with SQLAlchemy, the app's modules and SQLite's page cache).
 
@@ -158,8 +165,59 @@ def measure(url: str, repeat: int) -> dict[str, Any]:
     return {"ratings": int(ratings), "queries": results, "peak_rss_mb": peak_rss_kb() / 1024}
 
 
-def _child(ratings: int, seed: int, repeat: int) -> dict[str, Any]:
+def roll_up(url: str, *, clear: bool) -> dict[str, Any]:
+    """In a child process: the roll-up job at the data's "now", as the server would have run it; or,
+    with ``clear``, an empty roll-up (every day is then read from the ratings)."""
+    from sqlmodel import delete
+
+    from models.jobs import RunLog
+    from models.rollup import RatingDay, RatingDayMark
+    from rapport.context import AppContext
+    from rapport.db import Database
+    from rapport.scheduler import ROLLUP, job_named, run_slot
+    from rapport.settings import Settings
+
+    db = Database.from_url(url)
+    ctx = AppContext(settings=Settings(), db=db, secret_key="benchmark", clock=lambda: NOW)
+    if clear:
+        with db.write() as session:
+            session.exec(delete(RatingDay))
+            session.exec(delete(RatingDayMark))
+            session.commit()
+        db.dispose()
+        return {"days": 0, "failed": 0, "seconds": 0.0}
+    started = time.perf_counter()
+    job = job_named(ROLLUP)
+    done = failed = 0
+    for slot in job.slots(ctx, NOW):
+        run = run_slot(ctx, job, slot, NOW)
+        if run is None:  # this hour's run already happened on this file: run the body again (idempotent)
+            log = RunLog()
+            job.body(ctx, slot, NOW, log)
+            done, failed = done + log.done, failed + log.failed
+        else:
+            done, failed = done + run.items_done, failed + run.items_failed
+    db.dispose()
+    return {"days": done, "failed": failed, "seconds": time.perf_counter() - started}
+
+
+def _child(ratings: int, seed: int, repeat: int, live: bool) -> dict[str, Any]:
     data = ensure_dataset(ratings, seed)
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_dashboard", "--roll-up", data.url]
+        + (["--live"] if live else []),
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    rolled = json.loads(out.stdout.strip().splitlines()[-1])
+    if rolled["failed"]:
+        raise SystemExit(f"the roll-up job failed on {rolled['failed']} day(s) of {data.path}")
+    if live:
+        print("   roll-up emptied: every day is counted from the ratings", flush=True)
+    else:
+        print(f"   roll-up job: {rolled['days']} day(s) counted in {rolled['seconds']:.1f} s", flush=True)
     out = subprocess.run(
         [sys.executable, "-m", "benchmarks.bench_dashboard", "--measure", data.url, "--repeat", str(repeat)],
         cwd=REPO,
@@ -177,17 +235,24 @@ def main() -> int:
     parser.add_argument("--ratings", type=int, action="append", help="dataset size (repeatable)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=40, help="timed calls per query")
+    parser.add_argument("--live", action="store_true", help="leave the roll-up empty (for comparison)")
     parser.add_argument("--measure", help=argparse.SUPPRESS)  # child mode: database URL
+    parser.add_argument("--roll-up", help=argparse.SUPPRESS)  # child mode: database URL
     args = parser.parse_args()
+    if args.roll_up:
+        print(json.dumps(roll_up(args.roll_up, clear=args.live)))
+        return 0
     if args.measure:
         print(json.dumps(measure(args.measure, args.repeat)))
         return 0
     sizes = args.ratings or [TARGET_RATINGS]
     header("bench_dashboard: dashboard and personal-file queries", sizes=sizes, repeat=args.repeat)
-    report = Report("bench_dashboard", {"sizes": sizes, "seed": args.seed, "repeat": args.repeat})
+    report = Report(
+        "bench_dashboard", {"sizes": sizes, "seed": args.seed, "repeat": args.repeat, "live": args.live}
+    )
     growth: dict[int, dict[str, Any]] = {}
     for n in sizes:
-        result = _child(n, args.seed, args.repeat)
+        result = _child(n, args.seed, args.repeat, args.live)
         growth[n] = result
         # Targets apply at 2M and below; at other sizes the figures are the growth table.
         judged = n <= TARGET_RATINGS

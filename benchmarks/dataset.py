@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchmarks.common import BENCH_DIR, REPO, rapport_env
+from benchmarks.common import BENCH_DIR, REPO, rapport_env, upgrade_schema
 
 NOW = datetime(2026, 10, 31, 7, 0, tzinfo=UTC)  # 15:00 in Asia/Shanghai, last day of October
 DAYS = 730
@@ -74,6 +74,8 @@ def ensure_dataset(ratings: int, seed: int = 1, *, quiet: bool = False) -> Datas
         )
         if not quiet:
             print(f"   generated in {time.monotonic() - started:.0f} s", flush=True)
+    else:
+        upgrade_schema(path.parent)  # a file cached by an older version gets the newer tables
     return Dataset(path, ratings, seed)
 
 

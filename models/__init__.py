@@ -13,6 +13,7 @@ from models.jobs import JobRun
 from models.org import Branch, Counter, Device, Duty, EnrolmentCode, Role, Staff
 from models.policy import Policy, PolicyRevision, PolicyValues
 from models.rating import Channel, Rating
+from models.rollup import RatingDay, RatingDayMark
 from models.sanction import Appeal, Evaluation, Sanction, SanctionKind, SanctionStatus
 from models.throttle import Throttle
 from models.training import TrainingKind, TrainingRecord
@@ -38,6 +39,8 @@ __all__ = [
     "Duty",
     "EnrolmentCode",
     "Policy",
+    "RatingDay",
+    "RatingDayMark",
     "PolicyRevision",
     "PolicyValues",
     "Appeal",

@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import logging
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
+log = logging.getLogger(__name__)
+
+HEAD_OFFICE_TZ = "Asia/Shanghai"
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def branch_zone(name: str | None) -> ZoneInfo:
+    """A branch's time zone; the head office's when it has none or an unknown name (a bad value in
+    the data must not break a dashboard)."""
+    try:
+        return ZoneInfo(name or HEAD_OFFICE_TZ)
+    except (KeyError, ValueError):
+        log.warning("unknown branch time zone %r; using %s", name, HEAD_OFFICE_TZ)
+        return ZoneInfo(HEAD_OFFICE_TZ)
+
+
+def local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    """The UTC instant a local calendar day starts (zoneinfo settles days with a DST change)."""
+    return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

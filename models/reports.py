@@ -25,7 +25,7 @@ import logging
 from collections import Counter as Tally
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,17 +36,20 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    and_,
     case,
     cast,
     func,
     literal_column,
+    or_,
     union_all,
 )
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
-from models.clock import UTCDateTime
+from models import rollup
+from models.clock import HEAD_OFFICE_TZ, UTCDateTime, branch_zone, local_midnight
 from models.complaint import Complaint, ComplaintStatus, Severity
 from models.org import Branch, Counter
 from models.rating import Rating
@@ -60,7 +63,7 @@ OPEN_STATUSES = (ComplaintStatus.new, ComplaintStatus.acknowledged, ComplaintSta
 SEVERITY_ORDER = (Severity.high, Severity.normal, Severity.low)
 # The inspections feature is optional here: its tables are looked up by name at run time.
 INSPECTION, INSPECTION_FINDING = "inspection", "inspection_finding"
-DEFAULT_TZ = "Asia/Shanghai"
+DEFAULT_TZ = HEAD_OFFICE_TZ
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -202,11 +205,6 @@ class ClauseHeatMap:
 # Periods in local time
 
 
-def local_midnight(day: date, tz: ZoneInfo) -> datetime:
-    """The UTC instant a local calendar day starts (zoneinfo settles days with a DST change)."""
-    return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
-
-
 @dataclass(frozen=True)
 class Zone:
     """Branches sharing a time zone, with that zone's period boundaries for ``now`` (UTC)."""
@@ -237,14 +235,6 @@ class Zone:
         return [self.today - timedelta(days=i) for i in range(n - 1, -1, -1)]
 
 
-def _tz(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or DEFAULT_TZ)
-    except (KeyError, ValueError):  # an unknown name in the data must not break the dashboard
-        log.warning("unknown branch time zone %r; using %s", name, DEFAULT_TZ)
-        return ZoneInfo(DEFAULT_TZ)
-
-
 def _branches(session: Session, branch_ids: Sequence[int] | None) -> list[Branch]:
     stmt = select(Branch).order_by(col(Branch.code))
     if branch_ids is not None:
@@ -259,7 +249,7 @@ def zones(branches: Iterable[Branch], now: datetime) -> list[Zone]:
     groups: dict[str, list[int]] = {}
     for b in branches:
         assert b.id is not None
-        groups.setdefault(_tz(b.timezone).key, []).append(b.id)
+        groups.setdefault(branch_zone(b.timezone).key, []).append(b.id)
     return [Zone.at(ZoneInfo(key), tuple(ids), now) for key, ids in sorted(groups.items())]
 
 
@@ -271,6 +261,24 @@ def _counted(zone: Zone, start: datetime, end: datetime | None = None) -> list[C
         col(Rating.created_at) < (end or zone.day_end),
         col(Rating.counted).is_(True),
     ]
+
+
+def _counted_in(ranges: Sequence[tuple[tuple[int, ...], datetime, datetime]]) -> list[ColumnElement[bool]]:
+    """Counted ratings in any of the (branches, start, end) ranges."""
+    at = col(Rating.created_at)
+    spans = [and_(col(Rating.branch_id).in_(ids), at >= start, at < end) for ids, start, end in ranges]
+    return [or_(*spans), col(Rating.counted).is_(True)]
+
+
+def _day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    return local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz)
+
+
+def _closed(session: Session, zone: Zone, first: date, keys: Sequence[str]) -> rollup.ClosedDays:
+    """The zone's closed days from ``first`` up to today (models/rollup.py)."""
+    return rollup.closed_days(
+        session, tz=zone.tz, branch_ids=zone.branch_ids, first=first, end=zone.today, keys=keys
+    )
 
 
 _COUNTER_SPAN = 1 << 32  # counter ids below this; branch ids below 2**28 keep the key in 63 bits
@@ -303,26 +311,35 @@ def _n(value: Any) -> int:
 def summary(session: Session, *, branch_ids: Sequence[int] | None, now: datetime) -> Summary:
     """Count, mean and low share per branch and per counter, for today and this month.
 
-    Two queries per time zone, the month's and today's counted ratings, each counted per (branch,
-    counter, score): the least work per index entry (conditional sums for today cost a third more
-    on 2,000,000 ratings, docs/PERFORMANCE.md), and today's query reads only today's part of the
-    index. The three are packed into one integer to group by (:func:`_cell_key`): SQLite sorts
-    every matching row to group them, and one integer sorts faster than three columns (a month
-    of 20 branches at 2,000,000 ratings: 60–65 ms against 83, docs/PERFORMANCE.md).
-    Sums and low counts follow from the score; branch and overall totals are added up here from
-    those few rows. Active counters without ratings are listed with zeros.
+    Per time zone: today's counted ratings, counted per (branch, counter, score) with one integer
+    key to group by (:func:`_cell_key`: SQLite sorts every matching row to group them, and one
+    integer sorts faster than three columns); the month's closed days from the roll-up
+    (models/rollup.py), and any closed day it does not hold from the ratings, the same way; the
+    month is those plus today. Sums and low counts follow from the score; branch and overall totals
+    are added up here from those few rows. Active counters without ratings are listed with zeros.
     """
     branches = _branches(session, branch_ids)
     cells: dict[tuple[int, int | None], list[Stats]] = {}  # (branch, counter) -> [today, month]
+
+    def add(which: tuple[int, ...], branch_id: int, counter_id: int | None, score: int, n: Any) -> None:
+        cell = cells.setdefault((branch_id, counter_id), [Stats(), Stats()])
+        n = _n(n)
+        stats = Stats(n, score * n, n if score <= LOW_SCORE else 0)
+        for i in which:
+            cell[i] = cell[i] + stats
+
     key = _cell_key()
     for zone in zones(branches, now):
-        for which, start in ((0, zone.day_start), (1, zone.month_start)):
-            stmt = sa_select(key, func.count()).where(*_counted(zone, start)).group_by(key)
-            for packed, n in session.execute(stmt).all():
-                branch_id, counter_id, score = _unpack_cell(int(packed))
-                cell = cells.setdefault((branch_id, counter_id), [Stats(), Stats()])
-                n = _n(n)
-                cell[which] = cell[which] + Stats(n, score * n, n if score <= LOW_SCORE else 0)
+        today = sa_select(key, func.count()).where(*_counted(zone, zone.day_start)).group_by(key)
+        for packed, n in session.execute(today).all():
+            add((0, 1), *_unpack_cell(int(packed)), n)
+        closed = _closed(session, zone, zone.today.replace(day=1), ("branch_id", "counter_id", "score"))
+        for branch_id, counter_id, score, n in closed.rows:
+            add((1,), branch_id, counter_id, score, n)
+        if closed.live:
+            rest = sa_select(key, func.count()).where(*_counted_in(closed.ranges(zone.tz))).group_by(key)
+            for packed, n in session.execute(rest).all():
+                add((1,), *_unpack_cell(int(packed)), n)
     ids = [b.id for b in branches]
     counters = {c.id: c for c in session.exec(select(Counter).where(col(Counter.branch_id).in_(ids))).all()}
     for counter in counters.values():
@@ -379,25 +396,32 @@ def trend(
     if days < 1:
         raise ValueError("days must be at least 1")
     merged: dict[date, tuple[int, int]] = {}
+
+    def add(day: date, n: Any, total: Any) -> None:
+        old_n, old_s = merged.get(day, (0, 0))
+        merged[day] = (old_n + _n(n), old_s + _n(total))
+
     for zone in zones(_branches(session, branch_ids), now):
         local_days = zone.days(days)
-        bounds = [local_midnight(d, zone.tz) for d in local_days] + [zone.day_end]
-        # One range aggregate per day, glued with UNION ALL: each is a plain range scan of the
-        # (branch_id, created_at) index, with no per-row bucket expression and no sort for a GROUP BY
-        # (measured on SQLite: about as fast as counting the whole window once, 5x a CASE bucket).
+        for day in local_days:
+            add(day, 0, 0)
+        closed = _closed(session, zone, local_days[0], ("day", "score"))
+        for day, score, n in closed.rows:
+            add(day, n, score * n)
+        # Today and any closed day the roll-up does not hold: one range aggregate per day, glued
+        # with UNION ALL (each a plain range scan of the (branch_id, created_at) index, with no
+        # per-row bucket expression and no sort for a GROUP BY).
+        live = [*sorted(closed.live.items()), (zone.today, zone.branch_ids)]
         stmt: Any = union_all(
             *[
                 sa_select(literal_column(str(i)), func.count(), func.sum(col(Rating.score))).where(
-                    *_counted(zone, bounds[i], bounds[i + 1])
+                    *_counted_in([(ids, *_day_bounds(day, zone.tz))])
                 )
-                for i in range(days)
+                for i, (day, ids) in enumerate(live)
             ]
         )
-        found = {int(i): (_n(n), _n(s)) for i, n, s in session.execute(stmt).all()}
-        for i, day in enumerate(local_days):
-            n, s = found.get(i, (0, 0))
-            old_n, old_s = merged.get(day, (0, 0))
-            merged[day] = (old_n + n, old_s + s)
+        for i, n, total in session.execute(stmt).all():
+            add(live[int(i)][0], n, total)
     if not merged:  # no branch in scope: still a row of empty days, in the default time zone
         today = now.astimezone(ZoneInfo(DEFAULT_TZ)).date()
         merged = {today - timedelta(days=i): (0, 0) for i in range(days)}
@@ -409,11 +433,11 @@ def distribution(session: Session, *, branch_ids: Sequence[int] | None, now: dat
     """Counted ratings of this month per score (1-5)."""
     counts = dict.fromkeys(SCORES, 0)
     for zone in zones(_branches(session, branch_ids), now):
-        stmt = (
-            select(col(Rating.score), func.count())
-            .where(*_counted(zone, zone.month_start))
-            .group_by(col(Rating.score))
-        )
+        closed = _closed(session, zone, zone.today.replace(day=1), ("score",))
+        for score, n in closed.rows:
+            counts[int(score)] += int(n)
+        live = [*closed.ranges(zone.tz), (zone.branch_ids, zone.day_start, zone.day_end)]
+        stmt = select(col(Rating.score), func.count()).where(*_counted_in(live)).group_by(col(Rating.score))
         for score, n in session.exec(stmt).all():
             counts[int(score)] += int(n)
     c = tuple(counts[s] for s in SCORES)

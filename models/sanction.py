@@ -33,9 +33,10 @@ from sqlalchemy import JSON, CheckConstraint, Column, Index, String
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
 import models.base  # noqa: F401  (naming convention first)
+from models import rollup
 from models.audit import append
 from models.catalog import ConductClause
-from models.clock import UTCDateTime, utcnow
+from models.clock import UTCDateTime, branch_zone, utcnow
 from models.complaint import Complaint, ComplaintStatus
 from models.errors import DomainError, Forbidden, NotFound, StaffNotFound, ValidationFailed
 from models.org import Branch, Role, Staff
@@ -498,6 +499,10 @@ def decide_appeal(
         rating = session.get(Rating, appeal.rating_id)
         assert rating is not None
         if overturn:
+            if rating.counted:  # it leaves the scores: its day's roll-up is stale (models/rollup.py)
+                branch = session.get(Branch, rating.branch_id)
+                tz = branch_zone(branch.timezone if branch else None)
+                rollup.day_changed(session, branch_id=rating.branch_id, at=rating.created_at, tz=tz)
             rating.overturned, rating.counted = True, False
             session.add(rating)
     elif target is not None:

@@ -246,6 +246,31 @@ def _evaluation_body(ctx: AppContext, slot: str, now: datetime, run: RunLog) -> 
             run.ok()
 
 
+def _rollup_body(ctx: AppContext, slot: str, now: datetime, run: RunLog) -> None:
+    """Count every branch's closed days that are not counted yet, or changed since (models/rollup.py),
+    one (branch, day) per transaction: each counted day is kept even if a later one fails."""
+    from models.clock import branch_zone
+    from models.org import Branch
+    from models.rollup import days_due, roll_day
+
+    with ctx.db.read() as session:
+        zones = [
+            (b.id, branch_zone(b.timezone))
+            for b in session.exec(select(Branch).order_by(col(Branch.id))).all()
+            if b.id is not None
+        ]
+        due = [(b, tz, days_due(session, branch_id=b, tz=tz, now=now)) for b, tz in zones]
+    for branch_id, tz, days in due:
+        for day in days:
+            try:
+                with ctx.db.write() as session:
+                    roll_day(session, branch_id=branch_id, day=day, tz=tz, now=now)
+            except Exception as exc:
+                run.fail(f"branch {branch_id}, {day}", exc)
+            else:
+                run.ok()
+
+
 def _next_first_of_month(ctx: AppContext, now: datetime) -> datetime:
     zone = ZoneInfo(SCHEDULE_TZ)
     local = now.astimezone(zone)
@@ -259,6 +284,8 @@ EVALUATION = "monthly-evaluation"
 SPOT_CHECK = "spot-check-draw"
 RETENTION = "retention"
 BACKUP = "backup"
+ROLLUP = "rating-rollup"
+ROLLUP_PERIOD = 3600
 
 
 def jobs() -> list[Job]:
@@ -293,6 +320,13 @@ def jobs() -> list[Job]:
             _retention_slots,
             _retention_body,
             lambda ctx, now: next_occurrence(now, tz=SCHEDULE_TZ, at=RETENTION_AT),
+        ),
+        Job(
+            ROLLUP,
+            SLOW_TICK_SECONDS,
+            lambda ctx, now: [period_slot(now, ROLLUP_PERIOD)],
+            _rollup_body,
+            lambda ctx, now: next_period(now, ROLLUP_PERIOD),
         ),
         Job(
             BACKUP,

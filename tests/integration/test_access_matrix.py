@@ -1190,7 +1190,9 @@ def check_decide_appeal(c: Cell, _r: None) -> None:
     assert rating.overturned and not rating.counted, rating
     _only_rows(c, "appeal", "id", {c.prepared})
     _only_rows(c, "rating", "id", {appeal.rating_id})
-    assert changed(c.before, c.after) == {"appeal", "rating", "audit_event"}
+    # The rating's day goes back to being counted from the ratings (models/rollup.py).
+    _only_rows(c, "rating_day_mark", "branch_id", {rating.branch_id})
+    assert changed(c.before, c.after) == {"appeal", "rating", "audit_event", "rating_day_mark"}
 
 
 def _standings(c: Cell, b: ledger.Board, branch_id: int) -> None:

@@ -15,13 +15,15 @@ from sqlmodel import SQLModel, select
 
 from admin import backend
 from admin.dashboard import dashboard
-from models import reports
+from models import reports, rollup
 from models.auth import SessionExpired
 from models.complaint import Complaint
 from models.crypto import hash_secret
 from models.errors import Forbidden
 from models.org import Branch, Counter, Role, Staff
 from models.rating import Rating
+from rapport import scheduler
+from rapport.scheduler import job_named, run_due
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 3, 15, 10, 0, tzinfo=SH).astimezone(UTC)
@@ -48,9 +50,20 @@ def complaint(branch_id, category, created_at, severity, status, due_at) -> Comp
     )  # fmt: skip
 
 
-@pytest.fixture
-def seeded(db, world):
-    """Branch A (counters 1 and 2, and QR ratings at no counter) and branch B (counter B-01)."""
+@pytest.fixture(params=["live", "rolled-up"])
+def seeded(request, db, world, ctx):
+    """Branch A (counters 1 and 2, and QR ratings at no counter) and branch B (counter B-01).
+
+    Every test runs twice: with every day read from the ratings, and after the roll-up job has
+    counted the closed days (models/rollup.py), which must not change a single figure."""
+    counter = _seed(db, world)
+    if request.param == "rolled-up":
+        [run] = run_due(ctx, job_named(scheduler.ROLLUP), NOW)
+        assert run.items_done == rollup.ROLLUP_DAYS * 2  # each closed day of both branches
+    return counter
+
+
+def _seed(db, world):
     a, b, c1, c2 = world.branch_id, world.other_branch_id, world.counter_id, world.closed_counter_id
     with db.write() as s:
         b1 = Counter(branch_id=b, code="B-01", name_zh="乙1号窗口", name_en="B Counter 1")
