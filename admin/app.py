@@ -42,6 +42,7 @@ class AdminApp:
         self.password_draft = ""  # kept only while the authenticator code is asked for
         self.totp_needed = False
         self.sign_in_fields: tuple[ft.TextField, ft.TextField, ft.TextField | None] | None = None
+        self.sign_in_error: ft.Text | None = None
         self.queue_filter = "open"
         self.queue_rows: list[backend.QueueRow] = []
         self.detail: backend.Detail | None = None
@@ -173,12 +174,19 @@ class AdminApp:
     async def on_sign_in(self, _e: ft.Event[Any]) -> None:
         assert self.sign_in_fields is not None
         login, password, totp = self.sign_in_fields
+        if not (login.value or "").strip() or not password.value:
+            # Only the message changes: redrawing the form would wipe what the person typed, and a
+            # tap can arrive before the field's last keystrokes have.
+            self.say("admin.sign_in.empty")
+            if self.sign_in_error is not None:
+                self.sign_in_error.value = t(self.locale, "admin.sign_in.empty")
+                self.sign_in_error.visible = True
+                self.sign_in_error.update()
+            else:
+                self.render()
+            return
         self.login_draft = (login.value or "").strip()
         self.password_draft = ""
-        if not self.login_draft or not password.value:
-            self.say("admin.sign_in.empty")
-            self.render()
-            return
         try:
             self.user, self.token = await asyncio.to_thread(
                 backend.sign_in,

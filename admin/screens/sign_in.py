@@ -51,11 +51,13 @@ def build(app: AdminApp) -> ft.Control:
         )
         fields.append(totp)
     app.sign_in_fields = (login, password, totp)
+    error = ft.Text(message or "", color="#B3261E", size=15, key="sign-in-error", visible=bool(message))
+    app.sign_in_error = error
     form = ft.Column(
         [
             ft.Text(t(locale, "admin.sign_in.title"), size=26, weight=ft.FontWeight.BOLD, color=INK),
             *fields,
-            ft.Text(message or "", color="#B3261E", size=15, key="sign-in-error", visible=bool(message)),
+            error,
             ft.Button(
                 content=ft.Text(t(locale, "admin.sign_in.submit"), size=18),
                 on_click=app.on_sign_in,

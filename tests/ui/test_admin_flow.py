@@ -75,6 +75,20 @@ async def test_a_wrong_password_is_refused_with_a_clear_message(open_admin: Open
     assert h.find("password").autofocus and not h.find("login").autofocus
 
 
+async def test_a_tap_with_a_field_empty_asks_for_both_and_keeps_what_was_typed(open_admin: Open, people):
+    h = await open_admin()
+    await h.fill("login", "boss.a")
+    password = h.find("password")
+    await h.click("sign-in")
+    assert h.find("sign-in-error").value == "请填写用户名和密码。" and h.find("sign-in-error").visible
+    # Nothing was redrawn: a redraw would put the fields back as the server last saw them, wiping
+    # keystrokes still on their way from the browser.
+    assert h.find("password") is password and h.find("login").value == "boss.a"
+    await h.fill("password", PASSWORD)
+    await h.click("sign-in")
+    assert h.exists("filter-open")
+
+
 async def test_a_supervisor_works_a_complaint_from_queue_to_resolved(open_admin: Open, people, db, world):
     cid = file(db, world)
     storage: dict = {}
