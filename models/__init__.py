@@ -13,7 +13,7 @@ from models.jobs import JobRun
 from models.org import Branch, Counter, Device, Duty, EnrolmentCode, Role, Staff
 from models.policy import Policy, PolicyRevision, PolicyValues
 from models.rating import Channel, Rating
-from models.rollup import RatingDay, RatingDayMark
+from models.rollup import RatingDay, RatingDayMark, RatingDayReason
 from models.sanction import Appeal, Evaluation, Sanction, SanctionKind, SanctionStatus
 from models.throttle import Throttle
 from models.training import TrainingKind, TrainingRecord
@@ -41,6 +41,7 @@ __all__ = [
     "Policy",
     "RatingDay",
     "RatingDayMark",
+    "RatingDayReason",
     "PolicyRevision",
     "PolicyValues",
     "Appeal",

@@ -20,7 +20,6 @@ days with a daylight-saving change are right.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter as Tally
 from collections.abc import Iterable, Sequence
@@ -56,7 +55,7 @@ from models.rating import Rating
 
 log = logging.getLogger(__name__)
 
-LOW_SCORE = 2
+LOW_SCORE = rollup.LOW_SCORE
 SCORES = (1, 2, 3, 4, 5)
 DUE_SOON = timedelta(hours=24)
 OPEN_STATUSES = (ComplaintStatus.new, ComplaintStatus.acknowledged, ComplaintStatus.investigating)
@@ -274,10 +273,12 @@ def _day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz)
 
 
-def _closed(session: Session, zone: Zone, first: date, keys: Sequence[str]) -> rollup.ClosedDays:
+def _closed(
+    session: Session, zone: Zone, first: date, keys: Sequence[str], of: str = "scores"
+) -> rollup.ClosedDays:
     """The zone's closed days from ``first`` up to today (models/rollup.py)."""
     return rollup.closed_days(
-        session, tz=zone.tz, branch_ids=zone.branch_ids, first=first, end=zone.today, keys=keys
+        session, tz=zone.tz, branch_ids=zone.branch_ids, first=first, end=zone.today, keys=keys, of=of
     )
 
 
@@ -498,13 +499,17 @@ def clause_heat(
     # The JSON text, not the JSON type: grouped in SQL, decoded here once per distinct list.
     reasons_text = cast(col(Rating.reasons), String)
     for zone in all_zones:
+        closed = _closed(session, zone, zone.today.replace(day=1), ("code",), of="reasons")
+        for code, n in closed.rows:
+            ratings[code] += int(n)
+        live = [*closed.ranges(zone.tz), (zone.branch_ids, zone.day_start, zone.day_end)]
         stmt = (
             sa_select(reasons_text, func.count())
-            .where(*_counted(zone, zone.month_start), col(Rating.score) <= LOW_SCORE)
+            .where(*_counted_in(live), col(Rating.score) <= LOW_SCORE)
             .group_by(reasons_text)
         )
         for text, n in session.execute(stmt).all():
-            for code in _reason_codes(text):  # a clause counts once per rating
+            for code in rollup.reason_codes(text):  # a clause counts once per rating
                 ratings[code] += int(n)
         c_stmt = (
             select(col(Complaint.category), func.count())
@@ -525,16 +530,6 @@ def clause_heat(
     ]
     heat.sort(key=lambda h: (-h.total, h.code))
     return ClauseHeatMap(tuple(heat[:limit]), inspections_available=inspections is not None)
-
-
-def _reason_codes(text: str | None) -> set[str]:
-    """The clause codes of one stored reasons list (JSON text); nothing for anything unreadable."""
-    try:
-        codes = json.loads(text) if text else []
-    except ValueError:
-        log.warning("unreadable rating reasons %r; left out of the heat map", text[:80] if text else text)
-        return set()
-    return {str(c) for c in codes} if isinstance(codes, list) else set()
 
 
 def _table(session: Session, name: str) -> Table | None:

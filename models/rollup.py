@@ -7,11 +7,14 @@ shortly after it closes, by the ``rating-rollup`` job (rapport/scheduler.py):
 
 * ``rating_day``: per (branch, local day, counter, score), how many counted ratings; counter 0
   stands for ratings taken at no counter (phone, hotline).
+* ``rating_day_reason``: per (branch, local day, clause), how many counted low ratings (score
+  ``LOW_SCORE`` or less) cite the clause among their reasons (the clause heat map).
 * ``rating_day_mark``: per (branch, local day), ``version`` (raised by every change to a counted
   rating of that day), ``rolled`` (the version the rows were counted at) and ``timezone`` (the zone
-  the day's bounds were taken in). A day's rows are used only while ``rolled = version`` and the
-  zone is still the branch's; otherwise the day is read from the ratings, as are days not counted
-  yet and today. So the figures never depend on whether or when the job ran: only their cost does.
+  the day's bounds were taken in); one mark covers both tables. A day's rows are used only while
+  ``rolled = version`` and the zone is still the branch's; otherwise the day is read from the
+  ratings, as are days not counted yet and today. So the figures never depend on whether or when
+  the job ran: only their cost does.
 
 What changes a closed day, and tells this module in the same transaction (:func:`day_changed`): a
 supervisor overturning a rating on appeal (models/sanction.py) takes it out of every score. Nothing
@@ -29,13 +32,16 @@ the count missed leaves the day stale. On SQLite writers take turns anyway.
 
 from __future__ import annotations
 
+import json
+import logging
+from collections import Counter as Tally
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Column, Date, Integer, and_, cast, delete, func, null, union_all, update
+from sqlalchemy import Column, Date, Integer, String, and_, cast, delete, func, null, union_all, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -45,10 +51,13 @@ import models.base  # noqa: F401  (naming convention first)
 from models.clock import UTCDateTime, local_midnight
 from models.rating import Rating
 
+log = logging.getLogger(__name__)
+
 # The dashboards read this month and the last 30 days: closed days further back are not counted.
 ROLLUP_DAYS = 40
 GRACE = timedelta(minutes=15)
 NO_COUNTER = 0
+LOW_SCORE = 2  # a "low" rating: this score or less
 
 
 class RatingDay(SQLModel, table=True):
@@ -59,6 +68,16 @@ class RatingDay(SQLModel, table=True):
     day: date = Field(primary_key=True)
     counter_id: int = Field(primary_key=True)  # NO_COUNTER for ratings at no counter
     score: int = Field(primary_key=True)
+    n: int
+
+
+class RatingDayReason(SQLModel, table=True):
+    __tablename__ = "rating_day_reason"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    branch_id: int = Field(foreign_key="branch.id", primary_key=True)
+    day: date = Field(primary_key=True)
+    code: str = Field(primary_key=True, max_length=16)  # a clause of the code of conduct
     n: int
 
 
@@ -74,7 +93,9 @@ class RatingDayMark(SQLModel, table=True):
 
 
 _DAY: Any = RatingDay.__table__  # type: ignore[attr-defined]
+_REASON: Any = RatingDayReason.__table__  # type: ignore[attr-defined]
 _MARK: Any = RatingDayMark.__table__  # type: ignore[attr-defined]
+TABLES = {"scores": _DAY, "reasons": _REASON}
 
 
 def _insert(session: Session, table: Any) -> Any:
@@ -133,22 +154,33 @@ def roll_day(session: Session, *, branch_id: int, day: date, tz: ZoneInfo, now: 
         .on_conflict_do_nothing(index_elements=[_MARK.c.branch_id, _MARK.c.day])
     )
     version = session.execute(sa_select(_MARK.c.version).where(where_mark)).scalar_one()
-    session.execute(delete(_DAY).where(_DAY.c.branch_id == branch_id, _DAY.c.day == day))
+    for table in TABLES.values():
+        session.execute(delete(table).where(table.c.branch_id == branch_id, table.c.day == day))
+    counted = [
+        col(Rating.branch_id) == branch_id,
+        col(Rating.created_at) >= local_midnight(day, tz),
+        col(Rating.created_at) < local_midnight(day + timedelta(days=1), tz),
+        col(Rating.counted).is_(True),
+    ]
     counter = func.coalesce(col(Rating.counter_id), NO_COUNTER)
-    rows = session.execute(
-        sa_select(counter, col(Rating.score), func.count())
-        .where(
-            col(Rating.branch_id) == branch_id,
-            col(Rating.created_at) >= local_midnight(day, tz),
-            col(Rating.created_at) < local_midnight(day + timedelta(days=1), tz),
-            col(Rating.counted).is_(True),
-        )
-        .group_by(counter, col(Rating.score))
-    ).all()
+    by_cell = sa_select(counter, col(Rating.score), func.count()).where(*counted)
+    rows = session.execute(by_cell.group_by(counter, col(Rating.score))).all()
     if rows:
         session.execute(
             _DAY.insert(),
             [{"branch_id": branch_id, "day": day, "counter_id": c, "score": s, "n": n} for c, s, n in rows],
+        )
+    # Low ratings grouped by their reasons' JSON text (a few distinct lists), each decoded once.
+    text = cast(col(Rating.reasons), String)
+    cited: Tally[str] = Tally()
+    lists = sa_select(text, func.count()).where(*counted, col(Rating.score) <= LOW_SCORE).group_by(text)
+    for reasons, n in session.execute(lists).all():
+        for code in reason_codes(reasons):  # a clause counts once per rating
+            cited[code] += int(n)
+    if cited:
+        session.execute(
+            _REASON.insert(),
+            [{"branch_id": branch_id, "day": day, "code": code, "n": n} for code, n in sorted(cited.items())],
         )
     session.execute(
         update(_MARK)
@@ -192,9 +224,6 @@ class ClosedDays:
         ]
 
 
-KEYS = ("branch_id", "day", "counter_id", "score")
-
-
 def closed_days(
     session: Session,
     *,
@@ -203,16 +232,22 @@ def closed_days(
     first: date,
     end: date,
     keys: Sequence[str],
+    of: str = "scores",
 ) -> ClosedDays:
-    """The counted ratings of local days ``first`` to ``end`` (exclusive) of branches in zone
-    ``tz``, as far as the roll-up holds them, grouped by ``keys`` (of :data:`KEYS`); the counter
-    is None for ratings at no counter. One statement reads both the rows and which days they cover,
-    so the two agree even on PostgreSQL, where each statement sees the database of its own moment."""
+    """Local days ``first`` to ``end`` (exclusive) of branches in zone ``tz``, as far as the roll-up
+    holds them: counted ratings (``of="scores"``, keys among branch_id, day, counter_id, score; the
+    counter is None for ratings at no counter) or clauses cited by low ratings (``of="reasons"``,
+    keys among branch_id, day, code), grouped by ``keys``. One statement reads both the rows and
+    which days they cover, so the two agree even on PostgreSQL, where each statement sees the
+    database of its own moment."""
+    if of not in TABLES:
+        raise ValueError(f"the roll-up keeps {sorted(TABLES)}, not {of!r}")
+    table = TABLES[of]
+    unknown = set(keys) - ({c.key for c in table.columns} - {"n"})
+    if unknown:
+        raise ValueError(f"the roll-up of {of} is not kept by {sorted(unknown)}")
     if first >= end or not branch_ids:
         return ClosedDays()
-    unknown = set(keys) - set(KEYS)
-    if unknown:
-        raise ValueError(f"the roll-up is kept by {KEYS}, not {sorted(unknown)}")
     fresh = and_(
         _MARK.c.branch_id.in_(list(branch_ids)),
         _MARK.c.day >= first,
@@ -220,22 +255,23 @@ def closed_days(
         _MARK.c.rolled == _MARK.c.version,
         _MARK.c.timezone == tz.key,
     )
-    grouped = [_DAY.c[k] for k in keys]
+    grouped = [table.c[k] for k in keys]
+    day = table.c.day
     counts = (
         sa_select(
             cast(0, Integer).label("part"),
             *grouped,
-            func.sum(_DAY.c.n),
+            func.sum(table.c.n),
             cast(null(), Integer),
             cast(null(), Date),
         )
-        .select_from(_DAY.join(_MARK, and_(_MARK.c.branch_id == _DAY.c.branch_id, _MARK.c.day == _DAY.c.day)))
+        .select_from(table.join(_MARK, and_(_MARK.c.branch_id == table.c.branch_id, _MARK.c.day == day)))
         .where(fresh)
         .group_by(*grouped)
     )
     covered = sa_select(
         cast(1, Integer),
-        *[cast(null(), _DAY.c[k].type) for k in keys],
+        *[cast(null(), table.c[k].type) for k in keys],
         cast(null(), Integer),
         _MARK.c.branch_id,
         _MARK.c.day,
@@ -260,6 +296,16 @@ def closed_days(
     return ClosedDays(rows, live)
 
 
+def reason_codes(text: str | None) -> set[str]:
+    """The clause codes of one stored reasons list (JSON text); nothing for anything unreadable."""
+    try:
+        codes = json.loads(text) if text else []
+    except ValueError:
+        log.warning("unreadable rating reasons %r; left out of the heat map", text[:80] if text else text)
+        return set()
+    return {str(c) for c in codes} if isinstance(codes, list) else set()
+
+
 def _span(first: date, end: date) -> Iterable[date]:
     return (first + timedelta(days=i) for i in range((end - first).days))
 
@@ -271,14 +317,17 @@ def _day(value: Any) -> date:
 
 __all__ = [
     "GRACE",
+    "LOW_SCORE",
     "NO_COUNTER",
     "ROLLUP_DAYS",
     "ClosedDays",
     "RatingDay",
     "RatingDayMark",
+    "RatingDayReason",
     "closed_days",
     "day_changed",
     "days_due",
     "newest_closed_day",
+    "reason_codes",
     "roll_day",
 ]

@@ -1,7 +1,8 @@
 """rating day roll-up: counted ratings of closed local days per branch, counter and score
 
-The month-wide dashboard figures read closed days from ``rating_day`` instead of counting every
-rating again (models/rollup.py); ``rating_day_mark`` says which (branch, day) the rows are good for.
+The month-wide dashboard figures read closed days from ``rating_day`` (scores) and
+``rating_day_reason`` (clauses cited by low ratings) instead of counting every rating again
+(models/rollup.py); ``rating_day_mark`` says which (branch, day) the rows are good for.
 Both start empty: until the ``rating-rollup`` job has run, every day is read from the ratings.
 
 Revision ID: 09d5a4e58058
@@ -36,6 +37,18 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
     )
     op.create_table(
+        "rating_day_reason",
+        sa.Column("branch_id", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("code", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["branch_id"], ["branch.id"], name=op.f("fk_rating_day_reason_branch_id_branch")
+        ),
+        sa.PrimaryKeyConstraint("branch_id", "day", "code", name=op.f("pk_rating_day_reason")),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
         "rating_day_mark",
         sa.Column("branch_id", sa.Integer(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
@@ -52,4 +65,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("rating_day_mark")
+    op.drop_table("rating_day_reason")
     op.drop_table("rating_day")

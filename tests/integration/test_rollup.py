@@ -23,10 +23,10 @@ NY = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=SH).astimezone(UTC)
 
 
-def rating(branch_id, counter_id, score, at, staff_id=None) -> Rating:
+def rating(branch_id, counter_id, score, at, staff_id=None, reasons=()) -> Rating:
     return Rating(
         idempotency_key=str(uuid.uuid4()), request_hash="t", branch_id=branch_id, counter_id=counter_id,
-        staff_id=staff_id, channel="kiosk", score=score, created_at=at,
+        staff_id=staff_id, channel="kiosk", score=score, created_at=at, reasons=list(reasons),
     )  # fmt: skip
 
 
@@ -35,7 +35,8 @@ def figures(db, branch_id: int, now: datetime = NOW):
         summary = reports.summary(s, branch_ids=[branch_id], now=now)
         trend = reports.trend(s, branch_ids=[branch_id], now=now)
         dist = reports.distribution(s, branch_ids=[branch_id], now=now)
-    return summary, trend, dist
+        heat = reports.clause_heat(s, branch_ids=[branch_id], now=now)
+    return summary, trend, dist, heat
 
 
 def live_days(db, branch_id: int, tz: ZoneInfo, first: date, end: date) -> dict[date, tuple[int, ...]]:
@@ -55,13 +56,19 @@ def test_an_overturned_appeal_leaves_the_month_at_once_and_the_job_counts_its_da
     three_days_ago = NOW - timedelta(days=3)
     with db.write() as s:
         boss = s.exec(select(Staff).where(Staff.employee_no == "S1")).one()
-        target = rating(a, c1, 1, three_days_ago, staff_id=world.staff_id)
-        s.add_all([target, rating(a, c1, 5, three_days_ago), rating(a, c1, 4, NOW - timedelta(days=2))])
+        target = rating(a, c1, 1, three_days_ago, staff_id=world.staff_id, reasons=["2.2.1", "2.3.1"])
+        s.add_all([
+            target,
+            rating(a, c1, 2, three_days_ago, reasons=["2.2.1"]),
+            rating(a, c1, 5, three_days_ago),
+            rating(a, c1, 4, NOW - timedelta(days=2)),
+        ])  # fmt: skip
         s.commit()
         target_id, boss_id = target.id, boss.id
     assert roll(ctx) == rollup.ROLLUP_DAYS * 2  # each closed day of both branches
     before = figures(db, a)
-    assert before[0].month == reports.Stats(3, 10, 1)
+    assert before[0].month == reports.Stats(4, 12, 2)
+    assert {(h.code, h.ratings) for h in before[3].clauses} == {("2.2.1", 2), ("2.3.1", 1)}
     day = three_days_ago.astimezone(SH).date()
     assert live_days(db, a, SH, date(2026, 11, 1), NOW.astimezone(SH).date()) == {}
 
@@ -73,14 +80,15 @@ def test_an_overturned_appeal_leaves_the_month_at_once_and_the_job_counts_its_da
         )
     # Before the job runs again: that day is read from the ratings, the others still from the roll-up.
     assert live_days(db, a, SH, date(2026, 11, 1), NOW.astimezone(SH).date()) == {day: (a,)}
-    summary, trend, dist = figures(db, a)
-    assert summary.month == reports.Stats(2, 9, 0)
-    assert {p.day: p.count for p in trend if p.count} == {day: 1, day + timedelta(days=1): 1}
-    assert dist.counts == (0, 0, 0, 1, 1)
+    summary, trend, dist, heat = figures(db, a)
+    assert summary.month == reports.Stats(3, 11, 1)
+    assert {p.day: p.count for p in trend if p.count} == {day: 2, day + timedelta(days=1): 1}
+    assert dist.counts == (0, 1, 0, 1, 1)
+    assert {(h.code, h.ratings) for h in heat.clauses} == {("2.2.1", 1)}
 
     assert roll(ctx, NOW + timedelta(hours=1)) == 1  # only the changed day is counted again
     assert live_days(db, a, SH, date(2026, 11, 1), NOW.astimezone(SH).date()) == {}
-    assert figures(db, a) == (summary, trend, dist)
+    assert figures(db, a) == (summary, trend, dist, heat)
 
 
 def test_closed_days_are_read_from_the_roll_up_and_a_changed_day_from_the_ratings(db, world, ctx):
