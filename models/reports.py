@@ -15,7 +15,10 @@ Speed (docs/QUALITY: every dashboard query p95 < 100 ms on 2,000,000 ratings): e
 filters on ``branch_id IN (...)`` and a ``created_at`` range, so it walks ix_rating_branch_created
 even for "all branches" (there is no index on created_at alone), and aggregates in SQL. Day
 boundaries are computed here in Python (zoneinfo), so the same SQL runs on SQLite and PostgreSQL and
-days with a daylight-saving change are right.
+days with a daylight-saving change are right. The month-wide figures (summary, trend, distribution,
+clause heat map) take closed days from the roll-up (models/rollup.py) and count from the ratings
+only today and any day the roll-up does not hold, so they cost about the same at 10,000,000
+ratings as at 2,000,000 (docs/PERFORMANCE.md) and are the same whether or not its job has run.
 """
 
 from __future__ import annotations
