@@ -205,7 +205,7 @@ def submit_tap(
             staff_no=staff_no, now=ctx.clock(),
         )  # fmt: skip
     rating_id, branch_id, counter_id = taken.rating.id, taken.rating.branch_id, taken.rating.counter_id
-    if taken.created and score <= 2:
+    if taken.burst:
         after_rating(ctx, branch_id=branch_id, counter_id=counter_id)
     return rating_id
 

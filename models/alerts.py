@@ -92,29 +92,39 @@ def raise_alert(
     return view(alert)
 
 
+NEGATIVE_SCORE = 2  # ratings at this score or below count towards a negative burst
+
+
 def is_negative_burst(scores: list[int], policy: PolicyValues) -> bool:
     """Policy rule: at least N ratings in the window, and at least the share of them at 1–2."""
-    if len(scores) < policy.burst_alert_min_ratings:
-        return False
-    low = sum(1 for s in scores if s <= 2)
-    return low / len(scores) >= policy.burst_alert_low_share
+    return burst_reached(len(scores), sum(1 for s in scores if s <= NEGATIVE_SCORE), policy)
 
 
-def check_negative_burst(
-    session: Session, *, branch_id: int, counter_id: int, policy: PolicyValues, now: datetime | None = None
-) -> AlertView | None:
+def burst_reached(total: int, low: int, policy: PolicyValues) -> bool:
+    """:func:`is_negative_burst` from the counts: ``total`` ratings in the window, ``low`` of them at 1–2."""
+    return total >= policy.burst_alert_min_ratings and low / total >= policy.burst_alert_low_share
+
+
+def recent_scores(session: Session, *, counter_id: int, policy: PolicyValues, now: datetime) -> list[int]:
+    """The counted scores at a counter within the policy's burst window before ``now``."""
     from models.rating import Rating
 
-    now = now or utcnow()
     window = timedelta(minutes=policy.burst_alert_window_minutes)
-    scores = list(
+    return list(
         session.exec(
             select(Rating.score).where(
                 Rating.counter_id == counter_id, Rating.counted, col(Rating.created_at) > now - window
             )
         ).all()
     )
-    if not is_negative_burst(scores, policy):
+
+
+def check_negative_burst(
+    session: Session, *, branch_id: int, counter_id: int, policy: PolicyValues, now: datetime | None = None
+) -> AlertView | None:
+    now = now or utcnow()
+    window = timedelta(minutes=policy.burst_alert_window_minutes)
+    if not is_negative_burst(recent_scores(session, counter_id=counter_id, policy=policy, now=now), policy):
         return None
     # One alert per counter per window-sized bucket of time.
     bucket = int(now.timestamp() // window.total_seconds())

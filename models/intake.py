@@ -29,6 +29,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
+from models.alerts import NEGATIVE_SCORE, burst_reached
 from models.catalog import ConductClause
 from models.clock import UTCDateTime
 from models.crypto import token_digest
@@ -60,6 +61,9 @@ class Taken:
     rating: RatingPublic
     created: bool
     values: dict[str, Any] | None = None  # the stored row's columns, when this request stored it
+    # This request stored a low rating that makes its counter's window a negative burst (by the
+    # policy): the caller raises the alert after the commit (rapport/alerting.after_rating).
+    burst: bool = False
 
 
 # -- statements (built against the models, compiled once per dialect) -------------------------------
@@ -188,6 +192,14 @@ def _insert_statement(dialect_name: str) -> Any:
 
 
 _INSERT = Prepared(_insert_statement, column_keys=_RATING_COLUMNS)
+# The counted ratings at a counter since a moment, and how many of them are low (a negative burst).
+_COUNTER_WINDOW = Prepared(
+    lambda _d: select(func.count(), func.sum(case((col(Rating.score) <= NEGATIVE_SCORE, 1), else_=0))).where(
+        col(Rating.counter_id) == bindparam("counter_id"),
+        col(Rating.counted).is_(True),
+        col(Rating.created_at) > bindparam("since", type_=UTCDateTime()),
+    )
+)
 
 
 # -- steps ------------------------------------------------------------------------------------------
@@ -303,7 +315,9 @@ def take_rating(
         "counted": flag is None, "overturned": False, "phone_key": None,
     }  # fmt: skip
     if insert_rating(conn, dialect, values):
-        return Taken(_public(values, staff[1] if staff else None), True, values)
+        low = data.score <= NEGATIVE_SCORE
+        burst = low and _negative_burst(conn, dialect, device.counter_id, policy, now)
+        return Taken(_public(values, staff[1] if staff else None), True, values, burst)
     existing = _by_key(conn, dialect, key)
     if existing is None:  # pragma: no cover - the conflicting row cannot vanish: ratings are kept
         raise IdempotencyConflict("this Idempotency-Key is in use by another request; try again")
@@ -338,6 +352,17 @@ def insert_rating(conn: Any, dialect: Dialect, values: dict[str, Any]) -> bool:
 
 
 # -- helpers ----------------------------------------------------------------------------------------
+
+
+def _negative_burst(
+    conn: Any, dialect: Dialect, counter_id: int, policy: PolicyValues, now: datetime
+) -> bool:
+    """Whether the counter's ratings in the policy's window, this one included, are a negative burst:
+    one count in the rating's own transaction, so most low ratings need no further look."""
+    since = now - timedelta(minutes=policy.burst_alert_window_minutes)
+    row = _COUNTER_WINDOW.first(conn, dialect, {"counter_id": counter_id, "since": since})
+    total, low = (int(row[0] or 0), int(row[1] or 0)) if row is not None else (0, 0)
+    return burst_reached(total, low, policy)
 
 
 def _on_duty(conn: Any, dialect: Dialect, device: DeviceAtCounter, now: datetime) -> tuple[int, str] | None:

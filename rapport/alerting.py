@@ -23,9 +23,11 @@ from models.alerts import (
     AlertKind,
     AlertView,
     check_negative_burst,
+    is_negative_burst,
     open_complaints_due,
     raise_alert,
     raise_sla_alert,
+    recent_scores,
 )
 from models.complaint import Complaint, ComplaintStatus, Severity
 from models.jobs import RunLog
@@ -43,10 +45,16 @@ WIDEST_BURST_WINDOW = timedelta(hours=24)
 def after_rating(ctx: AppContext, *, branch_id: int, counter_id: int | None) -> AlertView | None:
     if counter_id is None:
         return None
-    with ctx.db.write() as session:
+    now = ctx.clock()
+    # Read first: most low ratings are no burst, and a write session would queue for the write lock.
+    with ctx.db.read() as session:
         policy = effective_policy(session, branch_id)
+        scores = recent_scores(session, counter_id=counter_id, policy=policy, now=now)
+    if not is_negative_burst(scores, policy):
+        return None
+    with ctx.db.write() as session:  # read again under the write lock; the dedupe key keeps one alert
         alert = check_negative_burst(
-            session, branch_id=branch_id, counter_id=counter_id, policy=policy, now=ctx.clock()
+            session, branch_id=branch_id, counter_id=counter_id, policy=policy, now=now
         )
     if alert:
         ctx.alerts.publish(alert)

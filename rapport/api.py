@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -29,7 +30,10 @@ from models.errors import (
 )
 from models.intake import take_rating_with_token
 from models.rating import RatingCreate, validate_idempotency_key
+from rapport.alerting import after_rating
 from rapport.context import AppContext
+
+log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 16 * 1024
 COMPLAINT_FIELDS = ("category", "description", "contact", "consent", "locale", "rating_id")
@@ -168,6 +172,7 @@ class RatingsEndpoint:
             if ctx.db.dialect.name == "sqlite"
             else None
         )
+        self._pending: set[asyncio.Future[None]] = set()  # burst checks still running
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != RATINGS_PATH:
@@ -189,12 +194,21 @@ class RatingsEndpoint:
             # As asyncio.to_thread, with the request's context (its id in every log line).
             store = partial(_store_rating, self.ctx, token, key, staff_no, create)
             call = partial(contextvars.copy_context().run, store)
-            status, body = await asyncio.get_running_loop().run_in_executor(self._writer, call)
+            loop = asyncio.get_running_loop()
+            status, body, counter = await loop.run_in_executor(self._writer, call)
         except ApiError as err:
             extra = [(b"www-authenticate", b"Bearer")] if err.status == 401 else []
             await _send_json(send, err.status, err.body(), extra)
             return
         await _send_json(send, status, body)
+        if counter is not None:
+            # After the answer, as the kiosk does after a tap: a burst of low scores at the counter
+            # alerts the branch's supervisors now. Not awaited, so the connection's next request
+            # does not wait for it; if it is lost (a shutdown), the alert-rules job catches it up.
+            check = partial(contextvars.copy_context().run, _check_burst, self.ctx, *counter)
+            pending = loop.run_in_executor(None, check)
+            self._pending.add(pending)
+            pending.add_done_callback(self._pending.discard)
 
 
 def _latin1(value: bytes | None) -> str | None:
@@ -252,13 +266,21 @@ def build_router(ctx: AppContext) -> APIRouter:
     return router
 
 
+def _check_burst(ctx: AppContext, branch_id: int, counter_id: int) -> None:
+    try:
+        after_rating(ctx, branch_id=branch_id, counter_id=counter_id)
+    except Exception:  # the rating is stored and answered; the alert-rules job looks again
+        log.exception("negative-burst check after an API rating failed")
+
+
 def _store_rating(
     ctx: AppContext, token: str, key: str, staff_no: str | None, create: RatingCreate
-) -> tuple[int, bytes]:
+) -> tuple[int, bytes, tuple[int, int] | None]:
     """One write transaction for the whole request: the device's token (and its ``last_seen_at``,
     when due), the rating and the answer (models/intake.py); the 201 is sent only after the commit.
     A refused rating still records that the device was seen, as a separate request for the device
-    would, and stores nothing else; an unknown or revoked token writes nothing."""
+    would, and stores nothing else; an unknown or revoked token writes nothing. The third value is
+    the (branch, counter) whose ratings this one made a negative burst, for its alert."""
     refusal: IdempotencyConflict | StaffNotFound | ValidationFailed | None = None
     try:
         with ctx.db.raw_write() as conn:
@@ -277,7 +299,9 @@ def _store_rating(
         raise ApiError(422, "validation_failed", str(refusal), "staff")
     if isinstance(refusal, ValidationFailed):
         raise ApiError(422, "validation_failed", str(refusal), refusal.field)
-    return (201 if taken.created else 200), taken.rating.model_dump_json().encode("utf-8")
+    rating = taken.rating
+    counter = (rating.branch_id, rating.counter_id) if taken.burst and rating.counter_id is not None else None
+    return (201 if taken.created else 200), rating.model_dump_json().encode("utf-8"), counter
 
 
 def _store_complaint(

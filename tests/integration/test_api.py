@@ -1,10 +1,15 @@
 """The ratings API contract (docs/API.md): 201 first, 200 on replay, 409 on a reused key,
 422 naming the field, 401 without a valid device token, and nothing stored on any error."""
 
+import time
+from datetime import timedelta
+
 import pytest
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 from starlette.testclient import TestClient
 
+from models.alerts import Alert, AlertKind
+from models.clock import utcnow
 from models.rating import Rating
 from rapport.server import create_app
 
@@ -109,3 +114,22 @@ def test_without_a_named_staff_member_the_one_on_duty_is_credited(client, world)
 def test_health_check_answers(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     # /readyz also needs a migrated schema (this fixture's is not): tests/integration/test_readyz_logs.py
+
+
+def test_low_ratings_through_the_api_raise_the_counters_burst_alert_as_kiosk_taps_do(client, world, db, ctx):
+    start = utcnow()
+    for i, score in enumerate([1, 5, 2, 1, 1, 2]):
+        ctx.clock = lambda i=i: start + timedelta(seconds=10 * i)  # outside the misuse interval
+        assert post(client, world, {"score": score}, key=f"burst-{i}").status_code == 201
+    # The check runs after the answer is sent; it takes a moment.
+    deadline = time.monotonic() + 10
+    while not (raised := _alerts(db)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # any check still running could only find the same alert
+    raised = _alerts(db)
+    assert [(a.kind, a.counter_id) for a in raised] == [(AlertKind.negative_burst, world.counter_id)]
+
+
+def _alerts(db) -> list[Alert]:
+    with db.read() as s:
+        return list(s.exec(select(Alert).order_by(col(Alert.id))).all())

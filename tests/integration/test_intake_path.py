@@ -20,10 +20,10 @@ from rapport.db import Database
 from tests.conftest import World
 
 
-def _tap(db: Database, world: World, key: str, at):  # type: ignore[no-untyped-def]
+def _tap(db: Database, world: World, key: str, at, score: int = 4):  # type: ignore[no-untyped-def]
     with db.raw_write() as conn:
         return take_rating_with_token(
-            conn, db.dialect, token=world.device_token, idempotency_key=key, data=RatingCreate(score=4),
+            conn, db.dialect, token=world.device_token, idempotency_key=key, data=RatingCreate(score=score),
             staff_no=None, now=at,
         )  # fmt: skip
 
@@ -111,3 +111,20 @@ def test_who_is_on_duty_is_read_newest_first_whatever_the_counters_history(db, w
     duty = [step for step in plan if step.startswith(("SEARCH duty ", "SCAN duty"))]
     assert duty and all("ix_duty_counter_started" in step for step in duty), plan
     assert not any("TEMP B-TREE" in step for step in plan), plan
+
+
+def test_a_low_rating_says_when_it_makes_its_counters_window_a_negative_burst(db, world):
+    """Default policy: at least 4 counted ratings in 15 minutes, at least half of them at 1-2. The
+    count is taken in the rating's own transaction, so only the rating that tips it asks for an alert
+    (rapport/alerting.after_rating raises it once, after the commit)."""
+    start = utcnow()
+    taps = [(5, False), (1, False), (4, False), (2, True), (5, False), (1, True), (4, False), (4, False)]
+    for i, (score, burst) in enumerate(taps):
+        taken = _tap(db, world, f"nb-{i}", start + timedelta(seconds=30 * i), score=score)
+        assert (taken.created, taken.burst) == (True, burst), (i, score)
+    # A retry of a stored low rating asks for nothing: its alert, if any, was raised the first time.
+    again = _tap(db, world, "nb-3", start + timedelta(seconds=90), score=2)
+    assert (again.created, again.burst) == (False, False)
+    # Outside the window the early low ratings no longer count.
+    late = _tap(db, world, "nb-late", start + timedelta(minutes=20), score=1)
+    assert late.burst is False
