@@ -61,7 +61,7 @@ class KioskApp:
         locale = ctx.settings.locale
         self.state = KioskState(locale=locale, default_locale=locale)
         self.public_url = ctx.settings.effective_public_url
-        self.reasons: list[backend.Reason] = []
+        self.reasons: tuple[backend.Reason, ...] = ()
         self.enrol_field: ft.TextField | None = None
         self.status_field: ft.TextField | None = None
         self.staff_fields: tuple[ft.TextField, ft.TextField] | None = None

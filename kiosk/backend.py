@@ -182,9 +182,19 @@ def load_badge(ctx: AppContext, qr_token: str) -> Place:
         )
 
 
-def reasons(ctx: AppContext) -> list[Reason]:
+_shared_reasons: tuple[Reason, ...] = ()
+
+
+def reasons(ctx: AppContext) -> tuple[Reason, ...]:
+    """The clauses offered as reasons, as the catalog holds them now. Every kiosk session keeps the
+    list for its details screen; while the catalog is unchanged they all share one copy (about 6 KB
+    each otherwise, of the 250 KB a session may cost, docs/PERFORMANCE.md)."""
+    global _shared_reasons
     with ctx.db.read() as session:
-        return [Reason(c.code, c.short_zh, c.short_en, c.polarity) for c in rateable_clauses(session)]
+        fresh = tuple(Reason(c.code, c.short_zh, c.short_en, c.polarity) for c in rateable_clauses(session))
+    if fresh != _shared_reasons:
+        _shared_reasons = fresh
+    return _shared_reasons
 
 
 def enrol(ctx: AppContext, code: str) -> Enrolled:
