@@ -255,6 +255,30 @@ def _check_typed(page, label: str, field, text: str) -> None:  # type: ignore[no
                 raise
 
 
+EMPTY_FIELDS = "请填写用户名和密码。"
+
+
+def sign_in_admin(page, login: str, password: str, landed) -> None:  # type: ignore[no-untyped-def]
+    """Fill in the admin sign-in form and tap 登录 until ``landed`` (a locator on the first screen
+    after signing in) shows. Two races end in "fill in both" while both fields look filled: Flutter
+    can drop a ``fill`` into an editor element it is replacing (the DOM element holds the text, the
+    field does not), and the tap can reach the server before the field's last change. The form then
+    keeps what it holds and says so; type the password again and tap again, as a person would.
+    Anything else (a wrong password, a screen that never comes) raises the timeout."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    type_into(page, "用户名或工号", login)
+    for attempt in range(3):
+        type_into(page, "密码", password)
+        button(page, "登录").click()
+        try:
+            landed.wait_for(timeout=15_000 if attempt == 2 else 6_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == 2 or not page.get_by_text(EMPTY_FIELDS, exact=True).is_visible():
+                raise
+
+
 def field_value(page, label: str) -> str:  # type: ignore[no-untyped-def]
     """What a text field holds. Flutter copies the text into the DOM element only while it has focus."""
     field = focus(page, label)

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from models.devices import issue_enrolment_code
 from models.org import Counter, Device, Staff
 from models.rating import Rating
-from tests.e2e.conftest import enable_semantics, open_page, screenshot
+from tests.e2e.conftest import enable_semantics, open_page, screenshot, sign_in_admin
 
 pytestmark = pytest.mark.e2e
 
@@ -137,8 +137,6 @@ def test_a_supervisor_signs_in_to_the_admin_app_and_sees_the_queue(server, brows
     type_into(page, "密码", "wrong-password")
     page.get_by_role("button", name="登录", exact=True).click()
     page.get_by_text("用户名或密码不正确。").wait_for()
-    type_into(page, "密码", "demo-sup.renmin")
-    page.get_by_role("button", name="登录", exact=True).click()
-    page.get_by_text("投诉队列").wait_for()
+    sign_in_admin(page, "sup.renmin", "demo-sup.renmin", page.get_by_text("投诉队列"))
     screenshot(page, "admin-queue-tablet-zh")
     page.context.close()

@@ -35,7 +35,7 @@ from tests.e2e.conftest import (
     log_tail,
     open_page,
     screenshot,
-    type_into,
+    sign_in_admin,
     type_multiline,
 )
 
@@ -80,11 +80,8 @@ def last_month(server) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 
 def sign_in(browser, server, size: str):  # type: ignore[no-untyped-def]
     page = open_page(browser, server.url + "/admin", size)
-    type_into(page, "用户名或工号", "sup.renmin")
-    type_into(page, "密码", "demo-sup.renmin")
-    button(page, "登录").click()
     try:
-        page.get_by_text("投诉队列", exact=True).wait_for(timeout=15_000)
+        sign_in_admin(page, "sup.renmin", "demo-sup.renmin", page.get_by_text("投诉队列", exact=True))
     except PlaywrightTimeout:
         pytest.fail(
             f"sup.renmin did not get in; the page shows {page.inner_text('body')!r}\n{log_tail(server)}"

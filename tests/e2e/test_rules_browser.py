@@ -13,7 +13,15 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlmodel import col, select
 
 from models.policy import PolicyRevision, effective_policy
-from tests.e2e.conftest import button, icon_button, log_tail, open_page, screenshot, type_into
+from tests.e2e.conftest import (
+    button,
+    icon_button,
+    log_tail,
+    open_page,
+    screenshot,
+    sign_in_admin,
+    type_into,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -24,10 +32,8 @@ SAVED = re.compile(r"^已保存为第 (\d+) 版：修改了 1 项。$")
 def open_rules(browser, server, size: str):  # type: ignore[no-untyped-def]
     """A fresh browser context signed in as the administrator, on the rules section."""
     page = open_page(browser, server.url + "/admin", size)
-    type_into(page, "用户名或工号", "admin")
-    type_into(page, "密码", "demo-admin")
-    button(page, "登录").click()
     try:
+        sign_in_admin(page, "admin", "demo-admin", button(page, "规则设置"))
         button(page, "规则设置").click(timeout=15_000)
         page.get_by_text("评价终端", exact=True).wait_for(timeout=15_000)
     except PlaywrightTimeout:
@@ -109,9 +115,7 @@ def test_the_rules_on_a_phone_in_both_languages(server, browser):  # type: ignor
 def test_a_supervisor_reads_the_rules_of_the_branch_but_cannot_change_them(server, browser):  # type: ignore[no-untyped-def]
     page = open_page(browser, server.url + "/admin", "phone")
     try:
-        type_into(page, "用户名或工号", "sup.renmin")
-        type_into(page, "密码", "demo-sup.renmin")
-        button(page, "登录").click()
+        sign_in_admin(page, "sup.renmin", "demo-sup.renmin", button(page, "规则设置"))
         button(page, "规则设置").click(timeout=15_000)
         page.get_by_text("适用范围：人民路支行", exact=True).wait_for()
         page.get_by_text("您可以查看本支行的规则；只有管理员可以修改。", exact=True).wait_for()

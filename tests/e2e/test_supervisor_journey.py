@@ -45,8 +45,8 @@ from tests.e2e.conftest import (
     pick,
     screenshot,
     selectable_texts,
+    sign_in_admin,
     tracking_code_on_screen,
-    type_into,
     type_multiline,
 )
 
@@ -67,11 +67,8 @@ JOURNEY: dict[str, Any] = {}
 def sign_in(browser, server, login: str, size: str = "tablet"):  # type: ignore[no-untyped-def]
     """A fresh browser context signed in to /admin, on the complaint queue."""
     page = open_page(browser, server.url + "/admin", size)
-    type_into(page, "用户名或工号", login)
-    type_into(page, "密码", f"demo-{login}")
-    button(page, "登录").click()
     try:
-        page.get_by_text("投诉队列", exact=True).wait_for(timeout=15_000)
+        sign_in_admin(page, login, f"demo-{login}", page.get_by_text("投诉队列", exact=True))
     except PlaywrightTimeout:
         screenshot(page, f"failed-sign-in-{login}")
         shown = page.inner_text("body")
