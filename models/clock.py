@@ -1,9 +1,15 @@
-"""Time in one place: UTC everywhere inside, aware datetimes in Python, naive UTC in the database."""
+"""Time in one place: UTC everywhere inside, aware datetimes in Python, naive UTC in the database.
+
+Every part of Rapport that needs "now" asks :func:`utcnow`, so a whole process can be run at another
+time by :func:`pin` (``RAPPORT_CLOCK_AT``, for the browser tests and for trying a policy on a given
+day; production refuses it). A pinned clock keeps running at the real rate from the pinned instant:
+idle timeouts, throttles and job ticks behave as they do in service.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,8 +21,28 @@ log = logging.getLogger(__name__)
 HEAD_OFFICE_TZ = "Asia/Shanghai"
 
 
+# How far this process's clock is from the system clock (zero unless pinned).
+_shift = timedelta(0)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return datetime.now(UTC) + _shift
+
+
+def pin(at: datetime | None) -> None:
+    """Make :func:`utcnow` read ``at`` now and run on from there; ``None`` follows the system clock."""
+    global _shift
+    if at is not None and at.tzinfo is None:
+        raise ValueError("naive datetime given; pin the clock to an aware instant")
+    _shift = timedelta(0) if at is None else at - datetime.now(UTC)
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO-8601 instant with its UTC offset ("2026-11-18T10:30:00+08:00"); ValueError otherwise."""
+    value = datetime.fromisoformat(text.strip())
+    if value.tzinfo is None:
+        raise ValueError("give the UTC offset too, e.g. 2026-11-18T10:30:00+08:00")
+    return value
 
 
 def branch_zone(name: str | None) -> ZoneInfo:

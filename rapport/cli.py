@@ -270,11 +270,12 @@ def audit_verify() -> None:
 
 def _operator_settings() -> Settings:
     """Settings and a writable data directory, without opening (or creating) the database."""
-    from rapport.settings import check_database_url, load_settings, prepare_data_dir
+    from rapport.settings import apply_clock, check_database_url, load_settings, prepare_data_dir
 
     try:
         settings = load_settings()
         check_database_url(settings.effective_database_url)
+        apply_clock(settings)
         prepare_data_dir(settings)
     except SettingsError as exc:
         raise _fail(str(exc)) from None

@@ -17,6 +17,8 @@ from typing import Any
 from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.clock import parse_instant, pin
+
 SUPPORTED_LOCALES = ("zh-CN", "en")
 SECRET_FILE_NAME = "secret_key"
 # Placeholder values people copy from examples; production refuses them like an empty key.
@@ -58,6 +60,9 @@ class Settings(BaseSettings):
     # Addresses of reverse proxies whose X-Forwarded-For/-Proto headers are believed (comma-separated
     # addresses or networks). Empty: no proxy is trusted and every client is the address it came from.
     forwarded_allow_ips: str = ""
+    # Run the clock from this instant (ISO-8601 with offset) instead of the system's: for the browser
+    # tests and for trying a policy on a given day. Empty: the system clock. Production refuses it.
+    clock_at: str = ""
 
     @field_validator("port")
     @classmethod
@@ -92,6 +97,18 @@ class Settings(BaseSettings):
                     f"{item!r} is not an address or network; list the proxies, e.g. 127.0.0.1,10.0.0.0/8"
                 ) from None
         return ",".join(items)
+
+    @field_validator("clock_at")
+    @classmethod
+    def _instant(cls, v: str) -> str:
+        if v.strip():
+            try:
+                parse_instant(v)
+            except ValueError:
+                raise ValueError(
+                    f"{v!r} is not an ISO-8601 time with its offset, e.g. 2026-11-18T10:30:00+08:00"
+                ) from None
+        return v.strip()
 
     @field_validator("locale")
     @classmethod
@@ -186,9 +203,22 @@ def resolve_secret_key(settings: Settings) -> str:
     return key
 
 
+def apply_clock(settings: Settings) -> None:
+    """Pin this process's clock when RAPPORT_CLOCK_AT is set (never in production)."""
+    if not settings.clock_at:
+        return
+    if settings.is_production:
+        raise SettingsError(
+            "Setting RAPPORT_CLOCK_AT is for tests and demonstrations only: "
+            "unset it, production runs on the system clock."
+        )
+    pin(parse_instant(settings.clock_at))
+
+
 def checked_settings(**overrides: Any) -> tuple[Settings, str]:
-    """Everything start-up needs to refuse a bad configuration: settings, data dir, secret."""
+    """Everything start-up needs to refuse a bad configuration: settings, clock, data dir, secret."""
     settings = load_settings(**overrides)
     check_database_url(settings.effective_database_url)
+    apply_clock(settings)
     prepare_data_dir(settings)
     return settings, resolve_secret_key(settings)

@@ -1,6 +1,12 @@
 """Browser tests: a real `rapport serve` process on a free port with demo data, driven by Debian's
 Chromium through Playwright. Without Chromium these tests skip, unless RAPPORT_REQUIRE_BROWSER=1
-(set by CI), where a missing browser is a failure."""
+(set by CI), where a missing browser is a failure.
+
+The suite runs at one fixed time whatever the day it is run on: the demo, the server and this process
+share a clock pinned to ``E2E_AT`` (``RAPPORT_CLOCK_AT`` for the two commands, ``models.clock.pin``
+here), which then runs on at the real rate. ``RAPPORT_E2E_AT=<ISO time>`` runs the suite at another
+instant (the README's development section lists the dates that break naive code), and
+``RAPPORT_E2E_AT=system`` follows the system clock (under ``faketime``, say)."""
 
 from __future__ import annotations
 
@@ -13,12 +19,14 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from models.clock import parse_instant, pin, utcnow
 from rapport.db import Database
 
 CHROMIUM = os.environ.get("RAPPORT_CHROMIUM", "/usr/bin/chromium")
@@ -28,6 +36,9 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SIZES = {"phone": (390, 844), "tablet": (1280, 800), "portrait": (800, 1280)}
+# An ordinary working Wednesday morning in Shanghai, in the middle of a month: the demo's three days
+# of ratings all fall in this month, and last month holds only what a test puts there.
+DEFAULT_E2E_AT = "2026-11-18T10:30:00+08:00"
 
 
 def _free_port() -> int:
@@ -44,19 +55,45 @@ class Server:
     log: Path
 
 
+def e2e_instant() -> datetime | None:
+    """When the browser suite runs: RAPPORT_E2E_AT, or the default; None for "system"."""
+    value = os.environ.get("RAPPORT_E2E_AT", "").strip() or DEFAULT_E2E_AT
+    return None if value == "system" else parse_instant(value)
+
+
+@pytest.fixture(scope="package", autouse=True)
+def pinned_clock() -> Iterator[datetime | None]:
+    """This process's clock, pinned for the package (see the module docstring)."""
+    at = e2e_instant()
+    pin(at)
+    yield at
+    pin(None)
+
+
+def _same_clock(env: dict[str, str], pinned: datetime | None) -> dict[str, str]:
+    """``env`` for a command that must read the time this process reads (pinned at launch)."""
+    return {**env, "RAPPORT_CLOCK_AT": utcnow().isoformat()} if pinned is not None else env
+
+
 @pytest.fixture(scope="package")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory, pinned_clock: datetime | None) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("e2e-data")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
     env.update(RAPPORT_DATA_DIR=str(data_dir), RAPPORT_PORT=str(port), RAPPORT_LOCALE="zh-CN")
     subprocess.run(
-        [sys.executable, "-m", "rapport", "demo", "--days", "3"], env=env, check=True, capture_output=True
+        [sys.executable, "-m", "rapport", "demo", "--days", "3"],
+        env=_same_clock(env, pinned_clock),
+        check=True,
+        capture_output=True,
     )
     log = data_dir / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "rapport", "serve"], env=env, stdout=out, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "rapport", "serve"],
+            env=_same_clock(env, pinned_clock),
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -1,7 +1,10 @@
 import os
+import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from models.clock import pin, utcnow
 from rapport.settings import SettingsError, checked_settings, load_settings, resolve_secret_key
 
 
@@ -34,6 +37,8 @@ def test_environment_variables_are_read(monkeypatch):
         ("RAPPORT_LOCALE", "fr", "RAPPORT_LOCALE"),
         ("RAPPORT_ENV", "staging", "RAPPORT_ENV"),
         ("RAPPORT_PUBLIC_URL", "example.org", "RAPPORT_PUBLIC_URL"),
+        ("RAPPORT_CLOCK_AT", "next tuesday", "RAPPORT_CLOCK_AT"),
+        ("RAPPORT_CLOCK_AT", "2026-11-18T10:30:00", "RAPPORT_CLOCK_AT"),  # no offset: which zone?
     ],
 )
 def test_a_bad_setting_is_refused_with_one_sentence_naming_it(monkeypatch, var, value, named):
@@ -61,6 +66,27 @@ def test_production_refuses_to_start_without_a_real_secret(tmp_path):
         settings = load_settings(data_dir=tmp_path, env="production", secret_key=secret)
         with pytest.raises(SettingsError, match="RAPPORT_SECRET_KEY"):
             resolve_secret_key(settings)
+
+
+def test_production_refuses_a_pinned_clock_and_changes_nothing(tmp_path):
+    with pytest.raises(SettingsError, match="RAPPORT_CLOCK_AT") as info:
+        checked_settings(
+            data_dir=tmp_path, env="production", secret_key="x" * 40, clock_at="2026-11-18T10:30:00+08:00"
+        )
+    assert str(info.value).endswith(".")
+    assert abs(utcnow() - datetime.now(UTC)) < timedelta(seconds=5)
+
+
+def test_a_pinned_clock_reads_the_given_instant_and_runs_on(tmp_path):
+    try:
+        checked_settings(data_dir=tmp_path, clock_at="2027-01-01T00:30:00+08:00")
+        first = utcnow()
+        assert timedelta(0) <= first - datetime(2026, 12, 31, 16, 30, tzinfo=UTC) < timedelta(seconds=5)
+        time.sleep(0.05)
+        assert utcnow() - first >= timedelta(seconds=0.05)
+    finally:
+        pin(None)
+    assert abs(utcnow() - datetime.now(UTC)) < timedelta(seconds=5)
 
 
 def test_development_generates_a_secret_once_and_keeps_it(tmp_path):
