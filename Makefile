@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-at soak lint format setup demo clean bench bench-quick
+.PHONY: run test test-fast test-at soak lint format setup demo clean bench bench-quick
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,14 +35,20 @@ test: $(STAMP)
 	$(BIN)/python -m pytest tests/e2e --durations=10 || status=$$?; \
 	exit $$status
 
+# Everything but the browser tests, on two workers (the first part of `make test`).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --ignore=tests/e2e
+
 # The whole suite as if the machine's clock said AT, e.g. `make test-at AT=2027-01-01T00:30:00+08:00`
-# (the README lists the dates to try). Debian's datefudge shifts the system clock for every process
-# (pytest, the server, Chromium) by one offset; the browser suite's pinned clock starts at AT too.
+# (the README lists the dates to try); SUITE=test-fast leaves out the browser tests. Debian's
+# datefudge shifts the system clock of every process (pytest, the server, Chromium) by one offset;
+# the browser suite's pinned clock starts at AT too.
+SUITE ?= test
 test-at: $(STAMP)
 	@test -n "$(AT)" || { echo "make test-at: say when, e.g. make test-at AT=2027-01-01T00:30:00+08:00" >&2; exit 2; }
 	@command -v datefudge >/dev/null || { echo "make test-at needs Debian's datefudge: apt-get install datefudge" >&2; exit 2; }
 	@date -d '$(AT)' >/dev/null 2>&1 || { echo "make test-at: AT=$(AT) is not a time; write it as 2027-01-01T00:30:00+08:00" >&2; exit 2; }
-	RAPPORT_E2E_AT='$(AT)' datefudge '$(AT)' $(MAKE) --no-print-directory test
+	RAPPORT_E2E_AT='$(AT)' datefudge '$(AT)' $(MAKE) --no-print-directory $(SUITE)
 
 # The reliability and security battery at full size (1,000-rating crash loops, 10,000 hostile inputs
 # per entry point); `make test` runs a short form of the same tests.

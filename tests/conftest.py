@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from argon2 import PasswordHasher
@@ -19,7 +20,7 @@ import models  # noqa: F401  (registers tables)
 import models.auth
 import models.crypto
 from models.catalog import load_catalog
-from models.clock import utcnow
+from models.clock import parse_instant, pin, utcnow
 from models.crypto import hash_secret
 from models.devices import register_device
 from models.duty import start_duty
@@ -31,6 +32,24 @@ from rapport.settings import Settings
 
 PG_URL = os.environ.get("RAPPORT_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+# The demo's ratings are random (seeded) in the days before "now": a test that builds one runs at
+# this instant (an ordinary working Wednesday morning in Shanghai, mid-month), so the demo is the
+# same on every run whatever the day, and whatever the test asserts of it cannot come and go.
+DEMO_AT = "2026-11-18T10:30:00+08:00"
+
+
+@contextmanager
+def clock_pinned(at: str = DEMO_AT) -> Iterator[datetime]:
+    """This process's clock reads ``at`` (and runs on) inside the block; subprocesses that need the
+    same time get ``RAPPORT_CLOCK_AT``."""
+    instant = parse_instant(at)
+    pin(instant)
+    try:
+        yield instant
+    finally:
+        pin(None)
 
 
 CHEAP_ARGON2 = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

@@ -104,3 +104,17 @@ def severity_badge(locale: str, severity: str) -> ft.Control:
         padding=ft.Padding.symmetric(horizontal=8, vertical=2),
         border_radius=8,
     )
+
+
+def named_dropdown(label: str, value: str | None, options: list[tuple[str, str]], **kw: Any) -> ft.Control:
+    """A dropdown a screen reader can name: Flutter gives the field's button no accessible name of
+    its own (it is read as a bare "button"), so it is wrapped in a node saying "<label>: <choice>".
+    ``options`` are (key, text) pairs; ``kw`` goes to the dropdown (key, on_select, width, ...)."""
+    chosen = next((text for key, text in options if key == value), "")
+    field = ft.Dropdown(
+        label=label,
+        value=value,
+        options=[ft.DropdownOption(key=key, text=text) for key, text in options],
+        **kw,
+    )
+    return ft.Semantics(label=f"{label}: {chosen}" if chosen else label, container=True, content=field)

@@ -13,7 +13,7 @@ import flet as ft
 from admin import ledger as service
 from admin.screens import ledger_cards as cards
 from admin.screens import personal_file
-from admin.screens.common import INK, MUTED
+from admin.screens.common import INK, MUTED, named_dropdown
 from models.auth import SessionExpired
 from models.errors import Forbidden, NotFound, ValidationFailed
 from rapport.i18n import t
@@ -148,22 +148,22 @@ def _board(app: AdminApp, v: PeopleState, h: Handlers) -> list[ft.Control]:
     pickers: list[ft.Control] = []
     if len(b.branches) > 1:
         pickers.append(
-            ft.Dropdown(
-                label=t(locale, "admin.people.branch"),
-                value=str(b.branch.id),
+            named_dropdown(
+                t(locale, "admin.people.branch"),
+                str(b.branch.id),
+                [(str(x.id), x.name(locale)) for x in b.branches],
                 key="board-branch",
                 on_select=h.on_branch,
-                options=[ft.DropdownOption(key=str(x.id), text=x.name(locale)) for x in b.branches],
                 width=240,
             )
         )
     pickers.append(
-        ft.Dropdown(
-            label=t(locale, "admin.people.month"),
-            value=b.month,
+        named_dropdown(
+            t(locale, "admin.people.month"),
+            b.month,
+            [(m, cards.month_label(locale, m)) for m in b.months],
             key="board-month",
             on_select=h.on_month,
-            options=[ft.DropdownOption(key=m, text=cards.month_label(locale, m)) for m in b.months],
             width=200,
         )
     )

@@ -274,7 +274,13 @@ def _check_typed(page, label: str, field, text: str) -> None:  # type: ignore[no
     has just taken the focus, and it may replace the editor element when the form redraws (an error
     message appearing): check what the field holds and, if needed, focus it again by its label,
     select all and type again."""
-    holds = "([e, text]) => !!e && typeof e.value === 'string' && e.value.endsWith(text)"
+    # Read the element that has the focus now: when Flutter has swapped its editor element, the old
+    # handle still holds the text although the field does not (a complaint then lost its contact).
+    holds = """([e, text]) => {
+      const a = document.activeElement;
+      const f = a && typeof a.value === 'string' ? a : e;
+      return !!f && typeof f.value === 'string' && f.value.endsWith(text);
+    }"""
     try:
         page.wait_for_function(holds, arg=[field, text], timeout=2_000)
         return

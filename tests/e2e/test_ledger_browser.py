@@ -243,8 +243,14 @@ def test_3_the_leaderboard_opens_a_personal_file(server, browser, last_month, si
         button(page, "人员排行").click()
         page.get_by_text("服务排行榜", exact=True).wait_for()
         page.get_by_text(re.compile(r"^公平得分的算法")).wait_for()
-        first = page.get_by_role("button", name=re.compile(r"^打开\S+的个人档案 第 1 名 "))
+        # Last month, whose ratings at the branch are the fixture's: 王芳 first, 李娜 second.
+        label = _month_zh(last_month["month"])
+        page.get_by_role("button", name=re.compile(r"^月份: ")).click()
+        button(page, label).click()
+        shown(page, button(page, f"月份: {label}"), f"leaderboard-month-{size}")
+        first = page.get_by_role("button", name=re.compile(r"^打开王芳的个人档案 第 1 名 "))
         shown(page, first, f"leaderboard-{size}")
+        shown(page, page.get_by_role("button", name=re.compile(r"^打开李娜的个人档案 第 2 名 ")), size)
         page.mouse.move(0, 0)
         screenshot(page, f"admin-leaderboard-{size}-zh")
 

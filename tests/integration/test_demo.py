@@ -5,10 +5,11 @@ from sqlmodel import select
 from models.org import Branch, Counter, Device, Duty, Role, Staff
 from models.rating import Rating
 from rapport.demo import create_demo, database_is_empty
+from tests.conftest import clock_pinned
 
 
 def test_demo_fills_an_empty_database_with_a_realistic_world(db):
-    with db.write() as s:
+    with clock_pinned(), db.write() as s:
         assert database_is_empty(s)
         steps: list[int] = []
         result = create_demo(s, days=10, progress=lambda done, total: steps.append(done))

@@ -41,6 +41,7 @@ from models.scores import leaderboard, local_month
 from rapport.db import Database
 from rapport.demo import create_demo
 from rapport.migrate import upgrade
+from tests.conftest import clock_pinned
 
 REPORT = "我在办理业务时解释不清，今后会先确认客户的材料再说明流程，并参加沟通培训。"
 
@@ -56,13 +57,20 @@ def rapport(*args: str, data_dir) -> subprocess.CompletedProcess[str]:  # type: 
     )
 
 
+@pytest.fixture(scope="module", autouse=True)
+def pinned():  # type: ignore[no-untyped-def]
+    """The module runs at one instant whatever the day, so the demo below is always the same."""
+    with clock_pinned():
+        yield
+
+
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):  # type: ignore[no-untyped-def]
+def demo(tmp_path_factory, pinned):  # type: ignore[no-untyped-def]
     data_dir = tmp_path_factory.mktemp("ledger")
     db = Database.from_url(f"sqlite:///{data_dir / 'rapport.db'}")
     upgrade(db.engine)
     with db.write() as s:
-        create_demo(s, days=45, evaluate=False)  # last month fully or partly covered, whatever the date
+        create_demo(s, days=45, evaluate=False)  # October covered from the 4th on
     yield db, data_dir
     db.engine.dispose()
 

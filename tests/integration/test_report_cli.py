@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -14,19 +13,22 @@ import pytest
 import zxingcpp
 from sqlmodel import select
 
+from models.clock import parse_instant
 from models.org import Branch, Role, Staff
 from models.scores import local_month
 from rapport.db import Database
+from tests.conftest import DEMO_AT
 
 PUBLIC = "https://rapport.example.cn"
 
 
 def run(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``rapport`` with ``env``, every command at the same instant (the demo is the same every run)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
     return subprocess.run(
         [sys.executable, "-m", "rapport", *args],
         cwd=cwd,
-        env={**base, **env},
+        env={**base, "RAPPORT_CLOCK_AT": DEMO_AT, **env},
         capture_output=True,
         text=True,
         timeout=120,
@@ -44,7 +46,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]
 
 
 def this_month() -> str:
-    return str(local_month(datetime.now(UTC), "Asia/Shanghai"))
+    return str(local_month(parse_instant(DEMO_AT), "Asia/Shanghai"))
 
 
 def pdf_pages(path: Path, scale: float = 1.0) -> list[tuple[str, object]]:
@@ -93,7 +95,7 @@ def test_report_in_english_to_a_chosen_file(demo, tmp_path):
 
 
 def next_month() -> str:
-    return str(local_month(datetime.now(UTC), "Asia/Shanghai").next())
+    return str(local_month(parse_instant(DEMO_AT), "Asia/Shanghai").next())
 
 
 @pytest.mark.parametrize(
