@@ -21,13 +21,14 @@ from typing import Any
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
-from sqlmodel import select
+from sqlmodel import col, select
 
 from models.clock import utcnow
 from models.complaint import ComplaintCreate, file_complaint
-from models.org import Counter, Staff
-from models.rating import Channel, RatingCreate, phone_key, submit_rating
+from models.org import Branch, Counter, Staff
+from models.rating import Channel, Rating, RatingCreate, phone_key, submit_rating
 from models.sanction import Sanction, SanctionStatus, decide, propose
+from models.scores import Month
 from rapport.i18n import t
 from tests.e2e.conftest import (
     button,
@@ -146,6 +147,25 @@ def sign_in_as_wang(browser, server, size: str = "tablet"):  # type: ignore[no-u
     return page
 
 
+def ratings_in(server, username: str, month: str) -> int:  # type: ignore[no-untyped-def]
+    """How many counted ratings ``username`` has in ``month`` (YYYY-MM, the branch's local month)."""
+    with server.db.read() as s:
+        person = s.exec(select(Staff).where(Staff.username == username)).one()
+        branch = s.get(Branch, person.branch_id)
+        assert branch is not None
+        start, end = Month.parse(month).bounds(branch.timezone)
+        return len(
+            s.exec(
+                select(Rating.id).where(
+                    Rating.staff_id == person.id,
+                    col(Rating.counted),
+                    col(Rating.created_at) >= start,
+                    col(Rating.created_at) < end,
+                )
+            ).all()
+        )
+
+
 def read_to_the_end(page) -> str:  # type: ignore[no-untyped-def]
     """Everything the tab shows, scrolling down until nothing new appears."""
     seen: list[str] = []
@@ -178,7 +198,14 @@ def test_her_page_shows_her_data_and_nothing_of_anyone_else(server, browser, led
             seen[tab] = read_to_the_end(page)
         everything = " ".join(seen.values())
         assert "王芳 · E1001 · 人民路支行" in everything
-        assert "网点排名" in seen["我的评分"] or "暂不排名" in seen["我的评分"]
+        # This month's card compares her with the branch once she has a rating this month (just
+        # after midnight on the 1st she may have none yet: the card says so).
+        month = re.search(r"本月（(\d{4}-\d{2})）", seen["我的评分"])
+        assert month, seen["我的评分"]
+        if ratings_in(server, "e1001", month.group(1)):
+            assert "网点排名" in seen["我的评分"] or "暂不排名" in seen["我的评分"], seen["我的评分"]
+        else:
+            assert "本月还没有评价。" in seen["我的评分"], seen["我的评分"]
         assert "说明不清楚，请回电 *** 或写信 ***" in seen["评价留言"], seen["评价留言"]
         assert f"#{ledger['wang-complaint']}" in seen["投诉"] and "客户描述：" in seen["投诉"]
         for text in ("扣减绩效 ¥200", "通报批评", "表扬", "警告", "本月两起投诉属实"):
