@@ -278,7 +278,7 @@ def _check_typed(page, label: str, field, text: str) -> None:  # type: ignore[no
     # handle still holds the text although the field does not (a complaint then lost its contact).
     holds = """([e, text]) => {
       const a = document.activeElement;
-      const f = a && typeof a.value === 'string' ? a : e;
+      const f = a && (a.tagName === 'INPUT' || a.tagName === 'TEXTAREA') ? a : e;
       return !!f && typeof f.value === 'string' && f.value.endsWith(text);
     }"""
     try:
