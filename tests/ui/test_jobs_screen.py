@@ -128,6 +128,6 @@ async def test_a_supervisor_has_no_jobs_tab_and_the_service_refuses_them(open_ad
     await h.settle()
     assert h.exists("nav-complaints") and not h.exists("nav-jobs")
     with db.write() as s:
-        _staff, token = authenticate(s, login="boss.a", password=PASSWORD, client="test")
+        _staff, token = authenticate(s, login="boss.a", password=PASSWORD, client="test", now=NOW)
     with pytest.raises(Forbidden):
         job_overview(ctx, token)
