@@ -91,7 +91,8 @@ class Enrolled:
 class FiledComplaint:
     code: str
     due_at: datetime
-    hours: int
+    promise_unit: str  # opening_hours, hours, working_days or calendar_days
+    promise_amount: int
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,8 @@ class Filing:
     category: str
     created_at: datetime
     due_at: datetime
-    hours: int
+    promise_unit: str
+    promise_amount: int
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,9 @@ class ComplaintStatus:
     status: str
     created_at: datetime
     due_at: datetime
+    promise_unit: str
+    promise_amount: int
+    timezone: str
     category: str
     reply: str | None
     satisfied: bool | None
@@ -260,7 +265,12 @@ def submit_complaint(
     )
     if filing.code is None:
         return None
-    return FiledComplaint(code=filing.code, due_at=filing.due_at, hours=filing.hours)
+    return FiledComplaint(
+        code=filing.code,
+        due_at=filing.due_at,
+        promise_unit=filing.promise_unit,
+        promise_amount=filing.promise_amount,
+    )
 
 
 def file_at_place(
@@ -339,7 +349,8 @@ def file_at_place(
             category=complaint.category,
             created_at=complaint.created_at,
             due_at=complaint.due_at,
-            hours=policy.sla_hours(complaint.severity),
+            promise_unit=complaint.promise_unit,
+            promise_amount=complaint.promise_amount,
         )
         complaint_id = complaint.id
     after_complaint(ctx, complaint_id=complaint_id)  # idempotent: a replay raises nothing new
@@ -369,6 +380,9 @@ def _status(view: Any) -> ComplaintStatus:
         status=str(view.status),
         created_at=view.created_at,
         due_at=view.due_at,
+        promise_unit=view.promise_unit,
+        promise_amount=view.promise_amount,
+        timezone=view.timezone,
         category=view.category,
         reply=view.reply,
         satisfied=view.satisfied,

@@ -8,6 +8,7 @@ from models.audit import AuditEvent
 from models.auth import LoginSession, TotpSecret
 from models.catalog import ConductClause
 from models.complaint import Complaint, ComplaintEvent, ComplaintStatus, EventKind, Severity
+from models.holidays import CalendarDay
 from models.inspection import Inspection, InspectionFinding, SpotCheckTask
 from models.jobs import JobRun
 from models.org import Branch, Counter, Device, Duty, EnrolmentCode, Role, Staff
@@ -25,6 +26,7 @@ __all__ = [
     "Alert",
     "AlertKind",
     "AuditEvent",
+    "CalendarDay",
     "Branch",
     "Channel",
     "Complaint",

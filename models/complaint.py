@@ -36,8 +36,9 @@ from models.errors import DomainError, IdempotencyConflict, NotFound, Validation
 from models.org import Branch
 from models.policy import PolicyValues, effective_policy
 from models.rating import Channel, validate_idempotency_key
-from models.sla import add_business_hours
+from models.sla import BusinessHours, add_business_hours, parse_hhmm
 from models.text import clean_text
+from models.workdays import WorkCalendar, day_deadline
 
 DESCRIPTION_MAX_CHARS = 1000
 REPLY_MAX_CHARS = 2000
@@ -155,6 +156,14 @@ class Complaint(SQLModel, table=True):
     locale: str = SQLField(default="zh-CN", sa_type=String(8))
     created_at: datetime = SQLField(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     due_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
+    # The promise made with ``due_at``, in the clock's own words ("5 working days", "72 opening
+    # hours"): what the customer was told, whatever the policy says later.
+    promise_unit: str = SQLField(default="opening_hours", sa_type=String(16))
+    promise_amount: int = 0
+    # The first-contact clock (acknowledge the case), when the policy has one.
+    first_contact_due_at: datetime | None = SQLField(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
     resolved_at: datetime | None = SQLField(default=None, sa_column=Column(UTCDateTime, nullable=True))
     # When the complaint reached a final state (closed or rejected); cleared if it is reopened.
     closed_at: datetime | None = SQLField(default=None, sa_column=Column(UTCDateTime, nullable=True))
@@ -342,22 +351,93 @@ def next_severity(severity: Severity) -> Severity:
     return order[min(order.index(severity) + 1, len(order) - 1)]
 
 
-def due_time(start: datetime, severity: Severity, policy: PolicyValues, *, tz: str) -> datetime:
-    """When a reply is due: ``start`` plus the severity's SLA hours.
+@dataclass(frozen=True)
+class Clocks:
+    """A case's due times and the promise they make, in the clock's own words."""
 
-    The hours are the branch's opening hours (:func:`models.sla.add_business_hours` in the branch's
-    time zone ``tz``), or plain wall-clock hours when ``policy.sla_in_business_hours`` is off.
-    Every due time goes through this function.
+    due_at: datetime
+    unit: str  # opening_hours, hours (wall clock), working_days or calendar_days
+    amount: int
+    first_contact_due_at: datetime | None
+
+
+def clocks(
+    start: datetime,
+    severity: Severity,
+    policy: PolicyValues,
+    *,
+    tz: str,
+    calendar: WorkCalendar | None = None,
+) -> Clocks:
+    """The reply clock and the first-contact clock of a case started at ``start``.
+
+    1. ``policy.sla_clock`` says how the reply clock counts: the branch's opening hours (the
+       severity's SLA hours, :func:`models.sla.add_business_hours`; plain wall-clock hours when
+       ``sla_in_business_hours`` is off), or ``sla_days`` working or calendar days by the 民法典 rule
+       (:func:`models.workdays.day_deadline`), ending at close of business or 24:00.
+    2. The first-contact clock, when the policy has one, is that many working days, ending at close
+       of business.
+    3. ``calendar`` holds the statutory holidays and make-up working days (models/holidays.py);
+       without it only the policy's own holidays count. Every due time goes through this function.
     """
-    hours = policy.sla_hours(severity.value)
+    cal = calendar or WorkCalendar.of(holidays=policy.holidays)
+    hours = BusinessHours.of(**policy.business_calendar(), workdays=cal.workdays)
+    closed = cal.holidays | hours.holidays
+    hours = BusinessHours(hours.week, closed, cal.workdays - closed)
+    cal = WorkCalendar(closed, cal.workdays - closed)
+    closing = parse_hhmm(policy.closing_time)
+    first = None
+    if policy.first_contact_working_days:
+        first = day_deadline(
+            start, policy.first_contact_working_days, counting="working_days", calendar=cal, tz=tz,
+            ends="close", closing=closing, closing_on=hours.closing_on,
+        )  # fmt: skip
+    if policy.sla_clock != "opening_hours":
+        due = day_deadline(
+            start, policy.sla_days, counting=policy.sla_clock, calendar=cal, tz=tz,
+            ends=policy.sla_day_ends, closing=closing, closing_on=hours.closing_on,
+        )  # fmt: skip
+        return Clocks(due, policy.sla_clock, policy.sla_days, first)
+    amount = policy.sla_hours(severity.value)
     if not policy.sla_in_business_hours:
-        return start + timedelta(hours=hours)
-    return add_business_hours(start, hours, tz=tz, **policy.business_calendar())
+        return Clocks(start + timedelta(hours=amount), "hours", amount, first)
+    due = add_business_hours(
+        start, amount, tz=tz, **{**policy.business_calendar(), "holidays": sorted(closed)},
+        workdays=cal.workdays,
+    )  # fmt: skip
+    return Clocks(due, "opening_hours", amount, first)
+
+
+def due_time(
+    start: datetime,
+    severity: Severity,
+    policy: PolicyValues,
+    *,
+    tz: str,
+    calendar: WorkCalendar | None = None,
+) -> datetime:
+    """When a reply is due (:func:`clocks`)."""
+    return clocks(start, severity, policy, tz=tz, calendar=calendar).due_at
+
+
+def _promise(clock: Clocks) -> dict[str, Any]:
+    """The columns a restarted reply clock sets (a reopened case keeps its first-contact clock)."""
+    return {"due_at": clock.due_at, "promise_unit": clock.unit, "promise_amount": clock.amount}
 
 
 def _branch_tz(session: Session, branch_id: int) -> str:
     branch = session.get(Branch, branch_id)
     return branch.timezone if branch is not None else Branch.model_fields["timezone"].default
+
+
+def branch_clocks(
+    session: Session, branch_id: int, start: datetime, severity: Severity, policy: PolicyValues
+) -> Clocks:
+    """:func:`clocks` at a branch: its time zone and its working-day calendar."""
+    from models.holidays import work_calendar
+
+    calendar = work_calendar(session, branch_id, policy.holidays)
+    return clocks(start, severity, policy, tz=_branch_tz(session, branch_id), calendar=calendar)
 
 
 def contact_erase_time(final_at: datetime, policy: PolicyValues) -> datetime:
@@ -475,6 +555,7 @@ def file_complaint(
         policy = effective_policy(session, branch_id)
     now = now or utcnow()
     severity = initial_severity(data.category, policy=policy, score=score)
+    clock = branch_clocks(session, branch_id, now, severity, policy)
     code, code_digest = _unused_code(session, code_secret, key)
     complaint = Complaint(
         idempotency_key=key, request_hash=digest, code_digest=code_digest, branch_id=branch_id,
@@ -482,7 +563,8 @@ def file_complaint(
         category=data.category, description=data.description, contact=data.contact,
         contact_kind=data.contact_kind, consent_at=now if data.contact else None, severity=severity,
         status=ComplaintStatus.new, locale=data.locale, created_at=now,
-        due_at=due_time(now, severity, policy, tz=_branch_tz(session, branch_id)),
+        due_at=clock.due_at, promise_unit=clock.unit, promise_amount=clock.amount,
+        first_contact_due_at=clock.first_contact_due_at,
     )  # fmt: skip
     session.add(complaint)
     try:
@@ -533,6 +615,9 @@ class ComplaintStatusView:
     locale: str
     created_at: datetime
     due_at: datetime
+    promise_unit: str
+    promise_amount: int
+    timezone: str  # the branch's, for every time shown
     reply: str | None
     satisfied: bool | None
     can_answer_satisfaction: bool
@@ -556,7 +641,9 @@ def _view(session: Session, complaint: Complaint) -> ComplaintStatusView:
     return ComplaintStatusView(
         status=status, severity=Severity(complaint.severity), category=complaint.category,
         locale=complaint.locale, created_at=complaint.created_at, due_at=complaint.due_at,
-        reply=complaint.reply, satisfied=complaint.satisfied,
+        promise_unit=complaint.promise_unit, promise_amount=complaint.promise_amount,
+        timezone=_branch_tz(session, complaint.branch_id), reply=complaint.reply,
+        satisfied=complaint.satisfied,
         can_answer_satisfaction=satisfaction_open(status, complaint.satisfied),
         timeline=tuple((e.at, EventKind(e.kind)) for e in events),
     )  # fmt: skip
@@ -615,7 +702,7 @@ def answer_satisfaction(
         values = {
             "satisfied": False, "status": ComplaintStatus.investigating.value, "resolved_at": None,
             "severity": severity.value,
-            "due_at": due_time(now, severity, policy, tz=_branch_tz(session, complaint.branch_id)),
+            **_promise(branch_clocks(session, complaint.branch_id, now, severity, policy)),
             "escalation_level": col(Complaint.escalation_level) + 1,
         }  # fmt: skip
         events += [
@@ -730,11 +817,9 @@ def transition(
         if policy is None:
             policy = effective_policy(session, complaint.branch_id)
         kind = EventKind.reopened
+        restarted = branch_clocks(session, complaint.branch_id, now, Severity(complaint.severity), policy)
         values.update(
-            resolved_at=None, closed_at=None, contact_erase_after=None,
-            due_at=due_time(
-                now, Severity(complaint.severity), policy, tz=_branch_tz(session, complaint.branch_id)
-            ),
+            resolved_at=None, closed_at=None, contact_erase_after=None, **_promise(restarted)
         )  # fmt: skip
     if reply:
         values["reply"] = reply

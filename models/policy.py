@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import JSON, Column, Index, bindparam
@@ -19,8 +19,9 @@ from sqlmodel import Session, SQLModel, col, select
 
 import models.base  # noqa: F401  (naming convention first)
 from models.clock import UTCDateTime, utcnow
+from models.errors import ValidationFailed
 from models.prepared import Prepared, driver_of
-from models.sla import parse_hhmm
+from models.sla import format_weekly, parse_hhmm, parse_weekly
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -48,6 +49,17 @@ class PolicyValues(BaseModel):
     opening_time: str = "09:00"
     closing_time: str = "17:00"
     holidays: list[str] = Field(default_factory=list, max_length=2000)
+    # Opening hours per weekday with breaks, e.g. "1-5 09:00-12:00 13:30-17:00; 6 09:00-12:00"
+    # (models/sla.py parse_weekly); empty: the business days above, opening to closing.
+    weekly_hours: str = Field(default="", max_length=200)
+    # Which clock decides a complaint's reply (models/workdays.py): the opening hours above with the
+    # hours per severity; or a number of working days (工作日) or calendar days counted from the day
+    # after filing, its last day moved past holidays, ending at close of business or at 24:00.
+    sla_clock: Literal["opening_hours", "working_days", "calendar_days"] = "opening_hours"
+    sla_days: int = Field(default=15, ge=1, le=365)
+    sla_day_ends: Literal["close", "midnight"] = "close"
+    # First contact (the case acknowledged) within this many working days; 0: no separate clock.
+    first_contact_working_days: int = Field(default=0, ge=0, le=30)
     contact_retention_days: int = Field(default=30, ge=1, le=3650)
     # Presses flagged as misuse (too fast, bursts) count in no score; they are deleted after this many
     # days unless a complaint or an appeal cites them (models/retention.py).
@@ -111,6 +123,13 @@ class PolicyValues(BaseModel):
             raise ValueError("SLA hours must not be shorter for a less severe complaint")
         return self
 
+    @field_validator("weekly_hours")
+    @classmethod
+    def _weekly(cls, v: str) -> str:
+        if not v.strip():
+            return ""
+        return format_weekly(parse_weekly(v))
+
     @model_validator(mode="after")
     def _opening_hours(self) -> PolicyValues:
         # Zero-padded HH:MM strings sort like the times they name.
@@ -125,7 +144,12 @@ class PolicyValues(BaseModel):
             "opening": self.opening_time,
             "closing": self.closing_time,
             "holidays": self.holidays,
+            "weekly": self.weekly_hours,
         }
+
+    def clock_amount(self, severity: str) -> int:
+        """The reply clock's length in its own unit: hours of opening time, or days."""
+        return self.sla_hours(severity) if self.sla_clock == "opening_hours" else self.sla_days
 
     def sla_hours(self, severity: str) -> int:
         return {"low": self.sla_hours_low, "normal": self.sla_hours_normal, "high": self.sla_hours_high}[
@@ -208,6 +232,7 @@ def set_policy(
     values: dict[str, Any],
     branch_id: int | None = None,
     actor_staff_id: int | None = None,
+    preset: str | None = None,
 ) -> PolicyValues:
     """Validate and store a scope's overrides (only the keys given); returns the effective policy.
 
@@ -249,7 +274,57 @@ def set_policy(
         entity="policy",
         entity_id=row.id,
         actor_staff_id=actor_staff_id,
-        details={"branch": branch_id, "keys": sorted(values), "version": row.version},
+        details={
+            "branch": branch_id,
+            "keys": sorted(values),
+            "version": row.version,
+            **({"preset": preset} if preset else {}),
+        },  # fmt: skip
     )
     session.commit()
     return effective_policy(session, branch_id)
+
+
+# Named sets of complaint-clock values an administrator applies in one action (docs/RULES-CITED.md
+# §1–§3). Only the clock settings: opening hours, thresholds and everything else stay as they are.
+PRESETS: dict[str, dict[str, Any]] = {
+    # 政务服务大厅（好差评）: first contact within 1 working day; fix and feedback within 5 working
+    # days (7, 10 or 15 in some provinces: edit sla_days after applying), ending at close of business.
+    "hall": {
+        "sla_clock": "working_days", "sla_days": 5, "sla_day_ends": "close",
+        "first_contact_working_days": 1,
+    },
+    # 银行网点（消费投诉）: decided and answered within 15 calendar days, ending at 24:00.
+    "bank": {
+        "sla_clock": "calendar_days", "sla_days": 15, "sla_day_ends": "midnight",
+        "first_contact_working_days": 0,
+    },
+    # Rapport's own default: reply hours per severity, counted in opening hours.
+    "generic": {
+        "sla_clock": "opening_hours", "sla_days": 15, "sla_day_ends": "close",
+        "first_contact_working_days": 0,
+    },
+}  # fmt: skip
+
+
+def preset_changes(session: Session, *, preset: str, branch_id: int | None) -> list[tuple[str, Any, Any]]:
+    """(setting, value in force, value after) for each setting the preset would change at a scope."""
+    if preset not in PRESETS:
+        raise ValidationFailed("preset", f"unknown preset {preset!r}: choose one of {', '.join(PRESETS)}")
+    now = effective_policy(session, branch_id)
+    return [(k, getattr(now, k), v) for k, v in PRESETS[preset].items() if getattr(now, k) != v]
+
+
+def apply_preset(
+    session: Session, *, preset: str, branch_id: int | None = None, actor_staff_id: int | None = None
+) -> PolicyValues:
+    """Store a preset's values as the scope's overrides: one audited policy change (``preset`` named)."""
+    if preset not in PRESETS:
+        raise ValidationFailed("preset", f"unknown preset {preset!r}: choose one of {', '.join(PRESETS)}")
+    return set_policy(
+        session,
+        values=dict(PRESETS[preset]),
+        branch_id=branch_id,
+        actor_staff_id=actor_staff_id,
+        preset=preset,
+    )

@@ -1,7 +1,9 @@
 """Reply clocks that follow a branch's business hours (seed 二(五)2: reply within the set time).
 
 "Within 24 hours" counts only the hours a branch is open: its business days (ISO weekdays, Monday 1),
-from opening to closing, holidays excepted. A clock started while the branch is closed starts at the
+from opening to closing (or in each of a weekday's windows, a lunch break between them), holidays
+excepted and make-up working days (调休) open. Day-based deadlines ("5 working days") are counted
+by :mod:`models.workdays` instead. A clock started while the branch is closed starts at the
 next opening; a clock that runs out exactly at closing is due at closing, not at the next opening.
 
 Pure functions, no database and no clock read. The arithmetic is done in the branch's local wall clock
@@ -34,24 +36,89 @@ def parse_hhmm(value: str | time) -> time:
     return time(int(match.group(1)), int(match.group(2)))
 
 
+Span = tuple[time, time]
+_WEEK_PART = re.compile(r"([1-7])(?:-([1-7]))?((?:\s+\S+)+)")
+
+
+def parse_weekly(text: str) -> tuple[tuple[Span, ...], ...]:
+    """Opening hours per ISO weekday from ``"1-5 09:00-12:00 13:30-17:00; 6 09:00-12:00"``.
+
+    Parts are separated by ``;``; each names a weekday or a range of them (Monday 1) and one or more
+    ``HH:MM-HH:MM`` windows, in order and not overlapping (a lunch break is the gap between two).
+    A weekday no part names is closed. Raises ValueError with the part at fault."""
+    week: list[tuple[Span, ...]] = [()] * 7
+    parts = [p.strip() for p in text.split(";") if p.strip()]
+    if not parts:
+        raise ValueError("opening hours name at least one weekday, e.g. 1-5 09:00-17:00")
+    for part in parts:
+        match = _WEEK_PART.fullmatch(part)
+        if match is None:
+            raise ValueError(f"{part!r}: write a weekday or range (1 is Monday) and HH:MM-HH:MM windows")
+        first, last = int(match.group(1)), int(match.group(2) or match.group(1))
+        if last < first:
+            raise ValueError(f"{part!r}: the weekday range runs backwards")
+        spans: list[Span] = []
+        for window in match.group(3).split():
+            opens, sep, closes = window.partition("-")
+            if not sep:
+                raise ValueError(f"{part!r}: {window!r} is not a window like 09:00-12:00")
+            span = (parse_hhmm(opens), parse_hhmm(closes))
+            if span[1] <= span[0]:
+                raise ValueError(f"{part!r}: {window!r} closes before it opens")
+            if spans and span[0] < spans[-1][1]:
+                raise ValueError(f"{part!r}: windows must be in order and not overlap")
+            spans.append(span)
+        for weekday in range(first, last + 1):
+            if week[weekday - 1]:
+                raise ValueError(f"{part!r}: weekday {weekday} is named twice")
+            week[weekday - 1] = tuple(spans)
+    return tuple(week)
+
+
+def format_weekly(week: tuple[tuple[Span, ...], ...]) -> str:
+    """The inverse of :func:`parse_weekly`, runs of equal weekdays joined (``1-5 09:00-17:00``)."""
+    parts: list[str] = []
+    day = 1
+    while day <= 7:
+        spans = week[day - 1]
+        last = day
+        while last < 7 and week[last] == spans:
+            last += 1
+        if spans:
+            windows = " ".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in spans)
+            parts.append(f"{day}-{last} {windows}" if last > day else f"{day} {windows}")
+        day = last + 1
+    return "; ".join(parts)
+
+
 @dataclass(frozen=True)
 class BusinessHours:
-    """When a branch is open, in its local wall clock."""
+    """When a branch is open, in its local wall clock: opening windows per ISO weekday (Monday 1),
+    none on holidays; a make-up working day (调休) on a weekend opens with a full working day's
+    hours (the first of Monday to Friday that has any)."""
 
-    days: frozenset[int]
-    opening: time
-    closing: time
+    week: tuple[tuple[Span, ...], ...]
     holidays: frozenset[date]
+    workdays: frozenset[date] = frozenset()
 
     @classmethod
     def of(
         cls,
         *,
-        business_days: Iterable[int],
-        opening: str | time,
-        closing: str | time,
+        business_days: Iterable[int] = (1, 2, 3, 4, 5, 6),
+        opening: str | time = "09:00",
+        closing: str | time = "17:00",
         holidays: Iterable[str | date] = (),
+        workdays: Iterable[str | date] = (),
+        weekly: str = "",
     ) -> BusinessHours:
+        off = frozenset(d if isinstance(d, date) else date.fromisoformat(d) for d in holidays)
+        on = frozenset(d if isinstance(d, date) else date.fromisoformat(d) for d in workdays) - off
+        if weekly.strip():
+            week = parse_weekly(weekly)
+            if not any(week):
+                raise ValueError("at least one business day is needed")
+            return cls(week, off, on)
         days = frozenset(business_days)
         if not days:
             raise ValueError("at least one business day is needed")
@@ -60,14 +127,24 @@ class BusinessHours:
         open_at, close_at = parse_hhmm(opening), parse_hhmm(closing)
         if close_at <= open_at:
             raise ValueError("closing time must be after opening time")
-        off = frozenset(d if isinstance(d, date) else date.fromisoformat(d) for d in holidays)
-        return cls(days, open_at, close_at, off)
+        span = ((open_at, close_at),)
+        return cls(tuple(span if d in days else () for d in range(1, 8)), off, on)
 
-    def window(self, day: date) -> tuple[datetime, datetime] | None:
-        """The day's opening hours as naive local datetimes, or None when the branch is closed."""
-        if day.isoweekday() not in self.days or day in self.holidays:
-            return None
-        return datetime.combine(day, self.opening), datetime.combine(day, self.closing)
+    def spans(self, day: date) -> tuple[Span, ...]:
+        if day in self.holidays:
+            return ()
+        if day in self.workdays and day.isoweekday() >= 6:
+            return next((s for s in self.week[:5] if s), self.week[day.isoweekday() - 1])
+        return self.week[day.isoweekday() - 1]
+
+    def windows(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        """The day's opening windows as naive local datetimes; empty when the branch is closed."""
+        return tuple((datetime.combine(day, a), datetime.combine(day, b)) for a, b in self.spans(day))
+
+    def closing_on(self, day: date) -> time | None:
+        """The close of business on ``day`` (the end of its last window), or None when closed."""
+        spans = self.spans(day)
+        return spans[-1][1] if spans else None
 
 
 def _local(moment: datetime, zone: ZoneInfo) -> datetime:
@@ -89,19 +166,23 @@ def add_business_hours(
     opening: str | time,
     closing: str | time,
     holidays: Iterable[str | date] = (),
+    workdays: Iterable[str | date] = (),
+    weekly: str = "",
 ) -> datetime:
     """``start`` plus ``hours`` of the branch's opening hours, as an aware UTC datetime.
 
     1. ``start`` is read in the branch's local time (``tz``, an IANA name such as Asia/Shanghai).
     2. Day by day from the start's date: a closed day (not a business day, or a holiday) adds nothing;
-       an open day adds the part of its opening hours after the cursor.
+       an open day adds the part of each of its opening windows after the cursor (a lunch break
+       adds nothing).
     3. The day on which the remaining time fits is the answer: at most that day's closing.
     """
     if not math.isfinite(hours) or hours < 0:
         raise ValueError("hours must be a finite number, zero or more")
     calendar = BusinessHours.of(
-        business_days=business_days, opening=opening, closing=closing, holidays=holidays
-    )
+        business_days=business_days, opening=opening, closing=closing, holidays=holidays,
+        workdays=workdays, weekly=weekly,
+    )  # fmt: skip
     zone = ZoneInfo(tz)
     cursor = _local(start, zone)
     remaining = timedelta(hours=hours)
@@ -109,9 +190,7 @@ def add_business_hours(
     # Terminates: at least one weekday is open and holidays are finite, so every week past the last
     # holiday takes a bite out of ``remaining``.
     while True:
-        window = calendar.window(day)
-        if window is not None:
-            opens, closes = window
+        for opens, closes in calendar.windows(day):
             begin = max(cursor, opens)
             if begin < closes:
                 available = closes - begin
@@ -131,6 +210,8 @@ def business_minutes_between(
     opening: str | time,
     closing: str | time,
     holidays: Iterable[str | date] = (),
+    workdays: Iterable[str | date] = (),
+    weekly: str = "",
 ) -> float:
     """Minutes of opening hours from ``start`` to ``end``; negative when ``end`` is earlier.
 
@@ -139,8 +220,9 @@ def business_minutes_between(
     ``business_minutes_between(s, add_business_hours(s, h, ...), ...) == h * 60``.
     """
     calendar = BusinessHours.of(
-        business_days=business_days, opening=opening, closing=closing, holidays=holidays
-    )
+        business_days=business_days, opening=opening, closing=closing, holidays=holidays,
+        workdays=workdays, weekly=weekly,
+    )  # fmt: skip
     zone = ZoneInfo(tz)
     if end < start:
         return -_open_minutes(_local(end, zone), _local(start, zone), calendar)
@@ -151,9 +233,8 @@ def _open_minutes(first: datetime, last: datetime, calendar: BusinessHours) -> f
     total = timedelta(0)
     day = first.date()
     while day <= last.date():
-        window = calendar.window(day)
-        if window is not None:
-            begin, finish = max(first, window[0]), min(last, window[1])
+        for opens, closes in calendar.windows(day):
+            begin, finish = max(first, opens), min(last, closes)
             if begin < finish:
                 total += finish - begin
         day += _ONE_DAY

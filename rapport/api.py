@@ -142,7 +142,12 @@ class ComplaintFiled(BaseModel):
     category: str
     created_at: datetime
     due_at: datetime
-    reply_within_hours: int
+    # The promise as the branch's clock counts it: "working_days" 5, "calendar_days" 15,
+    # "opening_hours" 72 (hours the branch is open) or "hours" 72 (wall clock).
+    reply_within: int
+    reply_within_unit: str
+    # Kept for clients written before day-based clocks: the hours, or null for a clock in days.
+    reply_within_hours: int | None
     message: str | None = None
 
 
@@ -338,7 +343,11 @@ def _complaint_body(ctx: AppContext, filing: Filing) -> dict[str, Any]:
         category=filing.category,
         created_at=filing.created_at,
         due_at=filing.due_at,
-        reply_within_hours=filing.hours,
+        reply_within=filing.promise_amount,
+        reply_within_unit=filing.promise_unit,
+        reply_within_hours=filing.promise_amount
+        if filing.promise_unit in ("hours", "opening_hours")
+        else None,
         message=None if filing.code else CODE_NOT_RECOVERABLE,
     )
     return body.model_dump(mode="json", exclude_none=filing.code is not None)

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from sqlmodel import select
 
+from rapport import cli_clocks
 from rapport.context import AppContext
 from rapport.db import Database, DatabaseConfigError
 from rapport.settings import Settings, SettingsError, checked_settings
@@ -25,6 +26,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(db_app, name="db")
 app.add_typer(device_app, name="device")
 app.add_typer(audit_app, name="audit")
+cli_clocks.register(app)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -147,6 +149,12 @@ def demo(
 
             result = create_demo(session, days=days, progress=progress)
     print(f"Demo data ready: {result.ratings:,} ratings over {days} days.")
+    if result.calendar_years:
+        years = ", ".join(map(str, result.calendar_years))
+        print(f"Working-day calendar (holidays and make-up days) imported for {years}.")
+    if result.calendar_missing:
+        years = ", ".join(map(str, result.calendar_missing))
+        print(f"No published holidays for {years} in chinese-calendar yet: enter them on the rules screen.")
     print("Demo logins for /admin/ (every counter staff member e1001–e1014 uses the staff password):")
     for role, username, password in result.logins:
         print(f"  {role:<10} {username:<14} {password}")

@@ -22,6 +22,7 @@ from models.complaint import ComplaintCreate, ComplaintStatus, file_complaint, t
 from models.crypto import hash_secret
 from models.devices import register_device
 from models.duty import start_duty
+from models.holidays import CalendarUnavailable, import_year
 from models.inspection import record_inspection
 from models.org import Branch, Counter, Role, Staff
 from models.rating import Channel, Rating
@@ -58,6 +59,8 @@ class DemoResult:
     device_tokens: list[tuple[str, str]] = field(default_factory=list)  # (counter code, token)
     ratings: int = 0
     pin: str = DEMO_PIN
+    calendar_years: list[int] = field(default_factory=list)  # imported from chinese-calendar
+    calendar_missing: list[int] = field(default_factory=list)  # not in the package yet
 
 
 def database_is_empty(session: Session) -> bool:
@@ -136,6 +139,14 @@ def create_demo(
     )
     result.logins.append(("admin", "admin", "demo-admin"))
     session.commit()
+    # The working-day calendar of the demo's years and the next, where the package has them, before
+    # any complaint is filed: its deadlines count statutory holidays and make-up days.
+    for year in sorted({(now - timedelta(days=days)).year, now.year, now.year + 1}):
+        try:
+            import_year(session, year=year, now=now)
+            result.calendar_years.append(year)
+        except CalendarUnavailable:
+            result.calendar_missing.append(year)
 
     # Everyone has passed induction except the newest hire of each branch, who cannot sign in yet.
     for members in staff_by_branch.values():

@@ -37,7 +37,7 @@ def build(app: KioskApp) -> ft.Control:
                 t(
                     locale,
                     "complaint.done.apology",
-                    hours=filed.hours,
+                    promise=t(locale, f"promise.{filed.promise_unit}", amount=filed.promise_amount),
                     due=fmt_datetime(locale, filed.due_at, tz),
                 ),
                 size=17,

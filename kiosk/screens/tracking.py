@@ -54,7 +54,7 @@ def view(app: KioskApp) -> ft.Control:
     locale = state.locale
     status = app.complaint_status
     assert status is not None
-    tz = "Asia/Shanghai"
+    tz = status.timezone
     rows: list[ft.Control] = [
         ft.Text(t(locale, "status.title"), size=26, weight=ft.FontWeight.BOLD, color=INK),
         ft.Text(app.status_code or "", size=22, color=MUTED, font_family="monospace"),
@@ -69,7 +69,14 @@ def view(app: KioskApp) -> ft.Control:
     if status.status not in ("closed", "rejected"):
         rows.append(
             ft.Text(
-                t(locale, "status.due", due=fmt_datetime(locale, status.due_at, tz)), size=16, color=MUTED
+                t(
+                    locale,
+                    "status.due",
+                    promise=t(locale, f"promise.{status.promise_unit}", amount=status.promise_amount),
+                    due=fmt_datetime(locale, status.due_at, tz),
+                ),
+                size=16,
+                color=MUTED,
             )
         )
     if status.reply:
