@@ -113,6 +113,30 @@ def card(page, complaint_id: int):  # type: ignore[no-untyped-def]
     return page.get_by_role("button", name=re.compile(rf"^查看投诉 #{complaint_id} "))
 
 
+def reveal(page, locator, *, wait: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    """Wait for a queue card that may lie outside the window. Flutter leaves rows well outside the
+    viewport out of the semantics tree, and the list keeps its scroll offset across filter changes,
+    so how far down a card is depends on what the tests before filed and scrolled: wheel to the top,
+    then down through the list (and round again) until the card is there, for up to ``wait`` s."""
+    size = page.viewport_size or {"width": 1280, "height": 800}
+    deadline = time.monotonic() + wait
+    steps = 0
+    page.mouse.move(size["width"] / 2, size["height"] / 2)
+    page.mouse.wheel(0, -100_000)
+    while time.monotonic() < deadline:
+        try:
+            locator.wait_for(timeout=1_500)
+            return
+        except PlaywrightTimeout:
+            pass
+        page.mouse.move(size["width"] / 2, size["height"] / 2)
+        steps += 1
+        # Down a screenful at a time; after 20 screens back to the top and down again.
+        page.mouse.wheel(0, -100_000 if steps % 20 == 0 else size["height"] * 0.6)
+        page.wait_for_timeout(300)
+    locator.wait_for(timeout=1_000)
+
+
 def show_filter(page, name: str) -> None:  # type: ignore[no-untyped-def]
     """Pick one of the queue's filter chips (a chip already selected stays selected)."""
     chip = page.get_by_role("checkbox", name=name, exact=True)
@@ -362,7 +386,7 @@ def test_3_an_overdue_complaint_is_flagged_in_the_queue(server, renmin):
 
     show_filter(page, "已超时")
     overdue = card(page, overdue_id)
-    overdue.wait_for()
+    reveal(page, overdue)
     assert card(page, JOURNEY.get("id", -1)).count() == 0, "a closed complaint is not overdue"
     # The card counts how late the reply is, in red.
     name = str(overdue.get_attribute("aria-label") or overdue.inner_text())
@@ -380,13 +404,13 @@ def test_3_an_overdue_complaint_is_flagged_in_the_queue(server, renmin):
 
     # The same complaint leads the open queue, most urgent (earliest due) first.
     show_filter(page, "待处理")
-    card(page, overdue_id).wait_for()
+    reveal(page, card(page, overdue_id))
     first = str(cards.first.get_attribute("aria-label") or cards.first.inner_text())
     assert OVERDUE_LABEL.search(first), f"the open queue starts with {first!r}, not an overdue complaint"
     show_filter(page, "全部")
-    card(page, overdue_id).wait_for()
+    reveal(page, card(page, overdue_id))
     if "id" in JOURNEY:
-        card(page, JOURNEY["id"]).wait_for()
+        reveal(page, card(page, JOURNEY["id"]))
     screenshot(page, "admin-queue-tablet-zh")
 
 
