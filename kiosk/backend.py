@@ -118,6 +118,15 @@ class TimelineEntry:
 
 
 @dataclass(frozen=True)
+class ExtensionNote:
+    """An approved extension as the customer is told it: when, why, and the new due time."""
+
+    at: datetime
+    reason: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
 class ComplaintStatus:
     status: str
     created_at: datetime
@@ -125,6 +134,7 @@ class ComplaintStatus:
     promise_unit: str
     promise_amount: int
     timezone: str
+    extensions: list[ExtensionNote]
     category: str
     reply: str | None
     satisfied: bool | None
@@ -383,6 +393,7 @@ def _status(view: Any) -> ComplaintStatus:
         promise_unit=view.promise_unit,
         promise_amount=view.promise_amount,
         timezone=view.timezone,
+        extensions=[ExtensionNote(at, reason, due) for at, reason, due in view.extensions],
         category=view.category,
         reply=view.reply,
         satisfied=view.satisfied,

@@ -8,6 +8,7 @@ from models.audit import AuditEvent
 from models.auth import LoginSession, TotpSecret
 from models.catalog import ConductClause
 from models.complaint import Complaint, ComplaintEvent, ComplaintStatus, EventKind, Severity
+from models.extension_rows import ComplaintExtension
 from models.holidays import CalendarDay
 from models.inspection import Inspection, InspectionFinding, SpotCheckTask
 from models.jobs import JobRun
@@ -27,6 +28,7 @@ __all__ = [
     "AlertKind",
     "AuditEvent",
     "CalendarDay",
+    "ComplaintExtension",
     "Branch",
     "Channel",
     "Complaint",

@@ -18,7 +18,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 import models.base  # noqa: F401  (naming convention first)
 from models.clock import UTCDateTime, utcnow
-from models.policy import PolicyValues
+from models.policy import PolicyValues, effective_policy
 
 
 class AlertKind(StrEnum):
@@ -26,11 +26,17 @@ class AlertKind(StrEnum):
     overdue = "overdue"
     negative_burst = "negative_burst"
     due_soon = "due_soon"
+    first_contact = "first_contact"  # a new case not acknowledged by its first-contact due time
+    escalation = "escalation"  # 督办: still overdue N working days after its due time
 
 
 class Alert(SQLModel, table=True):
     __table_args__ = (
-        CheckConstraint("kind IN ('high_complaint', 'overdue', 'negative_burst', 'due_soon')", name="kind"),
+        CheckConstraint(
+            "kind IN ('high_complaint', 'overdue', 'negative_burst', 'due_soon', 'first_contact',"
+            " 'escalation')",
+            name="kind",
+        ),
         Index("ix_alert_branch_open", "branch_id", "acknowledged_at"),
     )
 
@@ -161,6 +167,39 @@ def open_complaints_due(
         stmt = stmt.where(col(Complaint.due_at) >= not_before)
     rows = session.exec(stmt.order_by(col(Complaint.due_at), col(Complaint.id))).all()
     return [(int(i), int(b), int(level)) for i, b, level in rows if i is not None]
+
+
+def first_contacts_due(session: Session, *, before: datetime) -> list[tuple[int, int, int]]:
+    """(id, branch_id, escalation_level) of every new (unacknowledged) complaint whose first-contact
+    clock ran out before ``before``."""
+    from models.complaint import Complaint, ComplaintStatus
+
+    stmt = select(Complaint.id, Complaint.branch_id, Complaint.escalation_level).where(
+        Complaint.status == ComplaintStatus.new.value,
+        col(Complaint.first_contact_due_at).is_not(None),
+        col(Complaint.first_contact_due_at) < before,
+    )
+    rows = session.exec(stmt.order_by(col(Complaint.first_contact_due_at), col(Complaint.id))).all()
+    return [(int(i), int(b), int(level)) for i, b, level in rows if i is not None]
+
+
+def escalations_due(session: Session, *, now: datetime) -> list[tuple[int, int, int]]:
+    """The open overdue complaints whose 督办 time (models.complaint.escalation_time, by each
+    branch's policy and calendar) has passed at ``now``."""
+    from models.complaint import Complaint, escalation_time
+
+    late = open_complaints_due(session, before=now)
+    ids = [c[0] for c in late]
+    due = dict(session.exec(select(Complaint.id, Complaint.due_at).where(col(Complaint.id).in_(ids))).all())
+    policies: dict[int, PolicyValues] = {}
+    out = []
+    for complaint in late:
+        branch_id = complaint[1]
+        policy = policies.setdefault(branch_id, effective_policy(session, branch_id))
+        at = escalation_time(session, branch_id, due[complaint[0]], policy)
+        if at is not None and at <= now:
+            out.append(complaint)
+    return out
 
 
 def raise_sla_alert(

@@ -33,6 +33,7 @@ from models.catalog import ConductClause
 from models.clock import UTCDateTime, utcnow
 from models.codes import derived_tracking_code, new_tracking_code, normalise_tracking_code, tracking_digest
 from models.errors import DomainError, IdempotencyConflict, NotFound, ValidationFailed
+from models.extension_rows import ComplaintExtension
 from models.org import Branch
 from models.policy import PolicyValues, effective_policy
 from models.rating import Channel, validate_idempotency_key
@@ -76,6 +77,7 @@ class EventKind(StrEnum):
     rejected = "rejected"
     reopened = "reopened"
     escalated = "escalated"
+    extended = "extended"
     satisfied = "satisfied"
     unsatisfied = "unsatisfied"
     contact_erased = "contact_erased"
@@ -420,6 +422,24 @@ def due_time(
     return clocks(start, severity, policy, tz=tz, calendar=calendar).due_at
 
 
+def escalation_time(
+    session: Session, branch_id: int, due_at: datetime, policy: PolicyValues
+) -> datetime | None:
+    """When a case overdue since ``due_at`` is raised above the branch (督办): close of business on
+    the policy's N-th working day after the due day, by the branch's calendar; None when off."""
+    from models.holidays import work_calendar
+
+    if not policy.escalate_after_working_days:
+        return None
+    calendar = work_calendar(session, branch_id, policy.holidays)
+    hours = BusinessHours.of(**policy.business_calendar(), workdays=calendar.workdays)
+    return day_deadline(
+        due_at, policy.escalate_after_working_days, counting="working_days", calendar=calendar,
+        tz=_branch_tz(session, branch_id), ends="close", closing=parse_hhmm(policy.closing_time),
+        closing_on=hours.closing_on,
+    )  # fmt: skip
+
+
 def _promise(clock: Clocks) -> dict[str, Any]:
     """The columns a restarted reply clock sets (a reopened case keeps its first-contact clock)."""
     return {"due_at": clock.due_at, "promise_unit": clock.unit, "promise_amount": clock.amount}
@@ -618,6 +638,8 @@ class ComplaintStatusView:
     promise_unit: str
     promise_amount: int
     timezone: str  # the branch's, for every time shown
+    # Approved extensions of the reply time: (when, the reason given, the new due time), oldest first.
+    extensions: tuple[tuple[datetime, str, datetime], ...]
     reply: str | None
     satisfied: bool | None
     can_answer_satisfaction: bool
@@ -631,6 +653,15 @@ def _by_code(session: Session, code: str) -> Complaint | None:
     return session.exec(select(Complaint).where(Complaint.code_digest == tracking_digest(raw))).first()
 
 
+def _extensions(session: Session, complaint: Complaint) -> tuple[tuple[datetime, str, datetime], ...]:
+    rows = session.exec(
+        select(ComplaintExtension)
+        .where(ComplaintExtension.complaint_id == complaint.id, ComplaintExtension.status == "approved")
+        .order_by(col(ComplaintExtension.seq))
+    ).all()
+    return tuple((r.decided_at, r.reason, r.due_after) for r in rows if r.decided_at and r.due_after)
+
+
 def _view(session: Session, complaint: Complaint) -> ComplaintStatusView:
     events = session.exec(
         select(ComplaintEvent)
@@ -642,7 +673,8 @@ def _view(session: Session, complaint: Complaint) -> ComplaintStatusView:
         status=status, severity=Severity(complaint.severity), category=complaint.category,
         locale=complaint.locale, created_at=complaint.created_at, due_at=complaint.due_at,
         promise_unit=complaint.promise_unit, promise_amount=complaint.promise_amount,
-        timezone=_branch_tz(session, complaint.branch_id), reply=complaint.reply,
+        timezone=_branch_tz(session, complaint.branch_id), extensions=_extensions(session, complaint),
+        reply=complaint.reply,
         satisfied=complaint.satisfied,
         can_answer_satisfaction=satisfaction_open(status, complaint.satisfied),
         timeline=tuple((e.at, EventKind(e.kind)) for e in events),

@@ -60,6 +60,12 @@ class PolicyValues(BaseModel):
     sla_day_ends: Literal["close", "midnight"] = "close"
     # First contact (the case acknowledged) within this many working days; 0: no separate clock.
     first_contact_working_days: int = Field(default=0, ge=0, le=30)
+    # Extensions of the reply time (models/extensions.py): how many a case may get and how long each
+    # is, in the reply clock's unit (the bank rule: 15 then 30 calendar days). Empty: none.
+    extension_lengths: list[int] = Field(default_factory=list, max_length=5)
+    # 督办: a case still overdue this many working days after its due time is raised to the
+    # administrators (at close of business of that day); 0: never.
+    escalate_after_working_days: int = Field(default=0, ge=0, le=60)
     contact_retention_days: int = Field(default=30, ge=1, le=3650)
     # Presses flagged as misuse (too fast, bursts) count in no score; they are deleted after this many
     # days unless a complaint or an appeal cites them (models/retention.py).
@@ -122,6 +128,13 @@ class PolicyValues(BaseModel):
         if not self.sla_hours_high <= self.sla_hours_normal <= self.sla_hours_low:
             raise ValueError("SLA hours must not be shorter for a less severe complaint")
         return self
+
+    @field_validator("extension_lengths")
+    @classmethod
+    def _lengths(cls, v: list[int]) -> list[int]:
+        if any(n < 1 or n > 365 for n in v):
+            raise ValueError("each extension is 1 to 365 (days, or hours for an opening-hours clock)")
+        return v
 
     @field_validator("weekly_hours")
     @classmethod
@@ -292,17 +305,18 @@ PRESETS: dict[str, dict[str, Any]] = {
     # days (7, 10 or 15 in some provinces: edit sla_days after applying), ending at close of business.
     "hall": {
         "sla_clock": "working_days", "sla_days": 5, "sla_day_ends": "close",
-        "first_contact_working_days": 1,
+        "first_contact_working_days": 1, "extension_lengths": [], "escalate_after_working_days": 3,
     },
-    # 银行网点（消费投诉）: decided and answered within 15 calendar days, ending at 24:00.
+    # 银行网点（消费投诉）: decided and answered within 15 calendar days, ending at 24:00; extended
+    # to 30 and then 60 with an administrator's approval.
     "bank": {
         "sla_clock": "calendar_days", "sla_days": 15, "sla_day_ends": "midnight",
-        "first_contact_working_days": 0,
+        "first_contact_working_days": 0, "extension_lengths": [15, 30], "escalate_after_working_days": 3,
     },
     # Rapport's own default: reply hours per severity, counted in opening hours.
     "generic": {
         "sla_clock": "opening_hours", "sla_days": 15, "sla_day_ends": "close",
-        "first_contact_working_days": 0,
+        "first_contact_working_days": 0, "extension_lengths": [], "escalate_after_working_days": 0,
     },
 }  # fmt: skip
 

@@ -23,6 +23,8 @@ from models.alerts import (
     AlertKind,
     AlertView,
     check_negative_burst,
+    escalations_due,
+    first_contacts_due,
     is_negative_burst,
     open_complaints_due,
     raise_alert,
@@ -86,14 +88,25 @@ def sla_sweep(ctx: AppContext, now: datetime | None = None, run: RunLog | None =
        overdue alert, once per escalation level.
     2. Every open complaint due within DUE_SOON (24 h, the dashboard's "due soon") gets a due-soon
        warning, once per escalation level. One that is already overdue gets no warning.
+    3. Every new complaint not acknowledged by its first-contact due time (policies with that
+       clock) gets a first-contact alert, once per escalation level.
+    4. Every overdue complaint still open N working days after its due time (the policy's 督办
+       setting) gets an escalation alert for the administrators, once per escalation level.
     """
     now = now or ctx.clock()
     run = run or RunLog()
     with ctx.db.read() as session:
         late = open_complaints_due(session, before=now)
         soon = open_complaints_due(session, before=now + DUE_SOON, not_before=now)
+        first = first_contacts_due(session, before=now)
+        above = escalations_due(session, now=now)
     raised: list[AlertView] = []
-    for kind, complaints in ((AlertKind.overdue, late), (AlertKind.due_soon, soon)):
+    for kind, complaints in (
+        (AlertKind.overdue, late),
+        (AlertKind.due_soon, soon),
+        (AlertKind.first_contact, first),
+        (AlertKind.escalation, above),
+    ):
         for complaint in complaints:
             try:
                 with ctx.db.write() as session:

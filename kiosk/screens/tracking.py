@@ -67,18 +67,18 @@ def view(app: KioskApp) -> ft.Control:
         ),
     ]
     if status.status not in ("closed", "rejected"):
+        due = fmt_datetime(locale, status.due_at, tz)
+        # A complaint filed before promises were recorded (amount 0) shows its due time alone.
+        promise = t(locale, f"promise.{status.promise_unit}", amount=status.promise_amount)
+        line = t(locale, "status.due", promise=promise, due=due) if status.promise_amount else None
         rows.append(
-            ft.Text(
-                t(
-                    locale,
-                    "status.due",
-                    promise=t(locale, f"promise.{status.promise_unit}", amount=status.promise_amount),
-                    due=fmt_datetime(locale, status.due_at, tz),
-                ),
-                size=16,
-                color=MUTED,
-            )
+            ft.Text(line or t(locale, "status.due_only", due=due), size=16, color=MUTED, key="status-due")
         )
+        for n, ext in enumerate(status.extensions):
+            extended = t(
+                locale, "status.extended", reason=ext.reason, due=fmt_datetime(locale, ext.due_at, tz)
+            )
+            rows.append(ft.Text(extended, size=16, color=INK, key=f"status-extended-{n}"))
     if status.reply:
         rows.append(
             ft.Container(

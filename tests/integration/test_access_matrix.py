@@ -1910,10 +1910,11 @@ def test_a_revoked_or_unknown_device_token_is_refused_everywhere(ctx, db, world)
 
 PUBLIC_VIEW_FIELDS = {
     "status", "severity", "category", "locale", "created_at", "due_at", "reply", "satisfied",
-    "can_answer_satisfaction", "timeline",
+    "can_answer_satisfaction", "timeline", "promise_unit", "promise_amount", "timezone", "extensions",
 }  # fmt: skip
 KIOSK_STATUS_FIELDS = {
     "status", "created_at", "due_at", "category", "reply", "satisfied", "can_answer", "timeline",
+    "promise_unit", "promise_amount", "timezone", "extensions",
 }  # fmt: skip
 
 
