@@ -12,7 +12,7 @@ from typing import Any
 import flet as ft
 
 from admin import backend
-from admin.screens import detail, sign_in
+from admin.screens import detail, extension_panel, sign_in
 from admin.screens.common import section_tabs, top_bar
 from admin.sections import by_key, visible_sections
 from models.auth import LoginFailed, LoginThrottled, SecondFactorRequired, SessionExpired
@@ -258,6 +258,7 @@ class AdminApp:
     async def _open(self, complaint_id: int) -> None:
         try:
             self.detail = await self._call(backend.detail, complaint_id)
+            await extension_panel.load(self, complaint_id)
         except SessionExpired:
             return
         except Forbidden:
@@ -295,7 +296,17 @@ class AdminApp:
             self.say("admin.error.generic")
         else:
             self.say("admin.action.done", ok=True)
-        self.detail = await self._call(backend.detail, complaint_id)
+        await self.reload_detail()
+
+    async def reload_detail(self) -> None:
+        """Read the open complaint and its extension panel again and redraw (after a step on it)."""
+        assert self.detail is not None
+        complaint_id = self.detail.row.id
+        try:
+            self.detail = await self._call(backend.detail, complaint_id)
+            await extension_panel.load(self, complaint_id)
+        except SessionExpired:
+            return
         self.render()
 
     async def on_reveal(self, _e: ft.Event[Any]) -> None:

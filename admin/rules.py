@@ -52,6 +52,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "sla_days",
         "sla_day_ends",
         "first_contact_working_days",
+        "extension_lengths",
+        "escalate_after_working_days",
         "sla_hours_high",
         "sla_hours_normal",
         "sla_hours_low",

@@ -41,9 +41,15 @@ OPEN = (ComplaintStatus.new, ComplaintStatus.acknowledged, ComplaintStatus.inves
 
 
 class ExtensionRefused(ValidationFailed):
-    """The request breaks the policy (no extensions, all used, one already open, case not open)."""
+    """The request breaks the policy. ``reason`` is a stable word for the screens: none_allowed,
+    all_used, waiting (one is already open), closed (the case is not open) or legacy (filed before
+    promises were recorded)."""
 
     code = "extension_refused"
+
+    def __init__(self, reason: str, message: str):
+        super().__init__("complaint", message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -104,10 +110,10 @@ def request_extension(
     if not reason:
         raise ValidationFailed("reason", "say why the case needs more time: the customer is told the reason")
     if ComplaintStatus(complaint.status) not in OPEN:
-        raise ExtensionRefused("complaint", "only an open complaint's reply time can be extended")
+        raise ExtensionRefused("closed", "only an open complaint's reply time can be extended")
     if complaint.promise_amount == 0:
         raise ExtensionRefused(
-            "complaint", "this complaint was filed before reply promises were recorded; it cannot be extended"
+            "legacy", "this complaint was filed before reply promises were recorded; it cannot be extended"
         )
     rows = extensions_of(session, complaint_id)
     if any(r.status == "requested" for r in rows):
@@ -119,7 +125,7 @@ def request_extension(
     if length is None:
         allowed = len(policy.extension_lengths)
         raise ExtensionRefused(
-            "complaint",
+            "none_allowed" if allowed == 0 else "all_used",
             "this branch's rules allow no extension of the reply time"
             if allowed == 0
             else f"this branch's rules allow {allowed} extension(s) and all are used",

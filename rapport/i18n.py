@@ -8,7 +8,7 @@ to the key itself so the gap is visible.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -67,3 +67,14 @@ def fmt_datetime(locale: str, value: datetime, tz: str = "Asia/Shanghai") -> str
     text = f"{format_date(local, 'medium', locale=code)} {format_time(local, 'short', locale=code)}"
     # CLDR puts a narrow no-break space before AM/PM; the bundled font has no glyph for it.
     return text.replace("\u202f", " ")
+
+
+def fmt_due(locale: str, value: datetime, tz: str = "Asia/Shanghai") -> str:
+    """A due time as a promise reads it: one that falls exactly at midnight is the end of the day
+    before, written 24:00 on that day (2026年10月8日 24:00 / Oct 8, 2026, 24:00), as the rules count
+    a period "ending at 24:00"; any other time as :func:`fmt_datetime`."""
+    local = value.astimezone(ZoneInfo(tz))
+    if (local.hour, local.minute) != (0, 0):
+        return fmt_datetime(locale, value, tz)
+    day = format_date(local - timedelta(days=1), "medium", locale=_babel_locale(locale))
+    return f"{day} 24:00" if locale == "zh-CN" else f"{day}, 24:00"

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import flet as ft
 
+from admin.screens import extension_panel
 from admin.screens.common import INK, MUTED, TAP, due_label, severity_badge
 from rapport.i18n import fmt_datetime, t
 
@@ -159,6 +160,7 @@ def build(app: AdminApp) -> ft.Control:
                 visible=row.status in ("new", "acknowledged", "investigating"),
             ),
             ft.Text(t(locale, "admin.detail.assignee", name=d.assignee), visible=bool(d.assignee)),
+            extension_panel.build(app),
             ft.Text(t(locale, "admin.detail.description"), weight=ft.FontWeight.BOLD),
             ft.Text(d.description, selectable=True, key="description"),
             *contact,

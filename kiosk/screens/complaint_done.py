@@ -8,7 +8,7 @@ import flet as ft
 
 from kiosk.screens.frame import form_width, frame
 from kiosk.ui import INK, MUTED, TAP_MIN
-from rapport.i18n import fmt_datetime, t
+from rapport.i18n import fmt_due, t
 from rapport.qr import qr_png
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def build(app: KioskApp) -> ft.Control:
                     locale,
                     "complaint.done.apology",
                     promise=t(locale, f"promise.{filed.promise_unit}", amount=filed.promise_amount),
-                    due=fmt_datetime(locale, filed.due_at, tz),
+                    due=fmt_due(locale, filed.due_at, tz),
                 ),
                 size=17,
                 color=INK,

@@ -8,7 +8,7 @@ import flet as ft
 
 from kiosk.screens.frame import form_width, frame
 from kiosk.ui import INK, MUTED, TAP_MIN
-from rapport.i18n import fmt_datetime, t
+from rapport.i18n import fmt_datetime, fmt_due, t
 
 if TYPE_CHECKING:
     from kiosk.app import KioskApp
@@ -67,7 +67,7 @@ def view(app: KioskApp) -> ft.Control:
         ),
     ]
     if status.status not in ("closed", "rejected"):
-        due = fmt_datetime(locale, status.due_at, tz)
+        due = fmt_due(locale, status.due_at, tz)
         # A complaint filed before promises were recorded (amount 0) shows its due time alone.
         promise = t(locale, f"promise.{status.promise_unit}", amount=status.promise_amount)
         line = t(locale, "status.due", promise=promise, due=due) if status.promise_amount else None
@@ -75,9 +75,7 @@ def view(app: KioskApp) -> ft.Control:
             ft.Text(line or t(locale, "status.due_only", due=due), size=16, color=MUTED, key="status-due")
         )
         for n, ext in enumerate(status.extensions):
-            extended = t(
-                locale, "status.extended", reason=ext.reason, due=fmt_datetime(locale, ext.due_at, tz)
-            )
+            extended = t(locale, "status.extended", reason=ext.reason, due=fmt_due(locale, ext.due_at, tz))
             rows.append(ft.Text(extended, size=16, color=INK, key=f"status-extended-{n}"))
     if status.reply:
         rows.append(

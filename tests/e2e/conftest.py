@@ -368,6 +368,32 @@ def tracking_code_on_screen(page) -> str:  # type: ignore[no-untyped-def]
     return codes[0].strip()
 
 
+def reveal(page, locator, *, wait: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    """Wait for a card in a long list that may lie outside the window. Flutter leaves rows well outside the
+    viewport out of the semantics tree, and the list keeps its scroll offset across filter changes,
+    so how far down a card is depends on what the tests before filed and scrolled: wheel to the top,
+    then down through the list (and round again) until the card is there, for up to ``wait`` s."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    size = page.viewport_size or {"width": 1280, "height": 800}
+    deadline = time.monotonic() + wait
+    steps = 0
+    page.mouse.move(size["width"] / 2, size["height"] / 2)
+    page.mouse.wheel(0, -100_000)
+    while time.monotonic() < deadline:
+        try:
+            locator.wait_for(timeout=1_500)
+            return
+        except PlaywrightTimeout:
+            pass
+        page.mouse.move(size["width"] / 2, size["height"] / 2)
+        steps += 1
+        # Down a screenful at a time; after 20 screens back to the top and down again.
+        page.mouse.wheel(0, -100_000 if steps % 20 == 0 else size["height"] * 0.6)
+        page.wait_for_timeout(300)
+    locator.wait_for(timeout=1_000)
+
+
 def log_tail(server: Server, lines: int = 40) -> str:
     """The end of the server's log, for an assertion message."""
     text = server.log.read_text(errors="replace").splitlines()

@@ -43,6 +43,7 @@ from tests.e2e.conftest import (
     log_tail,
     open_page,
     pick,
+    reveal,
     screenshot,
     selectable_texts,
     sign_in_admin,
@@ -111,30 +112,6 @@ def card(page, complaint_id: int):  # type: ignore[no-untyped-def]
     """A complaint's card in the queue: one button named by its tooltip and everything it shows,
     "查看投诉 #7 紧急 #7 廉洁自律 新投诉 人民路支行 · 1号窗口 · 王芳 <filed> 剩余 23 小时 5 分"."""
     return page.get_by_role("button", name=re.compile(rf"^查看投诉 #{complaint_id} "))
-
-
-def reveal(page, locator, *, wait: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    """Wait for a queue card that may lie outside the window. Flutter leaves rows well outside the
-    viewport out of the semantics tree, and the list keeps its scroll offset across filter changes,
-    so how far down a card is depends on what the tests before filed and scrolled: wheel to the top,
-    then down through the list (and round again) until the card is there, for up to ``wait`` s."""
-    size = page.viewport_size or {"width": 1280, "height": 800}
-    deadline = time.monotonic() + wait
-    steps = 0
-    page.mouse.move(size["width"] / 2, size["height"] / 2)
-    page.mouse.wheel(0, -100_000)
-    while time.monotonic() < deadline:
-        try:
-            locator.wait_for(timeout=1_500)
-            return
-        except PlaywrightTimeout:
-            pass
-        page.mouse.move(size["width"] / 2, size["height"] / 2)
-        steps += 1
-        # Down a screenful at a time; after 20 screens back to the top and down again.
-        page.mouse.wheel(0, -100_000 if steps % 20 == 0 else size["height"] * 0.6)
-        page.wait_for_timeout(300)
-    locator.wait_for(timeout=1_000)
 
 
 def show_filter(page, name: str) -> None:  # type: ignore[no-untyped-def]

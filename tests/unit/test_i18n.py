@@ -1,7 +1,7 @@
 import re
 from datetime import UTC, datetime
 
-from rapport.i18n import LOCALES_DIR, catalog, catalog_files, fmt_datetime, t
+from rapport.i18n import LOCALES_DIR, catalog, catalog_files, fmt_datetime, fmt_due, t
 
 
 def test_both_catalogs_have_the_same_keys_and_placeholders():
@@ -37,3 +37,12 @@ def test_times_are_shown_to_the_minute_in_the_branch_time_zone():
 def test_a_missing_key_shows_itself_rather_than_a_blank():
     assert t("en", "no.such.key") == "no.such.key"
     assert t("fr", "kiosk.question") == t("zh-CN", "kiosk.question")
+
+
+def test_a_due_time_at_midnight_reads_as_24_00_on_the_last_day():
+    # 8 October 2026, 24:00 in Shanghai is 9 October 00:00 local, 8 October 16:00 UTC.
+    midnight = datetime(2026, 10, 8, 16, 0, tzinfo=UTC)
+    assert fmt_due("zh-CN", midnight) == "2026年10月8日 24:00"
+    assert fmt_due("en", midnight) == "Oct 8, 2026, 24:00"
+    close = datetime(2026, 10, 13, 9, 0, tzinfo=UTC)  # 17:00 in Shanghai: as any other time
+    assert fmt_due("zh-CN", close) == fmt_datetime("zh-CN", close) == "2026年10月13日 17:00"

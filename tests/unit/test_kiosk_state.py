@@ -10,6 +10,13 @@ import pytest
 from kiosk.backend import FiledComplaint, Place, StaffCard
 from kiosk.state import KioskState, Mode, Screen
 
+FILED = FiledComplaint(
+    code="3479A-CDEF4",
+    due_at=datetime(2026, 3, 1, tzinfo=UTC),
+    promise_unit="opening_hours",
+    promise_amount=72,
+)
+
 
 def place(staff: StaffCard | None = StaffCard("E1", "王芳")) -> Place:
     return Place(
@@ -158,7 +165,7 @@ def test_the_complaint_form_sends_a_contact_only_when_one_was_typed():
 def test_a_replayed_complaint_keeps_the_code_already_shown():
     state = enrolled_state()
     state.open_complaint()
-    filed = FiledComplaint(code="3479A-CDEF4", due_at=datetime(2026, 3, 1, tzinfo=UTC), hours=72)
+    filed = FILED
     state.complaint_filed(filed)
     assert state.screen is Screen.complaint_done and state.filed is filed
     state.complaint_filed(None)
@@ -179,7 +186,7 @@ def dirty_state(token: str | None) -> KioskState:
     state.complaint.contact = "13812345678"
     state.complaint.consent = True
     state.complaint_filed(
-        FiledComplaint(code="3479A-CDEF4", due_at=datetime(2026, 3, 1, tzinfo=UTC), hours=72)
+        FILED
     )
     state.staff_no_draft = "E1"
     state.say("staff.error.failed", "pin", minutes=3)

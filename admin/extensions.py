@@ -1,0 +1,137 @@
+"""The admin app's door to extensions of a complaint's reply time (models/extensions.py).
+
+Who may do what: a supervisor of the complaint's branch, or an administrator, sees a complaint's
+extension requests and asks for one; only an administrator other than the one who asked decides.
+Everyone else is refused (:class:`Forbidden`). Reads take a read session, so paging through cases
+never waits for (or delays) a kiosk's tap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from models import auth
+from models.complaint import Complaint, ComplaintNotFound, ComplaintStatus
+from models.errors import Forbidden
+from models.extensions import (
+    OPEN,
+    ExtensionView,
+    decide_extension,
+    extensions_of,
+    next_length,
+    request_extension,
+)
+from models.org import Role, Staff
+from models.policy import effective_policy
+from rapport.context import AppContext
+
+
+@dataclass(frozen=True)
+class ExtensionRow:
+    id: int
+    seq: int
+    length: int
+    unit: str  # the reply clock's unit: working_days, calendar_days, opening_hours or hours
+    reason: str
+    status: str  # requested, approved or refused
+    requested_by: str
+    requested_at: datetime
+    decided_by: str
+    decided_at: datetime | None
+    due_after: datetime | None
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A complaint's extensions as its detail screen shows them, and what the caller may do now."""
+
+    rows: tuple[ExtensionRow, ...]
+    next_length: int | None  # the length of an extension asked for now; None: the rules allow no more
+    unit: str
+    can_request: bool  # open case, rules allow one more, none waiting, and the caller may ask
+    decidable: int | None  # the waiting request this caller may decide (an administrator who did not ask)
+    waiting_on_other: bool  # a request is waiting and this caller may not decide it
+
+
+def _caller(session: Session, token: str, ctx: AppContext) -> Staff:
+    staff = auth.resume(session, token=token, now=ctx.clock())
+    if Role(staff.role) not in (Role.supervisor, Role.admin):
+        raise Forbidden("extensions are for supervisors and administrators")
+    return staff
+
+
+def _complaint(session: Session, staff: Staff, complaint_id: int) -> Complaint:
+    complaint = session.get(Complaint, complaint_id)
+    if complaint is None:
+        raise ComplaintNotFound(f"no complaint with id {complaint_id}")
+    if Role(staff.role) is not Role.admin and staff.branch_id != complaint.branch_id:
+        raise Forbidden("this complaint belongs to another branch")
+    return complaint
+
+
+def _rows(session: Session, views: list[ExtensionView]) -> tuple[ExtensionRow, ...]:
+    ids = {v.requested_by for v in views} | {v.decided_by for v in views if v.decided_by}
+    names = {s.id: s.display_name for s in session.exec(select(Staff).where(col(Staff.id).in_(ids))).all()}
+    return tuple(
+        ExtensionRow(
+            v.id,
+            v.seq,
+            v.length,
+            v.unit,
+            v.reason,
+            v.status,
+            names.get(v.requested_by, ""),
+            v.requested_at,
+            names.get(v.decided_by, "") if v.decided_by else "",
+            v.decided_at,
+            v.due_after,
+        )  # fmt: skip
+        for v in views
+    )
+
+
+def extensions(ctx: AppContext, token: str, complaint_id: int) -> Panel:
+    """A complaint's extension requests, newest last, and what the caller may do."""
+    with ctx.db.read() as session:
+        staff = _caller(session, token, ctx)
+        complaint = _complaint(session, staff, complaint_id)
+        views = extensions_of(session, complaint_id)
+        policy = effective_policy(session, complaint.branch_id)
+        length = next_length(policy, sum(v.status == "approved" for v in views))
+        waiting = next((v for v in views if v.status == "requested"), None)
+        is_open = ComplaintStatus(complaint.status) in OPEN
+        may_decide = (
+            waiting is not None and Role(staff.role) is Role.admin and waiting.requested_by != staff.id
+        )
+        return Panel(
+            rows=_rows(session, views),
+            next_length=length,
+            unit=complaint.promise_unit,
+            can_request=is_open and length is not None and waiting is None and complaint.promise_amount > 0,
+            decidable=waiting.id if may_decide and waiting is not None else None,
+            waiting_on_other=waiting is not None and not may_decide,
+        )
+
+
+def ask(ctx: AppContext, token: str, complaint_id: int, reason: str) -> ExtensionRow:
+    """Ask for the next extension of a complaint's reply time, with the reason the customer is told."""
+    with ctx.db.write() as session:
+        staff = _caller(session, token, ctx)
+        _complaint(session, staff, complaint_id)
+        view = request_extension(
+            session, complaint_id=complaint_id, actor=staff, reason=reason, now=ctx.clock()
+        )
+        return _rows(session, [view])[0]
+
+
+def decide(ctx: AppContext, token: str, extension_id: int, approve: bool, note: str = "") -> ExtensionRow:
+    """Approve or refuse a waiting request (an administrator other than the one who asked)."""
+    with ctx.db.write() as session:
+        staff = _caller(session, token, ctx)
+        view = decide_extension(
+            session, extension_id=extension_id, actor=staff, approve=approve, note=note, now=ctx.clock()
+        )
+        return _rows(session, [view])[0]
