@@ -58,6 +58,14 @@ class QueueRow:
     counter_en: str | None
     staff_name: str | None
     escalation_level: int
+    first_contact_due_at: datetime | None = None  # a new case's first-contact clock, when it has one
+
+    def next_due(self) -> tuple[str, datetime]:
+        """The clock that runs out next: first contact while the case is new and has that clock,
+        else the reply."""
+        if self.status == "new" and self.first_contact_due_at is not None:
+            return "first_contact", self.first_contact_due_at
+        return "reply", self.due_at
 
 
 @dataclass(frozen=True)
@@ -173,6 +181,7 @@ def _row(session: Session, c: Complaint) -> QueueRow:
         counter_en=counter.name_en if counter else None,
         staff_name=staff.display_name if staff else None,
         escalation_level=c.escalation_level,
+        first_contact_due_at=c.first_contact_due_at,
     )
 
 

@@ -89,12 +89,14 @@ def duration(locale: str, minutes: int) -> str:
     return t(locale, "admin.queue.hours", h=h, m=m) if h else t(locale, "admin.queue.minutes", m=m)
 
 
-def due_label(locale: str, due_at: datetime, now: datetime) -> tuple[str, bool]:
-    """("Due in 3 h 5 min", False) or ("Overdue by 20 min", True)."""
+def due_label(locale: str, due_at: datetime, now: datetime, clock: str = "reply") -> tuple[str, bool]:
+    """("Due in 3 h 5 min", False) or ("Overdue by 20 min", True); for the first-contact clock
+    ("First contact due in 3 h 5 min", False)."""
     minutes = int((due_at - now).total_seconds() // 60)
+    prefix = "admin.queue.contact_" if clock == "first_contact" else "admin.queue."
     if minutes >= 0:
-        return t(locale, "admin.queue.due_in", time=duration(locale, minutes)), False
-    return t(locale, "admin.queue.overdue_by", time=duration(locale, minutes)), True
+        return t(locale, f"{prefix}due_in", time=duration(locale, minutes)), False
+    return t(locale, f"{prefix}overdue_by", time=duration(locale, minutes)), True
 
 
 def severity_badge(locale: str, severity: str) -> ft.Control:

@@ -21,7 +21,10 @@ def build(app: AdminApp) -> ft.Control:
     row = d.row
     zh = locale == "zh-CN"
     message = t(locale, app.message_key, **app.message_values) if app.message_key else None
-    due, overdue = due_label(locale, row.due_at, app.ctx.clock())
+    now = app.ctx.clock()
+    due, overdue = due_label(locale, row.due_at, now)
+    clock, first_at = row.next_due()
+    contact_due = due_label(locale, first_at, now, clock) if clock == "first_contact" else None
     contact: list[ft.Control] = []
     if d.has_contact:
         shown = app.revealed or d.contact_masked
@@ -154,6 +157,12 @@ def build(app: AdminApp) -> ft.Control:
                 wrap=True,
             ),
             ft.Text(where, color=MUTED),
+            ft.Text(
+                contact_due[0] if contact_due else "",
+                color="#B3261E" if contact_due and contact_due[1] else INK,
+                visible=contact_due is not None,
+                key="detail-contact-due",
+            ),
             ft.Text(
                 due,
                 color="#B3261E" if overdue else INK,

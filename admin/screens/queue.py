@@ -77,7 +77,8 @@ def build(app: AdminApp) -> ft.Control:
     )
     cards: list[ft.Control] = []
     for row in matching(app.queue_rows, severity=severity, needle=needle):
-        due, overdue = due_label(locale, row.due_at, now)
+        clock, at = row.next_due()
+        due, overdue = due_label(locale, at, now, clock)
         active = row.status in ("new", "acknowledged", "investigating")
         where = " · ".join(
             x
