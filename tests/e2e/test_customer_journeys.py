@@ -285,6 +285,27 @@ def _duties(server, employee_no: str) -> list[tuple[str, Duty]]:  # type: ignore
         return [(code, duty) for code, duty in rows]
 
 
+STAFF_EMPTY = "请填写工号和 PIN 码。"
+
+
+def staff_step(page, action: str, number: str, pin: str, expect: str) -> None:  # type: ignore[no-untyped-def]
+    """Type the employee number and PIN, tap ``action`` (签到 / 签退) and wait for ``expect``. A tap
+    can reach the server before the PIN's last keystroke, or Flutter can drop the typed text into an
+    editor it is replacing (the race sign_in_admin handles too): the kiosk then says "fill in both"
+    and keeps the form, so type the PIN again and tap again, as a person would. Anything else raises
+    the timeout."""
+    type_into(page, "工号", number)
+    for attempt in range(3):
+        type_into(page, "PIN 码", pin)
+        button(page, action).click()
+        try:
+            page.get_by_text(expect).first.wait_for(timeout=8_000 if attempt < 2 else 30_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == 2 or not page.get_by_text(STAFF_EMPTY, exact=True).is_visible():
+                raise
+
+
 def _open_at(server, employee_no: str) -> list[str]:  # type: ignore[no-untyped-def]
     return [code for code, duty in _duties(server, employee_no) if duty.ended_at is None]
 
@@ -300,21 +321,11 @@ def test_f_staff_sign_in_and_out_at_a_closed_counter(server, browser):
         icon_button(page, "员工登录").click()
         page.get_by_text("员工签到 / 签退").wait_for()
 
-        type_into(page, "工号", "E1008")
-        type_into(page, "PIN 码", "1357")
-        button(page, "签到").click()
-        page.get_by_text("工号或 PIN 码不正确。").wait_for()
-
-        type_into(page, "工号", "E1014")
-        type_into(page, "PIN 码", "2468")
-        button(page, "签到").click()
-        page.get_by_text("入职培训考核尚未通过，暂不能上岗签到。请联系主管。").wait_for()
+        staff_step(page, "签到", "E1008", "1357", "工号或 PIN 码不正确。")
+        staff_step(page, "签到", "E1014", "2468", "入职培训考核尚未通过，暂不能上岗签到。请联系主管。")
         assert _duties(server, "E1014") == [], "no induction, no duty"
 
-        type_into(page, "工号", "E1008")
-        type_into(page, "PIN 码", "2468")
-        button(page, "签到").click()
-        page.get_by_text("为您服务的是").wait_for()
+        staff_step(page, "签到", "E1008", "2468", "为您服务的是")
         page.get_by_text("黄丽", exact=True).wait_for()
         page.get_by_text("工号 E1008").wait_for()
         page.get_by_text("黄丽 已签到").first.wait_for()
