@@ -70,7 +70,7 @@ def _row(locale: str, tz: str, r: service.ExtensionRow) -> ft.Control:
             weight=ft.FontWeight.W_500,
             color=INK,
         ),  # fmt: skip
-        ft.Text(t(locale, "admin.ext.reason", reason=r.reason), color=INK, selectable=True),
+        ft.Text(t(locale, "admin.ext.reason", reason=r.reason), color=INK),
         ft.Text(
             t(locale, "admin.ext.asked", name=r.requested_by, at=fmt_datetime(locale, r.requested_at, tz)),
             size=14,

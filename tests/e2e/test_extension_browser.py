@@ -83,6 +83,8 @@ def test_an_extension_is_asked_for_approved_by_another_and_shown_to_the_customer
         button(page, "申请延期（再延 15 日）").click()
         page.get_by_text("延期申请已提交，等待管理员审批。", exact=True).wait_for()
         page.get_by_text("第 1 次延期：再延 15 日 · 待审批", exact=True).wait_for()
+        # The reason is read out too (a selectable text would not be in the semantics tree).
+        page.get_by_text(f"理由：{REASON}", exact=True).wait_for()
         # The one who asked gets no way to approve it: the panel says who must.
         page.get_by_text("已有延期申请，等待另一位管理员审批。", exact=True).wait_for()
         assert button(page, "批准延期").count() == 0
