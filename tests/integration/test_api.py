@@ -2,7 +2,7 @@
 422 naming the field, 401 without a valid device token, and nothing stored on any error."""
 
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import col, func, select
@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 
 from models.alerts import Alert, AlertKind
 from models.clock import utcnow
+from models.policy import PolicyValues
 from models.rating import Rating
 from rapport.server import create_app
 
@@ -117,7 +118,12 @@ def test_health_check_answers(client):
 
 
 def test_low_ratings_through_the_api_raise_the_counters_burst_alert_as_kiosk_taps_do(client, world, db, ctx):
-    start = utcnow()
+    # One burst alert per counter and window-sized bucket of time (models/alerts.py): start a minute
+    # into the current 15-minute bucket, so the 50 s of taps never straddle two buckets (started on
+    # the wall clock, this test raised two alerts whenever a run crossed :00, :15, :30 or :45).
+    window = timedelta(minutes=PolicyValues().burst_alert_window_minutes).total_seconds()
+    now = utcnow().timestamp()
+    start = datetime.fromtimestamp(now - now % window + 60, tz=UTC)
     for i, score in enumerate([1, 5, 2, 1, 1, 2]):
         ctx.clock = lambda i=i: start + timedelta(seconds=10 * i)  # outside the misuse interval
         assert post(client, world, {"score": score}, key=f"burst-{i}").status_code == 201
