@@ -1,7 +1,7 @@
 """Live alerts: raised once per situation, and pushed to the right supervisors at once."""
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import func, select
@@ -35,7 +35,12 @@ def tap(ctx, world, score: int, key: str) -> None:
 
 
 def test_low_scores_at_one_counter_raise_one_burst_alert(ctx, db, world):
-    start = utcnow()
+    # One alert per counter and 15-minute bucket: start a minute into the current bucket, so the
+    # 50 s of taps never straddle two (from the wall clock's now, a run crossing :00/:15/:30/:45
+    # raised two alerts).
+    window = timedelta(minutes=PolicyValues().burst_alert_window_minutes).total_seconds()
+    now = utcnow().timestamp()
+    start = datetime.fromtimestamp(now - now % window + 60, tz=UTC)
     for i, score in enumerate([1, 5, 2, 1, 1, 2]):
         ctx.clock = lambda i=i: start + timedelta(seconds=10 * i)  # outside the misuse interval
         tap(ctx, world, score, f"b{i}")
