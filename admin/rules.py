@@ -20,7 +20,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
 from annotated_types import Ge, Gt, Le, Lt, MaxLen, MinLen
 from pydantic import ValidationError
@@ -125,7 +125,7 @@ _SEPARATORS = re.compile(r"[,;、\s]+")
 
 class RuleInvalid(ValidationFailed):
     """A refused rule change. ``reason`` is a stable word the screen turns into a sentence (range,
-    integer, number, bool, time, weekday, date, clause, too_few, too_many, hours_order, sla_order,
+    integer, number, bool, time, choice, weekday, date, clause, too_few, too_many, hours_order, sla_order,
     breaks_branch, with_defaults, global_only, unknown, invalid); ``values`` fills in its blanks."""
 
     def __init__(self, field: str, reason: str, message: str, **values: str):
@@ -146,7 +146,7 @@ class Scope:
 class Setting:
     key: str
     group: str
-    kind: str  # bool, int, float, time, weekdays, dates, clauses, int_list, text_list, text
+    kind: str  # bool, int, float, time, choice, weekdays, dates, clauses, int_list, text_list, text
     unit: str  # seconds, minutes, hours, days, months, yuan, presses, ... or "" (a plain number)
     text: str  # the value in force, as the form shows it
     source: str  # default, global or branch: where the value in force comes from
@@ -158,6 +158,7 @@ class Setting:
     max_exclusive: bool = False
     min_items: int | None = None
     max_items: int | None = None
+    choices: tuple[str, ...] = ()  # a "choice" setting's values, in the model's order
 
 
 @dataclass(frozen=True)
@@ -244,11 +245,17 @@ def _kind(key: str, info: FieldInfo) -> str:
     ann = info.annotation
     if ann is bool or ann is int or ann is float:
         return ann.__name__
+    if get_origin(ann) is Literal:
+        return "choice"
     if ann is str:
         return "time" if key.endswith("_time") else "text"
     if get_origin(ann) is list:
         return "int_list" if get_args(ann) == (int,) else "text_list"
     return "text"
+
+
+def _choices(info: FieldInfo) -> tuple[str, ...]:
+    return tuple(str(c) for c in get_args(info.annotation)) if get_origin(info.annotation) is Literal else ()
 
 
 def _unit(key: str) -> str:
@@ -290,6 +297,7 @@ def _setting(
         source=source,
         inherited=text_of(getattr(inherited, key)),
         global_only=branch and key in GLOBAL_ONLY,
+        choices=_choices(info),
         **bounds,
     )
 
@@ -382,6 +390,11 @@ def parse(session: Session, key: str, text: str) -> Any:
         return text.lower() in TRUE
     if kind == "int":
         return _int(key, text)
+    if kind == "choice":
+        choices = _choices(info)
+        if text not in choices:
+            raise RuleInvalid(key, "choice", f"{text!r} is not one of {', '.join(choices)}", text=text)
+        return text
     if kind == "float":
         if not _FLOAT.fullmatch(text):
             raise RuleInvalid(key, "number", f"{text!r} is not a number", text=text)

@@ -103,6 +103,14 @@ def published_year(year: int) -> tuple[dict[date, str], dict[date, str], str]:
     return off, on, f"chinese-calendar {version}"
 
 
+def package_years() -> tuple[int, int, str]:
+    """(first year, last year, "chinese-calendar X.Y.Z"): what the installed package can import."""
+    from chinese_calendar import constants
+
+    years = {d.year for d in constants.holidays} | {d.year for d in constants.workdays}
+    return min(years), max(years), f"chinese-calendar {metadata.version('chinese-calendar')}"
+
+
 def import_year(
     session: Session,
     *,
@@ -183,6 +191,38 @@ def set_day(
         actor_staff_id=actor_staff_id, now=now, details={"branch": branch_id, "kind": kind},
     )  # fmt: skip
     session.commit()
+
+
+def clear_days(
+    session: Session,
+    *,
+    first: date,
+    last: date,
+    branch_id: int | None = None,
+    actor_staff_id: int | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Drop every mark of one scope from ``first`` to ``last`` (a holiday's run of days, say) in one
+    transaction with one audit entry; returns how many went. A range with no mark is :class:`NotFound`."""
+    if last < first:
+        raise ValidationFailed("last", "the last day of a range is not before its first")
+    rows = session.exec(
+        select(CalendarDay).where(
+            _scope(branch_id), col(CalendarDay.day) >= first, col(CalendarDay.day) <= last
+        )
+    ).all()
+    if not rows:
+        raise NotFound(f"no day from {first.isoformat()} to {last.isoformat()} has a mark in this calendar")
+    for row in rows:
+        session.delete(row)
+    audit.append(
+        session, action="calendar.clear", entity="calendar", entity_id=first.isoformat(),
+        actor_staff_id=actor_staff_id, now=now or utcnow(),
+        details={"branch": branch_id, "first": first.isoformat(), "last": last.isoformat(),
+                 "days": len(rows)},
+    )  # fmt: skip
+    session.commit()
+    return len(rows)
 
 
 @dataclass(frozen=True)

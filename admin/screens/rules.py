@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 import flet as ft
 
 from admin import rules as service
-from admin.screens.common import INK, MUTED, TAP
+from admin.screens import calendar as calendar_cards
+from admin.screens.common import INK, MUTED, TAP, named_dropdown
+from admin.screens.rule_words import choice_label, label
 from models.auth import SessionExpired
 from models.errors import Forbidden, NotFound
 from models.org import Role
@@ -76,19 +78,17 @@ async def load(app: AdminApp) -> None:
     except NotFound:
         v.scope, v.message = GLOBAL, ("rules.not_found", {}, False)
         v.data = await app.call(service.rules, None)
+    if v.data is not None:
+        await calendar_cards.load(app, v.data.scope.branch_id)
 
 
 # -- words --------------------------------------------------------------------------------------
 
 
-def label(locale: str, key: str) -> str:
-    """A setting's name; one the catalog does not know yet shows its key rather than nothing."""
-    text = t(locale, f"rules.field.{key}")
-    return key if text == f"rules.field.{key}" else text
-
-
 def shown(locale: str, s: service.Setting, text: str) -> str:
-    return t(locale, f"rules.{'on' if text == 'true' else 'off'}") if s.kind == "bool" else text
+    if s.kind == "bool":
+        return t(locale, f"rules.{'on' if text == 'true' else 'off'}")
+    return choice_label(locale, s.key, text) if s.kind == "choice" else text
 
 
 def bounds(locale: str, s: service.Setting) -> str:
@@ -114,7 +114,7 @@ def error_text(locale: str, s: service.Setting | None, exc: service.RuleInvalid)
     if reason in ("too_few", "too_many") and s is not None:
         n = s.min_items if reason == "too_few" else s.max_items
         return t(locale, f"rules.error.{reason}", n=n if n is not None else "")
-    if reason in ("weekday", "date", "clause"):
+    if reason in ("weekday", "date", "clause", "choice"):
         return t(locale, f"rules.error.{reason}", text=exc.values.get("text", ""))
     if reason == "breaks_branch":
         name = exc.values.get("branch_zh" if locale == "zh-CN" else "branch_en", "")
@@ -247,6 +247,18 @@ def _field(locale: str, v: RulesState, s: service.Setting, h: Handlers, editable
             data=s.key,
             key=f"rules-{s.key}",
             disabled=disabled,
+        )
+        notes = [x for x in (help_, only, error) if x]
+    elif s.kind == "choice":
+        control = named_dropdown(
+            name,
+            value,
+            [(c, choice_label(locale, s.key, c)) for c in s.choices],
+            on_select=h.on_edit,
+            data=s.key,
+            key=f"rules-{s.key}",
+            disabled=disabled,
+            width=320,
         )
         notes = [x for x in (help_, only, error) if x]
     else:
@@ -433,6 +445,9 @@ def build(app: AdminApp) -> ft.Control:
         head.append(ft.Text(version, color=MUTED, key="rules-version"))
         if not editable:
             head.append(ft.Text(t(locale, "rules.readonly"), color=CHANGED, key="rules-readonly"))
+        calendar_h = calendar_cards.Handlers(app, reload=lambda: load(app))
+        presets = calendar_cards.preset_card(app, calendar_h)
+        cards += [presets] if presets is not None else []
         for group in data.groups:
             fields = [_field(locale, v, s, h, editable) for s in data.settings if s.group == group]
             cards.append(
@@ -442,6 +457,8 @@ def build(app: AdminApp) -> ft.Control:
                     f"rules-{group}",
                 )
             )
+            if group == "hours" and (days := calendar_cards.calendar_card(app, calendar_h)) is not None:
+                cards.append(days)  # the calendar right after the opening hours it shuts and opens
         cards.append(_history(locale, data))
     body = v.body = ft.Column(
         [*head, *cards],
