@@ -47,6 +47,7 @@ class CalendarState:
     message: tuple[str, dict[str, Any], bool] | None = None  # catalog key, values, good news
     preset_message: tuple[str, dict[str, Any], bool] | None = None
     field_error: tuple[str, str] | None = None  # (field, sentence) of the mark form
+    at: str = "import"  # where the card's message shows: by the import button, or by the mark form
 
 
 def state(app: AdminApp) -> CalendarState:
@@ -140,21 +141,30 @@ def scope_name(locale: str, scope: Scope) -> str:
 
 
 class Handlers:
-    """``reload`` reads the whole rules screen again (a preset changes its settings too)."""
+    """``reload`` reads the whole rules screen again (a preset changes its settings too); ``scroll``
+    brings a scroll key of the screen into view (a re-render starts the list at the top, and the
+    outcome of an action must be seen where it was taken)."""
 
-    def __init__(self, app: AdminApp, reload: Callable[[], Awaitable[None]]):
-        self.app, self.v, self.reload = app, state(app), reload
+    def __init__(
+        self,
+        app: AdminApp,
+        reload: Callable[[], Awaitable[None]],
+        scroll: Callable[[str], Awaitable[None]] | None = None,
+    ):
+        self.app, self.v, self.reload, self.scroll = app, state(app), reload, scroll
 
-    async def _reload(self) -> None:
+    async def _reload(self, show: str | None = None) -> None:
         try:
             await self.reload()
         except SessionExpired:
             return
         self.app.render()
+        if show is not None and self.scroll is not None:
+            await self.scroll(show)
 
     async def on_year(self, e: ft.Event[Any]) -> None:
         self.v.year, self.v.message = int(e.control.value), None
-        await self._reload()
+        await self._reload("rules-calendar")
 
     async def on_preset(self, e: ft.Event[Any]) -> None:
         self.v.preset, self.v.preset_message = str(e.control.value), None
@@ -193,7 +203,7 @@ class Handlers:
         v = self.v
         if v.view is None:
             return
-        v.field_error, v.message = None, None
+        v.field_error, v.message, v.at = None, None, "import"
         try:
             done = await self._do(service.import_year, v.view.year)
         except SessionExpired:
@@ -209,15 +219,17 @@ class Handlers:
                 },
                 True,
             )
-        await self._reload()
+        await self._reload("calendar-message-at")
 
     async def on_mark(self, _e: ft.Event[Any]) -> None:
         v = self.v
-        v.field_error, v.message = None, None
+        v.field_error, v.message, v.at = None, None, "mark"
         if not v.day.strip():
             text = t(self.app.locale, "calendar.error.no_day")
             v.field_error, v.message = ("day", text), ("calendar.refused", {"text": text}, False)
             self.app.render()
+            if self.scroll is not None:
+                await self.scroll("calendar-message-at")
             return
         try:
             done = await self._do(service.mark_day, v.day, v.kind, v.name)
@@ -233,18 +245,18 @@ class Handlers:
                 True,
             )
             v.day, v.name, v.year = "", "", done.day.year
-        await self._reload()
+        await self._reload("calendar-message-at")
 
     async def on_clear(self, e: ft.Event[Any]) -> None:
         first, last = e.control.data
-        self.v.field_error, self.v.message = None, None
+        self.v.field_error, self.v.message, self.v.at = None, None, "mark"
         try:
             gone = await self._do(service.clear_days, first, last)
         except SessionExpired:
             return
         if gone is not None:
             self.v.message = ("calendar.cleared", {"n": gone}, True)
-        await self._reload()
+        await self._reload("calendar-message-at")
 
     async def on_apply(self, _e: ft.Event[Any]) -> None:
         v, locale = self.v, self.app.locale
@@ -262,7 +274,7 @@ class Handlers:
             name = t(locale, f"calendar.preset.{v.preset}")
             key = "calendar.preset.applied" if changed else "calendar.preset.nothing"
             v.preset_message = (key, {"preset": name, "n": len(changed)}, True)
-        await self._reload()
+        await self._reload("preset-message-at")
 
 
 # -- drawing ------------------------------------------------------------------------------------
@@ -270,7 +282,7 @@ class Handlers:
 
 def _card(title: str, controls: list[ft.Control], key: str) -> ft.Control:
     return ft.Container(
-        key=key,
+        key=ft.ScrollKey(key),  # type: ignore[call-arg]  # a dataclass mypy cannot see
         bgcolor=ft.Colors.WHITE,
         border_radius=12,
         padding=14,
@@ -284,11 +296,10 @@ def _message(locale: str, message: tuple[str, dict[str, Any], bool] | None, key:
     if message is None:
         return []
     catalog_key, values, ok = message
-    return [
-        ft.Text(
-            t(locale, catalog_key, **values), color=OK if ok else ERROR, weight=ft.FontWeight.W_500, key=key
-        )
-    ]
+    text = ft.Text(
+        t(locale, catalog_key, **values), color=OK if ok else ERROR, weight=ft.FontWeight.W_500, key=key
+    )
+    return [ft.Container(text, key=ft.ScrollKey(f"{key}-at"))]  # type: ignore[call-arg]  # a dataclass mypy cannot see
 
 
 def preset_card(app: AdminApp, h: Handlers) -> ft.Control | None:
@@ -474,8 +485,11 @@ def calendar_card(app: AdminApp, h: Handlers) -> ft.Control | None:
                 t(locale, "calendar.import.help", first=first, last=last, source=source), color=MUTED, size=13
             ),
         ]
-    lines += _message(locale, v.message, "calendar-message")
+    if v.at == "import":
+        lines += _message(locale, v.message, "calendar-message")
     lines += [_span_row(locale, s, h, view.editable) for s in view.spans]
+    if v.at != "import":
+        lines += _message(locale, v.message, "calendar-message")  # by the form and the marks it changed
     if view.editable:
         lines += _mark_form(locale, v, h)
     return _card(t(locale, "calendar.title"), lines, "rules-calendar")

@@ -354,18 +354,13 @@ def _scope_picker(locale: str, v: RulesState, data: service.Rules, h: Handlers, 
     if not editable:
         name = data.scope.name_zh if locale == "zh-CN" else data.scope.name_en
         return ft.Text(t(locale, "rules.scope.fixed", name=name), size=16, color=INK, key="rules-scope-name")
-    options = [ft.DropdownOption(key=GLOBAL, text=t(locale, "rules.scope.global"))] + [
-        ft.DropdownOption(key=str(s.branch_id), text=s.name_zh if locale == "zh-CN" else s.name_en)
+    options = [(GLOBAL, t(locale, "rules.scope.global"))] + [
+        (str(s.branch_id), s.name_zh if locale == "zh-CN" else s.name_en)
         for s in data.scopes
         if s.branch_id is not None
     ]
-    return ft.Dropdown(
-        label=t(locale, "rules.scope"),
-        value=v.scope,
-        options=options,
-        on_select=h.on_scope,
-        key="rules-scope",
-        width=320,
+    return named_dropdown(
+        t(locale, "rules.scope"), v.scope, options, on_select=h.on_scope, key="rules-scope", width=320
     )
 
 
@@ -426,6 +421,11 @@ def _bar(locale: str, v: RulesState, h: Handlers, editable: bool, narrow: bool) 
     )
 
 
+async def _scroll(v: RulesState, key: str) -> None:
+    if v.body is not None:
+        await v.body.scroll_to(scroll_key=key, duration=0)
+
+
 def build(app: AdminApp) -> ft.Control:
     locale, v = app.locale, state(app)
     h = Handlers(app)
@@ -445,10 +445,12 @@ def build(app: AdminApp) -> ft.Control:
         head.append(ft.Text(version, color=MUTED, key="rules-version"))
         if not editable:
             head.append(ft.Text(t(locale, "rules.readonly"), color=CHANGED, key="rules-readonly"))
-        calendar_h = calendar_cards.Handlers(app, reload=lambda: load(app))
-        presets = calendar_cards.preset_card(app, calendar_h)
-        cards += [presets] if presets is not None else []
+        calendar_h = calendar_cards.Handlers(
+            app, reload=lambda: load(app), scroll=lambda key: _scroll(v, key)
+        )
         for group in data.groups:
+            if group == "complaints" and (presets := calendar_cards.preset_card(app, calendar_h)) is not None:
+                cards.append(presets)  # the clock presets just above the clock settings they set
             fields = [_field(locale, v, s, h, editable) for s in data.settings if s.group == group]
             cards.append(
                 _card(

@@ -63,6 +63,13 @@ def text(h: FletHarness, key: str) -> str:
     return str(h.find(key).value)
 
 
+def scrolled_to(h: FletHarness) -> str:
+    """The key the rules screen last scrolled to (a re-render starts it at the top)."""
+    args = [a for _type, method, a in h.invocations if method == "scroll_to"][-1]
+    key = args["scroll_key"]
+    return str(key.value if hasattr(key, "value") else key)
+
+
 def rows(db, branch_id: int | None = None, year: int = 2026) -> list[tuple[date, str]]:
     with db.read() as s:
         return [(m.day, m.kind) for m in marked_days(s, branch_id=branch_id, year=year)]
@@ -127,6 +134,7 @@ async def test_an_admin_marks_a_make_up_day_for_a_branch_and_applies_the_hall_pr
     await h.fill("calendar-name", "本支行补班")
     await h.click("calendar-mark")
     assert text(h, "calendar-message") == "已保存：11月21日周六为调休上班日。"
+    assert scrolled_to(h) == "calendar-message-at"  # the outcome is brought into view
     assert h.has_text("11月21日周六 · 本支行补班 · 调休上班日")
     assert rows(db, world.branch_id) == [(date(2026, 11, 21), "workday")] and rows(db) == []
     assert h.find("calendar-day").value == ""  # the form starts afresh
@@ -137,6 +145,7 @@ async def test_an_admin_marks_a_make_up_day_for_a_branch_and_applies_the_hall_pr
     assert text(h, "preset-change-sla_days") == "答复时限（天）：15 → 5"
     assert h.find("preset-apply").content == "应用到甲支行"
     await h.click("preset-apply")
+    assert scrolled_to(h) == "preset-message-at"
     assert text(h, "preset-message").startswith("已应用“政务服务大厅”预设：改变了 ")
     assert h.exists("preset-in-force") and h.find("preset-apply").disabled
     # The rules cards below show the new values, from the branch's own settings.
