@@ -79,6 +79,7 @@ def choose(page, label: str, option: str) -> None:  # type: ignore[no-untyped-de
     buttons named by their text."""
     field = page.get_by_role("button", name=re.compile(rf"^{re.escape(label)}: ")).first
     reveal(page, field)
+    into_view(page, field)
     item = button(page, option)
     for _attempt in range(3):
         box = field.bounding_box()
