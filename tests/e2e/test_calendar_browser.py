@@ -112,6 +112,25 @@ def into_view(page, locator) -> None:  # type: ignore[no-untyped-def]
     page.mouse.move(0, 0)
 
 
+def type_day(page, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Type into the calendar card's date field, far down the screen: bring it into view first, and
+    again if the screen redrew under the first try (a refreshed list can take the field away)."""
+    field = page.get_by_label("日期", exact=True)
+    for attempt in range(3):
+        reveal(page, field)
+        into_view(page, field)
+        page.set_default_timeout(5_000)
+        try:
+            type_into(page, "日期", text)
+            return
+        except Exception:
+            screenshot(page, f"failed-calendar-day-{attempt}")
+            if attempt == 2:
+                raise
+        finally:
+            page.set_default_timeout(30_000)
+
+
 def expected_due(server, branch_id: int, filed: datetime) -> datetime:  # type: ignore[no-untyped-def]
     """The fifth working day after the day of filing, at the branch's closing time (17:00): counted
     here day by day on the branch's calendar, apart from the code that promised it."""
@@ -144,10 +163,7 @@ def test_an_admin_sets_the_calendar_and_preset_and_the_customer_is_promised_the_
 
         choose(page, "适用范围", "人民路支行")
         page.get_by_text(re.compile("^人民路支行的日历 = 全行日历")).wait_for()
-        day_field = page.get_by_label("日期", exact=True)
-        reveal(page, day_field)
-        into_view(page, day_field)
-        type_into(page, "日期", "2026-11-21")
+        type_day(page, "2026-11-21")
         button(page, "保存这一天").click()
         page.get_by_text("已保存：11月21日周六为调休上班日。", exact=True).wait_for()
         page.get_by_text("11月21日周六 · 调休上班日", exact=True).wait_for()
