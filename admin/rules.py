@@ -48,6 +48,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     ),
     "phones": ("qr_window_hours", "qr_max_presses_per_hour", "status_lookups_per_minute"),
     "complaints": (
+        "bad_rating_max_score",
         "sla_clock",
         "sla_days",
         "sla_day_ends",

@@ -6,6 +6,7 @@ Importing this package registers every table on ``SQLModel.metadata``.
 from models.alerts import Alert, AlertKind
 from models.audit import AuditEvent
 from models.auth import LoginSession, TotpSecret
+from models.cases import CaseStatus, RatingCase
 from models.catalog import ConductClause
 from models.complaint import Complaint, ComplaintEvent, ComplaintStatus, EventKind, Severity
 from models.extension_rows import ComplaintExtension
@@ -28,6 +29,8 @@ __all__ = [
     "AlertKind",
     "AuditEvent",
     "CalendarDay",
+    "CaseStatus",
+    "RatingCase",
     "ComplaintExtension",
     "Branch",
     "Channel",

@@ -29,6 +29,7 @@ from sqlmodel import Session, SQLModel, col, select, update
 
 import models.base  # noqa: F401  (naming convention first)
 from models import audit
+from models.cases import join_complaint
 from models.catalog import ConductClause
 from models.clock import UTCDateTime, utcnow
 from models.codes import derived_tracking_code, new_tracking_code, normalise_tracking_code, tracking_digest
@@ -591,6 +592,8 @@ def file_complaint(
         session.flush()
         assert complaint.id is not None
         session.add(ComplaintEvent(complaint_id=complaint.id, at=now, kind=EventKind.received, public=True))
+        if rating_id is not None:  # a complaint about a 差评 is that case's, not a second one
+            join_complaint(session, rating_id=rating_id, complaint_id=complaint.id)
         audit.append(session, action="complaint.file", entity="complaint", entity_id=complaint.id, now=now,
                      details={"severity": severity.value, "channel": channel.value})  # fmt: skip
         session.commit()

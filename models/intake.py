@@ -30,6 +30,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from models.alerts import NEGATIVE_SCORE, burst_reached
+from models.cases import open_case, opens_case
 from models.catalog import ConductClause
 from models.clock import UTCDateTime
 from models.crypto import token_digest
@@ -315,6 +316,8 @@ def take_rating(
         "counted": flag is None, "overturned": False, "phone_key": None,
     }  # fmt: skip
     if insert_rating(conn, dialect, values):
+        if opens_case(score=data.score, flagged=flag is not None, max_score=policy.bad_rating_max_score):
+            open_case(conn, dialect, values)  # the 差评's case, in the rating's transaction
         low = data.score <= NEGATIVE_SCORE
         burst = low and _negative_burst(conn, dialect, device.counter_id, policy, now)
         return Taken(_public(values, staff[1] if staff else None), True, values, burst)

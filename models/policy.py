@@ -56,6 +56,9 @@ class PolicyValues(BaseModel):
     # hours per severity; or a number of working days (工作日) or calendar days counted from the day
     # after filing, its last day moved past holidays, ending at close of business or at 24:00.
     sla_clock: Literal["opening_hours", "working_days", "calendar_days"] = "opening_hours"
+    # A rating at or below this score is a 差评 and opens a case to verify and answer (models/cases.py):
+    # 2 takes 不满意 and 非常不满意, as the 好差评 rules define 差评.
+    bad_rating_max_score: int = Field(default=2, ge=1, le=3)
     sla_days: int = Field(default=15, ge=1, le=365)
     sla_day_ends: Literal["close", "midnight"] = "close"
     # First contact (the case acknowledged) within this many working days; 0: no separate clock.

@@ -15,6 +15,7 @@ from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
 import models.base  # noqa: F401  (naming convention first)
+from models.cases import MAX_CASE_SCORE, open_case, opens_case
 from models.catalog import ConductClause
 from models.clock import UTCDateTime, utcnow
 from models.errors import (
@@ -233,8 +234,20 @@ def submit_rating(
         rating = _replay(existing, digest)
         session.commit()
         return rating, False
+    _open_case(session, values)
     session.commit()
     return _as_loaded(session, values), True
+
+
+def _open_case(session: Session, values: dict[str, Any]) -> None:
+    """A stored 差评 opens its case in the same transaction (models/cases.py); the branch's policy is
+    read only for a score that could be one."""
+    if values["score"] > MAX_CASE_SCORE or values["flagged"]:
+        return
+    policy = effective_policy(session, values["branch_id"])
+    if opens_case(score=values["score"], flagged=values["flagged"], max_score=policy.bad_rating_max_score):
+        conn, dialect = driver_of(session)
+        open_case(conn, dialect, values)
 
 
 _mappers_ready = False

@@ -1,0 +1,65 @@
+"""rating cases: a case for every 差评
+
+``rating_case`` holds one row per low rating that must be verified and answered (models/cases.py),
+opened with the rating; a formal complaint about the same rating links to it.
+
+Revision ID: 9b2e4d7c1a35
+Revises: 7a4f1c9e2d60
+Create Date: 2026-12-05 08:40:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import models.clock
+
+revision: str = "9b2e4d7c1a35"
+down_revision: str | None = "7a4f1c9e2d60"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+STATUSES = ("pending", "verifying", "found", "acting", "answered", "closed")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "rating_case",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("rating_id", sa.Uuid(), nullable=False),
+        sa.Column("branch_id", sa.Integer(), nullable=False),
+        sa.Column("counter_id", sa.Integer(), nullable=True),
+        sa.Column("staff_id", sa.Integer(), nullable=True),
+        sa.Column("channel", sa.String(length=8), nullable=False),
+        sa.Column("score", sa.Integer(), nullable=False),
+        sa.Column("opened_at", models.clock.UTCDateTime(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("complaint_id", sa.Integer(), nullable=True),
+        sa.CheckConstraint("score BETWEEN 1 AND 5", name=op.f("ck_rating_case_score")),
+        sa.CheckConstraint(
+            "status IN (" + ", ".join(f"'{s}'" for s in STATUSES) + ")", name=op.f("ck_rating_case_status")
+        ),
+        sa.ForeignKeyConstraint(["branch_id"], ["branch.id"], name=op.f("fk_rating_case_branch_id_branch")),
+        sa.ForeignKeyConstraint(
+            ["complaint_id"], ["complaint.id"], name=op.f("fk_rating_case_complaint_id_complaint")
+        ),
+        sa.ForeignKeyConstraint(["counter_id"], ["counter.id"], name=op.f("fk_rating_case_counter_id_counter")),
+        sa.ForeignKeyConstraint(["rating_id"], ["rating.id"], name=op.f("fk_rating_case_rating_id_rating")),
+        sa.ForeignKeyConstraint(["staff_id"], ["staff.id"], name=op.f("fk_rating_case_staff_id_staff")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rating_case")),
+        sa.UniqueConstraint("complaint_id", name=op.f("uq_rating_case_complaint_id")),
+        sa.UniqueConstraint("rating_id", name=op.f("uq_rating_case_rating_id")),
+    )
+    with op.batch_alter_table("rating_case", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_rating_case_branch_status_opened", ["branch_id", "status", "opened_at"], unique=False
+        )
+        batch_op.create_index("ix_rating_case_staff_opened", ["staff_id", "opened_at"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("rating_case", schema=None) as batch_op:
+        batch_op.drop_index("ix_rating_case_staff_opened")
+        batch_op.drop_index("ix_rating_case_branch_status_opened")
+    op.drop_table("rating_case")
