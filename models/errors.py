@@ -87,3 +87,10 @@ class Forbidden(DomainError):
     """The signed-in person may not see or change this (outside their role or branch)."""
 
     code = "forbidden"
+
+
+class ConflictOfInterest(Forbidden):
+    """回避: the person may not handle a case or complaint that names them, or that they served at
+    the counter (docs/RULES-CITED.md): someone else, or an administrator, must."""
+
+    code = "conflict_of_interest"
