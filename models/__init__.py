@@ -6,7 +6,7 @@ Importing this package registers every table on ``SQLModel.metadata``.
 from models.alerts import Alert, AlertKind
 from models.audit import AuditEvent
 from models.auth import LoginSession, TotpSecret
-from models.cases import CaseStatus, RatingCase
+from models.cases import CaseEvent, CaseStatus, RatingCase
 from models.catalog import ConductClause
 from models.complaint import Complaint, ComplaintEvent, ComplaintStatus, EventKind, Severity
 from models.extension_rows import ComplaintExtension
@@ -29,6 +29,7 @@ __all__ = [
     "AlertKind",
     "AuditEvent",
     "CalendarDay",
+    "CaseEvent",
     "CaseStatus",
     "RatingCase",
     "ComplaintExtension",

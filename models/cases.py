@@ -35,6 +35,43 @@ from models.clock import UTCDateTime
 from models.prepared import Prepared
 
 
+class Finding(StrEnum):
+    substantiated = "substantiated"  # 属实
+    partly = "partly"  # 部分属实
+    unfounded = "unfounded"  # 不属实
+    unverifiable = "unverifiable"  # 无法核实
+
+
+class About(StrEnum):
+    """What a finding is about: only ``staff`` may weigh on the person rated."""
+
+    staff = "staff"  # the staff member
+    service = "service"  # 事项: the service itself
+    process = "process"  # 流程
+    policy = "policy"  # 政策
+    facilities = "facilities"  # 环境设施
+    other = "other"
+
+
+class Action(StrEnum):
+    rectify = "rectify"  # 整改, with a deadline, then done
+    explain = "explain"  # 解释说明
+
+
+class CallbackOutcome(StrEnum):
+    reached = "reached"
+    not_reached = "not_reached"
+    declined = "declined"
+
+
+class Grade(StrEnum):
+    """The customer's grade of the handling (整改满意度)."""
+
+    satisfied = "satisfied"  # 满意
+    fairly = "fairly"  # 基本满意
+    dissatisfied = "dissatisfied"  # 不满意: reopens and escalates
+
+
 class CaseStatus(StrEnum):
     pending = "pending"  # 待核实: opened, nobody has verified it yet
     verifying = "verifying"  # 核实中: callbacks being made, facts gathered
@@ -68,6 +105,37 @@ class RatingCase(SQLModel, table=True):
     status: str = Field(default=CaseStatus.pending, max_length=16)
     # The formal complaint about the same rating, once the customer files one (step 3).
     complaint_id: int | None = Field(default=None, foreign_key="complaint.id", unique=True)
+    # The handling (models/case_flow.py), each step with when and who.
+    finding: str | None = Field(default=None, max_length=16)
+    about: str | None = Field(default=None, max_length=16)
+    found_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    found_by: int | None = Field(default=None, foreign_key="staff.id")
+    action: str | None = Field(default=None, max_length=16)
+    action_text: str = Field(default="", max_length=1000)
+    action_due_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    action_done_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    answer: str = Field(default="", max_length=1000)  # what the customer is told
+    answered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    answered_via: str | None = Field(default=None, max_length=16)  # callback or status_page
+    grade: str | None = Field(default=None, max_length=16)
+    graded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    reopened: int = 0  # times a 不满意 grade sent it back (each an escalation)
+
+
+class CaseEvent(SQLModel, table=True):
+    """One step of a case's handling: the timeline, and the callback attempts (回访) with outcomes."""
+
+    __tablename__ = "rating_case_event"
+    __table_args__ = (Index("ix_rating_case_event_case_at", "case_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="rating_case.id")
+    at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    kind: str = Field(max_length=16)  # callback, finding, action, action_done, answer, grade, reopened
+    outcome: str | None = Field(default=None, max_length=16)  # a callback's, a finding's, a grade's
+    note: str = Field(default="", max_length=1000)
+    actor_id: int | None = Field(default=None, foreign_key="staff.id")
 
 
 MAX_CASE_SCORE = 3  # the highest bad_rating_max_score the policy allows
@@ -88,16 +156,8 @@ def _insert_statement(dialect_name: str) -> Any:
     raise ValueError(f"cases are stored on SQLite or PostgreSQL, not {dialect_name}")
 
 
-_CASE_COLUMNS = [
-    "rating_id",
-    "branch_id",
-    "counter_id",
-    "staff_id",
-    "channel",
-    "score",
-    "opened_at",
-    "status",
-]
+_CASE_COLUMNS = ["rating_id", "branch_id", "counter_id", "staff_id", "channel", "score", "opened_at",
+                 "status", "action_text", "answer", "reopened"]  # fmt: skip
 _INSERT = Prepared(_insert_statement, column_keys=_CASE_COLUMNS)
 
 
@@ -117,6 +177,9 @@ def open_case(conn: Any, dialect: Dialect, rating: dict[str, Any]) -> None:
             "score": rating["score"],
             "opened_at": rating["created_at"],
             "status": CaseStatus.pending.value,
+            "action_text": "",
+            "answer": "",
+            "reopened": 0,
         },
     )
 
