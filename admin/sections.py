@@ -17,6 +17,7 @@ from admin.screens import (
     account,
     alerts,
     audit,
+    cases,
     dashboard,
     documents,
     hotline,
@@ -50,6 +51,7 @@ class Section:
 
 async def _load_queue(app: AdminApp) -> None:
     await app.load_queue()
+    await cases.load(app)  # the open 差评 cases, shown above the complaints
 
 
 SECTIONS: list[Section] = [

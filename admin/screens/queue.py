@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
+from admin.screens import cases
 from admin.screens.common import INK, MUTED, TAP, due_label, severity_badge
 from rapport.i18n import fmt_datetime, t
 
@@ -16,6 +17,8 @@ FILTERS = ("open", "overdue", "resolved", "closed", "all")
 
 
 def build(app: AdminApp) -> ft.Control:
+    if cases.state(app).open_id is not None:  # a 差评 case is open: its page instead of the queue
+        return cases.page(app)
     locale = app.locale
     now = app.ctx.clock()
     chips: list[ft.Control] = [
@@ -140,6 +143,10 @@ def build(app: AdminApp) -> ft.Control:
     body = ft.Column(
         [
             ft.Text(t(locale, "admin.queue.title"), size=24, weight=ft.FontWeight.BOLD, color=INK),
+            *cases.block(app),
+            ft.Text(t(locale, "cases.queue.complaints"), size=20, weight=ft.FontWeight.BOLD, color=INK)
+            if cases.state(app).rows
+            else ft.Container(),
             ft.Row(chips, wrap=True, spacing=8, run_spacing=8),
             refine,
             *cards,

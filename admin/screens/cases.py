@@ -1,0 +1,501 @@
+"""The 差评 cases in the complaints section: a block of open cases above the complaint queue, each
+with the clock that runs out next, and one case's page with its steps and the next step's form
+(callback, finding, action, done, answer, the grade a customer gave on the phone).
+
+Its state and handlers live here (not on the app): the queue screen places :func:`block` and, while
+a case is open, shows :func:`page` instead of the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import flet as ft
+
+from admin import cases as service
+from admin.screens.common import INK, MUTED, TAP, due_label, named_dropdown
+from models.auth import SessionExpired
+from models.case_flow import CaseStepRefused
+from models.cases import About, CallbackOutcome, CaseStatus, Finding, Grade
+from models.errors import ConflictOfInterest, Forbidden
+from rapport.i18n import fmt_datetime, fmt_due, t
+
+if TYPE_CHECKING:
+    from admin.app import AdminApp
+
+log = logging.getLogger(__name__)
+KEY = "cases"
+ERROR, OK = "#B3261E", "#1E4E8C"
+
+
+@dataclass
+class CasesState:
+    rows: list[service.CaseRow] = field(default_factory=list)
+    open_id: int | None = None
+    view: service.CaseView | None = None
+    form: dict[str, str] = field(default_factory=dict)  # what is typed or picked, not sent yet
+    message: tuple[str, dict[str, Any], bool] | None = None
+
+
+def state(app: AdminApp) -> CasesState:
+    v = app.view.get(KEY)
+    if not isinstance(v, CasesState):
+        v = app.view[KEY] = CasesState()
+    return v
+
+
+async def load(app: AdminApp) -> None:
+    v = state(app)
+    try:
+        v.rows = await app.call(service.cases)
+    except Forbidden:
+        v.rows = []
+    if v.open_id is not None:
+        try:
+            v.view = await app.call(service.case, v.open_id)
+        except Forbidden:
+            v.open_id, v.view = None, None
+
+
+# -- words --------------------------------------------------------------------------------------
+
+
+def place(locale: str, row: service.CaseRow) -> str:
+    zh = locale == "zh-CN"
+    parts = (row.branch_zh if zh else row.branch_en, row.counter_zh if zh else row.counter_en, row.staff_name)
+    return " · ".join(p for p in parts if p)
+
+
+def refusal(locale: str, exc: Exception) -> str:
+    if isinstance(exc, ConflictOfInterest):
+        return t(locale, "cases.error.conflict")
+    if isinstance(exc, CaseStepRefused):
+        return t(locale, f"cases.error.{exc.reason}")
+    if isinstance(exc, Forbidden):
+        return t(locale, "cases.error.forbidden")
+    return t(locale, "cases.error.generic")
+
+
+def step_line(locale: str, tz: str, s: service.CaseStep) -> str:
+    what = t(locale, f"cases.step.{s.kind}")
+    if s.outcome:
+        what += " · " + t(locale, f"cases.outcome.{s.outcome}")
+    who = s.actor or t(locale, "cases.step.customer")
+    return f"{fmt_datetime(locale, s.at, tz)} · {what} · {who}"
+
+
+# -- handlers -----------------------------------------------------------------------------------
+
+
+class Handlers:
+    def __init__(self, app: AdminApp):
+        self.app, self.v = app, state(app)
+
+    async def on_open(self, e: ft.Event[Any]) -> None:
+        self.v.open_id, self.v.form, self.v.message = int(e.control.data), {}, None
+        try:
+            await load(self.app)
+        except SessionExpired:
+            return
+        self.app.render()
+
+    async def on_back(self, _e: ft.Event[Any]) -> None:
+        self.v.open_id, self.v.view, self.v.message = None, None, None
+        try:
+            await load(self.app)
+        except SessionExpired:
+            return
+        self.app.render()
+
+    async def on_field(self, e: ft.Event[Any]) -> None:
+        self.v.form[str(e.control.data)] = str(e.control.value or "")
+
+    async def on_pick(self, e: ft.Event[Any]) -> None:
+        self.v.form[str(e.control.data)] = str(e.control.value or "")
+        self.app.render()  # a choice can change what the form asks next (a deadline for 整改)
+
+    async def _step(self, kind: str, done: str, **fields: Any) -> None:
+        v, locale = self.v, self.app.locale
+        if v.open_id is None:
+            return
+        try:
+            v.view = await self.app.call(service.step, v.open_id, kind, **fields)
+        except SessionExpired:
+            return
+        except (ConflictOfInterest, CaseStepRefused, Forbidden) as exc:
+            v.message = ("cases.refused", {"text": refusal(locale, exc)}, False)
+        except Exception:
+            log.exception("admin: a case step failed")
+            v.message = ("cases.refused", {"text": refusal(locale, RuntimeError())}, False)
+        else:
+            v.form, v.message = {}, (done, {}, True)
+        try:
+            await load(self.app)
+        except SessionExpired:
+            return
+        self.app.render()
+
+    async def on_callback(self, e: ft.Event[Any]) -> None:
+        await self._step(
+            "callback",
+            "cases.done.callback",
+            outcome=str(e.control.data),
+            note=self.v.form.get("callback_note", ""),
+        )
+
+    async def on_finding(self, _e: ft.Event[Any]) -> None:
+        f = self.v.form
+        await self._step(
+            "finding",
+            "cases.done.finding",
+            finding=f.get("finding", ""),
+            about=f.get("about", ""),
+            note=f.get("finding_note", ""),
+        )
+
+    async def on_action(self, _e: ft.Event[Any]) -> None:
+        f, locale = self.v.form, self.app.locale
+        due: datetime | None = None
+        if f.get("action", "rectify") == "rectify":
+            try:
+                days = int(f.get("action_days", "") or "0")
+            except ValueError:
+                days = 0
+            if not 1 <= days <= 90:
+                self.v.message = ("cases.refused", {"text": t(locale, "cases.error.days")}, False)
+                self.app.render()
+                return
+            assert self.v.view is not None
+            tz = ZoneInfo(self.v.view.row.tz)
+            today = self.app.ctx.clock().astimezone(tz).date()
+            due = datetime.combine(today + timedelta(days=days + 1), datetime.min.time(), tzinfo=tz)
+        await self._step(
+            "action",
+            "cases.done.action",
+            action=f.get("action", "rectify"),
+            text=f.get("action_text", ""),
+            due_at=due,
+        )
+
+    async def on_action_done(self, _e: ft.Event[Any]) -> None:
+        await self._step("action_done", "cases.done.action_done")
+
+    async def on_answer(self, _e: ft.Event[Any]) -> None:
+        f = self.v.form
+        await self._step(
+            "answer", "cases.done.answer", text=f.get("answer", ""), via=f.get("via", "callback")
+        )
+
+    async def on_grade(self, e: ft.Event[Any]) -> None:
+        await self._step("grade", "cases.done.grade", grade=str(e.control.data))
+
+
+# -- drawing ------------------------------------------------------------------------------------
+
+
+def _card(app: AdminApp, row: service.CaseRow, h: Handlers) -> ft.Control:
+    locale, now = app.locale, app.ctx.clock()
+    clock, at = row.next_due()
+    due, overdue = due_label(locale, at, now, clock)
+    title = t(locale, "cases.card.title", id=row.id, score=t(locale, f"kiosk.score.{row.score}"))
+    return ft.Container(
+        key=f"case-{row.id}",
+        on_click=h.on_open,
+        data=row.id,
+        tooltip=t(locale, "cases.card.open", id=row.id),
+        bgcolor="#FFF8F6",
+        border_radius=12,
+        padding=14,
+        content=ft.Column(
+            [
+                ft.Row(
+                    [
+                        ft.Text(title, size=17, weight=ft.FontWeight.W_500, color=INK, expand=True),
+                        ft.Text(t(locale, f"cases.status.{row.status}"), color=MUTED),
+                    ]
+                ),
+                ft.Text(place(locale, row), color=MUTED, size=14),
+                ft.Row(
+                    [
+                        ft.Text(
+                            fmt_datetime(locale, row.opened_at, row.tz), size=14, color=MUTED, expand=True
+                        ),
+                        ft.Text(
+                            due,
+                            size=15,
+                            color=ERROR if overdue else INK,
+                            weight=ft.FontWeight.BOLD if overdue else None,
+                        ),
+                    ]
+                ),
+            ],
+            spacing=4,
+        ),
+    )
+
+
+def block(app: AdminApp) -> list[ft.Control]:
+    """The open cases, for the top of the complaint queue (nothing when there are none)."""
+    v = state(app)
+    if not v.rows:
+        return []
+    h = Handlers(app)
+    head = ft.Text(
+        t(app.locale, "cases.block.title", n=len(v.rows)),
+        size=20,
+        weight=ft.FontWeight.BOLD,
+        color=INK,
+        key="cases-title",
+    )
+    return [head, *(_card(app, r, h) for r in v.rows)]
+
+
+def _text_field(label: str, key: str, v: CasesState, h: Handlers, multiline: bool = True) -> ft.Control:
+    return ft.TextField(
+        label=label,
+        value=v.form.get(key, ""),
+        data=key,
+        key=f"case-{key}",
+        on_change=h.on_field,
+        multiline=multiline,
+        min_lines=1,
+        max_lines=4,
+        max_length=1000 if multiline else None,
+    )
+
+
+def _button(text: str, key: str, handler: Any, data: Any = None, outlined: bool = False) -> ft.Control:
+    kind = ft.OutlinedButton if outlined else ft.Button
+    return kind(content=text, key=key, on_click=handler, data=data, height=TAP)
+
+
+def _forms(locale: str, view: service.CaseView, v: CasesState, h: Handlers) -> list[ft.Control]:
+    """The next steps the case's state allows, each with what it needs."""
+    status = CaseStatus(view.row.status)
+    out: list[ft.Control] = []
+    if status is CaseStatus.closed:
+        return [ft.Text(t(locale, "cases.closed"), color=MUTED, key="case-closed")]
+
+    def section(key: str) -> ft.Control:
+        return ft.Text(t(locale, key), size=17, weight=ft.FontWeight.W_500, color=INK)
+
+    # Callbacks, any time until closed.
+    out += [
+        section("cases.form.callback"),
+        _text_field(t(locale, "cases.form.callback_note"), "callback_note", v, h),
+        ft.Row(
+            [
+                _button(
+                    t(locale, f"cases.outcome.{o}"), f"case-callback-{o}", h.on_callback, o, outlined=True
+                )
+                for o in CallbackOutcome
+            ],
+            wrap=True,
+            spacing=8,
+            run_spacing=8,
+        ),
+    ]
+    if status in (CaseStatus.pending, CaseStatus.verifying, CaseStatus.found):
+        out += [
+            section("cases.form.finding"),
+            ft.Row(
+                [
+                    named_dropdown(
+                        t(locale, "cases.form.finding_pick"),
+                        v.form.get("finding") or view.finding,
+                        [(f, t(locale, f"cases.outcome.{f}")) for f in Finding],
+                        data="finding",
+                        key="case-finding",
+                        on_select=h.on_pick,
+                        width=220,
+                    ),
+                    named_dropdown(
+                        t(locale, "cases.form.about"),
+                        v.form.get("about") or view.about,
+                        [(a, t(locale, f"cases.about.{a}")) for a in About],
+                        data="about",
+                        key="case-about",
+                        on_select=h.on_pick,
+                        width=220,
+                    ),
+                ],
+                wrap=True,
+                spacing=12,
+                run_spacing=8,
+            ),
+            _text_field(t(locale, "cases.form.finding_note"), "finding_note", v, h),
+            _button(t(locale, "cases.form.finding_save"), "case-finding-save", h.on_finding),
+        ]
+    if status is CaseStatus.found or status is CaseStatus.acting:
+        if status is CaseStatus.acting:
+            out += [
+                section("cases.form.acting"),
+                _button(t(locale, "cases.form.action_done"), "case-action-done", h.on_action_done),
+            ]
+        elif view.finding is not None and view.action is None:
+            action = v.form.get("action", "rectify")
+            out += [
+                section("cases.form.action"),
+                named_dropdown(
+                    t(locale, "cases.form.action_pick"),
+                    action,
+                    [(a, t(locale, f"cases.action.{a}")) for a in ("rectify", "explain")],
+                    data="action",
+                    key="case-action",
+                    on_select=h.on_pick,
+                    width=260,
+                ),
+                _text_field(t(locale, f"cases.form.action_text.{action}"), "action_text", v, h),
+            ]
+            if action == "rectify":
+                out.append(
+                    _text_field(t(locale, "cases.form.action_days"), "action_days", v, h, multiline=False)
+                )
+            out.append(_button(t(locale, "cases.form.action_save"), "case-action-save", h.on_action))
+        else:
+            out += [
+                section("cases.form.answer"),
+                named_dropdown(
+                    t(locale, "cases.form.via"),
+                    v.form.get("via", "callback"),
+                    [(w, t(locale, f"cases.outcome.{w}")) for w in ("callback", "status_page")],
+                    data="via",
+                    key="case-via",
+                    on_select=h.on_pick,
+                    width=260,
+                ),
+                _text_field(t(locale, "cases.form.answer_text"), "answer", v, h),
+                _button(t(locale, "cases.form.answer_save"), "case-answer-save", h.on_answer),
+            ]
+    if status is CaseStatus.answered:
+        out += [
+            section("cases.form.grade"),
+            ft.Row(
+                [
+                    _button(t(locale, f"cases.outcome.{g}"), f"case-grade-{g}", h.on_grade, g, outlined=True)
+                    for g in Grade
+                ],
+                wrap=True,
+                spacing=8,
+                run_spacing=8,
+            ),
+        ]
+    return out
+
+
+def page(app: AdminApp) -> ft.Control:
+    """One case: what the customer said, the clocks, every step, and the next step's form."""
+    locale, v = app.locale, state(app)
+    h = Handlers(app)
+    view = v.view
+    items: list[ft.Control] = [
+        ft.TextButton(
+            content=t(locale, "cases.back"),
+            icon=ft.Icons.ARROW_BACK,
+            on_click=h.on_back,
+            key="case-back",
+            height=TAP,
+        ),
+    ]
+    if view is None:
+        items.append(ft.Text(t(locale, "cases.error.gone"), color=MUTED))
+        return ft.Container(ft.Column(items, scroll=ft.ScrollMode.AUTO, expand=True), padding=16, expand=True)
+    row, tz = view.row, view.row.tz
+    score = t(locale, f"kiosk.score.{row.score}")
+    items += [
+        ft.Text(
+            t(locale, "cases.card.title", id=row.id, score=score),
+            size=24,
+            weight=ft.FontWeight.BOLD,
+            color=INK,
+            key="case-title",
+        ),
+        ft.Text(place(locale, row), color=MUTED),
+        ft.Text(t(locale, "cases.opened", at=fmt_datetime(locale, row.opened_at, tz)), color=MUTED),
+        ft.Text(
+            t(locale, f"cases.status.{row.status}"), color=INK, weight=ft.FontWeight.W_500, key="case-status"
+        ),
+    ]
+    if row.first_due_at is not None:
+        items.append(
+            ft.Text(t(locale, "cases.first_due", due=fmt_due(locale, row.first_due_at, tz)), color=INK)
+        )
+    promise = t(locale, f"promise.{row.promise_unit}", amount=row.promise_amount)
+    items.append(
+        ft.Text(
+            t(locale, "cases.reply_due", promise=promise, due=fmt_due(locale, row.reply_due_at, tz)),
+            color=INK,
+            key="case-reply-due",
+        )
+    )
+    reasons = view.reasons_zh if locale == "zh-CN" else view.reasons_en
+    if reasons:
+        items.append(
+            ft.Text(
+                t(
+                    locale,
+                    "cases.reasons",
+                    reasons="、".join(reasons) if locale == "zh-CN" else ", ".join(reasons),
+                ),
+                color=INK,
+            )
+        )
+    if view.comment:
+        items.append(ft.Text(t(locale, "cases.comment", text=view.comment), color=INK))
+    if view.complaint_id:
+        items.append(ft.Text(t(locale, "cases.complaint", id=view.complaint_id), color=MUTED))
+    if view.finding:
+        items.append(
+            ft.Text(
+                t(
+                    locale,
+                    "cases.finding",
+                    finding=t(locale, f"cases.outcome.{view.finding}"),
+                    about=t(locale, f"cases.about.{view.about}"),
+                ),
+                color=INK,
+                key="case-finding-line",
+            )
+        )
+    if view.action:
+        due = fmt_due(locale, view.action_due_at, tz) if view.action_due_at else ""
+        line = t(locale, f"cases.action_line.{view.action}", text=view.action_text, due=due)
+        items.append(ft.Text(line, color=INK, key="case-action-line"))
+    if view.grade:
+        items.append(
+            ft.Text(t(locale, "cases.grade", grade=t(locale, f"cases.outcome.{view.grade}")), color=INK)
+        )
+    items.append(ft.Text(t(locale, "cases.steps"), size=17, weight=ft.FontWeight.W_500, color=INK))
+    if view.steps:
+        items += [ft.Text(step_line(locale, tz, s), color=MUTED, size=14) for s in view.steps]
+    else:
+        items.append(ft.Text(t(locale, "cases.steps.none"), color=MUTED, size=14))
+    if v.message is not None:
+        key, values, ok = v.message
+        items.append(
+            ft.Text(
+                t(locale, key, **values),
+                color=OK if ok else ERROR,
+                weight=ft.FontWeight.W_500,
+                key="case-message",
+            )
+        )
+    if row.conflicted:
+        items.append(ft.Text(t(locale, "cases.error.conflict"), color=ERROR, key="case-conflict"))
+    else:
+        items += _forms(locale, view, v, h)
+    return ft.Container(
+        ft.Column(
+            items,
+            spacing=10,
+            scroll=ft.ScrollMode.AUTO,
+            expand=True,
+            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+        ),
+        padding=16,
+        expand=True,
+    )
