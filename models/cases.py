@@ -105,6 +105,11 @@ class RatingCase(SQLModel, table=True):
     status: str = Field(default=CaseStatus.pending, max_length=16)
     # The formal complaint about the same rating, once the customer files one (step 3).
     complaint_id: int | None = Field(default=None, foreign_key="complaint.id", unique=True)
+    # A callback number or e-mail the customer left, with consent, "so that we can call you back"
+    # (可以回访您吗？); masked on screens, revealed by an audited step, erased like complaint contacts.
+    contact: str | None = Field(default=None, max_length=254)
+    contact_kind: str | None = Field(default=None, max_length=8)
+    consent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     # The handling (models/case_flow.py), each step with when and who.
     finding: str | None = Field(default=None, max_length=16)
     about: str | None = Field(default=None, max_length=16)

@@ -34,6 +34,7 @@ from models.catalog import ConductClause
 from models.clock import utcnow
 from models.complaint import Complaint, ComplaintStatus, Severity
 from models.errors import ValidationFailed
+from models.indicators import RATES, Indicators, indicators, total
 from models.inspection import FindingResult, Inspection, InspectionFinding
 from models.org import Branch, Staff
 from models.rating import Rating
@@ -144,6 +145,8 @@ class ReportData:
     clause_names: dict[str, str]
     star: tuple[str, str] | None  # (name, employee number)
     ledger: tuple[LedgerLine, ...]
+    cases: Indicators = Indicators()  # the 差评 indicators of the branch (models/indicators.py)
+    case_people: tuple[tuple[str, Indicators], ...] = ()  # per person rated, by name
 
 
 def _weeks(month: Month) -> tuple[tuple[int, int], ...]:
@@ -293,6 +296,14 @@ def gather(
     heat = _heat(session, branch, month, start, end)
     progress(0.65, t(locale, "documents.step.ledger"))
     star, ledger = _ledger(session, branch.id, month, start, end)
+    people = indicators(session, branch_id=branch.id, month=month, level="staff")
+    names = {p.id: p.display_name for p in session.exec(select(Staff).where(col(Staff.id).in_(people))).all()}
+    case_people = tuple(
+        sorted(
+            ((names.get(k, "–") if k else "–", v) for k, v in people.items() if v.rated or v.bad),
+            key=lambda p: p[0],
+        )
+    )
     codes = {r.code for r in heat} | {c for c, _ in complaints.by_clause}
     clause_names = {
         c.code: c.short(locale)
@@ -314,6 +325,8 @@ def gather(
         clause_names,
         star,
         ledger,
+        cases=total(people),
+        case_people=case_people,
     )
 
 
@@ -567,6 +580,34 @@ def _complaint_section(pdf: FPDF, data: ReportData, locale: str) -> None:
         _table(pdf, [t(locale, "documents.report.c.clause"), count], clauses, (96, 24), "LR")
 
 
+def _rate(part: int, whole: int) -> str:
+    return f"{_pct(part, whole)} ({part}/{whole})" if whole else "–"
+
+
+def _indicator_section(pdf: FPDF, data: ReportData, locale: str) -> None:
+    """The 差评 indicators of the branch (one row per indicator, with its definition), then per person."""
+    _heading(pdf, t(locale, "documents.report.indicators"))
+    c = data.cases
+    rows = [
+        [t(locale, f"documents.report.ind.{name}"), _rate(getattr(c, part), getattr(c, whole)),
+         t(locale, f"documents.report.ind.{name}.def")]
+        for name, part, whole in RATES
+    ]  # fmt: skip
+    heads = [t(locale, f"documents.report.ind.col.{k}") for k in ("name", "value", "definition")]
+    _table(pdf, heads, rows, (34, 30, 116), "LRL")
+    if not data.case_people:
+        return
+    pdf.ln(3)
+    shown = ("good_rate", "bad_rate", "rectify_rate", "callback_rate", "satisfaction_rate")
+    heads = [t(locale, "documents.report.col.name")] + [t(locale, f"documents.report.ind.{k}") for k in shown]
+    rates = {name: (part, whole) for name, part, whole in RATES}
+    people = [
+        [name] + [_pct(getattr(v, rates[k][0]), getattr(v, rates[k][1])) for k in shown]
+        for name, v in data.case_people
+    ]
+    _table(pdf, heads, people, (40, 28, 28, 28, 28, 28), "LRRRRR")
+
+
 def _shade(count: int, top: int) -> tuple[int, int, int]:
     share = count / top if top else 0
     return tuple(round(255 + (h - 255) * share) for h in HEAT)  # type: ignore[return-value]
@@ -658,6 +699,7 @@ def render(data: ReportData, locale: str, progress: Progress) -> bytes:
     progress(0.75, t(locale, "documents.step.drawing"))
     _trend(pdf, data, locale)
     _complaint_section(pdf, data, locale)
+    _indicator_section(pdf, data, locale)
     progress(0.85, t(locale, "documents.step.drawing"))
     _heat_section(pdf, data, locale)
     _star_and_ledger(pdf, data, locale)

@@ -1,0 +1,161 @@
+"""The indicators service halls are judged by (docs/RULES-CITED.md §1; definitions in
+docs/INDICATORS.md), for one branch and month, per branch, counter and staff member.
+
+Each is a count over a count, kept as both so a report can show "3 / 4" and a rate, and an empty
+denominator shows as no figure rather than as 0% or 100%:
+
+- 好评率: counted ratings of 4–5 ÷ counted ratings.
+- 差评率: 差评 (cases opened, models/cases.py) ÷ counted ratings.
+- 差评核实率: cases with a finding ÷ 差评.
+- 整改率: cases closed with an action (整改 done, or 解释说明) ÷ 差评.
+- 实名差评回访率: cases with a callback contact reached at least once ÷ cases with a callback contact.
+- 按时办结率: cases closed by their reply due time ÷ cases closed.
+- 整改满意率: graded 满意 or 基本满意 ÷ graded.
+
+A case belongs to the month it was opened in (the rating's month), in the branch's time zone.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, fields
+from typing import Literal
+
+from sqlalchemy import case as when
+from sqlmodel import Session, col, func, select
+
+from models.case_flow import events_of
+from models.cases import CallbackOutcome, CaseStatus, Grade, RatingCase
+from models.complaint import Severity, branch_clocks
+from models.errors import ValidationFailed
+from models.org import Branch
+from models.policy import effective_policy
+from models.rating import Rating
+from models.scores import Month
+
+Level = Literal["branch", "counter", "staff"]
+GOOD = when((col(Rating.score) >= 4, 1), else_=0)
+
+
+@dataclass(frozen=True)
+class Indicators:
+    rated: int = 0  # counted ratings
+    good: int = 0  # counted ratings of 4 or 5
+    bad: int = 0  # 差评: cases opened
+    verified: int = 0  # cases with a finding
+    rectified: int = 0  # cases closed with an action
+    with_contact: int = 0  # cases with a callback contact
+    reached: int = 0  # of those, reached by a callback at least once
+    closed: int = 0
+    on_time: int = 0  # closed by the reply due time
+    graded: int = 0
+    graded_ok: int = 0  # 满意 or 基本满意
+
+    def plus(self, other: Indicators) -> Indicators:
+        return Indicators(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+    @staticmethod
+    def _rate(part: int, whole: int) -> float | None:
+        return part / whole if whole else None
+
+    @property
+    def good_rate(self) -> float | None:
+        return self._rate(self.good, self.rated)
+
+    @property
+    def bad_rate(self) -> float | None:
+        return self._rate(self.bad, self.rated)
+
+    @property
+    def verify_rate(self) -> float | None:
+        return self._rate(self.verified, self.bad)
+
+    @property
+    def rectify_rate(self) -> float | None:
+        return self._rate(self.rectified, self.bad)
+
+    @property
+    def callback_rate(self) -> float | None:
+        return self._rate(self.reached, self.with_contact)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self._rate(self.on_time, self.closed)
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        return self._rate(self.graded_ok, self.graded)
+
+
+RATES = (
+    ("good_rate", "good", "rated"),
+    ("bad_rate", "bad", "rated"),
+    ("verify_rate", "verified", "bad"),
+    ("rectify_rate", "rectified", "bad"),
+    ("callback_rate", "reached", "with_contact"),
+    ("on_time_rate", "on_time", "closed"),
+    ("satisfaction_rate", "graded_ok", "graded"),
+)
+
+
+def _key(level: Level, branch_id: int, counter_id: int | None, staff_id: int | None) -> int | None:
+    return branch_id if level == "branch" else counter_id if level == "counter" else staff_id
+
+
+def indicators(
+    session: Session, *, branch_id: int, month: Month, level: Level = "branch"
+) -> dict[int | None, Indicators]:
+    """The month's indicators of a branch, keyed by branch id, counter id or staff id (None: ratings
+    and cases with no counter, or no person rated)."""
+    branch = session.get(Branch, branch_id)
+    if branch is None:
+        raise ValidationFailed("branch", "no such branch")
+    start, end = month.bounds(branch.timezone)
+    out: dict[int | None, Indicators] = defaultdict(Indicators)
+    counted = session.exec(
+        select(Rating.counter_id, Rating.staff_id, func.count(), func.sum(GOOD))
+        .where(
+            Rating.branch_id == branch_id, col(Rating.counted), col(Rating.created_at) >= start,
+            col(Rating.created_at) < end,
+        )
+        .group_by(col(Rating.counter_id), col(Rating.staff_id))
+    ).all()  # fmt: skip
+    for counter_id, staff_id, n, good in counted:
+        k = _key(level, branch_id, counter_id, staff_id)
+        out[k] = out[k].plus(Indicators(rated=int(n), good=int(good or 0)))
+    cases = session.exec(
+        select(RatingCase).where(
+            RatingCase.branch_id == branch_id,
+            col(RatingCase.opened_at) >= start,
+            col(RatingCase.opened_at) < end,
+        )
+    ).all()
+    policy = effective_policy(session, branch_id)
+    for case in cases:
+        assert case.id is not None
+        closed = case.status == CaseStatus.closed
+        reached = case.contact is not None and any(
+            e.kind == "callback" and e.outcome == CallbackOutcome.reached for e in events_of(session, case.id)
+        )
+        on_time = False
+        if closed and case.closed_at is not None:
+            due = branch_clocks(session, branch_id, case.opened_at, Severity.normal, policy).due_at
+            on_time = case.closed_at <= due
+        ok = case.grade in (Grade.satisfied, Grade.fairly)
+        k = _key(level, branch_id, case.counter_id, case.staff_id)
+        out[k] = out[k].plus(
+            Indicators(
+                bad=1, verified=int(case.finding is not None),
+                rectified=int(closed and case.action is not None), with_contact=int(case.contact is not None),
+                reached=int(reached), closed=int(closed), on_time=int(on_time),
+                graded=int(case.grade is not None), graded_ok=int(ok),
+            )
+        )  # fmt: skip
+    return dict(out)
+
+
+def total(figures: dict[int | None, Indicators]) -> Indicators:
+    result = Indicators()
+    for one in figures.values():
+        result = result.plus(one)
+    return result
