@@ -16,6 +16,8 @@ import flet as ft
 
 from kiosk import backend
 from kiosk.screens import (
+    case_callback,
+    case_status,
     complaint,
     complaint_done,
     details,
@@ -67,6 +69,7 @@ class KioskApp:
         self.staff_fields: tuple[ft.TextField, ft.TextField] | None = None
         self.countdown: ft.Text | None = None
         self.complaint_status: backend.ComplaintStatus | None = None
+        self.case_view: backend.CasePublic | None = None  # a 差评 case's status page (case_status.py)
         self.status_code: str | None = None
         self.phone_id: str | None = None
         self.idle_seconds = 0
@@ -155,7 +158,8 @@ class KioskApp:
             Screen.error: status.failed, Screen.details: details.build, Screen.complaint: complaint.build,
             Screen.complaint_done: complaint_done.build, Screen.staff: staff.build,
             Screen.status_lookup: tracking.lookup, Screen.status_view: tracking.view,
-            Screen.invalid_link: invalid.build,
+            Screen.invalid_link: invalid.build, Screen.callback: case_callback.build,
+            Screen.case_done: case_callback.done, Screen.case_status: case_status.view,
         }  # fmt: skip
         if screen is Screen.thanks:
             content, self.countdown = thanks.build(self, THANKS_SECONDS)
@@ -183,9 +187,10 @@ class KioskApp:
                 locale=self.state.default_locale, default_locale=self.state.default_locale
             )
             self.complaint_status, self.status_code, self.phone_id = None, None, None
+            self.case_view = None
             await self._open_route()
             return
-        if self.state.screen is Screen.status_view and self.status_code:
+        if self.state.screen in (Screen.status_view, Screen.case_status) and self.status_code:
             await self._lookup(self.status_code)
         elif (
             self.state.screen is Screen.welcome
@@ -317,11 +322,13 @@ class KioskApp:
     async def on_details_submit(self, _e: ft.Event[Any]) -> None:
         self.touch()
         await self._save_details()
-        await self._thank()
+        if not await case_callback.offer(self):  # a 差评: may we call you back, and its tracking code
+            await self._thank()
 
     async def on_details_skip(self, _e: ft.Event[Any]) -> None:
         self.touch()
-        await self._thank()
+        if not await case_callback.offer(self):
+            await self._thank()
 
     async def _thank(self) -> None:
         self.state.thank()
@@ -461,7 +468,12 @@ class KioskApp:
             self.state.go(Screen.status_lookup)
         else:
             found = await asyncio.to_thread(backend.complaint_status, self.ctx, code)
-            if found is None:
+            case = None if found is not None else await asyncio.to_thread(backend.case_status, self.ctx, code)
+            if case is not None:  # the code of a 差评 case rather than of a complaint
+                self.case_view, self.status_code = case, code.strip().upper()
+                self.state.say(None)
+                self.state.go(Screen.case_status)
+            elif found is None:
                 self.state.say("status.not_found")
                 self.state.go(Screen.status_lookup)
             else:
@@ -486,7 +498,7 @@ class KioskApp:
         self.render()
 
     async def on_status_again(self, _e: ft.Event[Any]) -> None:
-        self.complaint_status, self.status_code = None, None
+        self.complaint_status, self.status_code, self.case_view = None, None, None
         self.state.enrol_draft = ""
         self.state.say(None)
         self.state.go(Screen.status_lookup)

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from models.case_flow import grade_case as grade_rating_case
+from models.case_ticket import CasePublic, CaseTicket, case_id_by_code, public_case, ticket
+from models.case_ticket import leave_callback as leave_case_callback
 from models.catalog import rateable_clauses
 from models.complaint import answer_satisfaction, file_complaint, parse_complaint, public_status
 from models.devices import (
@@ -20,7 +23,7 @@ from models.devices import (
     mark_seen,
 )
 from models.duty import on_duty, sign_in, sign_out
-from models.errors import ValidationFailed
+from models.errors import NotFound, ValidationFailed
 from models.intake import take_rating_with_token
 from models.org import Branch, Staff
 from models.policy import effective_policy
@@ -421,3 +424,37 @@ def staff_sign_out(ctx: AppContext, *, device_token: str, employee_no: str, pin:
         )
         name = staff.display_name
     return load_counter(ctx, device_token), name
+
+
+# -- after a 差评: the case's tracking code, a callback contact, the case on the status page ----------
+
+
+def case_ticket(ctx: AppContext, *, rating_id: uuid.UUID) -> CaseTicket | None:
+    """The tracking code of the case a low rating opened (the same code each time); None when the
+    rating opened no case (a higher score, or a press flagged as misuse)."""
+    with ctx.db.write() as session:
+        return ticket(session, rating_id=rating_id, secret=ctx.secret_key)
+
+
+def leave_callback(ctx: AppContext, *, rating_id: uuid.UUID, contact: str, consent: bool) -> None:
+    """Keep the contact the customer left to be called back (ValidationFailed naming the field)."""
+    with ctx.db.write() as session:
+        leave_case_callback(session, rating_id=rating_id, contact=contact, consent=consent, now=ctx.clock())
+
+
+def case_status(ctx: AppContext, code: str) -> CasePublic | None:
+    with ctx.db.read() as session:
+        return public_case(session, code=code)
+
+
+def grade_case(ctx: AppContext, *, code: str, grade: str) -> CasePublic:
+    """The customer's grade of the handling, from the status page (CaseStepRefused when the case is
+    not waiting for one)."""
+    with ctx.db.write() as session:
+        case_id = case_id_by_code(session, code)
+        if case_id is None:
+            raise NotFound("no case with this code")
+        grade_rating_case(session, case_id=case_id, grade=grade, actor_id=None, now=ctx.clock())
+        view = public_case(session, code=code)
+        assert view is not None
+        return view

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from kiosk.backend import FiledComplaint, Place, new_idempotency_key
+from models.case_ticket import CaseTicket
 
 THANKS_SECONDS = 5
 
@@ -41,11 +42,24 @@ class Screen(StrEnum):
     staff = "staff"
     status_lookup = "status_lookup"
     status_view = "status_view"
+    callback = "callback"  # after a 差评: may we call you back? (kiosk/screens/case_callback.py)
+    case_done = "case_done"  # the case's tracking code
+    case_status = "case_status"  # a case's status page (kiosk/screens/case_status.py)
 
 
 # Screens that hold a customer's input or result: the idle timer sends these back to welcome.
 CUSTOMER_SCREENS = {Screen.details, Screen.complaint, Screen.complaint_done, Screen.thanks, Screen.error,
-                    Screen.staff}  # fmt: skip
+                    Screen.staff, Screen.callback, Screen.case_done}  # fmt: skip
+
+
+@dataclass
+class CallbackDraft:
+    """The callback offer after a 差评, as typed (kiosk/screens/case_callback.py)."""
+
+    contact: str = ""
+    consent: bool = False
+    error: str | None = None  # catalog key of the message under the form
+    left: bool = False  # the contact was kept
 
 
 @dataclass
@@ -91,6 +105,8 @@ class KioskState:
     details: DetailsDraft = field(default_factory=DetailsDraft)
     complaint: ComplaintDraft = field(default_factory=ComplaintDraft)
     filed: FiledComplaint | None = None
+    ticket: CaseTicket | None = None  # the case a 差评 opened, once its code was shown
+    callback: CallbackDraft = field(default_factory=lambda: CallbackDraft())
     # A message to show on the current screen (a catalog key) and the field it is about.
     message_key: str | None = None
     message_field: str | None = None
@@ -203,6 +219,7 @@ class KioskState:
         self.details = DetailsDraft()
         self.complaint = ComplaintDraft()
         self.filed = None
+        self.ticket, self.callback = None, CallbackDraft()  # a callback contact never outlives its customer
         self.staff_no_draft = ""
         self.say(None)
         self.locale = self.default_locale

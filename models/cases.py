@@ -108,6 +108,8 @@ class RatingCase(SQLModel, table=True):
     # A callback number or e-mail the customer left, with consent, "so that we can call you back"
     # (可以回访您吗？); masked on screens, revealed by an audited step, erased like complaint contacts.
     contact: str | None = Field(default=None, max_length=254)
+    # The digest of the tracking code the customer was shown, once they were (models/case_ticket.py).
+    code_digest: str | None = Field(default=None, max_length=64, unique=True)
     contact_kind: str | None = Field(default=None, max_length=8)
     consent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     # The handling (models/case_flow.py), each step with when and who.

@@ -90,3 +90,27 @@ def purge_flagged_presses(session: Session, *, branch_id: int, retention_days: i
     )
     session.commit()
     return int(gone)
+
+
+def erase_case_contacts(session: Session, *, branch_id: int, retention_days: int, now: datetime) -> int:
+    """Erase the callback contacts of a branch's 差评 cases closed more than ``retention_days`` ago
+    (models/case_ticket.py), as complaint contacts are; one audit entry per case (ids only). A case
+    reopened meanwhile is no longer closed and keeps its contact. Returns how many were erased."""
+    from models.cases import CaseStatus, RatingCase
+
+    cutoff = now - timedelta(days=retention_days)
+    due = session.exec(
+        select(RatingCase.id).where(
+            RatingCase.branch_id == branch_id,
+            col(RatingCase.contact).is_not(None),
+            RatingCase.status == CaseStatus.closed,
+            col(RatingCase.closed_at) <= cutoff,
+        )
+    ).all()
+    for case_id in due:
+        session.exec(
+            update(RatingCase).where(col(RatingCase.id) == case_id).values(contact=None, contact_kind=None)
+        )
+        audit.append(session, action="case.contact_erased", entity="rating_case", entity_id=case_id, now=now)
+    session.commit()
+    return len(due)

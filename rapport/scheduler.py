@@ -130,15 +130,21 @@ def _retention_body(ctx: AppContext, slot: str, now: datetime, run: RunLog) -> N
     backup prunes too, this also covers backups taken by hand)."""
     from models.org import Branch
     from models.policy import effective_policy
-    from models.retention import contacts_due_for_erasure, erase_contact, purge_flagged_presses
+    from models.retention import (
+        contacts_due_for_erasure,
+        erase_case_contacts,
+        erase_contact,
+        purge_flagged_presses,
+    )
 
     with ctx.db.read() as session:
         due = contacts_due_for_erasure(session, now=now)
-        branches = [
-            (b, effective_policy(session, b).flagged_press_retention_days)
+        policies = {
+            b: effective_policy(session, b)
             for b in session.exec(select(Branch.id).order_by(col(Branch.id))).all()
             if b is not None
-        ]
+        }
+        branches = [(b, p.flagged_press_retention_days) for b, p in policies.items()]
     for complaint_id in due:
         try:
             with ctx.db.write() as session:
@@ -154,6 +160,15 @@ def _retention_body(ctx: AppContext, slot: str, now: datetime, run: RunLog) -> N
                 run.ok(purge_flagged_presses(session, branch_id=branch_id, retention_days=days, now=now))
         except Exception as exc:
             run.fail(f"branch {branch_id}", exc)
+    for branch_id, policy in policies.items():  # the callback contacts of closed 差评 cases
+        try:
+            with ctx.db.write() as session:
+                n_erased = erase_case_contacts(
+                    session, branch_id=branch_id, retention_days=policy.contact_retention_days, now=now
+                )
+            run.ok(n_erased)
+        except Exception as exc:
+            run.fail(f"cases of branch {branch_id}", exc)
     if _backs_up(ctx):
         from rapport.backup import default_backup_dir, prune_backups
 

@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("complaint_id", sa.Integer(), nullable=True),
         sa.Column("contact", sqlmodel.sql.sqltypes.AutoString(length=254), nullable=True),
+        sa.Column("code_digest", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("contact_kind", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
         sa.Column("consent_at", models.clock.UTCDateTime(), nullable=True),
         sa.Column("finding", sa.String(length=16), nullable=True),
@@ -72,6 +73,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["rating_id"], ["rating.id"], name=op.f("fk_rating_case_rating_id_rating")),
         sa.ForeignKeyConstraint(["staff_id"], ["staff.id"], name=op.f("fk_rating_case_staff_id_staff")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_rating_case")),
+        sa.UniqueConstraint("code_digest", name=op.f("uq_rating_case_code_digest")),
         sa.UniqueConstraint("complaint_id", name=op.f("uq_rating_case_complaint_id")),
         sa.UniqueConstraint("rating_id", name=op.f("uq_rating_case_rating_id")),
     )

@@ -93,7 +93,10 @@ def test_b_a_low_rating_with_two_reasons_and_a_comment(server, browser):
     pick(page, "主动高效")
     type_multiline(page, COMMENT, "排队四十分钟，柜员一直在聊天。")
     button(page, "提交").click()
-    page.get_by_text("感谢您的评价！").wait_for()
+    # A 差评 opens a case: the kiosk offers a callback (declined here) and shows its tracking code.
+    page.get_by_text("可以回访您吗？", exact=True).wait_for()
+    button(page, "不用了").click()
+    page.get_by_text("我们会核实并答复您", exact=True).wait_for()
 
     rows = ratings_of(server, tablet.device_id(server))
     assert len(rows) == 1, log_tail(server)

@@ -157,3 +157,34 @@ def test_the_person_rated_cannot_handle_their_own_case(db, case_id, world):
             with pytest.raises(ConflictOfInterest):
                 step()
     assert counts(db) == before
+
+
+def test_a_callback_contact_is_erased_after_the_retention_days_once_the_case_closed(db, case_id, boss):
+    from models.case_ticket import leave_callback
+    from models.retention import erase_case_contacts
+
+    with db.read() as s:
+        rating_id = s.get(RatingCase, case_id).rating_id  # type: ignore[union-attr]
+    with db.write() as s:
+        leave_callback(s, rating_id=rating_id, contact="13812345678", consent=True, now=at(1))
+        assert erase_case_contacts(s, branch_id=s.get(RatingCase, case_id).branch_id, retention_days=30,  # type: ignore[union-attr]
+                                   now=at(60 * 24 * 365)) == 0  # still open: kept  # fmt: skip
+        flow.record_finding(
+            s, case_id=case_id, finding="unverifiable", about="other", actor_id=boss, now=at(2)
+        )
+        flow.record_action(
+            s, case_id=case_id, action="explain", text="无法联系到当事人", actor_id=boss, now=at(3)
+        )
+        flow.answer_case(s, case_id=case_id, text="已说明", via="callback", actor_id=boss, now=at(4))
+        flow.grade_case(s, case_id=case_id, grade="satisfied", actor_id=boss, now=at(5))
+        branch = s.get(RatingCase, case_id).branch_id  # type: ignore[union-attr]
+        assert (
+            erase_case_contacts(s, branch_id=branch, retention_days=30, now=at(5) + timedelta(days=29)) == 0
+        )
+        assert (
+            erase_case_contacts(s, branch_id=branch, retention_days=30, now=at(5) + timedelta(days=31)) == 1
+        )
+        case = s.get(RatingCase, case_id)
+        assert case is not None and (case.contact, case.contact_kind) == (None, None)
+        erased = s.exec(select(AuditEvent.action).where(AuditEvent.action == "case.contact_erased")).all()
+    assert list(erased) == ["case.contact_erased"]

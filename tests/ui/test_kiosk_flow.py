@@ -234,7 +234,10 @@ async def test_a_low_score_asks_what_went_wrong_and_stores_the_reasons_and_clean
     await h.fill("comment", "  等了\u200b四十分钟，\t\t 没人理  ")
     await h.click("details-submit")
 
-    assert value(h, "thanks-title") == "感谢您的评价！"
+    # A 差评 opens a case: the offer of a callback, then its tracking code (test_kiosk_callback.py).
+    assert value(h, "callback-title") == "可以回访您吗？"
+    await h.click("callback-skip")
+    assert value(h, "case-done-title") == "我们会核实并答复您"
     [r] = ratings(db)
     assert r.score == 1
     assert r.reasons == ["2.4.1", "2.1.1"]

@@ -1,0 +1,118 @@
+"""The status page of a 差评 case (/t/<code>, the code the kiosk showed after the rating): where the
+verification stands, the promised reply time, the answer once given, and the customer's grade of
+the handling (满意 / 基本满意 / 不满意; 不满意 sends the case back). Nothing internal is shown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+import flet as ft
+
+from kiosk import backend
+from kiosk.screens.frame import form_width, frame
+from kiosk.ui import INK, MUTED, TAP_MIN
+from models.case_flow import CaseStepRefused
+from models.errors import NotFound
+from rapport.i18n import fmt_datetime, fmt_due, t
+
+if TYPE_CHECKING:
+    from kiosk.app import KioskApp
+
+log = logging.getLogger(__name__)
+GRADES = ("satisfied", "fairly", "dissatisfied")
+
+
+class Handlers:
+    def __init__(self, app: KioskApp):
+        self.app = app
+
+    async def on_grade(self, e: ft.Event[Any]) -> None:
+        await grade(self.app, str(e.control.data))
+
+
+async def grade(app: KioskApp, value: str) -> None:
+    """The customer's grade; a case no longer waiting for one shows as it now stands."""
+    code = app.status_code or ""
+    try:
+        app.case_view = await asyncio.to_thread(backend.grade_case, app.ctx, code=code, grade=value)
+    except (CaseStepRefused, NotFound):
+        app.case_view = await asyncio.to_thread(backend.case_status, app.ctx, code) or app.case_view
+        app.state.say(None)
+    else:
+        app.state.say(f"case_status.thanks.{value}")
+    app.render()
+
+
+def view(app: KioskApp) -> ft.Control:
+    locale, case = app.state.locale, app.case_view
+    assert case is not None
+    tz = case.timezone
+    rows: list[ft.Control] = [
+        ft.Text(t(locale, "case_status.title"), size=26, weight=ft.FontWeight.BOLD, color=INK),
+        ft.Text(app.status_code or "", size=22, color=MUTED, font_family="monospace"),
+        ft.Text(
+            t(locale, "case_status.current", status=t(locale, f"case_status.state.{case.status}")),
+            size=20,
+            weight=ft.FontWeight.W_500,
+            color=INK,
+            key="case-status-current",
+        ),  # fmt: skip
+        ft.Text(
+            t(locale, "case_status.rated", at=fmt_datetime(locale, case.opened_at, tz)), size=16, color=MUTED
+        ),
+    ]
+    if case.status != "closed":
+        promise = t(locale, f"promise.{case.promise_unit}", amount=case.promise_amount)
+        rows.append(ft.Text(t(locale, "status.due", promise=promise, due=fmt_due(locale, case.due_at, tz)),
+                            size=16, color=MUTED, key="case-status-due"))  # fmt: skip
+    if case.answer:
+        rows.append(
+            ft.Container(
+                content=ft.Column(
+                    [
+                        ft.Text(t(locale, "case_status.answer"), size=16, weight=ft.FontWeight.BOLD),
+                        ft.Text(case.answer, size=16, key="case-status-answer"),
+                    ]
+                ),
+                padding=16,
+                border_radius=12,
+                bgcolor=ft.Colors.WHITE,
+            )
+        )
+    if case.grade and not case.can_grade:
+        graded = t(locale, "case_status.graded", grade=t(locale, f"case_status.grade.{case.grade}"))
+        rows.append(ft.Text(graded, size=16, color=INK, key="case-status-graded"))
+    if app.state.message_key:
+        rows.append(
+            ft.Text(t(locale, app.state.message_key), size=17, color="#1E4E8C", key="case-status-message")
+        )
+    if case.can_grade:
+        rows += [
+            ft.Text(t(locale, "case_status.ask"), size=18, weight=ft.FontWeight.W_500, color=INK),
+            ft.Row(
+                [
+                    ft.OutlinedButton(
+                        content=ft.Text(t(locale, f"case_status.grade.{g}"), size=18),
+                        on_click=Handlers(app).on_grade,
+                        data=g,
+                        key=f"case-grade-{g}",
+                        height=TAP_MIN,
+                    )
+                    for g in GRADES
+                ],
+                wrap=True,
+                spacing=12,
+                run_spacing=12,
+            ),
+        ]
+    rows.append(
+        ft.TextButton(
+            content=ft.Text(t(locale, "status.another"), size=17),
+            on_click=app.on_status_again,
+            key="status-again",
+            height=TAP_MIN,
+        )  # fmt: skip
+    )
+    return frame(app, ft.Column(rows, spacing=14, width=form_width(app, 640)))
