@@ -68,6 +68,9 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "scores": ("min_ratings_ranked", "score_prior_weight"),
     "evaluation": (
         "service_star_enabled",
+        "reward_basis",
+        "reward_min_above_mean",
+        "commendation_top_share",
         "service_star_min_score",
         "service_star_bonus_yuan",
         "service_star_on_kiosk",
@@ -96,6 +99,7 @@ UNITS = {
     "min_ratings_ranked": "ratings",
     "service_star_min_score": "points",
     "commendation_min_score": "points",
+    "reward_min_above_mean": "points",
     "complaints_for_penalty": "complaints",
     "dismissal_after_penalties": "penalties",
 }

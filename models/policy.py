@@ -92,6 +92,16 @@ class PolicyValues(BaseModel):
     service_star_bonus_yuan: int = Field(default=500, ge=0, le=1_000_000)
     service_star_on_kiosk: bool = True
     commendation_min_score: float = Field(default=4.6, ge=1, le=5)
+    # Which line a reward must pass. A fixed score (the two minimums above, "absolute") is passed by
+    # everyone in a hall where above 99% of ratings are 好评 and by nobody at a kiosk with 2–5% 差评,
+    # so by default the line is the branch itself ("relative"): the Service Star is the best ranked
+    # person with a clean month and at most ``commendation_top_share`` of the ranked people are
+    # commended, each only with a fair score more than ``reward_min_above_mean`` points above the mean
+    # of the branch's ranked fair scores. 0 points means "above the mean": a branch whose people all
+    # score alike rewards nobody; a margin in points is again scale-bound, so it is raised per site.
+    reward_basis: Literal["relative", "absolute"] = "relative"
+    reward_min_above_mean: float = Field(default=0.0, ge=0, le=4)
+    commendation_top_share: float = Field(default=0.2, ge=0, le=1)
     complaints_for_penalty: int = Field(default=2, ge=1, le=100)
     inspection_violation_penalty: bool = True
     penalty_deduction_yuan: int = Field(default=200, ge=0, le=1_000_000)

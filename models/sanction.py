@@ -22,11 +22,13 @@ leaves every score; an overturned penalty no longer counts towards escalation.
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from statistics import fmean
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, Column, Index, String
@@ -42,7 +44,7 @@ from models.errors import DomainError, Forbidden, NotFound, StaffNotFound, Valid
 from models.org import Branch, Role, Staff
 from models.policy import PolicyValues, effective_policy
 from models.rating import Rating
-from models.scores import Month, leaderboard
+from models.scores import Month, Standing, leaderboard
 from models.text import clean_text
 
 REASON_MAX_CHARS = 1000
@@ -607,6 +609,39 @@ def _figures(score: Any) -> dict[str, Any]:
     }
 
 
+# Fair scores this close count as equal: the mean of identical scores may differ from them in the
+# last bit, and a branch whose people all score alike must reward nobody.
+SAME_SCORE = 1e-9
+
+
+@dataclass(frozen=True)
+class RewardBar:
+    """What a fair score must reach for a reward in one branch's month. The absolute basis is a fixed
+    line that every person or nobody reaches depending on the site, so by default the line is the
+    branch's own mean (policy ``reward_basis``, docs/OPERATIONS.md)."""
+
+    basis: str  # "relative" or "absolute"
+    branch_mean: float | None  # the mean of the ranked people's fair scores; None when nobody is ranked
+    star: float  # the Service Star's fair score is at least this
+    commendation: float  # so is every commended person's
+    max_commendations: int | None  # None: as many as reach the line (the absolute basis)
+
+
+def reward_bar(policy: PolicyValues, ranked: Sequence[float]) -> RewardBar:
+    """The line from the policy and the month's ranked fair scores: relative, strictly above the
+    branch mean by the policy's margin, with commendations capped at a share of the ranked people
+    (rounded down); absolute, the policy's two minimum scores and no cap."""
+    mean = fmean(ranked) if ranked else None
+    if policy.reward_basis == "absolute":
+        return RewardBar("absolute", mean, policy.service_star_min_score, policy.commendation_min_score, None)
+    if mean is None:  # nobody ranked: nobody to compare, nobody rewarded
+        return RewardBar("relative", None, math.inf, math.inf, 0)
+    line = mean + policy.reward_min_above_mean + SAME_SCORE
+    # The same tolerance keeps a share of 0.58 of 50 ranked people at 29, not 28.999… rounded down.
+    cap = math.floor(policy.commendation_top_share * len(ranked) + SAME_SCORE)
+    return RewardBar("relative", mean, line, line, cap)
+
+
 def evaluate_month(
     session: Session,
     *,
@@ -628,7 +663,7 @@ def evaluate_month(
         k: v
         for k, v in policy.model_dump().items()
         if k.startswith(
-            ("service_star", "commendation", "complaints_", "inspection_", "penalty_", "dismissal")
+            ("service_star", "commendation", "reward_", "complaints_", "inspection_", "penalty_", "dismissal")
         )
         or k in ("escalation_lookback_months", "min_ratings_ranked", "score_prior_weight")
     }
@@ -655,29 +690,46 @@ def evaluate_month(
         assert row.id is not None
         created.append(row.id)
 
-    # Rewards: only ranked people with a clean month (no substantiated complaint, no violation).
+    # Rewards: only ranked people with a clean month (no substantiated complaint, no violation), and
+    # only above the line of the policy's basis (relative to the branch by default).
+    bar = reward_bar(policy, [s.score.score for s in board.ranked if s.score.score is not None])
+    mean_zh = mean_en = ""
+    if bar.basis == "relative" and bar.branch_mean is not None:
+        mean_zh = f"，高于本支行参与排名员工的平均公平得分 {bar.branch_mean:.2f}"
+        mean_en = f", above the branch mean of {bar.branch_mean:.2f}"
+
+    def evidence(s: Standing) -> dict[str, Any]:
+        mean = round(bar.branch_mean, 3) if bar.branch_mean is not None else None
+        return {"ratings": _figures(s.score), "rank": s.rank, "basis": bar.basis, "branch_mean": mean}
+
     clean = [s for s in board.ranked if s.staff_id not in complaints and s.staff_id not in violations]
-    star = clean[0] if clean else None
-    if policy.service_star_enabled and star and (star.score.score or 0) >= policy.service_star_min_score:
-        figures = {"ratings": _figures(star.score), "rank": star.rank}
+    top = clean[0] if clean else None
+    # Only a star actually proposed leaves the commendations: with the title off, the best may be commended.
+    star = top if policy.service_star_enabled and top and (top.score.score or 0) >= bar.star else None
+    if star:
         reason = (
-            f"{month} 服务之星：在 {len(board.ranked)} 名参与排名的员工中公平得分最高。\n"
-            f"Service Star {month}: best fair score of the {len(board.ranked)} ranked staff."
+            f"{month} 服务之星：在 {len(board.ranked)} 名参与排名的员工中公平得分最高{mean_zh}。\n"
+            f"Service Star {month}: best fair score of the {len(board.ranked)} ranked staff{mean_en}."
         )
+        figures = evidence(star)
         make(star.staff_id, "service_star", SanctionKind.honorary_title, reason=reason, evidence=figures)
         if policy.service_star_bonus_yuan:
             make(
                 star.staff_id, "service_star", SanctionKind.bonus, reason=reason, evidence=figures,
                 amount_yuan=policy.service_star_bonus_yuan,
             )  # fmt: skip
+    commended = 0
     for s in clean:
-        if s is star or (s.score.score or 0) < policy.commendation_min_score:
+        if s is star or (s.score.score or 0) < bar.commendation:
             continue
+        if bar.max_commendations is not None and commended >= bar.max_commendations:
+            break
+        commended += 1
         make(
             s.staff_id, "commendation", SanctionKind.commendation,
-            reason=f"{month} 公平得分 {s.score.score:.2f}，无有效投诉和违规。\n"
-            f"Fair score {s.score.score:.2f} in {month} with a clean record.",
-            evidence={"ratings": _figures(s.score), "rank": s.rank},
+            reason=f"{month} 公平得分 {s.score.score:.2f}{mean_zh}，无有效投诉和违规。\n"
+            f"Fair score {s.score.score:.2f} in {month}{mean_en}, with a clean record.",
+            evidence=evidence(s),
         )  # fmt: skip
 
     # Penalties: enough substantiated complaints, or an inspection violation, escalate on the ladder.

@@ -128,10 +128,20 @@ def _first_badge(ctx: AppContext) -> tuple[str, str] | None:
 def demo(
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing if data already exists.")] = False,
     days: Annotated[int, typer.Option(min=1, max=730, help="Days of ratings to generate.")] = 90,
+    distribution: Annotated[
+        str,
+        typer.Option(
+            help="kiosk: a voluntary tablet, 2–5% 差评 and many 4s; "
+            "hall: an official-style 好差评 hall, above 99% 好评, nearly all 5s."
+        ),
+    ] = "kiosk",
 ) -> None:
     """Fill an empty database with demo branches, staff, tablets and ratings."""
-    from rapport.demo import create_demo, database_is_empty
+    from rapport.demo import DISTRIBUTIONS, create_demo, database_is_empty
 
+    chosen = next((d for d in DISTRIBUTIONS if d == distribution), None)
+    if chosen is None:
+        raise _fail(f"unknown distribution {distribution!r}: choose one of {', '.join(DISTRIBUTIONS)}.")
     ctx = _context()
     with ctx.db.write() as session:
         if not database_is_empty(session):
@@ -147,8 +157,8 @@ def demo(
                 bar.update(done - last)
                 last = done
 
-            result = create_demo(session, days=days, progress=progress)
-    print(f"Demo data ready: {result.ratings:,} ratings over {days} days.")
+            result = create_demo(session, days=days, progress=progress, distribution=chosen)
+    print(f"Demo data ready: {result.ratings:,} ratings over {days} days ({distribution} distribution).")
     if result.calendar_years:
         years = ", ".join(map(str, result.calendar_years))
         print(f"Working-day calendar (holidays and make-up days) imported for {years}.")

@@ -1,7 +1,10 @@
 """Demo data: two branches, six counters with enrolled tablets, staff, and 90 days of ratings.
 
 The spread is realistic rather than uniform: most customers are satisfied, each staff member has
-their own typical score, weekends are quieter, and low scores cite reasons from the catalog.
+their own typical score, weekends are quieter, and low scores cite reasons from the catalog. Two
+distributions, because sites differ and the monthly evaluation must make sense at both: ``kiosk``, a
+voluntary, anonymous tablet where 2–5% of ratings are 差评 and many are 4s, and ``hall``, an
+official-style 好差评 hall where above 99% are 好评 and nearly all are 5s (the published figures).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
@@ -22,6 +26,7 @@ from models.complaint import ComplaintCreate, ComplaintStatus, file_complaint, t
 from models.crypto import hash_secret
 from models.devices import register_device
 from models.duty import start_duty
+from models.errors import ValidationFailed
 from models.holidays import CalendarUnavailable, import_year
 from models.inspection import record_inspection
 from models.org import Branch, Counter, Role, Staff
@@ -50,6 +55,11 @@ DEMO_COMPLAINTS = [
     ("2.3.1", "解释得很含糊，材料缺什么没说清楚，让我白跑一趟。"),
 ]
 ProgressFn = Callable[[int, int], None]
+Distribution = Literal["kiosk", "hall"]
+DISTRIBUTIONS: tuple[Distribution, ...] = get_args(Distribution)
+# In an official-style hall an upset customer is rare and mostly about something other than the
+# person at the counter (the queue, the rules): this share of ratings is a 1–3 whoever served.
+HALL_INCIDENT_SHARE = 0.002
 
 
 @dataclass
@@ -74,7 +84,10 @@ def create_demo(
     days: int = DEMO_DAYS,
     progress: ProgressFn | None = None,
     evaluate: bool = True,
+    distribution: Distribution = "kiosk",
 ) -> DemoResult:
+    if distribution not in DISTRIBUTIONS:
+        raise ValidationFailed("distribution", f"choose one of {', '.join(DISTRIBUTIONS)}")
     rng = random.Random(seed)
     result = DemoResult()
     load_catalog(session)
@@ -186,6 +199,7 @@ def create_demo(
         now=now,
         days=days,
         progress=progress,
+        distribution=distribution,
     )
     _last_month_casework(session, branches, staff_by_branch, now=now)
     if evaluate:
@@ -283,6 +297,7 @@ def _ratings(
     now: datetime,
     days: int,
     progress: ProgressFn | None,
+    distribution: Distribution = "kiosk",
 ) -> int:
     tz = ZoneInfo("Asia/Shanghai")
     # Each person has their own typical experience; a couple of them clearly struggle.
@@ -304,7 +319,7 @@ def _ratings(
                 at = opened + timedelta(minutes=rng.uniform(0, 8 * 60))
                 if at >= now:
                     continue
-                score = _score(rng, skill[member.id])
+                score = _score(rng, skill[member.id], distribution)
                 reasons, comment = _why(rng, score, negative, positive)
                 rows.append({
                     "id": uuid.uuid4(), "idempotency_key": f"demo-{uuid.uuid4()}", "request_hash": "demo",
@@ -322,8 +337,15 @@ def _ratings(
     return total
 
 
-def _score(rng: random.Random, skill: float) -> int:
-    value = rng.gauss(4.3 + skill * 0.6, 0.9)
+def _score(rng: random.Random, skill: float, distribution: Distribution = "kiosk") -> int:
+    """One customer's score. At a kiosk a person's skill moves the whole spread; in a hall it only
+    decides how many 4s break the run of 5s, and a rare incident is the only 差评."""
+    if distribution == "hall":
+        if rng.random() < HALL_INCIDENT_SHARE:
+            return rng.choice((1, 2, 3))
+        value = rng.gauss(5.3 + skill * 0.3, 0.45)
+    else:
+        value = rng.gauss(4.3 + skill * 0.6, 0.9)
     return max(1, min(5, round(value)))
 
 

@@ -19,6 +19,7 @@ from models import auth, sanction
 from models.audit import AuditEvent
 from models.errors import Forbidden, ValidationFailed
 from models.org import Staff
+from models.policy import set_policy
 from models.rating import Channel, Rating
 from models.sanction import Appeal, Evaluation, Sanction, SanctionStatus
 from rapport.context import AppContext
@@ -236,6 +237,10 @@ def test_a_proposal_by_hand_is_validated_and_a_bad_one_stores_nothing(ctx, lw, d
 def test_a_supervisor_sees_and_decides_only_their_own_branch(ctx, lw, db):
     boss_a, boss_b, root = token(ctx, "boss.a"), token(ctx, "boss.b"), token(ctx, "root")
     ledger.run_evaluation(ctx, boss_a, month=OCTOBER)
+    # E9 is all of branch B's ranking, so at its mean: relative to the branch nobody stands out there,
+    # and the fixed lines (25 ratings of 5 clear 4.5) name them the Service Star.
+    with db.write() as s:
+        set_policy(s, values={"reward_basis": "absolute"}, branch_id=lw_branch_b(lw, db))
     done_b = ledger.run_evaluation(ctx, boss_b, month=OCTOBER)
     assert done_b.branch.name_zh == "乙支行" and done_b.proposed == 2
     b_view = ledger.ledger_view(ctx, boss_b)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from models.policy import set_policy
 from models.rating import Rating
 from models.sanction import Appeal, Sanction
 from rapport.context import AppContext
@@ -240,7 +241,13 @@ async def test_an_administrator_picks_the_branch_to_evaluate(open_admin, lw, db)
     await h.click("eval-run")
     assert h.find("ledger-message").value == "请先选择支行。"
     assert sanctions(db) == {}
+    # E9 is all of branch B's ranking, so at its mean: relative to the branch nobody stands out there.
     await choose(h, "eval-branch", str(lw_branch(db, "E9")))
+    await h.click("eval-run")
+    assert h.find("ledger-message").value == "乙支行2026年10月：新增 0 项提议，另有 0 项此前已提出。"
+    # On the fixed lines E9's 25 ratings of 5 clear 4.5: the Service Star title and bonus.
+    with db.write() as s:
+        set_policy(s, values={"reward_basis": "absolute"}, branch_id=lw_branch(db, "E9"))
     await h.click("eval-run")
     assert h.find("ledger-message").value == "乙支行2026年10月：新增 2 项提议，另有 0 项此前已提出。"
     assert set(sanctions(db)) == {("E9", "honorary_title"), ("E9", "bonus")}
