@@ -125,6 +125,15 @@ class Moments:
             tuple(a + b for a, b in zip(self.counts, other.counts, strict=True)),  # type: ignore[arg-type]
         )
 
+    def __sub__(self, other: Moments) -> Moments:
+        """Take ratings back out (a 差评 whose finding clears the person, :func:`cleared_ratings`)."""
+        return Moments(
+            self.n - other.n,
+            self.total - other.total,
+            self.squares - other.squares,
+            tuple(a - b for a, b in zip(self.counts, other.counts, strict=True)),  # type: ignore[arg-type]
+        )
+
     @property
     def mean(self) -> float | None:
         return self.total / self.n if self.n else None
@@ -217,6 +226,41 @@ def _per_score(session: Session, where: list[ColumnElement[bool]], *keys: Any) -
     return session.execute(sa_select(*keys, score, func.count()).where(*where).group_by(*keys, score)).all()
 
 
+def cleared_ratings(
+    session: Session, owner: Any, owner_id: int, start: datetime, end: datetime
+) -> list[tuple[Any, int, datetime, int]]:
+    """(id, staff id, when, score) of the counted ratings of one branch or person (``owner`` is the
+    column) in a period whose 差评 case found that they do not weigh on the person rated: unfounded,
+    not verifiable, or about the service, process, policy or facilities (models/case_flow.py
+    ``weighs_on_person``). They stay in the branch's and the counter's figures and leave the
+    person's, as an upheld appeal does; a 差评 weighs until its finding says otherwise."""
+    from sqlalchemy import or_
+
+    from models.cases import About, Finding, RatingCase
+
+    rows = session.execute(
+        sa_select(col(Rating.id), col(Rating.staff_id), col(Rating.created_at), col(Rating.score))
+        .join(RatingCase, col(RatingCase.rating_id) == col(Rating.id))
+        .where(
+            *_period(owner, owner_id, start, end),
+            col(Rating.staff_id).is_not(None),
+            col(RatingCase.finding).is_not(None),
+            or_(
+                col(RatingCase.finding).in_([Finding.unfounded, Finding.unverifiable]),
+                col(RatingCase.about) != About.staff,
+            ),
+        )
+    ).all()
+    return [(r[0], int(r[1]), r[2], int(r[3])) for r in rows]
+
+
+def _cleared_by_staff(rows: list[tuple[Any, int, datetime, int]]) -> dict[int, Moments]:
+    out: dict[int, list[int]] = {}
+    for _id, staff_id, _at, score in rows:
+        out.setdefault(staff_id, []).append(score)
+    return {k: Moments.of(v) for k, v in out.items()}
+
+
 def branch_moments(session: Session, branch_id: int, start: datetime, end: datetime) -> Moments:
     return _tally(_per_score(session, _period(Rating.branch_id, branch_id, start, end)))
 
@@ -229,7 +273,9 @@ def branch_and_staff_moments(
     rows = _per_score(session, _period(Rating.branch_id, branch_id, start, end), col(Rating.staff_id))
     tallies = _tally_by(rows)
     whole = sum(tallies.values(), Moments())
-    return whole, {int(k): m for k, m in tallies.items() if k is not None}
+    cleared = _cleared_by_staff(cleared_ratings(session, Rating.branch_id, branch_id, start, end))
+    people = {int(k): m - cleared.get(int(k), Moments()) for k, m in tallies.items() if k is not None}
+    return whole, people
 
 
 def moments_by_staff(session: Session, branch_id: int, start: datetime, end: datetime) -> dict[int, Moments]:
@@ -245,23 +291,28 @@ def moments_by_counter(
 
 
 def staff_moments(session: Session, staff_id: int, start: datetime, end: datetime) -> Moments:
-    return _tally(_per_score(session, _period(Rating.staff_id, staff_id, start, end)))
+    own = _tally(_per_score(session, _period(Rating.staff_id, staff_id, start, end)))
+    cleared = cleared_ratings(session, Rating.staff_id, staff_id, start, end)
+    return own - Moments.of(score for *_rest, score in cleared)
 
 
 def staff_daily(session: Session, staff_id: int, month: Month, tz: str) -> dict[date, Moments]:
     """One person's counted ratings per local day of a month (days without ratings left out)."""
     start, end = month.bounds(tz)
     rows = session.exec(
-        select(col(Rating.created_at), col(Rating.score)).where(
+        select(col(Rating.id), col(Rating.created_at), col(Rating.score)).where(
             Rating.staff_id == staff_id,
             col(Rating.created_at) >= start,
             col(Rating.created_at) < end,
             col(Rating.counted).is_(True),
         )
     ).all()
+    cleared = {r[0] for r in cleared_ratings(session, Rating.staff_id, staff_id, start, end)}
     zone = ZoneInfo(tz)
     by_day: dict[date, list[int]] = {}
-    for at, score in rows:
+    for rating_id, at, score in rows:
+        if rating_id in cleared:
+            continue
         by_day.setdefault(at.astimezone(zone).date(), []).append(int(score))
     return {d: Moments.of(s) for d, s in sorted(by_day.items())}
 

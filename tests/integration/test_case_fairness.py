@@ -1,0 +1,89 @@
+"""Fairness follows the finding (issue 15): a 差评 whose case found it unfounded, not verifiable, or
+about the service, process, policy or facilities stays in the branch's figures and leaves the
+person's fair score; one found substantiated (or partly) about the staff member weighs on them, as
+does a 差评 not verified yet."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from models import case_flow as flow
+from models.cases import RatingCase
+from models.org import Staff
+from models.rating import Channel, Rating
+from models.scores import Month, branch_moments, moments_by_staff, staff_daily, staff_moments
+
+NOVEMBER = Month(2026, 11)
+DAY = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def rated(db, world) -> dict[str, int]:
+    """王芳 rated 5, 5, 4 and one 非常不满意 that opened a case."""
+    with db.write() as s:
+        for i, score in enumerate((5, 5, 4, 1)):
+            s.add(Rating(idempotency_key=f"fair-{uuid.uuid4()}", request_hash="x", staff_id=world.staff_id,
+                         counter_id=world.counter_id, branch_id=world.branch_id, channel=Channel.kiosk,
+                         score=score, created_at=DAY + timedelta(minutes=i)))  # fmt: skip
+        s.commit()
+        low = s.exec(select(Rating).where(Rating.score == 1)).one()
+        case = RatingCase(
+            rating_id=low.id, branch_id=world.branch_id, counter_id=world.counter_id, staff_id=world.staff_id,
+            channel="kiosk", score=1, opened_at=low.created_at,
+        )  # fmt: skip
+        s.add(case)
+        s.commit()
+        boss = s.exec(select(Staff.id).where(Staff.employee_no == "S1")).one()
+        assert case.id is not None
+        return {"case": case.id, "boss": boss}
+
+
+def figures(db, world) -> tuple[int, int, int, int]:
+    start, end = NOVEMBER.bounds("Asia/Shanghai")
+    with db.read() as s:
+        person = staff_moments(s, world.staff_id, start, end)
+        listed = moments_by_staff(s, world.branch_id, start, end)[world.staff_id]
+        daily = sum(m.n for m in staff_daily(s, world.staff_id, NOVEMBER, "Asia/Shanghai").values())
+        branch = branch_moments(s, world.branch_id, start, end)
+    assert listed == person and daily == person.n
+    return person.n, person.total, branch.n, branch.total
+
+
+def find(db, rated, finding: str, about: str) -> None:
+    with db.write() as s:
+        flow.record_finding(s, case_id=rated["case"], finding=finding, about=about, actor_id=rated["boss"])
+
+
+def test_an_unverified_bad_rating_weighs_until_its_finding_says_otherwise(db, world, rated):
+    assert figures(db, world) == (4, 15, 4, 15)
+    find(db, rated, "partly", "process")
+    assert figures(db, world) == (3, 14, 4, 15)  # out of 王芳's score, still in the branch's
+
+
+@pytest.mark.parametrize(
+    "finding, about, weighs",
+    [
+        ("substantiated", "staff", True),
+        ("partly", "staff", True),
+        ("unfounded", "staff", False),
+        ("unverifiable", "staff", False),
+        ("substantiated", "facilities", False),
+        ("substantiated", "policy", False),
+    ],
+)
+def test_only_a_substantiated_finding_about_the_person_weighs_on_them(
+    db, world, rated, finding, about, weighs
+):
+    find(db, rated, finding, about)
+    assert figures(db, world) == ((4, 15, 4, 15) if weighs else (3, 14, 4, 15))
+
+
+def test_a_revised_finding_moves_the_rating_back(db, world, rated):
+    find(db, rated, "unfounded", "staff")
+    assert figures(db, world)[0] == 3
+    find(db, rated, "substantiated", "staff")
+    assert figures(db, world)[0] == 4
