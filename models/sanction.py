@@ -537,7 +537,15 @@ class EvaluationResult:
 def _substantiated(
     session: Session, branch_id: int, start: datetime, end: datetime
 ) -> dict[int, list[Complaint]]:
-    """Complaints about a named staff member that were resolved (not rejected) within the period."""
+    """Complaints about a named staff member that were resolved (not rejected) within the period.
+
+    A complaint about a 差评 is that case's (models/cases.py), and the case's finding decides: it
+    counts only when found substantiated, or partly, about the staff member
+    (models/case_flow.py ``weighs_on_person``), so a complaint found to be about the process, the
+    policy or the facilities, or unfounded, never weighs on the person at the counter."""
+    from models.case_flow import weighs_on_person
+    from models.cases import RatingCase
+
     rows = session.exec(
         select(Complaint).where(
             Complaint.branch_id == branch_id,
@@ -547,8 +555,20 @@ def _substantiated(
             col(Complaint.resolved_at) < end,
         )
     ).all()
+    ids = [c.id for c in rows]
+    findings = {
+        complaint_id: (finding, about)
+        for complaint_id, finding, about in session.exec(
+            select(RatingCase.complaint_id, RatingCase.finding, RatingCase.about).where(
+                col(RatingCase.complaint_id).in_(ids)
+            )
+        ).all()
+    }
     out: dict[int, list[Complaint]] = {}
     for c in rows:
+        finding = findings.get(c.id)
+        if finding is not None and finding[0] is not None and not weighs_on_person(*finding):
+            continue
         out.setdefault(c.staff_id, []).append(c)  # type: ignore[arg-type]
     return out
 

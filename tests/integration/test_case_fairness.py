@@ -87,3 +87,44 @@ def test_a_revised_finding_moves_the_rating_back(db, world, rated):
     assert figures(db, world)[0] == 3
     find(db, rated, "substantiated", "staff")
     assert figures(db, world)[0] == 4
+
+
+def test_a_complaint_about_the_case_counts_in_the_evaluation_only_when_the_finding_is_against_the_person(
+    db, world, rated
+):
+    from models.complaint import (
+        ComplaintStatus,
+        file_complaint,
+        parse_complaint,
+        record_investigation,
+        transition,
+    )
+    from models.sanction import _substantiated
+
+    with db.write() as s:
+        low = s.exec(select(Rating).where(Rating.score == 1)).one()
+        data = parse_complaint({"category": "2.2.2", "description": "等了很久没人解释。"})
+        complaint, _code, _ = file_complaint(
+            s, idempotency_key=f"fair-{uuid.uuid4()}", data=data, channel=Channel.kiosk,
+            branch_id=world.branch_id, staff_id=world.staff_id, rating_id=low.id, now=DAY,
+        )  # fmt: skip
+        assert complaint.id is not None
+        at, boss = DAY + timedelta(hours=1), rated["boss"]
+        transition(s, complaint_id=complaint.id, to=ComplaintStatus.acknowledged, actor_staff_id=boss, now=at)
+        transition(
+            s, complaint_id=complaint.id, to=ComplaintStatus.investigating, actor_staff_id=boss, now=at
+        )
+        record_investigation(s, complaint_id=complaint.id, actor_staff_id=boss, root_cause="午间只开一个窗口")
+        done = ComplaintStatus.resolved
+        transition(s, complaint_id=complaint.id, to=done, actor_staff_id=boss, reply="已处理", now=at)
+    start, end = NOVEMBER.bounds("Asia/Shanghai")
+
+    def weighing() -> list[int]:
+        with db.read() as s:
+            return [c.id for c in _substantiated(s, world.branch_id, start, end).get(world.staff_id, [])]  # type: ignore[misc]
+
+    assert weighing() == [complaint.id]  # no finding yet: as before
+    find(db, rated, "partly", "process")
+    assert weighing() == []
+    find(db, rated, "substantiated", "staff")
+    assert weighing() == [complaint.id]
