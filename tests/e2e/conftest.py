@@ -398,3 +398,38 @@ def log_tail(server: Server, lines: int = 40) -> str:
     """The end of the server's log, for an assertion message."""
     text = server.log.read_text(errors="replace").splitlines()
     return "\n".join(text[-lines:])
+
+
+def into_view(page, locator) -> None:  # type: ignore[no-untyped-def]
+    """Wheel down until ``locator`` sits inside the window, above the rules screen's bottom bar, for a
+    screenshot of what a person sees there (being in the semantics tree is not being in view)."""
+    size = page.viewport_size or {"width": 1280, "height": 800}
+    for _ in range(60):
+        box = locator.first.bounding_box() if locator.count() else None
+        if box and box["y"] >= 150 and box["y"] + box["height"] <= size["height"] - 140:
+            break
+        page.mouse.move(size["width"] / 2, size["height"] * 0.6)
+        page.mouse.wheel(0, -200 if box and box["y"] < 150 else 300)
+        page.wait_for_timeout(200)
+    page.mouse.move(0, 0)
+
+
+def choose(page, label: str, option: str) -> None:  # type: ignore[no-untyped-def]
+    """Open the dropdown named ``label`` and pick ``option`` from its menu. The dropdown's accessible
+    node ("label: choice", admin/screens/common.py ``named_dropdown``) spans the whole row while
+    the field is narrower, so click near its left edge, where the field is; the menu's entries are
+    buttons named by their text."""
+    field = page.get_by_role("button", name=re.compile(rf"^{re.escape(label)}(: |$)")).first
+    reveal(page, field)
+    into_view(page, field)
+    item = button(page, option)
+    for _attempt in range(3):
+        box = field.bounding_box()
+        page.mouse.click(box["x"] + 60, box["y"] + box["height"] / 2)
+        try:
+            item.last.wait_for(timeout=3_000)
+            break
+        except Exception:
+            continue
+    item.last.click()
+    page.get_by_role("button", name=f"{label}: {option}", exact=True).wait_for()
