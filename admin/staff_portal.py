@@ -143,6 +143,9 @@ class CommentRow:
     flag_reason: str | None
     overturned: bool  # set aside on my appeal
     appeal: AppealInfo | None
+    # Set when the 差评's case found it does not weigh on me (models/case_flow.py): "unfounded",
+    # "unverifiable", or what it was about instead (service, process, policy, facilities, other).
+    cleared: str | None
     appeal_until: datetime | None  # set while the page offers an appeal (a counted low rating, in time)
 
 
@@ -333,12 +336,18 @@ def _comments(session: Session, staff: Staff, ctx: AppContext, limit: int) -> Co
     names = _clauses(session)
     window = timedelta(days=effective_policy(session, staff.branch_id).appeal_window_days)
     now = ctx.clock()
+    cleared = _cleared(session, [r.id for r in found[:limit]])
     out = []
     for r in found[:limit]:
         appeal = appealed.get(r.id)
         until = r.created_at + window
         # Offered on what counts against me: a counted rating of 3 or below (the model would take any).
-        open_ = appeal is None and r.score <= LOW_SCORE and not (r.overturned or r.flagged) and now <= until
+        open_ = (
+            appeal is None
+            and r.score <= LOW_SCORE
+            and not (r.overturned or r.flagged or r.id in cleared)
+            and now <= until
+        )
         out.append(
             CommentRow(
                 id=str(r.id),
@@ -352,9 +361,28 @@ def _comments(session: Session, staff: Staff, ctx: AppContext, limit: int) -> Co
                 overturned=r.overturned,
                 appeal=_appeal(appeal),
                 appeal_until=until if open_ else None,
+                cleared=cleared.get(r.id),
             )
         )
     return Comments(tuple(out), len(found) > limit)
+
+
+def _cleared(session: Session, rating_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Of these ratings, the 差评 whose case found they do not weigh on the person, with why: the
+    page says so rather than leave a 1 unexplained (models/scores.py ``cleared_ratings``)."""
+    from models.case_flow import weighs_on_person
+    from models.cases import Finding, RatingCase
+
+    rows = session.exec(
+        select(RatingCase.rating_id, RatingCase.finding, RatingCase.about).where(
+            col(RatingCase.rating_id).in_(rating_ids), col(RatingCase.finding).is_not(None)
+        )
+    ).all()
+    out: dict[uuid.UUID, str] = {}
+    for rating_id, finding, about in rows:
+        if not weighs_on_person(finding, about):
+            out[rating_id] = finding if finding in (Finding.unfounded, Finding.unverifiable) else str(about)
+    return out
 
 
 def _complaints(session: Session, staff: Staff) -> tuple[ComplaintRow, ...]:

@@ -129,6 +129,8 @@ def comments_tab(app: AdminApp, v: MeView, h: Handlers, data: portal.Overview) -
             head.append(tag(t(locale, f"me.flag.{r.flag_reason or 'other'}"), MUTED))
         if r.overturned:
             head.append(tag(t(locale, "me.comments.overturned"), GREEN))
+        if r.cleared:  # the 差评's case found it does not weigh on me
+            head.append(tag(t(locale, f"me.comments.cleared.{r.cleared}"), GREEN))
         lines: list[ft.Control] = [ft.Row(head, wrap=True, vertical_alignment=ft.CrossAxisAlignment.CENTER)]
         if r.reasons:
             lines.append(

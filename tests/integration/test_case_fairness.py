@@ -128,3 +128,29 @@ def test_a_complaint_about_the_case_counts_in_the_evaluation_only_when_the_findi
     assert weighing() == []
     find(db, rated, "substantiated", "staff")
     assert weighing() == [complaint.id]
+
+
+def test_the_persons_page_says_why_a_bad_rating_is_not_in_their_score(db, world, ctx, rated):
+    from admin import staff_portal
+    from models import auth
+    from models.crypto import hash_secret
+
+    with db.write() as s:
+        alice = s.get(Staff, world.staff_id)
+        assert alice is not None
+        alice.username, alice.password_hash = "alice", hash_secret("correct horse 42")
+        s.add(alice)
+        s.commit()
+        token = auth.authenticate(
+            s, login="alice", password="correct horse 42", client="192.0.2.1", now=ctx.clock()
+        )[1]
+
+    def low_row():
+        return next(r for r in staff_portal.my_comments(ctx, token).rows if r.score == 1)
+
+    assert low_row().cleared is None
+    find(db, rated, "partly", "process")
+    row = low_row()
+    assert row.cleared == "process" and row.appeal_until is None  # nothing left to appeal
+    find(db, rated, "unfounded", "staff")
+    assert low_row().cleared == "unfounded"
