@@ -12,7 +12,9 @@ from sqlmodel import Session, col, select
 from models import auth, reports
 from models.catalog import ConductClause
 from models.errors import Forbidden
+from models.indicators import Indicators, indicators, total
 from models.org import Branch, Role, Staff
+from models.scores import local_month
 from rapport.context import AppContext
 
 
@@ -38,6 +40,9 @@ class DashboardData:
     complaints: reports.ComplaintsBySla
     heat: reports.ClauseHeatMap
     clauses: dict[str, ClauseLabel]
+    # The 差评 indicators of this month (models/indicators.py), in all and per branch (zh, en, figures).
+    cases: Indicators = Indicators()
+    case_branches: tuple[tuple[str, str, Indicators], ...] = ()
 
     def branch_name(self, locale: str) -> str | None:
         return self.branch_zh if locale == "zh-CN" else self.branch_en
@@ -80,7 +85,18 @@ def _gather(session: Session, branch_ids: list[int] | None, now: datetime) -> Da
         c.code: ClauseLabel(c.code, c.short_zh, c.short_en)
         for c in session.exec(select(ConductClause).where(col(ConductClause.code).in_(codes))).all()
     }
+    scope = session.exec(
+        select(Branch).where(col(Branch.id).in_(branch_ids)) if branch_ids is not None else select(Branch)
+    ).all()
+    per_branch, everything = [], Indicators()
+    for b in sorted(scope, key=lambda b: b.code):
+        assert b.id is not None
+        figures = total(indicators(session, branch_id=b.id, month=local_month(now, b.timezone)))
+        per_branch.append((b.name_zh, b.name_en, figures))
+        everything = everything.plus(figures)
     return DashboardData(
+        cases=everything,
+        case_branches=tuple(per_branch),
         now=now,
         branch_zh=branch.name_zh if branch else None,
         branch_en=branch.name_en if branch else None,

@@ -16,6 +16,7 @@ from admin.dashboard import DashboardData, dashboard
 from admin.screens.common import INK, MUTED, TAP
 from models.auth import SessionExpired
 from models.errors import Forbidden
+from models.indicators import RATES
 from models.reports import LOW_SCORE, SCORES, BranchSummary, CounterSummary, SlaState, Stats
 from rapport.i18n import fmt_datetime, fmt_number, t
 
@@ -87,9 +88,42 @@ def build(app: AdminApp) -> ft.Control:
                     _panel(t(locale, "admin.dash.heat.title"), _heat(locale, data), HALF),
                 ]
             ),
+            _panel(t(locale, "documents.report.indicators"), _indicators(locale, data)),
         ]
     column = ft.Column(body, spacing=16, scroll=ft.ScrollMode.AUTO, expand=True)
     return ft.Container(content=column, padding=16, expand=True)
+
+
+# -- the 差评 indicators, each with its definition one tap away --------------------------------------
+
+
+def _rate(locale: str, part: int, whole: int) -> str:
+    return "—" if not whole else f"{_share(locale, part / whole)} ({part}/{whole})"
+
+
+def _indicators(locale: str, data: DashboardData) -> ft.Control:
+    """One expandable line per indicator (docs/INDICATORS.md): the month's figure, and on a tap its
+    definition and, for several branches, each branch's figure."""
+    tiles: list[ft.Control] = []
+    for name, part, whole in RATES:
+        value = _rate(locale, getattr(data.cases, part), getattr(data.cases, whole))
+        inside: list[ft.Control] = [
+            ft.Text(t(locale, f"documents.report.ind.{name}.def"), color=MUTED, key=f"dash-ind-{name}-def")
+        ]
+        if len(data.case_branches) > 1:
+            for zh, en, figures in data.case_branches:
+                each = _rate(locale, getattr(figures, part), getattr(figures, whole))
+                inside.append(ft.Text(f"{zh if locale == 'zh-CN' else en}: {each}", color=INK))
+        tiles.append(
+            ft.ExpansionTile(
+                title=ft.Text(f"{t(locale, f'documents.report.ind.{name}')}  {value}", color=INK),
+                controls=[
+                    ft.Container(ft.Column(inside, spacing=4), padding=ft.Padding.only(left=16, bottom=8))
+                ],
+                key=f"dash-ind-{name}",
+            )
+        )
+    return ft.Column(tiles, spacing=0)
 
 
 # -- formatting ------------------------------------------------------------------------------------

@@ -121,6 +121,15 @@ async def test_a_supervisor_handles_a_bad_rating_from_callback_to_closed(open_ad
     await h.click("case-back")
     assert not h.exists(f"case-{case_id}")  # closed: no longer in the open block
 
+    # The dashboard's indicators of the month, each with its definition one tap away.
+    await h.click("nav-dashboard")
+    assert h.find("dash-ind-rectify_rate").title.value == "Rectified  100% (1/1)"
+    assert h.find("dash-ind-satisfaction_rate").title.value == "Satisfied with the handling  100% (1/1)"
+    assert h.find("dash-ind-callback_rate").title.value == "Called back  —"  # no callback contact left
+    assert h.find("dash-ind-rectify_rate-def").value == (
+        "Bad ratings closed with a rectification or an explanation ÷ bad ratings"
+    )
+
 
 async def test_the_person_rated_reads_their_case_but_cannot_handle_it(open_admin: Open, case_id, db):
     with db.write() as s:
