@@ -14,12 +14,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
 from sqlmodel import Session, func, select
 
+from models.cases import RatingCase
 from models.catalog import load_catalog, rateable_clauses
 from models.clock import utcnow
 from models.complaint import ComplaintCreate, ComplaintStatus, file_complaint, transition
@@ -30,6 +31,7 @@ from models.errors import ValidationFailed
 from models.holidays import CalendarUnavailable, import_year
 from models.inspection import record_inspection
 from models.org import Branch, Counter, Role, Staff
+from models.policy import PolicyValues
 from models.rating import Channel, Rating
 from models.sanction import Sanction, SanctionKind, decide, evaluate_month
 from models.scores import local_month
@@ -309,7 +311,7 @@ def _ratings(
     total = 0
     for day in range(days, -1, -1):
         local_day = (now - timedelta(days=day)).astimezone(tz).date()
-        rows = []
+        rows: list[dict[str, Any]] = []
         for counter in counters:
             members = staff_by_branch[counter.branch_id]
             busy = 0.45 if local_day.weekday() >= 5 else 1.0
@@ -330,11 +332,27 @@ def _ratings(
                 })  # fmt: skip
         if rows:
             session.execute(insert(Rating), rows)
+            if day <= 1:  # the last two days' 差评 wait in the queue as cases to verify (models/cases.py)
+                cases = [_case_row(r) for r in rows if r["score"] <= BAD_RATING_MAX]
+                if cases:
+                    session.execute(insert(RatingCase), cases)
             session.commit()
         total += len(rows)
         if progress:
             progress(days - day + 1, days + 1)
     return total
+
+
+BAD_RATING_MAX = PolicyValues().bad_rating_max_score
+
+
+def _case_row(rating: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "rating_id": rating["id"], "branch_id": rating["branch_id"], "counter_id": rating["counter_id"],
+        "staff_id": rating["staff_id"], "channel": rating["channel"], "score": rating["score"],
+        "opened_at": rating["created_at"], "status": "pending", "action_text": "", "answer": "",
+        "reopened": 0,
+    }  # fmt: skip
 
 
 def _score(rng: random.Random, skill: float, distribution: Distribution = "kiosk") -> int:
