@@ -433,3 +433,21 @@ def choose(page, label: str, option: str) -> None:  # type: ignore[no-untyped-de
             continue
     item.last.click()
     page.get_by_role("button", name=f"{label}: {option}", exact=True).wait_for()
+
+
+def type_at(page, label: str, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Type into a text field far down a long screen: bring it into view, click where it is drawn
+    (its accessible name may carry its value, so it is found by the start of its label), select what
+    it holds and type. It does not check the text arrived: the caller checks the outcome of the
+    action that uses it, and types again if it did not (Flutter can drop keys sent while it attaches
+    its editor)."""
+    field = page.get_by_label(re.compile(rf"^{re.escape(label)}")).first
+    reveal(page, field)
+    into_view(page, field)
+    box = field.bounding_box()
+    assert box is not None, f"{label!r} is not drawn"
+    page.mouse.click(box["x"] + min(60, box["width"] / 2), box["y"] + box["height"] / 2)
+    page.wait_for_timeout(300)
+    page.keyboard.press("ControlOrMeta+A")
+    page.keyboard.type(text)
+    page.wait_for_timeout(300)

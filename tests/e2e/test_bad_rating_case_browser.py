@@ -35,8 +35,8 @@ from tests.e2e.conftest import (
     screenshot,
     sign_in_admin,
     tracking_code_on_screen,
+    type_at,
     type_into,
-    type_multiline,
 )
 
 pytestmark = pytest.mark.e2e
@@ -131,20 +131,32 @@ def test_a_bad_rating_is_called_back_verified_rectified_answered_and_graded(serv
         admin.get_by_text("核实结论：部分属实 · 涉及：办事流程", exact=True).wait_for()
         assert (case_of(server, rating.id).finding, case_of(server, rating.id).about) == ("partly", "process")
 
-        type_multiline(admin, "整改内容（必填）", "高峰时段增开一个窗口。")
-        type_into(admin, "几天内完成整改（1–90）", "3")
-        # A typed value reaches the server as its own event; a click sent in the same instant can be
-        # handled first (the screen then says the days are missing and keeps what was typed).
-        admin.wait_for_timeout(500)
-        button(admin, "保存措施").click()
-        admin.get_by_text("已保存处理措施。", exact=True).wait_for()
+        type_at(admin, "整改内容（必填）", "高峰时段增开一个窗口。")
+        for attempt in range(3):  # typed text can be dropped while Flutter attaches its editor: again
+            type_at(admin, "几天内完成整改（1–90）", "3")
+            button(admin, "保存措施").click()
+            try:
+                admin.get_by_text("已保存处理措施。", exact=True).wait_for(timeout=10_000)
+                break
+            except Exception:
+                screenshot(admin, f"failed-case-action-{attempt}")
+                if attempt == 2:
+                    raise
+                type_at(admin, "整改内容（必填）", "高峰时段增开一个窗口。")
         button(admin, "整改已完成").click()
         admin.get_by_text("已记录整改完成。", exact=True).wait_for()
 
         choose(admin, "反馈方式", "在查询页面告知")
-        type_multiline(admin, "告知客户的处理结果（必填）", "已在高峰时段增开窗口，感谢您的意见。")
-        button(admin, "保存反馈").click()
-        admin.get_by_text("已反馈，待客户评价", exact=True).wait_for()
+        for attempt in range(3):
+            type_at(admin, "告知客户的处理结果（必填）", "已在高峰时段增开窗口，感谢您的意见。")
+            button(admin, "保存反馈").click()
+            try:
+                admin.get_by_text("已反馈，待客户评价", exact=True).wait_for(timeout=10_000)
+                break
+            except Exception:
+                screenshot(admin, f"failed-case-answer-{attempt}")
+                if attempt == 2:
+                    raise
         screenshot(admin, "case-answered-phone-zh")
     finally:
         admin.context.close()

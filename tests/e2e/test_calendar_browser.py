@@ -41,7 +41,7 @@ from tests.e2e.conftest import (
     screenshot,
     sign_in_admin,
     tracking_code_on_screen,
-    type_into,
+    type_at,
     type_multiline,
 )
 
@@ -79,23 +79,19 @@ def this_year() -> int:
     return utcnow().astimezone(SH).year
 
 
-def type_day(page, text: str) -> None:  # type: ignore[no-untyped-def]
-    """Type into the calendar card's date field, far down the screen: bring it into view first, and
-    again if the screen redrew under the first try (a refreshed list can take the field away)."""
-    field = page.get_by_label("日期", exact=True)
+def mark_day(page, text: str, done: str) -> None:  # type: ignore[no-untyped-def]
+    """Type the day into the calendar card's form and save it, again if the typed text did not
+    arrive (the card then says the date is missing)."""
     for attempt in range(3):
-        reveal(page, field)
-        into_view(page, field)
-        page.set_default_timeout(5_000)
+        type_at(page, "日期", text)
+        button(page, "保存这一天").click()
         try:
-            type_into(page, "日期", text)
+            page.get_by_text(done, exact=True).wait_for(timeout=10_000)
             return
         except Exception:
             screenshot(page, f"failed-calendar-day-{attempt}")
             if attempt == 2:
                 raise
-        finally:
-            page.set_default_timeout(30_000)
 
 
 def expected_due(server, branch_id: int, filed: datetime) -> datetime:  # type: ignore[no-untyped-def]
@@ -130,9 +126,7 @@ def test_an_admin_sets_the_calendar_and_preset_and_the_customer_is_promised_the_
 
         choose(page, "适用范围", "人民路支行")
         page.get_by_text(re.compile("^人民路支行的日历 = 全行日历")).wait_for()
-        type_day(page, "2026-11-21")
-        button(page, "保存这一天").click()
-        page.get_by_text("已保存：11月21日周六为调休上班日。", exact=True).wait_for()
+        mark_day(page, "2026-11-21", "已保存：11月21日周六为调休上班日。")
         page.get_by_text("11月21日周六 · 调休上班日", exact=True).wait_for()
         page.mouse.move(0, 0)
         screenshot(page, "calendar-admin-marked-tablet-zh")
