@@ -19,11 +19,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from models import auth
+from models import audit, auth
 from models import case_flow as flow
 from models.cases import CaseStatus, RatingCase
 from models.catalog import ConductClause
-from models.complaint import Severity, branch_clocks
+from models.complaint import Severity, branch_clocks, mask_contact
 from models.errors import Forbidden, ValidationFailed
 from models.inspection import DEFAULT_TZ
 from models.org import Branch, Counter, Role, Staff
@@ -95,6 +95,7 @@ class CaseView:
     reopened: int
     complaint_id: int | None
     steps: tuple[CaseStep, ...]
+    contact_masked: str  # the callback contact as screens show it ("138****5678"), "" when none
 
 
 def _caller(session: Session, token: str, ctx: AppContext) -> Staff:
@@ -191,7 +192,7 @@ def _view(session: Session, case: RatingCase, staff: Staff) -> CaseView:
         finding=case.finding, about=case.about, action=case.action, action_text=case.action_text,
         action_due_at=case.action_due_at, action_done_at=case.action_done_at, answer=case.answer,
         answered_via=case.answered_via, grade=case.grade, reopened=case.reopened,
-        complaint_id=case.complaint_id,
+        complaint_id=case.complaint_id, contact_masked=mask_contact(case.contact, case.contact_kind),
         steps=tuple(
             CaseStep(e.at, e.kind, e.outcome, e.note, names.get(e.actor_id, "") if e.actor_id else "")
             for e in events
@@ -252,3 +253,17 @@ def step(ctx: AppContext, token: str, case_id: int, kind: str, **fields: Any) ->
             )
         session.refresh(found)
         return _view(session, found, staff)
+
+
+def reveal(ctx: AppContext, token: str, case_id: int) -> str | None:
+    """The callback contact in full, to call the customer back; every reveal is an audit entry
+    (``case.reveal_contact``). The person rated may not see it (回避)."""
+    with ctx.db.write() as session:
+        staff = _caller(session, token, ctx)
+        found = _case(session, staff, case_id)
+        flow.check_not_involved(found, staff.id)
+        assert found.id is not None
+        audit.append(session, action="case.reveal_contact", entity="rating_case", entity_id=found.id,
+                     actor_staff_id=staff.id, now=ctx.clock())  # fmt: skip
+        session.commit()
+        return found.contact

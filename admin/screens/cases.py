@@ -38,6 +38,7 @@ class CasesState:
     open_id: int | None = None
     view: service.CaseView | None = None
     form: dict[str, str] = field(default_factory=dict)  # what is typed or picked, not sent yet
+    revealed: dict[int, str] = field(default_factory=dict)  # case id -> the contact shown in full
     message: tuple[str, dict[str, Any], bool] | None = None
 
 
@@ -189,6 +190,21 @@ class Handlers:
         await self._step(
             "answer", "cases.done.answer", text=f.get("answer", ""), via=f.get("via", "callback")
         )
+
+    async def on_reveal(self, _e: ft.Event[Any]) -> None:
+        v = self.v
+        if v.open_id is None:
+            return
+        try:
+            contact = await self.app.call(service.reveal, v.open_id)
+        except SessionExpired:
+            return
+        except (ConflictOfInterest, Forbidden) as exc:
+            v.message = ("cases.refused", {"text": refusal(self.app.locale, exc)}, False)
+        else:
+            if contact:
+                v.revealed[v.open_id] = contact
+        self.app.render()
 
     async def on_grade(self, e: ft.Event[Any]) -> None:
         await self._step("grade", "cases.done.grade", grade=str(e.control.data))
@@ -446,6 +462,27 @@ def page(app: AdminApp) -> ft.Control:
         )
     if view.comment:
         items.append(ft.Text(t(locale, "cases.comment", text=view.comment), color=INK))
+    if view.contact_masked and not row.conflicted:
+        shown = v.revealed.get(row.id)
+        items.append(
+            ft.Text(
+                t(locale, "cases.contact", contact=shown or view.contact_masked),
+                color=INK,
+                key="case-contact",
+            )
+        )
+        if shown is None:
+            items.append(
+                ft.TextButton(
+                    content=t(locale, "cases.contact.reveal"),
+                    icon=ft.Icons.VISIBILITY_OUTLINED,
+                    on_click=h.on_reveal,
+                    key="case-reveal",
+                    height=TAP,
+                )  # fmt: skip
+            )
+    elif not view.contact_masked:
+        items.append(ft.Text(t(locale, "cases.contact.none"), color=MUTED, key="case-contact"))
     if view.complaint_id:
         items.append(ft.Text(t(locale, "cases.complaint", id=view.complaint_id), color=MUTED))
     if view.finding:

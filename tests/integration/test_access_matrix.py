@@ -1683,6 +1683,28 @@ def check_case_step(c: Cell, v: case_desk.CaseView) -> None:
     assert changed(c.before, c.after) == {"rating_case", "rating_case_event", "audit_event"}
 
 
+def check_case_reveal(c: Cell, contact: str | None) -> None:
+    assert contact == "13855556666", contact
+    [audit] = c.added("audit_event")
+    assert (audit["action"], audit["actor_staff_id"], audit["entity_id"]) == (
+        "case.reveal_contact", c.caller, str(c.prepared),
+    )  # fmt: skip
+    assert changed(c.before, c.after) == {"audit_event"}
+
+
+def case_with_contact(env: Env, actor: Actor, target: str | None) -> int:
+    from models.cases import RatingCase
+
+    case_id = fresh_case(env, actor, target)
+    with env.db.write() as s:
+        case = s.get(RatingCase, case_id)
+        assert case is not None
+        case.contact, case.contact_kind, case.consent_at = "13855556666", "phone", NOW
+        s.add(case)
+        s.commit()
+    return case_id
+
+
 CASE_OPS = [
     Op("cases.cases", case_desk.cases, SUPERVISION, plain(case_desk.cases), check_case_list,
        prepare=lambda e, a, t: [fresh_case(e, a, x) for x in ("A", "B")]),
@@ -1690,6 +1712,8 @@ CASE_OPS = [
        scoped=True, prepare=fresh_case),
     Op("cases.step", case_desk.step, SUPERVISION, on_prepared(case_desk.step, "callback", outcome="reached"),
        check_case_step, scoped=True, prepare=fresh_case),
+    Op("cases.reveal", case_desk.reveal, SUPERVISION, on_prepared(case_desk.reveal), check_case_reveal,
+       scoped=True, prepare=case_with_contact),
 ]  # fmt: skip
 
 OPS += DOCUMENT_OPS + STAFF_PORTAL_OPS + LEDGER_OPS + RULES_OPS + EXTENSION_OPS + CALENDAR_OPS + CASE_OPS

@@ -76,6 +76,8 @@ async def test_a_supervisor_handles_a_bad_rating_from_callback_to_closed(open_ad
     assert h.has_text(f"差评 #{case_id} · 非常不满意") and h.has_text("首次联系剩余")
     await h.click(f"case-{case_id}")
     assert h.find("case-status").value == "待核实"
+    assert h.find("case-contact").value == "客户没有留下回访联系方式：结果请在查询页面告知。"
+    assert not h.exists("case-reveal")
     # Hall preset: first contact by the next working day's close, the reply in 5 working days.
     assert h.has_text("首次联系（回访）时限：2026年11月19日 17:00 前")
     assert h.find("case-reply-due").value == "核实、整改并答复：5 个工作日内（2026年11月25日 17:00 前）"
@@ -129,6 +131,28 @@ async def test_a_supervisor_handles_a_bad_rating_from_callback_to_closed(open_ad
     assert h.find("dash-ind-rectify_rate-def").value == (
         "Bad ratings closed with a rectification or an explanation ÷ bad ratings"
     )
+
+
+async def test_the_callback_contact_is_masked_until_revealed_with_an_audit_entry(
+    open_admin: Open, case_id, db
+):
+    from models.audit import AuditEvent
+
+    with db.write() as s:
+        row = s.get(RatingCase, case_id)
+        assert row is not None
+        row.contact, row.contact_kind = "13812345678", "phone"
+        s.add(row)
+        s.commit()
+    h = await open_admin()
+    await sign_in(h, "boss.a")
+    await h.click(f"case-{case_id}")
+    assert h.find("case-contact").value == "回访联系方式：138****5678"
+    await h.click("case-reveal")
+    assert h.find("case-contact").value == "回访联系方式：13812345678" and not h.exists("case-reveal")
+    with db.read() as s:
+        actions = s.exec(select(AuditEvent.action).where(AuditEvent.entity == "rating_case")).all()
+    assert list(actions) == ["case.reveal_contact"]
 
 
 async def test_the_person_rated_reads_their_case_but_cannot_handle_it(open_admin: Open, case_id, db):
