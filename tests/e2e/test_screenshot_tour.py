@@ -28,6 +28,7 @@ from tests.e2e.conftest import (
     issue_code,
     open_page,
     pick,
+    replace_multiline,
     screenshot,
     tracking_code_on_screen,
     type_into,
@@ -232,10 +233,21 @@ def _walk(tour: Tour, server, person: Staff) -> None:  # type: ignore[no-untyped
     tour.shot("complaint-lower")  # the end of the form, scrolled into view where it is long
 
     pick(page, first_category_name)  # the form is redrawn: wait for it
-    type_multiline(
-        page, T("complaint.description"), "Waited an hour." if tour.lang == "en" else "等了一个小时。"
-    )
+    described = "Waited an hour." if tour.lang == "en" else "等了一个小时。"
+    type_multiline(page, T("complaint.description"), described)
     tour.button("complaint.submit").click()
+    done_title = page.get_by_text(T("complaint.done.title"), exact=True).first
+    try:
+        done_title.wait_for(timeout=10_000)
+    except Exception:
+        # The form said something was missing (Flutter dropped a key of the description, or redrew
+        # the chips under the pick): type it again and send it once more, before the idle reset.
+        screenshot(page, f"retry-complaint-{tour.size}-{tour.lang}")
+        chip = page.get_by_role("checkbox", name=first_category_name, exact=True)
+        if chip.get_attribute("aria-checked") != "true":
+            pick(page, first_category_name)
+        replace_multiline(page, T("complaint.description"), described)
+        tour.button("complaint.submit").click()
     tour.screen = "complaint-done"
     tour.shows(T("complaint.done.title"))
     tour.shows(T("complaint.done.code"))
