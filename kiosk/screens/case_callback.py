@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 import flet as ft
 
 from kiosk import backend
+from kiosk.screens.complaint import consent_row
+from kiosk.screens.complaint_done import code_block
 from kiosk.screens.frame import form_width, frame
 from kiosk.state import CallbackDraft, Screen
-from kiosk.ui import INK, MUTED, TAP_MIN
+from kiosk.ui import INK, TAP_MIN
 from models.errors import ValidationFailed
 from rapport.i18n import fmt_due, t
-from rapport.qr import qr_png
 
 if TYPE_CHECKING:
     from kiosk.app import KioskApp
@@ -108,27 +109,6 @@ async def leave(app: KioskApp) -> None:
     app.render()
 
 
-def _consent_row(app: KioskApp, h: Handlers, text: str) -> ft.Control:
-    box = ft.Checkbox(
-        value=app.state.callback.consent,
-        on_change=h.on_consent,
-        key="callback-consent",
-        semantics_label=text,
-        scale=1.25,
-    )
-    label = ft.Container(
-        content=ft.Text(text, size=16, color=INK),
-        on_click=h.on_consent_text,
-        expand=True,
-        padding=ft.Padding.only(top=12),
-    )
-    return ft.Row(
-        [ft.Container(content=box, width=52, height=52, alignment=ft.Alignment.CENTER), label],
-        vertical_alignment=ft.CrossAxisAlignment.START,
-        spacing=4,
-    )
-
-
 def build(app: KioskApp) -> ft.Control:
     """The offer: why, the field, the consent in full, leave it or no thanks."""
     locale, draft = app.state.locale, app.state.callback
@@ -147,7 +127,13 @@ def build(app: KioskApp) -> ft.Control:
             keyboard_type=ft.KeyboardType.PHONE,
             max_length=120,
         ),
-        _consent_row(app, h, t(locale, "callback.consent", days=days)),
+        consent_row(
+            t(locale, "callback.consent", days=days),
+            value=draft.consent,
+            on_change=h.on_consent,
+            on_text=h.on_consent_text,
+            key="callback-consent",
+        ),
     ]
     if draft.error:
         controls.append(ft.Text(t(locale, draft.error), size=16, color=ERROR, key="callback-error"))
@@ -182,7 +168,6 @@ def done(app: KioskApp) -> ft.Control:
     """The case's promise and tracking code, with a QR code for the status page."""
     locale, found = app.state.locale, app.state.ticket
     assert found is not None
-    url = f"{app.public_url}/t/{found.code}"
     promise = t(locale, f"promise.{found.promise_unit}", amount=found.promise_amount)
     due = fmt_due(locale, found.due_at, found.timezone)
     how = "callback.done.call" if app.state.callback.left else "callback.done.page"
@@ -196,38 +181,22 @@ def done(app: KioskApp) -> ft.Control:
                 color=INK,
                 text_align=ft.TextAlign.CENTER,
                 key="case-done-title",
-            ),  # fmt: skip
+            ),
             ft.Text(
                 t(locale, how, promise=promise, due=due),
                 size=17,
                 color=INK,
                 text_align=ft.TextAlign.CENTER,
                 key="case-done-promise",
-            ),  # fmt: skip
-            ft.Text(t(locale, "complaint.done.code"), size=16, color=MUTED),
-            ft.Text(
-                found.code,
-                size=40,
-                weight=ft.FontWeight.BOLD,
-                color=INK,
-                selectable=True,
-                key="tracking-code",
-                font_family="monospace",
-            ),  # fmt: skip
-            ft.Image(src=qr_png(url), width=180, height=180, semantics_label=t(locale, "complaint.done.qr")),
-            ft.Text(
-                t(locale, "complaint.done.code.hint", url=f"{app.public_url}/t"),
-                size=15,
-                color=MUTED,
-                text_align=ft.TextAlign.CENTER,
-            ),  # fmt: skip
+            ),
+            *code_block(app, found.code),
             ft.Button(
                 content=ft.Text(t(locale, "kiosk.thanks.done"), size=18),
                 on_click=app.on_done,
                 key="done",
                 height=TAP_MIN,
                 width=200,
-            ),  # fmt: skip
+            ),
         ],
         horizontal_alignment=ft.CrossAxisAlignment.CENTER,
         spacing=14,

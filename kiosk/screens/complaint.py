@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
@@ -73,7 +73,12 @@ def build(app: KioskApp) -> ft.Control:
             keyboard_type=ft.KeyboardType.EMAIL,
             error=error_for("contact"),
         ),
-        consent_row(app, t(locale, "complaint.consent", days=app.contact_retention_days)),
+        consent_row(
+            t(locale, "complaint.consent", days=app.contact_retention_days),
+            value=app.state.complaint.consent,
+            on_change=app.on_consent_change,
+            on_text=app.on_consent_text,
+        ),
     ]
     consent_error = error_for("consent")
     if consent_error:
@@ -111,20 +116,21 @@ def build(app: KioskApp) -> ft.Control:
     )
 
 
-def consent_row(app: KioskApp, text: str) -> ft.Control:
+def consent_row(text: str, *, value: bool, on_change: Any, on_text: Any, key: str = "consent") -> ft.Control:
     """The consent box with its full sentence beside it, wrapping on a phone so every word of what
-    the customer agrees to stays readable; the sentence is the box's accessible name too."""
+    the customer agrees to stays readable; the sentence is the box's accessible name too, and
+    tapping it ticks the box. Used by the complaint form and the callback offer after a 差评."""
     box = ft.Checkbox(
-        value=app.state.complaint.consent,
-        on_change=app.on_consent_change,
-        key="consent",
+        value=value,
+        on_change=on_change,
+        key=key,
         semantics_label=text,
         # Flutter web draws a checkbox in 40 px; scaled up, its tap target meets the 48 px minimum.
         scale=1.25,
     )
     label = ft.Container(
         content=ft.Text(text, size=16, color=INK),
-        on_click=app.on_consent_text,
+        on_click=on_text,
         expand=True,
         padding=ft.Padding.only(top=12),
     )

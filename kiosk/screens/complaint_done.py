@@ -21,7 +21,6 @@ def build(app: KioskApp) -> ft.Control:
     filed = state.filed
     assert filed is not None
     tz = state.place.timezone if state.place else "Asia/Shanghai"
-    url = f"{app.public_url}/t/{filed.code}"
     body = ft.Column(
         [
             ft.Icon(ft.Icons.MARK_EMAIL_READ_OUTLINED, size=64, color="#1E4E8C"),
@@ -44,23 +43,7 @@ def build(app: KioskApp) -> ft.Control:
                 color=INK,
                 text_align=ft.TextAlign.CENTER,
             ),
-            ft.Text(t(locale, "complaint.done.code"), size=16, color=MUTED),
-            ft.Text(
-                filed.code,
-                size=40,
-                weight=ft.FontWeight.BOLD,
-                color=INK,
-                selectable=True,
-                key="tracking-code",
-                font_family="monospace",
-            ),
-            ft.Image(src=qr_png(url), width=180, height=180, semantics_label=t(locale, "complaint.done.qr")),
-            ft.Text(
-                t(locale, "complaint.done.code.hint", url=f"{app.public_url}/t"),
-                size=15,
-                color=MUTED,
-                text_align=ft.TextAlign.CENTER,
-            ),
+            *code_block(app, filed.code),
             ft.Button(
                 content=ft.Text(t(locale, "kiosk.thanks.done"), size=18),
                 on_click=app.on_done,
@@ -74,3 +57,33 @@ def build(app: KioskApp) -> ft.Control:
         width=form_width(app, 640),
     )
     return frame(app, body)
+
+
+def code_block(app: KioskApp, code: str) -> list[ft.Control]:
+    """The tracking code, its QR code for the status page, and where to look it up: after a
+    complaint and after a 差评 alike."""
+    locale = app.state.locale
+    return [
+        ft.Text(t(locale, "complaint.done.code"), size=16, color=MUTED),
+        ft.Text(
+            code,
+            size=40,
+            weight=ft.FontWeight.BOLD,
+            color=INK,
+            selectable=True,
+            key="tracking-code",
+            font_family="monospace",
+        ),  # fmt: skip
+        ft.Image(
+            src=qr_png(f"{app.public_url}/t/{code}"),
+            width=180,
+            height=180,
+            semantics_label=t(locale, "complaint.done.qr"),
+        ),  # fmt: skip
+        ft.Text(
+            t(locale, "complaint.done.code.hint", url=f"{app.public_url}/t"),
+            size=15,
+            color=MUTED,
+            text_align=ft.TextAlign.CENTER,
+        ),  # fmt: skip
+    ]
