@@ -209,7 +209,7 @@ def test_e_a_phone_rates_a_person_through_their_badge(server, browser):
         person = s.exec(select(Staff).where(Staff.employee_no == "E1001")).one()
     page = open_page(browser, f"{server.url}/s/{person.qr_token}", "phone")
     page.get_by_text(person.display_name, exact=True).wait_for()
-    faces = [button(page, n) for n in ("非常满意", "满意", "一般", "不满意", "非常不满意")]
+    faces = [button(page, n) for n in ("非常满意", "满意", "基本满意", "不满意", "非常不满意")]
     for face in faces:
         face.wait_for()
     assert page.get_by_text("人民路支行").count() >= 1
@@ -419,12 +419,12 @@ def test_h_a_second_tap_within_the_interval_is_kept_but_not_counted(server, brow
     tablet = enrol_tablet(browser, server, "BJ-RM-02")
     page = tablet.page
     for _ in range(2):
-        button(page, "一般").click()
+        button(page, "基本满意").click()
         page.get_by_text("我们可以在哪些方面做得更好？").wait_for()
         button(page, "跳过").click()
         page.get_by_text("感谢您的评价！").wait_for()
         button(page, "完成").click()
-        button(page, "一般").wait_for()
+        button(page, "基本满意").wait_for()
 
     rows = ratings_of(server, tablet.device_id(server))
     assert len(rows) == 2, log_tail(server)

@@ -105,7 +105,7 @@ def test_phone_size_lays_the_faces_out_in_a_column(server, browser):
     page = open_page(browser, enrolment_url(server, "BJ-RM-02"), "phone")
     buttons = [
         page.get_by_role("button", name=n, exact=True)
-        for n in ("非常满意", "满意", "一般", "不满意", "非常不满意")
+        for n in ("非常满意", "满意", "基本满意", "不满意", "非常不满意")
     ]
     buttons[-1].wait_for()
     boxes = [b.bounding_box() for b in buttons]
