@@ -1,6 +1,12 @@
 """The admin app's door to the model. Every call re-checks the sign-in (so an ended session or a
 disabled account stops working at the next click) and the caller's scope: a supervisor sees only
-their branch, an admin every branch, a staff member no complaint queue at all."""
+their branch, an admin every branch, a staff member no complaint queue at all.
+
+回避 (docs/RULES-CITED.md §2): a person a complaint names, or who served its customer at the counter,
+may read it but takes no step on it and cannot be given it (the model refuses with
+:class:`~models.errors.ConflictOfInterest`); :func:`detail` says so and offers them nothing, and
+offers as handlers the branch's other supervisors or, when every one of them is involved, the
+administrators."""
 
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ from models.complaint import (
     ComplaintEvent,
     ComplaintStatus,
     assign,
+    involved_staff,
     mask_contact,
     record_investigation,
     reveal_contact,
@@ -78,6 +85,15 @@ class EventRow:
 
 
 @dataclass(frozen=True)
+class Handler:
+    """Someone a complaint may be given to."""
+
+    id: int
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
 class Detail:
     row: QueueRow
     description: str
@@ -91,7 +107,10 @@ class Detail:
     locale: str
     channel: str
     events: list[EventRow]
-    next_statuses: list[str]
+    next_statuses: list[str]  # the steps the caller may take now (none when they must stand aside)
+    conflicted: bool = False  # 回避: the complaint involves the caller, who may read it only
+    handlers: tuple[Handler, ...] = ()  # whom it may be given to (the caller included, if free)
+    to_admin: bool = False  # every supervisor of the branch is involved: an administrator handles it
 
 
 def _user(staff: Staff) -> User:
@@ -185,6 +204,31 @@ def _row(session: Session, c: Complaint) -> QueueRow:
     )
 
 
+def _may_be_given(person: Staff, c: Complaint) -> bool:
+    """Whether a person handles this branch's complaints at all: an active supervisor of the branch
+    or an active administrator (回避 is the model's check, on top of this)."""
+    role = Role(person.role)
+    return person.active and (
+        role is Role.admin or (role is Role.supervisor and person.branch_id == c.branch_id)
+    )
+
+
+def _handlers(session: Session, c: Complaint) -> tuple[tuple[Handler, ...], bool]:
+    """Whom the complaint may be given to: the branch's supervisors it does not involve; when it
+    involves every one of them (or the branch has none), the administrators it does not involve,
+    because the case then goes to an administrator. Second: whether it went to the administrators."""
+    involved = involved_staff(session, c)
+    people = session.exec(
+        select(Staff)
+        .where(col(Staff.role).in_([Role.supervisor.value, Role.admin.value]), col(Staff.active))
+        .order_by(col(Staff.id))
+    ).all()
+    free = [p for p in people if p.id is not None and p.id not in involved and _may_be_given(p, c)]
+    supervisors = [p for p in free if Role(p.role) is Role.supervisor]
+    chosen = supervisors or [p for p in free if Role(p.role) is Role.admin]
+    return tuple(Handler(p.id or 0, p.display_name, str(p.role)) for p in chosen), not supervisors
+
+
 def detail(ctx: AppContext, token: str, complaint_id: int) -> Detail:
     with ctx.db.write() as session:
         user = _scope(session, token, ctx)
@@ -199,6 +243,8 @@ def detail(ctx: AppContext, token: str, complaint_id: int) -> Detail:
         ).all()
         names = {s.id: s.display_name for s in session.exec(select(Staff)).all()}
         assignee = names.get(c.assignee_id) if c.assignee_id else None
+        conflicted = user.id in involved_staff(session, c)
+        handlers, to_admin = _handlers(session, c)
         return Detail(
             row=_row(session, c),
             description=mask_contacts(c.description),
@@ -221,14 +267,22 @@ def detail(ctx: AppContext, token: str, complaint_id: int) -> Detail:
                 )
                 for e in events
             ],
-            next_statuses=sorted(s.value for s in ALLOWED_TRANSITIONS[ComplaintStatus(c.status)]),
+            next_statuses=[]
+            if conflicted
+            else sorted(s.value for s in ALLOWED_TRANSITIONS[ComplaintStatus(c.status)]),
+            conflicted=conflicted,
+            handlers=handlers,
+            to_admin=to_admin,
         )
 
 
 def act(ctx: AppContext, token: str, complaint_id: int, action: str, **fields: str) -> None:
-    """One supervisor action: a status step, "investigation", "assign_me" or nothing else.
+    """One supervisor action: a status step, "investigation", "assign_me", "assign:<staff id>" or
+    nothing else.
 
-    Domain errors (InvalidTransition, ValidationFailed naming the field) reach the screen unchanged.
+    Domain errors (InvalidTransition, ValidationFailed naming the field, ConflictOfInterest) reach
+    the screen unchanged. Someone given the complaint must handle the branch's complaints at all (an
+    active supervisor of it, or an administrator), else Forbidden.
     """
     with ctx.db.write() as session:
         user = _scope(session, token, ctx)
@@ -248,6 +302,13 @@ def act(ctx: AppContext, token: str, complaint_id: int, action: str, **fields: s
             )
         elif action == "assign_me":
             assign(session, complaint_id=complaint_id, assignee_id=user.id, actor_staff_id=user.id, now=now)
+        elif action.startswith("assign:"):
+            number = action.removeprefix("assign:")
+            person = session.get(Staff, int(number)) if number.isdigit() else None
+            if person is None or not _may_be_given(person, c):
+                raise Forbidden("a complaint is given to a supervisor of its branch or an administrator")
+            assert person.id is not None
+            assign(session, complaint_id=complaint_id, assignee_id=person.id, actor_staff_id=user.id, now=now)
         else:
             transition(
                 session,

@@ -2,8 +2,9 @@
 
 Who may do what: a supervisor of the complaint's branch, or an administrator, sees a complaint's
 extension requests and asks for one; only an administrator other than the one who asked decides.
-Everyone else is refused (:class:`Forbidden`). Reads take a read session, so paging through cases
-never waits for (or delays) a kiosk's tap.
+Everyone else is refused (:class:`Forbidden`), and so is a person the complaint involves, for both
+(:class:`~models.errors.ConflictOfInterest`, 回避): the panel offers them neither. Reads take a
+read session, so paging through cases never waits for (or delays) a kiosk's tap.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from models import auth
-from models.complaint import Complaint, ComplaintNotFound, ComplaintStatus
+from models.complaint import Complaint, ComplaintNotFound, ComplaintStatus, involved_staff
 from models.errors import Forbidden
 from models.extensions import (
     OPEN,
@@ -103,14 +104,22 @@ def extensions(ctx: AppContext, token: str, complaint_id: int) -> Panel:
         length = next_length(policy, sum(v.status == "approved" for v in views))
         waiting = next((v for v in views if v.status == "requested"), None)
         is_open = ComplaintStatus(complaint.status) in OPEN
+        free = staff.id not in involved_staff(session, complaint)
         may_decide = (
-            waiting is not None and Role(staff.role) is Role.admin and waiting.requested_by != staff.id
+            free
+            and waiting is not None
+            and Role(staff.role) is Role.admin
+            and waiting.requested_by != staff.id
         )
         return Panel(
             rows=_rows(session, views),
             next_length=length,
             unit=complaint.promise_unit,
-            can_request=is_open and length is not None and waiting is None and complaint.promise_amount > 0,
+            can_request=free
+            and is_open
+            and length is not None
+            and waiting is None
+            and complaint.promise_amount > 0,
             decidable=waiting.id if may_decide and waiting is not None else None,
             waiting_on_other=waiting is not None and not may_decide,
         )

@@ -6,6 +6,10 @@ from any open state. A "no, not satisfied" reopens a resolved complaint one seve
 Every step is a :class:`ComplaintEvent` with its time and actor; the ``public`` events (kind and
 time only, never notes or names) make up the customer's timeline on the status page.
 
+回避: nobody is given, steps, investigates or reveals the contact of a complaint that names them or
+whose customer they served at the counter (:func:`involved_staff`); an administrator takes it when
+the branch has no one else.
+
 The customer keeps a tracking code (:mod:`models.codes`); only its digest is stored.
 """
 
@@ -33,11 +37,11 @@ from models.cases import join_complaint
 from models.catalog import ConductClause
 from models.clock import UTCDateTime, utcnow
 from models.codes import derived_tracking_code, new_tracking_code, normalise_tracking_code, tracking_digest
-from models.errors import DomainError, IdempotencyConflict, NotFound, ValidationFailed
+from models.errors import ConflictOfInterest, DomainError, IdempotencyConflict, NotFound, ValidationFailed
 from models.extension_rows import ComplaintExtension
 from models.org import Branch
 from models.policy import PolicyValues, effective_policy
-from models.rating import Channel, validate_idempotency_key
+from models.rating import Channel, Rating, validate_idempotency_key
 from models.sla import BusinessHours, add_business_hours, parse_hhmm
 from models.text import clean_text
 from models.workdays import WorkCalendar, day_deadline
@@ -786,6 +790,39 @@ def _event(
 # ---------------------------------------------------------------------------------------------------
 # Staff steps
 
+
+def involved_staff(session: Session, complaint: Complaint) -> frozenset[int]:
+    """Who must stand aside from this complaint (回避, docs/RULES-CITED.md §2 and §5): the person it
+    names and, for a complaint about a rating, whoever served that customer at the counter. A
+    complaint about someone is never handled by them, whatever their role; they may still read it."""
+    ids = {complaint.staff_id}
+    if complaint.rating_id is not None:
+        rating = session.get(Rating, complaint.rating_id)
+        ids.add(rating.staff_id if rating is not None else None)
+    return frozenset(i for i in ids if i is not None)
+
+
+def check_not_involved(
+    session: Session, complaint: Complaint, staff_id: int | None, *, as_assignee: bool = False
+) -> None:
+    """Raise :class:`ConflictOfInterest` when ``staff_id`` must stand aside (:func:`involved_staff`),
+    before anything is written. ``as_assignee``: the person would be given the complaint, rather
+    than acting on it. Steps without a person (the SLA sweep, None) are not concerned."""
+    if staff_id is None or staff_id not in involved_staff(session, complaint):
+        return
+    if as_assignee:
+        message = (
+            "this person is named in the complaint or served the customer at the counter, so cannot be "
+            "given it; choose another supervisor of the branch or an administrator"
+        )
+    else:
+        message = (
+            "you are named in this complaint or served the customer at the counter: another supervisor "
+            "of the branch, or an administrator, handles it"
+        )
+    raise ConflictOfInterest(message, complaint_id=complaint.id, staff_id=staff_id, assignee=as_assignee)
+
+
 _EVENT_FOR: dict[ComplaintStatus, EventKind] = {
     ComplaintStatus.acknowledged: EventKind.acknowledged,
     ComplaintStatus.investigating: EventKind.investigating,
@@ -822,10 +859,13 @@ def transition(
        at once cannot both apply a step; the loser gets :class:`InvalidTransition`.
     5. Resolving needs a root cause, recorded before (:func:`record_investigation`) or given now.
     6. Every step is an audit entry (ids and statuses only), committed with the change.
+    7. 回避: a person the complaint involves (:func:`involved_staff`) takes no step on it:
+       :class:`ConflictOfInterest`, and nothing is written.
     """
     complaint = session.get(Complaint, complaint_id)
     if complaint is None:
         raise ComplaintNotFound(f"no complaint with id {complaint_id}")
+    check_not_involved(session, complaint, actor_staff_id)
     current = ComplaintStatus(complaint.status)
     check_transition(current, to)
     note = clean_text(note or "", max_chars=NOTE_MAX_CHARS)
@@ -898,10 +938,12 @@ def record_investigation(
     corrective_action: str = "",
     now: datetime | None = None,
 ) -> Complaint:
-    """Record what caused the complaint and what is being done about it (internal; audited)."""
+    """Record what caused the complaint and what is being done about it (internal; audited). Not by
+    a person the complaint involves (:class:`ConflictOfInterest`, 回避)."""
     complaint = session.get(Complaint, complaint_id)
     if complaint is None:
         raise ComplaintNotFound(f"no complaint with id {complaint_id}")
+    check_not_involved(session, complaint, actor_staff_id)
     if complaint.status not in (ComplaintStatus.acknowledged, ComplaintStatus.investigating):
         raise InvalidTransition(
             "record the investigation while the complaint is acknowledged or being investigated",
@@ -925,10 +967,17 @@ def record_investigation(
 def assign(
     session: Session, *, complaint_id: int, assignee_id: int, actor_staff_id: int, now: datetime | None = None
 ) -> Complaint:
-    """Give the complaint to one handler (a public "assigned" step, no name shown to the customer)."""
+    """Give the complaint to one handler (a public "assigned" step, no name shown to the customer).
+
+    回避: neither the one who assigns nor the one assigned may be a person the complaint involves
+    (:func:`involved_staff`); either raises :class:`ConflictOfInterest` and nothing is written.
+    When every supervisor of the branch is involved, an administrator takes it.
+    """
     complaint = session.get(Complaint, complaint_id)
     if complaint is None:
         raise ComplaintNotFound(f"no complaint with id {complaint_id}")
+    check_not_involved(session, complaint, actor_staff_id)
+    check_not_involved(session, complaint, assignee_id, as_assignee=True)
     if complaint.status in FINAL_STATUSES:
         raise InvalidTransition("a closed complaint cannot be assigned", current=str(complaint.status),
                                 to="assigned")  # fmt: skip
@@ -945,10 +994,12 @@ def assign(
 def reveal_contact(
     session: Session, *, complaint_id: int, actor_staff_id: int, now: datetime | None = None
 ) -> str | None:
-    """The unmasked contact, for replying to the customer. Every reveal is an audit entry."""
+    """The unmasked contact, for replying to the customer. Every reveal is an audit entry. Never to
+    the person complained about (:class:`ConflictOfInterest`): the customer is protected from them."""
     complaint = session.get(Complaint, complaint_id)
     if complaint is None:
         raise ComplaintNotFound(f"no complaint with id {complaint_id}")
+    check_not_involved(session, complaint, actor_staff_id)
     audit.append(session, action="complaint.reveal_contact", entity="complaint", entity_id=complaint_id,
                  actor_staff_id=actor_staff_id, now=now)  # fmt: skip
     session.commit()

@@ -5,9 +5,11 @@
    each is, in the reply clock's own unit (days for a day clock, opening hours otherwise): the
    bank preset allows two, of 15 and then 30 calendar days. One request may be open at a time.
 2. An administrator other than the one who asked decides (四眼原则: nobody approves their own
-   request). Approved: the reply clock is counted again from the filing with the longer period
-   (by the same calendar and rule), the complaint's due time and promise change, and the customer's
-   status page shows the extension, its reason and the new due time. Refused: nothing changes.
+   request). Neither asking nor deciding is done by a person the complaint names or whose customer
+   they served (回避, :func:`models.complaint.involved_staff`): ConflictOfInterest. Approved: the
+   reply clock is counted again from the filing with the longer period (by the same calendar and
+   rule), the complaint's due time and promise change, and the customer's status page shows the
+   extension, its reason and the new due time. Refused: nothing changes.
 3. Every step is an audit entry committed with the change; a decision is a conditional UPDATE on
    the request's status, so two administrators deciding at once cannot both apply it.
 """
@@ -30,6 +32,7 @@ from models.complaint import (
     InvalidTransition,
     Severity,
     branch_clocks,
+    check_not_involved,
 )
 from models.errors import Forbidden, NotFound, ValidationFailed
 from models.extension_rows import REASON_MAX_CHARS, ComplaintExtension
@@ -106,6 +109,7 @@ def request_extension(
     if complaint is None:
         raise ComplaintNotFound(f"no complaint with id {complaint_id}")
     _may_ask(actor, complaint)
+    check_not_involved(session, complaint, actor.id)
     reason = clean_text(reason or "", max_chars=REASON_MAX_CHARS)
     if not reason:
         raise ValidationFailed("reason", "say why the case needs more time: the customer is told the reason")
@@ -155,8 +159,9 @@ def decide_extension(
     note: str = "",
     now: datetime | None = None,
 ) -> ExtensionView:
-    """Step 2; commits. Raises NotFound, Forbidden (not an administrator, or the requester) or
-    InvalidTransition (already decided, or the case closed meanwhile)."""
+    """Step 2; commits. Raises NotFound, Forbidden (not an administrator, or the requester),
+    ConflictOfInterest (the complaint involves the administrator) or InvalidTransition (already
+    decided, or the case closed meanwhile)."""
     row = session.get(ComplaintExtension, extension_id)
     if row is None:
         raise NotFound(f"no extension request {extension_id}")
@@ -168,6 +173,7 @@ def decide_extension(
         raise InvalidTransition(f"this extension was already {row.status}")
     complaint = session.get(Complaint, row.complaint_id)
     assert complaint is not None
+    check_not_involved(session, complaint, actor.id)
     now = now or utcnow()
     note = clean_text(note or "", max_chars=REASON_MAX_CHARS)
     values: dict[str, object] = {"status": "approved" if approve else "refused", "decided_by": actor.id,

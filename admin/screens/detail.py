@@ -1,4 +1,9 @@
-"""One complaint: what happened, the masked contact, the timeline, and the next steps allowed."""
+"""One complaint: what happened, the masked contact, the timeline, and the next steps allowed.
+
+回避: a viewer the complaint involves (named in it, or served its customer at the counter) reads it
+with every field read-only and no step, assignment or reveal offered, and is told why; the
+complaint is offered only to people who may take it (admin/backend.py ``Detail.handlers``).
+"""
 
 from __future__ import annotations
 
@@ -31,7 +36,7 @@ def build(app: AdminApp) -> ft.Control:
         contact.append(
             ft.Text(t(locale, "admin.detail.contact", contact=shown), key="contact", selectable=True)
         )
-        if not app.revealed:
+        if not app.revealed and not d.conflicted:
             contact.append(
                 ft.TextButton(
                     content=t(locale, "admin.detail.reveal"),
@@ -69,8 +74,9 @@ def build(app: AdminApp) -> ft.Control:
             label=t(locale, "admin.detail.note"), multiline=True, max_length=1000, key="note"
         ),
     }
-    if row.status in ("closed", "rejected"):
-        # Nothing can be saved on a closed case (only reopening): show the fields, but not as editable.
+    if row.status in ("closed", "rejected") or d.conflicted:
+        # Nothing can be saved on a closed case (only reopening), nor by someone who must stand aside:
+        # show the fields, but not as editable.
         for field in fields.values():
             field.read_only = True
     app.detail_fields = fields
@@ -84,7 +90,7 @@ def build(app: AdminApp) -> ft.Control:
         )
         for s in d.next_statuses
     ]
-    if row.status in ("acknowledged", "investigating"):
+    if row.status in ("acknowledged", "investigating") and not d.conflicted:
         actions.insert(
             0,
             ft.OutlinedButton(
@@ -95,7 +101,7 @@ def build(app: AdminApp) -> ft.Control:
                 height=TAP,
             ),
         )
-    if row.status not in ("closed", "rejected"):
+    if row.status not in ("closed", "rejected") and not d.conflicted:
         actions.append(
             ft.TextButton(
                 content=t(locale, "admin.detail.assign_me"),
@@ -105,6 +111,26 @@ def build(app: AdminApp) -> ft.Control:
                 height=TAP,
             )
         )
+        me = app.user.id if app.user else None
+        actions += [
+            ft.TextButton(
+                content=t(locale, "admin.detail.assign_to", name=h.name),
+                on_click=app.on_action,
+                data=f"assign:{h.id}",
+                key=f"action-assign-{h.id}",
+                height=TAP,
+            )
+            for h in d.handlers
+            if h.id != me
+        ]
+    stand_aside = [
+        ft.Text(t(locale, key), color="#B3261E", key=f"detail-{name}")
+        for name, key, shown in (
+            ("conflict", "admin.detail.conflict", d.conflicted),
+            ("to-admin", "admin.detail.to_admin", d.to_admin and row.status not in ("closed", "rejected")),
+        )
+        if shown
+    ]
     timeline: list[ft.Control] = [
         ft.Row(
             [
@@ -169,6 +195,7 @@ def build(app: AdminApp) -> ft.Control:
                 visible=row.status in ("new", "acknowledged", "investigating"),
             ),
             ft.Text(t(locale, "admin.detail.assignee", name=d.assignee), visible=bool(d.assignee)),
+            *stand_aside,
             extension_panel.build(app),
             ft.Text(t(locale, "admin.detail.description"), weight=ft.FontWeight.BOLD),
             ft.Text(d.description, selectable=True, key="description"),

@@ -24,6 +24,7 @@ from models.complaint import (
     transition,
 )
 from models.errors import IdempotencyConflict, ValidationFailed
+from models.org import Staff
 from models.policy import PolicyValues, set_policy
 from models.rating import Channel, RatingCreate, submit_rating
 
@@ -337,13 +338,14 @@ def test_an_invalid_transition_is_refused_with_a_message_naming_both_statuses(db
 
 def test_steps_record_their_actor_and_keep_notes_internal(db, world):
     complaint, _, _ = file(db, world)
+    # Not the person it names (world.staff_id): they must stand aside (回避, test_conflict_of_interest.py).
+    with db.read() as s:
+        boss = s.exec(select(Staff.id).where(Staff.employee_no == "S1")).one()
     with db.write() as s:
-        transition(
-            s, complaint_id=complaint.id, to=S.acknowledged, actor_staff_id=world.staff_id, note=" on it\x00 "
-        )
+        transition(s, complaint_id=complaint.id, to=S.acknowledged, actor_staff_id=boss, note=" on it\x00 ")
     with db.read() as s:
         event = s.exec(select(ComplaintEvent).where(ComplaintEvent.kind == EventKind.acknowledged)).one()
-    assert (event.actor_staff_id, event.note, event.public) == (world.staff_id, "on it", True)
+    assert (event.actor_staff_id, event.note, event.public) == (boss, "on it", True)
 
 
 def test_rejecting_needs_a_reason_and_is_final(db, world):
