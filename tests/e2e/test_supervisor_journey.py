@@ -416,7 +416,8 @@ def test_4_the_other_branch_sees_none_of_it(server, browser):
             shown = everything_shown(page)
             for complaint_id in mine:
                 # "差评 #N" above the queue is a rating case's number, not a complaint's.
-                assert not complaint_ref(complaint_id).search(shown), f"#{complaint_id} under {name}: {shown!r}"
+                found = complaint_ref(complaint_id).search(shown)
+                assert not found, f"#{complaint_id} under {name}: {shown!r}"
             assert "人民路支行" not in shown, f"a 人民路支行 complaint shows under {name}: {shown!r}"
         card(page, theirs_id).wait_for()  # under 全部, the last filter
         assert "滨江支行" in shown
