@@ -46,7 +46,8 @@ class AdminApp:
         self.queue_filter = "open"
         self.queue_rows: list[backend.QueueRow] = []
         self.detail: backend.Detail | None = None
-        self.detail_fields: dict[str, ft.TextField] = {}
+        self.detail_fields: dict[str, ft.TextField | ft.Dropdown] = {}
+        self.detail_draft: dict[str, str] = {}  # the detail form as typed, while a step is refused
         self.revealed: str | None = None
         self.section = "complaints"
         # Per-section data and drafts, keyed by section (see admin/sections.py).
@@ -265,7 +266,7 @@ class AdminApp:
             self.say("admin.error.forbidden")
         else:
             self.screen = "detail"
-            self.revealed = None
+            self.revealed, self.detail_draft = None, {}
         self.render()
 
     async def on_back(self, _e: ft.Event[Any]) -> None:
@@ -277,16 +278,16 @@ class AdminApp:
     async def on_action(self, e: ft.Event[Any]) -> None:
         assert self.detail is not None
         action = str(e.control.data)
-        values = {name: (field.value or "") for name, field in self.detail_fields.items()}
+        values = {name: str(field.value or "") for name, field in self.detail_fields.items()}
         complaint_id = self.detail.row.id
+        self.detail_draft = values  # redrawn as typed if the step is refused; cleared when it is taken
         try:
             await self._call(backend.act, complaint_id, action, **values)
         except SessionExpired:
             return
         except ValidationFailed as exc:
-            self.say(
-                f"admin.error.{exc.field}" if exc.field in ("root_cause", "note") else "admin.error.generic"
-            )
+            known = ("root_cause", "note", "finding", "about")
+            self.say(f"admin.error.{exc.field}" if exc.field in known else "admin.error.generic")
         except InvalidTransition:
             self.say("admin.error.invalid")
         except Forbidden:
@@ -295,6 +296,7 @@ class AdminApp:
             log.exception("admin: complaint action failed")
             self.say("admin.error.generic")
         else:
+            self.detail_draft = {}
             self.say("admin.action.done", ok=True)
         await self.reload_detail()
 

@@ -23,6 +23,7 @@ from models.complaint import (
     ComplaintEvent,
     ComplaintStatus,
     assign,
+    finding_of,
     involved_staff,
     mask_contact,
     record_investigation,
@@ -111,6 +112,10 @@ class Detail:
     conflicted: bool = False  # 回避: the complaint involves the caller, who may read it only
     handlers: tuple[Handler, ...] = ()  # whom it may be given to (the caller included, if free)
     to_admin: bool = False  # every supervisor of the branch is involved: an administrator handles it
+    # The finding and its subject (the complaint's own, or its 差评 case's), and the customer's grade.
+    finding: str | None = None
+    about: str | None = None
+    grade: str | None = None
 
 
 def _user(staff: Staff) -> User:
@@ -245,6 +250,7 @@ def detail(ctx: AppContext, token: str, complaint_id: int) -> Detail:
         assignee = names.get(c.assignee_id) if c.assignee_id else None
         conflicted = user.id in involved_staff(session, c)
         handlers, to_admin = _handlers(session, c)
+        found = finding_of(session, c)
         return Detail(
             row=_row(session, c),
             description=mask_contacts(c.description),
@@ -255,6 +261,9 @@ def detail(ctx: AppContext, token: str, complaint_id: int) -> Detail:
             corrective_action=c.corrective_action,
             assignee=assignee,
             satisfied=c.satisfied,
+            finding=found[0] if found else None,
+            about=found[1] if found else None,
+            grade=c.grade,
             locale=c.locale,
             channel=str(c.channel),
             events=[
@@ -298,6 +307,8 @@ def act(ctx: AppContext, token: str, complaint_id: int, action: str, **fields: s
                 actor_staff_id=user.id,
                 root_cause=fields.get("root_cause", ""),
                 corrective_action=fields.get("corrective_action", ""),
+                finding=fields.get("finding") or None,
+                about=fields.get("about") or None,
                 now=now,
             )
         elif action == "assign_me":
@@ -319,6 +330,8 @@ def act(ctx: AppContext, token: str, complaint_id: int, action: str, **fields: s
                 reply=fields.get("reply") or None,
                 root_cause=fields.get("root_cause") or None,
                 corrective_action=fields.get("corrective_action") or None,
+                finding=fields.get("finding") or None,
+                about=fields.get("about") or None,
                 now=now,
             )
 

@@ -483,18 +483,17 @@ class KioskApp:
         self.render()
 
     async def on_satisfied(self, e: ft.Event[Any]) -> None:
-        satisfied = bool(e.control.data)
+        grade = str(e.control.data)
         try:
-            result = await asyncio.to_thread(
-                backend.answer, self.ctx, code=self.status_code or "", satisfied=satisfied
-            )
+            code = self.status_code or ""
+            result = await asyncio.to_thread(backend.answer, self.ctx, code=code, grade=grade)
         except (ComplaintNotFound, SatisfactionNotOpen):
             found = await asyncio.to_thread(backend.complaint_status, self.ctx, self.status_code or "")
             self.complaint_status = found or self.complaint_status
             self.state.say(None)
         else:
             self.complaint_status = result
-            self.state.say("status.thanks_yes" if satisfied else "status.thanks_no")
+            self.state.say("status.thanks_no" if grade == "dissatisfied" else "status.thanks_yes")
         self.render()
 
     async def on_status_again(self, _e: ft.Event[Any]) -> None:

@@ -141,6 +141,7 @@ class ComplaintStatus:
     category: str
     reply: str | None
     satisfied: bool | None
+    grade: str | None
     can_answer: bool
     timeline: list[TimelineEntry]
 
@@ -382,9 +383,10 @@ def complaint_status(ctx: AppContext, code: str) -> ComplaintStatus | None:
     return _status(view) if view else None
 
 
-def answer(ctx: AppContext, *, code: str, satisfied: bool) -> ComplaintStatus:
+def answer(ctx: AppContext, *, code: str, grade: str) -> ComplaintStatus:
+    """The customer's grade of a resolved complaint's handling (satisfied, fairly, dissatisfied)."""
     with ctx.db.write() as session:
-        result = answer_satisfaction(session, code=code, satisfied=satisfied, now=ctx.clock())
+        result = answer_satisfaction(session, code=code, grade=grade, now=ctx.clock())
     return _status(result)
 
 
@@ -400,6 +402,7 @@ def _status(view: Any) -> ComplaintStatus:
         category=view.category,
         reply=view.reply,
         satisfied=view.satisfied,
+        grade=view.grade,
         can_answer=view.can_answer_satisfaction,
         timeline=[TimelineEntry(at=at, kind=str(kind)) for at, kind in view.timeline],
     )

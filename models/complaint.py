@@ -1,8 +1,12 @@
 """Complaints: filed by a customer (kiosk, phone, or staff typing in a hotline call), handled on a
-clock, answered publicly, and followed up with "are you satisfied?".
+clock, answered publicly, and followed up with the customer's grade of the handling.
 
 Workflow: new -> acknowledged -> investigating -> resolved -> closed, or rejected (with a reason)
-from any open state. A "no, not satisfied" reopens a resolved complaint one severity step higher.
+from any open state. Resolving needs a root cause and a **finding** with what it is about (the same
+属实 / 部分属实 / 不属实 / 无法核实 and staff / service / process / policy / facilities / other as a 差评
+case, models/cases.py): only a substantiated finding about the staff member weighs on them
+(models/sanction.py). The customer then grades the handling 满意 / 基本满意 / 不满意; 不满意 reopens
+a resolved complaint one severity step higher.
 Every step is a :class:`ComplaintEvent` with its time and actor; the ``public`` events (kind and
 time only, never notes or names) make up the customer's timeline on the status page.
 
@@ -33,7 +37,7 @@ from sqlmodel import Session, SQLModel, col, select, update
 
 import models.base  # noqa: F401  (naming convention first)
 from models import audit
-from models.cases import join_complaint
+from models.cases import About, Finding, Grade, join_complaint
 from models.catalog import ConductClause
 from models.clock import UTCDateTime, utcnow
 from models.codes import derived_tracking_code, new_tracking_code, normalise_tracking_code, tracking_digest
@@ -129,6 +133,9 @@ class Complaint(SQLModel, table=True):
         CheckConstraint(_in("status", ComplaintStatus), name="status"),
         CheckConstraint(_in("locale", LOCALES), name="locale"),
         CheckConstraint(_in("contact_kind", ContactKind), name="contact_kind"),
+        CheckConstraint(_in("finding", Finding), name="finding"),
+        CheckConstraint(_in("about", About), name="about"),
+        CheckConstraint(_in("grade", Grade), name="grade"),
         # Contact details are kept only with the customer's consent, and always with their kind.
         CheckConstraint("contact IS NULL OR consent_at IS NOT NULL", name="contact_consent"),
         CheckConstraint("(contact IS NULL) = (contact_kind IS NULL)", name="contact_has_kind"),
@@ -177,12 +184,18 @@ class Complaint(SQLModel, table=True):
     # The public reply to the customer, shown on their status page.
     reply: str | None = SQLField(default=None, max_length=REPLY_MAX_CHARS)
     # The customer's answer about the current resolution; None until asked and answered.
+    # The customer's grade of the handling (satisfied and fairly close it; dissatisfied reopens).
+    # ``satisfied`` is kept with it: True for 满意 and 基本满意.
     satisfied: bool | None = None
+    grade: str | None = SQLField(default=None, max_length=16)
     escalation_level: int = 0
     # Casework (seed 二(五)2: find the root cause, rectify): internal, never shown to the customer.
     assignee_id: int | None = SQLField(default=None, foreign_key="staff.id")
     root_cause: str | None = SQLField(default=None, max_length=NOTE_MAX_CHARS)
     corrective_action: str | None = SQLField(default=None, max_length=NOTE_MAX_CHARS)
+    # The finding, as for a 差评 case: how far the complaint was borne out, and what it is about.
+    finding: str | None = SQLField(default=None, max_length=16)
+    about: str | None = SQLField(default=None, max_length=16)
 
 
 class ComplaintEvent(SQLModel, table=True):
@@ -649,6 +662,7 @@ class ComplaintStatusView:
     extensions: tuple[tuple[datetime, str, datetime], ...]
     reply: str | None
     satisfied: bool | None
+    grade: str | None  # the customer's last grade of the handling
     can_answer_satisfaction: bool
     timeline: tuple[tuple[datetime, EventKind], ...]
 
@@ -682,7 +696,7 @@ def _view(session: Session, complaint: Complaint) -> ComplaintStatusView:
         promise_unit=complaint.promise_unit, promise_amount=complaint.promise_amount,
         timezone=_branch_tz(session, complaint.branch_id), extensions=_extensions(session, complaint),
         reply=complaint.reply,
-        satisfied=complaint.satisfied,
+        satisfied=complaint.satisfied, grade=complaint.grade,
         can_answer_satisfaction=satisfaction_open(status, complaint.satisfied),
         timeline=tuple((e.at, EventKind(e.kind)) for e in events),
     )  # fmt: skip
@@ -698,22 +712,27 @@ def answer_satisfaction(
     session: Session,
     *,
     code: str,
-    satisfied: bool,
+    grade: Grade | str,
     policy: PolicyValues | None = None,
     now: datetime | None = None,
 ) -> ComplaintStatusView:
-    """The customer's answer to "are you satisfied with the resolution?".
+    """The customer's grade of the handling: 满意, 基本满意 or 不满意 (:class:`models.cases.Grade`, as for
+    a 差评 case).
 
     1. Unknown or malformed code -> :class:`ComplaintNotFound`; not resolved, or already answered
-       for this resolution -> :class:`SatisfactionNotOpen`.
-    2. Yes: closed now, contact to be erased after the retention period; public events satisfied
-       and closed.
-    3. No: back to investigating, escalation level + 1, severity one step up (at most high), due
+       for this resolution -> :class:`SatisfactionNotOpen`; not a grade -> :class:`ValidationFailed`.
+    2. 满意 or 基本满意: closed now, contact to be erased after the retention period; public events
+       satisfied and closed; the grade is kept (``satisfied`` True).
+    3. 不满意: back to investigating, escalation level + 1, severity one step up (at most high), due
        time recomputed from now; public events unsatisfied and reopened, an internal escalated event.
     4. The change is a conditional UPDATE (still resolved and unanswered) that must change exactly
        one row, so two answers racing cannot both apply.
     ``policy`` defaults to the complaint branch's effective policy.
     """
+    if str(grade) not in set(Grade):
+        raise ValidationFailed("grade", f"a grade is satisfied, fairly or dissatisfied, not {grade!r}")
+    grade = Grade(grade)
+    satisfied = grade is not Grade.dissatisfied
     complaint = _by_code(session, code)
     if complaint is None:
         raise ComplaintNotFound("no complaint with this tracking code")
@@ -727,7 +746,7 @@ def answer_satisfaction(
     values: dict[str, Any]
     if satisfied:
         values = {
-            "satisfied": True, "status": ComplaintStatus.closed.value, "closed_at": now,
+            "satisfied": True, "grade": grade.value, "status": ComplaintStatus.closed.value, "closed_at": now,
             "contact_erase_after": contact_erase_time(now, policy),
         }  # fmt: skip
         events += [
@@ -739,7 +758,8 @@ def answer_satisfaction(
         severity = next_severity(old)
         level = complaint.escalation_level + 1
         values = {
-            "satisfied": False, "status": ComplaintStatus.investigating.value, "resolved_at": None,
+            "satisfied": False, "grade": grade.value, "status": ComplaintStatus.investigating.value,
+            "resolved_at": None,
             "severity": severity.value,
             **_promise(branch_clocks(session, complaint.branch_id, now, severity, policy)),
             "escalation_level": col(Complaint.escalation_level) + 1,
@@ -765,8 +785,10 @@ def answer_satisfaction(
         session.rollback()
         raise SatisfactionNotOpen("this complaint is not waiting for your answer")
     session.add_all(events)
-    audit.append(session, action="complaint.satisfied" if satisfied else "complaint.unsatisfied",
-                 entity="complaint", entity_id=complaint.id, now=now)  # fmt: skip
+    audit.append(
+        session, action="complaint.satisfied" if satisfied else "complaint.unsatisfied", entity="complaint",
+        entity_id=complaint.id, details={"grade": grade.value}, now=now,
+    )  # fmt: skip
     session.commit()
     session.refresh(complaint)
     return _view(session, complaint)
@@ -823,6 +845,36 @@ def check_not_involved(
     raise ConflictOfInterest(message, complaint_id=complaint.id, staff_id=staff_id, assignee=as_assignee)
 
 
+def parse_finding(finding: str | None, about: str | None) -> tuple[Finding, About] | None:
+    """A finding and its subject as given on a form: both, or neither (None). One without the other,
+    or a word that is not a finding or a subject, is :class:`ValidationFailed` naming the field."""
+    finding, about = (finding or "").strip(), (about or "").strip()
+    if not finding and not about:
+        return None
+    if finding not in set(Finding):
+        raise ValidationFailed(
+            "finding", "choose the finding: substantiated, partly, unfounded or unverifiable"
+        )
+    if about not in set(About):
+        raise ValidationFailed(
+            "about", "choose what it is about: staff, service, process, policy, facilities or other"
+        )
+    return Finding(finding), About(about)
+
+
+def finding_of(session: Session, complaint: Complaint) -> tuple[str, str] | None:
+    """The complaint's finding and subject: its own once recorded, else that of the 差评 case it
+    joined (models/cases.py), else None (not yet found, so it weighs on nobody)."""
+    if complaint.finding and complaint.about:
+        return complaint.finding, complaint.about
+    from models.cases import RatingCase
+
+    case = session.exec(select(RatingCase).where(RatingCase.complaint_id == complaint.id)).first()
+    if case is not None and case.finding and case.about:
+        return case.finding, case.about
+    return None
+
+
 _EVENT_FOR: dict[ComplaintStatus, EventKind] = {
     ComplaintStatus.acknowledged: EventKind.acknowledged,
     ComplaintStatus.investigating: EventKind.investigating,
@@ -842,6 +894,8 @@ def transition(
     reply: str | None = None,
     root_cause: str | None = None,
     corrective_action: str | None = None,
+    finding: str | None = None,
+    about: str | None = None,
     policy: PolicyValues | None = None,
     now: datetime | None = None,
 ) -> Complaint:
@@ -857,7 +911,9 @@ def transition(
        time from now and the final-state times cleared.
     4. The change is a conditional UPDATE on the status read in step 1, so two supervisors acting
        at once cannot both apply a step; the loser gets :class:`InvalidTransition`.
-    5. Resolving needs a root cause, recorded before (:func:`record_investigation`) or given now.
+    5. Resolving needs a root cause and a finding with its subject (:func:`parse_finding`),
+       recorded before (:func:`record_investigation`, or the finding on the 差评 case the complaint
+       joined) or given now; a finding given now is recorded with the step.
     6. Every step is an audit entry (ids and statuses only), committed with the change.
     7. 回避: a person the complaint involves (:func:`involved_staff`) takes no step on it:
        :class:`ConflictOfInterest`, and nothing is written.
@@ -876,11 +932,16 @@ def transition(
     corrective_action = clean_text(corrective_action, max_chars=NOTE_MAX_CHARS) if corrective_action else None
     if to is ComplaintStatus.resolved and not (root_cause or complaint.root_cause):
         raise ValidationFailed("root_cause", "record the root cause before resolving this complaint")
+    found = parse_finding(finding, about)
+    if to is ComplaintStatus.resolved and found is None and finding_of(session, complaint) is None:
+        raise ValidationFailed(
+            "finding", "record the finding and what it is about before resolving this complaint"
+        )
     now = now or utcnow()
     values: dict[str, Any] = {"status": to.value}
     kind = _EVENT_FOR[to]
     if to is ComplaintStatus.resolved:
-        values.update(resolved_at=now, satisfied=None)
+        values.update(resolved_at=now, satisfied=None, grade=None)
     elif to in FINAL_STATUSES:
         if policy is None:
             policy = effective_policy(session, complaint.branch_id)
@@ -902,6 +963,8 @@ def transition(
         values["root_cause"] = root_cause
     if corrective_action:
         values["corrective_action"] = corrective_action
+    if found is not None:
+        values.update(finding=found[0].value, about=found[1].value)
     changed = session.exec(
         update(Complaint)
         .where(col(Complaint.id) == complaint_id, col(Complaint.status) == current.value)
@@ -922,7 +985,10 @@ def transition(
     audit.append(
         session, action=f"complaint.{to.value}", entity="complaint", entity_id=complaint_id,
         actor_staff_id=actor_staff_id, now=now,
-        details={"from": current.value, "to": to.value, "replied": bool(reply)},
+        details={
+            "from": current.value, "to": to.value, "replied": bool(reply),
+            **({"finding": found[0].value, "about": found[1].value} if found else {}),
+        },
     )  # fmt: skip
     session.commit()
     session.refresh(complaint)
@@ -936,10 +1002,13 @@ def record_investigation(
     actor_staff_id: int,
     root_cause: str,
     corrective_action: str = "",
+    finding: str | None = None,
+    about: str | None = None,
     now: datetime | None = None,
 ) -> Complaint:
-    """Record what caused the complaint and what is being done about it (internal; audited). Not by
-    a person the complaint involves (:class:`ConflictOfInterest`, 回避)."""
+    """Record what caused the complaint, what is being done about it and, once known, the finding
+    and what it is about (:func:`parse_finding`; internal; audited). Not by a person the complaint
+    involves (:class:`ConflictOfInterest`, 回避)."""
     complaint = session.get(Complaint, complaint_id)
     if complaint is None:
         raise ComplaintNotFound(f"no complaint with id {complaint_id}")
@@ -952,14 +1021,18 @@ def record_investigation(
     cause = clean_text(root_cause or "", max_chars=NOTE_MAX_CHARS)
     if not cause:
         raise ValidationFailed("root_cause", "describe the root cause")
+    found = parse_finding(finding, about)
     now = now or utcnow()
     complaint.root_cause = cause
+    if found is not None:
+        complaint.finding, complaint.about = found[0].value, found[1].value
     complaint.corrective_action = clean_text(corrective_action or "", max_chars=NOTE_MAX_CHARS) or None
     session.add(complaint)
     session.add(_event(complaint_id, now, EventKind.investigating, actor_staff_id=actor_staff_id,
                        note="root cause recorded"))  # fmt: skip
     audit.append(session, action="complaint.investigation", entity="complaint", entity_id=complaint_id,
-                 actor_staff_id=actor_staff_id, now=now)  # fmt: skip
+                 actor_staff_id=actor_staff_id, now=now,
+                 details={"finding": found[0].value, "about": found[1].value} if found else None)  # fmt: skip
     session.commit()
     return complaint
 

@@ -537,12 +537,13 @@ class EvaluationResult:
 def _substantiated(
     session: Session, branch_id: int, start: datetime, end: datetime
 ) -> dict[int, list[Complaint]]:
-    """Complaints about a named staff member that were resolved (not rejected) within the period.
+    """Complaints about a named staff member, resolved (not rejected) within the period, that were
+    found substantiated, or partly, about that staff member (models/case_flow.py ``weighs_on_person``).
 
-    A complaint about a 差评 is that case's (models/cases.py), and the case's finding decides: it
-    counts only when found substantiated, or partly, about the staff member
-    (models/case_flow.py ``weighs_on_person``), so a complaint found to be about the process, the
-    policy or the facilities, or unfounded, never weighs on the person at the counter."""
+    The finding is the complaint's own, or that of the 差评 case it joined (models/complaint.py
+    ``finding_of``). A complaint found unfounded or unverifiable, or about the service, the process,
+    the policy or the facilities, never weighs on the person at the counter; nor does one resolved
+    without a finding (only rows from before findings existed: resolving now needs one)."""
     from models.case_flow import weighs_on_person
     from models.cases import RatingCase
 
@@ -556,7 +557,7 @@ def _substantiated(
         )
     ).all()
     ids = [c.id for c in rows]
-    findings = {
+    cases = {
         complaint_id: (finding, about)
         for complaint_id, finding, about in session.exec(
             select(RatingCase.complaint_id, RatingCase.finding, RatingCase.about).where(
@@ -566,10 +567,9 @@ def _substantiated(
     }
     out: dict[int, list[Complaint]] = {}
     for c in rows:
-        finding = findings.get(c.id)
-        if finding is not None and finding[0] is not None and not weighs_on_person(*finding):
-            continue
-        out.setdefault(c.staff_id, []).append(c)  # type: ignore[arg-type]
+        finding, about = (c.finding, c.about) if c.finding and c.about else cases.get(c.id, (None, None))
+        if weighs_on_person(finding, about):
+            out.setdefault(c.staff_id, []).append(c)  # type: ignore[arg-type]
     return out
 
 

@@ -239,7 +239,12 @@ def _last_month_casework(
                 (ComplaintStatus.investigating, {}),
                 (
                     ComplaintStatus.resolved,
-                    {"root_cause": "窗口人员未按规范解释办理要求。", "reply": "已致歉并整改。"},
+                    {
+                        "root_cause": "窗口人员未按规范解释办理要求。",
+                        "reply": "已致歉并整改。",
+                        "finding": "substantiated",
+                        "about": "staff",
+                    },  # fmt: skip
                 ),
             ]
             for hours, (to, extra) in enumerate(steps, start=1):

@@ -227,6 +227,9 @@ COMPLAINT_COLUMNS = (
     "overdue",
     "escalation_level",
     "satisfied",
+    "grade",
+    "finding",
+    "about",
     "consent_given",
     "contact_given",
 )
@@ -292,6 +295,9 @@ def stream_complaints(
                 _overdue(c, now),
                 c.escalation_level,
                 "" if c.satisfied is None else c.satisfied,
+                c.grade or "",
+                c.finding or "",
+                c.about or "",
                 c.consent_at is not None,
                 c.contact is not None,
             )

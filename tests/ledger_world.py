@@ -140,6 +140,8 @@ def seed(db: Database, world) -> LedgerWorld:  # type: ignore[no-untyped-def]
                 actor_staff_id=ids["S1"],
                 root_cause="服务态度",
                 reply="已批评教育",
+                finding="substantiated",
+                about="staff",
                 now=filed + timedelta(days=2),
             )
             complaints.append(c.id)

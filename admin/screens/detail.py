@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 import flet as ft
 
 from admin.screens import extension_panel
-from admin.screens.common import INK, MUTED, TAP, due_label, severity_badge
+from admin.screens.common import INK, MUTED, TAP, due_label, named_dropdown, severity_badge
+from models.cases import About, Finding
 from rapport.i18n import fmt_datetime, t
 
 if TYPE_CHECKING:
@@ -48,30 +49,53 @@ def build(app: AdminApp) -> ft.Control:
             )
     else:
         contact.append(ft.Text(t(locale, "admin.detail.no_contact"), color=MUTED))
-    fields = {
+    draft = app.detail_draft  # what was typed before a step was refused: kept, not lost
+    finding = named_dropdown(
+        t(locale, "admin.detail.finding"),
+        draft.get("finding") or d.finding,
+        [(f, t(locale, f"cases.outcome.{f}")) for f in Finding],
+        key="finding",
+        width=240,
+    )
+    about = named_dropdown(
+        t(locale, "admin.detail.about"),
+        draft.get("about") or d.about,
+        [(a, t(locale, f"cases.about.{a}")) for a in About],
+        key="about",
+        width=240,
+    )
+    pickers: dict[str, ft.Dropdown] = {
+        "finding": finding.content,  # type: ignore[attr-defined]
+        "about": about.content,  # type: ignore[attr-defined]
+    }
+    fields: dict[str, ft.TextField] = {
         "root_cause": ft.TextField(
             label=t(locale, "admin.detail.root_cause"),
-            value=d.root_cause or "",
+            value=draft.get("root_cause", d.root_cause or ""),
             multiline=True,
             max_length=1000,
             key="root_cause",
         ),
         "corrective_action": ft.TextField(
             label=t(locale, "admin.detail.corrective"),
-            value=d.corrective_action or "",
+            value=draft.get("corrective_action", d.corrective_action or ""),
             multiline=True,
             max_length=1000,
             key="corrective_action",
         ),
         "reply": ft.TextField(
             label=t(locale, "admin.detail.reply"),
-            value=d.reply or "",
+            value=draft.get("reply", d.reply or ""),
             multiline=True,
             max_length=2000,
             key="reply",
         ),
         "note": ft.TextField(
-            label=t(locale, "admin.detail.note"), multiline=True, max_length=1000, key="note"
+            label=t(locale, "admin.detail.note"),
+            value=draft.get("note", ""),
+            multiline=True,
+            max_length=1000,
+            key="note",
         ),
     }
     if row.status in ("closed", "rejected") or d.conflicted:
@@ -79,7 +103,9 @@ def build(app: AdminApp) -> ft.Control:
         # show the fields, but not as editable.
         for field in fields.values():
             field.read_only = True
-    app.detail_fields = fields
+        for picker in pickers.values():
+            picker.disabled = True
+    app.detail_fields = {**pickers, **fields}
     actions: list[ft.Control] = [
         ft.Button(
             content=t(locale, f"admin.action.{s}"),
@@ -200,6 +226,12 @@ def build(app: AdminApp) -> ft.Control:
             ft.Text(t(locale, "admin.detail.description"), weight=ft.FontWeight.BOLD),
             ft.Text(d.description, selectable=True, key="description"),
             *contact,
+            ft.Row([finding, about], wrap=True, spacing=12, run_spacing=8),
+            ft.Text(
+                t(locale, "admin.detail.graded", grade=t(locale, f"case_status.grade.{d.grade}")),
+                key="detail-grade",
+                visible=bool(d.grade),
+            ),
             *fields.values(),
             ft.Text(
                 message or "",

@@ -32,6 +32,26 @@ class Handlers:
         await grade(self.app, str(e.control.data))
 
 
+def grade_row(locale: str, on_click: Any, key_prefix: str) -> ft.Control:
+    """The three grades of the handling, 满意 / 基本满意 / 不满意, as large buttons: the same words on a
+    差评 case's status page and a complaint's (models/cases.py ``Grade``)."""
+    return ft.Row(
+        [
+            ft.OutlinedButton(
+                content=ft.Text(t(locale, f"case_status.grade.{g}"), size=18),
+                on_click=on_click,
+                data=g,
+                key=f"{key_prefix}{g}",
+                height=TAP_MIN,
+            )
+            for g in GRADES
+        ],
+        wrap=True,
+        spacing=12,
+        run_spacing=12,
+    )
+
+
 async def grade(app: KioskApp, value: str) -> None:
     """The customer's grade; a case no longer waiting for one shows as it now stands."""
     code = app.status_code or ""
@@ -91,21 +111,7 @@ def view(app: KioskApp) -> ft.Control:
     if case.can_grade:
         rows += [
             ft.Text(t(locale, "case_status.ask"), size=18, weight=ft.FontWeight.W_500, color=INK),
-            ft.Row(
-                [
-                    ft.OutlinedButton(
-                        content=ft.Text(t(locale, f"case_status.grade.{g}"), size=18),
-                        on_click=Handlers(app).on_grade,
-                        data=g,
-                        key=f"case-grade-{g}",
-                        height=TAP_MIN,
-                    )
-                    for g in GRADES
-                ],
-                wrap=True,
-                spacing=12,
-                run_spacing=12,
-            ),
+            grade_row(locale, Handlers(app).on_grade, "case-grade-"),
         ]
     rows.append(
         ft.TextButton(

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import flet as ft
 
+from kiosk.screens.case_status import grade_row
 from kiosk.screens.frame import form_width, frame
 from kiosk.ui import INK, MUTED, TAP_MIN
 from rapport.i18n import fmt_datetime, fmt_due, t
@@ -91,31 +92,15 @@ def view(app: KioskApp) -> ft.Control:
                 bgcolor=ft.Colors.WHITE,
             )
         )
+    if status.grade and not status.can_answer:
+        graded = t(locale, "case_status.graded", grade=t(locale, f"case_status.grade.{status.grade}"))
+        rows.append(ft.Text(graded, size=16, color=INK, key="status-graded"))
     if state.message_key:
         rows.append(ft.Text(t(locale, state.message_key), size=17, color="#1E4E8C", key="status-message"))
     if status.can_answer:
         rows += [
             ft.Text(t(locale, "status.ask"), size=18, weight=ft.FontWeight.W_500, color=INK),
-            ft.Row(
-                [
-                    ft.Button(
-                        content=ft.Text(t(locale, "status.yes"), size=18),
-                        on_click=app.on_satisfied,
-                        data=True,
-                        key="satisfied-yes",
-                        height=TAP_MIN,
-                    ),
-                    ft.OutlinedButton(
-                        content=ft.Text(t(locale, "status.no"), size=18),
-                        on_click=app.on_satisfied,
-                        data=False,
-                        key="satisfied-no",
-                        height=TAP_MIN,
-                    ),
-                ],
-                wrap=True,
-                spacing=12,
-            ),
+            grade_row(locale, app.on_satisfied, "complaint-grade-"),
         ]
     rows.append(ft.Text(t(locale, "status.timeline"), size=18, weight=ft.FontWeight.BOLD, color=INK))
     for entry in status.timeline:

@@ -170,6 +170,7 @@ def test_d_following_the_complaint_by_its_code(server, browser):
         transition(
             s, complaint_id=complaint_id, to=ComplaintStatus.resolved, actor_staff_id=None,
             reply="已与当班柜员谈话，并调整了午间窗口安排。", root_cause="午间只开一个窗口",
+            finding="partly", about="process",
         )  # fmt: skip
 
     # The customer reloads the page they kept open: it must show the news, not what it showed before.

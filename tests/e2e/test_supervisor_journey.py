@@ -38,6 +38,7 @@ from rapport.context import AppContext
 from rapport.settings import Settings
 from tests.e2e.conftest import (
     button,
+    choose,
     enrol_tablet,
     icon_button,
     log_tail,
@@ -55,6 +56,7 @@ pytestmark = pytest.mark.e2e
 
 ROOT_CAUSE = "问题根源（解决前必填）"
 REPLY = "给客户的答复（将显示在查询页面）"
+NEEDS_FINDING = "请先选择核实结论（属实、部分属实、不属实或无法核实）及其涉及的方面。"
 ALERTS_TAB = re.compile(r"^实时提醒(（(\d+)）)?$")
 # The end of an overdue card's name: how late the reply is.
 OVERDUE_LABEL = re.compile(r" 已超时 (\d+ 小时 \d+ 分|\d+ 分钟)$")
@@ -298,11 +300,17 @@ def test_2_the_supervisor_takes_it_from_new_to_a_reply_and_the_customer_closes_i
     reply = "经调查，该柜员已停岗接受调查，相关费用一律不收取。感谢您的监督。"
     type_multiline(page, ROOT_CAUSE, "柜员违规索要好处费")
     type_multiline(page, REPLY, reply)
+    # ... and the finding with what it is about; what was typed stays while the step is refused.
+    act(page, "标记为已处理并答复", expect_text=NEEDS_FINDING)
+    assert status_of(server, complaint_id).status == ComplaintStatus.investigating
+    choose(page, "核实结论（解决前必填）", "属实")
+    choose(page, "涉及（解决前必填）", "工作人员")
     act(page, "标记为已处理并答复")
     wait_for_status(page, complaint_id, "待客户确认")
     complaint = status_of(server, complaint_id)
     assert complaint.status == ComplaintStatus.resolved, log_tail(server)
     assert (complaint.root_cause, complaint.reply, complaint.satisfied) == ("柜员违规索要好处费", reply, None)
+    assert (complaint.finding, complaint.about) == ("substantiated", "staff")
     assert complaint.resolved_at is not None
 
     # The customer opens their status page from the code the kiosk showed, reads the reply, agrees.
@@ -318,7 +326,8 @@ def test_2_the_supervisor_takes_it_from_new_to_a_reply_and_the_customer_closes_i
     finally:
         customer.context.close()
     complaint = status_of(server, complaint_id)
-    assert (complaint.status, complaint.satisfied) == (ComplaintStatus.closed, True)
+    closed = (complaint.status, complaint.satisfied, complaint.grade)
+    assert closed == (ComplaintStatus.closed, True, "satisfied")
     assert complaint.closed_at is not None and complaint.contact_erase_after is not None
 
     # Back on the supervisor's screen the case shows as closed.
@@ -327,7 +336,7 @@ def test_2_the_supervisor_takes_it_from_new_to_a_reply_and_the_customer_closes_i
     open_complaint(page, complaint_id)
     wait_for_status(page, complaint_id, "已结案")
     shown = everything_shown(page)
-    for event in ("已受理", "开始调查", "已答复", "已处理", "您确认满意", "已结案"):
+    for event in ("已受理", "开始调查", "已答复", "已处理", "您确认了处理结果", "已结案"):
         assert f" {event} " in shown, f"the timeline lacks {event!r}: {shown!r}"
     assert button(page, "受理").count() == 0 and button(page, "由我处理").count() == 0
     # The docs picture: the whole life of the complaint is on this screen now.

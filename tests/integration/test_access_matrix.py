@@ -2185,11 +2185,11 @@ def test_a_revoked_or_unknown_device_token_is_refused_everywhere(ctx, db, world)
 
 
 PUBLIC_VIEW_FIELDS = {
-    "status", "severity", "category", "locale", "created_at", "due_at", "reply", "satisfied",
+    "status", "severity", "category", "locale", "created_at", "due_at", "reply", "satisfied", "grade",
     "can_answer_satisfaction", "timeline", "promise_unit", "promise_amount", "timezone", "extensions",
 }  # fmt: skip
 KIOSK_STATUS_FIELDS = {
-    "status", "created_at", "due_at", "category", "reply", "satisfied", "can_answer", "timeline",
+    "status", "created_at", "due_at", "category", "reply", "satisfied", "grade", "can_answer", "timeline",
     "promise_unit", "promise_amount", "timezone", "extensions",
 }  # fmt: skip
 
@@ -2211,7 +2211,7 @@ def test_a_tracking_code_never_shows_contact_staff_or_internal_notes(ctx, db, wo
         assign(s, assignee_id=boss.id, **by)
         transition(s, to=ComplaintStatus.investigating, note=note, **by)
         record_investigation(s, root_cause=cause, corrective_action=fix, **by)
-        transition(s, to=ComplaintStatus.resolved, reply="已向您致歉", **by)
+        transition(s, to=ComplaintStatus.resolved, reply="已向您致歉", finding="partly", about="staff", **by)
         alice = s.get(Staff, world.staff_id)
         assert alice is not None
         secrets_of_a = [contact, "138****5678", alice.display_name, alice.employee_no, alice.qr_token,
@@ -2234,9 +2234,9 @@ def test_a_tracking_code_never_shows_contact_staff_or_internal_notes(ctx, db, wo
     for code in ("", "XXXX-XXXX-X", mine.code[:-1], "'; DROP TABLE complaint; --"):
         assert kiosk.complaint_status(ctx, code) is None
         with pytest.raises(ComplaintNotFound):
-            kiosk.answer(ctx, code=code, satisfied=False)
+            kiosk.answer(ctx, code=code, grade="dissatisfied")
     assert not changed(before, snapshot(db))
-    kiosk.answer(ctx, code=mine.code, satisfied=True)
+    kiosk.answer(ctx, code=mine.code, grade="fairly")
     a_after, b_after = complaints(db)
     assert a_after.status == ComplaintStatus.closed and b_after.status == ComplaintStatus.new
 

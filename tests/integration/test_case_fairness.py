@@ -13,6 +13,8 @@ from sqlmodel import select
 
 from models import case_flow as flow
 from models.cases import RatingCase
+from models.complaint import Complaint
+from models.errors import ValidationFailed
 from models.org import Staff
 from models.rating import Channel, Rating
 from models.scores import Month, branch_moments, moments_by_staff, staff_daily, staff_moments
@@ -109,25 +111,71 @@ def test_a_complaint_about_the_case_counts_in_the_evaluation_only_when_the_findi
             branch_id=world.branch_id, staff_id=world.staff_id, rating_id=low.id, now=DAY,
         )  # fmt: skip
         assert complaint.id is not None
+        complaint_id = complaint.id
         at, boss = DAY + timedelta(hours=1), rated["boss"]
-        transition(s, complaint_id=complaint.id, to=ComplaintStatus.acknowledged, actor_staff_id=boss, now=at)
+        transition(s, complaint_id=complaint_id, to=ComplaintStatus.acknowledged, actor_staff_id=boss, now=at)
         transition(
-            s, complaint_id=complaint.id, to=ComplaintStatus.investigating, actor_staff_id=boss, now=at
+            s, complaint_id=complaint_id, to=ComplaintStatus.investigating, actor_staff_id=boss, now=at
         )
-        record_investigation(s, complaint_id=complaint.id, actor_staff_id=boss, root_cause="午间只开一个窗口")
-        done = ComplaintStatus.resolved
-        transition(s, complaint_id=complaint.id, to=done, actor_staff_id=boss, reply="已处理", now=at)
+        record_investigation(s, complaint_id=complaint_id, actor_staff_id=boss, root_cause="午间只开一个窗口")
+        with pytest.raises(ValidationFailed, match="finding"):  # nobody has found anything yet
+            transition(s, complaint_id=complaint_id, to=ComplaintStatus.resolved, actor_staff_id=boss, now=at)
+    # The case's finding stands for the complaint that joined it.
+    find(db, rated, "partly", "process")
+    with db.write() as s:
+        transition(
+            s,
+            complaint_id=complaint_id,
+            to=ComplaintStatus.resolved,
+            actor_staff_id=boss,
+            reply="已处理",
+            now=at,
+        )
     start, end = NOVEMBER.bounds("Asia/Shanghai")
 
     def weighing() -> list[int]:
         with db.read() as s:
             return [c.id for c in _substantiated(s, world.branch_id, start, end).get(world.staff_id, [])]  # type: ignore[misc]
 
-    assert weighing() == [complaint.id]  # no finding yet: as before
-    find(db, rated, "partly", "process")
     assert weighing() == []
     find(db, rated, "substantiated", "staff")
-    assert weighing() == [complaint.id]
+    assert weighing() == [complaint_id]
+
+
+def test_a_complaints_own_finding_decides_who_it_weighs_on(db, world, rated):
+    """A complaint without a 差评 (typed in from a hotline call, say) is found on its own page, with
+    the same words; only 属实 or 部分属实 about the staff member weighs on them."""
+    from models.complaint import ComplaintStatus, file_complaint, parse_complaint, transition
+    from models.sanction import _substantiated
+
+    start, end = NOVEMBER.bounds("Asia/Shanghai")
+    boss, at = rated["boss"], DAY + timedelta(hours=2)
+    outcomes = {}
+    for finding, about in (
+        ("unfounded", "staff"),
+        ("partly", "policy"),
+        ("partly", "staff"),
+        ("unverifiable", "staff"),
+    ):
+        with db.write() as s:
+            data = parse_complaint({"category": "2.2.2", "description": "电话里说柜员态度不好。"})
+            complaint, _code, _ = file_complaint(
+                s, idempotency_key=f"own-{uuid.uuid4()}", data=data, channel=Channel.hotline,
+                branch_id=world.branch_id, staff_id=world.staff_id, now=DAY,
+            )  # fmt: skip
+            assert complaint.id is not None
+            for to in (ComplaintStatus.acknowledged, ComplaintStatus.investigating):
+                transition(s, complaint_id=complaint.id, to=to, actor_staff_id=boss, now=at)
+            transition(
+                s, complaint_id=complaint.id, to=ComplaintStatus.resolved, actor_staff_id=boss, now=at,
+                root_cause="当班人员解释不清", reply="已核实", finding=finding, about=about,
+            )  # fmt: skip
+            stored = s.get(Complaint, complaint.id)
+            assert stored is not None and (stored.finding, stored.about) == (finding, about)
+            outcomes[complaint.id] = (finding, about)
+    with db.read() as s:
+        weighs = [c.id for c in _substantiated(s, world.branch_id, start, end).get(world.staff_id, [])]  # type: ignore[misc]
+    assert [outcomes[i] for i in weighs] == [("partly", "staff")]
 
 
 def test_the_persons_page_says_why_a_bad_rating_is_not_in_their_score(db, world, ctx, rated):

@@ -56,8 +56,10 @@ def step(db, complaint_id, *tos, now=NOW, **kwargs):
     with db.write() as s:
         for to in tos:
             extra = dict(kwargs)
-            if to is S.resolved:  # resolving needs a root cause on record
+            if to is S.resolved:  # resolving needs a root cause and a finding on record
                 extra.setdefault("root_cause", "the fee schedule was explained wrongly")
+                extra.setdefault("finding", "partly")
+                extra.setdefault("about", "process")
             complaint = transition(s, complaint_id=complaint_id, to=to, actor_staff_id=None, now=now, **extra)
     return complaint
 
@@ -257,7 +259,7 @@ def test_a_satisfied_customer_closes_the_complaint_and_fixes_when_the_contact_is
     complaint, code = resolved(db, world, contact="13812345678", consent=True)
     answered_at = NOW + timedelta(days=1)
     with db.write() as s:
-        view = answer_satisfaction(s, code=code, satisfied=True, policy=POLICY, now=answered_at)
+        view = answer_satisfaction(s, code=code, grade="satisfied", policy=POLICY, now=answered_at)
     assert view.status is S.closed and view.satisfied is True and not view.can_answer_satisfaction
     assert [kind for _, kind in view.timeline][-2:] == [EventKind.satisfied, EventKind.closed]
     row = stored(db, complaint.id)
@@ -269,7 +271,7 @@ def test_an_unsatisfied_customer_reopens_escalates_and_restarts_the_clock(db, wo
     complaint, code = resolved(db, world)
     answered_at = NOW + timedelta(days=1)
     with db.write() as s:
-        view = answer_satisfaction(s, code=code, satisfied=False, policy=POLICY, now=answered_at)
+        view = answer_satisfaction(s, code=code, grade="dissatisfied", policy=POLICY, now=answered_at)
     assert view.status is S.investigating and view.satisfied is False
     # Answered Tuesday at closing: 24 h = Wednesday to Friday.
     assert view.severity is Severity.high and view.due_at == closing_on(7)
@@ -281,22 +283,83 @@ def test_an_unsatisfied_customer_reopens_escalates_and_restarts_the_clock(db, wo
     assert EventKind.escalated not in [kind for _, kind in view.timeline]
 
 
+def test_a_fairly_satisfied_customer_closes_it_and_the_grade_is_kept_and_shown(db, world):
+    complaint, code = resolved(db, world)
+    with db.write() as s:
+        view = answer_satisfaction(s, code=code, grade="fairly", policy=POLICY, now=NOW + timedelta(days=1))
+    assert (view.status, view.satisfied, view.grade) == (S.closed, True, "fairly")
+    row = stored(db, complaint.id)
+    assert (row.grade, row.escalation_level) == ("fairly", 0)
+
+
+def test_a_grade_that_is_not_one_of_the_three_is_refused_and_changes_nothing(db, world):
+    complaint, code = resolved(db, world)
+    for bad in ("yes", "", "SATISFIED", "neutral"):
+        with db.write() as s, pytest.raises(ValidationFailed, match="satisfied, fairly or dissatisfied"):
+            answer_satisfaction(s, code=code, grade=bad, policy=POLICY, now=NOW)
+    row = stored(db, complaint.id)
+    assert (row.status, row.satisfied, row.grade) == (S.resolved, None, None)
+
+
+# --- findings ------------------------------------------------------------------------------------
+
+
+def test_resolving_needs_a_finding_and_what_it_is_about_and_writes_nothing_without(db, world):
+    complaint, _code, _ = file(db, world)
+    step(db, complaint.id, S.acknowledged, S.investigating)
+    before = events(db, complaint.id)
+    cases = [
+        ({"finding": None, "about": None}, "finding", "record the finding"),
+        ({"finding": "partly", "about": None}, "about", "choose what it is about"),
+        ({"finding": None, "about": "staff"}, "finding", "choose the finding"),
+        ({"finding": "true", "about": "staff"}, "finding", "choose the finding"),
+        ({"finding": "partly", "about": "counter"}, "about", "choose what it is about"),
+    ]
+    for given, field, message in cases:
+        with pytest.raises(ValidationFailed, match=message) as refused:
+            step(db, complaint.id, S.resolved, reply="done", **given)
+        assert refused.value.field == field
+    row = stored(db, complaint.id)
+    assert (row.status, row.finding, row.about, row.reply) == (S.investigating, None, None, None)
+    assert events(db, complaint.id) == before
+
+
+def test_a_finding_recorded_with_the_investigation_lets_it_resolve_and_is_audited(db, world):
+    from models.audit import AuditEvent
+    from models.complaint import record_investigation
+
+    complaint, _code, _ = file(db, world)
+    step(db, complaint.id, S.acknowledged, S.investigating)
+    with db.write() as s:
+        boss = s.exec(select(Staff).where(Staff.id != world.staff_id)).first()  # not the one named
+        assert boss is not None
+        record_investigation(
+            s, complaint_id=complaint.id, actor_staff_id=boss.id, root_cause="窗口少开",  # type: ignore[arg-type]
+            finding="unfounded", about="facilities", now=NOW,
+        )  # fmt: skip
+        transition(s, complaint_id=complaint.id, to=S.resolved, actor_staff_id=None, reply="已说明", now=NOW)
+        audited = s.exec(select(AuditEvent).where(AuditEvent.action == "complaint.investigation")).one()
+    row = stored(db, complaint.id)
+    assert (row.status, row.finding, row.about) == (S.resolved, "unfounded", "facilities")
+    assert audited.details == {"finding": "unfounded", "about": "facilities"}
+
+
 def test_a_second_answer_is_refused(db, world):
     _, code = resolved(db, world)
     with db.write() as s:
-        answer_satisfaction(s, code=code, satisfied=False, policy=POLICY, now=NOW)
+        answer_satisfaction(s, code=code, grade="dissatisfied", policy=POLICY, now=NOW)
     with db.write() as s, pytest.raises(SatisfactionNotOpen):
-        answer_satisfaction(s, code=code, satisfied=True, policy=POLICY, now=NOW)
+        answer_satisfaction(s, code=code, grade="satisfied", policy=POLICY, now=NOW)
 
 
 def test_two_racing_answers_cannot_both_apply(db, world, monkeypatch):
     complaint, code = resolved(db, world)
     stale = stored(db, complaint.id)  # what the slower request read before the faster one wrote
     with db.write() as s:
-        answer_satisfaction(s, code=code, satisfied=True, policy=POLICY, now=NOW)
+        answer_satisfaction(s, code=code, grade="satisfied", policy=POLICY, now=NOW)
     monkeypatch.setattr(complaint_module, "_by_code", lambda session, code: stale)
     with db.write() as s, pytest.raises(SatisfactionNotOpen):
-        answer_satisfaction(s, code=code, satisfied=False, policy=POLICY, now=NOW)
+        answer_satisfaction(s, code=code, grade="dissatisfied", policy=POLICY, now=NOW)
     row = stored(db, complaint.id)
     assert (row.status, row.satisfied, row.escalation_level) == (S.closed, True, 0)
 
@@ -304,25 +367,25 @@ def test_two_racing_answers_cannot_both_apply(db, world, monkeypatch):
 def test_satisfaction_cannot_be_answered_before_the_complaint_is_resolved(db, world):
     _, code, _ = file(db, world)
     with db.write() as s, pytest.raises(SatisfactionNotOpen):
-        answer_satisfaction(s, code=code, satisfied=True, policy=POLICY)
+        answer_satisfaction(s, code=code, grade="satisfied", policy=POLICY)
 
 
 def test_answering_with_an_unknown_code_is_not_found(db, world):
     with db.write() as s, pytest.raises(ComplaintNotFound):
-        answer_satisfaction(s, code="ABCDE-FGHJK", satisfied=True, policy=POLICY)
+        answer_satisfaction(s, code="ABCDE-FGHJK", grade="satisfied", policy=POLICY)
 
 
 def test_a_complaint_resolved_again_after_a_no_asks_again_and_stays_high(db, world):
     complaint, code = resolved(db, world)
     with db.write() as s:
-        answer_satisfaction(s, code=code, satisfied=False, policy=POLICY, now=NOW)
+        answer_satisfaction(s, code=code, grade="dissatisfied", policy=POLICY, now=NOW)
     step(db, complaint.id, S.resolved, reply="Second reply")
     with db.read() as s:
         view = public_status(s, code=code)
     assert view is not None and view.can_answer_satisfaction and view.reply == "Second reply"
     assert view.severity is Severity.high
     with db.write() as s:
-        view = answer_satisfaction(s, code=code, satisfied=False, policy=POLICY, now=NOW)
+        view = answer_satisfaction(s, code=code, grade="dissatisfied", policy=POLICY, now=NOW)
     assert view.severity is Severity.high and stored(db, complaint.id).escalation_level == 2
 
 

@@ -121,7 +121,8 @@ def bring(db, cid: int, *tos: S, by: int | None) -> None:
     nobody: the SLA sweep)."""
     with db.write() as s:
         for to in tos:
-            extra = {"root_cause": "高峰期未按规范解释"} if to is S.resolved else {}
+            found = {"root_cause": "高峰期未按规范解释", "finding": "partly", "about": "process"}
+            extra = found if to is S.resolved else {}
             transition(s, complaint_id=cid, to=to, actor_staff_id=by, now=NOW, **extra)  # type: ignore[arg-type]
 
 
@@ -163,7 +164,7 @@ STEPS: dict[str, tuple[tuple[S, ...], Step]] = {
     ),
     "resolve (decide)": (
         (S.acknowledged, S.investigating),
-        _move(S.resolved, root_cause="未按规范解释", reply="已致歉并整改"),
+        _move(S.resolved, root_cause="未按规范解释", reply="已致歉并整改", finding="partly", about="staff"),
     ),
     "close": ((S.acknowledged, S.investigating, S.resolved), _move(S.closed)),
     "reopen": ((S.acknowledged, S.investigating, S.resolved), _move(S.investigating, note="客户来电")),
@@ -292,7 +293,10 @@ def test_when_the_only_supervisor_is_named_an_administrator_is_offered_and_takes
     backend.act(ctx, root, cid, f"assign:{people.root2}")
     backend.act(ctx, root, cid, "acknowledged")
     backend.act(ctx, root, cid, "investigating")
-    backend.act(ctx, root, cid, "resolved", root_cause="未按规范解释", reply="已致歉并整改")
+    backend.act(
+        ctx, root, cid, "resolved",
+        root_cause="未按规范解释", reply="已致歉并整改", finding="partly", about="staff",
+    )  # fmt: skip
     assert status_of(db, cid) == "resolved"
     with db.read() as s:
         row = s.get(Complaint, cid)

@@ -267,7 +267,8 @@ def test_a_second_month_with_complaints_escalates_to_an_economic_penalty(db, wor
                     )
                 transition(
                     s, complaint_id=c.id, to=ComplaintStatus.resolved, actor_staff_id=boss,
-                    root_cause="服务态度问题", now=filed + timedelta(hours=3),
+                    root_cause="服务态度问题", finding="substantiated", about="staff",
+                    now=filed + timedelta(hours=3),
                 )  # fmt: skip
             run_at = month.next().bounds("Asia/Shanghai")[0] + timedelta(days=1)
             result = evaluate_month(

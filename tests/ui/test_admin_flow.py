@@ -110,13 +110,25 @@ async def test_a_supervisor_works_a_complaint_from_queue_to_resolved(open_admin:
     await h.fill("root_cause", "高峰期只开了一个窗口")
     await h.fill("reply", "已增开窗口并向您致歉")
     await h.click("action-resolved")
+    # ... and a finding with what it is about; what was typed is still there while it is refused.
+    needs = "请先选择核实结论（属实、部分属实、不属实或无法核实）及其涉及的方面。"
+    assert h.find("detail-message").value == needs
+    assert status_of(db, cid) == "investigating"
+    typed = (h.find("root_cause").value, h.find("reply").value)
+    assert typed == ("高峰期只开了一个窗口", "已增开窗口并向您致歉")
+    assert [o.text for o in h.find("finding").options] == ["属实", "部分属实", "不属实", "无法核实"]
+    await h.fill("finding", "partly")
+    await h.fill("about", "process")
+    await h.click("action-resolved")
     assert status_of(db, cid) == "resolved"
+    assert h.find("finding").value == "partly" and h.find("finding").disabled is not True
     with db.read() as s:
         row = s.get(Complaint, cid)
         assert (
             row is not None
             and row.reply == "已增开窗口并向您致歉"
             and row.root_cause == "高峰期只开了一个窗口"
+            and (row.finding, row.about) == ("partly", "process")
         )
 
     await h.click("reveal")

@@ -582,24 +582,27 @@ async def test_the_status_page_follows_a_complaint_to_its_reply_and_reopens_it_o
         transition(
             s, complaint_id=complaint_id, to=ComplaintStatus.resolved, actor_staff_id=world.staff_id,
             reply="已对柜员进行批评教育，并向您致歉。", root_cause="柜员解释收费标准时态度生硬",
+            finding="substantiated", about="staff",
         )  # fmt: skip
 
     resolved = await open_kiosk(f"/t/{code.replace('-', '').lower()}", width=390, height=844)
     assert value(resolved, "status-current") == "当前状态：已处理，待您确认"
     assert value(resolved, "status-reply") == "已对柜员进行批评教育，并向您致歉。"
     assert resolved.has_text("您对本次投诉的处理结果满意吗？")
-    assert resolved.exists("satisfied-yes") and resolved.exists("satisfied-no")
+    grades = [f"complaint-grade-{g}" for g in ("satisfied", "fairly", "dissatisfied")]
+    assert [resolved.find(k).content.value for k in grades] == ["满意", "基本满意", "不满意"]
 
-    await resolved.click("satisfied-no")
+    await resolved.click("complaint-grade-dissatisfied")
 
     assert value(resolved, "status-current") == "当前状态：调查处理中"
     assert value(resolved, "status-message") == "抱歉没有让您满意。投诉已重新打开并提交上级处理。"
-    assert not resolved.exists("satisfied-yes") and not resolved.exists("satisfied-no")
+    assert not any(resolved.exists(k) for k in grades)
+    assert value(resolved, "status-graded") == "您的评价：不满意"
     assert not resolved.has_text("您对本次投诉的处理结果满意吗？")
     assert resolved.has_text("您表示不满意") and resolved.has_text("重新处理")
     [c] = complaints(db)
     assert c.status == ComplaintStatus.investigating
-    assert c.escalation_level == 1 and c.satisfied is False
+    assert c.escalation_level == 1 and (c.satisfied, c.grade) == (False, "dissatisfied")
 
 
 async def test_a_satisfied_customer_closes_the_complaint(open_kiosk: Open, db, world):
@@ -607,11 +610,11 @@ async def test_a_satisfied_customer_closes_the_complaint(open_kiosk: Open, db, w
     with db.write() as s:
         for step in (ComplaintStatus.acknowledged, ComplaintStatus.investigating, ComplaintStatus.resolved):
             transition(s, complaint_id=complaint_id, to=step, actor_staff_id=None, reply="已处理",
-                       root_cause="说明不清")  # fmt: skip
+                       root_cause="说明不清", finding="unfounded", about="process")  # fmt: skip
     h = await open_kiosk(f"/t/{code}")
-    await h.click("satisfied-yes")
+    await h.click("complaint-grade-satisfied")
     assert value(h, "status-current") == "当前状态：已结案"
-    assert not h.exists("satisfied-yes")
+    assert not h.exists("complaint-grade-satisfied")
     [c] = complaints(db)
     assert c.status == ComplaintStatus.closed and c.satisfied is True
 
