@@ -300,6 +300,12 @@ class AdminApp:
             self.say("admin.action.done", ok=True)
         await self.reload_detail()
 
+    async def on_detail_pick(self, _e: ft.Event[Any]) -> None:
+        """A finding or its subject was picked: keep the whole form as it stands and redraw, so the
+        picker's accessible name says the choice (admin/screens/common.py ``named_dropdown``)."""
+        self.detail_draft = {name: str(field.value or "") for name, field in self.detail_fields.items()}
+        self.render()
+
     async def reload_detail(self) -> None:
         """Read the open complaint and its extension panel again and redraw (after a step on it)."""
         assert self.detail is not None

@@ -55,6 +55,7 @@ def build(app: AdminApp) -> ft.Control:
         draft.get("finding") or d.finding,
         [(f, t(locale, f"cases.outcome.{f}")) for f in Finding],
         key="finding",
+        on_select=app.on_detail_pick,
         width=240,
     )
     about = named_dropdown(
@@ -62,6 +63,7 @@ def build(app: AdminApp) -> ft.Control:
         draft.get("about") or d.about,
         [(a, t(locale, f"cases.about.{a}")) for a in About],
         key="about",
+        on_select=app.on_detail_pick,
         width=240,
     )
     pickers: dict[str, ft.Dropdown] = {

@@ -118,7 +118,13 @@ async def test_a_supervisor_works_a_complaint_from_queue_to_resolved(open_admin:
     assert typed == ("高峰期只开了一个窗口", "已增开窗口并向您致歉")
     assert [o.text for o in h.find("finding").options] == ["属实", "部分属实", "不属实", "无法核实"]
     await h.fill("finding", "partly")
+    await h.event("finding", "select", "partly")
     await h.fill("about", "process")
+    await h.event("about", "select", "process")
+    # The pickers say their choice to a screen reader, and the typed text survived the redraw.
+    assert h.find("finding").parent.label == "核实结论（解决前必填）: 部分属实"
+    assert h.find("about").parent.label == "涉及（解决前必填）: 办事流程"
+    assert (h.find("root_cause").value, h.find("reply").value) == typed
     await h.click("action-resolved")
     assert status_of(db, cid) == "resolved"
     assert h.find("finding").value == "partly" and h.find("finding").disabled is not True
