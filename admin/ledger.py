@@ -202,6 +202,9 @@ def ledger_view(
                 for c in sorted(v.clauses.values(), key=lambda c: c.sort_order)
                 if c.active and c.section != "1" and not c.code.startswith("4.")
             ),
+            fines_at=frozenset(
+                b.id for b in _branches(session, user) if effective_policy(session, b.id).fines_enabled
+            ),
         )
 
 

@@ -188,6 +188,7 @@ class LedgerView:
     appeals: tuple[AppealRow, ...]  # open, oldest first
     people: tuple[Person, ...]  # whom the caller may propose for
     clauses: tuple[Clause, ...]  # what a proposal may cite
+    fines_at: frozenset[int] = frozenset()  # branches in scope whose policy turned fines on
 
 
 @dataclass(frozen=True)

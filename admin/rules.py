@@ -78,6 +78,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "complaints_for_penalty",
         "inspection_violation_penalty",
         "penalty_deduction_yuan",
+        "deduction_cap_yuan_per_month",
+        "fines_enabled",
         "dismissal_after_penalties",
         "escalation_lookback_months",
     ),

@@ -105,6 +105,15 @@ class PolicyValues(BaseModel):
     complaints_for_penalty: int = Field(default=2, ge=1, le=100)
     inspection_violation_penalty: bool = True
     penalty_deduction_yuan: int = Field(default=200, ge=0, le=1_000_000)
+    # 工资支付暂行规定 §16 (docs/RULES-CITED.md §4): a month's deductions are at most 20% of that month's
+    # wage and never push pay below the local minimum wage. Rapport does not hold wages, so the sum of
+    # one person's approved deductions (and fines) in a calendar month is capped at an amount, checked
+    # when a deduction is proposed and again when it is approved. The default, 300 yuan, is 20% of
+    # 1,500 yuan, below every full-time monthly minimum wage in China; 0 allows no deduction at all.
+    deduction_cap_yuan_per_month: int = Field(default=300, ge=0, le=1_000_000)
+    # Employer fines (罚款) have no legal basis since the 企业职工奖惩条例 was abolished (RULES-CITED §4):
+    # the ``fine`` kind is refused unless an administrator turns it on deliberately.
+    fines_enabled: bool = False
     # Repeated violations escalate: warning first, then an economic penalty, and a dismissal
     # recommendation once this many penalties were approved in the look-back window.
     dismissal_after_penalties: int = Field(default=3, ge=2, le=100)

@@ -44,7 +44,7 @@ from models.errors import DomainError, Forbidden, NotFound, StaffNotFound, Valid
 from models.org import Branch, Role, Staff
 from models.policy import PolicyValues, effective_policy
 from models.rating import Rating
-from models.scores import Month, Standing, leaderboard
+from models.scores import Month, Standing, leaderboard, local_month
 from models.text import clean_text
 
 REASON_MAX_CHARS = 1000
@@ -65,6 +65,8 @@ class SanctionKind(StrEnum):
 
 
 REWARDS = frozenset({SanctionKind.commendation, SanctionKind.honorary_title, SanctionKind.bonus})
+# Money taken from pay: capped per person and month (PolicyValues.deduction_cap_yuan_per_month).
+FROM_PAY = frozenset({SanctionKind.deduction, SanctionKind.fine})
 PENALTIES = frozenset(SanctionKind) - REWARDS
 MONEY = frozenset({SanctionKind.bonus, SanctionKind.deduction, SanctionKind.fine})
 # Seed 四(二)2: an economic penalty comes with a written self-review and rectification report.
@@ -258,6 +260,69 @@ def _amount(kind: SanctionKind, amount_yuan: int | None) -> int | None:
     return None
 
 
+class FinesOff(ValidationFailed):
+    """The ``fine`` kind while the policy's ``fines_enabled`` is off (the default)."""
+
+    code = "fines_off"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "kind",
+            "fines are off: employer fines have no legal basis since the 企业职工奖惩条例 was abolished "
+            "(docs/RULES-CITED.md §4); propose a deduction, or an administrator turns fines on",
+        )
+
+
+class DeductionOverCap(ValidationFailed):
+    """A deduction that would take a person's approved deductions in the month over the cap
+    (工资支付暂行规定 §16); ``cap``, ``taken`` (already approved this month) and ``asked`` in yuan."""
+
+    code = "deduction_over_cap"
+
+    def __init__(self, *, cap: int, taken: int, asked: int, month: str):
+        super().__init__(
+            "amount_yuan",
+            f"{asked} yuan would take the deductions of {month} to {taken + asked} yuan, over the cap of "
+            f"{cap} yuan a month (工资支付暂行规定 §16, docs/RULES-CITED.md §4); "
+            f"{max(cap - taken, 0)} yuan left",
+        )
+        self.cap, self.taken, self.asked, self.month = cap, taken, asked, month
+
+
+def deducted_in_month(
+    session: Session, staff_id: int, month: Month, tz: str, *, leave_out: int | None = None
+) -> int:
+    """Yuan taken from this person's pay by deductions and fines approved within the month (those
+    since set aside on appeal or rejected do not count); ``leave_out``: the entry being decided."""
+    start, end = month.bounds(tz)
+    query = select(func.coalesce(func.sum(Sanction.amount_yuan), 0)).where(
+        Sanction.staff_id == staff_id,
+        col(Sanction.kind).in_([str(k) for k in FROM_PAY]),
+        col(Sanction.status).in_([str(s) for s in IN_FORCE]),
+        col(Sanction.decided_at) >= start,
+        col(Sanction.decided_at) < end,
+    )
+    if leave_out is not None:
+        query = query.where(Sanction.id != leave_out)
+    return int(session.exec(query).one() or 0)
+
+
+def check_deduction_cap(
+    session: Session, staff: Staff, amount: int, now: datetime, *, leave_out: int | None = None
+) -> None:
+    """Refuse (:class:`DeductionOverCap`) a deduction the month's cap cannot take: at proposal, so
+    nobody proposes what cannot be approved, and again at approval, since others may have been approved
+    meanwhile. The month is the calendar month of ``now`` at the person's branch."""
+    assert staff.branch_id is not None and staff.id is not None
+    branch = session.get(Branch, staff.branch_id)
+    tz = branch.timezone if branch is not None else "Asia/Shanghai"
+    cap = effective_policy(session, staff.branch_id).deduction_cap_yuan_per_month
+    month = local_month(now, tz)
+    taken = deducted_in_month(session, staff.id, month, tz, leave_out=leave_out)
+    if taken + amount > cap:
+        raise DeductionOverCap(cap=cap, taken=taken, asked=amount, month=str(month))
+
+
 def _audit(
     session: Session, action: str, row: Sanction | Appeal, actor: int | None, now: datetime, **d: Any
 ) -> None:
@@ -286,7 +351,10 @@ def propose(
     dedupe_key: str | None = None,
     commit: bool = True,
 ) -> Sanction:
-    """A proposal by a supervisor (``rule`` manual) or by the monthly evaluation."""
+    """A proposal by a supervisor (``rule`` manual) or by the monthly evaluation.
+
+    A fine is refused while the branch's policy has fines off (:class:`FinesOff`), and a deduction or
+    fine the month's cap cannot take is refused (:func:`check_deduction_cap`)."""
     now = now or utcnow()
     try:
         kind = SanctionKind(kind)
@@ -295,13 +363,18 @@ def propose(
     staff = _staff(session, staff_id)
     if actor_staff_id is not None and actor_staff_id == staff_id:
         raise Forbidden("nobody proposes a reward or penalty for themselves")
+    if kind is SanctionKind.fine and not effective_policy(session, staff.branch_id).fines_enabled:
+        raise FinesOff()
     text = _text(reason, "reason", max_chars=REASON_MAX_CHARS, what="why you propose this")
     cited = _clauses(session, [*clauses, KIND_CLAUSE[kind]])
+    amount = _amount(kind, amount_yuan)
+    if kind in FROM_PAY and amount is not None:
+        check_deduction_cap(session, staff, amount, now)
     row = Sanction(
         staff_id=staff_id,
         branch_id=staff.branch_id,  # type: ignore[arg-type]
         kind=kind,
-        amount_yuan=_amount(kind, amount_yuan),
+        amount_yuan=amount,
         clauses=cited,
         evidence=evidence or {},
         reason=text,
@@ -338,9 +411,12 @@ def decide(
         raise Forbidden("another supervisor or an administrator decides a proposal you made")
     if row.status != SanctionStatus.proposed:
         raise LedgerStepRefused(f"this entry was already decided ({row.status})")
-    row.decision_reason = _text(
-        reason, "reason", max_chars=REASON_MAX_CHARS, what="the reason for your decision"
-    )
+    text = _text(reason, "reason", max_chars=REASON_MAX_CHARS, what="the reason for your decision")
+    if approve and SanctionKind(row.kind) in FROM_PAY and row.amount_yuan:
+        if row.kind == SanctionKind.fine and not effective_policy(session, row.branch_id).fines_enabled:
+            raise FinesOff()
+        check_deduction_cap(session, _staff(session, row.staff_id), row.amount_yuan, now, leave_out=row.id)
+    row.decision_reason = text
     row.status = SanctionStatus.approved if approve else SanctionStatus.rejected
     row.decided_by, row.decided_at = actor_staff_id, now
     if not approve:
@@ -685,8 +761,11 @@ def evaluate_month(
         if k.startswith(
             ("service_star", "commendation", "reward_", "complaints_", "inspection_", "penalty_", "dismissal")
         )
-        or k in ("escalation_lookback_months", "min_ratings_ranked", "score_prior_weight")
-    }
+        or k in (
+            "escalation_lookback_months", "min_ratings_ranked", "score_prior_weight",
+            "deduction_cap_yuan_per_month",
+        )
+    }  # fmt: skip
     ev = Evaluation(branch_id=branch_id, month=str(month), run_at=now, run_by=actor_staff_id, rules=rules)
     session.add(ev)
     session.flush()
@@ -761,6 +840,15 @@ def evaluate_month(
             continue
         prior = _prior_penalties(session, staff_id, lookback)
         kind = next_penalty(len(prior), policy)
+        amount = policy.penalty_deduction_yuan if kind in MONEY else None
+        if amount is not None:
+            # What the month's cap still takes (工资支付暂行规定 §16): less, or a criticism when none is left.
+            left = policy.deduction_cap_yuan_per_month - deducted_in_month(
+                session, staff_id, local_month(now, branch.timezone), branch.timezone
+            )
+            amount = min(amount, max(left, 0)) or None
+            if amount is None:
+                kind = SanctionKind.criticism
         zh, en = [], []
         if len(mine) >= policy.complaints_for_penalty:
             zh.append(f"有效投诉 {len(mine)} 件")
@@ -779,7 +867,7 @@ def evaluate_month(
                 "inspections": sorted({i for i, _ in found}),
                 "prior_penalties": sorted(p.id for p in prior if p.id is not None),
             },
-            amount_yuan=policy.penalty_deduction_yuan if kind in MONEY else None,
+            amount_yuan=amount,
         )  # fmt: skip
     ev.proposed = len(created)
     session.add(ev)

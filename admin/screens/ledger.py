@@ -14,10 +14,11 @@ from admin import ledger as service
 from admin.screens import ledger_cards as cards
 from admin.screens import ledger_eval, ledger_list, ledger_propose
 from admin.screens.common import INK, MUTED, TAP
+from admin.screens.ledger_propose import over_cap_values
 from admin.screens.ledger_state import TABS, LedgerState, load, reload, state
 from models.auth import SessionExpired
 from models.errors import Forbidden, NotFound, ValidationFailed
-from models.sanction import LedgerStepRefused
+from models.sanction import DeductionOverCap, FinesOff, LedgerStepRefused
 from rapport.i18n import t
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ async def decide(app: AdminApp, v: LedgerState, target: str, item_id: int, yes: 
     slot = f"{target}{item_id}"
     reason = v.reasons.get(slot, "").strip()
     v.card_errors.pop(slot, None)
+    v.card_error_values.pop(slot, None)
     v.say(None)
     if not reason:
         v.card_errors[slot] = "admin.ledger.error.reason"
@@ -70,6 +72,15 @@ async def decide(app: AdminApp, v: LedgerState, target: str, item_id: int, yes: 
         else:
             await app.call(service.decide_appeal, item_id, overturn=yes, reason=reason)
     except SessionExpired:
+        return
+    except DeductionOverCap as exc:  # others were approved since it was proposed
+        v.card_errors[slot] = "admin.ledger.form.error.over_cap"
+        v.card_error_values[slot] = over_cap_values(exc)
+        app.render()
+        return
+    except FinesOff:
+        v.card_errors[slot] = "admin.ledger.error.fines_off"
+        app.render()
         return
     except ValidationFailed:
         v.card_errors[slot] = "admin.ledger.error.reason"
@@ -140,7 +151,8 @@ def decision_box(
             on_change=h.on_reason,
             data=slot,
             key=f"{key}-{item_id}-reason",
-            error=t(locale, error) if error else None,
+            error=t(locale, error, **v.card_error_values.get(slot, {})) if error else None,
+            error_max_lines=4,
         ),
         ft.Row(
             [

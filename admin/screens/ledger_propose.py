@@ -15,7 +15,7 @@ from admin.screens.common import INK, MUTED, TAP
 from admin.screens.ledger_state import LedgerState, ProposalDraft, reload, state
 from models.auth import SessionExpired
 from models.errors import Forbidden, StaffNotFound, ValidationFailed
-from models.sanction import KIND_CLAUSE, MONEY, SanctionKind
+from models.sanction import KIND_CLAUSE, MONEY, DeductionOverCap, FinesOff, SanctionKind
 from rapport.i18n import t
 
 if TYPE_CHECKING:
@@ -46,8 +46,8 @@ class Handlers:
 
     async def on_staff(self, e: ft.Event[Any]) -> None:
         self.d.staff_id = e.control.value or None
-        if self.d.errors.pop("staff_id", None):
-            self.app.render()
+        self.d.errors.pop("staff_id", None)
+        self.app.render()  # the kinds offered follow the person's branch (fines only where turned on)
 
     async def on_kind(self, e: ft.Event[Any]) -> None:
         self.d.kind = e.control.value or None
@@ -79,7 +79,7 @@ class Handlers:
 
     def _check(self) -> int | None:
         d = self.d
-        d.errors = {}
+        d.errors, d.error_values = {}, {}
         amount = None
         if not d.staff_id:
             d.errors["staff_id"] = "admin.ledger.form.error.staff_id"
@@ -111,6 +111,13 @@ class Handlers:
             )
         except SessionExpired:
             return
+        except DeductionOverCap as exc:
+            d.errors["amount_yuan"] = "admin.ledger.form.error.over_cap"
+            d.error_values["amount_yuan"] = over_cap_values(exc)
+            v.say("admin.ledger.form.fix")
+        except FinesOff:
+            d.errors["kind"] = "admin.ledger.error.fines_off"
+            v.say("admin.ledger.form.fix")
         except ValidationFailed as exc:
             name = exc.field if exc.field in FIELDS else "reason"
             d.errors[name] = f"admin.ledger.form.error.{name}"
@@ -129,9 +136,14 @@ class Handlers:
         await reload(self.app)
 
 
+def over_cap_values(exc: DeductionOverCap) -> dict[str, object]:
+    """The blanks of the over-the-cap message: the cap, what the month already took, what is left."""
+    return {"cap": exc.cap, "taken": exc.taken, "left": max(exc.cap - exc.taken, 0), "month": exc.month}
+
+
 def _err(locale: str, d: ProposalDraft, name: str) -> str | None:
     key = d.errors.get(name)
-    return t(locale, key) if key else None
+    return t(locale, key, **d.error_values.get(name, {})) if key else None
 
 
 def build(app: AdminApp, v: LedgerState) -> list[ft.Control]:
@@ -139,6 +151,8 @@ def build(app: AdminApp, v: LedgerState) -> list[ft.Control]:
     assert data is not None
     names = {c.code: f"{c.code} {c.short(locale)}" for c in data.clauses}
     money = d.kind in KINDS and SanctionKind(str(d.kind)) in MONEY
+    chosen = next((p for p in data.people if str(p.id) == d.staff_id), None)
+    fines_here = chosen.branch_id in data.fines_at if chosen else bool(data.fines_at)
     # A wrapping row cannot hold an expanding field: on a phone each field takes the card's width.
     page_width = app.page.width or 1280
     wide = page_width - 60 if page_width < 600 else 0
@@ -156,7 +170,12 @@ def build(app: AdminApp, v: LedgerState) -> list[ft.Control]:
         value=d.kind,
         key="propose-kind",
         on_select=h.on_kind,
-        options=[ft.DropdownOption(key=k, text=t(locale, f"admin.ledger.kind.{k}")) for k in KINDS],
+        # A fine only where the person's branch has turned fines on (off by default, RULES-CITED §4).
+        options=[
+            ft.DropdownOption(key=k, text=t(locale, f"admin.ledger.kind.{k}"))
+            for k in KINDS
+            if k != SanctionKind.fine or fines_here
+        ],
         error_text=_err(locale, d, "kind"),
         width=wide or 240,
     )

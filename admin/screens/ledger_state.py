@@ -25,6 +25,7 @@ class ProposalDraft:
     clause_pick: str | None = None
     reason: str = ""
     errors: dict[str, str] = field(default_factory=dict)  # field -> catalog key
+    error_values: dict[str, dict[str, object]] = field(default_factory=dict)  # field -> the key's blanks
 
 
 @dataclass
@@ -37,6 +38,7 @@ class LedgerState:
     month_filter: str = "all"
     reasons: dict[str, str] = field(default_factory=dict)  # "p<id>" / "a<id>" -> draft reason
     card_errors: dict[str, str] = field(default_factory=dict)  # "p<id>" / "a<id>" -> catalog key
+    card_error_values: dict[str, dict[str, object]] = field(default_factory=dict)  # the key's blanks
     expanded: set[int] = field(default_factory=set)
     draft: ProposalDraft = field(default_factory=ProposalDraft)
     message: str | None = None

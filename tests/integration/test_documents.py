@@ -181,7 +181,7 @@ def test_the_monthly_report_names_the_branch_ranks_staff_and_shows_the_star_and_
         propose(
             s,
             staff_id=people["E2"],
-            kind=SanctionKind.fine,
+            kind=SanctionKind.deduction,
             reason="三次低分并被投诉",
             clauses=["2.2.1"],
             amount_yuan=150,
@@ -210,7 +210,7 @@ def test_the_monthly_report_names_the_branch_ranks_staff_and_shows_the_star_and_
     assert "王芳" in text and "E1" in text and "李娜" in text
     assert "评价少于 20 条，不参与排名" in text  # 李娜 has 3 ratings, 王芳 25: only she is ranked
     assert "★ 王芳（工号 E1）" in text
-    assert "罚款" in text and "150 元" in text and "待决定" in text
+    assert "扣减绩效" in text and "150 元" in text and "待决定" in text
     assert "2.2.1 热情礼貌" in text  # cited by the low ratings: a row of the heat map
     assert f"1 / {len(rendered)}" in rendered[0][0]
     image = rendered[0][1]

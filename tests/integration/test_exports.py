@@ -187,7 +187,7 @@ def test_sanctions_export_the_ledger_with_amounts_clauses_and_who_decided(db, wo
         fine = propose(
             s,
             staff_id=world.staff_id,
-            kind=SanctionKind.fine,
+            kind=SanctionKind.deduction,
             reason="-违反 2.2.1，屡教不改",
             clauses=["2.2.1"],
             amount_yuan=200,
@@ -231,9 +231,9 @@ def test_sanctions_export_the_ledger_with_amounts_clauses_and_who_decided(db, wo
     assert len(body) == 2  # September's warning belongs to September
     fine_row = body[0]
     col = {name: fine_row[i] for i, name in enumerate(SANCTION_COLUMNS)}
-    assert col["kind"] == "fine" and col["status"] == "approved" and col["amount_yuan"] == "200"
+    assert col["kind"] == "deduction" and col["status"] == "approved" and col["amount_yuan"] == "200"
     assert col["clauses"] == "2.2.1;4.2.2" and col["reason"] == "'-违反 2.2.1，屡教不改"
     assert col["decided_by"] == "S1 郭主管" and col["decided_at"] == "2026-11-02T08:00:00+08:00"
     assert col["decision_reason"] == "证据充分" and col["branch_name"] == "Branch A"
-    assert [r[SANCTION_COLUMNS.index("kind")] for r in approved[1:]] == ["fine"]
+    assert [r[SANCTION_COLUMNS.index("kind")] for r in approved[1:]] == ["deduction"]
     assert [r[SANCTION_COLUMNS.index("kind")] for r in rewards[1:]] == ["commendation"]

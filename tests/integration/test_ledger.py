@@ -291,8 +291,9 @@ def test_a_second_month_with_complaints_escalates_to_an_economic_penalty(db, wor
     ("kind", "amount", "clauses", "field"),
     [
         ("warning", 100, [], "amount_yuan"),  # only money kinds carry an amount
-        ("fine", None, [], "amount_yuan"),
-        ("fine", 0, [], "amount_yuan"),
+        ("deduction", None, [], "amount_yuan"),
+        ("deduction", 0, [], "amount_yuan"),
+        ("fine", 100, [], "kind"),  # fines are off unless an administrator turns them on
         ("bonus", 2_000_000, [], "amount_yuan"),
         ("warning", None, ["9.9.9"], "clauses"),
         ("promotion", None, [], "kind"),

@@ -202,7 +202,8 @@ def test_a_proposal_by_hand_is_validated_and_a_bad_one_stores_nothing(ctx, lw, d
     boss = token(ctx, "boss.a")
     e2 = lw.staff["E2"]
     cases = [
-        ({"kind": "fine", "reason": "违规收费", "clauses": ["2.1.2"]}, "amount_yuan"),
+        ({"kind": "deduction", "reason": "违规收费", "clauses": ["2.1.2"]}, "amount_yuan"),
+        ({"kind": "fine", "reason": "违规收费", "clauses": ["2.1.2"], "amount_yuan": 100}, "kind"),
         (
             {"kind": "warning", "reason": "违规收取费用", "clauses": ["2.1.2"], "amount_yuan": 100},
             "amount_yuan",
@@ -220,7 +221,7 @@ def test_a_proposal_by_hand_is_validated_and_a_bad_one_stores_nothing(ctx, lw, d
         )
         assert err.field == field, kwargs  # type: ignore[attr-defined]
     fine = ledger.propose_by_hand(
-        ctx, boss, staff_id=e2, kind="fine", reason="违规收费", clauses=["2.1.2"], amount_yuan=300
+        ctx, boss, staff_id=e2, kind="deduction", reason="违规收费", clauses=["2.1.2"], amount_yuan=300
     )
     with db.read() as s:
         row = s.get(Sanction, fine)

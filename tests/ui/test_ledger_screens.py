@@ -136,7 +136,9 @@ async def test_a_proposal_by_hand_is_checked_and_its_author_cannot_decide_it(ope
     assert not h.exists("propose-amount")
 
     await choose(h, "propose-staff", str(lw.staff["E2"]))
-    await choose(h, "propose-kind", "fine")
+    # Fines are off by default (no legal basis): not offered; a deduction is.
+    assert "fine" not in [o.key for o in h.find("propose-kind").options]
+    await choose(h, "propose-kind", "deduction")
     await h.fill("propose-reason", "违规向客户收取材料费")
     await h.fill("propose-amount", "十元")
     await h.click("propose-submit")
@@ -148,7 +150,7 @@ async def test_a_proposal_by_hand_is_checked_and_its_author_cannot_decide_it(ope
     await h.click("propose-add-clause")
     assert h.exists("propose-clause-2.1.2")
     await h.click("propose-submit")
-    fine = sanctions(db)[("E2", "fine")]
+    fine = sanctions(db)[("E2", "deduction")]
     assert h.find("ledger-message").value == f"提议 #{fine.id} 已提交，等待决定。"
     assert (fine.amount_yuan, fine.clauses, fine.reason, fine.status) == (
         300,
@@ -163,7 +165,7 @@ async def test_a_proposal_by_hand_is_checked_and_its_author_cannot_decide_it(ope
     await h.fill(f"decide-{fine.id}-reason", "我同意我自己")
     await h.click(f"decide-{fine.id}-approve")
     assert h.find(f"decide-{fine.id}-reason").error == "这是您本人提出的提议，须由其他主管或管理员决定。"
-    assert sanctions(db)[("E2", "fine")].status == "proposed"
+    assert sanctions(db)[("E2", "deduction")].status == "proposed"
 
 
 async def test_a_supervisor_overturns_an_appealed_rating_with_a_reason(open_admin, lw, db):
