@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 from models import auth
 from models.catalog import ConductClause
 from models.complaint import Complaint
-from models.errors import Forbidden, NotFound
+from models.errors import Forbidden, NotFound, ValidationFailed
 from models.inspection import findings_of, list_inspections
 from models.org import Branch, Role, Staff
 from models.policy import effective_policy
@@ -44,6 +44,7 @@ from models.sanction import (
     appeals_of,
     file_report,
     sanctions_of,
+    set_public_name_consent,
 )
 from models.scores import Score, local_month, profile
 from models.text import CONTACT_MASK, mask_contacts
@@ -72,6 +73,8 @@ class Me:
     branch_zh: str
     branch_en: str
     tz: str
+    # Since when I agree to be named in public (the Service Star on the tablets); None: I do not.
+    public_consent_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -247,8 +250,9 @@ def _who(session: Session, staff: Staff) -> Me:
     branch = session.get(Branch, staff.branch_id)
     assert branch is not None and staff.id is not None
     return Me(
-        staff.id, staff.display_name, staff.employee_no, branch.name_zh, branch.name_en, branch.timezone
-    )
+        staff.id, staff.display_name, staff.employee_no, branch.name_zh, branch.name_en, branch.timezone,
+        staff.public_name_consent_at,
+    )  # fmt: skip
 
 
 def _clauses(session: Session) -> dict[str, Clause]:
@@ -545,6 +549,18 @@ def _mine(session: Session, staff: Staff, sanction_id: int) -> Sanction:
         # Someone else's entry is as unknown to me as one that does not exist.
         raise SanctionNotFound("no ledger entry of yours with this id")
     return row
+
+
+def set_public_consent(ctx: AppContext, token: str, consent: bool) -> Me:
+    """I agree, or no longer agree, to have my name shown in public: the Service Star on my branch's
+    tablets names me only while I do (个人信息保护法 §25). Audited; withdrawable at any time."""
+    if not isinstance(consent, bool):
+        raise ValidationFailed("consent", "consent is yes or no")
+    with ctx.db.write() as session:
+        staff = _me(session, token, ctx)
+        assert staff.id is not None
+        set_public_name_consent(session, staff_id=staff.id, consent=consent, now=ctx.clock())
+        return _who(session, staff)
 
 
 def acknowledge_record(ctx: AppContext, token: str, sanction_id: int) -> RecordRow:

@@ -63,6 +63,11 @@ class Staff(SQLModel, table=True):
     password_hash: str | None = Field(default=None, max_length=255)
     pin_hash: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    # When the person agreed to have their name shown in public (the Service Star on the counter
+    # tablets); None: not agreed, or withdrawn (个人信息保护法 §25, docs/RULES-CITED.md §4).
+    public_name_consent_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
 
 
 class Device(SQLModel, table=True):

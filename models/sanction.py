@@ -884,7 +884,10 @@ def evaluate_month(
 def current_service_star(
     session: Session, branch_id: int, now: datetime | None = None
 ) -> tuple[Staff, str] | None:
-    """The Service Star of the latest month that has an approved one (within the last two months)."""
+    """The Service Star of the latest month that has an approved one (within the last two months),
+    if that person has agreed to be named in public (``Staff.public_name_consent_at``, withdrawable
+    at any time: 个人信息保护法 §25). Without their consent nobody is named; an earlier star is not
+    put in their place."""
     now = now or utcnow()
     branch = session.get(Branch, branch_id)
     if branch is None:
@@ -907,9 +910,31 @@ def current_service_star(
     if row is None:
         return None
     staff = session.get(Staff, row.staff_id)
-    if staff is None or not staff.active:
+    if staff is None or not staff.active or staff.public_name_consent_at is None:
         return None
     return staff, row.month or ""
+
+
+def set_public_name_consent(
+    session: Session, *, staff_id: int, consent: bool, now: datetime | None = None
+) -> Staff:
+    """Give or withdraw one's consent to be named in public (the Service Star on the tablets). Only a
+    change is written, with an audit entry (``staff.public_name_consent``); asking for the state one
+    is already in writes nothing."""
+    staff = session.get(Staff, staff_id)
+    if staff is None:
+        raise StaffNotFound("no staff member with this id")
+    if (staff.public_name_consent_at is not None) == consent:
+        return staff
+    now = now or utcnow()
+    staff.public_name_consent_at = now if consent else None
+    session.add(staff)
+    append(
+        session, action="staff.public_name_consent", entity="staff", entity_id=staff_id,
+        actor_staff_id=staff_id, details={"consent": consent}, now=now,
+    )  # fmt: skip
+    session.commit()
+    return staff
 
 
 def sanctions_of(session: Session, *, staff_id: int) -> list[Sanction]:

@@ -125,6 +125,9 @@ def create_demo(
                 pin_hash=pin_hash,
                 username=username,
                 password_hash=staff_password_hash,
+                # Fictional people: each "agreed" to be named, so the tablets show the Service Star as
+                # they would at a real site once the person consents on their own page.
+                public_name_consent_at=now - timedelta(days=120),
             )
             session.add(member)
             members.append(member)

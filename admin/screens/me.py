@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import flet as ft
 
 from admin import staff_portal as portal
+from admin.screens import me_consent
 from admin.screens.common import INK, MUTED, TAP
 from admin.screens.me_lists import comments_tab, complaints_tab, records_tab
 from admin.screens.me_parts import note
@@ -120,6 +121,22 @@ class Handlers:
 
     async def on_draft(self, e: ft.Event[Any]) -> None:
         self.v.draft = e.control.value or ""
+
+    async def on_consent(self, e: ft.Event[Any]) -> None:
+        """Give (data True) or withdraw (False) my consent to be named in public."""
+        consent = e.control.data is True
+        try:
+            await self.app.call(portal.set_public_consent, consent)
+        except SessionExpired:
+            return
+        except Forbidden:
+            self.v.say("admin.error.forbidden")
+        except Exception:
+            log.exception("my page: consent failed")
+            self.v.say("admin.error.generic")
+        else:
+            self.v.say("me.consent.given" if consent else "me.consent.withdrawn", ok=True)
+        await self._reload()
 
     async def on_acknowledge(self, e: ft.Event[Any]) -> None:
         await self._act("acknowledge", str(e.control.data))
@@ -250,7 +267,7 @@ def build(app: AdminApp) -> ft.Control:
     if data is None:
         body.append(ft.Text(t(locale, "me.unavailable"), color=MUTED, key="me-unavailable"))
     elif v.tab == "scores":
-        body += scores_tab(locale, data.scores)
+        body += [*scores_tab(locale, data.scores), me_consent.card(locale, data.me, h)]
     elif v.tab == "comments":
         body += comments_tab(app, v, h, data)
     elif v.tab == "complaints":

@@ -167,6 +167,11 @@ def _file(
     return complaint.id
 
 
+# Every cell prepares a fresh approved deduction for the same people: no monthly cap in the matrix (the
+# cap has its own tests, tests/integration/test_ledger_labour_law.py).
+MATRIX_GLOBAL_RULES = {"deduction_cap_yuan_per_month": 1_000_000}
+
+
 @pytest.fixture
 def env(db, world, ctx) -> Env:
     ctx.clock = lambda: NOW
@@ -232,6 +237,7 @@ def env(db, world, ctx) -> Env:
         # Someone else's confirmed second factor, which nobody in the matrix may see or change.
         s.add(TotpSecret(staff_id=ids["E2"], secret=auth.new_totp_secret(), confirmed_at=NOW))
         s.commit()
+        set_policy(s, values=MATRIX_GLOBAL_RULES, actor_staff_id=staff["root"])
 
     built = Env(
         ctx=ctx, db=db, branch={"A": a, "B": b}, branch_en={"A": "Branch A", "B": "Branch B"},
@@ -1112,6 +1118,13 @@ def check_overview(c: Cell, o: staff_portal.Overview) -> None:
     assert not [name for name in COLLEAGUES if name in repr(o)]
 
 
+def check_public_consent(c: Cell, me: staff_portal.Me) -> None:
+    [row] = c.read(select(Staff).where(Staff.id == c.caller))
+    assert (me.id, me.public_consent_at, row.public_name_consent_at) == (c.caller, NOW, NOW), (me, row)
+    _only_rows(c, "staff", "id", {c.caller})
+    assert changed(c.before, c.after) == {"staff", "audit_event"}
+
+
 def check_acknowledge_record(c: Cell, r: staff_portal.RecordRow) -> None:
     [row] = c.read(select(Sanction).where(Sanction.id == c.prepared))
     assert (row.staff_id, row.status, row.acknowledged_at) == (c.caller, SanctionStatus.closed, NOW), row
@@ -1260,7 +1273,8 @@ def check_save_rules(c: Cell, r: rules.Saved) -> None:
 
 
 def check_save_global_rules(c: Cell, r: rules.Saved) -> None:
-    assert r.changed == ("appeal_window_days",) and _policy_of(c, None) == {"appeal_window_days": 45}, r
+    assert r.changed == ("appeal_window_days",), r
+    assert _policy_of(c, None) == {**MATRIX_GLOBAL_RULES, "appeal_window_days": 45}, r
     _only_rows(c, "policy", "branch_id", {None})
     assert [a["actor_staff_id"] for a in c.added("audit_event")] == [c.caller]
 
@@ -1387,6 +1401,13 @@ STAFF_PORTAL_OPS = [
         STAFF,
         plain(staff_portal.my_training),
         check_my_training,
+    ),
+    Op(
+        "staff_portal.set_public_consent",
+        staff_portal.set_public_consent,
+        STAFF,
+        plain(staff_portal.set_public_consent, consent=True),
+        check_public_consent,
     ),
     Op(
         "staff_portal.acknowledge_record",

@@ -1,6 +1,6 @@
 """The kiosk's welcome screen names the branch's Service Star once one is approved, and only then: not
-for a proposal still waiting, not for a rejected one, not for another branch's, and not when the
-policy ``service_star_on_kiosk`` is off."""
+for a proposal still waiting, not for a rejected one, not for another branch's, not when the
+policy ``service_star_on_kiosk`` is off, and only while the person agrees to be named in public."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from kiosk.app import TOKEN_KEY, KioskApp
 from models.clock import utcnow
 from models.org import Role, Staff
 from models.policy import set_policy
-from models.sanction import SanctionKind, decide, propose
+from models.sanction import SanctionKind, decide, propose, set_public_name_consent
 from models.scores import local_month
 from rapport.context import AppContext
 
@@ -48,9 +48,10 @@ async def open_kiosk(ctx: AppContext, world) -> AsyncIterator[Open]:
         await h.close()
 
 
-def star_proposal(db, employee_no: str = "E2", *, approve: bool | None = True) -> str:
+def star_proposal(db, employee_no: str = "E2", *, approve: bool | None = True, consent: bool = True) -> str:
     """Last month's Service Star title for ``employee_no``, decided by a supervisor (or left waiting
-    when ``approve`` is None); returns the month, YYYY-MM."""
+    when ``approve`` is None), the person having agreed to be named unless ``consent`` is False;
+    returns the month, YYYY-MM."""
     month = local_month(utcnow(), "Asia/Shanghai").previous()
     with db.write() as s:
         people = {p.employee_no: p for p in s.exec(select(Staff)).all()}
@@ -67,6 +68,7 @@ def star_proposal(db, employee_no: str = "E2", *, approve: bool | None = True) -
         if approve is not None:
             assert row.id is not None and boss.id is not None
             decide(s, row.id, approve=approve, reason="同意授予服务之星", actor_staff_id=boss.id)
+        set_public_name_consent(s, staff_id=people[employee_no].id, consent=consent)  # type: ignore[arg-type]
     return str(month)
 
 
@@ -96,6 +98,26 @@ async def test_an_approved_star_is_named_on_the_welcome_screen_in_both_languages
     ).value.endswith(": 李娜")
     phone = await open_kiosk(width=390, height=844)
     assert phone.find("service-star").value == f"{zh_month(month)}服务之星：李娜"
+
+
+async def test_the_star_is_named_only_while_the_person_agrees(open_kiosk: Open, db):
+    from models.audit import AuditEvent
+
+    month = star_proposal(db, consent=False)
+    h = await open_kiosk()
+    assert not h.exists("service-star")  # approved, but 李娜 has not agreed: nobody is named
+    with db.write() as s:
+        li = s.exec(select(Staff).where(Staff.employee_no == "E2")).one()
+        set_public_name_consent(s, staff_id=li.id, consent=True)  # type: ignore[arg-type]
+    h = await open_kiosk()
+    assert h.find("service-star").value == f"{zh_month(month)}服务之星：李娜"
+    with db.write() as s:
+        set_public_name_consent(s, staff_id=li.id, consent=False)  # type: ignore[arg-type]
+        set_public_name_consent(s, staff_id=li.id, consent=False)  # withdrawn already: nothing more
+        audited = s.exec(select(AuditEvent).where(AuditEvent.action == "staff.public_name_consent")).all()
+    assert [a.details for a in audited] == [{"consent": True}, {"consent": False}]
+    h = await open_kiosk()
+    assert not h.exists("service-star")
 
 
 async def test_a_rejected_star_or_another_branchs_star_is_not_shown(open_kiosk: Open, db, world):

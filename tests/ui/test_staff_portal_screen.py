@@ -242,3 +242,23 @@ async def test_supervisors_have_no_such_page(open_admin, page):
     h = await open_admin()
     await sign_in(h, "boss.a")
     assert not h.exists("sign-in") and not h.exists("nav-me") and not h.exists("me-score")
+
+
+async def test_a_staff_member_agrees_to_be_named_in_public_and_withdraws_it(open_admin, page, db):
+    h = await my_page(open_admin, width=390, height=844)
+    assert h.find("me-consent-state").value == "您尚未同意：终端上不会显示您的姓名。"
+    await h.click("me-consent-give")
+    assert h.find("me-message").value == "已记录您的同意。"
+    assert h.find("me-consent-state").value == "您已于 2026年11月20日 12:00 同意公开展示姓名。"
+    with db.read() as s:
+        alice = s.get(Staff, page["ids"]["alice"])  # type: ignore[index]
+        assert alice is not None and alice.public_name_consent_at == NOW
+    await h.click("lang")
+    assert h.find("me-consent-state").value.startswith("You agreed to have your name shown on ")
+    await h.click("me-consent-withdraw")
+    assert h.find("me-message").value == "Consent withdrawn: the tablets no longer show your name."
+    assert h.find("me-consent-state").value == "You have not agreed: the tablets do not show your name."
+    assert h.exists("me-consent-give") and not h.exists("me-consent-withdraw")
+    with db.read() as s:
+        alice = s.get(Staff, page["ids"]["alice"])  # type: ignore[index]
+        assert alice is not None and alice.public_name_consent_at is None
