@@ -173,6 +173,7 @@ class AppealRow:
     rating: RatingFact | None
     entry: Entry | None
     tz: str
+    due_at: datetime | None = None  # while open: when it must be decided by
 
 
 @dataclass(frozen=True)

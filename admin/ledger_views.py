@@ -30,8 +30,9 @@ from models.catalog import ConductClause
 from models.complaint import Complaint
 from models.inspection import DEFAULT_TZ, Inspection, findings_of
 from models.org import Branch, Counter, Staff
+from models.policy import effective_policy
 from models.rating import Rating
-from models.sanction import Appeal, Sanction, SanctionStatus
+from models.sanction import Appeal, AppealStatus, Sanction, SanctionStatus, appeal_due
 from models.text import mask_contacts
 
 
@@ -203,4 +204,7 @@ class Views:
             self.rating(a.rating_id) if a.rating_id is not None else None,
             self.entry(target) if target is not None else None,
             self.tz(a.branch_id),
+            appeal_due(a, effective_policy(self.s, a.branch_id).appeal_decision_days)
+            if a.status == AppealStatus.open
+            else None,
         )

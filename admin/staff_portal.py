@@ -34,15 +34,19 @@ from models.rating import Rating
 from models.sanction import (
     REWARDS,
     Appeal,
+    AppealStatus,
     Sanction,
     SanctionKind,
     SanctionNotFound,
     SanctionStatus,
     acknowledge,
+    appeal_due,
     appeal_rating,
     appeal_sanction,
+    appeal_until,
     appeals_of,
     file_report,
+    mark_told,
     sanctions_of,
     set_public_name_consent,
 )
@@ -132,6 +136,7 @@ class AppealInfo:
     filed_at: datetime
     decided_at: datetime | None
     decision_reason: str | None
+    due_at: datetime | None = None  # when it must be decided by (while open)
 
 
 @dataclass(frozen=True)
@@ -263,10 +268,11 @@ def _clause(names: dict[str, Clause], code: str) -> Clause:
     return names.get(code) or Clause(code, code, code)
 
 
-def _appeal(a: Appeal | None) -> AppealInfo | None:
+def _appeal(a: Appeal | None, decision_days: int = 30) -> AppealInfo | None:
     if a is None or a.id is None:
         return None
-    return AppealInfo(a.id, str(a.status), a.statement, a.filed_at, a.decided_at, a.decision_reason)
+    due = appeal_due(a, decision_days) if a.status == AppealStatus.open else None
+    return AppealInfo(a.id, str(a.status), a.statement, a.filed_at, a.decided_at, a.decision_reason, due)
 
 
 # -- reading ---------------------------------------------------------------------------------------
@@ -420,19 +426,27 @@ def _ids(value: object) -> tuple[int, ...]:
     return tuple(sorted(int(x) for x in value if isinstance(x, int) and not isinstance(x, bool)))
 
 
-def _records(session: Session, staff: Staff, ctx: AppContext) -> tuple[RecordRow, ...]:
+def _tell(session: Session, staff: Staff, ctx: AppContext) -> None:
+    """My page is about to show me all my records: every approved penalty I had not seen is told to
+    me now, and its appeal window counts from here (models/sanction.py ``mark_told``)."""
     assert staff.id is not None
+    mark_told(session, staff_id=staff.id, now=ctx.clock())
+
+
+def _records(session: Session, staff: Staff, ctx: AppContext) -> tuple[RecordRow, ...]:
+    """My records (the page showing them all calls :func:`_tell` first)."""
+    assert staff.id is not None
+    now = ctx.clock()
     appealed = {a.sanction_id: a for a in appeals_of(session, staff_id=staff.id) if a.sanction_id is not None}
     names = _clauses(session)
-    window = timedelta(days=effective_policy(session, staff.branch_id).appeal_window_days)
-    now = ctx.clock()
+    policy = effective_policy(session, staff.branch_id)
     out = []
     for s in sanctions_of(session, staff_id=staff.id):
         assert s.id is not None
         reward = SanctionKind(s.kind) in REWARDS
         status = SanctionStatus(s.status)
         appeal = appealed.get(s.id)
-        until = s.decided_at + window if s.decided_at is not None else None
+        until = appeal_until(s, policy.appeal_window_days)
         open_ = not reward and appeal is None and status in APPEALABLE and until is not None and now <= until
         out.append(
             RecordRow(
@@ -454,7 +468,7 @@ def _records(session: Session, staff: Staff, ctx: AppContext) -> tuple[RecordRow
                 closed_at=s.closed_at,
                 evidence_complaints=_ids(s.evidence.get("complaints")),
                 evidence_inspections=_ids(s.evidence.get("inspections")),
-                appeal=_appeal(appeal),
+                appeal=_appeal(appeal, policy.appeal_decision_days),
                 can_acknowledge=not reward and status is SanctionStatus.approved,
                 can_report=s.requires_report and status is SanctionStatus.acknowledged,
                 appeal_until=until if open_ else None,
@@ -495,9 +509,11 @@ def _training(session: Session, staff: Staff) -> tuple[TrainingRow, ...]:
 
 
 def overview(ctx: AppContext, token: str, *, comments: int = COMMENTS_PAGE) -> Overview:
-    """Everything on my page in one read: the section loads it when it opens."""
+    """Everything on my page in one read: the section loads it when it opens (and so tells me of any
+    approved penalty I had not seen)."""
     with ctx.db.write() as session:
         staff = _me(session, token, ctx)
+        _tell(session, staff, ctx)
         return Overview(
             me=_who(session, staff),
             scores=_scores(session, staff, ctx),
@@ -527,7 +543,9 @@ def my_complaints(ctx: AppContext, token: str) -> tuple[ComplaintRow, ...]:
 
 def my_records(ctx: AppContext, token: str) -> tuple[RecordRow, ...]:
     with ctx.db.write() as session:
-        return _records(session, _me(session, token, ctx), ctx)
+        staff = _me(session, token, ctx)
+        _tell(session, staff, ctx)
+        return _records(session, staff, ctx)
 
 
 def my_inspections(ctx: AppContext, token: str) -> tuple[InspectionRow, ...]:

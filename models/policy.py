@@ -119,6 +119,9 @@ class PolicyValues(BaseModel):
     dismissal_after_penalties: int = Field(default=3, ge=2, le=100)
     escalation_lookback_months: int = Field(default=12, ge=1, le=120)
     appeal_window_days: int = Field(default=30, ge=1, le=365)
+    # Every appeal is decided within this many days of being filed (公务员法 §95: 30 days); its due
+    # time is fixed when it is filed and shown to the person and to the deciders.
+    appeal_decision_days: int = Field(default=30, ge=1, le=365)
 
     @field_validator("business_days")
     @classmethod

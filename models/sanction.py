@@ -178,6 +178,9 @@ class Sanction(SQLModel, table=True):
     decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     decision_reason: str | None = Field(default=None, max_length=REASON_MAX_CHARS)
     acknowledged_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    # When the person was told of the approved penalty: their page first showed it to them, or they
+    # acknowledged it, whichever came first. The appeal window counts from here (公务员法 §95).
+    told_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     report: str | None = Field(default=None, max_length=REPORT_MAX_CHARS)
     reported_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
@@ -210,6 +213,8 @@ class Appeal(SQLModel, table=True):
     decided_by: int | None = Field(default=None, foreign_key="staff.id")
     decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     decision_reason: str | None = Field(default=None, max_length=REASON_MAX_CHARS)
+    # When it must be decided by: filed_at + the policy's appeal_decision_days, fixed when filed.
+    decision_due_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -435,6 +440,43 @@ def _own_penalty(session: Session, sanction_id: int, staff_id: int) -> Sanction:
     return row
 
 
+def appeal_until(row: Sanction, window_days: int) -> datetime | None:
+    """The last moment the person may appeal this penalty: ``window_days`` after they were told of it
+    (``told_at``); None while they have not been told, when the window has not started."""
+    return row.told_at + timedelta(days=window_days) if row.told_at is not None else None
+
+
+def appeal_due(appeal: Appeal, decision_days: int) -> datetime:
+    """When the appeal must be decided by: as fixed when it was filed, or (an appeal filed before due
+    times were kept) ``decision_days`` after it was filed."""
+    return appeal.decision_due_at or appeal.filed_at + timedelta(days=decision_days)
+
+
+def mark_told(session: Session, *, staff_id: int, now: datetime) -> list[int]:
+    """The person's page is showing them their records: every approved penalty they had not been told
+    of is told now (one audit entry naming them). Returns the ids marked; commits only if any."""
+    rows = session.exec(
+        select(Sanction).where(
+            Sanction.staff_id == staff_id,
+            col(Sanction.told_at).is_(None),
+            col(Sanction.status).in_([str(s) for s in IN_FORCE]),
+            col(Sanction.kind).in_([str(k) for k in PENALTIES]),
+        )
+    ).all()
+    if not rows:
+        return []
+    for row in rows:
+        row.told_at = now
+        session.add(row)
+    ids = sorted(r.id for r in rows if r.id is not None)
+    append(
+        session, action="sanction.told", entity="staff", entity_id=staff_id, actor_staff_id=staff_id,
+        details={"sanctions": ids}, now=now,
+    )  # fmt: skip
+    session.commit()
+    return ids
+
+
 def acknowledge(
     session: Session, sanction_id: int, *, staff_id: int, now: datetime | None = None
 ) -> Sanction:
@@ -445,6 +487,7 @@ def acknowledge(
     if row.is_reward or row.status != SanctionStatus.approved:
         raise LedgerStepRefused("only an approved penalty waits for your acknowledgement")
     row.acknowledged_at = now
+    row.told_at = row.told_at or now
     if row.requires_report:
         row.status = SanctionStatus.acknowledged
     else:
@@ -496,10 +539,13 @@ def appeal_sanction(
         raise LedgerStepRefused("only a penalty that was approved can be appealed")
     if session.exec(select(Appeal).where(Appeal.sanction_id == sanction_id)).first() is not None:
         raise LedgerStepRefused("this penalty was already appealed")
-    window = effective_policy(session, row.branch_id).appeal_window_days
-    assert row.decided_at is not None
-    if now > row.decided_at + timedelta(days=window):
-        raise LedgerStepRefused(f"appeals are open for {window} days after the decision")
+    policy = effective_policy(session, row.branch_id)
+    until = appeal_until(row, policy.appeal_window_days)
+    if until is not None and now > until:
+        raise LedgerStepRefused(
+            f"appeals are open for {policy.appeal_window_days} days after you were told of the decision"
+        )
+    row.told_at = row.told_at or now  # appealing it, the person knows of it
     appeal = Appeal(
         staff_id=staff_id,
         branch_id=row.branch_id,
@@ -507,6 +553,7 @@ def appeal_sanction(
         sanction_id=row.id,
         statement=_statement(statement),
         filed_at=now,
+        decision_due_at=now + timedelta(days=policy.appeal_decision_days),
     )
     row.status_before_appeal, row.status = SanctionStatus(row.status), SanctionStatus.appealed
     session.add(appeal)
@@ -529,7 +576,8 @@ def appeal_rating(
         raise LedgerStepRefused("this rating was already set aside")
     if session.exec(select(Appeal).where(Appeal.rating_id == rating_id)).first() is not None:
         raise LedgerStepRefused("this rating was already appealed")
-    window = effective_policy(session, rating.branch_id).appeal_window_days
+    policy = effective_policy(session, rating.branch_id)
+    window = policy.appeal_window_days
     if now > rating.created_at + timedelta(days=window):
         raise LedgerStepRefused(f"a rating can be appealed for {window} days after it was given")
     appeal = Appeal(
@@ -539,6 +587,7 @@ def appeal_rating(
         rating_id=rating.id,
         statement=_statement(statement),
         filed_at=now,
+        decision_due_at=now + timedelta(days=policy.appeal_decision_days),
     )
     session.add(appeal)
     session.flush()

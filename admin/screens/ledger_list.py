@@ -163,6 +163,20 @@ def appeals(app: AdminApp, v: LedgerState, box: Callable[[str], list[ft.Control]
             ft.Text(t(locale, "admin.ledger.appeal.statement", text=a.statement), color=INK, selectable=True),
             *rating_lines(locale, a),
         ]
+        if a.due_at is not None:
+            late = a.due_at < data.now
+            content.append(
+                ft.Text(
+                    t(
+                        locale,
+                        "admin.ledger.appeal.overdue" if late else "admin.ledger.appeal.due",
+                        time=fmt_datetime(locale, a.due_at, a.tz),
+                    ),
+                    color=cards.ERROR if late else MUTED,
+                    weight=ft.FontWeight.W_500 if late else None,
+                    key=f"appeal-{a.id}-due",
+                )  # fmt: skip
+            )
         if a.entry is not None:
             content += [
                 ft.Text(t(locale, "admin.ledger.appeal.entry"), weight=ft.FontWeight.W_500),

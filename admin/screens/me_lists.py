@@ -97,6 +97,10 @@ def _appeal_status(locale: str, a: portal.AppealInfo, tz: str, key: str) -> list
         ),
         ft.Text(t(locale, "me.appeal.statement", text=a.statement), size=14, color=MUTED),
     ]
+    if a.due_at is not None:
+        out.append(
+            ft.Text(t(locale, "me.appeal.due", day=day(locale, a.due_at, tz)), size=14, key=f"{key}-due")
+        )
     if a.decision_reason:
         out.append(ft.Text(t(locale, "me.appeal.reason", text=a.decision_reason), size=14))
     return out

@@ -53,7 +53,7 @@ def test_a_complaint_cannot_be_resolved_before_its_root_cause_is_recorded(db, wo
     with db.write() as s:
         record_investigation(
             s, complaint_id=cid, actor_staff_id=world.staff_id, root_cause=" 高峰期人手不足 ",
-            corrective_action="增开一个窗口",
+            corrective_action="增开一个窗口", finding="unfounded", about="process",
         )  # fmt: skip
     move(db, cid, S.resolved, actor=world.staff_id, reply="已增开窗口")
     with db.read() as s:
@@ -62,6 +62,7 @@ def test_a_complaint_cannot_be_resolved_before_its_root_cause_is_recorded(db, wo
         row = s.get(Complaint, cid)
         assert row is not None and row.status == S.resolved
         assert (row.root_cause, row.corrective_action) == ("高峰期人手不足", "增开一个窗口")
+        assert (row.finding, row.about) == ("unfounded", "process")
 
 
 def test_the_investigation_cannot_be_recorded_on_a_new_or_closed_complaint(db, world):

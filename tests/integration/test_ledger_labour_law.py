@@ -177,3 +177,59 @@ def test_the_evaluation_proposes_no_more_than_the_cap_leaves(db, world, taken, p
     mine = [(str(r.kind), r.amount_yuan) for r in rows if r is not None and r.staff_id == who["E2"]]
     assert mine == [proposed]
     assert SanctionKind.fine not in {r.kind for r in rows if r is not None}
+
+
+# -- appeals on a clock (公务员法 §95: requested within 30 days of being told, decided within 30) --------
+
+
+def approved_warning(db, who: dict[str, int], at: datetime) -> int:  # type: ignore[no-untyped-def]
+    with db.write() as s:
+        row = propose(
+            s, staff_id=who["E2"], kind="warning", clauses=["2.2.2"], reason="首次被有效投诉。",
+            actor_staff_id=who["S1"], now=at,
+        )  # fmt: skip
+        assert row.id is not None
+        decide(s, row.id, approve=True, reason="经核实属实。", actor_staff_id=who["A1"], now=at)
+        return row.id
+
+
+def test_the_appeal_window_counts_from_when_the_person_was_told_not_from_the_decision(db, world):
+    from models.sanction import LedgerStepRefused, appeal_sanction, appeal_until, mark_told
+
+    who = people(db)
+    decided = datetime(2026, 10, 1, 2, 0, tzinfo=UTC)
+    first, second = approved_warning(db, who, decided), approved_warning(db, who, decided)
+    told = datetime(2026, 10, 20, 2, 0, tzinfo=UTC)  # the page first showed them on 20 October
+    with db.write() as s:
+        assert mark_told(s, staff_id=who["E2"], now=told) == [first, second]
+        assert mark_told(s, staff_id=who["E2"], now=told + timedelta(days=1)) == []  # once only
+        row = s.get(Sanction, first)
+        assert row is not None and appeal_until(row, 30) == told + timedelta(days=30)
+        # 5 November: 35 days after the decision, 16 after being told: still open.
+        appeal = appeal_sanction(
+            s, first, staff_id=who["E2"], statement="处罚依据不足。", now=told + timedelta(days=16)
+        )
+        assert appeal.decision_due_at == told + timedelta(days=16 + 30)
+    with db.write() as s, pytest.raises(LedgerStepRefused, match="30 days after you were told"):
+        appeal_sanction(
+            s, second, staff_id=who["E2"], statement="处罚依据不足。", now=told + timedelta(days=31)
+        )
+    with db.read() as s:
+        told_log = s.exec(select(AuditEvent).where(AuditEvent.action == "sanction.told")).all()
+    assert [a.details for a in told_log] == [{"sanctions": [first, second]}]
+
+
+def test_an_upheld_appeal_restores_the_same_penalty_and_never_a_heavier_one(db, world):
+    from models.sanction import appeal_sanction, decide_appeal
+
+    who = people(db)
+    entry = deduct(db, who, 200)
+    with db.write() as s:
+        appeal = appeal_sanction(s, entry, staff_id=who["E2"], statement="金额过高。", now=NOW)
+        assert appeal.id is not None
+        decide_appeal(
+            s, appeal.id, overturn=False, reason="证据充分，维持。", actor_staff_id=who["S1"], now=NOW
+        )
+        row = s.get(Sanction, entry)
+        assert row is not None
+        assert (row.kind, row.amount_yuan, row.status) == ("deduction", 200, SanctionStatus.approved)
