@@ -83,7 +83,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "dismissal_after_penalties",
         "escalation_lookback_months",
     ),
-    "appeals": ("appeal_window_days",),
+    "appeals": ("appeal_window_days", "appeal_decision_days"),
     "other": (),
 }
 GROUP_OF = {key: group for group, keys in GROUPS.items() for key in keys}
