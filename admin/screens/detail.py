@@ -50,26 +50,19 @@ def build(app: AdminApp) -> ft.Control:
     else:
         contact.append(ft.Text(t(locale, "admin.detail.no_contact"), color=MUTED))
     draft = app.detail_draft  # what was typed before a step was refused: kept, not lost
-    finding = named_dropdown(
-        t(locale, "admin.detail.finding"),
-        draft.get("finding") or d.finding,
-        [(f, t(locale, f"cases.outcome.{f}")) for f in Finding],
-        key="finding",
-        on_select=app.on_detail_pick,
-        width=240,
-    )
-    about = named_dropdown(
-        t(locale, "admin.detail.about"),
-        draft.get("about") or d.about,
-        [(a, t(locale, f"cases.about.{a}")) for a in About],
-        key="about",
-        on_select=app.on_detail_pick,
-        width=240,
-    )
-    pickers: dict[str, ft.Dropdown] = {
-        "finding": finding.content,  # type: ignore[attr-defined]
-        "about": about.content,  # type: ignore[attr-defined]
+    # The finding and what it is about, in the words of a 差评 case (models/cases.py).
+    named = {
+        name: named_dropdown(
+            t(locale, f"admin.detail.{name}"),
+            draft.get(name) or getattr(d, name),
+            [(w, t(locale, f"{words}.{w}")) for w in choices],
+            key=name,
+            on_select=app.on_detail_pick,
+            width=240,
+        )
+        for name, words, choices in (("finding", "cases.outcome", Finding), ("about", "cases.about", About))
     }
+    pickers: dict[str, ft.Dropdown] = {name: wrapper.content for name, wrapper in named.items()}  # type: ignore[attr-defined]
     fields: dict[str, ft.TextField] = {
         "root_cause": ft.TextField(
             label=t(locale, "admin.detail.root_cause"),
@@ -228,7 +221,7 @@ def build(app: AdminApp) -> ft.Control:
             ft.Text(t(locale, "admin.detail.description"), weight=ft.FontWeight.BOLD),
             ft.Text(d.description, selectable=True, key="description"),
             *contact,
-            ft.Row([finding, about], wrap=True, spacing=12, run_spacing=8),
+            ft.Row(list(named.values()), wrap=True, spacing=12, run_spacing=8),
             ft.Text(
                 t(locale, "admin.detail.graded", grade=t(locale, f"case_status.grade.{d.grade}")),
                 key="detail-grade",
