@@ -116,6 +116,7 @@ class Detail:
     finding: str | None = None
     about: str | None = None
     grade: str | None = None
+    text_erased: bool = False  # past its retention: the free text is gone, the numbers stay
 
 
 def _user(staff: Staff) -> User:
@@ -264,6 +265,7 @@ def detail(ctx: AppContext, token: str, complaint_id: int) -> Detail:
             finding=found[0] if found else None,
             about=found[1] if found else None,
             grade=c.grade,
+            text_erased=c.text_erased_at is not None,
             locale=c.locale,
             channel=str(c.channel),
             events=[

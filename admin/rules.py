@@ -63,7 +63,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     ),
     "hours": ("business_days", "opening_time", "closing_time", "weekly_hours", "holidays"),
     "alerts": ("burst_alert_window_minutes", "burst_alert_min_ratings", "burst_alert_low_share"),
-    "privacy": ("contact_retention_days", "flagged_press_retention_days"),
+    "privacy": ("contact_retention_days", "flagged_press_retention_days", "record_retention_days"),
     "sign_in": ("require_totp_for_supervisors",),
     "scores": ("min_ratings_ranked", "score_prior_weight"),
     "evaluation": (

@@ -128,6 +128,8 @@ class RatingCase(SQLModel, table=True):
     graded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     reopened: int = 0  # times a 不满意 grade sent it back (each an escalation)
+    # When the free text was removed at the end of the record's retention (models/retention.py).
+    text_erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
 class CaseEvent(SQLModel, table=True):

@@ -196,6 +196,8 @@ class Complaint(SQLModel, table=True):
     # The finding, as for a 差评 case: how far the complaint was borne out, and what it is about.
     finding: str | None = SQLField(default=None, max_length=16)
     about: str | None = SQLField(default=None, max_length=16)
+    # When the record's free text was removed at the end of its retention (models/retention.py).
+    text_erased_at: datetime | None = SQLField(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
 class ComplaintEvent(SQLModel, table=True):

@@ -73,6 +73,11 @@ class PolicyValues(BaseModel):
     # Presses flagged as misuse (too fast, bursts) count in no score; they are deleted after this many
     # days unless a complaint or an appeal cites them (models/retention.py).
     flagged_press_retention_days: int = Field(default=90, ge=7, le=3650)
+    # Complaint and 差评 case records are kept this long after they close; then their free text (the
+    # customer's account, replies, notes, actions, answers) is removed and the numbers stay: status,
+    # times, category, score, finding, grade (models/retention.py; 个人信息保护法 §19). The bank preset's
+    # three years is the default.
+    record_retention_days: int = Field(default=1095, ge=365, le=36500)
     # Clauses whose complaints are high severity from the start (integrity, confidentiality).
     high_severity_clauses: list[str] = Field(default_factory=lambda: ["2.1.2", "2.1.3", "1.3.1"])
     status_lookups_per_minute: int = Field(default=10, ge=1, le=1000)
@@ -337,6 +342,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "bank": {
         "sla_clock": "calendar_days", "sla_days": 15, "sla_day_ends": "midnight",
         "first_contact_working_days": 0, "extension_lengths": [15, 30], "escalate_after_working_days": 3,
+        "record_retention_days": 1095,
     },
     # Rapport's own default: reply hours per severity, counted in opening hours.
     "generic": {

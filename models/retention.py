@@ -6,6 +6,9 @@
    "contact erased" step on the customer's timeline and an audit entry (ids only).
 2. Presses flagged as misuse (too fast, bursts) count in no score; they are deleted after the
    policy's ``flagged_press_retention_days``, unless a complaint or an appeal cites them.
+3. Complaint and 差评 case records are kept ``record_retention_days`` after they close (three years
+   by default, the bank preset's); then their free text goes and their numbers stay
+   (:func:`erase_old_record_text`).
 
 Each function does one item and commits; the job records an item that fails and goes on.
 """
@@ -90,6 +93,78 @@ def purge_flagged_presses(session: Session, *, branch_id: int, retention_days: i
     )
     session.commit()
     return int(gone)
+
+
+def erase_old_record_text(
+    session: Session, *, branch_id: int, retention_days: int, now: datetime
+) -> dict[str, int]:
+    """Remove the free text of a branch's complaints (closed or rejected) and 差评 cases (closed) that
+    closed more than ``retention_days`` ago: the customer's account, the reply, root cause, corrective
+    action and step notes of a complaint; the action, answer and step notes of a case; and any contact
+    still held. What stays are the numbers: status, times, category, score, severity, finding, subject
+    and grade, so every figure and indicator of those months is unchanged. Each record is done once
+    (``text_erased_at``); one audit entry counts them (never which). Returns the counts."""
+    from models.cases import CaseEvent, CaseStatus, RatingCase
+
+    cutoff = now - timedelta(days=retention_days)
+    finals = [s.value for s in FINAL_STATUSES]
+    complaints = [
+        i
+        for i in session.exec(
+            select(Complaint.id).where(
+                Complaint.branch_id == branch_id,
+                col(Complaint.status).in_(finals),
+                col(Complaint.closed_at) <= cutoff,
+                col(Complaint.text_erased_at).is_(None),
+            )
+        ).all()
+        if i is not None
+    ]
+    cases = [
+        i
+        for i in session.exec(
+            select(RatingCase.id).where(
+                RatingCase.branch_id == branch_id,
+                RatingCase.status == CaseStatus.closed,
+                col(RatingCase.closed_at) <= cutoff,
+                col(RatingCase.text_erased_at).is_(None),
+            )
+        ).all()
+        if i is not None
+    ]
+    if not complaints and not cases:
+        return {"complaints": 0, "cases": 0}
+    if complaints:
+        session.exec(
+            update(Complaint)
+            .where(col(Complaint.id).in_(complaints))
+            .values(
+                description="",
+                reply=None,
+                root_cause=None,
+                corrective_action=None,
+                contact=None,
+                contact_kind=None,
+                text_erased_at=now,
+            )  # fmt: skip
+        )
+        session.exec(
+            update(ComplaintEvent).where(col(ComplaintEvent.complaint_id).in_(complaints)).values(note="")
+        )
+    if cases:
+        session.exec(
+            update(RatingCase)
+            .where(col(RatingCase.id).in_(cases))
+            .values(action_text="", answer="", contact=None, contact_kind=None, text_erased_at=now)
+        )
+        session.exec(update(CaseEvent).where(col(CaseEvent.case_id).in_(cases)).values(note=""))
+    counts = {"complaints": len(complaints), "cases": len(cases)}
+    audit.append(
+        session, action="records.text_erased", entity="branch", entity_id=branch_id, now=now,
+        details={**counts, "older_than_days": retention_days},
+    )  # fmt: skip
+    session.commit()
+    return counts
 
 
 def erase_case_contacts(session: Session, *, branch_id: int, retention_days: int, now: datetime) -> int:

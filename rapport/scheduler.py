@@ -134,6 +134,7 @@ def _retention_body(ctx: AppContext, slot: str, now: datetime, run: RunLog) -> N
         contacts_due_for_erasure,
         erase_case_contacts,
         erase_contact,
+        erase_old_record_text,
         purge_flagged_presses,
     )
 
@@ -169,6 +170,15 @@ def _retention_body(ctx: AppContext, slot: str, now: datetime, run: RunLog) -> N
             run.ok(n_erased)
         except Exception as exc:
             run.fail(f"cases of branch {branch_id}", exc)
+    for branch_id, policy in policies.items():  # closed records past their retention: text out
+        try:
+            with ctx.db.write() as session:
+                counts = erase_old_record_text(
+                    session, branch_id=branch_id, retention_days=policy.record_retention_days, now=now
+                )
+            run.ok(sum(counts.values()))
+        except Exception as exc:
+            run.fail(f"old records of branch {branch_id}", exc)
     if _backs_up(ctx):
         from rapport.backup import default_backup_dir, prune_backups
 

@@ -219,7 +219,12 @@ def build(app: AdminApp) -> ft.Control:
             *stand_aside,
             extension_panel.build(app),
             ft.Text(t(locale, "admin.detail.description"), weight=ft.FontWeight.BOLD),
-            ft.Text(d.description, selectable=True, key="description"),
+            ft.Text(
+                t(locale, "admin.detail.text_erased") if d.text_erased else d.description,
+                selectable=True,
+                color=MUTED if d.text_erased else None,
+                key="description",
+            ),
             *contact,
             ft.Row(list(named.values()), wrap=True, spacing=12, run_spacing=8),
             ft.Text(
