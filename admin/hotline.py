@@ -16,14 +16,16 @@ from models.complaint import ComplaintCreate, file_complaint, parse_complaint
 from models.errors import Forbidden, ValidationFailed
 from models.org import Branch, Counter, Role, Staff
 from models.policy import effective_policy
-from models.rating import Channel
+from models.rating import Channel, RatingCreate, submit_rating
 from rapport.alerting import after_complaint
 from rapport.context import AppContext
 
 # Anyone signed in to the admin app may take a call: counter staff answer the phone too.
 ROLES = frozenset({Role.staff, Role.supervisor, Role.admin})
 # The form's fields, in the order their problems are reported.
-FIELDS = ("branch_id", "category", "description", "staff_no", "counter_id", "contact", "consent", "locale")
+FIELDS = (
+    "branch_id", "category", "description", "staff_no", "counter_id", "score", "contact", "consent", "locale",
+)  # fmt: skip
 
 
 class HotlineFormInvalid(ValidationFailed):
@@ -160,6 +162,18 @@ def _counter(session: Session, form: dict[str, Any], branch_id: int, errors: dic
     return counter_id
 
 
+def _score(form: dict[str, Any], errors: dict[str, str]) -> int | None:
+    """The caller's own rating of the service, 1 (非常不满意) to 5 (非常满意), if they gave one."""
+    try:
+        score = _int(form.get("score"))
+    except ValueError:
+        score = 0
+    if score is not None and not 1 <= score <= 5:
+        errors["score"] = "score_invalid"
+        return None
+    return score
+
+
 # What each complaint field's problem is called, and a harmless stand-in to look past it.
 _PROBLEMS: dict[str, tuple[str, Any]] = {
     "category": ("category_unknown", "-"),
@@ -206,6 +220,11 @@ def record_hotline_complaint(
     4. The complaint is filed once per ``idempotency_key`` (channel hotline, the branch's due time); a
        double submit returns the same complaint and code. A new filing gets an audit entry naming who
        took the call.
+    5. The caller's rating of the service (``form["score"]``, 1 to 5, optional) is stored first as a
+       hotline rating (models/rating.py ``submit_rating``, its key derived from ``idempotency_key``):
+       a 差评 opens its case in the rating's transaction (models/cases.py) and the complaint joins that
+       case. It counts like any rating: the customer gave it, and the audit entry names who typed it.
+       A retry replays the stored rating and the complaint; nothing is stored twice.
     """
     with ctx.db.write() as session:
         staff = _caller(session, ctx, token)
@@ -220,14 +239,23 @@ def record_hotline_complaint(
         if branch_id is not None:
             staff_id = _about(session, form, branch_id, errors)
             counter_id = _counter(session, form, branch_id, errors)
+        score = _score(form, errors)
         if errors:
             raise HotlineFormInvalid(errors)
         assert data is not None and branch_id is not None
         now = ctx.clock()
+        rating_id = None
+        if score is not None:
+            rating, _new = submit_rating(
+                session, idempotency_key=f"{idempotency_key}:rating", data=RatingCreate(score=score),
+                channel=Channel.hotline, branch_id=branch_id, staff_id=staff_id, counter_id=counter_id,
+                requested_staff=str(form.get("staff_no") or "").strip() or None, now=now,
+            )  # fmt: skip
+            rating_id = rating.id
         complaint, code, created = file_complaint(
             session, idempotency_key=idempotency_key, data=data, channel=Channel.hotline, branch_id=branch_id,
-            counter_id=counter_id, staff_id=staff_id, policy=effective_policy(session, branch_id), now=now,
-            code_secret=ctx.secret_key,
+            counter_id=counter_id, staff_id=staff_id, rating_id=rating_id, score=score,
+            policy=effective_policy(session, branch_id), now=now, code_secret=ctx.secret_key,
         )  # fmt: skip
         assert complaint.id is not None
         if code is None:  # only without a secret key, which the app always has

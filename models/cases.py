@@ -3,7 +3,8 @@
 
 1. A rating at or below the policy's ``bad_rating_max_score`` (default 2: 不满意 and 非常不满意) opens
    one case, in the same transaction as the rating, whatever the channel (a counter tablet, a phone
-   through a badge, an integration's ``POST /api/v1/ratings``). A flagged press (misuse) opens none:
+   through a badge, an integration's ``POST /api/v1/ratings``, the caller's rating typed into the
+   hotline form, admin/hotline.py). A flagged press (misuse) opens none:
    it is not counted, so there is nothing to answer.
 2. Exactly once: the case is inserted only by the request that stored the rating, and the unique
    ``rating_id`` settles any race; a retried request (same idempotency key) gets the stored rating

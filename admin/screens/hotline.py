@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 ROLES = hotline.ROLES
 ERROR = "#B3261E"
 NO_COUNTER = "none"
+NO_SCORE = "none"
 
 
 def _new_key() -> str:
@@ -63,6 +64,8 @@ def _form(draft: Draft) -> dict[str, Any]:
     form = dict(draft.values)
     if form.get("counter_id") == NO_COUNTER:
         form["counter_id"] = None
+    if form.get("score") in (NO_SCORE, ""):
+        form["score"] = None
     if draft.options is not None and draft.options.branch_id is not None:
         form.pop("branch_id", None)  # the server files it in the caller's own branch
     return form
@@ -198,6 +201,10 @@ def _entry(app: AdminApp, draft: Draft) -> ft.Control:
     controls["description"] = text("description", multiline=True, min_lines=3, max_length=1000)
     controls["staff_no"] = text("staff_no", max_length=32, hint_text=t(locale, "admin.hotline.staff_no_hint"))
     controls["counter_id"] = dropdown("counter_id", counters)
+    # The caller's own rating of the service, if they gave one: a 差评 opens a case (models/cases.py).
+    scores = [_choice(NO_SCORE, "admin.hotline.score_none")]
+    scores += [_choice(str(n), f"kiosk.score.{n}") for n in (5, 4, 3, 2, 1)]
+    controls["score"] = dropdown("score", scores)
     controls["contact"] = text("contact", max_length=120, hint_text=t(locale, "admin.hotline.contact_hint"))
     controls["consent"] = ft.Checkbox(
         label=t(locale, "admin.hotline.consent"),

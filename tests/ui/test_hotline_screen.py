@@ -131,3 +131,39 @@ async def test_counter_staff_land_on_their_own_page_and_can_open_hotline_entry(
     assert h.exists("nav-me") and not h.exists("hotline-submit") and not h.exists("filter-open")
     await h.click("nav-hotline")
     assert h.exists("hotline-submit")
+
+
+async def test_the_callers_rating_is_offered_in_both_languages_and_a_bad_one_opens_a_case(
+    open_admin: Open, people, db, world
+):
+    from models.cases import RatingCase
+
+    h = await open_admin(width=390, height=844)
+    await sign_in(h, "boss.a")
+    await h.click("nav-hotline")
+    score = h.find("hotline-score")
+    assert score.label == "来电客户对服务的评价（可不填）"
+    assert [o.text for o in score.options] == [
+        "客户未评价",
+        "非常满意",
+        "满意",
+        "基本满意",
+        "不满意",
+        "非常不满意",
+    ]
+    await h.click("lang")
+    english = h.find("hotline-score")
+    assert english.label == "The caller's rating of the service (optional)"
+    assert [o.text for o in english.options][:2] == ["The caller gave none", "Very satisfied"]
+    await h.click("lang")
+
+    await choose(h, "hotline-category", "2.2.2")
+    await h.fill("hotline-description", "客户来电：等了一个小时没人理")
+    await h.fill("hotline-staff_no", world.staff_no)
+    await choose(h, "hotline-score", "1")
+    await h.click("hotline-submit")
+    assert h.exists("hotline-code")
+    [row] = stored(db)
+    with db.read() as s:
+        [case] = s.exec(select(RatingCase)).all()
+    assert (case.score, case.channel, case.complaint_id) == (1, "hotline", row.id)
