@@ -455,8 +455,9 @@ def test_a_penalty_is_appealed_once_within_the_window(env: Env) -> None:
         portal.appeal_record(env.ctx, alice.token, alice.warning, " 不 ")
     assert short.value.field == "statement" and _appeals(env) == []
 
+    # Decided two days ago; her page shows it to her now: 30 days from now, not from the decision.
     before = next(r for r in portal.my_records(env.ctx, alice.token) if r.id == alice.warning)
-    assert before.appeal_until == NOW - timedelta(days=2) + timedelta(days=30)
+    assert before.appeal_until == NOW + timedelta(days=30)
     row = portal.appeal_record(env.ctx, alice.token, alice.warning, "那天系统故障，排队不是我造成的。")
     assert row.status == "appealed" and row.appeal is not None and row.appeal.status == "open"
     assert row.appeal.statement == "那天系统故障，排队不是我造成的。" and row.appeal_until is None
@@ -470,9 +471,10 @@ def test_a_penalty_is_appealed_once_within_the_window(env: Env) -> None:
 
 def test_after_the_window_no_appeal_is_offered_or_accepted(env: Env) -> None:
     alice = env.people["E1"]
+    portal.my_records(env.ctx, alice.token)  # her page shows her the penalties at NOW: told
     env.ctx.clock = lambda: (
         NOW + timedelta(days=31)
-    )  # decided 2 days, rated hours before NOW; 30 days to appeal
+    )  # told at NOW, rated hours before NOW; 30 days to appeal
     # A later sign-in: the fixture's session would have gone idle.
     with env.db.write() as s:
         _staff, token = auth.authenticate(
