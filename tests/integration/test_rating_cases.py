@@ -2,7 +2,8 @@
 that takes ratings (a counter tablet, a phone through a badge, an integration's
 ``POST /api/v1/ratings``; the hotline's in tests/integration/test_hotline.py), also when the request
 is retried with the same idempotency key; none for a flagged press or a rating above the policy's
-line; a formal complaint about the same rating joins its case. Runs on SQLite, and on PostgreSQL where RAPPORT_TEST_DATABASE_URL is set."""
+line; a formal complaint about the same rating joins its case. Runs on SQLite, and on PostgreSQL
+where RAPPORT_TEST_DATABASE_URL is set."""
 
 from __future__ import annotations
 
