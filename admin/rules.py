@@ -34,6 +34,7 @@ from models.errors import Forbidden, NotFound, ValidationFailed
 from models.inspection import DEFAULT_TZ
 from models.org import Branch, Role, Staff
 from models.policy import Policy, PolicyRevision, PolicyValues, set_policy
+from models.text import clean_text
 from rapport.context import AppContext
 
 HISTORY = 30  # revisions shown per scope, newest first
@@ -60,6 +61,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "sla_hours_low",
         "sla_in_business_hours",
         "high_severity_clauses",
+        "remedies_zh",
+        "remedies_en",
     ),
     "hours": ("business_days", "opening_time", "closing_time", "weekly_hours", "holidays"),
     "alerts": ("burst_alert_window_minutes", "burst_alert_min_ratings", "burst_alert_low_share"),
@@ -91,7 +94,10 @@ GROUP_OF = {key: group for group, keys in GROUPS.items() for key in keys}
 # override would change nothing, so none is accepted.
 GLOBAL_ONLY = frozenset({"require_totp_for_supervisors"})
 # Lists and strings whose format the name alone does not tell.
-FORMATS = {"business_days": "weekdays", "holidays": "dates", "high_severity_clauses": "clauses"}
+FORMATS = {
+    "business_days": "weekdays", "holidays": "dates", "high_severity_clauses": "clauses",
+    "remedies_zh": "prose", "remedies_en": "prose",
+}  # fmt: skip
 UNITS = {
     "burst_max_presses": "presses",
     "qr_max_presses_per_hour": "presses",
@@ -121,6 +127,7 @@ PAIRED = {
     "sla_hours_normal": "sla_order",
     "sla_hours_low": "sla_order",
 }
+PROSE_MAX_CHARS = 1000
 TRUE = {"true", "1", "yes", "on", "是", "开"}
 FALSE = {"false", "0", "no", "off", "否", "关"}
 _INT = re.compile(r"[+-]?(\d+|\d{1,3}(,\d{3})+)")
@@ -390,6 +397,8 @@ def parse(session: Session, key: str, text: str) -> Any:
     types them) are read as their ASCII twins; lists are comma-separated. Raises :class:`RuleInvalid`."""
     info = PolicyValues.model_fields[key]
     kind = _kind(key, info)
+    if kind == "prose":  # sentences for customers: kept as typed, Chinese punctuation included
+        return clean_text(text, max_chars=PROSE_MAX_CHARS)
     text = unicodedata.normalize("NFKC", text).strip()
     if kind == "bool":
         if text.lower() not in TRUE | FALSE:

@@ -143,6 +143,8 @@ class ComplaintStatus:
     satisfied: bool | None
     grade: str | None
     can_answer: bool
+    remedies_zh: str  # once rejected or closed: what the customer may do next
+    remedies_en: str
     timeline: list[TimelineEntry]
 
 
@@ -404,6 +406,8 @@ def _status(view: Any) -> ComplaintStatus:
         satisfied=view.satisfied,
         grade=view.grade,
         can_answer=view.can_answer_satisfaction,
+        remedies_zh=view.remedies_zh,
+        remedies_en=view.remedies_en,
         timeline=[TimelineEntry(at=at, kind=str(kind)) for at, kind in view.timeline],
     )
 

@@ -666,6 +666,9 @@ class ComplaintStatusView:
     satisfied: bool | None
     grade: str | None  # the customer's last grade of the handling
     can_answer_satisfaction: bool
+    # Once rejected or closed: what the customer may do next, per language (policy remedies_*).
+    remedies_zh: str
+    remedies_en: str
     timeline: tuple[tuple[datetime, EventKind], ...]
 
 
@@ -692,6 +695,8 @@ def _view(session: Session, complaint: Complaint) -> ComplaintStatusView:
         .order_by(col(ComplaintEvent.at), col(ComplaintEvent.id))
     ).all()
     status = ComplaintStatus(complaint.status)
+    final = status in FINAL_STATUSES
+    policy = effective_policy(session, complaint.branch_id) if final else None
     return ComplaintStatusView(
         status=status, severity=Severity(complaint.severity), category=complaint.category,
         locale=complaint.locale, created_at=complaint.created_at, due_at=complaint.due_at,
@@ -700,6 +705,7 @@ def _view(session: Session, complaint: Complaint) -> ComplaintStatusView:
         reply=complaint.reply,
         satisfied=complaint.satisfied, grade=complaint.grade,
         can_answer_satisfaction=satisfaction_open(status, complaint.satisfied),
+        remedies_zh=policy.remedies_zh if policy else "", remedies_en=policy.remedies_en if policy else "",
         timeline=tuple((e.at, EventKind(e.kind)) for e in events),
     )  # fmt: skip
 

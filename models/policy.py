@@ -78,6 +78,11 @@ class PolicyValues(BaseModel):
     # times, category, score, finding, grade (models/retention.py; 个人信息保护法 §19). The bank preset's
     # three years is the default.
     record_retention_days: int = Field(default=1095, ge=365, le=36500)
+    # The remedies a rejected or closed complaint's reply ends with, in each language (the bank rule:
+    # review by the next level, mediation, arbitration, the courts, the regulator's hotline; RULES-CITED
+    # §2). Empty: none shown. The bank preset fills both in; administrators edit them.
+    remedies_zh: str = Field(default="", max_length=1000)
+    remedies_en: str = Field(default="", max_length=1000)
     # Clauses whose complaints are high severity from the start (integrity, confidentiality).
     high_severity_clauses: list[str] = Field(default_factory=lambda: ["2.1.2", "2.1.3", "1.3.1"])
     status_lookups_per_minute: int = Field(default=10, ge=1, le=1000)
@@ -328,6 +333,17 @@ def set_policy(
     return effective_policy(session, branch_id)
 
 
+# What a bank's decision tells the customer they may do next (RULES-CITED §2), the bank preset's text.
+BANK_REMEDIES_ZH = (
+    "如对处理结果有异议，您可以：自收到本答复之日起 30 日内向上一级机构申请核查；"
+    "申请第三方调解；依法申请仲裁或向人民法院起诉；拨打金融监管投诉热线 12378。"
+)
+BANK_REMEDIES_EN = (
+    "If you disagree with this decision you may: ask the next level of the bank to review it within "
+    "30 days of this reply; ask for mediation; go to arbitration or the courts; or call the financial "
+    "regulator's hotline, 12378."
+)
+
 # Named sets of complaint-clock values an administrator applies in one action (docs/RULES-CITED.md
 # §1–§3). Only the clock settings: opening hours, thresholds and everything else stay as they are.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -343,6 +359,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "sla_clock": "calendar_days", "sla_days": 15, "sla_day_ends": "midnight",
         "first_contact_working_days": 0, "extension_lengths": [15, 30], "escalate_after_working_days": 3,
         "record_retention_days": 1095,
+        "remedies_zh": BANK_REMEDIES_ZH, "remedies_en": BANK_REMEDIES_EN,
     },
     # Rapport's own default: reply hours per severity, counted in opening hours.
     "generic": {

@@ -274,7 +274,7 @@ def _field(locale: str, v: RulesState, s: service.Setting, h: Handlers, editable
             data=s.key,
             key=f"rules-{s.key}",
             disabled=disabled,
-            multiline=s.kind in ("dates", "clauses"),
+            multiline=s.kind in ("dates", "clauses", "prose"),
             min_lines=1,
             max_lines=4,
         )

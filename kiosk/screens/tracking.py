@@ -92,6 +92,9 @@ def view(app: KioskApp) -> ft.Control:
                 bgcolor=ft.Colors.WHITE,
             )
         )
+    remedies = status.remedies_zh if locale == "zh-CN" else status.remedies_en
+    if remedies:  # a bank's decision says what the customer may do next
+        rows.append(ft.Text(remedies, size=16, color=INK, key="status-remedies"))
     if status.grade and not status.can_answer:
         graded = t(locale, "case_status.graded", grade=t(locale, f"case_status.grade.{status.grade}"))
         rows.append(ft.Text(graded, size=16, color=INK, key="status-graded"))

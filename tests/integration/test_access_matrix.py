@@ -2208,10 +2208,12 @@ def test_a_revoked_or_unknown_device_token_is_refused_everywhere(ctx, db, world)
 PUBLIC_VIEW_FIELDS = {
     "status", "severity", "category", "locale", "created_at", "due_at", "reply", "satisfied", "grade",
     "can_answer_satisfaction", "timeline", "promise_unit", "promise_amount", "timezone", "extensions",
+    "remedies_zh", "remedies_en",
 }  # fmt: skip
 KIOSK_STATUS_FIELDS = {
     "status", "created_at", "due_at", "category", "reply", "satisfied", "grade", "can_answer", "timeline",
     "promise_unit", "promise_amount", "timezone", "extensions",
+    "remedies_zh", "remedies_en",
 }  # fmt: skip
 
 

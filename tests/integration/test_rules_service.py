@@ -226,6 +226,15 @@ def test_typed_text_of_every_kind_is_read_as_its_type(ctx, who, db):
     assert setting(view, "service_star_enabled").text == "false"
 
 
+def test_the_remedies_are_kept_as_typed_with_their_chinese_punctuation(ctx, who, db):
+    text = "如对处理结果有异议，您可以：向上一级机构申请核查（30 日内）；拨打 12378。"
+    service.save_rules(ctx, who.admin, None, {"remedies_zh": f"  {text}\n", "remedies_en": "Call 12378."})
+    with db.read() as s:
+        p = effective_policy(s)
+    assert (p.remedies_zh, p.remedies_en) == (text, "Call 12378.")
+    assert setting(service.rules(ctx, who.admin), "remedies_zh").kind == "prose"
+
+
 @pytest.mark.parametrize(
     ("key", "text", "reason"),
     [

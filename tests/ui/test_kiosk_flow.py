@@ -782,3 +782,35 @@ async def test_the_lookup_limit_follows_the_policy_an_administrator_sets(open_ki
     await h.fill("status-code", new_tracking_code())
     await h.click("status-search")  # the third in the minute is refused
     assert h.find("status-code").error == "查询过于频繁，请一分钟后再试。"
+
+
+async def test_a_rejected_complaint_under_the_bank_rules_tells_the_customer_the_remedies(
+    open_kiosk: Open, db, world
+):
+    from models.policy import BANK_REMEDIES_EN, BANK_REMEDIES_ZH, apply_preset
+
+    complaint_id, code = file_one(db, world)
+    with db.write() as s:
+        apply_preset(s, preset="bank", branch_id=world.branch_id)
+    h = await open_kiosk(f"/t/{code}")
+    assert not h.exists("status-remedies")  # nothing decided yet: no remedies to offer
+    with db.write() as s:
+        transition(
+            s, complaint_id=complaint_id, to=ComplaintStatus.rejected, actor_staff_id=None,
+            reply="经核查，收费符合公示标准。",
+        )  # fmt: skip
+    h = await open_kiosk(f"/t/{code}")
+    assert value(h, "status-remedies") == BANK_REMEDIES_ZH
+    assert BANK_REMEDIES_ZH.endswith("拨打金融监管投诉热线 12378。")
+    await h.click("lang")
+    assert value(h, "status-remedies") == BANK_REMEDIES_EN
+
+
+async def test_without_remedies_in_the_rules_a_rejected_complaint_shows_none(open_kiosk: Open, db, world):
+    complaint_id, code = file_one(db, world)
+    with db.write() as s:
+        transition(
+            s, complaint_id=complaint_id, to=ComplaintStatus.rejected, actor_staff_id=None, reply="不予受理。"
+        )
+    h = await open_kiosk(f"/t/{code}")
+    assert value(h, "status-current") == "当前状态：未予受理" and not h.exists("status-remedies")
