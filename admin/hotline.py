@@ -5,6 +5,7 @@ caller's own branch (an administrator chooses one), and the tracking code comes 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ from models.complaint import ComplaintCreate, file_complaint, parse_complaint
 from models.errors import Forbidden, ValidationFailed
 from models.org import Branch, Counter, Role, Staff
 from models.policy import effective_policy
-from models.rating import Channel, RatingCreate, submit_rating
+from models.rating import Channel, RatingCreate, store_rating, validate_idempotency_key
 from rapport.alerting import after_complaint
 from rapport.context import AppContext
 
@@ -174,6 +175,13 @@ def _score(form: dict[str, Any], errors: dict[str, str]) -> int | None:
     return score
 
 
+def _rating_key(idempotency_key: str) -> str:
+    """The idempotency key of the caller's rating, derived from the form's: the same on a retry, and
+    of a fixed length whatever the form's (a rating key may be no longer than a complaint's)."""
+    key = validate_idempotency_key(idempotency_key)
+    return "hotline:" + hashlib.sha256(key.encode("ascii")).hexdigest()
+
+
 # What each complaint field's problem is called, and a harmless stand-in to look past it.
 _PROBLEMS: dict[str, tuple[str, Any]] = {
     "category": ("category_unknown", "-"),
@@ -220,11 +228,16 @@ def record_hotline_complaint(
     4. The complaint is filed once per ``idempotency_key`` (channel hotline, the branch's due time); a
        double submit returns the same complaint and code. A new filing gets an audit entry naming who
        took the call.
-    5. The caller's rating of the service (``form["score"]``, 1 to 5, optional) is stored first as a
-       hotline rating (models/rating.py ``submit_rating``, its key derived from ``idempotency_key``):
-       a 差评 opens its case in the rating's transaction (models/cases.py) and the complaint joins that
-       case. It counts like any rating: the customer gave it, and the audit entry names who typed it.
-       A retry replays the stored rating and the complaint; nothing is stored twice.
+    5. The caller's rating of the service (``form["score"]``, 1 to 5, optional; anything else is
+       ``score_invalid``) is stored as a hotline rating (models/rating.py ``store_rating``, the insert
+       every channel uses; its key derived from ``idempotency_key``) in the complaint's transaction:
+       the rating, the case a 差评 opens (models/cases.py) and the complaint, which is linked to the
+       rating and joins its case, are committed together or not at all. A retry replays the stored
+       rating and complaint, so nothing is stored twice; a key reused for a different call stores
+       neither (:class:`~models.errors.IdempotencyConflict`).
+       Counted: the misuse flags (presses too close together on one tablet, one phone rating a person
+       again) are about presses at a device and do not apply; the customer gave this rating and staff
+       only typed it in, so it counts like a tablet's, and the audit entry names who typed it.
     """
     with ctx.db.write() as session:
         staff = _caller(session, ctx, token)
@@ -245,9 +258,9 @@ def record_hotline_complaint(
         assert data is not None and branch_id is not None
         now = ctx.clock()
         rating_id = None
-        if score is not None:
-            rating, _new = submit_rating(
-                session, idempotency_key=f"{idempotency_key}:rating", data=RatingCreate(score=score),
+        if score is not None:  # not committed: file_complaint commits it with the complaint
+            rating, _new = store_rating(
+                session, idempotency_key=_rating_key(idempotency_key), data=RatingCreate(score=score),
                 channel=Channel.hotline, branch_id=branch_id, staff_id=staff_id, counter_id=counter_id,
                 requested_staff=str(form.get("staff_no") or "").strip() or None, now=now,
             )  # fmt: skip
@@ -261,8 +274,9 @@ def record_hotline_complaint(
         if code is None:  # only without a secret key, which the app always has
             raise RuntimeError("the tracking code of this hotline complaint cannot be recovered")
         if created:
+            typed = {"rating_id": str(rating_id), "score": score} if rating_id is not None else None
             audit.append(session, action="complaint.hotline", entity="complaint", entity_id=complaint.id,
-                         actor_staff_id=staff.id, now=now)  # fmt: skip
+                         actor_staff_id=staff.id, details=typed, now=now)  # fmt: skip
             session.commit()
         complaint_id = complaint.id
     after_complaint(ctx, complaint_id=complaint_id)  # a high-severity call alerts supervisors at once

@@ -204,6 +204,36 @@ def submit_rating(
     2. A key seen before with the same request: the stored rating (``created`` False).
     3. A key seen before with a different request: :class:`IdempotencyConflict`.
 
+    :func:`store_rating` does the work; this commits it.
+    """
+    rating, created = store_rating(
+        session, idempotency_key=idempotency_key, data=data, channel=channel, branch_id=branch_id,
+        staff_id=staff_id, counter_id=counter_id, device_id=device_id, requested_staff=requested_staff,
+        phone=phone, flag=flag, now=now,
+    )  # fmt: skip
+    session.commit()
+    return rating, created
+
+
+def store_rating(
+    session: Session,
+    *,
+    idempotency_key: str,
+    data: RatingCreate,
+    channel: Channel,
+    branch_id: int,
+    staff_id: int | None = None,
+    counter_id: int | None = None,
+    device_id: int | None = None,
+    requested_staff: str | None = None,
+    phone: str | None = None,
+    flag: FlagReason | None = None,
+    now: datetime | None = None,
+) -> tuple[Rating, bool]:
+    """:func:`submit_rating` without the commit: the rating (and the case a 差评 opens) is left in
+    the session's transaction, for a caller that stores something with it and commits both at once
+    (the hotline's complaint, admin/hotline.py). ``created`` means inserted in this transaction.
+
     The insert comes first and the unique index on the key decides (``ON CONFLICT DO NOTHING``):
     nothing is looked up before a new rating, which is nearly every call, and two requests racing
     with one key (threads, or servers on PostgreSQL) get one row, both answered with it. Only when
@@ -217,7 +247,6 @@ def submit_rating(
         existing = _by_key(session, key)  # a retry stays a retry if a clause was retired meanwhile
         if existing is None:
             raise
-        session.commit()
         return _replay(existing, digest), False
     values: dict[str, Any] = {
         "id": uuid.uuid4(), "idempotency_key": key, "request_hash": digest, "staff_id": staff_id,
@@ -231,11 +260,8 @@ def submit_rating(
         existing = _by_key(session, key)
         if existing is None:  # pragma: no cover - the conflicting row cannot vanish: ratings are kept
             raise IdempotencyConflict("this Idempotency-Key is in use by another request; try again")
-        rating = _replay(existing, digest)
-        session.commit()
-        return rating, False
+        return _replay(existing, digest), False
     _open_case(session, values)
-    session.commit()
     return _as_loaded(session, values), True
 
 

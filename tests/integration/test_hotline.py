@@ -153,45 +153,34 @@ def test_the_form_offers_complaint_categories_and_the_branchs_counters(ctx, db, 
     assert everything.branch_id is None and len(everything.branches) == 2
 
 
-def test_a_hotline_bad_rating_opens_one_case_that_its_complaint_joins_and_a_retry_opens_no_second(
-    ctx, db, world, tokens
-):
+def test_a_bad_rating_value_is_named_on_its_field_and_nothing_is_stored(ctx, db, world, tokens):
+    """The caller's rating with the complaint: tests/integration/test_rating_cases.py."""
     from models.cases import RatingCase
     from models.rating import Rating
 
-    call = form(staff_no=world.staff_no, counter_id=str(world.counter_id), score="1")
-    first = hotline.record_hotline_complaint(ctx, tokens["boss"], form=call, idempotency_key="h-case")
-    again = hotline.record_hotline_complaint(ctx, tokens["boss"], form=call, idempotency_key="h-case")
-    assert first == again
-    with db.read() as s:
-        [rating] = s.exec(select(Rating)).all()
-        [case] = s.exec(select(RatingCase)).all()
-        [complaint] = s.exec(select(Complaint)).all()
-    assert (rating.channel, rating.score, rating.staff_id, rating.counted) == (
-        "hotline",
-        1,
-        world.staff_id,
-        True,
-    )
-    assert (case.rating_id, case.channel, case.complaint_id, case.staff_id) == (
-        rating.id, "hotline", complaint.id, world.staff_id,
-    )  # fmt: skip
-    assert complaint.rating_id == rating.id and complaint.id == first[0]
-
-
-def test_a_good_or_no_rating_by_phone_opens_no_case_and_a_bad_value_stores_nothing(ctx, db, world, tokens):
-    from models.cases import RatingCase
-    from models.rating import Rating
-
-    hotline.record_hotline_complaint(ctx, tokens["boss"], form=form(score=4), idempotency_key="h-good")
-    hotline.record_hotline_complaint(ctx, tokens["boss"], form=form(score=None), idempotency_key="h-none")
-    with db.read() as s:
-        assert [r.score for r in s.exec(select(Rating)).all()] == [4]
-        assert s.exec(select(RatingCase)).all() == []
-    for bad in ("0", "6", "two", 2.5, True):
+    for bad in ("0", "6", "two", " ", 2.5, True, -1, [1]):
         with pytest.raises(hotline.HotlineFormInvalid) as info:
             hotline.record_hotline_complaint(
-                ctx, tokens["boss"], form=form(score=bad), idempotency_key=f"h-{bad}"
+                ctx, tokens["boss"], form=form(score=bad), idempotency_key="h-bad"
             )
-        assert info.value.errors == {"score": "score_invalid"}, bad
-    assert len(complaints(db)) == 2
+        assert (info.value.field, info.value.errors) == ("score", {"score": "score_invalid"}), bad
+    with pytest.raises(hotline.HotlineFormInvalid) as info:
+        hotline.record_hotline_complaint(
+            ctx, tokens["boss"], form=form(description="", score="9"), idempotency_key="h-bad"
+        )
+    assert info.value.errors == {"description": "description_required", "score": "score_invalid"}
+    assert complaints(db) == []
+    with db.read() as s:
+        assert s.exec(select(Rating)).all() == [] and s.exec(select(RatingCase)).all() == []
+
+
+def test_a_form_key_of_the_longest_length_still_stores_its_rating(ctx, db, world, tokens):
+    from models.rating import IDEMPOTENCY_KEY_MAX, Rating
+
+    longest = "h" * IDEMPOTENCY_KEY_MAX
+    cid, _ = hotline.record_hotline_complaint(
+        ctx, tokens["boss"], form=form(score="5"), idempotency_key=longest
+    )
+    with db.read() as s:
+        [rating] = s.exec(select(Rating)).all()
+        assert s.get(Complaint, cid).rating_id == rating.id  # type: ignore[union-attr]

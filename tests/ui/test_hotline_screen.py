@@ -1,21 +1,26 @@
 """The hotline entry screen in process: a supervisor types in a phone complaint and reads out the code;
-field problems show on their fields; a double submit stores one complaint; staff land on it."""
+field problems show on their fields; a double submit stores one complaint; staff land on it; the
+caller's rating is picked in either language."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import flet as ft
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from admin import hotline as backend
 from admin import sections
 from admin.screens import hotline
 from admin.sections import Section
+from models.clock import pin
 from models.codes import tracking_digest
 from models.complaint import Complaint
 from models.crypto import hash_secret
@@ -24,6 +29,13 @@ from models.org import Staff
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here
 from admin_support import PASSWORD, Open, admin_tabs, sign_in  # noqa: E402,F401
 from harness import FletHarness  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock() -> Iterator[None]:
+    pin(datetime(2026, 11, 18, 10, 30, tzinfo=ZoneInfo("Asia/Shanghai")))  # a Wednesday morning
+    yield
+    pin(None)
 
 
 @pytest.fixture(autouse=True)
@@ -133,16 +145,23 @@ async def test_counter_staff_land_on_their_own_page_and_can_open_hotline_entry(
     assert h.exists("hotline-submit")
 
 
-async def test_the_callers_rating_is_offered_in_both_languages_and_a_bad_one_opens_a_case(
+async def test_the_callers_rating_is_picked_in_both_languages_and_a_bad_one_opens_a_case(
     open_admin: Open, people, db, world
 ):
     from models.cases import RatingCase
+    from models.rating import Rating
+
+    def kept() -> tuple[list[tuple[int, str]], list[tuple[int, int | None]]]:
+        with db.read() as s:
+            ratings = [(r.score, r.channel) for r in s.exec(select(Rating).order_by(col(Rating.score)))]
+            cases = [(c.score, c.complaint_id) for c in s.exec(select(RatingCase))]
+        return ratings, cases
 
     h = await open_admin(width=390, height=844)
     await sign_in(h, "boss.a")
     await h.click("nav-hotline")
     score = h.find("hotline-score")
-    assert score.label == "来电客户对服务的评价（可不填）"
+    assert score.label == "来电客户对服务的评价（可不填）" and score.value is None
     assert [o.text for o in score.options] == [
         "客户未评价",
         "非常满意",
@@ -151,12 +170,6 @@ async def test_the_callers_rating_is_offered_in_both_languages_and_a_bad_one_ope
         "不满意",
         "非常不满意",
     ]
-    await h.click("lang")
-    english = h.find("hotline-score")
-    assert english.label == "The caller's rating of the service (optional)"
-    assert [o.text for o in english.options][:2] == ["The caller gave none", "Very satisfied"]
-    await h.click("lang")
-
     await choose(h, "hotline-category", "2.2.2")
     await h.fill("hotline-description", "客户来电：等了一个小时没人理")
     await h.fill("hotline-staff_no", world.staff_no)
@@ -164,6 +177,27 @@ async def test_the_callers_rating_is_offered_in_both_languages_and_a_bad_one_ope
     await h.click("hotline-submit")
     assert h.exists("hotline-code")
     [row] = stored(db)
-    with db.read() as s:
-        [case] = s.exec(select(RatingCase)).all()
-    assert (case.score, case.channel, case.complaint_id) == (1, "hotline", row.id)
+    assert kept() == ([(1, "hotline")], [(1, row.id)])
+
+    await h.click("hotline-new")
+    await h.click("lang")
+    english = h.find("hotline-score")
+    assert english.label == "The caller's rating of the service (optional)" and english.value is None
+    assert [o.text for o in english.options] == [
+        "The caller gave none", "Very satisfied", "Satisfied", "Fairly satisfied", "Dissatisfied",
+        "Very dissatisfied",
+    ]  # fmt: skip
+    await choose(h, "hotline-category", "2.3.1")
+    await h.fill("hotline-description", "Caller: waited an hour, then was served well")
+    await h.fill("hotline-score", "9")  # not one of the options: a stale or tampered value
+    await h.click("hotline-submit")
+    assert h.find("hotline-score").error_text == "Choose one of the five levels, or “The caller gave none”."
+    await h.click("lang")
+    assert h.find("hotline-score").error_text == "请选择五级评价之一，或选“客户未评价”。"
+    await h.click("lang")
+    assert len(stored(db)) == 1 and kept()[0] == [(1, "hotline")], "nothing stored"
+
+    await choose(h, "hotline-score", "4")
+    await h.click("hotline-submit")
+    assert h.exists("hotline-code")
+    assert kept() == ([(1, "hotline"), (4, "hotline")], [(1, row.id)]), "a 满意 opens no case"
