@@ -207,6 +207,31 @@ def button(page, name: str):  # type: ignore[no-untyped-def]
     return page.get_by_role("button", name=name, exact=True)
 
 
+def tap_face(page, face: str, then: str, server: Server | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Tap a rating face and wait for the screen it leads to (text ``then``). On a loaded machine a tap
+    sent while Flutter is still settling the welcome screen can be dropped (seen once in CI: the
+    reasons never came); tap again while the face is still there, as a customer would. A tap that
+    did land leaves the welcome screen, and the kiosk ignores a second tap while it saves the first,
+    so this can never store two ratings."""
+    button(page, face).click()
+    try:
+        page.get_by_text(then).first.wait_for(timeout=10_000)
+        return
+    except Exception:
+        pass
+    if button(page, face).count():
+        try:
+            button(page, face).click(timeout=5_000)
+        except Exception:
+            pass  # the screen changed meanwhile: the first tap landed late
+    try:
+        page.get_by_text(then).first.wait_for(timeout=30_000)
+    except Exception as exc:
+        raise AssertionError(
+            f"after tapping {face!r}, {then!r} never showed\n{log_tail(server) if server else ''}"
+        ) from exc
+
+
 def icon_button(page, tooltip: str):  # type: ignore[no-untyped-def]
     """An icon-only button. Flutter web puts the tooltip on a wrapper rather than naming the button
     itself, so fall back to the label when no button carries the name."""

@@ -34,6 +34,7 @@ from tests.e2e.conftest import (
     reveal,
     screenshot,
     sign_in_admin,
+    tap_face,
     tracking_code_on_screen,
     type_at,
     type_into,
@@ -85,8 +86,7 @@ def test_a_bad_rating_is_called_back_verified_rectified_answered_and_graded(serv
     tablet = enrol_tablet(browser, server, f"{BRANCH}-02")
     kiosk = tablet.page
     try:
-        button(kiosk, "非常不满意").click()
-        kiosk.get_by_text("哪些方面需要改进？").wait_for()
+        tap_face(kiosk, "非常不满意", "哪些方面需要改进？", server)
         button(kiosk, "提交").click()
         kiosk.get_by_text("可以回访您吗？", exact=True).wait_for()
         screenshot(kiosk, "case-callback-tablet-zh-CN")

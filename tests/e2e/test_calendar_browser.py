@@ -40,6 +40,7 @@ from tests.e2e.conftest import (
     reveal,
     screenshot,
     sign_in_admin,
+    tap_face,
     tracking_code_on_screen,
     type_at,
     type_multiline,
@@ -177,8 +178,7 @@ def test_an_admin_sets_the_calendar_and_preset_and_the_customer_is_promised_the_
     tablet = enrol_tablet(browser, server, f"{BRANCH}-01")
     kiosk = tablet.page
     try:
-        button(kiosk, "不满意").click()
-        kiosk.get_by_text("哪些方面需要改进？").wait_for()
+        tap_face(kiosk, "不满意", "哪些方面需要改进？", server)
         button(kiosk, "我要正式投诉").click()
         kiosk.get_by_text("投诉类别").wait_for()
         pick(kiosk, "主动高效")

@@ -31,6 +31,7 @@ from tests.e2e.conftest import (
     open_page,
     pick,
     selectable_texts,
+    tap_face,
     tracking_code_on_screen,
     type_into,
     type_multiline,
@@ -68,8 +69,7 @@ def staff_id(server, employee_no: str) -> int:  # type: ignore[no-untyped-def]
 def test_a_high_rating_with_what_was_liked(server, browser):
     tablet = enrol_tablet(browser, server, "BJ-RM-01")
     page = tablet.page
-    button(page, "非常满意").click()
-    page.get_by_text("您满意哪些方面？").wait_for()
+    tap_face(page, "非常满意", "您满意哪些方面？", server)
     pick(page, "耐心细致")
     button(page, "提交").click()
     page.get_by_text("感谢您的评价！").wait_for()
@@ -87,8 +87,7 @@ def test_a_high_rating_with_what_was_liked(server, browser):
 def test_b_a_low_rating_with_two_reasons_and_a_comment(server, browser):
     tablet = enrol_tablet(browser, server, "BJ-RM-02")
     page = tablet.page
-    button(page, "非常不满意").click()
-    page.get_by_text("哪些方面需要改进？").wait_for()
+    tap_face(page, "非常不满意", "哪些方面需要改进？", server)
     pick(page, "热情礼貌")
     pick(page, "主动高效")
     type_multiline(page, COMMENT, "排队四十分钟，柜员一直在聊天。")
@@ -110,8 +109,7 @@ def test_b_a_low_rating_with_two_reasons_and_a_comment(server, browser):
 def test_c_a_formal_complaint_with_a_contact(server, browser):
     tablet = enrol_tablet(browser, server, "BJ-RM-03")
     page = tablet.page
-    button(page, "不满意").click()
-    page.get_by_text("哪些方面需要改进？").wait_for()
+    tap_face(page, "不满意", "哪些方面需要改进？", server)
     button(page, "我要正式投诉").click()
     page.get_by_text("投诉类别").wait_for()
     pick(page, "主动高效")
@@ -420,8 +418,7 @@ def test_h_a_second_tap_within_the_interval_is_kept_but_not_counted(server, brow
     tablet = enrol_tablet(browser, server, "BJ-RM-02")
     page = tablet.page
     for _ in range(2):
-        button(page, "基本满意").click()
-        page.get_by_text("我们可以在哪些方面做得更好？").wait_for()
+        tap_face(page, "基本满意", "我们可以在哪些方面做得更好？", server)
         button(page, "跳过").click()
         page.get_by_text("感谢您的评价！").wait_for()
         button(page, "完成").click()

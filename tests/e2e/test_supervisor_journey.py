@@ -48,6 +48,7 @@ from tests.e2e.conftest import (
     screenshot,
     selectable_texts,
     sign_in_admin,
+    tap_face,
     tracking_code_on_screen,
     type_multiline,
 )
@@ -210,8 +211,7 @@ def test_1_a_high_severity_kiosk_complaint_reaches_the_open_queue_live(server, b
     tablet = enrol_tablet(browser, server, "BJ-RM-01")
     kiosk = tablet.page
     try:
-        button(kiosk, "非常不满意").click()
-        kiosk.get_by_text("哪些方面需要改进？").wait_for()
+        tap_face(kiosk, "非常不满意", "哪些方面需要改进？", server)
         button(kiosk, "我要正式投诉").click()
         kiosk.get_by_text("投诉类别").wait_for()
         pick(kiosk, "廉洁自律")
