@@ -34,6 +34,7 @@ from models.errors import Forbidden, NotFound, ValidationFailed
 from models.inspection import DEFAULT_TZ
 from models.org import Branch, Role, Staff
 from models.policy import Policy, PolicyRevision, PolicyValues, set_policy
+from models.policy import record_adoption as _record_adoption
 from models.text import clean_text
 from rapport.context import AppContext
 
@@ -128,6 +129,7 @@ PAIRED = {
     "sla_hours_low": "sla_order",
 }
 PROSE_MAX_CHARS = 1000
+ADOPTED_HOW_MAX_CHARS = 200  # PolicyRevision.adopted_how
 TRUE = {"true", "1", "yes", "on", "是", "开"}
 FALSE = {"false", "0", "no", "off", "否", "关"}
 _INT = re.compile(r"[+-]?(\d+|\d{1,3}(,\d{3})+)")
@@ -182,6 +184,10 @@ class Revision:
     saved_by: str  # a name, or "" when the system saved it
     changed: tuple[str, ...]  # keys set or changed compared with the version before
     removed: tuple[str, ...]  # keys whose override was dropped (back to the inherited value)
+    id: int  # the revision row, named to :func:`record_adoption`
+    published_at: datetime | None  # on every staff member's rules page from then on
+    adopted_on: date | None  # None: how it was adopted is not recorded yet
+    adopted_how: str  # the administrator's note (a staff meeting, the representatives' assembly)
 
 
 @dataclass(frozen=True)
@@ -332,16 +338,29 @@ def _history(session: Session, row: Policy | None) -> tuple[Revision, ...]:
     names = {s.id: s.display_name for s in session.exec(select(Staff).where(col(Staff.id).in_(ids))).all()}
     out: list[Revision] = []
     before: dict[str, Any] = {}
-    missing = object()
     for r in revisions:
-        keys = sorted(before.keys() | r.values.keys())
-        changed = tuple(k for k in keys if k in r.values and before.get(k, missing) != r.values[k])
-        removed = tuple(k for k in keys if k not in r.values)
-        out.append(
-            Revision(r.version, r.saved_at, names.get(r.saved_by, "") if r.saved_by else "", changed, removed)
-        )
+        out.append(_revision(r, names.get(r.saved_by, "") if r.saved_by else "", before))
         before = r.values
     return tuple(reversed(out[-HISTORY:]))
+
+
+def _revision(r: PolicyRevision, saved_by: str, before: dict[str, Any]) -> Revision:
+    """One saved version as the history shows it, with what changed since ``before`` (the values of
+    the version before it; empty for the first)."""
+    assert r.id is not None
+    missing = object()
+    keys = sorted(before.keys() | r.values.keys())
+    return Revision(
+        version=r.version,
+        saved_at=r.saved_at,
+        saved_by=saved_by,
+        changed=tuple(k for k in keys if k in r.values and before.get(k, missing) != r.values[k]),
+        removed=tuple(k for k in keys if k not in r.values),
+        id=r.id,
+        published_at=r.published_at,
+        adopted_on=r.adopted_on,
+        adopted_how=r.adopted_how,
+    )
 
 
 def rules(ctx: AppContext, token: str, branch_id: int | None = None) -> Rules:
@@ -545,7 +564,7 @@ def save_rules(ctx: AppContext, token: str, branch_id: int | None, changes: dict
         if branch_id is None:
             _check_branches(session, {**glob, **changed}, list(changed))
         try:
-            set_policy(session, values=changed, branch_id=branch_id, actor_staff_id=actor)
+            set_policy(session, values=changed, branch_id=branch_id, actor_staff_id=actor, now=ctx.clock())
         except ValidationError as exc:
             # set_policy checks a branch's overrides over the defaults rather than over the global rules,
             # so it can refuse a pair that is valid in force; say so rather than fail without a word.
@@ -590,6 +609,7 @@ def reset_rule(ctx: AppContext, token: str, branch_id: int | None, key: str) -> 
                 values=remaining,
                 saved_at=now,
                 saved_by=actor,
+                published_at=now,
             )
         )
         append(
@@ -603,3 +623,34 @@ def reset_rule(ctx: AppContext, token: str, branch_id: int | None, key: str) -> 
         )
         session.commit()
         return Saved(row.version, (key,))
+
+
+def record_adoption(ctx: AppContext, token: str, revision_id: int, adopted_on: str, how: str) -> Revision:
+    """Record how and when a saved version of the rules was adopted (administrators only): the day,
+    typed YYYY-MM-DD, and a note on how (a staff meeting, the representatives' assembly, a union
+    consultation), for every staff member's rules page (劳动合同法 §4). A bad or future date is refused
+    as ``adopted_on``, an empty or too long note as ``adopted_how`` (:class:`ValidationFailed`), an
+    unknown version with :class:`NotFound`; nothing is written then. Recording again replaces the
+    earlier record; each is audited (``policy.adopted``)."""
+    with ctx.db.write() as session:
+        staff = _caller(session, token, ctx)
+        actor = _editor(staff)
+        text = unicodedata.normalize("NFKC", adopted_on or "").strip()
+        try:
+            day = date.fromisoformat(text) if _DATE.fullmatch(text) else None
+        except ValueError:
+            day = None
+        if day is None:
+            raise ValidationFailed("adopted_on", f"{adopted_on!r} is not a date written YYYY-MM-DD")
+        if session.get(PolicyRevision, revision_id) is None:
+            raise NotFound("no saved version of the rules with this id")
+        row = _record_adoption(
+            session, revision_id=revision_id, adopted_on=day, how=how, actor_staff_id=actor, now=ctx.clock()
+        )
+        before = session.exec(
+            select(PolicyRevision).where(
+                PolicyRevision.policy_id == row.policy_id, PolicyRevision.version == row.version - 1
+            )
+        ).first()
+        saver = session.get(Staff, row.saved_by) if row.saved_by is not None else None
+        return _revision(row, saver.display_name if saver else "", before.values if before else {})

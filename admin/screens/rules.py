@@ -1,7 +1,10 @@
 """The rules editor: every policy setting of the global rules or of one branch, grouped in cards, with
 where each value comes from; administrators change values (only the changed ones are saved, as a new
 version) or drop a branch's own value, supervisors read their branch's rules. The versions saved so
-far are listed under the cards.
+far are listed under the cards, each with when it was published (on every staff member's rules page
+from the moment it was saved) and how it was adopted; an administrator records the adoption in a
+small form inside that version's entry (劳动合同法 §4: rules on pay and discipline are adopted
+democratically and made known to staff).
 
 Typing does not rebuild the screen (that would fight the cursor): a change updates only the field's
 "changed, not saved yet" line and the count of unsaved changes in the bar at the bottom, which stays
@@ -12,16 +15,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import flet as ft
+from babel.dates import format_date
 
 from admin import rules as service
 from admin.screens import calendar as calendar_cards
 from admin.screens.common import INK, MUTED, TAP, named_dropdown
 from admin.screens.rule_words import choice_label, label
 from models.auth import SessionExpired
-from models.errors import Forbidden, NotFound
+from models.errors import Forbidden, NotFound, ValidationFailed
 from models.org import Role
 from rapport.i18n import fmt_datetime, fmt_number, t
 
@@ -53,6 +59,22 @@ class RulesState:
     error: service.RuleInvalid | None = None
     message: tuple[str, dict[str, Any], bool] | None = None  # catalog key, values, good news
     body: ft.Column | None = None  # the scrolling column, to bring a refused field into view
+    # The one open adoption form: the version it is about, what was typed, and the refusal
+    # (the field it names, "adopted_on" or "adopted_how"); kept across re-renders.
+    adopt: int | None = None
+    adopt_date: str = ""
+    adopt_how: str = ""
+    adopt_error: str | None = None
+    busy: bool = False
+
+    def close_adoption(self) -> None:
+        self.adopt, self.adopt_date, self.adopt_how, self.adopt_error = None, "", "", None
+
+
+def revision_of(v: RulesState, version: int | None) -> service.Revision | None:
+    if v.data is None or version is None:
+        return None
+    return next((r for r in v.data.history if r.version == version), None)
 
 
 def setting_of(v: RulesState, key: str) -> service.Setting | None:
@@ -139,6 +161,7 @@ class Handlers:
         self.app, self.v = app, state(app)
         self.sources: dict[str, ft.Text] = {}
         self.pending: ft.Text | None = None
+        self.adopt_fields: dict[str, ft.TextField] = {}  # the open adoption form's fields, as drawn
 
     def changes(self) -> dict[str, str]:
         out = {}
@@ -169,6 +192,7 @@ class Handlers:
     async def on_scope(self, e: ft.Event[Any]) -> None:
         had = bool(self.changes())
         self.v.scope, self.v.drafts, self.v.error = e.control.value or GLOBAL, {}, None
+        self.v.close_adoption()
         self.v.message = ("rules.discarded", {}, False) if had else None
         await self._reload()
 
@@ -220,6 +244,77 @@ class Handlers:
         if saved is not None and saved.changed and v.body is not None:
             # A render starts the list at the top again: bring back the setting just saved.
             await v.body.scroll_to(scroll_key=f"rules-block-{saved.changed[0]}", duration=0)
+
+    # -- the adoption of a saved version
+
+    async def on_adopt_open(self, e: ft.Event[Any]) -> None:
+        """Open the form on a version, prefilled with the day it was saved (or what was recorded)."""
+        v = self.v
+        r = revision_of(v, int(e.control.data))
+        if r is None or v.data is None:
+            return
+        if v.adopt != r.version:
+            v.close_adoption()
+            v.adopt = r.version
+            saved = r.saved_at.astimezone(ZoneInfo(v.data.tz)).date()
+            v.adopt_date = (r.adopted_on or saved).isoformat()
+            v.adopt_how = r.adopted_how
+        v.message = None
+        self.app.render()
+        await _scroll(v, f"rules-entry-{r.version}")  # a render starts the list at the top again
+
+    async def on_adopt_cancel(self, _e: ft.Event[Any]) -> None:
+        version = self.v.adopt
+        self.v.close_adoption()
+        self.app.render()
+        await _scroll(self.v, f"rules-entry-{version}")
+
+    async def on_adopt_edit(self, e: ft.Event[Any]) -> None:
+        if e.control.data == "date":
+            self.v.adopt_date = str(e.control.value or "")
+        else:
+            self.v.adopt_how = str(e.control.value or "")
+
+    async def on_adopt_save(self, _e: ft.Event[Any]) -> None:
+        """Record it; a refusal keeps what was typed with the problem under its field, success closes
+        the form and reloads the history. A second tap while the first is on its way is ignored."""
+        v = self.v
+        r = revision_of(v, v.adopt)
+        if r is None or v.busy:
+            return
+        for name, control in self.adopt_fields.items():  # what they hold now, even if an event is late
+            if name == "date":
+                v.adopt_date = str(control.value or "")
+            else:
+                v.adopt_how = str(control.value or "")
+        v.busy, v.adopt_error = True, None
+        try:
+            await self.app.call(service.record_adoption, r.id, v.adopt_date, v.adopt_how)
+        except SessionExpired:
+            return
+        except ValidationFailed as exc:
+            v.busy = False
+            v.adopt_error = exc.field if exc.field in ("adopted_on", "adopted_how") else "adopted_how"
+            v.message = ("rules.adopt.not_saved", {"version": r.version}, False)
+            self.app.render()
+            await _scroll(v, f"rules-entry-{r.version}")
+            return
+        except NotFound:
+            v.close_adoption()
+            v.message = ("rules.adopt.gone", {}, False)
+        except Forbidden:
+            v.close_adoption()
+            v.message = ("rules.forbidden", {}, False)
+        except Exception:
+            log.exception("admin: recording the adoption of the rules failed")
+            v.message = ("rules.generic", {}, False)
+        else:
+            v.close_adoption()
+            v.message = ("rules.adopt.done", {"version": r.version}, True)
+        finally:
+            v.busy = False
+        await self._reload()
+        await _scroll(v, f"rules-entry-{r.version}")
 
 
 def pending_text(locale: str, n: int) -> str:
@@ -320,7 +415,67 @@ def _card(title: str, controls: list[ft.Control], key: str) -> ft.Control:
     )
 
 
-def _history(locale: str, data: service.Rules) -> ft.Control:
+def _day(locale: str, value: date) -> str:
+    return str(format_date(value, "medium", locale=locale.replace("-", "_")))
+
+
+def _adoption_text(locale: str, r: service.Revision) -> str:
+    if r.adopted_on is None:
+        return t(locale, "rules.adopt.none")
+    return t(locale, "rules.adopt.line", on=_day(locale, r.adopted_on), how=r.adopted_how)
+
+
+def _adoption_form(locale: str, v: RulesState, h: Handlers) -> ft.Control:
+    """The day and the way a version was adopted, with Save and Cancel, inside that version's entry."""
+
+    def error(name: str) -> str | None:
+        return t(locale, f"rules.adopt.error.{name}") if v.adopt_error == name else None
+
+    day = h.adopt_fields["date"] = ft.TextField(
+        label=t(locale, "rules.adopt.date"),
+        value=v.adopt_date,
+        error=error("adopted_on"),
+        error_max_lines=3,
+        on_change=h.on_adopt_edit,
+        data="date",
+        key="rules-adopt-date",
+        keyboard_type=ft.KeyboardType.DATETIME,
+        autofocus=True,
+    )
+    how = h.adopt_fields["how"] = ft.TextField(
+        label=t(locale, "rules.adopt.how"),
+        value=v.adopt_how,
+        error=error("adopted_how"),
+        error_max_lines=3,
+        max_length=service.ADOPTED_HOW_MAX_CHARS,
+        on_change=h.on_adopt_edit,
+        data="how",
+        key="rules-adopt-how",
+    )
+    save = ft.Button(
+        content=t(locale, "rules.adopt.save"),
+        icon=ft.Icons.SAVE,
+        on_click=h.on_adopt_save,
+        key="rules-adopt-save",
+        height=TAP,
+    )
+    cancel = ft.TextButton(
+        content=t(locale, "rules.adopt.cancel"),
+        icon=ft.Icons.CLOSE,
+        on_click=h.on_adopt_cancel,
+        key="rules-adopt-cancel",
+        height=TAP,
+    )
+    return ft.Container(
+        content=ft.Column([day, how, ft.Row([save, cancel], wrap=True, spacing=8)], spacing=10),
+        padding=ft.Padding.only(top=10, bottom=4),
+        key="rules-adopt-form",
+    )
+
+
+def _history(locale: str, v: RulesState, data: service.Rules, h: Handlers, editable: bool) -> ft.Control:
+    """Every saved version: who saved it and what changed, when it was published and how it was
+    adopted; an administrator records the adoption of each."""
     sep = "、" if locale == "zh-CN" else ", "
     lines: list[ft.Control] = []
     for r in data.history:
@@ -335,7 +490,14 @@ def _history(locale: str, data: service.Rules) -> ft.Control:
             parts.append(
                 t(locale, "rules.history.removed", keys=sep.join(label(locale, k) for k in r.removed))
             )
-        lines.append(
+        if r.published_at is not None:
+            parts.append(
+                t(locale, "rules.history.published", at=fmt_datetime(locale, r.published_at, data.tz))
+            )
+        else:
+            parts.append(t(locale, "rules.history.unpublished"))
+        parts.append(_adoption_text(locale, r))
+        entry: list[ft.Control] = [
             ft.Column(
                 [
                     ft.Text(parts[0], weight=ft.FontWeight.W_500, color=INK),
@@ -343,6 +505,26 @@ def _history(locale: str, data: service.Rules) -> ft.Control:
                 ],
                 spacing=0,
                 key=f"rules-rev-{r.version}",
+            )
+        ]
+        if editable and v.adopt == r.version:
+            entry.append(_adoption_form(locale, v, h))
+        elif editable:
+            entry.append(
+                ft.OutlinedButton(
+                    content=t(locale, "rules.adopt.open"),
+                    icon=ft.Icons.HOW_TO_VOTE_OUTLINED,
+                    on_click=h.on_adopt_open,
+                    data=r.version,
+                    key=f"rules-adopt-{r.version}",
+                    height=TAP,
+                )
+            )
+        lines.append(
+            ft.Container(
+                content=ft.Column(entry, spacing=4),
+                key=ft.ScrollKey(f"rules-entry-{r.version}"),  # type: ignore[call-arg]  # see _field
+                padding=ft.Padding.only(bottom=6),
             )
         )
     if not lines:
@@ -461,7 +643,7 @@ def build(app: AdminApp) -> ft.Control:
             )
             if group == "hours" and (days := calendar_cards.calendar_card(app, calendar_h)) is not None:
                 cards.append(days)  # the calendar right after the opening hours it shuts and opens
-        cards.append(_history(locale, data))
+        cards.append(_history(locale, v, data, h, editable))
     body = v.body = ft.Column(
         [*head, *cards],
         spacing=12,

@@ -76,7 +76,7 @@ from models.errors import (
 from models.extensions import request_extension
 from models.inspection import Inspection, SpotCheckTask, draw_spot_checks, iso_week, record_inspection
 from models.org import Counter, Device, Role, Staff
-from models.policy import Policy, set_policy
+from models.policy import Policy, PolicyRevision, set_policy
 from models.rating import Channel, Rating, RatingCreate, rate_at_device
 from models.sanction import (
     Appeal,
@@ -956,6 +956,17 @@ def branch_override(env: Env, _actor: Actor, target: str | None) -> None:
         )
 
 
+def fresh_revision(env: Env, _actor: Actor, target: str | None) -> int:
+    """A new saved version of the target branch's rules, its adoption not recorded yet."""
+    branch = env.branch[target or ""]
+    with env.db.write() as s:
+        set_policy(s, values={"min_ratings_ranked": 16}, branch_id=branch, actor_staff_id=env.staff["root"])
+        mine = select(PolicyRevision).where(PolicyRevision.branch_id == branch)
+        row = s.exec(mine.order_by(col(PolicyRevision.version).desc())).first()
+        assert row is not None and row.id is not None and row.adopted_on is None
+        return row.id
+
+
 # checks
 
 
@@ -1116,6 +1127,20 @@ def check_overview(c: Cell, o: staff_portal.Overview) -> None:
     check_my_inspections(c, o.inspections)
     check_my_training(c, o.training)
     assert not [name for name in COLLEAGUES if name in repr(o)]
+
+
+def check_my_rules(c: Cell, r: staff_portal.MyRules) -> None:
+    [me] = c.read(select(Staff).where(Staff.id == c.caller))
+    assert set(r.values) == set(staff_portal.RULE_KEYS), r.values
+    scopes = {v.scope for v in r.versions}
+    want = c.read(
+        select(PolicyRevision.id).where(
+            col(PolicyRevision.branch_id).is_(None) | (col(PolicyRevision.branch_id) == me.branch_id)
+        )
+    )
+    assert len(r.versions) == min(len(want), staff_portal.RULE_VERSIONS_MAX), r.versions
+    assert scopes <= {"global", "branch"}, scopes
+    assert changed(c.before, c.after) == set(), "reading my rules writes nothing"
 
 
 def check_public_consent(c: Cell, me: staff_portal.Me) -> None:
@@ -1286,6 +1311,18 @@ def check_reset_rule(c: Cell, r: rules.Saved) -> None:
     assert (revision["branch_id"], revision["saved_by"]) == (c.bid, c.caller), revision
 
 
+def check_record_adoption(c: Cell, r: rules.Revision) -> None:
+    [row] = c.read(select(PolicyRevision).where(PolicyRevision.id == c.prepared))
+    assert (row.adopted_on, row.adopted_how, row.branch_id) == (date(2026, 11, 20), ADOPTED_HOW, c.bid), row
+    got = (r.id, r.version, r.adopted_on, r.adopted_how)
+    assert got == (row.id, row.version, row.adopted_on, ADOPTED_HOW), r
+    assert changed(c.before, c.after) == {"policy_revision", "audit_event"}, changed(c.before, c.after)
+    _only_rows(c, "policy_revision", "id", {c.prepared})
+    audit = [(a["action"], a["actor_staff_id"], a["entity_id"]) for a in c.added("audit_event")]
+    assert audit == [("policy.adopted", c.caller, str(c.prepared))], audit
+
+
+ADOPTED_HOW = "2026年11月20日职工代表大会讨论通过"
 REPORT = "我已认真反思，今后上班不再玩手机，主动招呼每位顾客。"
 NOV = "2026-11"
 STAFF = frozenset({Role.staff})
@@ -1402,6 +1439,7 @@ STAFF_PORTAL_OPS = [
         plain(staff_portal.my_training),
         check_my_training,
     ),
+    Op("staff_portal.my_rules", staff_portal.my_rules, STAFF, plain(staff_portal.my_rules), check_my_rules),
     Op(
         "staff_portal.set_public_consent",
         staff_portal.set_public_consent,
@@ -1532,6 +1570,15 @@ RULES_OPS = [
         check_reset_rule,
         scoped=True,
         prepare=branch_override,
+    ),
+    Op(
+        "rules.record_adoption",
+        rules.record_adoption,
+        ADMIN,
+        on_prepared(rules.record_adoption, "2026-11-20", ADOPTED_HOW),
+        check_record_adoption,
+        scoped=True,
+        prepare=fresh_revision,
     ),
 ]
 
