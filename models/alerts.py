@@ -3,7 +3,8 @@
 An alert is a row first (so nothing is lost when no screen is open) and a push second. Each has a
 ``dedupe_key`` so the same situation raises one alert however often it is checked: a high-severity
 complaint once, a complaint whose reply is due soon once and an overdue one once per escalation
-level, a negative burst at a counter once per window.
+level, a negative burst at a counter once per window, an appeal nearing or past its decision time
+once each (models/appeal_clock.py).
 """
 
 from __future__ import annotations
@@ -28,13 +29,15 @@ class AlertKind(StrEnum):
     due_soon = "due_soon"
     first_contact = "first_contact"  # a new case not acknowledged by its first-contact due time
     escalation = "escalation"  # 督办: still overdue N working days after its due time
+    appeal_due_soon = "appeal_due_soon"  # an undecided appeal nearing its decision time
+    appeal_overdue = "appeal_overdue"  # an undecided appeal past its decision time
 
 
 class Alert(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint(
             "kind IN ('high_complaint', 'overdue', 'negative_burst', 'due_soon', 'first_contact',"
-            " 'escalation')",
+            " 'escalation', 'appeal_due_soon', 'appeal_overdue')",
             name="kind",
         ),
         Index("ix_alert_branch_open", "branch_id", "acknowledged_at"),

@@ -31,6 +31,7 @@ from models.alerts import (
     raise_sla_alert,
     recent_scores,
 )
+from models.appeal_clock import AppealDue, appeals_due, raise_appeal_alert
 from models.complaint import Complaint, ComplaintStatus, Severity
 from models.jobs import RunLog
 from models.policy import PolicyValues, effective_policy
@@ -92,6 +93,9 @@ def sla_sweep(ctx: AppContext, now: datetime | None = None, run: RunLog | None =
        clock) gets a first-contact alert, once per escalation level.
     4. Every overdue complaint still open N working days after its due time (the policy's 督办
        setting) gets an escalation alert for the administrators, once per escalation level.
+    5. Every undecided appeal within APPEAL_REMINDER_LEAD of its decision time gets a reminder for
+       its branch's supervisors, and one past it an overdue alert (which the administrators see with
+       every branch's), once each (models/appeal_clock.py).
     """
     now = now or ctx.clock()
     run = run or RunLog()
@@ -100,6 +104,12 @@ def sla_sweep(ctx: AppContext, now: datetime | None = None, run: RunLog | None =
         soon = open_complaints_due(session, before=now + DUE_SOON, not_before=now)
         first = first_contacts_due(session, before=now)
         above = escalations_due(session, now=now)
+    appeals: list[AppealDue] = []
+    try:  # the appeals' clock never stands in the way of the complaints' alerts
+        with ctx.db.read() as session:
+            appeals = appeals_due(session, now=now)
+    except Exception as exc:
+        run.fail("appeals", exc)
     raised: list[AlertView] = []
     for kind, complaints in (
         (AlertKind.overdue, late),
@@ -118,6 +128,17 @@ def sla_sweep(ctx: AppContext, now: datetime | None = None, run: RunLog | None =
                 run.ok()
                 raised.append(alert)
                 ctx.alerts.publish(alert)
+    for appeal in appeals:
+        try:
+            with ctx.db.write() as session:
+                alert = raise_appeal_alert(session, appeal, now=now)
+        except Exception as exc:
+            run.fail(f"appeal {appeal.appeal_id}", exc)
+            continue
+        if alert:
+            run.ok()
+            raised.append(alert)
+            ctx.alerts.publish(alert)
     return raised
 
 
