@@ -296,5 +296,5 @@ def use_preset(ctx: AppContext, token: str, branch_id: int | None, preset: str) 
         changes = preset_changes(session, preset=_preset(preset), branch_id=branch_id)
         if not changes:
             return ()
-        apply_preset(session, preset=preset, branch_id=branch_id, actor_staff_id=actor)
+        apply_preset(session, preset=preset, branch_id=branch_id, actor_staff_id=actor, now=ctx.clock())
         return tuple(key for key, _before, _after in changes)

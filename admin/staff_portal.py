@@ -29,7 +29,7 @@ from models.complaint import Complaint
 from models.errors import Forbidden, NotFound, ValidationFailed
 from models.inspection import findings_of, list_inspections
 from models.org import Branch, Role, Staff
-from models.policy import effective_policy
+from models.policy import PolicyRevision, effective_policy
 from models.rating import Rating
 from models.sanction import (
     REWARDS,
@@ -229,6 +229,26 @@ class TrainingRow:
 
 
 @dataclass(frozen=True)
+class RuleVersion:
+    """One saved version of the rules that apply to me: the global rules or my branch's changes."""
+
+    version: int
+    scope: str  # "global" or "branch"
+    published_at: datetime | None
+    adopted_on: date | None
+    adopted_how: str
+
+
+@dataclass(frozen=True)
+class MyRules:
+    """The rules that can reward or penalise me, as in force now (read in plain words on my page),
+    and every version with when it was adopted and published (劳动合同法 §4)."""
+
+    values: dict[str, object]
+    versions: tuple[RuleVersion, ...]
+
+
+@dataclass(frozen=True)
 class Overview:
     me: Me
     scores: MyScores
@@ -237,6 +257,7 @@ class Overview:
     records: tuple[RecordRow, ...]
     inspections: tuple[InspectionRow, ...]
     training: tuple[TrainingRow, ...]
+    rules: MyRules
 
 
 # -- who is asking ---------------------------------------------------------------------------------
@@ -508,6 +529,46 @@ def _training(session: Session, staff: Staff) -> tuple[TrainingRow, ...]:
     )
 
 
+# The settings that decide a reward or a penalty, or my rights about one: what "my rules" explains.
+RULE_KEYS = (
+    "min_ratings_ranked", "score_prior_weight", "service_star_enabled", "reward_basis",
+    "reward_min_above_mean", "commendation_top_share", "service_star_min_score", "commendation_min_score",
+    "service_star_bonus_yuan", "complaints_for_penalty", "inspection_violation_penalty",
+    "penalty_deduction_yuan", "deduction_cap_yuan_per_month", "fines_enabled", "dismissal_after_penalties",
+    "escalation_lookback_months", "appeal_window_days", "appeal_decision_days",
+)  # fmt: skip
+RULE_VERSIONS_MAX = 20
+
+
+def _rules(session: Session, staff: Staff) -> MyRules:
+    policy = effective_policy(session, staff.branch_id)
+    rows = session.exec(
+        select(PolicyRevision)
+        .where(col(PolicyRevision.branch_id).is_(None) | (col(PolicyRevision.branch_id) == staff.branch_id))
+        .order_by(col(PolicyRevision.saved_at).desc(), col(PolicyRevision.id).desc())
+        .limit(RULE_VERSIONS_MAX)
+    ).all()
+    return MyRules(
+        values={k: getattr(policy, k) for k in RULE_KEYS},
+        versions=tuple(
+            RuleVersion(
+                r.version,
+                "global" if r.branch_id is None else "branch",
+                r.published_at,
+                r.adopted_on,
+                r.adopted_how,
+            )  # fmt: skip
+            for r in rows
+        ),
+    )
+
+
+def my_rules(ctx: AppContext, token: str) -> MyRules:
+    """The rules that apply to me, in force now, with their versions (read only)."""
+    with ctx.db.write() as session:  # resuming the sign-in may touch it, as on the rest of my page
+        return _rules(session, _me(session, token, ctx))
+
+
 def overview(ctx: AppContext, token: str, *, comments: int = COMMENTS_PAGE) -> Overview:
     """Everything on my page in one read: the section loads it when it opens (and so tells me of any
     approved penalty I had not seen)."""
@@ -522,6 +583,7 @@ def overview(ctx: AppContext, token: str, *, comments: int = COMMENTS_PAGE) -> O
             records=_records(session, staff, ctx),
             inspections=_inspections(session, staff),
             training=_training(session, staff),
+            rules=_rules(session, staff),
         )
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -228,6 +229,14 @@ class PolicyRevision(SQLModel, table=True):
     values: dict[str, Any] = SQLField(default_factory=dict, sa_column=Column(JSON, nullable=False))
     saved_at: datetime = SQLField(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     saved_by: int | None = SQLField(default=None, foreign_key="staff.id")
+    # Made known to every employee (劳动合同法 §4, RULES-CITED §4): a saved version is on every staff
+    # member's "My page" → rules from the moment it is saved, so it is published then. The monthly
+    # evaluation of a month uses only versions published before that month began (rules_for_month).
+    published_at: datetime | None = SQLField(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    # How the version was adopted, recorded by an administrator afterwards: the day and a free-text
+    # note (a staff meeting, the representatives' assembly, a union consultation). Shown to staff.
+    adopted_on: date | None = SQLField(default=None)
+    adopted_how: str = SQLField(default="", max_length=200)
 
 
 # The global row and the branch's row, as plain columns: every rating reads them (models/intake.py).
@@ -281,10 +290,12 @@ def set_policy(
     branch_id: int | None = None,
     actor_staff_id: int | None = None,
     preset: str | None = None,
+    now: datetime | None = None,
 ) -> PolicyValues:
     """Validate and store a scope's overrides (only the keys given); returns the effective policy.
 
-    Every change is an audit entry naming the settings changed (their names, not their values)."""
+    Every change is a new version, saved and published at ``now`` (the staff rules page shows it at
+    once), and an audit entry naming the settings changed (their names, not their values)."""
     from models.audit import append
 
     row = session.exec(
@@ -298,12 +309,13 @@ def set_policy(
     # overrides on top of the global row, and a global change under every branch's overrides.
     for merged in _scopes_affected(session, branch_id, current):
         PolicyValues.model_validate(merged)
+    at = now or utcnow()
     if row is None:
-        row = Policy(branch_id=branch_id, values=current)
+        row = Policy(branch_id=branch_id, values=current, updated_at=at)
     else:
         row.values = current
         row.version += 1
-        row.updated_at = utcnow()
+        row.updated_at = at
     session.add(row)
     session.flush()
     assert row.id is not None
@@ -314,6 +326,8 @@ def set_policy(
             version=row.version,
             values=current,
             saved_by=actor_staff_id,
+            saved_at=at,
+            published_at=at,
         )
     )
     append(
@@ -328,9 +342,83 @@ def set_policy(
             "version": row.version,
             **({"preset": preset} if preset else {}),
         },  # fmt: skip
+        now=at,
     )
     session.commit()
     return effective_policy(session, branch_id)
+
+
+@dataclass(frozen=True)
+class MonthRules:
+    """The rules a month's evaluation uses: the versions published before the month began."""
+
+    policy: PolicyValues
+    # The version used per scope ("global", "branch"); 0: none was published then (the defaults).
+    versions: dict[str, int]
+
+
+def published_revision(session: Session, *, branch_id: int | None, before: datetime) -> PolicyRevision | None:
+    """A scope's latest version published strictly before ``before``."""
+    column = col(PolicyRevision.branch_id)
+    scope = column.is_(None) if branch_id is None else column == branch_id
+    published = col(PolicyRevision.published_at)
+    return session.exec(
+        select(PolicyRevision)
+        .where(scope, published.is_not(None), published < before)
+        .order_by(published.desc(), col(PolicyRevision.version).desc())
+    ).first()
+
+
+def rules_for_month(session: Session, *, branch_id: int, month_start: datetime) -> MonthRules:
+    """The global and the branch's versions published before ``month_start``, merged as
+    :func:`effective_policy` merges the rows: a change saved during a month applies from the next
+    month's evaluation on (劳动合同法 §4: rules bind once made known). A scope with no version published
+    by then contributes nothing, so the defaults stand for it."""
+    glob = published_revision(session, branch_id=None, before=month_start)
+    mine = published_revision(session, branch_id=branch_id, before=month_start)
+    rows: list[tuple[int | None, dict[str, Any]]] = [(None, glob.values)] if glob else []
+    if mine:
+        rows.append((branch_id, mine.values))
+    return MonthRules(
+        policy=policy_of_scopes(rows),
+        versions={"global": glob.version if glob else 0, "branch": mine.version if mine else 0},
+    )
+
+
+def record_adoption(
+    session: Session,
+    *,
+    revision_id: int,
+    adopted_on: date,
+    how: str,
+    actor_staff_id: int | None,
+    now: datetime | None = None,
+) -> PolicyRevision:
+    """Record how and when a saved version was adopted (audited; the note is required)."""
+    from models.audit import append
+    from models.text import clean_text
+
+    row = session.get(PolicyRevision, revision_id)
+    if row is None:
+        raise ValidationFailed("revision", f"no saved version of the rules has id {revision_id}")
+    note = clean_text(how or "", max_chars=10_000, multiline=False)
+    if not note:
+        raise ValidationFailed("adopted_how", "say how the rules were adopted (for example a staff meeting)")
+    if len(note) > 200:
+        raise ValidationFailed("adopted_how", f"at most 200 characters, got {len(note)}")
+    at = now or utcnow()
+    if adopted_on > at.date() + timedelta(days=1):
+        raise ValidationFailed("adopted_on", f"{adopted_on.isoformat()} is in the future")
+    row.adopted_on, row.adopted_how = adopted_on, note
+    session.add(row)
+    append(
+        session, action="policy.adopted", entity="policy_revision", entity_id=row.id,
+        actor_staff_id=actor_staff_id,
+        details={"branch": row.branch_id, "version": row.version, "adopted_on": adopted_on.isoformat()},
+        now=at,
+    )  # fmt: skip
+    session.commit()
+    return row
 
 
 # What a bank's decision tells the customer they may do next (RULES-CITED §2), the bank preset's text.
@@ -378,7 +466,12 @@ def preset_changes(session: Session, *, preset: str, branch_id: int | None) -> l
 
 
 def apply_preset(
-    session: Session, *, preset: str, branch_id: int | None = None, actor_staff_id: int | None = None
+    session: Session,
+    *,
+    preset: str,
+    branch_id: int | None = None,
+    actor_staff_id: int | None = None,
+    now: datetime | None = None,
 ) -> PolicyValues:
     """Store a preset's values as the scope's overrides: one audited policy change (``preset`` named)."""
     if preset not in PRESETS:
@@ -389,4 +482,5 @@ def apply_preset(
         branch_id=branch_id,
         actor_staff_id=actor_staff_id,
         preset=preset,
+        now=now,
     )

@@ -42,7 +42,7 @@ from models.clock import UTCDateTime, branch_zone, utcnow
 from models.complaint import Complaint, ComplaintStatus
 from models.errors import DomainError, Forbidden, NotFound, StaffNotFound, ValidationFailed
 from models.org import Branch, Role, Staff
-from models.policy import PolicyValues, effective_policy
+from models.policy import PolicyValues, effective_policy, rules_for_month
 from models.rating import Rating
 from models.scores import Month, Standing, leaderboard, local_month
 from models.text import clean_text
@@ -143,6 +143,9 @@ class Evaluation(SQLModel, table=True):
     run_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     run_by: int | None = Field(default=None, foreign_key="staff.id")
     rules: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # The published rule versions used ({"global": 3, "branch": 1}; 0: none then, the defaults): only
+    # versions published before the month began (models/policy.py rules_for_month).
+    rule_versions: dict[str, int] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     proposed: int = 0
 
 
@@ -803,7 +806,10 @@ def evaluate_month(
     start, end = month.bounds(branch.timezone)
     if end > now:
         raise ValidationFailed("month", f"{month} has not ended yet; evaluate a finished month")
-    policy = effective_policy(session, branch_id)
+    # The rules as published before the month began, not as they are now: a change saved during the
+    # month binds from the next month on (劳动合同法 §4).
+    month_rules = rules_for_month(session, branch_id=branch_id, month_start=start)
+    policy = month_rules.policy
     rules = {
         k: v
         for k, v in policy.model_dump().items()
@@ -815,7 +821,10 @@ def evaluate_month(
             "deduction_cap_yuan_per_month",
         )
     }  # fmt: skip
-    ev = Evaluation(branch_id=branch_id, month=str(month), run_at=now, run_by=actor_staff_id, rules=rules)
+    ev = Evaluation(
+        branch_id=branch_id, month=str(month), run_at=now, run_by=actor_staff_id, rules=rules,
+        rule_versions=month_rules.versions,
+    )  # fmt: skip
     session.add(ev)
     session.flush()
     assert ev.id is not None
@@ -923,7 +932,10 @@ def evaluate_month(
     session.flush()
     append(
         session, action="evaluation.run", entity="evaluation", entity_id=ev.id, actor_staff_id=actor_staff_id,
-        details={"branch": branch_id, "month": str(month), "proposed": len(created), "existing": existing},
+        details={
+            "branch": branch_id, "month": str(month), "proposed": len(created), "existing": existing,
+            "rule_versions": month_rules.versions,
+        },
         now=now,
     )  # fmt: skip
     session.commit()

@@ -1,8 +1,9 @@
 """My page, for counter staff: my fair score and its trend, my ratings against the branch (no colleague
-is named), the comments and complaints about me (no customer data), and my records, where I
-acknowledge a penalty, write the rectification report it requires, or appeal.
+is named), the comments and complaints about me (no customer data), my records, where I
+acknowledge a penalty, write the rectification report it requires, or appeal, and the rules that
+can reward or penalise me with their versions (admin/screens/me_rules.py).
 
-Four sub-tabs keep each part short enough for a phone. One small form at a time opens inside the
+Five sub-tabs keep each part short enough for a phone. One small form at a time opens inside the
 card it is about (a rating's or a record's); its draft and its problem stay in ``app.view["me"]``
 across re-renders and a language switch, and belong to the person who typed them.
 """
@@ -20,6 +21,7 @@ from admin.screens import me_consent
 from admin.screens.common import INK, MUTED, TAP
 from admin.screens.me_lists import comments_tab, complaints_tab, records_tab
 from admin.screens.me_parts import note
+from admin.screens.me_rules import rules_tab
 from admin.screens.me_scores import scores_tab
 from models.auth import SessionExpired
 from models.errors import Forbidden, NotFound, ValidationFailed
@@ -36,6 +38,7 @@ TABS = (
     ("comments", ft.Icons.CHAT_OUTLINED),
     ("complaints", ft.Icons.REPORT_OUTLINED),
     ("records", ft.Icons.FOLDER_OUTLINED),
+    ("rules", ft.Icons.GAVEL_OUTLINED),
 )
 
 
@@ -199,7 +202,7 @@ class Handlers:
 
 
 def _tabs(locale: str, v: MeView, h: Handlers, narrow: bool) -> ft.Control:
-    """On a phone the tabs drop their icons, so the four fit on one line (in Chinese at least)."""
+    """On a phone the tabs drop their icons, so they fit in one or two lines."""
     return ft.Row(
         [
             ft.TextButton(
@@ -272,6 +275,8 @@ def build(app: AdminApp) -> ft.Control:
         body += comments_tab(app, v, h, data)
     elif v.tab == "complaints":
         body += complaints_tab(locale, data)
+    elif v.tab == "rules":
+        body += rules_tab(locale, data.rules, data.me.tz)
     else:
         body += records_tab(app, v, h, data)
     column = ft.Column(

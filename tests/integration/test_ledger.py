@@ -90,7 +90,10 @@ def test_the_monthly_evaluation_then_due_process_end_to_end(demo):
         admin, boss, subject, inspected = people["A001"], people["S001"], people["E1003"], people["E1004"]
 
         # The demo's scores are random; a low bar makes sure the Service Star rule has someone to name.
-        set_policy(s, values={"service_star_min_score": 1.0}, branch_id=branch.id)
+        # Saved before the month began: a month's evaluation uses only the rules published by then.
+        set_policy(
+            s, values={"service_star_min_score": 1.0}, branch_id=branch.id, now=now - timedelta(days=62)
+        )
 
         # 1. The evaluation proposes, and proposes each thing once however often it runs.
         first = evaluate_month(s, branch_id=branch.id, month=month, actor_staff_id=admin, now=now)

@@ -6,6 +6,7 @@ personal file that carries nothing about a customer."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -24,6 +25,9 @@ from models.rating import Channel, Rating
 from models.sanction import Appeal, Evaluation, Sanction, SanctionStatus
 from rapport.context import AppContext
 from tests.ledger_world import APPEALED_COMMENT, CONTACT, NOW, OCTOBER, PASSWORD, LedgerWorld, seed
+
+# Rules saved by then are the ones an evaluation of October uses (published before it began).
+BEFORE_OCTOBER = datetime(2026, 9, 30, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -241,7 +245,7 @@ def test_a_supervisor_sees_and_decides_only_their_own_branch(ctx, lw, db):
     # E9 is all of branch B's ranking, so at its mean: relative to the branch nobody stands out there,
     # and the fixed lines (25 ratings of 5 clear 4.5) name them the Service Star.
     with db.write() as s:
-        set_policy(s, values={"reward_basis": "absolute"}, branch_id=lw_branch_b(lw, db))
+        set_policy(s, values={"reward_basis": "absolute"}, branch_id=lw_branch_b(lw, db), now=BEFORE_OCTOBER)
     done_b = ledger.run_evaluation(ctx, boss_b, month=OCTOBER)
     assert done_b.branch.name_zh == "乙支行" and done_b.proposed == 2
     b_view = ledger.ledger_view(ctx, boss_b)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -247,9 +248,13 @@ async def test_an_administrator_picks_the_branch_to_evaluate(open_admin, lw, db)
     await choose(h, "eval-branch", str(lw_branch(db, "E9")))
     await h.click("eval-run")
     assert h.find("ledger-message").value == "乙支行2026年10月：新增 0 项提议，另有 0 项此前已提出。"
-    # On the fixed lines E9's 25 ratings of 5 clear 4.5: the Service Star title and bonus.
+    # On the fixed lines E9's 25 ratings of 5 clear 4.5: the Service Star title and bonus (the rules
+    # saved before October began: a month is evaluated under the version published by then).
     with db.write() as s:
-        set_policy(s, values={"reward_basis": "absolute"}, branch_id=lw_branch(db, "E9"))
+        set_policy(
+            s, values={"reward_basis": "absolute"}, branch_id=lw_branch(db, "E9"),
+            now=datetime(2026, 9, 30, 8, 0, tzinfo=UTC),
+        )  # fmt: skip
     await h.click("eval-run")
     assert h.find("ledger-message").value == "乙支行2026年10月：新增 2 项提议，另有 0 项此前已提出。"
     assert set(sanctions(db)) == {("E9", "honorary_title"), ("E9", "bonus")}

@@ -8,16 +8,18 @@ from __future__ import annotations
 import dataclasses
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from babel.numbers import format_decimal
 from sqlmodel import select
 
+from admin.screens.me_rules import plain_words
 from models.complaint import ComplaintCreate, file_complaint
 from models.crypto import hash_secret
 from models.org import Staff
+from models.policy import PolicyRevision, PolicyValues, record_adoption, set_policy
 from models.rating import Channel, RatingCreate, submit_rating
 from models.sanction import Appeal, Sanction, SanctionStatus, decide, propose
 from models.scores import Month, profile
@@ -262,3 +264,75 @@ async def test_a_staff_member_agrees_to_be_named_in_public_and_withdraws_it(open
     with db.read() as s:
         alice = s.get(Staff, page["ids"]["alice"])  # type: ignore[index]
         assert alice is not None and alice.public_name_consent_at is None
+
+
+async def test_a_staff_member_reads_the_rules_that_apply_to_her_with_their_versions(
+    open_admin, page, db, world
+):
+    """劳动合同法 §4: the rules on pay and discipline are made known to every employee. The tab writes
+    them in plain words from the values in force, and lists each version with its adoption and
+    publication (the branch's own change here, adopted at a staff representatives' assembly)."""
+    published = datetime(2026, 10, 8, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+    with db.write() as s:
+        set_policy(
+            s, values={"penalty_deduction_yuan": 150, "deduction_cap_yuan_per_month": 250},
+            branch_id=world.branch_id, now=published,
+        )  # fmt: skip
+        revision = s.exec(select(PolicyRevision).where(PolicyRevision.branch_id == world.branch_id)).one()
+        assert revision.id is not None
+        record_adoption(
+            s, revision_id=revision.id, adopted_on=date(2026, 9, 29), how="第三届职工代表大会第二次会议",
+            actor_staff_id=None, now=published,
+        )  # fmt: skip
+    h = await my_page(open_admin, width=390, height=844)
+    await h.click("me-tab-rules")
+    text = "\n".join(h.texts())
+    for words in (
+        "处理逐级递进：第一次为警告；之后为扣款 150 元；12 个月内已有 3 次处理的，提出解除劳动合同的建议。",
+        "每人每月扣款合计不超过 250 元",
+        "不设罚款。",
+        "当月至少有 20 次有效评价才参与排名",
+        "服务之星另发奖金 500 元。",
+        "人数不超过参与排名人数的 20%。",
+        "您可以在得知处理决定之日起 30 天内申诉",
+        "第 1 版（本网点的调整）· 公布于 2026年10月8日 10:00",
+        "通过：2026年9月29日，第三届职工代表大会第二次会议",
+    ):
+        assert words in text, (words, text)
+    await h.click("lang")
+    text = "\n".join(h.texts())
+    for words in (
+        "then a deduction of 150 yuan; once 3 penalties stand within 12 months",
+        "Deductions from your pay total at most 250 yuan in a month",
+        "There are no fines.",
+        "Version 1 (your branch's changes) · published Oct 8, 2026",
+        "Adopted Sep 29, 2026: 第三届职工代表大会第二次会议",
+    ):
+        assert words in text, (words, text)
+    with db.read() as s:
+        assert s.exec(select(PolicyRevision)).all() == [revision], "reading the rules changes nothing"
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_the_plain_words_follow_the_values(locale):
+    """Each sentence changes with its setting, so what staff read is what the evaluation does."""
+    base = {
+        **PolicyValues().model_dump(),
+        "reward_basis": "absolute", "service_star_min_score": 4.8, "commendation_min_score": 4.6,
+        "penalty_deduction_yuan": 0, "deduction_cap_yuan_per_month": 0, "fines_enabled": True,
+        "inspection_violation_penalty": False,
+    }  # fmt: skip
+    words = plain_words(locale, base)
+    joined = " ".join(sum(words.values(), []))
+    zh = locale == "zh-CN"
+    assert ("不低于 4.8 分" if zh else "at least 4.8") in joined
+    assert ("不低于 4.6 分" if zh else "is at least 4.6") in joined
+    assert ("之后为批评教育" if zh else "then a criticism") in joined
+    assert t(locale, "me.rules.cap.zero") in words["penalties"]
+    assert t(locale, "me.rules.fines.on") in words["penalties"]
+    assert t(locale, "me.rules.trigger.inspection") not in joined
+    off = plain_words(locale, {**base, "service_star_enabled": False, "reward_basis": "relative"})
+    assert t(locale, "me.rules.star.off") in off["rewards"]
+    assert not any(("奖金" if zh else "bonus") in line for line in off["rewards"])
+    margin = plain_words(locale, {**base, "reward_basis": "relative", "reward_min_above_mean": 0.3})
+    assert any(("0.3 分以上" if zh else "by more than 0.3 points") in line for line in margin["rewards"])
