@@ -24,10 +24,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check rapport models kiosk admin
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	@# Two parts: everything but the browser on two workers, then the browser tests alone (they
 	@# time what a person sees and went flaky beside the crash-loop tests). Both always run.
 	status=0; \

@@ -13,7 +13,7 @@ from models.case_flow import grade_case as grade_rating_case
 from models.case_ticket import CasePublic, CaseTicket, case_id_by_code, public_case, ticket
 from models.case_ticket import leave_callback as leave_case_callback
 from models.catalog import rateable_clauses
-from models.complaint import answer_satisfaction, file_complaint, parse_complaint, public_status
+from models.complaint import answer_satisfaction, public_status
 from models.devices import (
     authenticate_device,
     device_context,
@@ -23,21 +23,20 @@ from models.devices import (
     mark_seen,
 )
 from models.duty import on_duty, sign_in, sign_out
-from models.errors import NotFound, ValidationFailed
+from models.errors import NotFound
 from models.intake import take_rating_with_token
-from models.org import Branch, Staff
+from models.org import Branch
 from models.policy import effective_policy
 from models.rating import (
-    Channel,
-    Rating,
     add_rating_details,
     parse_rating,
     rate_by_qr,
     staff_by_qr_token,
 )
 from models.sanction import current_service_star
-from rapport.alerting import after_complaint, after_rating
+from rapport.alerting import after_rating
 from rapport.context import AppContext
+from rapport.filing import file_at_place
 
 
 @dataclass(frozen=True)
@@ -95,22 +94,6 @@ class FiledComplaint:
     code: str
     due_at: datetime
     promise_unit: str  # opening_hours, hours, working_days or calendar_days
-    promise_amount: int
-
-
-@dataclass(frozen=True)
-class Filing:
-    """A complaint as filed (or found again on a replay). ``code`` is the tracking code, shown to the
-    customer once; None on a replay whose code cannot be recovered (the server's secret changed)."""
-
-    code: str | None
-    created: bool
-    status: str
-    severity: str
-    category: str
-    created_at: datetime
-    due_at: datetime
-    promise_unit: str
     promise_amount: int
 
 
@@ -287,90 +270,6 @@ def submit_complaint(
         promise_unit=filing.promise_unit,
         promise_amount=filing.promise_amount,
     )
-
-
-def file_at_place(
-    ctx: AppContext,
-    *,
-    idempotency_key: str,
-    form: dict[str, Any],
-    device_token: str | None = None,
-    qr_token: str | None = None,
-    rating_id: uuid.UUID | None = None,
-) -> Filing:
-    """The one path by which a customer's complaint is filed, shared by the kiosk's screens
-    (:func:`submit_complaint`) and the HTTP API (rapport/api.py ``POST /api/v1/complaints``).
-
-    1. The form is validated first (ValidationFailed naming the field); nothing is stored then.
-    2. The place is the device's counter (the staff member on duty there is named), or the badge's
-       person for a phone (raises DeviceNotAuthorized / QrTokenUnknown).
-    3. A ``rating_id`` must be a rating given at this same place: on this very device, or on this
-       badge's page; else ValidationFailed("rating"). Its score sets the severity, its person is named.
-    4. Stored once per idempotency key (a replay returns the stored complaint, ``created`` False, with
-       the same tracking code recovered from the server's secret, or None if it cannot be).
-    5. After the commit, the alert hook runs: a high-severity complaint raises its live alert once
-       (a replay raises nothing new).
-    """
-    data = parse_complaint(form)
-    if not data.category.isprintable():  # PostgreSQL refuses NUL in a query; no clause code has one
-        raise ValidationFailed("category", "unknown complaint category")
-    with ctx.db.write() as session:
-        counter_id = staff_id = device_id = None
-        channel = Channel.kiosk
-        if device_token:
-            device = authenticate_device(session, device_token, now=ctx.clock())
-            counter, branch = device_context(session, device)
-            counter_id, device_id = counter.id, device.id
-            duty = on_duty(session, counter_id=counter.id, at=ctx.clock()) if counter.id else None
-            staff_id = duty.id if duty else None
-        else:
-            staff: Staff = staff_by_qr_token(session, qr_token or "")
-            found = session.get(Branch, staff.branch_id)
-            assert found is not None
-            branch, staff_id, channel = found, staff.id, Channel.qr
-        score = None
-        if rating_id is not None:
-            # The rating must be this customer's: given on this very tablet, or on this badge's page.
-            rating = session.get(Rating, rating_id)
-            own = rating is not None and (
-                rating.device_id == device_id
-                if device_token
-                else rating.channel == Channel.qr and rating.staff_id == staff_id
-            )
-            if rating is None or not own:
-                raise ValidationFailed("rating", "this rating was not given here")
-            score, staff_id = rating.score, rating.staff_id
-        assert branch.id is not None
-        policy = effective_policy(session, branch.id)
-        complaint, code, created = file_complaint(
-            session,
-            idempotency_key=idempotency_key,
-            data=data,
-            channel=channel,
-            branch_id=branch.id,
-            counter_id=counter_id,
-            staff_id=staff_id,
-            rating_id=rating_id,
-            policy=policy,
-            now=ctx.clock(),
-            score=score,
-            code_secret=ctx.secret_key,
-        )
-        assert complaint.id is not None
-        filing = Filing(
-            code=code,
-            created=created,
-            status=str(complaint.status),
-            severity=str(complaint.severity),
-            category=complaint.category,
-            created_at=complaint.created_at,
-            due_at=complaint.due_at,
-            promise_unit=complaint.promise_unit,
-            promise_amount=complaint.promise_amount,
-        )
-        complaint_id = complaint.id
-    after_complaint(ctx, complaint_id=complaint_id)  # idempotent: a replay raises nothing new
-    return filing
 
 
 def status_lookups_per_minute(ctx: AppContext) -> int:

@@ -21,7 +21,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kiosk.backend import Filing, file_at_place
 from models.errors import (
     DeviceNotAuthorized,
     IdempotencyConflict,
@@ -32,6 +31,7 @@ from models.intake import take_rating_with_token
 from models.rating import RatingCreate, validate_idempotency_key
 from rapport.alerting import after_rating
 from rapport.context import AppContext
+from rapport.filing import Filing, file_at_place
 
 log = logging.getLogger(__name__)
 
@@ -312,7 +312,7 @@ def _store_rating(
 def _store_complaint(
     ctx: AppContext, token: str, key: str, form: dict[str, Any], rating_id: uuid.UUID | None
 ) -> tuple[int, dict[str, Any]]:
-    """File through the kiosk's own path (kiosk/backend.file_at_place), so the API keeps the same
+    """File through the kiosk's own path (rapport/filing.py file_at_place), so the API keeps the same
     rules: the device's counter and on-duty staff, a rating only from this device, the tracking code
     derived from the server's secret (a replay shows it again), and the alert hook after the commit."""
     try:
