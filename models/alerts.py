@@ -1,4 +1,4 @@
-"""Live alerts for supervisors (seed 二(五)1: report at once, never hide or delay).
+"""Live alerts for supervisors (conduct code §2.5.1: report at once, never hide or delay).
 
 An alert is a row first (so nothing is lost when no screen is open) and a push second. Each has a
 ``dedupe_key`` so the same situation raises one alert however often it is checked: a high-severity

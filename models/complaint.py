@@ -189,7 +189,7 @@ class Complaint(SQLModel, table=True):
     satisfied: bool | None = None
     grade: str | None = SQLField(default=None, max_length=16)
     escalation_level: int = 0
-    # Casework (seed 二(五)2: find the root cause, rectify): internal, never shown to the customer.
+    # Casework (conduct code §2.5.2: find the root cause, rectify): internal, never shown to the customer.
     assignee_id: int | None = SQLField(default=None, foreign_key="staff.id")
     root_cause: str | None = SQLField(default=None, max_length=NOTE_MAX_CHARS)
     corrective_action: str | None = SQLField(default=None, max_length=NOTE_MAX_CHARS)

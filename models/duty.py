@@ -77,7 +77,7 @@ def sign_in(
     """A staff member signs in at a counter with their employee number and PIN.
 
     Refused (each with its own exception) when the PIN is wrong or being guessed, the person is not
-    of this counter's branch, or their induction training is not recorded as passed (seed 三(一)1:
+    of this counter's branch, or their induction training is not recorded as passed (conduct code §3.1.1:
     assessed before going on duty).
     """
     now = now or utcnow()

@@ -1,5 +1,5 @@
-"""Internal supervision (seed 三(二)1): inspections with findings per conduct clause, and the weekly draw
-of unannounced spot checks.
+"""Internal supervision (conduct code §3.2.1): inspections with findings per conduct clause, and the
+weekly draw of unannounced spot checks.
 
 A supervisor inspects the staff of their own branch (an administrator any branch). Each inspection
 cites at least one clause of the catalog as compliant or violated. Spot checks are drawn at random

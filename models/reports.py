@@ -11,7 +11,7 @@ Rules shared by every figure:
   server whose clock runs a little behind the kiosks' still shows the newest ratings.
 * A "low" score is ``LOW_SCORE`` (2) or less.
 
-Speed (docs/QUALITY: every dashboard query p95 < 100 ms on 2,000,000 ratings): every rating query
+Speed (docs/QUALITY.md: every dashboard query p95 < 100 ms on 2,000,000 ratings): every rating query
 filters on ``branch_id IN (...)`` and a ``created_at`` range, so it walks ix_rating_branch_created
 even for "all branches" (there is no index on created_at alone), and aggregates in SQL. Day
 boundaries are computed here in Python (zoneinfo), so the same SQL runs on SQLite and PostgreSQL and

@@ -1,4 +1,4 @@
-"""The reward and penalty ledger (seed 四) with due process, appeals, and the monthly evaluation.
+"""The reward and penalty ledger (conduct code §4) with due process, appeals, and the monthly evaluation.
 
 A **Sanction** is one ledger entry about one staff member. Its life:
 
@@ -69,9 +69,9 @@ REWARDS = frozenset({SanctionKind.commendation, SanctionKind.honorary_title, San
 FROM_PAY = frozenset({SanctionKind.deduction, SanctionKind.fine})
 PENALTIES = frozenset(SanctionKind) - REWARDS
 MONEY = frozenset({SanctionKind.bonus, SanctionKind.deduction, SanctionKind.fine})
-# Seed 四(二)2: an economic penalty comes with a written self-review and rectification report.
+# Conduct code §4.2.2: an economic penalty comes with a written self-review and rectification report.
 NEEDS_REPORT = frozenset({SanctionKind.deduction, SanctionKind.fine})
-# The clause of the code each kind rests on (seed 四).
+# The clause of the code each kind rests on (conduct code §4).
 KIND_CLAUSE = {
     SanctionKind.commendation: "4.1.1",
     SanctionKind.honorary_title: "4.1.1",
@@ -737,7 +737,7 @@ def _prior_penalties(session: Session, staff_id: int, since: datetime) -> list[S
 
 
 def next_penalty(prior: int, policy: PolicyValues) -> SanctionKind:
-    """The escalation ladder of seed 四(二): a first violation earns a warning, the next ones an
+    """The escalation ladder of conduct code §4.2: a first violation earns a warning, the next ones an
     economic penalty, and a dismissal recommendation once ``dismissal_after_penalties`` penalties
     stand in the look-back window."""
     if prior >= policy.dismissal_after_penalties:

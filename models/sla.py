@@ -1,4 +1,4 @@
-"""Reply clocks that follow a branch's business hours (seed 二(五)2: reply within the set time).
+"""Reply clocks that follow a branch's business hours (conduct code §2.5.2: reply within the set time).
 
 "Within 24 hours" counts only the hours a branch is open: its business days (ISO weekdays, Monday 1),
 from opening to closing (or in each of a weekday's windows, a lunch break between them), holidays

@@ -1,4 +1,4 @@
-"""Training records (seed 三(一)): induction must be passed before a person serves at a counter, and
+"""Training records (conduct code §3.1): induction must be passed before a person serves at a counter, and
 every course is kept in the person's training archive."""
 
 from __future__ import annotations

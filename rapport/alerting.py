@@ -245,8 +245,8 @@ def _aware(moment: datetime) -> datetime:
 def weekly_spot_check_draw(
     ctx: AppContext, week: str | None = None, now: datetime | None = None, run: RunLog | None = None
 ) -> int:
-    """Draw the week's unannounced spot checks (seed 三(二)1), supervisor by supervisor; a second run in
-    the week adds none. Returns how many tasks were drawn."""
+    """Draw the week's unannounced spot checks (conduct code §3.2.1), supervisor by supervisor; a second
+    run in the week adds none. Returns how many tasks were drawn."""
     from models.inspection import draw_spot_checks, iso_week
     from models.org import Role, Staff
 

@@ -157,7 +157,7 @@ RATINGS_PATH = "/api/v1/ratings"
 class RatingsEndpoint:
     """``POST /api/v1/ratings`` as a bare ASGI app in front of the framework (rapport/server.py).
 
-    It is the path under load (every integration's rating; QUALITY.md's HTTP intake target), so it
+    It is the path under load (every integration's rating; docs/QUALITY.md's HTTP intake target), so it
     skips what the rest of the app needs and it does not: the gzip layers (its answers are a few
     hundred bytes), Starlette's request object, FastAPI's routing and exception middleware. It keeps
     what every request gets from the layers outside it (rapport/server.py): the request id and the

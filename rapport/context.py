@@ -23,6 +23,6 @@ class AppContext:
     db: Database
     secret_key: str
     clock: Callable[[], datetime] = field(default=utcnow)
-    # Tracking-code lookups per client address per minute (QUALITY: wrong codes are rate-limited).
+    # Tracking-code lookups per client address per minute (docs/SECURITY.md: wrong codes are rate-limited).
     status_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(limit=10, window_seconds=60))
     alerts: AlertBus = field(default_factory=AlertBus)

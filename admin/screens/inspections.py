@@ -1,4 +1,4 @@
-"""Inspections (seed 三(二)1): my spot checks this week, the inspection form with findings per clause,
+"""Inspections (conduct code §3.2.1): my spot checks this week, the inspection form with findings per clause,
 and the recent inspections of the branch."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The reward and penalty ledger (seed 四) for supervisors and administrators, in four parts:
+"""The reward and penalty ledger (conduct code §4) for supervisors and administrators, in four parts:
 proposals waiting for a decision (with the monthly evaluation that makes them), a form to propose by
 hand, the ledger with each entry's history, and open appeals. Nothing takes effect without a
 person's decision and written reason; the evidence is shown beside every decision button."""

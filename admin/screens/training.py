@@ -1,4 +1,4 @@
-"""The training archive (seed 三(一)): each person's courses, and a form to add a record. A new hire
+"""The training archive (conduct code §3.1): each person's courses, and a form to add a record. A new hire
 signs in at a counter only once a passed induction is recorded here."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The complaint form (seed 二(五)2: record the matter, the time and, only with consent, a contact)."""
+"""The complaint form (conduct code §2.5.2: record the matter, the time and, only with consent, a contact)."""
 
 from __future__ import annotations
 
