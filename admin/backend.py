@@ -15,6 +15,8 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from admin import access
+from admin.access import Caller
 from models import auth
 from models.catalog import ConductClause
 from models.complaint import (
@@ -120,8 +122,11 @@ class Detail:
 
 
 def _user(staff: Staff) -> User:
-    assert staff.id is not None
-    return User(staff.id, staff.display_name, staff.employee_no, Role(staff.role), staff.branch_id)
+    return _as_user(Caller.of(staff))
+
+
+def _as_user(caller: Caller) -> User:
+    return User(caller.id, caller.name, caller.employee_no, caller.role, caller.branch_id)
 
 
 def sign_in(
@@ -143,8 +148,7 @@ def sign_in(
 
 def current_user(ctx: AppContext, token: str) -> User:
     """Raises auth.SessionExpired when the sign-in is no longer valid."""
-    with ctx.db.write() as session:
-        return _user(auth.resume(session, token=token, now=ctx.clock()))
+    return _as_user(access.caller(ctx, token))
 
 
 def sign_out(ctx: AppContext, token: str) -> None:
@@ -152,24 +156,22 @@ def sign_out(ctx: AppContext, token: str) -> None:
         auth.logout(session, token=token, now=ctx.clock())
 
 
-def _scope(session: Session, token: str, ctx: AppContext) -> User:
-    user = _user(auth.resume(session, token=token, now=ctx.clock()))
-    if not user.can_handle_complaints():
-        raise Forbidden("complaint handling is for supervisors and administrators")
-    return user
+def _handler(ctx: AppContext, token: str) -> Caller:
+    """The caller, who must handle complaints: a supervisor (their branch) or an administrator."""
+    return access.caller(
+        ctx, token, access.SUPERVISION, refused="complaint handling is for supervisors and administrators"
+    )
 
 
-def _check_branch(user: User, branch_id: int) -> None:
-    if user.role is not Role.admin and user.branch_id != branch_id:
-        raise Forbidden("this complaint belongs to another branch")
+OTHER_BRANCH = "this complaint belongs to another branch"
 
 
 def queue(ctx: AppContext, token: str, *, status: str = "open", overdue_only: bool = False) -> list[QueueRow]:
     """Complaints in the caller's scope, most urgent first (earliest due time)."""
-    with ctx.db.write() as session:
-        user = _scope(session, token, ctx)
+    user = _handler(ctx, token)
+    with ctx.db.read() as session:
         stmt = select(Complaint)
-        if user.role is not Role.admin:
+        if not user.is_admin:
             stmt = stmt.where(Complaint.branch_id == user.branch_id)
         if status == "open":
             stmt = stmt.where(col(Complaint.status).in_([s.value for s in OPEN_STATUSES]))
@@ -236,12 +238,12 @@ def _handlers(session: Session, c: Complaint) -> tuple[tuple[Handler, ...], bool
 
 
 def detail(ctx: AppContext, token: str, complaint_id: int) -> Detail:
-    with ctx.db.write() as session:
-        user = _scope(session, token, ctx)
+    user = _handler(ctx, token)
+    with ctx.db.read() as session:
         c = session.get(Complaint, complaint_id)
         if c is None:
             raise Forbidden("no such complaint")
-        _check_branch(user, c.branch_id)
+        user.check_branch(c.branch_id, OTHER_BRANCH)
         events = session.exec(
             select(ComplaintEvent)
             .where(ComplaintEvent.complaint_id == complaint_id)
@@ -295,12 +297,12 @@ def act(ctx: AppContext, token: str, complaint_id: int, action: str, **fields: s
     the screen unchanged. Someone given the complaint must handle the branch's complaints at all (an
     active supervisor of it, or an administrator), else Forbidden.
     """
+    user = _handler(ctx, token)
     with ctx.db.write() as session:
-        user = _scope(session, token, ctx)
         c = session.get(Complaint, complaint_id)
         if c is None:
             raise Forbidden("no such complaint")
-        _check_branch(user, c.branch_id)
+        user.check_branch(c.branch_id, OTHER_BRANCH)
         now = ctx.clock()
         if action == "investigation":
             record_investigation(
@@ -339,22 +341,17 @@ def act(ctx: AppContext, token: str, complaint_id: int, action: str, **fields: s
 
 
 def reveal(ctx: AppContext, token: str, complaint_id: int) -> str | None:
+    user = _handler(ctx, token)
     with ctx.db.write() as session:
-        user = _scope(session, token, ctx)
         c = session.get(Complaint, complaint_id)
         if c is None:
             raise Forbidden("no such complaint")
-        _check_branch(user, c.branch_id)
+        user.check_branch(c.branch_id, OTHER_BRANCH)
         return reveal_contact(session, complaint_id=complaint_id, actor_staff_id=user.id, now=ctx.clock())
 
 
-def _branch_scope(user: User) -> list[int] | None:
-    return None if user.role is Role.admin else [user.branch_id] if user.branch_id is not None else []
-
-
 def alert_scope(ctx: AppContext, token: str) -> list[int] | None:
-    with ctx.db.write() as session:
-        return _branch_scope(_scope(session, token, ctx))
+    return _handler(ctx, token).branch_ids
 
 
 @dataclass(frozen=True)
@@ -372,10 +369,10 @@ class AlertRow:
 def alerts(ctx: AppContext, token: str) -> list[AlertRow]:
     from models.alerts import open_alerts
 
-    with ctx.db.write() as session:
-        user = _scope(session, token, ctx)
+    user = _handler(ctx, token)
+    with ctx.db.read() as session:
         rows = []
-        for a in open_alerts(session, branch_ids=_branch_scope(user)):
+        for a in open_alerts(session, branch_ids=user.branch_ids):
             branch = session.get(Branch, a.branch_id)
             counter = session.get(Counter, a.counter_id) if a.counter_id else None
             assert branch is not None
@@ -397,11 +394,9 @@ def alerts(ctx: AppContext, token: str) -> list[AlertRow]:
 def acknowledge_alert(ctx: AppContext, token: str, alert_id: int) -> None:
     from models.alerts import acknowledge
 
+    user = _handler(ctx, token)
     with ctx.db.write() as session:
-        user = _scope(session, token, ctx)
-        acknowledge(
-            session, alert_id=alert_id, staff_id=user.id, branch_ids=_branch_scope(user), now=ctx.clock()
-        )
+        acknowledge(session, alert_id=alert_id, staff_id=user.id, branch_ids=user.branch_ids, now=ctx.clock())
 
 
 @dataclass(frozen=True)
@@ -428,10 +423,8 @@ def audit_log(
     """The newest 200 audit entries, optionally filtered by action; administrators only."""
     from models.audit import AuditEvent, verify
 
-    with ctx.db.write() as session:
-        user = _user(auth.resume(session, token=token, now=ctx.clock()))
-        if user.role is not Role.admin:
-            raise Forbidden("the audit log is for administrators")
+    access.caller(ctx, token, (Role.admin,), refused="the audit log is for administrators")
+    with ctx.db.read() as session:
         stmt = select(AuditEvent)
         prefix = action_prefix.strip()[:48]
         if prefix:
@@ -468,23 +461,23 @@ class TotpState:
 def totp_state(ctx: AppContext, token: str) -> TotpState:
     from models.auth import TotpSecret
 
-    with ctx.db.write() as session:
-        user = _user(auth.resume(session, token=token, now=ctx.clock()))
+    user = access.caller(ctx, token)
+    with ctx.db.read() as session:
         row = session.get(TotpSecret, user.id)
         return TotpState(enrolled=row is not None and row.confirmed_at is not None)
 
 
 def totp_start(ctx: AppContext, token: str) -> TotpState:
     """Begin setting up an authenticator for the signed-in account (any role)."""
+    user = access.caller(ctx, token)
     with ctx.db.write() as session:
-        user = _user(auth.resume(session, token=token, now=ctx.clock()))
         secret, uri = auth.start_totp_enrolment(session, staff_id=user.id)
         return TotpState(enrolled=False, pending_uri=uri, pending_secret=secret)
 
 
 def totp_confirm(ctx: AppContext, token: str, code: str) -> TotpState:
+    user = access.caller(ctx, token)
     with ctx.db.write() as session:
-        user = _user(auth.resume(session, token=token, now=ctx.clock()))
         auth.confirm_totp(session, staff_id=user.id, code=code.strip(), now=ctx.clock())
         return TotpState(enrolled=True)
 

@@ -16,7 +16,8 @@ from typing import NamedTuple
 
 from sqlmodel import Session, col, select
 
-from models import auth
+from admin import access
+from admin.access import Caller
 from models.audit import append
 from models.badges import rotate_qr_token
 from models.errors import Forbidden, StaffNotFound, ValidationFailed
@@ -31,13 +32,6 @@ from rapport.report_pdf import Progress, build_report
 class Download(NamedTuple):
     file_name: str
     data: bytes
-
-
-@dataclass(frozen=True)
-class Caller:
-    id: int
-    role: Role
-    branch_id: int | None
 
 
 @dataclass(frozen=True)
@@ -59,21 +53,17 @@ class BadgeHolder:
     branch_id: int
 
 
-def _caller(session: Session, token: str, ctx: AppContext) -> Caller:
-    staff = auth.resume(session, token=token, now=ctx.clock())
-    role = Role(staff.role)
-    if role not in (Role.supervisor, Role.admin):
-        raise Forbidden("documents are for supervisors and administrators")
-    assert staff.id is not None
-    return Caller(staff.id, role, staff.branch_id)
+def _caller(ctx: AppContext, token: str) -> Caller:
+    return access.caller(
+        ctx, token, access.SUPERVISION, refused="documents are for supervisors and administrators"
+    )
 
 
 def _branch(session: Session, user: Caller, branch_id: int) -> Branch:
     branch = session.get(Branch, branch_id)
     if branch is None:
         raise ValidationFailed("branch", "no such branch")
-    if user.role is not Role.admin and branch_id != user.branch_id:
-        raise Forbidden("this branch is not yours")
+    user.check_branch(branch_id, "this branch is not yours")
     return branch
 
 
@@ -107,18 +97,18 @@ def _audit(
 
 def branches(ctx: AppContext, token: str) -> list[BranchOption]:
     """The branches the caller may make documents for: every one for an admin, their own otherwise."""
-    with ctx.db.write() as session:
-        user = _caller(session, token, ctx)
+    user = _caller(ctx, token)
+    with ctx.db.read() as session:
         stmt = select(Branch).order_by(col(Branch.code))
-        if user.role is not Role.admin:
+        if not user.is_admin:
             stmt = stmt.where(Branch.id == user.branch_id)
         return [BranchOption(b.id, b.code, b.name_zh, b.name_en) for b in session.exec(stmt).all() if b.id]
 
 
 def badge_holders(ctx: AppContext, token: str, *, branch_id: int) -> list[BadgeHolder]:
     """Active counter staff of the branch, by employee number: whoever a badge sheet prints."""
-    with ctx.db.write() as session:
-        user = _caller(session, token, ctx)
+    user = _caller(ctx, token)
+    with ctx.db.read() as session:
         _branch(session, user, branch_id)
         rows = session.exec(
             select(Staff)
@@ -141,14 +131,11 @@ def _deliver(
 
     Building a PDF or a year of CSV takes seconds; inside a write transaction it would hold SQLite's
     write lock that long and every kiosk tap would wait (or time out) behind it."""
-    with ctx.db.write() as session:
-        user = _caller(session, token, ctx)
+    user = _caller(ctx, token)
+    with ctx.db.read() as session:
         branch = _branch(session, user, branch_id)
         period = parse_month(month, branch, ctx.clock()) if month is not None else None
-    with ctx.db.read() as session:
-        fresh = session.get(Branch, branch_id)
-        assert fresh is not None
-        name, data = build(session, fresh, period)
+        name, data = build(session, branch, period)
     with ctx.db.write() as session:
         _audit(session, user, branch, document, str(period) if period else None, ctx.clock())
     return Download(name, data)
@@ -253,14 +240,13 @@ def badges(ctx: AppContext, token: str, *, branch_id: int, locale: str) -> Downl
 
 def rotate_token(ctx: AppContext, token: str, staff_id: int) -> None:
     """A new badge link for someone in the caller's scope; the printed badge stops working."""
+    user = _caller(ctx, token)
     with ctx.db.write() as session:
-        user = _caller(session, token, ctx)
         staff = session.get(Staff, staff_id)
-        if staff is None and user.role is Role.admin:
+        if staff is None and user.is_admin:
             raise StaffNotFound("no staff member with this id")
         # A supervisor gets one answer for another branch's id and for no one: probing tells nothing.
-        if staff is None or (
-            user.role is not Role.admin and (user.branch_id is None or staff.branch_id != user.branch_id)
-        ):
+        if staff is None:
             raise Forbidden("this staff member belongs to another branch")
+        user.check_branch(staff.branch_id, "this staff member belongs to another branch")
         rotate_qr_token(session, staff_id=staff_id, actor_staff_id=user.id, now=ctx.clock())

@@ -1,6 +1,7 @@
-"""Hotline entry (seed 三(二)2: customer hotline): staff or a supervisor types in a complaint a customer
-made by phone. Like every admin call, each one re-checks the sign-in; the complaint is filed in the
-caller's own branch (an administrator chooses one), and the tracking code comes back to be read out.
+"""Hotline entry (conduct code §3.2.2: customer hotline): staff or a supervisor types in a complaint
+a customer made by phone. Like every admin call, each one re-checks the sign-in (admin/access.py);
+the complaint is filed in the caller's own branch (an administrator chooses one), and the tracking
+code comes back to be read out.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from models import audit, auth
+from admin import access
+from admin.access import Caller
+from models import audit
 from models.catalog import ConductClause, rateable_clauses
 from models.complaint import ComplaintCreate, file_complaint, parse_complaint
-from models.errors import Forbidden, ValidationFailed
+from models.errors import ValidationFailed
 from models.org import Branch, Counter, Role, Staff
 from models.policy import effective_policy
 from models.rating import Channel, RatingCreate, store_rating, validate_idempotency_key
@@ -62,14 +65,14 @@ class HotlineOptions:
     counters: dict[str, list[Choice]]
 
 
-def _caller(session: Session, ctx: AppContext, token: str) -> Staff:
-    staff = auth.resume(session, token=token, now=ctx.clock())
-    role = Role(staff.role)  # a plain string when read back from the database
-    if role not in ROLES:
-        raise Forbidden("hotline entry is for staff, supervisors and administrators")
-    if role is not Role.admin and staff.branch_id is None:
-        raise Forbidden("your account belongs to no branch; ask an administrator")
-    return staff
+def _caller(ctx: AppContext, token: str) -> Caller:
+    return access.caller(
+        ctx,
+        token,
+        ROLES,
+        refused="hotline entry is for staff, supervisors and administrators",
+        branch_needed="your account belongs to no branch; ask an administrator",
+    )
 
 
 def _categories(session: Session) -> list[ConductClause]:
@@ -78,12 +81,12 @@ def _categories(session: Session) -> list[ConductClause]:
 
 
 def options(ctx: AppContext, token: str) -> HotlineOptions:
-    with ctx.db.write() as session:
-        staff = _caller(session, ctx, token)
-        admin = Role(staff.role) is Role.admin
+    user = _caller(ctx, token)
+    with ctx.db.read() as session:
+        admin = user.is_admin
         stmt = select(Branch).order_by(col(Branch.code))
         if not admin:
-            stmt = stmt.where(Branch.id == staff.branch_id)
+            stmt = stmt.where(Branch.id == user.branch_id)
         branches = session.exec(stmt).all()
         counters: dict[str, list[Choice]] = {}
         for branch in branches:
@@ -94,7 +97,7 @@ def options(ctx: AppContext, token: str) -> HotlineOptions:
             ).all()
             counters[str(branch.id)] = [Choice(str(c.id), c.name_zh, c.name_en) for c in rows]
         return HotlineOptions(
-            branch_id=None if admin else staff.branch_id,
+            branch_id=None if admin else user.branch_id,
             branches=[Choice(str(b.id), b.name_zh, b.name_en) for b in branches],
             categories=[
                 Choice(c.code, f"{c.code} {c.short_zh}", f"{c.code} {c.short_en}")
@@ -115,16 +118,16 @@ def _int(value: Any) -> int | None:
     raise ValueError(value)
 
 
-def _branch(session: Session, staff: Staff, form: dict[str, Any], errors: dict[str, str]) -> int | None:
+def _branch(session: Session, user: Caller, form: dict[str, Any], errors: dict[str, str]) -> int | None:
     try:
         chosen = _int(form.get("branch_id"))
     except ValueError:
         errors["branch_id"] = "branch_unknown"
         return None
-    if Role(staff.role) is not Role.admin:
-        if chosen is not None and chosen != staff.branch_id:
-            raise Forbidden("a call is recorded in your own branch")
-        return staff.branch_id
+    if not user.is_admin:
+        if chosen is not None:
+            user.check_branch(chosen, "a call is recorded in your own branch")
+        return user.branch_id
     if chosen is None:
         errors["branch_id"] = "branch_required"
         return None
@@ -239,11 +242,10 @@ def record_hotline_complaint(
        again) are about presses at a device and do not apply; the customer gave this rating and staff
        only typed it in, so it counts like a tablet's, and the audit entry names who typed it.
     """
+    user = _caller(ctx, token)
     with ctx.db.write() as session:
-        staff = _caller(session, ctx, token)
-        assert staff.id is not None
         errors: dict[str, str] = {}
-        branch_id = _branch(session, staff, form, errors)
+        branch_id = _branch(session, user, form, errors)
         category = str(form.get("category") or "").strip()
         if category not in {c.code for c in _categories(session)}:
             errors["category"] = "category_unknown" if category else "category_required"
@@ -276,7 +278,7 @@ def record_hotline_complaint(
         if created:
             typed = {"rating_id": str(rating_id), "score": score} if rating_id is not None else None
             audit.append(session, action="complaint.hotline", entity="complaint", entity_id=complaint.id,
-                         actor_staff_id=staff.id, details=typed, now=now)  # fmt: skip
+                         actor_staff_id=user.id, details=typed, now=now)  # fmt: skip
             session.commit()
         complaint_id = complaint.id
     after_complaint(ctx, complaint_id=complaint_id)  # a high-severity call alerts supervisors at once

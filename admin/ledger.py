@@ -11,11 +11,12 @@ and nothing about a customer (contact, phone or device) is ever put in one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from admin import access
+from admin.access import Caller
 from admin.ledger_types import (
     AppealRow,
     Board,
@@ -39,11 +40,11 @@ from admin.ledger_types import (
     TrainingFact,
 )
 from admin.ledger_views import Views
-from models import auth, sanction, scores
+from models import sanction, scores
 from models.complaint import Complaint
 from models.errors import Forbidden, StaffNotFound, ValidationFailed
 from models.inspection import DEFAULT_TZ, list_inspections
-from models.org import Branch, Role, Staff
+from models.org import Branch, Staff
 from models.policy import effective_policy
 from models.rating import Rating
 from models.sanction import Appeal, Sanction, SanctionStatus
@@ -73,69 +74,54 @@ class DecisionRefused(Forbidden):
 # Scope
 
 
-@dataclass(frozen=True)
-class _Caller:
-    id: int
-    role: Role
-    branch_id: int | None
-
-    @property
-    def scope(self) -> int | None:
-        """The one branch the caller works on; None for an administrator (every branch)."""
-        return None if self.role is Role.admin else self.branch_id
+OTHER_BRANCH = "this belongs to another branch"
 
 
-def _caller(session: Session, token: str, ctx: AppContext) -> _Caller:
-    staff = auth.resume(session, token=token, now=ctx.clock())
-    role = Role(staff.role)
-    if role not in (Role.supervisor, Role.admin):
-        raise Forbidden("the ledger is for supervisors and administrators")
-    if role is Role.supervisor and staff.branch_id is None:
-        raise Forbidden("a supervisor without a branch supervises nobody")
-    assert staff.id is not None
-    return _Caller(staff.id, role, staff.branch_id)
+def _caller(ctx: AppContext, token: str) -> Caller:
+    return access.caller(
+        ctx,
+        token,
+        access.SUPERVISION,
+        refused="the ledger is for supervisors and administrators",
+        branch_needed="a supervisor without a branch supervises nobody",
+    )
 
 
-def _check_branch(user: _Caller, branch_id: int | None) -> None:
-    if user.role is not Role.admin and branch_id != user.branch_id:
-        raise Forbidden("this belongs to another branch")
-
-
-def _missing(user: _Caller, error: Exception) -> Exception:
+def _missing(user: Caller, error: Exception) -> Exception:
     """What to raise for an id that names nothing: a supervisor gets the same Forbidden as for another
     branch's id, so probing ids tells them nothing; an administrator (every branch) hears it is gone."""
-    return error if user.role is Role.admin else Forbidden("this belongs to another branch")
+    return error if user.is_admin else Forbidden(OTHER_BRANCH)
 
 
-def _person_in_scope(session: Session, user: _Caller, staff_id: int) -> Staff:
+def _person_in_scope(session: Session, user: Caller, staff_id: int) -> Staff:
     staff = session.get(Staff, staff_id)
     if staff is None or staff.branch_id is None:
         raise _missing(user, StaffNotFound("no staff member with this id at a branch"))
-    _check_branch(user, staff.branch_id)
+    user.check_branch(staff.branch_id, OTHER_BRANCH)
     return staff
 
 
-def _branches(session: Session, user: _Caller) -> tuple[BranchOption, ...]:
+def _branches(session: Session, user: Caller) -> tuple[BranchOption, ...]:
     stmt = select(Branch).order_by(col(Branch.code))
     if user.scope is not None:
         stmt = stmt.where(Branch.id == user.scope)
     return tuple(BranchOption(b.id, b.name_zh, b.name_en) for b in session.exec(stmt).all() if b.id)
 
 
-def _pick_branch(session: Session, user: _Caller, branch_id: int | None) -> Branch:
+def _pick_branch(session: Session, user: Caller, branch_id: int | None) -> Branch:
     """The branch a monthly action is about: a supervisor's own; an administrator must name one."""
     if branch_id is None:
         if user.scope is None:
             raise ValidationFailed("branch", "choose a branch")
         branch_id = user.scope
-    _check_branch(user, branch_id)
+    user.check_branch(branch_id, OTHER_BRANCH)
     branch = session.get(Branch, branch_id)
     if branch is None:
         raise ValidationFailed("branch", "no such branch")
     return branch
 
 
-def _tz(session: Session, user: _Caller) -> str:
+def _tz(session: Session, user: Caller) -> str:
     branch = session.get(Branch, user.branch_id) if user.branch_id is not None else None
     return branch.timezone if branch else DEFAULT_TZ
 
@@ -162,8 +148,7 @@ def ledger_view(
     if month is not None:
         Month.parse(month)
     now = ctx.clock()
-    with ctx.db.write() as session:
-        user = _caller(session, token, ctx)
+    user = _caller(ctx, token)
     with ctx.db.read() as session:
         v = Views(session)
         tz = _tz(session, user)
@@ -215,8 +200,8 @@ def run_evaluation(
     names one). Raises ValidationFailed("month") for a malformed month, ("month_not_ended") for a
     month that is not over yet, ("branch") when an administrator named none."""
     period = Month.parse(month)
+    user = _caller(ctx, token)
     with ctx.db.write() as session:
-        user = _caller(session, token, ctx)
         branch = _pick_branch(session, user, branch_id)
         assert branch.id is not None
         try:
@@ -237,12 +222,12 @@ def run_evaluation(
 
 def decide_proposal(ctx: AppContext, token: str, sanction_id: int, *, approve: bool, reason: str) -> None:
     """Approve or reject a proposal in the caller's scope with a written reason."""
+    user = _caller(ctx, token)
     with ctx.db.write() as session:
-        user = _caller(session, token, ctx)
         row = session.get(Sanction, sanction_id)
         if row is None:
             raise _missing(user, sanction.SanctionNotFound("no ledger entry with this id"))
-        _check_branch(user, row.branch_id)
+        user.check_branch(row.branch_id, OTHER_BRANCH)
         if row.staff_id == user.id:
             raise DecisionRefused("about_self")
         if row.proposed_by is not None and row.proposed_by == user.id:
@@ -264,8 +249,8 @@ def propose_by_hand(
 ) -> int:
     """Propose a reward or penalty for someone in the caller's scope; returns the entry's id. It waits
     for another supervisor's or an administrator's decision like any proposal."""
+    user = _caller(ctx, token)
     with ctx.db.write() as session:
-        user = _caller(session, token, ctx)
         _person_in_scope(session, user, staff_id)
         row = sanction.propose(
             session,
@@ -283,12 +268,12 @@ def propose_by_hand(
 
 def decide_appeal(ctx: AppContext, token: str, appeal_id: int, *, overturn: bool, reason: str) -> None:
     """Uphold (the rating or penalty stands) or overturn an open appeal in the caller's scope."""
+    user = _caller(ctx, token)
     with ctx.db.write() as session:
-        user = _caller(session, token, ctx)
         appeal = session.get(Appeal, appeal_id)
         if appeal is None:
             raise _missing(user, sanction.AppealNotFound("no appeal with this id"))
-        _check_branch(user, appeal.branch_id)
+        user.check_branch(appeal.branch_id, OTHER_BRANCH)
         if appeal.staff_id == user.id:
             raise DecisionRefused("own_appeal")
         target = session.get(Sanction, appeal.sanction_id) if appeal.sanction_id is not None else None
@@ -307,8 +292,7 @@ def board(ctx: AppContext, token: str, *, month: str | None = None, branch_id: i
     """The leaderboard of a branch for a month (default: this month; an administrator's default
     branch is the first one)."""
     now = ctx.clock()
-    with ctx.db.write() as session:
-        user = _caller(session, token, ctx)
+    user = _caller(ctx, token)
     with ctx.db.read() as session:
         branches = _branches(session, user)
         if branch_id is None and user.scope is None and branches:
@@ -340,10 +324,9 @@ def personal_file(ctx: AppContext, token: str, staff_id: int, *, month: str | No
     """One page about one person in the caller's scope: scores (the month, six months, the spread),
     recent comments, complaints about them, inspections, training, ledger entries and appeals."""
     now = ctx.clock()
-    with ctx.db.write() as session:
-        user = _caller(session, token, ctx)
-        staff = _person_in_scope(session, user, staff_id)
+    user = _caller(ctx, token)
     with ctx.db.read() as session:
+        staff = _person_in_scope(session, user, staff_id)
         v = Views(session)
         assert staff.branch_id is not None
         tz = v.tz(staff.branch_id)

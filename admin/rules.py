@@ -27,10 +27,11 @@ from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 from sqlmodel import Session, col, select
 
-from models import auth
+from admin import access
+from admin.access import Caller
 from models.audit import append
 from models.catalog import ConductClause
-from models.errors import Forbidden, NotFound, ValidationFailed
+from models.errors import NotFound, ValidationFailed
 from models.inspection import DEFAULT_TZ
 from models.org import Branch, Role, Staff
 from models.policy import Policy, PolicyRevision, PolicyValues, set_policy
@@ -211,25 +212,19 @@ class Saved:
 # -- access -------------------------------------------------------------------------------------
 
 
-def _caller(session: Session, token: str, ctx: AppContext) -> Staff:
-    staff = auth.resume(session, token=token, now=ctx.clock())
-    if Role(staff.role) not in (Role.supervisor, Role.admin):
-        raise Forbidden("the rules are for supervisors and administrators")
-    return staff
+def _caller(ctx: AppContext, token: str) -> Caller:
+    return access.caller(
+        ctx, token, access.SUPERVISION, refused="the rules are for supervisors and administrators"
+    )
 
 
-def _readable(staff: Staff, branch_id: int | None) -> None:
-    if Role(staff.role) is Role.admin:
-        return
-    if branch_id is None or staff.branch_id != branch_id:
-        raise Forbidden("a supervisor reads the rules of their own branch only")
+def _readable(user: Caller, branch_id: int | None) -> None:
+    """An administrator reads every scope; a supervisor their own branch's rules (not the global ones)."""
+    user.check_branch(branch_id, "a supervisor reads the rules of their own branch only")
 
 
-def _editor(staff: Staff) -> int:
-    if Role(staff.role) is not Role.admin:
-        raise Forbidden("only administrators change the rules")
-    assert staff.id is not None
-    return staff.id
+def _editor(user: Caller) -> int:
+    return user.require(Role.admin, message="only administrators change the rules")
 
 
 def _branch(session: Session, branch_id: int | None) -> Branch | None:
@@ -366,9 +361,9 @@ def _revision(r: PolicyRevision, saved_by: str, before: dict[str, Any]) -> Revis
 def rules(ctx: AppContext, token: str, branch_id: int | None = None) -> Rules:
     """Every setting of the global rules (``branch_id`` None) or of one branch, with the value in
     force, where it comes from, its type and bounds, grouped; and the scope's saved versions."""
-    with ctx.db.write() as session:
-        staff = _caller(session, token, ctx)
-        _readable(staff, branch_id)
+    user = _caller(ctx, token)
+    _readable(user, branch_id)
+    with ctx.db.read() as session:
         branch = _branch(session, branch_id)
         global_row, row = _row(session, None), _row(session, branch_id)
         glob = _values(global_row)
@@ -380,7 +375,7 @@ def rules(ctx: AppContext, token: str, branch_id: int | None = None) -> Rules:
             source = "branch" if key in own else "global" if key in glob else "default"
             settings.append(_setting(key, info, now, inherited, source, branch_id is not None))
         settings.sort(key=_place)
-        admin = Role(staff.role) is Role.admin
+        admin = user.is_admin
         if admin:
             branches = session.exec(select(Branch).order_by(col(Branch.code))).all()
             scopes = (_scope(None), *(_scope(b) for b in branches))
@@ -539,9 +534,8 @@ def save_rules(ctx: AppContext, token: str, branch_id: int | None, changes: dict
     3. Only the settings whose value in force actually changes are stored (a new version, a revision
        with the scope's values and an audit entry naming the keys); if none does, nothing is written.
     """
+    actor = _editor(_caller(ctx, token))
     with ctx.db.write() as session:
-        staff = _caller(session, token, ctx)
-        actor = _editor(staff)
         _branch(session, branch_id)
         fields = PolicyValues.model_fields
         unknown = sorted(k for k in changes if k not in fields)
@@ -582,9 +576,8 @@ def reset_rule(ctx: AppContext, token: str, branch_id: int | None, key: str) -> 
     the global rules to the default. Written like ``set_policy`` writes: a new version, a revision
     with the scope's remaining values, and an audit entry (``policy.reset``) naming the key. Dropping
     an override that is not there writes nothing."""
+    actor = _editor(_caller(ctx, token))
     with ctx.db.write() as session:
-        staff = _caller(session, token, ctx)
-        actor = _editor(staff)
         _branch(session, branch_id)
         if key not in PolicyValues.model_fields:
             raise RuleInvalid(key, "unknown", "no such setting")
@@ -632,9 +625,8 @@ def record_adoption(ctx: AppContext, token: str, revision_id: int, adopted_on: s
     as ``adopted_on``, an empty or too long note as ``adopted_how`` (:class:`ValidationFailed`), an
     unknown version with :class:`NotFound`; nothing is written then. Recording again replaces the
     earlier record; each is audited (``policy.adopted``)."""
+    actor = _editor(_caller(ctx, token))
     with ctx.db.write() as session:
-        staff = _caller(session, token, ctx)
-        actor = _editor(staff)
         text = unicodedata.normalize("NFKC", adopted_on or "").strip()
         try:
             day = date.fromisoformat(text) if _DATE.fullmatch(text) else None

@@ -23,10 +23,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from models import auth
+from admin import access
+from admin.access import Caller
 from models.catalog import ConductClause
 from models.complaint import Complaint
-from models.errors import Forbidden, NotFound, ValidationFailed
+from models.errors import NotFound, ValidationFailed
 from models.inspection import findings_of, list_inspections
 from models.org import Branch, Role, Staff
 from models.policy import PolicyRevision, effective_policy
@@ -263,16 +264,21 @@ class Overview:
 # -- who is asking ---------------------------------------------------------------------------------
 
 
-def _me(session: Session, token: str, ctx: AppContext) -> Staff:
-    staff = auth.resume(session, token=token, now=ctx.clock())
-    if Role(staff.role) is not Role.staff:
-        raise Forbidden("this page is for counter staff; supervisors and administrators have their own")
-    if staff.branch_id is None:
-        raise Forbidden("a staff member without a branch has no page of their own")
-    return staff
+def _me(ctx: AppContext, token: str) -> Caller:
+    """The caller, who must be counter staff of a branch; the sign-in is resumed in a short write
+    transaction of its own (admin/access.py)."""
+    return access.caller(
+        ctx,
+        token,
+        (Role.staff,),
+        refused="this page is for counter staff; supervisors and administrators have their own",
+        branch_needed="a staff member without a branch has no page of their own",
+    )
 
 
-def _who(session: Session, staff: Staff) -> Me:
+def _who(session: Session, me: Caller) -> Me:
+    staff = session.get(Staff, me.id)
+    assert staff is not None
     branch = session.get(Branch, staff.branch_id)
     assert branch is not None and staff.id is not None
     return Me(
@@ -303,8 +309,8 @@ def _figures(s: Score) -> Figures:
     return Figures(s.n, s.mean, s.score, s.low, s.high, s.ranked, s.counts)
 
 
-def _scores(session: Session, staff: Staff, ctx: AppContext) -> MyScores:
-    assert staff.id is not None and staff.branch_id is not None
+def _scores(session: Session, staff: Caller, ctx: AppContext) -> MyScores:
+    assert staff.branch_id is not None
     branch = session.get(Branch, staff.branch_id)
     assert branch is not None
     policy = effective_policy(session, staff.branch_id)
@@ -327,10 +333,9 @@ def _telling(score: int, comment: str, reasons: list[str], flagged: bool, overtu
     return bool(comment or reasons) or score <= LOW_SCORE or flagged or overturned
 
 
-def _comments(session: Session, staff: Staff, ctx: AppContext, limit: int) -> Comments:
+def _comments(session: Session, staff: Caller, ctx: AppContext, limit: int) -> Comments:
     """My ratings that say something (a comment or reasons), score low, were set aside or appealed,
     newest first. Only the columns shown are read: never the phone key or the device."""
-    assert staff.id is not None
     limit = max(1, min(int(limit), 500))
     appealed = {a.rating_id: a for a in appeals_of(session, staff_id=staff.id) if a.rating_id is not None}
     shown = [
@@ -416,7 +421,7 @@ def _cleared(session: Session, rating_ids: list[uuid.UUID]) -> dict[uuid.UUID, s
     return out
 
 
-def _complaints(session: Session, staff: Staff) -> tuple[ComplaintRow, ...]:
+def _complaints(session: Session, staff: Caller) -> tuple[ComplaintRow, ...]:
     rows = session.exec(
         select(Complaint)
         .where(Complaint.staff_id == staff.id)
@@ -447,16 +452,14 @@ def _ids(value: object) -> tuple[int, ...]:
     return tuple(sorted(int(x) for x in value if isinstance(x, int) and not isinstance(x, bool)))
 
 
-def _tell(session: Session, staff: Staff, ctx: AppContext) -> None:
+def _tell(session: Session, staff: Caller, ctx: AppContext) -> None:
     """My page is about to show me all my records: every approved penalty I had not seen is told to
     me now, and its appeal window counts from here (models/sanction.py ``mark_told``)."""
-    assert staff.id is not None
     mark_told(session, staff_id=staff.id, now=ctx.clock())
 
 
-def _records(session: Session, staff: Staff, ctx: AppContext) -> tuple[RecordRow, ...]:
+def _records(session: Session, staff: Caller, ctx: AppContext) -> tuple[RecordRow, ...]:
     """My records (the page showing them all calls :func:`_tell` first)."""
-    assert staff.id is not None
     now = ctx.clock()
     appealed = {a.sanction_id: a for a in appeals_of(session, staff_id=staff.id) if a.sanction_id is not None}
     names = _clauses(session)
@@ -498,7 +501,7 @@ def _records(session: Session, staff: Staff, ctx: AppContext) -> tuple[RecordRow
     return tuple(out)
 
 
-def _inspections(session: Session, staff: Staff) -> tuple[InspectionRow, ...]:
+def _inspections(session: Session, staff: Caller) -> tuple[InspectionRow, ...]:
     rows = list_inspections(session, staff_id=staff.id, limit=INSPECTIONS_MAX)
     found = findings_of(session, [i.id for i in rows if i.id is not None])
     inspectors = {i.inspector_id for i in rows}
@@ -521,7 +524,7 @@ def _inspections(session: Session, staff: Staff) -> tuple[InspectionRow, ...]:
     )
 
 
-def _training(session: Session, staff: Staff) -> tuple[TrainingRow, ...]:
+def _training(session: Session, staff: Caller) -> tuple[TrainingRow, ...]:
     return tuple(
         TrainingRow(r.id, str(r.kind), r.course, r.completed_on, r.passed)
         for r in list_training(session, staff_id=staff.id)
@@ -540,7 +543,7 @@ RULE_KEYS = (
 RULE_VERSIONS_MAX = 20
 
 
-def _rules(session: Session, staff: Staff) -> MyRules:
+def _rules(session: Session, staff: Caller) -> MyRules:
     policy = effective_policy(session, staff.branch_id)
     rows = session.exec(
         select(PolicyRevision)
@@ -565,15 +568,16 @@ def _rules(session: Session, staff: Staff) -> MyRules:
 
 def my_rules(ctx: AppContext, token: str) -> MyRules:
     """The rules that apply to me, in force now, with their versions (read only)."""
-    with ctx.db.write() as session:  # resuming the sign-in may touch it, as on the rest of my page
-        return _rules(session, _me(session, token, ctx))
+    me = _me(ctx, token)
+    with ctx.db.read() as session:
+        return _rules(session, me)
 
 
 def overview(ctx: AppContext, token: str, *, comments: int = COMMENTS_PAGE) -> Overview:
     """Everything on my page in one read: the section loads it when it opens (and so tells me of any
     approved penalty I had not seen)."""
-    with ctx.db.write() as session:
-        staff = _me(session, token, ctx)
+    staff = _me(ctx, token)
+    with ctx.db.write() as session:  # telling me of new penalties writes (mark_told)
         _tell(session, staff, ctx)
         return Overview(
             me=_who(session, staff),
@@ -588,42 +592,47 @@ def overview(ctx: AppContext, token: str, *, comments: int = COMMENTS_PAGE) -> O
 
 
 def my_scores(ctx: AppContext, token: str) -> MyScores:
-    with ctx.db.write() as session:
-        return _scores(session, _me(session, token, ctx), ctx)
+    me = _me(ctx, token)
+    with ctx.db.read() as session:
+        return _scores(session, me, ctx)
 
 
 def my_comments(ctx: AppContext, token: str, *, limit: int = COMMENTS_PAGE) -> Comments:
     """My telling ratings, newest first; ``limit`` grows as I ask for older ones."""
-    with ctx.db.write() as session:
-        return _comments(session, _me(session, token, ctx), ctx, limit)
+    me = _me(ctx, token)
+    with ctx.db.read() as session:
+        return _comments(session, me, ctx, limit)
 
 
 def my_complaints(ctx: AppContext, token: str) -> tuple[ComplaintRow, ...]:
-    with ctx.db.write() as session:
-        return _complaints(session, _me(session, token, ctx))
+    me = _me(ctx, token)
+    with ctx.db.read() as session:
+        return _complaints(session, me)
 
 
 def my_records(ctx: AppContext, token: str) -> tuple[RecordRow, ...]:
-    with ctx.db.write() as session:
-        staff = _me(session, token, ctx)
+    staff = _me(ctx, token)
+    with ctx.db.write() as session:  # telling me of new penalties writes (mark_told)
         _tell(session, staff, ctx)
         return _records(session, staff, ctx)
 
 
 def my_inspections(ctx: AppContext, token: str) -> tuple[InspectionRow, ...]:
-    with ctx.db.write() as session:
-        return _inspections(session, _me(session, token, ctx))
+    me = _me(ctx, token)
+    with ctx.db.read() as session:
+        return _inspections(session, me)
 
 
 def my_training(ctx: AppContext, token: str) -> tuple[TrainingRow, ...]:
-    with ctx.db.write() as session:
-        return _training(session, _me(session, token, ctx))
+    me = _me(ctx, token)
+    with ctx.db.read() as session:
+        return _training(session, me)
 
 
 # -- acting ----------------------------------------------------------------------------------------
 
 
-def _mine(session: Session, staff: Staff, sanction_id: int) -> Sanction:
+def _mine(session: Session, staff: Caller, sanction_id: int) -> Sanction:
     row = session.get(Sanction, sanction_id) if isinstance(sanction_id, int) else None
     if row is None or row.staff_id != staff.id:
         # Someone else's entry is as unknown to me as one that does not exist.
@@ -636,39 +645,35 @@ def set_public_consent(ctx: AppContext, token: str, consent: bool) -> Me:
     tablets names me only while I do (个人信息保护法 §25). Audited; withdrawable at any time."""
     if not isinstance(consent, bool):
         raise ValidationFailed("consent", "consent is yes or no")
+    staff = _me(ctx, token)
     with ctx.db.write() as session:
-        staff = _me(session, token, ctx)
-        assert staff.id is not None
         set_public_name_consent(session, staff_id=staff.id, consent=consent, now=ctx.clock())
         return _who(session, staff)
 
 
 def acknowledge_record(ctx: AppContext, token: str, sanction_id: int) -> RecordRow:
     """I have read an approved penalty (I may still appeal it). Returns the entry as it is now."""
+    staff = _me(ctx, token)
     with ctx.db.write() as session:
-        staff = _me(session, token, ctx)
         _mine(session, staff, sanction_id)
-        assert staff.id is not None
         acknowledge(session, sanction_id, staff_id=staff.id, now=ctx.clock())
         return _record(session, staff, ctx, sanction_id)
 
 
 def write_report(ctx: AppContext, token: str, sanction_id: int, report: str) -> RecordRow:
     """The self-review and rectification report an acknowledged economic penalty requires."""
+    staff = _me(ctx, token)
     with ctx.db.write() as session:
-        staff = _me(session, token, ctx)
         _mine(session, staff, sanction_id)
-        assert staff.id is not None
         file_report(session, sanction_id, staff_id=staff.id, report=report, now=ctx.clock())
         return _record(session, staff, ctx, sanction_id)
 
 
 def appeal_record(ctx: AppContext, token: str, sanction_id: int, statement: str) -> RecordRow:
     """Appeal a penalty with a statement, within the policy's window after the decision."""
+    staff = _me(ctx, token)
     with ctx.db.write() as session:
-        staff = _me(session, token, ctx)
         _mine(session, staff, sanction_id)
-        assert staff.id is not None
         appeal_sanction(session, sanction_id, staff_id=staff.id, statement=statement, now=ctx.clock())
         return _record(session, staff, ctx, sanction_id)
 
@@ -676,9 +681,8 @@ def appeal_record(ctx: AppContext, token: str, sanction_id: int, statement: str)
 def appeal_a_rating(ctx: AppContext, token: str, rating_id: str, statement: str) -> AppealInfo:
     """Appeal a rating I believe mistaken or false; a supervisor decides, and an overturned rating
     leaves every score."""
+    staff = _me(ctx, token)
     with ctx.db.write() as session:
-        staff = _me(session, token, ctx)
-        assert staff.id is not None
         try:
             key = uuid.UUID(str(rating_id))
         except ValueError:
@@ -689,7 +693,7 @@ def appeal_a_rating(ctx: AppContext, token: str, rating_id: str, statement: str)
         return info
 
 
-def _record(session: Session, staff: Staff, ctx: AppContext, sanction_id: int) -> RecordRow:
+def _record(session: Session, staff: Caller, ctx: AppContext, sanction_id: int) -> RecordRow:
     return next(r for r in _records(session, staff, ctx) if r.id == sanction_id)
 
 

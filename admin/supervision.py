@@ -13,9 +13,10 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from models import auth
+from admin import access
+from admin.access import Caller
 from models.catalog import ConductClause
-from models.errors import Forbidden, StaffNotFound
+from models.errors import StaffNotFound
 from models.inspection import (
     DEFAULT_TZ,
     draw_spot_checks,
@@ -30,14 +31,6 @@ from models.training import list_training, record_training
 from rapport.context import AppContext
 
 RECENT_INSPECTIONS = 50
-
-
-@dataclass(frozen=True)
-class Supervisor:
-    id: int
-    role: Role
-    branch_id: int | None
-    tz: str
 
 
 @dataclass(frozen=True)
@@ -99,31 +92,28 @@ class TrainingRow:
     passed: bool
 
 
-def _supervisor(session: Session, token: str, ctx: AppContext) -> Supervisor:
-    staff = auth.resume(session, token=token, now=ctx.clock())
-    role = Role(staff.role)
-    if role not in (Role.supervisor, Role.admin):
-        raise Forbidden("supervision is for supervisors and administrators")
-    assert staff.id is not None
-    branch = session.get(Branch, staff.branch_id) if staff.branch_id is not None else None
-    return Supervisor(staff.id, role, staff.branch_id, branch.timezone if branch else DEFAULT_TZ)
+def _supervisor(ctx: AppContext, token: str) -> Caller:
+    return access.caller(
+        ctx, token, access.SUPERVISION, refused="supervision is for supervisors and administrators"
+    )
 
 
-def _branch(user: Supervisor) -> int | None:
+def _tz(session: Session, user: Caller) -> str:
+    """The time zone of the caller's branch (the default for an administrator without one)."""
+    branch = session.get(Branch, user.branch_id) if user.branch_id is not None else None
+    return branch.timezone if branch else DEFAULT_TZ
+
+
+def _branch(user: Caller) -> int | None:
     """The branch the caller is limited to; None for an administrator (every branch)."""
-    if user.role is Role.admin:
-        return None
-    if user.branch_id is None:
-        raise Forbidden("a supervisor without a branch supervises nobody")
-    return user.branch_id
+    return user.require_branch("a supervisor without a branch supervises nobody")
 
 
-def _in_scope(session: Session, user: Supervisor, staff_id: int) -> Staff:
+def _in_scope(session: Session, user: Caller, staff_id: int) -> Staff:
     staff = session.get(Staff, staff_id)
     if staff is None:
         raise StaffNotFound("no staff member with this id")
-    if user.role is not Role.admin and staff.branch_id != user.branch_id:
-        raise Forbidden("this staff member belongs to another branch")
+    user.check_branch(staff.branch_id, "this staff member belongs to another branch")
     return staff
 
 
@@ -137,8 +127,8 @@ def _names(session: Session, ids: set[int]) -> dict[int, str]:
 def staff_list(ctx: AppContext, token: str, *, everyone: bool = False) -> list[StaffOption]:
     """Active people in the caller's scope, by employee number: counter staff only (who is inspected),
     or ``everyone`` including supervisors (whose training is archived too)."""
-    with ctx.db.write() as session:
-        user = _supervisor(session, token, ctx)
+    user = _supervisor(ctx, token)
+    with ctx.db.read() as session:
         stmt = select(Staff).where(Staff.active)
         if not everyone:
             stmt = stmt.where(Staff.role == Role.staff)
@@ -152,8 +142,8 @@ def staff_list(ctx: AppContext, token: str, *, everyone: bool = False) -> list[S
 
 def inspection_clauses(ctx: AppContext, token: str) -> list[ClauseOption]:
     """Clauses an inspection may cite: the rateable ones and every conduct rule of section 2."""
-    with ctx.db.write() as session:
-        _supervisor(session, token, ctx)
+    _supervisor(ctx, token)
+    with ctx.db.read() as session:
         rows = session.exec(
             select(ConductClause).where(ConductClause.active).order_by(col(ConductClause.sort_order))
         ).all()
@@ -166,8 +156,8 @@ def inspection_clauses(ctx: AppContext, token: str) -> list[ClauseOption]:
 
 def my_spot_checks(ctx: AppContext, token: str) -> list[TaskRow]:
     """The caller's open spot checks (this week and later), earliest window first."""
-    with ctx.db.write() as session:
-        user = _supervisor(session, token, ctx)
+    user = _supervisor(ctx, token)
+    with ctx.db.read() as session:
         tasks = open_spot_checks(session, supervisor_id=user.id, now=ctx.clock())
         names = _names(session, {t.staff_id for t in tasks})
         tz = {b.id: b.timezone for b in session.exec(select(Branch)).all()}
@@ -188,8 +178,8 @@ def my_spot_checks(ctx: AppContext, token: str) -> list[TaskRow]:
 
 def inspections(ctx: AppContext, token: str, *, limit: int = RECENT_INSPECTIONS) -> list[InspectionRow]:
     """Recent inspections in the caller's scope, most recent first, with their findings."""
-    with ctx.db.write() as session:
-        user = _supervisor(session, token, ctx)
+    user = _supervisor(ctx, token)
+    with ctx.db.read() as session:
         rows = list_inspections(session, branch_id=_branch(user), limit=limit)
         found = findings_of(session, [i.id for i in rows if i.id is not None])
         names = _names(session, {i.staff_id for i in rows} | {i.inspector_id for i in rows})
@@ -235,8 +225,8 @@ def record(
     spot_check_id: int | None = None,
 ) -> int:
     """Record an inspection made now by the caller; returns its id. Domain errors pass unchanged."""
+    user = _supervisor(ctx, token)
     with ctx.db.write() as session:
-        user = _supervisor(session, token, ctx)
         _in_scope(session, user, staff_id)
         now = ctx.clock()
         inspection = record_inspection(
@@ -252,20 +242,20 @@ def draw_this_week(ctx: AppContext, token: str) -> int:
 
     Idempotent: a second press the same week draws nothing. Returns how many tasks were created.
     """
+    user = _supervisor(ctx, token)
     with ctx.db.write() as session:
-        user = _supervisor(session, token, ctx)
         now = ctx.clock()
         created = draw_spot_checks(
-            session, week=iso_week(now, user.tz), now=now, actor_staff_id=user.id,
-            supervisor_id=None if user.role is Role.admin else user.id,
+            session, week=iso_week(now, _tz(session, user)), now=now, actor_staff_id=user.id,
+            supervisor_id=None if user.is_admin else user.id,
         )  # fmt: skip
         return len(created)
 
 
 def training(ctx: AppContext, token: str, *, staff_id: int | None = None) -> list[TrainingRow]:
     """The training archive in the caller's scope (or of one person), newest first."""
-    with ctx.db.write() as session:
-        user = _supervisor(session, token, ctx)
+    user = _supervisor(ctx, token)
+    with ctx.db.read() as session:
         if staff_id is not None:
             _in_scope(session, user, staff_id)
         rows = list_training(session, branch_id=_branch(user), staff_id=staff_id)
@@ -283,8 +273,8 @@ def add_training(
     ctx: AppContext, token: str, *, staff_id: int, kind: str, course: str, completed_on: date, passed: bool
 ) -> int:
     """Add a training record for someone in the caller's scope; returns its id."""
+    user = _supervisor(ctx, token)
     with ctx.db.write() as session:
-        user = _supervisor(session, token, ctx)
         _in_scope(session, user, staff_id)
         row = record_training(
             session, staff_id=staff_id, kind=kind, course=course, completed_on=completed_on, passed=passed,
