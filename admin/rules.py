@@ -29,12 +29,11 @@ from sqlmodel import Session, col, select
 
 from admin import access
 from admin.access import Caller
-from models.audit import append
 from models.catalog import ConductClause
 from models.errors import NotFound, ValidationFailed
 from models.inspection import DEFAULT_TZ
 from models.org import Branch, Role, Staff
-from models.policy import Policy, PolicyRevision, PolicyValues, set_policy
+from models.policy import Policy, PolicyRevision, PolicyValues, drop_override, set_policy
 from models.policy import record_adoption as _record_adoption
 from models.text import clean_text
 from rapport.context import AppContext
@@ -573,9 +572,10 @@ def save_rules(ctx: AppContext, token: str, branch_id: int | None, changes: dict
 
 def reset_rule(ctx: AppContext, token: str, branch_id: int | None, key: str) -> Saved:
     """Drop one override of a scope (administrators only): a branch falls back to the global value,
-    the global rules to the default. Written like ``set_policy`` writes: a new version, a revision
-    with the scope's remaining values, and an audit entry (``policy.reset``) naming the key. Dropping
-    an override that is not there writes nothing."""
+    the global rules to the default, written by :func:`models.policy.drop_override` (the one write
+    path, as ``set_policy``'s): a new version, a revision with the scope's remaining values, and an
+    audit entry (``policy.reset``) naming the key. Dropping an override that is not there writes
+    nothing."""
     actor = _editor(_caller(ctx, token))
     with ctx.db.write() as session:
         _branch(session, branch_id)
@@ -589,33 +589,9 @@ def reset_rule(ctx: AppContext, token: str, branch_id: int | None, key: str) -> 
         _check({**glob, **remaining}, [key], {**glob, **row.values})
         if branch_id is None:
             _check_branches(session, remaining, [key])
-        now = ctx.clock()
-        row.values, row.version, row.updated_at = remaining, row.version + 1, now
-        session.add(row)
-        session.flush()
-        assert row.id is not None
-        session.add(
-            PolicyRevision(
-                policy_id=row.id,
-                branch_id=branch_id,
-                version=row.version,
-                values=remaining,
-                saved_at=now,
-                saved_by=actor,
-                published_at=now,
-            )
-        )
-        append(
-            session,
-            action="policy.reset",
-            entity="policy",
-            entity_id=row.id,
-            actor_staff_id=actor,
-            details={"branch": branch_id, "keys": [key], "version": row.version},
-            now=now,
-        )
-        session.commit()
-        return Saved(row.version, (key,))
+        version = drop_override(session, key=key, branch_id=branch_id, actor_staff_id=actor, now=ctx.clock())
+        assert version is not None  # the override is there: checked above in this transaction
+        return Saved(version, (key,))
 
 
 def record_adoption(ctx: AppContext, token: str, revision_id: int, adopted_on: str, how: str) -> Revision:

@@ -283,6 +283,50 @@ def _scopes_affected(
     return [current, *({**current, **r.values} for r in rows if r.branch_id is not None)]
 
 
+def _scope_row(session: Session, branch_id: int | None) -> Policy | None:
+    column = col(Policy.branch_id)
+    return session.exec(
+        select(Policy).where(column.is_(None) if branch_id is None else column == branch_id)
+    ).first()
+
+
+def _save_version(
+    session: Session,
+    *,
+    row: Policy | None,
+    branch_id: int | None,
+    values: dict[str, Any],
+    actor_staff_id: int | None,
+    at: datetime,
+    action: str,
+    details: dict[str, Any],
+) -> Policy:
+    """The one way a scope's rules are written: the row's new values and version, a revision saved
+    and published at ``at`` (the staff rules page shows it at once), and an audit entry, committed
+    together. :func:`set_policy` and :func:`drop_override` both end here."""
+    from models.audit import append
+
+    if row is None:
+        row = Policy(branch_id=branch_id, values=values, updated_at=at)
+    else:
+        row.values, row.version, row.updated_at = values, row.version + 1, at
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    session.add(
+        PolicyRevision(
+            policy_id=row.id, branch_id=branch_id, version=row.version, values=values,
+            saved_by=actor_staff_id, saved_at=at, published_at=at,
+        )
+    )  # fmt: skip
+    append(
+        session, action=action, entity="policy", entity_id=row.id, actor_staff_id=actor_staff_id,
+        details={"branch": branch_id, **details, "version": row.version}, now=at,
+    )  # fmt: skip
+    session.commit()
+    return row
+
+
 def set_policy(
     session: Session,
     *,
@@ -296,56 +340,44 @@ def set_policy(
 
     Every change is a new version, saved and published at ``now`` (the staff rules page shows it at
     once), and an audit entry naming the settings changed (their names, not their values)."""
-    from models.audit import append
-
-    row = session.exec(
-        select(Policy).where(
-            col(Policy.branch_id).is_(None) if branch_id is None else col(Policy.branch_id) == branch_id
-        )
-    ).first()
+    row = _scope_row(session, branch_id)
     current = dict(row.values) if row else {}
     current.update(values)
     # Refuse before anything is written, checking the values as they will be read: a branch's
     # overrides on top of the global row, and a global change under every branch's overrides.
     for merged in _scopes_affected(session, branch_id, current):
         PolicyValues.model_validate(merged)
-    at = now or utcnow()
-    if row is None:
-        row = Policy(branch_id=branch_id, values=current, updated_at=at)
-    else:
-        row.values = current
-        row.version += 1
-        row.updated_at = at
-    session.add(row)
-    session.flush()
-    assert row.id is not None
-    session.add(
-        PolicyRevision(
-            policy_id=row.id,
-            branch_id=branch_id,
-            version=row.version,
-            values=current,
-            saved_by=actor_staff_id,
-            saved_at=at,
-            published_at=at,
-        )
-    )
-    append(
-        session,
-        action="policy.update",
-        entity="policy",
-        entity_id=row.id,
-        actor_staff_id=actor_staff_id,
-        details={
-            "branch": branch_id,
-            "keys": sorted(values),
-            "version": row.version,
-            **({"preset": preset} if preset else {}),
-        },  # fmt: skip
-        now=at,
-    )
-    session.commit()
+    _save_version(
+        session, row=row, branch_id=branch_id, values=current, actor_staff_id=actor_staff_id,
+        at=now or utcnow(), action="policy.update",
+        details={"keys": sorted(values), **({"preset": preset} if preset else {})},
+    )  # fmt: skip
     return effective_policy(session, branch_id)
+
+
+def drop_override(
+    session: Session,
+    *,
+    key: str,
+    branch_id: int | None = None,
+    actor_staff_id: int | None = None,
+    now: datetime | None = None,
+) -> int | None:
+    """Remove one setting from a scope's overrides (a branch falls back to the global value, the
+    global rules to the default) as a new version, audited ``policy.reset``; returns the version,
+    or None when the scope had no such override (nothing is written then). Validated like
+    :func:`set_policy`: the values left must still hold in every scope they reach."""
+    row = _scope_row(session, branch_id)
+    if row is None or key not in row.values:
+        return None
+    remaining = {k: v for k, v in row.values.items() if k != key}
+    for merged in _scopes_affected(session, branch_id, remaining):
+        PolicyValues.model_validate(merged)
+    saved = _save_version(
+        session, row=row, branch_id=branch_id, values=remaining, actor_staff_id=actor_staff_id,
+        at=now or utcnow(), action="policy.reset", details={"keys": [key]},
+    )  # fmt: skip
+    return saved.version
 
 
 @dataclass(frozen=True)
