@@ -23,29 +23,29 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, case, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import aliased
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from models.alerts import NEGATIVE_SCORE, burst_reached
 from models.cases import open_case, opens_case
 from models.catalog import ConductClause
-from models.clock import UTCDateTime
+from models.clock import UTCDateTime, utcnow
 from models.crypto import token_digest
 from models.devices import MARK_SEEN, DeviceAtCounter, last_seen_due
 from models.duty import on_duty_where
 from models.errors import DeviceNotAuthorized, IdempotencyConflict, StaffNotFound, ValidationFailed
 from models.org import Counter, Device, Duty, Staff
 from models.policy import SCOPE_ROWS, Policy, PolicyValues, policy_of_scopes
-from models.prepared import Prepared
+from models.prepared import Prepared, driver_of
 from models.rating import (
     Channel,
     Rating,
     RatingCreate,
     RatingPublic,
+    as_loaded,
     decide_flag,
+    insert_rating,
     recent_presses,
     request_hash,
     validate_idempotency_key,
@@ -177,22 +177,6 @@ _BY_KEY = Prepared(
         .where(col(Rating.idempotency_key) == bindparam("key"))
     )
 )
-_RATING_COLUMNS = [c.key for c in Rating.__table__.columns]  # type: ignore[attr-defined]
-
-
-def _insert_statement(dialect_name: str) -> Any:
-    table = Rating.__table__  # type: ignore[attr-defined]
-    key = table.c.idempotency_key
-    # SQLite's rowcount tells a stored row from a skipped one; psycopg reports none for this
-    # statement, so PostgreSQL's tells by RETURNING (which costs SQLite a sixth of the intake).
-    if dialect_name == "sqlite":
-        return sqlite_insert(table).on_conflict_do_nothing(index_elements=[key])
-    if dialect_name == "postgresql":
-        return pg_insert(table).on_conflict_do_nothing(index_elements=[key]).returning(key)
-    raise ValueError(f"ratings are stored on SQLite or PostgreSQL, not {dialect_name}")
-
-
-_INSERT = Prepared(_insert_statement, column_keys=_RATING_COLUMNS)
 # The counted ratings at a counter since a moment, and how many of them are low (a negative burst).
 _COUNTER_WINDOW = Prepared(
     lambda _d: select(func.count(), func.sum(case((col(Rating.score) <= NEGATIVE_SCORE, 1), else_=0))).where(
@@ -346,14 +330,6 @@ def take_rating_with_token(
     )  # fmt: skip
 
 
-def insert_rating(conn: Any, dialect: Dialect, values: dict[str, Any]) -> bool:
-    """Insert one rating row (every column in ``values``); False when a rating with that
-    idempotency key already exists (nothing is stored then)."""
-    if dialect.name == "sqlite":
-        return _INSERT.rowcount(conn, dialect, values) == 1
-    return _INSERT.first(conn, dialect, values) is not None
-
-
 # -- helpers ----------------------------------------------------------------------------------------
 
 
@@ -417,11 +393,42 @@ def _public(values: dict[str, Any], staff_no: str | None) -> RatingPublic:
     )  # fmt: skip
 
 
+def rate_at_device(
+    session: Session,
+    *,
+    device: Device,
+    idempotency_key: str,
+    data: RatingCreate,
+    staff_no: str | None = None,
+    now: datetime | None = None,
+) -> tuple[Rating, bool]:
+    """A rating from an enrolled kiosk (or an integration holding its token), committed with
+    whatever the session holds; see this module (the one implementation, which the kiosk and the
+    API call directly) for who is rated and the misuse flag."""
+    assert device.id is not None
+    conn, dialect = driver_of(session)
+    branch_id = counter_branch(conn, dialect, device.counter_id)
+    at_counter = DeviceAtCounter(
+        id=device.id, counter_id=device.counter_id, branch_id=branch_id, last_seen_at=device.last_seen_at
+    )
+    taken = take_rating(
+        conn, dialect, device=at_counter, idempotency_key=idempotency_key, data=data,
+        staff_no=staff_no, now=now or utcnow(),
+    )  # fmt: skip
+    session.commit()
+    if taken.values is not None:
+        return as_loaded(session, taken.values), True
+    rating = session.get(Rating, taken.rating.id)
+    assert rating is not None
+    return rating, False
+
+
 __all__ = [
     "Taken",
     "counter_branch",
     "device_by_token",
     "insert_rating",
+    "rate_at_device",
     "take_rating",
     "take_rating_with_token",
 ]

@@ -11,6 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from sqlalchemy import JSON, CheckConstraint, Column, Index, String, bindparam
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
@@ -24,7 +27,7 @@ from models.errors import (
     RatingThrottled,
     ValidationFailed,
 )
-from models.org import Device, Staff
+from models.org import Staff
 from models.policy import PolicyValues, effective_policy
 from models.prepared import Prepared, driver_of
 from models.text import clean_text, is_plain_key
@@ -262,7 +265,7 @@ def store_rating(
             raise IdempotencyConflict("this Idempotency-Key is in use by another request; try again")
         return _replay(existing, digest), False
     _open_case(session, values)
-    return _as_loaded(session, values), True
+    return as_loaded(session, values), True
 
 
 def _open_case(session: Session, values: dict[str, Any]) -> None:
@@ -279,7 +282,34 @@ def _open_case(session: Session, values: dict[str, Any]) -> None:
 _mappers_ready = False
 
 
-def _as_loaded(session: Session, values: dict[str, Any]) -> Rating:
+# The rating row's insert, skipped when its idempotency key is stored (the intake's one write).
+_RATING_COLUMNS = [c.key for c in Rating.__table__.columns]  # type: ignore[attr-defined]
+
+
+def _insert_statement(dialect_name: str) -> Any:
+    table = Rating.__table__  # type: ignore[attr-defined]
+    key = table.c.idempotency_key
+    # SQLite's rowcount tells a stored row from a skipped one; psycopg reports none for this
+    # statement, so PostgreSQL's tells by RETURNING (which costs SQLite a sixth of the intake).
+    if dialect_name == "sqlite":
+        return sqlite_insert(table).on_conflict_do_nothing(index_elements=[key])
+    if dialect_name == "postgresql":
+        return pg_insert(table).on_conflict_do_nothing(index_elements=[key]).returning(key)
+    raise ValueError(f"ratings are stored on SQLite or PostgreSQL, not {dialect_name}")
+
+
+_INSERT = Prepared(_insert_statement, column_keys=_RATING_COLUMNS)
+
+
+def insert_rating(conn: Any, dialect: Dialect, values: dict[str, Any]) -> bool:
+    """Insert one rating row (every column in ``values``); False when a rating with that
+    idempotency key already exists (nothing is stored then)."""
+    if dialect.name == "sqlite":
+        return _INSERT.rowcount(conn, dialect, values) == 1
+    return _INSERT.first(conn, dialect, values) is not None
+
+
+def as_loaded(session: Session, values: dict[str, Any]) -> Rating:
     """The stored row as an ORM object in ``session``, built the way a query builds one (its
     attributes set as loaded, no history), which costs a fraction of ``Rating(**values)``."""
     global _mappers_ready
@@ -294,10 +324,8 @@ def _as_loaded(session: Session, values: dict[str, Any]) -> Rating:
 
 
 def _insert_once(session: Session, values: dict[str, Any]) -> bool:
-    """Insert one rating row (models/intake.insert_rating: the ORM unit of work costs more than the
-    rest of the intake put together); False when a rating with that idempotency key exists."""
-    from models.intake import insert_rating
-
+    """Insert one rating row (:func:`insert_rating`: the ORM unit of work costs more than the rest of
+    the intake put together); False when a rating with that idempotency key exists."""
     conn, dialect = driver_of(session)
     return insert_rating(conn, dialect, values)
 
@@ -312,39 +340,6 @@ def _replay(existing: Rating, digest: str) -> Rating:
             "this Idempotency-Key was already used for a different rating; use a new key"
         )
     return existing
-
-
-def rate_at_device(
-    session: Session,
-    *,
-    device: Device,
-    idempotency_key: str,
-    data: RatingCreate,
-    staff_no: str | None = None,
-    now: datetime | None = None,
-) -> tuple[Rating, bool]:
-    """A rating from an enrolled kiosk (or an integration holding its token), committed with
-    whatever the session holds; see :mod:`models.intake` (the one implementation, which the kiosk
-    and the API call directly) for who is rated and the misuse flag."""
-    from models.devices import DeviceAtCounter
-    from models.intake import counter_branch, take_rating
-
-    assert device.id is not None
-    conn, dialect = driver_of(session)
-    branch_id = counter_branch(conn, dialect, device.counter_id)
-    at_counter = DeviceAtCounter(
-        id=device.id, counter_id=device.counter_id, branch_id=branch_id, last_seen_at=device.last_seen_at
-    )
-    taken = take_rating(
-        conn, dialect, device=at_counter, idempotency_key=idempotency_key, data=data,
-        staff_no=staff_no, now=now or utcnow(),
-    )  # fmt: skip
-    session.commit()
-    if taken.values is not None:
-        return _as_loaded(session, taken.values), True
-    rating = session.get(Rating, taken.rating.id)
-    assert rating is not None
-    return rating, False
 
 
 class FlagReason(StrEnum):

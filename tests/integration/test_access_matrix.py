@@ -75,9 +75,10 @@ from models.errors import (
 )
 from models.extensions import request_extension
 from models.inspection import Inspection, SpotCheckTask, draw_spot_checks, iso_week, record_inspection
+from models.intake import rate_at_device
 from models.org import Counter, Device, Role, Staff
 from models.policy import Policy, PolicyRevision, set_policy
-from models.rating import Channel, Rating, RatingCreate, rate_at_device
+from models.rating import Channel, Rating, RatingCreate
 from models.sanction import (
     Appeal,
     AppealStatus,

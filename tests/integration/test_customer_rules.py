@@ -17,9 +17,10 @@ from models.errors import (
     SignInThrottled,
     ValidationFailed,
 )
+from models.intake import rate_at_device
 from models.org import Staff
 from models.policy import effective_policy, set_policy
-from models.rating import RatingCreate, add_rating_details, rate_at_device, rate_by_qr
+from models.rating import RatingCreate, add_rating_details, rate_by_qr
 
 
 def tap(db, world, key, at, score=5):

@@ -28,6 +28,7 @@ from models.catalog import ConductClause, load_catalog
 from models.clock import utcnow
 from models.devices import LAST_SEEN_RESOLUTION, find_device
 from models.errors import IdempotencyConflict
+from models.intake import rate_at_device
 from models.org import Device
 from models.policy import effective_policy
 from models.rating import (
@@ -36,7 +37,6 @@ from models.rating import (
     RatingCreate,
     decide_kiosk_flag,
     kiosk_flag,
-    rate_at_device,
     submit_rating,
 )
 from rapport.db import BUSY_TIMEOUT_MS, Database, WriteLock, make_engine, write_lock_for

@@ -5,8 +5,9 @@ from sqlmodel import func, select
 
 from models.devices import authenticate_device
 from models.errors import IdempotencyConflict, StaffNotFound, ValidationFailed
+from models.intake import rate_at_device
 from models.org import Staff
-from models.rating import Channel, Rating, RatingCreate, rate_at_device, submit_rating
+from models.rating import Channel, Rating, RatingCreate, submit_rating
 
 
 def count(db) -> int:
