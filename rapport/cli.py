@@ -11,9 +11,12 @@ import typer
 from sqlmodel import select
 
 from rapport import cli_clocks
+from rapport.cli_common import branch_by_code as _branch_by_code
+from rapport.cli_common import fail as _fail
+from rapport.cli_common import open_context as _context
 from rapport.context import AppContext
-from rapport.db import Database, DatabaseConfigError
-from rapport.settings import Settings, SettingsError, checked_settings
+from rapport.db import Database
+from rapport.settings import Settings, SettingsError
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Rapport feedback kiosk and conduct ledger."
@@ -27,34 +30,6 @@ app.add_typer(db_app, name="db")
 app.add_typer(device_app, name="device")
 app.add_typer(audit_app, name="audit")
 cli_clocks.register(app)
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"rapport: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code=2)
-
-
-def _context(**overrides: object) -> AppContext:
-    """Settings checked, database reachable and migrated, catalog loaded."""
-    from models.catalog import load_catalog
-    from rapport.migrate import upgrade
-
-    try:
-        settings, secret = checked_settings(**overrides)
-        db = Database.from_url(settings.effective_database_url)
-        upgrade(db.engine)
-    except SettingsError as exc:
-        raise _fail(str(exc)) from None
-    except DatabaseConfigError as exc:
-        raise _fail(f"the database is not usable: {exc}") from None
-    except Exception as exc:  # driver errors: unreachable server, bad credentials, ...
-        raise _fail(
-            f"Setting RAPPORT_DATABASE_URL points to a database that cannot be opened "
-            f"({type(exc).__name__}: {str(exc).splitlines()[0]})."
-        ) from None
-    with db.write() as session:
-        load_catalog(session)
-    return AppContext(settings=settings, db=db, secret_key=secret)
 
 
 @app.command()
@@ -396,19 +371,6 @@ def export(
     rows = sum(result.rows.values())
     typer.echo(f"Exported {rows:,} rows from {len(result.rows)} tables to {target}.", err=True)
     typer.echo(f"  Left out: {left_out}.", err=True)
-
-
-def _branch_by_code(ctx: AppContext, code: str) -> tuple[int, str]:
-    """(id, time zone) of the branch with this code, or a one-sentence refusal naming the known codes."""
-    from models.org import Branch
-
-    with ctx.db.read() as session:
-        rows = session.exec(select(Branch)).all()
-    found = next((b for b in rows if b.code == code), None)
-    if found is None or found.id is None:
-        known = ", ".join(sorted(b.code for b in rows)) or "none yet"
-        raise _fail(f"no branch with code {code!r} (known branch codes: {known}).")
-    return found.id, found.timezone
 
 
 def _locale(ctx: AppContext, locale: str | None) -> str:
