@@ -52,7 +52,7 @@ def _substantiated(
     """Complaints about a named staff member, resolved (not rejected) within the period, that were
     found substantiated, or partly, about that staff member (models/case_flow.py ``weighs_on_person``).
 
-    The finding is the complaint's own, or that of the 差评 case it joined (models/complaint.py
+    The finding is the complaint's own, or that of the 差评 case it joined (models/complaint/casework.py
     ``finding_of``). A complaint found unfounded or unverifiable, or about the service, the process,
     the policy or the facilities, never weighs on the person at the counter; nor does one resolved
     without a finding (only rows from before findings existed: resolving now needs one)."""

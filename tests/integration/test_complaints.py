@@ -357,7 +357,7 @@ def test_two_racing_answers_cannot_both_apply(db, world, monkeypatch):
     stale = stored(db, complaint.id)  # what the slower request read before the faster one wrote
     with db.write() as s:
         answer_satisfaction(s, code=code, grade="satisfied", policy=POLICY, now=NOW)
-    monkeypatch.setattr(complaint_module, "_by_code", lambda session, code: stale)
+    monkeypatch.setattr(complaint_module.tracking, "_by_code", lambda session, code: stale)
     with db.write() as s, pytest.raises(SatisfactionNotOpen):
         answer_satisfaction(s, code=code, grade="dissatisfied", policy=POLICY, now=NOW)
     row = stored(db, complaint.id)
