@@ -7,7 +7,7 @@ Who may do what: supervisors of the case's branch and administrators; counter st
 refused in the model as well). Reads take a read session, so paging cases never delays a tap.
 
 A case's clocks are those of a complaint filed at the moment of the rating, under the branch's
-policy and calendar (models/complaint.py ``branch_clocks``): the first-contact clock when the
+policy and calendar (models/complaint/ ``branch_clocks``): the first-contact clock when the
 policy has one, and the reply clock.
 """
 

@@ -454,7 +454,7 @@ def _ids(value: object) -> tuple[int, ...]:
 
 def _tell(session: Session, staff: Caller, ctx: AppContext) -> None:
     """My page is about to show me all my records: every approved penalty I had not seen is told to
-    me now, and its appeal window counts from here (models/sanction.py ``mark_told``)."""
+    me now, and its appeal window counts from here (models/sanction/ ``mark_told``)."""
     mark_told(session, staff_id=staff.id, now=ctx.clock())
 
 

@@ -1,7 +1,7 @@
 """Appeals on a clock (issue 16): a reminder to the decider, an overdue alert to the administrators.
 
 Every appeal must be decided by its ``decision_due_at`` (filed_at + the policy's
-``appeal_decision_days``, fixed when it was filed; models/sanction.py). An appeal still open
+``appeal_decision_days``, fixed when it was filed; models/sanction/). An appeal still open
 (:attr:`~models.sanction.AppealStatus.open`, the one undecided status)
 
 * within :data:`APPEAL_REMINDER_LEAD` of that time gets an ``appeal_due_soon`` alert, and

@@ -1,5 +1,5 @@
 """The table behind complaint extensions (models/extensions.py), apart from the services so that the
-customer's status view (models/complaint.py) can read approved extensions without importing them."""
+customer's status view (models/complaint/) can read approved extensions without importing them."""
 
 from __future__ import annotations
 

@@ -97,7 +97,7 @@ class PolicyValues(BaseModel):
     # many ratings, and how many counted ratings someone needs in a period before being ranked.
     score_prior_weight: int = Field(default=10, ge=0, le=1000)
     min_ratings_ranked: int = Field(default=20, ge=1, le=100000)
-    # Monthly evaluation (models/sanction.py): what it proposes. Nothing is applied without a decision.
+    # Monthly evaluation (models/sanction/): what it proposes. Nothing is applied without a decision.
     service_star_enabled: bool = True
     service_star_min_score: float = Field(default=4.5, ge=1, le=5)
     service_star_bonus_yuan: int = Field(default=500, ge=0, le=1_000_000)

@@ -73,7 +73,7 @@ class Rating(SQLModel, table=True):
     flagged: bool = False
     flag_reason: str | None = Field(default=None, max_length=64)
     counted: bool = True
-    # Set when a supervisor upholds the staff member's appeal against this rating (models/sanction.py):
+    # Set when a supervisor upholds the staff member's appeal against this rating (models/sanction/):
     # the rating is kept, and ``counted`` is cleared so it leaves every score.
     overturned: bool = False
     # For ratings from a phone: a digest of the browser's random id, never the id itself.

@@ -17,7 +17,7 @@ shortly after it closes, by the ``rating-rollup`` job (rapport/scheduler.py):
   the job ran: only their cost does.
 
 What changes a closed day, and tells this module in the same transaction (:func:`day_changed`): a
-supervisor overturning a rating on appeal (models/sanction.py) takes it out of every score. Nothing
+supervisor overturning a rating on appeal (models/sanction/) takes it out of every score. Nothing
 else edits or deletes counted ratings (the retention job deletes flagged presses, which are never
 counted), and ratings are stored with the time they are taken, so a day gets no new ratings once
 it has closed; :data:`GRACE` after local midnight covers a rating taken at 23:59:59 whose commit

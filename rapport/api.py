@@ -114,7 +114,7 @@ def _invalid(field: str, message: str) -> ApiError:
 
 def _parse_complaint(data: dict[str, Any]) -> tuple[dict[str, Any], uuid.UUID | None]:
     """The complaint form and the rating it comes with, checked for what only the API can get wrong
-    (unknown fields, JSON types); the form's own rules are the kiosk's (models/complaint.py)."""
+    (unknown fields, JSON types); the form's own rules are the kiosk's (models/complaint/)."""
     unknown = [name for name in data if name not in COMPLAINT_FIELDS]
     if unknown:
         raise _invalid(unknown[0], f"unknown field; allowed fields are {', '.join(COMPLAINT_FIELDS)}")

@@ -1,5 +1,5 @@
 """Day-based deadlines on China's calendar (models/workdays.py) and the clocks a policy builds from
-them (models/complaint.py clocks): the worked examples of the 民法典 rule, then properties."""
+them (models/complaint/ clocks): the worked examples of the 民法典 rule, then properties."""
 
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
