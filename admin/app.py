@@ -12,12 +12,11 @@ from typing import Any
 import flet as ft
 
 from admin import backend
-from admin.screens import detail, extension_panel, sign_in
+from admin.screens import detail, extension_panel, queue, sign_in
 from admin.screens.common import section_tabs, top_bar
 from admin.sections import by_key, visible_sections
 from models.auth import LoginFailed, LoginThrottled, SecondFactorRequired, SessionExpired
-from models.complaint import InvalidTransition
-from models.errors import Forbidden, ValidationFailed
+from models.errors import Forbidden
 from rapport.context import AppContext
 from rapport.i18n import other_locale, t
 from rapport.ui_theme import apply_theme
@@ -27,6 +26,9 @@ TOKEN_KEY = "rapport.admin_token"
 
 
 class AdminApp:
+    """The host of the admin screens: they see it only as ``admin.host.AdminHost``; each keeps its own
+    drafts and widgets in ``view`` (the complaint queue, the open complaint, the sections)."""
+
     def __init__(self, page: ft.Page, ctx: AppContext):
         self.page = page
         self.ctx = ctx
@@ -41,18 +43,16 @@ class AdminApp:
         self.login_draft = ""
         self.password_draft = ""  # kept only while the authenticator code is asked for
         self.totp_needed = False
-        self.sign_in_fields: tuple[ft.TextField, ft.TextField, ft.TextField | None] | None = None
-        self.sign_in_error: ft.Text | None = None
-        self.queue_filter = "open"
-        self.queue_rows: list[backend.QueueRow] = []
-        self.detail: backend.Detail | None = None
-        self.detail_fields: dict[str, ft.TextField | ft.Dropdown] = {}
-        self.detail_draft: dict[str, str] = {}  # the detail form as typed, while a step is refused
-        self.revealed: str | None = None
+        self.detail: backend.Detail | None = None  # the open complaint (admin/screens/detail.py)
         self.section = "complaints"
         # Per-section data and drafts, keyed by section (see admin/sections.py).
         self.view: dict[str, Any] = {}
         self.alert_token: int | None = None
+
+    @property
+    def queue_rows(self) -> list[backend.QueueRow]:
+        """The complaint queue as last loaded (admin/screens/queue.py keeps it)."""
+        return queue.rows(self)
 
     async def start(self) -> None:
         apply_theme(self.page, t(self.locale, "admin.title"))
@@ -147,16 +147,6 @@ class AdminApp:
             ft.SnackBar(ft.Text(t(self.locale, "admin.alerts.toast", kind=kind)), key="alert-toast")
         )
 
-    async def on_alert_ack(self, e: ft.Event[Any]) -> None:
-        await self._call(backend.acknowledge_alert, int(e.control.data))
-        rows = await self._call(backend.alerts)
-        self.view["alerts"], self.view["alerts_count"] = rows, len(rows)
-        self.render()
-
-    async def on_alert_open(self, e: ft.Event[Any]) -> None:
-        self.section = "complaints"
-        await self._open(int(e.control.data))
-
     async def _on_resize(self, _e: Any) -> None:
         self.render()  # phone and tablet layouts differ (top bar, widths)
 
@@ -165,41 +155,30 @@ class AdminApp:
 
     async def _signed_out(self, message: str | None = None) -> None:
         self._unsubscribe_alerts()
-        self.user, self.token, self.detail, self.revealed = None, None, None, None
+        self.user, self.token, self.detail = None, None, None
+        detail.forget(self)
         self.screen = "sign_in"
         await self.prefs.remove(TOKEN_KEY)
         self.say(message)
         self.render()
 
     # -- sign-in --------------------------------------------------------------------------
-    async def on_sign_in(self, _e: ft.Event[Any]) -> None:
-        assert self.sign_in_fields is not None
-        login, password, totp = self.sign_in_fields
-        if not (login.value or "").strip() or not password.value:
-            # Only the message changes: redrawing the form would wipe what the person typed, and a
-            # tap can arrive before the field's last keystrokes have.
-            self.say("admin.sign_in.empty")
-            if self.sign_in_error is not None:
-                self.sign_in_error.value = t(self.locale, "admin.sign_in.empty")
-                self.sign_in_error.visible = True
-                self.sign_in_error.update()
-            else:
-                self.render()
-            return
-        self.login_draft = (login.value or "").strip()
+    async def sign_in(self, login: str, password: str, totp: str | None) -> None:
+        """The sign-in form was sent (admin/screens/sign_in.py checks that both fields are filled)."""
+        self.login_draft = login
         self.password_draft = ""
         try:
             self.user, self.token = await asyncio.to_thread(
                 backend.sign_in,
                 self.ctx,
-                login=self.login_draft,
-                password=password.value or "",
+                login=login,
+                password=password,
                 client=self.page.client_ip or "unknown",
-                totp_code=(totp.value if totp else None),
+                totp_code=totp,
             )
         except SecondFactorRequired as exc:
             self.totp_needed = True
-            self.password_draft = password.value or ""
+            self.password_draft = password
             enrolled = exc.details.get("enrolled", True)
             self.say("admin.sign_in.totp_needed" if enrolled else "admin.sign_in.totp_not_enrolled")
         except LoginThrottled as exc:
@@ -233,28 +212,10 @@ class AdminApp:
             return
         self.render()
 
-    async def load_queue(self) -> None:
-        status = "open" if self.queue_filter == "overdue" else self.queue_filter
-        self.queue_rows = await self._call(
-            backend.queue, status=status, overdue_only=self.queue_filter == "overdue"
-        )
-
-    async def on_filter(self, e: ft.Event[ft.Chip]) -> None:
-        self.queue_filter = str(e.control.data)
-        await self._refresh_queue()
-
-    async def on_refresh(self, _e: ft.Event[Any]) -> None:
-        await self._refresh_queue()
-
-    async def _refresh_queue(self) -> None:
-        try:
-            await self.load_queue()
-        except SessionExpired:
-            return
-        self.render()
-
-    async def on_open_complaint(self, e: ft.Event[Any]) -> None:
-        await self._open(int(e.control.data))
+    async def open_complaint(self, complaint_id: int) -> None:
+        """From the queue or an alert: the complaint's page, under the complaints tab."""
+        self.section = "complaints"
+        await self._open(complaint_id)
 
     async def _open(self, complaint_id: int) -> None:
         try:
@@ -266,45 +227,14 @@ class AdminApp:
             self.say("admin.error.forbidden")
         else:
             self.screen = "detail"
-            self.revealed, self.detail_draft = None, {}
+            detail.forget(self)
         self.render()
 
-    async def on_back(self, _e: ft.Event[Any]) -> None:
-        self.screen, self.detail, self.revealed = "queue", None, None
+    async def close_complaint(self) -> None:
+        self.screen, self.detail = "queue", None
+        detail.forget(self)
         self.say(None)
-        await self._refresh_queue()
-
-    # -- casework -------------------------------------------------------------------------
-    async def on_action(self, e: ft.Event[Any]) -> None:
-        assert self.detail is not None
-        action = str(e.control.data)
-        values = {name: str(field.value or "") for name, field in self.detail_fields.items()}
-        complaint_id = self.detail.row.id
-        self.detail_draft = values  # redrawn as typed if the step is refused; cleared when it is taken
-        try:
-            await self._call(backend.act, complaint_id, action, **values)
-        except SessionExpired:
-            return
-        except ValidationFailed as exc:
-            known = ("root_cause", "note", "finding", "about")
-            self.say(f"admin.error.{exc.field}" if exc.field in known else "admin.error.generic")
-        except InvalidTransition:
-            self.say("admin.error.invalid")
-        except Forbidden:
-            self.say("admin.error.forbidden")
-        except Exception:
-            log.exception("admin: complaint action failed")
-            self.say("admin.error.generic")
-        else:
-            self.detail_draft = {}
-            self.say("admin.action.done", ok=True)
-        await self.reload_detail()
-
-    async def on_detail_pick(self, _e: ft.Event[Any]) -> None:
-        """A finding or its subject was picked: keep the whole form as it stands and redraw, so the
-        picker's accessible name says the choice (admin/screens/common.py ``named_dropdown``)."""
-        self.detail_draft = {name: str(field.value or "") for name, field in self.detail_fields.items()}
-        self.render()
+        await queue.refresh(self)
 
     async def reload_detail(self) -> None:
         """Read the open complaint and its extension panel again and redraw (after a step on it)."""
@@ -313,14 +243,6 @@ class AdminApp:
         try:
             self.detail = await self._call(backend.detail, complaint_id)
             await extension_panel.load(self, complaint_id)
-        except SessionExpired:
-            return
-        self.render()
-
-    async def on_reveal(self, _e: ft.Event[Any]) -> None:
-        assert self.detail is not None
-        try:
-            self.revealed = await self._call(backend.reveal, self.detail.row.id)
         except SessionExpired:
             return
         self.render()

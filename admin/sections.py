@@ -2,7 +2,9 @@
 
 A section module provides ``build(app) -> ft.Control`` (the body under the top bar and the section
 tabs) and, when it shows data, ``async load(app)`` that fetches it through ``app.call`` and keeps it
-in ``app.view[<section key>]``. Adding a section means adding one line here.
+in ``app.view[<section key>]``. ``app`` is the host as the screens see it (admin/host.py
+``AdminHost``), never the app class: the app imports this registry and the screens, and neither
+imports the app. Adding a section means adding one line here.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from admin.screens import (
     account,
     alerts,
     audit,
-    cases,
     dashboard,
     documents,
     hotline,
@@ -33,7 +34,7 @@ from admin.screens import rules as rules_screen
 from models.org import Role
 
 if TYPE_CHECKING:
-    from admin.app import AdminApp
+    from admin.host import AdminHost
 
 SUPERVISION = frozenset({Role.supervisor, Role.admin})
 EVERYONE = frozenset(Role)
@@ -45,20 +46,15 @@ class Section:
     label_key: str
     icon: ft.IconData
     roles: frozenset[Role]
-    build: Callable[[AdminApp], ft.Control]
-    load: Callable[[AdminApp], Awaitable[None]] | None = None
-
-
-async def _load_queue(app: AdminApp) -> None:
-    await app.load_queue()
-    await cases.load(app)  # the open 差评 cases, shown above the complaints
+    build: Callable[[AdminHost], ft.Control]
+    load: Callable[[AdminHost], Awaitable[None]] | None = None
 
 
 SECTIONS: list[Section] = [
     # Counter staff land on their own page (scores, comments, records); supervisors on the queue.
     Section("me", "me.nav", ft.Icons.BADGE_OUTLINED, frozenset({Role.staff}), me.build, me.load),
     Section(
-        "complaints", "admin.nav.complaints", ft.Icons.REPORT_OUTLINED, SUPERVISION, queue.build, _load_queue
+        "complaints", "admin.nav.complaints", ft.Icons.REPORT_OUTLINED, SUPERVISION, queue.build, queue.load
     ),
     Section("dashboard", "admin.dash.nav", ft.Icons.INSIGHTS, SUPERVISION, dashboard.build, dashboard.load),
     Section(

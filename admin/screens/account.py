@@ -13,15 +13,15 @@ from rapport.i18n import t
 from rapport.qr import qr_png
 
 if TYPE_CHECKING:
-    from admin.app import AdminApp
+    from admin.host import AdminHost
 
 
-async def load(app: AdminApp) -> None:
+async def load(app: AdminHost) -> None:
     app.view["account"] = await app.call(backend.totp_state)
     app.view.pop("account_error", None)
 
 
-def build(app: AdminApp) -> ft.Control:
+def build(app: AdminHost) -> ft.Control:
     locale = app.locale
     state: backend.TotpState | None = app.view.get("account")
     error = app.view.get("account_error")

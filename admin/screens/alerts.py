@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
@@ -11,7 +11,7 @@ from admin.screens.common import INK, MUTED, TAP
 from rapport.i18n import fmt_datetime, t
 
 if TYPE_CHECKING:
-    from admin.app import AdminApp
+    from admin.host import AdminHost
 
 ICONS = {
     "high_complaint": (ft.Icons.PRIORITY_HIGH, "#B3261E"),
@@ -20,12 +20,22 @@ ICONS = {
 }
 
 
-async def load(app: AdminApp) -> None:
+async def load(app: AdminHost) -> None:
     app.view["alerts"] = await app.call(backend.alerts)
 
 
-def build(app: AdminApp) -> ft.Control:
+def build(app: AdminHost) -> ft.Control:
     locale = app.locale
+
+    async def on_open(e: ft.Event[Any]) -> None:
+        await app.open_complaint(int(e.control.data))
+
+    async def on_ack(e: ft.Event[Any]) -> None:
+        await app.call(backend.acknowledge_alert, int(e.control.data))
+        rows = await app.call(backend.alerts)
+        app.view["alerts"], app.view["alerts_count"] = rows, len(rows)
+        app.render()
+
     zh = locale == "zh-CN"
     rows: list[backend.AlertRow] = app.view.get("alerts", [])
     items: list[ft.Control] = [
@@ -44,7 +54,7 @@ def build(app: AdminApp) -> ft.Control:
                 ft.TextButton(
                     content=t(locale, "admin.alerts.open", id=a.complaint_id),
                     data=a.complaint_id,
-                    on_click=app.on_alert_open,
+                    on_click=on_open,
                     key=f"alert-open-{a.id}",
                     height=TAP,
                 )
@@ -53,7 +63,7 @@ def build(app: AdminApp) -> ft.Control:
             ft.OutlinedButton(
                 content=t(locale, "admin.alerts.ack"),
                 data=a.id,
-                on_click=app.on_alert_ack,
+                on_click=on_ack,
                 key=f"alert-ack-{a.id}",
                 height=TAP,
             )

@@ -11,15 +11,15 @@ from admin.screens.common import INK, MUTED, TAP
 from rapport.i18n import fmt_datetime, t
 
 if TYPE_CHECKING:
-    from admin.app import AdminApp
+    from admin.host import AdminHost
 
 
-async def load(app: AdminApp, *, verify_chain: bool = False) -> None:
+async def load(app: AdminHost, *, verify_chain: bool = False) -> None:
     prefix = app.view.get("audit_filter", "")
     app.view["audit"] = await app.call(backend.audit_log, action_prefix=prefix, verify_chain=verify_chain)
 
 
-def build(app: AdminApp) -> ft.Control:
+def build(app: AdminHost) -> ft.Control:
     locale = app.locale
     page: backend.AuditPage | None = app.view.get("audit")
 

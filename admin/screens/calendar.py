@@ -27,7 +27,7 @@ from models.holidays import MANUAL, CalendarUnavailable, package_years
 from rapport.i18n import t
 
 if TYPE_CHECKING:
-    from admin.app import AdminApp
+    from admin.host import AdminHost
 
 log = logging.getLogger(__name__)
 KEY = "calendar"
@@ -50,14 +50,14 @@ class CalendarState:
     at: str = "import"  # where the card's message shows: by the import button, or by the mark form
 
 
-def state(app: AdminApp) -> CalendarState:
+def state(app: AdminHost) -> CalendarState:
     v = app.view.get(KEY)
     if not isinstance(v, CalendarState):
         v = app.view[KEY] = CalendarState()
     return v
 
 
-async def load(app: AdminApp, branch_id: int | None) -> None:
+async def load(app: AdminHost, branch_id: int | None) -> None:
     """The scope's calendar for the year chosen; a new scope starts with no message."""
     v = state(app)
     if v.branch_id != branch_id:
@@ -147,7 +147,7 @@ class Handlers:
 
     def __init__(
         self,
-        app: AdminApp,
+        app: AdminHost,
         reload: Callable[[], Awaitable[None]],
         scroll: Callable[[str], Awaitable[None]] | None = None,
     ):
@@ -302,7 +302,7 @@ def _message(locale: str, message: tuple[str, dict[str, Any], bool] | None, key:
     return [ft.Container(text, key=ft.ScrollKey(f"{key}-at"))]  # type: ignore[call-arg]  # a dataclass mypy cannot see
 
 
-def preset_card(app: AdminApp, h: Handlers) -> ft.Control | None:
+def preset_card(app: AdminHost, h: Handlers) -> ft.Control | None:
     """Pick a preset, read what it would change here (before → after), apply it (administrators)."""
     locale, v = app.locale, state(app)
     view = v.view
@@ -445,7 +445,7 @@ def _mark_form(locale: str, v: CalendarState, h: Handlers) -> list[ft.Control]:
     ]
 
 
-def calendar_card(app: AdminApp, h: Handlers) -> ft.Control | None:
+def calendar_card(app: AdminHost, h: Handlers) -> ft.Control | None:
     """The year's marks in force here, as runs of days; an administrator imports the year and marks
     or clears days."""
     locale, v = app.locale, state(app)

@@ -25,7 +25,7 @@ from models.errors import ConflictOfInterest, Forbidden
 from rapport.i18n import fmt_datetime, fmt_due, t
 
 if TYPE_CHECKING:
-    from admin.app import AdminApp
+    from admin.host import AdminHost
 
 log = logging.getLogger(__name__)
 KEY = "cases"
@@ -42,14 +42,14 @@ class CasesState:
     message: tuple[str, dict[str, Any], bool] | None = None
 
 
-def state(app: AdminApp) -> CasesState:
+def state(app: AdminHost) -> CasesState:
     v = app.view.get(KEY)
     if not isinstance(v, CasesState):
         v = app.view[KEY] = CasesState()
     return v
 
 
-async def load(app: AdminApp) -> None:
+async def load(app: AdminHost) -> None:
     v = state(app)
     try:
         v.rows = await app.call(service.cases)
@@ -93,7 +93,7 @@ def step_line(locale: str, tz: str, s: service.CaseStep) -> str:
 
 
 class Handlers:
-    def __init__(self, app: AdminApp):
+    def __init__(self, app: AdminHost):
         self.app, self.v = app, state(app)
 
     async def on_open(self, e: ft.Event[Any]) -> None:
@@ -213,7 +213,7 @@ class Handlers:
 # -- drawing ------------------------------------------------------------------------------------
 
 
-def _card(app: AdminApp, row: service.CaseRow, h: Handlers) -> ft.Control:
+def _card(app: AdminHost, row: service.CaseRow, h: Handlers) -> ft.Control:
     locale, now = app.locale, app.ctx.clock()
     clock, at = row.next_due()
     due, overdue = due_label(locale, at, now, clock)
@@ -254,7 +254,7 @@ def _card(app: AdminApp, row: service.CaseRow, h: Handlers) -> ft.Control:
     )
 
 
-def block(app: AdminApp) -> list[ft.Control]:
+def block(app: AdminHost) -> list[ft.Control]:
     """The open cases, for the top of the complaint queue (nothing when there are none)."""
     v = state(app)
     if not v.rows:
@@ -403,7 +403,7 @@ def _forms(locale: str, view: service.CaseView, v: CasesState, h: Handlers) -> l
     return out
 
 
-def page(app: AdminApp) -> ft.Control:
+def page(app: AdminHost) -> ft.Control:
     """One case: what the customer said, the clocks, every step, and the next step's form."""
     locale, v = app.locale, state(app)
     h = Handlers(app)

@@ -10,7 +10,7 @@ import flet as ft
 from rapport.i18n import t
 
 if TYPE_CHECKING:
-    from admin.app import AdminApp
+    from admin.host import AdminHost
 
 TAP = 48
 INK = "#1A1C1E"
@@ -18,7 +18,7 @@ MUTED = "#44474E"
 SEVERITY_COLOURS = {"high": "#B3261E", "normal": "#7D5700", "low": "#41674A"}
 
 
-def top_bar(app: AdminApp) -> ft.Control:
+def top_bar(app: AdminHost) -> ft.Control:
     """Title, who is signed in, language and sign-out. On a phone the person moves under the title and
     the two buttons keep only their icons (with their names as tooltips and accessible labels)."""
     locale = app.locale
@@ -57,7 +57,7 @@ def top_bar(app: AdminApp) -> ft.Control:
     )
 
 
-def section_tabs(app: AdminApp, sections: list[Any]) -> ft.Control:
+def section_tabs(app: AdminHost, sections: list[Any]) -> ft.Control:
     """One tab per section the signed-in role may open."""
     tabs: list[ft.Control] = [
         ft.TextButton(
@@ -79,7 +79,7 @@ def section_tabs(app: AdminApp, sections: list[Any]) -> ft.Control:
     )
 
 
-def _tab_label(app: AdminApp, section: Any) -> str:
+def _tab_label(app: AdminHost, section: Any) -> str:
     count = app.view.get("alerts_count", 0) if section.key == "alerts" else 0
     return t(app.locale, "admin.nav.alerts_count", n=count) if count else t(app.locale, section.label_key)
 

@@ -21,7 +21,7 @@ from models.reports import LOW_SCORE, SCORES, BranchSummary, CounterSummary, Sla
 from rapport.i18n import fmt_datetime, fmt_number, t
 
 if TYPE_CHECKING:
-    from admin.app import AdminApp
+    from admin.host import AdminHost
 
 KEY = "dashboard"
 RED, AMBER, GREEN, BLUE, BARS, GRID = "#B3261E", "#7D5700", "#41674A", "#1E4E8C", "#8FA7CC", "#E0E3EA"
@@ -29,7 +29,7 @@ HALF = {"xs": 12, "lg": 6}  # side by side from 992 px (landscape), stacked belo
 SOURCES = ("ratings", "complaints", "inspections")
 
 
-async def load(app: AdminApp) -> None:
+async def load(app: AdminHost) -> None:
     try:
         app.view[KEY] = await app.call(dashboard)
     except Forbidden:
@@ -37,7 +37,7 @@ async def load(app: AdminApp) -> None:
         app.say("admin.error.forbidden")
 
 
-def build(app: AdminApp) -> ft.Control:
+def build(app: AdminHost) -> ft.Control:
     locale, data = app.locale, app.view.get(KEY)
 
     async def refresh(_e: ft.Event[Any]) -> None:

@@ -7,23 +7,97 @@ complaint is offered only to people who may take it (admin/backend.py ``Detail.h
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
+from admin import backend
 from admin.screens import extension_panel
 from admin.screens.common import INK, MUTED, TAP, due_label, named_dropdown, severity_badge
+from models.auth import SessionExpired
 from models.cases import About, Finding
+from models.complaint import InvalidTransition
+from models.errors import Forbidden, ValidationFailed
 from rapport.i18n import fmt_datetime, t
 
 if TYPE_CHECKING:
-    from admin.app import AdminApp
+    from admin.host import AdminHost
+
+log = logging.getLogger(__name__)
+KEY = "detail"
 
 
-def build(app: AdminApp) -> ft.Control:
+@dataclass
+class DetailView:
+    """The open complaint's page: the form as typed while a step is refused, and the revealed contact."""
+
+    draft: dict[str, str] = field(default_factory=dict)
+    revealed: str | None = None
+
+
+def state(app: AdminHost) -> DetailView:
+    v = app.view.get(KEY)
+    if not isinstance(v, DetailView):
+        v = app.view[KEY] = DetailView()
+    return v
+
+
+def forget(app: AdminHost) -> None:
+    """A complaint is opened or left: nothing typed or revealed on the last one carries over."""
+    app.view.pop(KEY, None)
+
+
+def build(app: AdminHost) -> ft.Control:
     locale = app.locale
     d = app.detail
     assert d is not None
+    v = state(app)
+    form: dict[str, ft.TextField | ft.Dropdown] = {}  # the pickers and fields, once drawn below
+
+    def typed() -> dict[str, str]:
+        return {name: str(f.value or "") for name, f in form.items()}
+
+    async def on_pick(_e: ft.Event[Any]) -> None:
+        """A finding or its subject was picked: keep the whole form as it stands and redraw, so the
+        picker's accessible name says the choice (admin/screens/common.py ``named_dropdown``)."""
+        v.draft = typed()
+        app.render()
+
+    async def on_action(e: ft.Event[Any]) -> None:
+        action = str(e.control.data)
+        values = typed()
+        v.draft = values  # redrawn as typed if the step is refused; cleared when it is taken
+        try:
+            await app.call(backend.act, d.row.id, action, **values)
+        except SessionExpired:
+            return
+        except ValidationFailed as exc:
+            known = ("root_cause", "note", "finding", "about")
+            app.say(f"admin.error.{exc.field}" if exc.field in known else "admin.error.generic")
+        except InvalidTransition:
+            app.say("admin.error.invalid")
+        except Forbidden:
+            app.say("admin.error.forbidden")
+        except Exception:
+            log.exception("admin: complaint action failed")
+            app.say("admin.error.generic")
+        else:
+            v.draft = {}
+            app.say("admin.action.done", ok=True)
+        await app.reload_detail()
+
+    async def on_reveal(_e: ft.Event[Any]) -> None:
+        try:
+            v.revealed = await app.call(backend.reveal, d.row.id)
+        except SessionExpired:
+            return
+        app.render()
+
+    async def on_back(_e: ft.Event[Any]) -> None:
+        await app.close_complaint()
+
     row = d.row
     zh = locale == "zh-CN"
     message = t(locale, app.message_key, **app.message_values) if app.message_key else None
@@ -33,23 +107,23 @@ def build(app: AdminApp) -> ft.Control:
     contact_due = due_label(locale, first_at, now, clock) if clock == "first_contact" else None
     contact: list[ft.Control] = []
     if d.has_contact:
-        shown = app.revealed or d.contact_masked
+        shown = v.revealed or d.contact_masked
         contact.append(
             ft.Text(t(locale, "admin.detail.contact", contact=shown), key="contact", selectable=True)
         )
-        if not app.revealed and not d.conflicted:
+        if not v.revealed and not d.conflicted:
             contact.append(
                 ft.TextButton(
                     content=t(locale, "admin.detail.reveal"),
                     icon=ft.Icons.VISIBILITY,
-                    on_click=app.on_reveal,
+                    on_click=on_reveal,
                     key="reveal",
                     height=TAP,
                 )
             )
     else:
         contact.append(ft.Text(t(locale, "admin.detail.no_contact"), color=MUTED))
-    draft = app.detail_draft  # what was typed before a step was refused: kept, not lost
+    draft = v.draft  # what was typed before a step was refused: kept, not lost
     # The finding and what it is about, in the words of a 差评 case (models/cases.py).
     named = {
         name: named_dropdown(
@@ -57,7 +131,7 @@ def build(app: AdminApp) -> ft.Control:
             draft.get(name) or getattr(d, name),
             [(w, t(locale, f"{words}.{w}")) for w in choices],
             key=name,
-            on_select=app.on_detail_pick,
+            on_select=on_pick,
             width=240,
         )
         for name, words, choices in (("finding", "cases.outcome", Finding), ("about", "cases.about", About))
@@ -96,15 +170,15 @@ def build(app: AdminApp) -> ft.Control:
     if row.status in ("closed", "rejected") or d.conflicted:
         # Nothing can be saved on a closed case (only reopening), nor by someone who must stand aside:
         # show the fields, but not as editable.
-        for field in fields.values():
-            field.read_only = True
+        for text in fields.values():
+            text.read_only = True
         for picker in pickers.values():
             picker.disabled = True
-    app.detail_fields = {**pickers, **fields}
+    form.update({**pickers, **fields})
     actions: list[ft.Control] = [
         ft.Button(
             content=t(locale, f"admin.action.{s}"),
-            on_click=app.on_action,
+            on_click=on_action,
             data=s,
             key=f"action-{s}",
             height=TAP,
@@ -116,7 +190,7 @@ def build(app: AdminApp) -> ft.Control:
             0,
             ft.OutlinedButton(
                 content=t(locale, "admin.detail.save_investigation"),
-                on_click=app.on_action,
+                on_click=on_action,
                 data="investigation",
                 key="action-investigation",
                 height=TAP,
@@ -126,7 +200,7 @@ def build(app: AdminApp) -> ft.Control:
         actions.append(
             ft.TextButton(
                 content=t(locale, "admin.detail.assign_me"),
-                on_click=app.on_action,
+                on_click=on_action,
                 data="assign_me",
                 key="action-assign_me",
                 height=TAP,
@@ -136,7 +210,7 @@ def build(app: AdminApp) -> ft.Control:
         actions += [
             ft.TextButton(
                 content=t(locale, "admin.detail.assign_to", name=h.name),
-                on_click=app.on_action,
+                on_click=on_action,
                 data=f"assign:{h.id}",
                 key=f"action-assign-{h.id}",
                 height=TAP,
@@ -186,7 +260,7 @@ def build(app: AdminApp) -> ft.Control:
                     ft.TextButton(
                         content=t(locale, "admin.detail.back"),
                         icon=ft.Icons.ARROW_BACK,
-                        on_click=app.on_back,
+                        on_click=on_back,
                         key="back",
                         height=TAP,
                     )

@@ -23,7 +23,7 @@ from models.scores import Month
 from rapport.i18n import t
 
 if TYPE_CHECKING:
-    from admin.app import AdminApp
+    from admin.host import AdminHost
 
 log = logging.getLogger(__name__)
 ERROR, OK = "#B3261E", "#1E4E8C"
@@ -54,14 +54,14 @@ class DocumentsView:
         self.message, self.ok, self.values = key, ok, values
 
 
-def _state(app: AdminApp) -> DocumentsView:
+def _state(app: AdminHost) -> DocumentsView:
     view = app.view.get("documents")
     if not isinstance(view, DocumentsView):
         view = app.view["documents"] = DocumentsView()
     return view
 
 
-async def load(app: AdminApp) -> None:
+async def load(app: AdminHost) -> None:
     v = _state(app)
     v.branches = await app.call(documents.branches)
     if v.branch_id not in {b.id for b in v.branches}:
@@ -72,7 +72,7 @@ async def load(app: AdminApp) -> None:
 
 
 class Handlers:
-    def __init__(self, app: AdminApp, v: DocumentsView):
+    def __init__(self, app: AdminHost, v: DocumentsView):
         self.app, self.v = app, v
         self.loop: asyncio.AbstractEventLoop | None = None
 
@@ -291,7 +291,7 @@ def _staff(locale: str, v: DocumentsView, h: Handlers) -> list[ft.Control]:
     return out
 
 
-def build(app: AdminApp) -> ft.Control:
+def build(app: AdminHost) -> ft.Control:
     locale, v = app.locale, _state(app)
     h = Handlers(app, v)
     message = t(locale, v.message, **v.values) if v.message else ""

@@ -21,7 +21,7 @@ from models.extensions import ExtensionRefused
 from rapport.i18n import fmt_datetime, fmt_due, t
 
 if TYPE_CHECKING:
-    from admin.app import AdminApp
+    from admin.host import AdminHost
 
 log = logging.getLogger(__name__)
 KEY = "extension"
@@ -38,14 +38,14 @@ class PanelState:
     values: dict[str, Any] = field(default_factory=dict)
 
 
-def state(app: AdminApp) -> PanelState:
+def state(app: AdminHost) -> PanelState:
     v = app.view.get(KEY)
     if not isinstance(v, PanelState):
         v = app.view[KEY] = PanelState()
     return v
 
 
-async def load(app: AdminApp, complaint_id: int) -> None:
+async def load(app: AdminHost, complaint_id: int) -> None:
     """Read the panel for a complaint (a new complaint starts with an empty draft and no message)."""
     v = state(app)
     if v.complaint_id != complaint_id:
@@ -90,7 +90,7 @@ def _row(locale: str, tz: str, r: service.ExtensionRow) -> ft.Control:
     return ft.Column(lines, spacing=2, key=f"extension-{r.seq}")
 
 
-def build(app: AdminApp, tz: str = "Asia/Shanghai") -> ft.Control:
+def build(app: AdminHost, tz: str = "Asia/Shanghai") -> ft.Control:
     locale, v, h = app.locale, state(app), Handlers(app)
     p = v.panel
     parts: list[ft.Control] = [ft.Text(t(locale, "admin.ext.title"), weight=ft.FontWeight.BOLD, color=INK)]
@@ -156,7 +156,7 @@ def build(app: AdminApp, tz: str = "Asia/Shanghai") -> ft.Control:
 
 
 class Handlers:
-    def __init__(self, app: AdminApp):
+    def __init__(self, app: AdminHost):
         self.app, self.v = app, state(app)
 
     async def on_reason(self, e: ft.Event[Any]) -> None:

@@ -20,7 +20,7 @@ from models.errors import Forbidden, IdempotencyConflict
 from rapport.i18n import t
 
 if TYPE_CHECKING:
-    from admin.app import AdminApp
+    from admin.host import AdminHost
 
 log = logging.getLogger(__name__)
 ROLES = hotline.ROLES
@@ -46,7 +46,7 @@ class Draft:
     owner: int | None = None  # who typed it: a draft never passes to the next person signing in here
 
 
-def _draft(app: AdminApp) -> Draft:
+def _draft(app: AdminHost) -> Draft:
     draft = app.view.get("hotline")
     owner = app.user.id if app.user else None
     if not isinstance(draft, Draft) or draft.owner != owner:
@@ -54,7 +54,7 @@ def _draft(app: AdminApp) -> Draft:
     return draft
 
 
-async def load(app: AdminApp) -> None:
+async def load(app: AdminHost) -> None:
     _draft(app).options = await app.call(hotline.options)
 
 
@@ -71,7 +71,7 @@ def _form(draft: Draft) -> dict[str, Any]:
     return form
 
 
-async def _submit(app: AdminApp) -> None:
+async def _submit(app: AdminHost) -> None:
     draft = _draft(app)
     if draft.busy or draft.done is not None:
         return
@@ -96,7 +96,7 @@ async def _submit(app: AdminApp) -> None:
     app.render()
 
 
-def _start_over(app: AdminApp) -> None:
+def _start_over(app: AdminHost) -> None:
     old = _draft(app)
     app.view["hotline"] = Draft(options=old.options, owner=old.owner)  # and a fresh idempotency key
     app.render()
@@ -106,13 +106,13 @@ def _choice(value: str, key: str) -> hotline.Choice:
     return hotline.Choice(value, t("zh-CN", key), t("en", key))
 
 
-def build(app: AdminApp) -> ft.Control:
+def build(app: AdminHost) -> ft.Control:
     draft = _draft(app)
     body = _done(app, draft) if draft.done is not None else _entry(app, draft)
     return ft.Container(content=body, padding=16, expand=True)
 
 
-def _done(app: AdminApp, draft: Draft) -> ft.Control:
+def _done(app: AdminHost, draft: Draft) -> ft.Control:
     locale = app.locale
     assert draft.done is not None
     complaint_id, code = draft.done
@@ -148,7 +148,7 @@ def _done(app: AdminApp, draft: Draft) -> ft.Control:
     )
 
 
-def _entry(app: AdminApp, draft: Draft) -> ft.Control:
+def _entry(app: AdminHost, draft: Draft) -> ft.Control:
     locale, values, opts = app.locale, draft.values, draft.options
 
     def problem(name: str) -> str | None:

@@ -21,7 +21,7 @@ from models.org import Role
 from rapport.i18n import fmt_datetime, t
 
 if TYPE_CHECKING:
-    from admin.app import AdminApp
+    from admin.host import AdminHost
 
 log = logging.getLogger(__name__)
 KINDS = ("routine", "spot", "follow_up")
@@ -63,14 +63,14 @@ class InspectionsView:
         self.findings, self.notes, self.errors = {}, "", {}
 
 
-def _state(app: AdminApp) -> InspectionsView:
+def _state(app: AdminHost) -> InspectionsView:
     view = app.view.get("inspections")
     if not isinstance(view, InspectionsView):
         view = app.view["inspections"] = InspectionsView()
     return view
 
 
-async def load(app: AdminApp) -> None:
+async def load(app: AdminHost) -> None:
     v = _state(app)
     v.tasks = await app.call(supervision.my_spot_checks)
     v.staff = await app.call(supervision.staff_list)
@@ -89,7 +89,7 @@ def window(locale: str, start: datetime, end: datetime, tz: str) -> str:
 class Handlers:
     """The section's event handlers (all async): they change the draft, call the backend, re-render."""
 
-    def __init__(self, app: AdminApp):
+    def __init__(self, app: AdminHost):
         self.app, self.v = app, _state(app)
 
     async def _refresh(self) -> None:
@@ -221,7 +221,7 @@ def _err(locale: str, v: InspectionsView, name: str) -> str | None:
     return t(locale, key) if key else None
 
 
-def _tasks(app: AdminApp, v: InspectionsView, h: Handlers) -> list[ft.Control]:
+def _tasks(app: AdminHost, v: InspectionsView, h: Handlers) -> list[ft.Control]:
     locale = app.locale
     out: list[ft.Control] = [ft.Text(t(locale, "admin.inspect.tasks"), size=20, weight=ft.FontWeight.BOLD)]
     if app.user is not None and app.user.role in (Role.supervisor, Role.admin):
@@ -321,7 +321,7 @@ def _finding_row(locale: str, v: InspectionsView, h: Handlers, code: str, label:
     )
 
 
-def _form(app: AdminApp, v: InspectionsView, h: Handlers) -> list[ft.Control]:
+def _form(app: AdminHost, v: InspectionsView, h: Handlers) -> list[ft.Control]:
     locale, zh = app.locale, app.locale == "zh-CN"
     names = {c.code: f"{c.code} {c.short_zh if zh else c.short_en}" for c in v.clauses}
     staff = ft.Dropdown(
@@ -439,7 +439,7 @@ def _recent(locale: str, v: InspectionsView) -> list[ft.Control]:
     return out
 
 
-def build(app: AdminApp) -> ft.Control:
+def build(app: AdminHost) -> ft.Control:
     locale, v = app.locale, _state(app)
     h = Handlers(app)
     message = t(locale, v.message, **v.values) if v.message else None

@@ -14,12 +14,12 @@ from models.jobs import JobRunView
 from rapport.i18n import fmt_datetime, fmt_number, t
 
 if TYPE_CHECKING:
-    from admin.app import AdminApp
+    from admin.host import AdminHost
 
 STATUS_COLOURS = {"ok": "#2E7D32", "failed": "#B3261E", "running": "#7D5700"}
 
 
-async def load(app: AdminApp) -> None:
+async def load(app: AdminHost) -> None:
     app.view["jobs"] = await app.call(service.job_overview)
 
 
@@ -57,7 +57,7 @@ def _last_run(locale: str, run: JobRunView | None, key: str) -> list[ft.Control]
     ]
 
 
-def _card(app: AdminApp, row: service.JobRow) -> ft.Control:
+def _card(app: AdminHost, row: service.JobRow) -> ft.Control:
     locale = app.locale
     key = f"job-{row.name}"
     lines: list[ft.Control] = [
@@ -89,7 +89,7 @@ def _card(app: AdminApp, row: service.JobRow) -> ft.Control:
     )
 
 
-def build(app: AdminApp) -> ft.Control:
+def build(app: AdminHost) -> ft.Control:
     locale = app.locale
     rows: list[service.JobRow] = app.view.get("jobs", [])
 

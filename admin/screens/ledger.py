@@ -22,14 +22,14 @@ from models.sanction import DeductionOverCap, FinesOff, LedgerStepRefused
 from rapport.i18n import t
 
 if TYPE_CHECKING:
-    from admin.app import AdminApp
+    from admin.host import AdminHost
 
 __all__ = ["build", "decide", "load"]
 log = logging.getLogger(__name__)
 
 
 class Handlers:
-    def __init__(self, app: AdminApp):
+    def __init__(self, app: AdminHost):
         self.app, self.v = app, state(app)
 
     async def on_tab(self, e: ft.Event[Any]) -> None:
@@ -50,7 +50,7 @@ class Handlers:
         await decide(self.app, self.v, target, int(item_id), bool(yes))
 
 
-async def decide(app: AdminApp, v: LedgerState, target: str, item_id: int, yes: bool) -> None:
+async def decide(app: AdminHost, v: LedgerState, target: str, item_id: int, yes: bool) -> None:
     """Decide a proposal ("p") or an appeal ("a") with the reason typed on its card.
 
     1. An empty reason is refused on the card before anything is sent.
@@ -109,7 +109,7 @@ async def decide(app: AdminApp, v: LedgerState, target: str, item_id: int, yes: 
 # -- the body -----------------------------------------------------------------------------------
 
 
-def _tabs(app: AdminApp, v: LedgerState, h: Handlers) -> ft.Control:
+def _tabs(app: AdminHost, v: LedgerState, h: Handlers) -> ft.Control:
     counts = {
         "proposals": len(v.data.proposals) if v.data else 0,
         "appeals": len(v.data.appeals) if v.data else 0,
@@ -134,7 +134,7 @@ def _tabs(app: AdminApp, v: LedgerState, h: Handlers) -> ft.Control:
 
 
 def decision_box(
-    app: AdminApp, v: LedgerState, h: Handlers, slot: str, *, yes: str, no: str
+    app: AdminHost, v: LedgerState, h: Handlers, slot: str, *, yes: str, no: str
 ) -> list[ft.Control]:
     """The reason field and the two decision buttons of one card (``slot`` "p<id>" or "a<id>")."""
     locale = app.locale
@@ -180,7 +180,7 @@ def decision_box(
     ]
 
 
-def _proposals(app: AdminApp, v: LedgerState, h: Handlers) -> list[ft.Control]:
+def _proposals(app: AdminHost, v: LedgerState, h: Handlers) -> list[ft.Control]:
     locale, data = app.locale, v.data
     assert data is not None
     out: list[ft.Control] = [
@@ -215,7 +215,7 @@ def _proposals(app: AdminApp, v: LedgerState, h: Handlers) -> list[ft.Control]:
     return out
 
 
-def build(app: AdminApp) -> ft.Control:
+def build(app: AdminHost) -> ft.Control:
     locale, v = app.locale, state(app)
     h = Handlers(app)
     message = t(locale, v.message, **v.values) if v.message else None

@@ -18,13 +18,13 @@ from models.errors import Forbidden, ValidationFailed
 from rapport.i18n import t
 
 if TYPE_CHECKING:
-    from admin.app import AdminApp
+    from admin.host import AdminHost
 
 log = logging.getLogger(__name__)
 
 
 class Handlers:
-    def __init__(self, app: AdminApp):
+    def __init__(self, app: AdminHost):
         self.app, self.v = app, state(app)
 
     async def on_eval_month(self, e: ft.Event[Any]) -> None:
@@ -72,7 +72,7 @@ class Handlers:
         await reload(self.app)
 
 
-def card(app: AdminApp, v: LedgerState) -> ft.Control:
+def card(app: AdminHost, v: LedgerState) -> ft.Control:
     h = Handlers(app)
     locale, data = app.locale, v.data
     assert data is not None

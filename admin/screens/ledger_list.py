@@ -17,11 +17,11 @@ from admin.screens.ledger_state import LedgerState, reload, state
 from rapport.i18n import fmt_datetime, t
 
 if TYPE_CHECKING:
-    from admin.app import AdminApp
+    from admin.host import AdminHost
 
 
 class Handlers:
-    def __init__(self, app: AdminApp):
+    def __init__(self, app: AdminHost):
         self.app, self.v = app, state(app)
 
     async def on_status(self, e: ft.Event[Any]) -> None:
@@ -38,7 +38,7 @@ class Handlers:
         self.app.render()
 
 
-def entries(app: AdminApp, v: LedgerState) -> list[ft.Control]:
+def entries(app: AdminHost, v: LedgerState) -> list[ft.Control]:
     locale, data, h = app.locale, v.data, Handlers(app)
     assert data is not None
     filters = ft.Row(
@@ -138,7 +138,7 @@ def rating_lines(locale: str, appeal: AppealRow) -> list[ft.Control]:
     return lines
 
 
-def appeals(app: AdminApp, v: LedgerState, box: Callable[[str], list[ft.Control]]) -> list[ft.Control]:
+def appeals(app: AdminHost, v: LedgerState, box: Callable[[str], list[ft.Control]]) -> list[ft.Control]:
     locale, data = app.locale, v.data
     assert data is not None
     out: list[ft.Control] = [

@@ -19,7 +19,7 @@ from models.sanction import KIND_CLAUSE, MONEY, DeductionOverCap, FinesOff, Sanc
 from rapport.i18n import t
 
 if TYPE_CHECKING:
-    from admin.app import AdminApp
+    from admin.host import AdminHost
 
 log = logging.getLogger(__name__)
 KINDS = tuple(str(k) for k in SanctionKind)
@@ -37,7 +37,7 @@ def parse_amount(text: str) -> int | None:
 
 
 class Handlers:
-    def __init__(self, app: AdminApp):
+    def __init__(self, app: AdminHost):
         self.app, self.v = app, state(app)
 
     @property
@@ -146,7 +146,7 @@ def _err(locale: str, d: ProposalDraft, name: str) -> str | None:
     return t(locale, key, **d.error_values.get(name, {})) if key else None
 
 
-def build(app: AdminApp, v: LedgerState) -> list[ft.Control]:
+def build(app: AdminHost, v: LedgerState) -> list[ft.Control]:
     locale, data, d, h = app.locale, v.data, v.draft, Handlers(app)
     assert data is not None
     names = {c.code: f"{c.code} {c.short(locale)}" for c in data.clauses}

@@ -10,7 +10,7 @@ from admin.ledger import LedgerView, ledger_view
 from models.auth import SessionExpired
 
 if TYPE_CHECKING:
-    from admin.app import AdminApp
+    from admin.host import AdminHost
 
 KEY = "ledger"
 TABS = ("proposals", "propose", "list", "appeals")
@@ -49,14 +49,14 @@ class LedgerState:
         self.message, self.ok, self.values = key, ok, values
 
 
-def state(app: AdminApp) -> LedgerState:
+def state(app: AdminHost) -> LedgerState:
     v = app.view.get(KEY)
     if not isinstance(v, LedgerState):
         v = app.view[KEY] = LedgerState()
     return v
 
 
-async def load(app: AdminApp) -> None:
+async def load(app: AdminHost) -> None:
     v = state(app)
     v.data = await app.call(
         ledger_view,
@@ -69,7 +69,7 @@ async def load(app: AdminApp) -> None:
         v.eval_branch = str(v.data.branches[0].id)
 
 
-async def reload(app: AdminApp) -> None:
+async def reload(app: AdminHost) -> None:
     """Load again and redraw; an ended sign-in has already sent the user to sign in."""
     try:
         await load(app)

@@ -11,7 +11,6 @@ across re-renders and a language switch, and belong to the person who typed them
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import flet as ft
@@ -23,16 +22,17 @@ from admin.screens.me_lists import comments_tab, complaints_tab, records_tab
 from admin.screens.me_parts import note
 from admin.screens.me_rules import rules_tab
 from admin.screens.me_scores import scores_tab
+from admin.screens.me_state import MeView
+from admin.screens.me_state import state as _state
 from models.auth import SessionExpired
 from models.errors import Forbidden, NotFound, ValidationFailed
 from models.sanction import LedgerStepRefused
 from rapport.i18n import t
 
 if TYPE_CHECKING:
-    from admin.app import AdminApp
+    from admin.host import AdminHost
 
 log = logging.getLogger(__name__)
-KEY = "me"
 TABS = (
     ("scores", ft.Icons.INSIGHTS),
     ("comments", ft.Icons.CHAT_OUTLINED),
@@ -42,38 +42,7 @@ TABS = (
 )
 
 
-@dataclass
-class MeView:
-    owner: int | None = None
-    data: portal.Overview | None = None
-    tab: str = "scores"
-    comments: int = portal.COMMENTS_PAGE
-    form: tuple[str, str] | None = None  # (action, the rating's or record's id)
-    draft: str = ""
-    error: str | None = None  # a catalog key about the draft
-    message: str | None = None  # a catalog key about the last action
-    ok: bool = False
-    busy: bool = False
-    values: dict[str, object] = field(default_factory=dict)
-    at: str | None = None  # the card the message is about ("record:12", "rating:<id>"), shown in it
-    text_field: ft.TextField | None = None  # the open form's field, as last drawn
-
-    def say(self, key: str | None, ok: bool = False, at: str | None = None, **values: object) -> None:
-        self.message, self.ok, self.at, self.values = key, ok, at, values
-
-    def close_form(self) -> None:
-        self.form, self.draft, self.error, self.text_field = None, "", None, None
-
-
-def _state(app: AdminApp) -> MeView:
-    view = app.view.get(KEY)
-    owner = app.user.id if app.user else None
-    if not isinstance(view, MeView) or view.owner != owner:
-        view = app.view[KEY] = MeView(owner=owner)
-    return view
-
-
-async def load(app: AdminApp) -> None:
+async def load(app: AdminHost) -> None:
     v = _state(app)
     try:
         v.data = await app.call(portal.overview, comments=v.comments)
@@ -86,7 +55,7 @@ async def load(app: AdminApp) -> None:
 
 
 class Handlers:
-    def __init__(self, app: AdminApp):
+    def __init__(self, app: AdminHost):
         self.app, self.v = app, _state(app)
 
     async def _reload(self) -> None:
@@ -234,7 +203,7 @@ def _in_a_card(v: MeView) -> bool:
     return v.tab == "records" and v.at in {f"record:{r.id}" for r in data.records}
 
 
-def build(app: AdminApp) -> ft.Control:
+def build(app: AdminHost) -> ft.Control:
     locale, v = app.locale, _state(app)
     h = Handlers(app)
     data = v.data

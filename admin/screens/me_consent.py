@@ -13,7 +13,7 @@ from admin.screens.common import INK, MUTED, TAP
 from rapport.i18n import fmt_datetime, t
 
 if TYPE_CHECKING:
-    from admin.screens.me import Handlers
+    from admin.screens.me_state import MeHandlers as Handlers
 
 
 def card(locale: str, me: portal.Me, h: Handlers) -> ft.Control:

@@ -28,8 +28,9 @@ from models.sanction import REASON_MIN_CHARS, REPORT_MAX_CHARS, STATEMENT_MAX_CH
 from rapport.i18n import t
 
 if TYPE_CHECKING:
-    from admin.app import AdminApp
-    from admin.screens.me import Handlers, MeView
+    from admin.host import AdminHost
+    from admin.screens.me_state import MeHandlers as Handlers
+    from admin.screens.me_state import MeView
 
 REPORT_MIN_CHARS = 20  # what models/sanction.file_report asks of a rectification report
 FORMS = {  # action -> (label, minimum length, maximum length)
@@ -42,7 +43,7 @@ FORMS = {  # action -> (label, minimum length, maximum length)
 # -- the one open form ---------------------------------------------------------------------------------
 
 
-def _form(app: AdminApp, v: MeView, h: Handlers, action: str, target: str) -> list[ft.Control]:
+def _form(app: AdminHost, v: MeView, h: Handlers, action: str, target: str) -> list[ft.Control]:
     """The statement or report field, with Send and Cancel, when this card's form is the open one."""
     locale = app.locale
     label, least, most = FORMS[action]
@@ -116,7 +117,7 @@ def _answer(locale: str, v: MeView, where: str) -> list[ft.Control]:
 # -- comments ----------------------------------------------------------------------------------------
 
 
-def comments_tab(app: AdminApp, v: MeView, h: Handlers, data: portal.Overview) -> list[ft.Control]:
+def comments_tab(app: AdminHost, v: MeView, h: Handlers, data: portal.Overview) -> list[ft.Control]:
     locale, tz = app.locale, data.me.tz
     out: list[ft.Control] = [ft.Text(t(locale, "me.comments.intro"), color=MUTED)]
     if not data.comments.rows:
@@ -230,7 +231,7 @@ def complaints_tab(locale: str, data: portal.Overview) -> list[ft.Control]:
 # -- records -----------------------------------------------------------------------------------------
 
 
-def _record(app: AdminApp, v: MeView, h: Handlers, r: portal.RecordRow, tz: str) -> ft.Control:
+def _record(app: AdminHost, v: MeView, h: Handlers, r: portal.RecordRow, tz: str) -> ft.Control:
     locale = app.locale
     title = t(locale, f"me.kind.{r.kind}")
     if r.amount_yuan:
@@ -316,7 +317,7 @@ def _record(app: AdminApp, v: MeView, h: Handlers, r: portal.RecordRow, tz: str)
     return card(*lines, key=f"me-record-{r.id}")
 
 
-def records_tab(app: AdminApp, v: MeView, h: Handlers, data: portal.Overview) -> list[ft.Control]:
+def records_tab(app: AdminHost, v: MeView, h: Handlers, data: portal.Overview) -> list[ft.Control]:
     locale, tz = app.locale, data.me.tz
     out: list[ft.Control] = [heading(t(locale, "me.records.title"))]
     if not data.records:

@@ -19,7 +19,7 @@ from models.errors import Forbidden, NotFound, ValidationFailed
 from rapport.i18n import t
 
 if TYPE_CHECKING:
-    from admin.app import AdminApp
+    from admin.host import AdminHost
 
 log = logging.getLogger(__name__)
 KEY = "people"
@@ -34,14 +34,14 @@ class PeopleState:
     message: str | None = None
 
 
-def state(app: AdminApp) -> PeopleState:
+def state(app: AdminHost) -> PeopleState:
     v = app.view.get(KEY)
     if not isinstance(v, PeopleState):
         v = app.view[KEY] = PeopleState()
     return v
 
 
-async def load(app: AdminApp) -> None:
+async def load(app: AdminHost) -> None:
     v = state(app)
     v.file = None
     v.board = await app.call(service.board, month=v.month, branch_id=int(v.branch) if v.branch else None)
@@ -49,7 +49,7 @@ async def load(app: AdminApp) -> None:
 
 
 class Handlers:
-    def __init__(self, app: AdminApp):
+    def __init__(self, app: AdminHost):
         self.app, self.v = app, state(app)
 
     async def _reload(self) -> None:
@@ -74,7 +74,7 @@ class Handlers:
         await open_file(self.app, int(e.control.data), self.v.month)
 
 
-async def open_file(app: AdminApp, staff_id: int, month: str | None) -> None:
+async def open_file(app: AdminHost, staff_id: int, month: str | None) -> None:
     v = state(app)
     v.message = None
     try:
@@ -142,7 +142,7 @@ def _row(locale: str, s: service.Standing, h: Handlers, min_ranked: int) -> ft.C
     )
 
 
-def _board(app: AdminApp, v: PeopleState, h: Handlers) -> list[ft.Control]:
+def _board(app: AdminHost, v: PeopleState, h: Handlers) -> list[ft.Control]:
     locale, b = app.locale, v.board
     assert b is not None
     pickers: list[ft.Control] = []
@@ -204,7 +204,7 @@ def _board(app: AdminApp, v: PeopleState, h: Handlers) -> list[ft.Control]:
     return out
 
 
-def build(app: AdminApp) -> ft.Control:
+def build(app: AdminHost) -> ft.Control:
     locale, v = app.locale, state(app)
     if v.file is not None:
         return personal_file.build(app, v.file, back=back, reopen=open_file)
@@ -230,7 +230,7 @@ def build(app: AdminApp) -> ft.Control:
     return ft.Container(content=body, padding=16, expand=True)
 
 
-async def back(app: AdminApp) -> None:
+async def back(app: AdminHost) -> None:
     """From a personal file to the leaderboard it was opened from, freshly loaded."""
     v = state(app)
     v.file, v.message = None, None

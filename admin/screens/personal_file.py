@@ -15,7 +15,7 @@ from admin.screens.common import INK, MUTED, TAP
 from rapport.i18n import fmt_datetime, t
 
 if TYPE_CHECKING:
-    from admin.app import AdminApp
+    from admin.host import AdminHost
 
 BAR = "#8FA7CC"
 BAR_WIDTH = 160
@@ -245,11 +245,11 @@ def _ledger(locale: str, f: PersonalFile) -> list[ft.Control]:
 
 
 def build(
-    app: AdminApp,
+    app: AdminHost,
     f: PersonalFile,
     *,
-    back: Callable[[AdminApp], Awaitable[None]],
-    reopen: Callable[[AdminApp, int, str | None], Awaitable[None]],
+    back: Callable[[AdminHost], Awaitable[None]],
+    reopen: Callable[[AdminHost, int, str | None], Awaitable[None]],
 ) -> ft.Control:
     locale = app.locale
 

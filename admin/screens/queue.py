@@ -2,30 +2,89 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
+from admin import backend
 from admin.screens import cases
 from admin.screens.common import INK, MUTED, TAP, due_label, severity_badge
+from models.auth import SessionExpired
 from rapport.i18n import fmt_datetime, t
 
 if TYPE_CHECKING:
-    from admin.app import AdminApp
+    from admin.host import AdminHost
 
+KEY = "queue"
 FILTERS = ("open", "overdue", "resolved", "closed", "all")
 
 
-def build(app: AdminApp) -> ft.Control:
+@dataclass
+class QueueView:
+    """The complaint queue as loaded, its status filter, and the severity and text that narrow it."""
+
+    filter: str = "open"
+    rows: list[backend.QueueRow] = field(default_factory=list)
+    severity: str = "all"
+    text: str = ""
+
+
+def state(app: AdminHost) -> QueueView:
+    v = app.view.get(KEY)
+    if not isinstance(v, QueueView):
+        v = app.view[KEY] = QueueView()
+    return v
+
+
+def rows(app: AdminHost) -> list[backend.QueueRow]:
+    """The loaded queue (empty before it is first loaded), without creating the screen's state."""
+    v = app.view.get(KEY)
+    return v.rows if isinstance(v, QueueView) else []
+
+
+async def load_rows(app: AdminHost) -> None:
+    v = state(app)
+    status = "open" if v.filter == "overdue" else v.filter
+    v.rows = await app.call(backend.queue, status=status, overdue_only=v.filter == "overdue")
+
+
+async def load(app: AdminHost) -> None:
+    await load_rows(app)
+    await cases.load(app)  # the open 差评 cases, shown above the complaints
+
+
+async def refresh(app: AdminHost) -> None:
+    """Read the queue again and redraw (the refresh button, a filter, back from a complaint)."""
+    try:
+        await load_rows(app)
+    except SessionExpired:
+        return
+    app.render()
+
+
+def build(app: AdminHost) -> ft.Control:
     if cases.state(app).open_id is not None:  # a 差评 case is open: its page instead of the queue
         return cases.page(app)
     locale = app.locale
     now = app.ctx.clock()
+    v = state(app)
+
+    async def on_filter(e: ft.Event[ft.Chip]) -> None:
+        v.filter = str(e.control.data)
+        await refresh(app)
+
+    async def on_refresh(_e: ft.Event[Any]) -> None:
+        await refresh(app)
+
+    async def on_open(e: ft.Event[Any]) -> None:
+        await app.open_complaint(int(e.control.data))
+
     chips: list[ft.Control] = [
         ft.Chip(
             label=ft.Text(t(locale, f"admin.queue.filter.{f}")),
-            selected=app.queue_filter == f,
-            on_select=app.on_filter,
+            selected=v.filter == f,
+            on_select=on_filter,
             data=f,
             key=f"filter-{f}",
         )
@@ -35,21 +94,21 @@ def build(app: AdminApp) -> ft.Control:
         ft.IconButton(
             icon=ft.Icons.REFRESH,
             tooltip=t(locale, "admin.queue.refresh"),
-            on_click=app.on_refresh,
+            on_click=on_refresh,
             key="refresh",
             width=TAP,
             height=TAP,
         )
     )
-    severity = app.view.get("queue_severity", "all")
-    needle = str(app.view.get("queue_text", "")).strip().lower()
+    severity = v.severity
+    needle = v.text.strip().lower()
 
     async def on_severity(e: ft.Event[Any]) -> None:
-        app.view["queue_severity"] = e.control.value or "all"
+        v.severity = e.control.value or "all"
         app.render()
 
     async def on_text(e: ft.Event[Any]) -> None:
-        app.view["queue_text"] = e.control.value or ""
+        v.text = e.control.value or ""
         app.render()
 
     refine = ft.Row(
@@ -67,7 +126,7 @@ def build(app: AdminApp) -> ft.Control:
             ),
             ft.TextField(
                 label=t(locale, "admin.queue.search"),
-                value=app.view.get("queue_text", ""),
+                value=v.text,
                 key="filter-text",
                 width=280,
                 on_submit=on_text,
@@ -79,7 +138,7 @@ def build(app: AdminApp) -> ft.Control:
         run_spacing=8,
     )
     cards: list[ft.Control] = []
-    for row in matching(app.queue_rows, severity=severity, needle=needle):
+    for row in matching(v.rows, severity=severity, needle=needle):
         clock, at = row.next_due()
         due, overdue = due_label(locale, at, now, clock)
         active = row.status in ("new", "acknowledged", "investigating")
@@ -95,7 +154,7 @@ def build(app: AdminApp) -> ft.Control:
         cards.append(
             ft.Container(
                 key=f"complaint-{row.id}",
-                on_click=app.on_open_complaint,
+                on_click=on_open,
                 data=row.id,
                 tooltip=t(locale, "admin.queue.open", id=row.id),
                 bgcolor=ft.Colors.WHITE,

@@ -32,7 +32,7 @@ from models.org import Role
 from rapport.i18n import fmt_datetime, fmt_number, t
 
 if TYPE_CHECKING:
-    from admin.app import AdminApp
+    from admin.host import AdminHost
 
 log = logging.getLogger(__name__)
 KEY = "rules"
@@ -81,14 +81,14 @@ def setting_of(v: RulesState, key: str) -> service.Setting | None:
     return next((s for s in v.data.settings if s.key == key), None) if v.data else None
 
 
-def state(app: AdminApp) -> RulesState:
+def state(app: AdminHost) -> RulesState:
     v = app.view.get(KEY)
     if not isinstance(v, RulesState):
         v = app.view[KEY] = RulesState()
     return v
 
 
-async def load(app: AdminApp) -> None:
+async def load(app: AdminHost) -> None:
     """The chosen scope's rules; a supervisor always gets their own branch's."""
     v = state(app)
     if app.user is not None and app.user.role is not Role.admin:
@@ -157,7 +157,7 @@ def source_text(locale: str, s: service.Setting, draft: str | None) -> tuple[str
 class Handlers:
     """Event handlers (all async). Field edits update two texts in place; actions re-render."""
 
-    def __init__(self, app: AdminApp):
+    def __init__(self, app: AdminHost):
         self.app, self.v = app, state(app)
         self.sources: dict[str, ft.Text] = {}
         self.pending: ft.Text | None = None
@@ -608,7 +608,7 @@ async def _scroll(v: RulesState, key: str) -> None:
         await v.body.scroll_to(scroll_key=key, duration=0)
 
 
-def build(app: AdminApp) -> ft.Control:
+def build(app: AdminHost) -> ft.Control:
     locale, v = app.locale, state(app)
     h = Handlers(app)
     data = v.data

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
@@ -10,23 +10,35 @@ from admin.screens.common import INK, TAP, top_bar
 from rapport.i18n import t
 
 if TYPE_CHECKING:
-    from admin.app import AdminApp
+    from admin.host import AdminHost
 
 
-def build(app: AdminApp) -> ft.Control:
+def build(app: AdminHost) -> ft.Control:
     locale = app.locale
     message = t(locale, app.message_key, **app.message_values) if app.message_key else None
     # The cursor goes where the person types next, and only one field asks for focus: the login
     # first; the password again after a refused attempt (the login is kept, the password cleared);
     # the code when the authenticator is asked for (login and password both kept).
     focus = "totp" if app.password_draft else "password" if app.login_draft else "login"
+
+    async def on_sign_in(_e: ft.Event[Any]) -> None:
+        if not (login.value or "").strip() or not password.value:
+            # Only the message changes: redrawing the form would wipe what the person typed, and a
+            # tap can arrive before the field's last keystrokes have.
+            app.say("admin.sign_in.empty")
+            error.value = t(locale, "admin.sign_in.empty")
+            error.visible = True
+            error.update()
+            return
+        await app.sign_in((login.value or "").strip(), password.value or "", totp.value if totp else None)
+
     login = ft.TextField(
         label=t(locale, "admin.sign_in.login"),
         key="login",
         autofocus=focus == "login",
         max_length=64,
         value=app.login_draft,
-        on_submit=app.on_sign_in,
+        on_submit=on_sign_in,
     )
     password = ft.TextField(
         label=t(locale, "admin.sign_in.password"),
@@ -36,10 +48,10 @@ def build(app: AdminApp) -> ft.Control:
         password=True,
         can_reveal_password=True,
         max_length=128,
-        on_submit=app.on_sign_in,
+        on_submit=on_sign_in,
     )
     fields: list[ft.Control] = [login, password]
-    totp = None
+    totp: ft.TextField | None = None
     if app.totp_needed:
         totp = ft.TextField(
             label=t(locale, "admin.sign_in.totp"),
@@ -47,12 +59,10 @@ def build(app: AdminApp) -> ft.Control:
             autofocus=focus == "totp",
             max_length=6,
             keyboard_type=ft.KeyboardType.NUMBER,
-            on_submit=app.on_sign_in,
+            on_submit=on_sign_in,
         )
         fields.append(totp)
-    app.sign_in_fields = (login, password, totp)
     error = ft.Text(message or "", color="#B3261E", size=15, key="sign-in-error", visible=bool(message))
-    app.sign_in_error = error
     form = ft.Column(
         [
             ft.Text(t(locale, "admin.sign_in.title"), size=26, weight=ft.FontWeight.BOLD, color=INK),
@@ -60,7 +70,7 @@ def build(app: AdminApp) -> ft.Control:
             error,
             ft.Button(
                 content=ft.Text(t(locale, "admin.sign_in.submit"), size=18),
-                on_click=app.on_sign_in,
+                on_click=on_sign_in,
                 key="sign-in",
                 height=TAP,
                 width=160,

@@ -18,7 +18,7 @@ from models.errors import Forbidden, StaffNotFound, ValidationFailed
 from rapport.i18n import t
 
 if TYPE_CHECKING:
-    from admin.app import AdminApp
+    from admin.host import AdminHost
 
 log = logging.getLogger(__name__)
 KINDS = ("induction", "periodic")
@@ -45,14 +45,14 @@ class TrainingView:
         self.message, self.ok = key, ok
 
 
-def _state(app: AdminApp) -> TrainingView:
+def _state(app: AdminHost) -> TrainingView:
     view = app.view.get("training")
     if not isinstance(view, TrainingView):
         view = app.view["training"] = TrainingView()
     return view
 
 
-async def load(app: AdminApp) -> None:
+async def load(app: AdminHost) -> None:
     v = _state(app)
     v.staff = await app.call(supervision.staff_list, everyone=True)
     v.rows = await app.call(supervision.training)
@@ -70,7 +70,7 @@ def parse_date(text: str) -> date | None:
 
 
 class Handlers:
-    def __init__(self, app: AdminApp):
+    def __init__(self, app: AdminHost):
         self.app, self.v = app, _state(app)
 
     async def on_staff(self, e: ft.Event[Any]) -> None:
@@ -254,7 +254,7 @@ def _archive(locale: str, v: TrainingView) -> list[ft.Control]:
     return out
 
 
-def build(app: AdminApp) -> ft.Control:
+def build(app: AdminHost) -> ft.Control:
     locale, v = app.locale, _state(app)
     h = Handlers(app)
     message = t(locale, v.message) if v.message else None
