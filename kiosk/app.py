@@ -1,4 +1,6 @@
-"""The customer Flet app: one small object per browser session holding the state and the handlers.
+"""The customer Flet app: one small object per browser session holding the state, the routing and the
+handlers several screens share. A screen depends only on the protocol in kiosk/host.py, never on this
+class; a flow that belongs to one screen keeps its handlers beside it (kiosk/screens/<flow>.py).
 
 Handlers are ``async`` and run database work in a thread (``asyncio.to_thread``): a plain ``def``
 handler would run on the server's single event loop and stall every other kiosk meanwhile.
@@ -15,6 +17,7 @@ from typing import Any
 import flet as ft
 
 from kiosk import backend
+from kiosk.host import KioskHost
 from kiosk.screens import (
     case_callback,
     case_status,
@@ -29,29 +32,18 @@ from kiosk.screens import (
     tracking,
     welcome,
 )
-from kiosk.state import CUSTOMER_SCREENS, THANKS_SECONDS, KioskState, Mode, Screen
+from kiosk.state import CUSTOMER_SCREENS, THANKS_SECONDS, TOKEN_KEY, KioskState, Mode, Screen
 from kiosk.ui import SURFACE
-from models.complaint import ComplaintNotFound, SatisfactionNotOpen
-from models.errors import (
-    DeviceNotAuthorized,
-    EnrolmentCodeInvalid,
-    InductionNotPassed,
-    NotOnDuty,
-    QrTokenUnknown,
-    RatingThrottled,
-    SignInFailed,
-    SignInThrottled,
-    ValidationFailed,
-)
+from models.errors import DeviceNotAuthorized, QrTokenUnknown, RatingThrottled
 from rapport.context import AppContext
 from rapport.i18n import other_locale, t
 from rapport.ui_theme import apply_theme
 
+__all__ = ["PHONE_KEY", "TOKEN_KEY", "KioskApp", "build_kiosk_main"]  # TOKEN_KEY: kiosk/state.py
+
 log = logging.getLogger(__name__)
-TOKEN_KEY = "rapport.device_token"
 PHONE_KEY = "rapport.phone_id"
 Sleep = Callable[[float], Awaitable[Any]]
-COMPLAINT_FIELDS = ("category", "description", "contact", "consent")
 
 
 class KioskApp:
@@ -64,9 +56,6 @@ class KioskApp:
         self.state = KioskState(locale=locale, default_locale=locale)
         self.public_url = ctx.settings.effective_public_url
         self.reasons: tuple[backend.Reason, ...] = ()
-        self.enrol_field: ft.TextField | None = None
-        self.status_field: ft.TextField | None = None
-        self.staff_fields: tuple[ft.TextField, ft.TextField] | None = None
         self.countdown: ft.Text | None = None
         self.complaint_status: backend.ComplaintStatus | None = None
         self.case_view: backend.CasePublic | None = None  # a 差评 case's status page (case_status.py)
@@ -97,14 +86,14 @@ class KioskApp:
         route = self._clean_route(self.page.route)
         self.opened_route = route
         if route.startswith("/enrol/"):
-            await self._enrol_with(route.removeprefix("/enrol/"))
+            await enrol.enrol_with(self, route.removeprefix("/enrol/"))
         elif route.startswith("/s/"):
             await self._open_badge(route.removeprefix("/s/"))
         elif route == "/t" or route.startswith("/t/"):
             self.state.mode = Mode.status
             code = route.removeprefix("/t").strip("/")
             if code:
-                await self._lookup(code)
+                await tracking.find(self, code)
             else:
                 self.state.go(Screen.status_lookup)
                 self.render()
@@ -153,7 +142,7 @@ class KioskApp:
     def render(self) -> None:
         screen = self.state.screen
         self.countdown = None
-        builders: dict[Screen, Callable[[KioskApp], ft.Control]] = {
+        builders: dict[Screen, Callable[[KioskHost], ft.Control]] = {
             Screen.welcome: welcome.build, Screen.enrol: enrol.build, Screen.saving: status.saving,
             Screen.error: status.failed, Screen.details: details.build, Screen.complaint: complaint.build,
             Screen.complaint_done: complaint_done.build, Screen.staff: staff.build,
@@ -191,7 +180,7 @@ class KioskApp:
             await self._open_route()
             return
         if self.state.screen in (Screen.status_view, Screen.case_status) and self.status_code:
-            await self._lookup(self.status_code)
+            await tracking.find(self, self.status_code)
         elif (
             self.state.screen is Screen.welcome
             and self.state.mode is Mode.counter
@@ -293,44 +282,8 @@ class KioskApp:
             self.state.saved(rating_id)
         self.render()
 
-    # -- details --------------------------------------------------------------------------
-    async def on_toggle_reason(self, e: ft.Event[ft.Chip]) -> None:
-        self.touch()
-        self.state.details.toggle(str(e.control.data))
-        e.control.selected = str(e.control.data) in self.state.details.reasons
-        e.control.update()
-
-    async def on_comment_change(self, e: ft.Event[ft.TextField]) -> None:
-        self.touch()
-        self.state.details.comment = e.control.value or ""
-
-    async def _save_details(self) -> bool:
-        d = self.state.details
-        if self.state.rating_id is None or (not d.reasons and not d.comment.strip()):
-            return True
-        try:
-            await asyncio.to_thread(
-                backend.save_details, self.ctx, rating_id=self.state.rating_id, reasons=list(d.reasons),
-                comment=d.comment,
-            )  # fmt: skip
-        except Exception:
-            log.exception("kiosk: saving rating details failed")
-            self.state.say("kiosk.error.save")
-            return False
-        return True
-
-    async def on_details_submit(self, _e: ft.Event[Any]) -> None:
-        self.touch()
-        await self._save_details()
-        if not await case_callback.offer(self):  # a 差评: may we call you back, and its tracking code
-            await self._thank()
-
-    async def on_details_skip(self, _e: ft.Event[Any]) -> None:
-        self.touch()
-        if not await case_callback.offer(self):
-            await self._thank()
-
-    async def _thank(self) -> None:
+    # -- thanks ---------------------------------------------------------------------------
+    async def thank(self) -> None:
         self.state.thank()
         self.render()
         self.page.run_task(self._count_down, self.state.generation)
@@ -346,185 +299,19 @@ class KioskApp:
         if self.state.generation == generation and not self.closed:
             await self._back_to_welcome()
 
-    # -- complaint ------------------------------------------------------------------------
-    async def on_open_complaint(self, _e: ft.Event[Any]) -> None:
-        self.touch()
-        await self._save_details()  # keep what they already chose with the rating
-        self.state.open_complaint()
-        self.render()
-
-    async def on_pick_category(self, e: ft.Event[ft.Chip]) -> None:
-        self.touch()
-        self.state.complaint.category = str(e.control.data)
-        if self.state.message_field == "category":
-            self.state.say(None)
-        self.render()
-
-    async def on_complaint_field(self, e: ft.Event[ft.TextField]) -> None:
-        self.touch()
-        setattr(self.state.complaint, str(e.control.data), e.control.value or "")
-
-    async def on_consent_change(self, e: ft.Event[ft.Checkbox]) -> None:
-        self.touch()
-        self.state.complaint.consent = bool(e.control.value)
-
-    async def on_consent_text(self, _e: ft.Event[Any]) -> None:
-        """Tapping the sentence ticks (or unticks) the box, as people expect of a label."""
-        self.touch()
-        self.state.complaint.consent = not self.state.complaint.consent
-        self.render()
-
-    async def on_complaint_cancel(self, _e: ft.Event[Any]) -> None:
-        self.touch()
-        self.state.say(None)
-        self.state.go(Screen.details)
-        self.render()
-
-    async def on_complaint_submit(self, _e: ft.Event[Any]) -> None:
-        self.touch()
-        state = self.state
-        try:
-            filed = await asyncio.to_thread(
-                backend.submit_complaint,
-                self.ctx,
-                idempotency_key=state.complaint.idempotency_key,
-                form=state.complaint_form(),
-                device_token=state.device_token if state.mode is Mode.counter else None,
-                qr_token=state.qr_token if state.mode is Mode.phone else None,
-                rating_id=state.rating_id,
-            )
-        except ValidationFailed as exc:
-            field = exc.field if exc.field in COMPLAINT_FIELDS else "form"
-            state.say(f"complaint.error.{field}" if field != "form" else "complaint.error.save", field)
-            self.render()
-            return
-        except Exception:
-            log.exception("kiosk: filing a complaint failed")
-            state.say("complaint.error.save", "form")
-            self.render()
-            return
-        state.complaint_filed(filed)
-        self.render()
-
-    # -- staff sign-in at the counter -----------------------------------------------------
+    # -- staff sign-in at the counter (its form and handlers: kiosk/screens/staff.py) ------
     async def on_open_staff(self, _e: ft.Event[Any]) -> None:
         self.touch()
         self.state.say(None)
         self.state.go(Screen.staff)
         self.render()
 
-    async def on_staff_sign_in(self, _e: ft.Event[Any]) -> None:
-        await self._staff(backend.staff_sign_in, "staff.signed_in")
-
-    async def on_staff_sign_out(self, _e: ft.Event[Any]) -> None:
-        await self._staff(backend.staff_sign_out, "staff.signed_out")
-
-    async def _staff(self, action: Callable[..., tuple[backend.Place, str]], done_key: str) -> None:
-        self.touch()
-        assert self.staff_fields is not None and self.state.device_token
-        number, pin = (f.value or "" for f in self.staff_fields)
-        self.state.staff_no_draft = number.strip()
-        if not number.strip() or not pin:
-            self.state.say("staff.error.empty")
-            self.render()
-            return
-        try:
-            place, name = await asyncio.to_thread(
-                action, self.ctx, device_token=self.state.device_token, employee_no=number, pin=pin
-            )
-        except SignInThrottled as exc:
-            minutes = max(1, round(int(str(exc.details.get("wait_seconds", 60))) / 60))
-            self.state.say("staff.error.throttled", minutes=minutes)
-        except SignInFailed:
-            self.state.say("staff.error.failed")
-        except InductionNotPassed:
-            self.state.say("staff.error.induction")
-        except NotOnDuty:
-            self.state.say("staff.error.not_on_duty")
-        else:
-            self.state.place = place
-            self.state.reset()
-            self.render()
-            self.page.show_dialog(ft.SnackBar(ft.Text(t(self.state.locale, done_key, name=name))))
-            return
-        self.render()
-
-    # -- complaint status page ------------------------------------------------------------
-    async def on_status_lookup(self, _e: ft.Event[Any]) -> None:
-        code = (self.status_field.value if self.status_field else "") or ""
-        await self._lookup(code)
-
-    async def _lookup(self, code: str) -> None:
-        from models.codes import normalise_tracking_code
-
-        self.state.enrol_draft = code.strip()[:14]
-        client = self.page.client_ip or "unknown"
-        limit = await asyncio.to_thread(backend.status_lookups_per_minute, self.ctx)
-        if not self.ctx.status_limiter.allow(client, limit):
-            self.state.say("status.limited")
-            self.state.go(Screen.status_lookup)
-        elif normalise_tracking_code(code) is None:
-            self.state.say("status.malformed" if code.strip() else "status.lookup")
-            self.state.go(Screen.status_lookup)
-        else:
-            found = await asyncio.to_thread(backend.complaint_status, self.ctx, code)
-            case = None if found is not None else await asyncio.to_thread(backend.case_status, self.ctx, code)
-            if case is not None:  # the code of a 差评 case rather than of a complaint
-                self.case_view, self.status_code = case, code.strip().upper()
-                self.state.say(None)
-                self.state.go(Screen.case_status)
-            elif found is None:
-                self.state.say("status.not_found")
-                self.state.go(Screen.status_lookup)
-            else:
-                self.complaint_status, self.status_code = found, code.strip().upper()
-                self.state.say(None)
-                self.state.go(Screen.status_view)
-        self.render()
-
-    async def on_satisfied(self, e: ft.Event[Any]) -> None:
-        grade = str(e.control.data)
-        try:
-            code = self.status_code or ""
-            result = await asyncio.to_thread(backend.answer, self.ctx, code=code, grade=grade)
-        except (ComplaintNotFound, SatisfactionNotOpen):
-            found = await asyncio.to_thread(backend.complaint_status, self.ctx, self.status_code or "")
-            self.complaint_status = found or self.complaint_status
-            self.state.say(None)
-        else:
-            self.complaint_status = result
-            self.state.say("status.thanks_no" if grade == "dissatisfied" else "status.thanks_yes")
-        self.render()
-
+    # -- status page (its lookup and handlers: kiosk/screens/tracking.py, case_status.py) --
     async def on_status_again(self, _e: ft.Event[Any]) -> None:
         self.complaint_status, self.status_code, self.case_view = None, None, None
         self.state.enrol_draft = ""
         self.state.say(None)
         self.state.go(Screen.status_lookup)
-        self.render()
-
-    # -- enrolment ------------------------------------------------------------------------
-    async def on_enrol(self, _e: ft.Event[Any]) -> None:
-        code = (self.enrol_field.value if self.enrol_field else "") or ""
-        await self._enrol_with(code)
-
-    async def _enrol_with(self, code: str) -> None:
-        self.state.enrol_draft = code.strip()[:12]  # keep what was typed if it is refused
-        if not code.strip():
-            self.state.needs_enrolment("kiosk.enrol.empty")
-            self.render()
-            return
-        try:
-            enrolled = await asyncio.to_thread(backend.enrol, self.ctx, code)
-        except EnrolmentCodeInvalid:
-            self.state.needs_enrolment("kiosk.enrol.invalid")
-            self.render()
-            return
-        await self.prefs.set(TOKEN_KEY, enrolled.token)
-        self.state.enrolled(enrolled.token, enrolled.view)
-        if self.page.route.startswith("/enrol/"):
-            # Drop the spent code from the address bar so a reload does not try it again.
-            await self.page.push_route("/")
         self.render()
 
 

@@ -20,6 +20,7 @@ from kiosk.backend import FiledComplaint, Place, new_idempotency_key
 from models.case_ticket import CaseTicket
 
 THANKS_SECONDS = 5
+TOKEN_KEY = "rapport.device_token"  # the browser storage key of a counter's device token
 
 
 class Mode(StrEnum):

@@ -1,1 +1,2 @@
-"""One module per kiosk screen; each builds its controls from the state and the app's callbacks."""
+"""One module per kiosk screen; each builds its controls from the host (kiosk/host.py, never the app
+class) and keeps its own flow's handlers beside it."""

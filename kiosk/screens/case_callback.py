@@ -2,8 +2,8 @@
 this?" with a phone number or e-mail and the customer's consent, or no thanks; then the case's
 tracking code with its QR code, to follow the verification and the answer on the status page.
 
-Its draft and handlers live here; the app routes the two screens and calls :func:`offer` after the
-details of a low rating.
+Its draft and handlers live here; the app routes the two screens, and the details screen
+(kiosk/screens/details.py) calls :func:`offer` after the details of a low rating.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from models.errors import ValidationFailed
 from rapport.i18n import fmt_due, t
 
 if TYPE_CHECKING:
-    from kiosk.app import KioskApp
+    from kiosk.host import KioskHost
 
 log = logging.getLogger(__name__)
 ERROR = "#B3261E"
 
 
-async def offer(app: KioskApp) -> bool:
+async def offer(app: KioskHost) -> bool:
     """After the details of a rating: when it opened a case, show the callback offer and return True."""
     rating_id = app.state.rating_id
     if rating_id is None or (app.state.score or 5) > 3:
@@ -52,7 +52,7 @@ async def offer(app: KioskApp) -> bool:
 class Handlers:
     """The callback screen's event handlers (async methods, as Flet awaits them)."""
 
-    def __init__(self, app: KioskApp):
+    def __init__(self, app: KioskHost):
         self.app = app
 
     async def on_contact(self, e: ft.Event[Any]) -> None:
@@ -78,7 +78,7 @@ class Handlers:
         self.app.render()
 
 
-async def leave(app: KioskApp) -> None:
+async def leave(app: KioskHost) -> None:
     """Keep the contact (with consent) and show the code; a refusal is said under the form."""
     app.touch()
     draft, rating_id = app.state.callback, app.state.rating_id
@@ -109,7 +109,7 @@ async def leave(app: KioskApp) -> None:
     app.render()
 
 
-def build(app: KioskApp) -> ft.Control:
+def build(app: KioskHost) -> ft.Control:
     """The offer: why, the field, the consent in full, leave it or no thanks."""
     locale, draft = app.state.locale, app.state.callback
     h = Handlers(app)
@@ -164,7 +164,7 @@ def build(app: KioskApp) -> ft.Control:
     return frame(app, body)
 
 
-def done(app: KioskApp) -> ft.Control:
+def done(app: KioskHost) -> ft.Control:
     """The case's promise and tracking code, with a QR code for the status page."""
     locale, found = app.state.locale, app.state.ticket
     assert found is not None

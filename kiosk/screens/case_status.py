@@ -18,14 +18,14 @@ from models.errors import NotFound
 from rapport.i18n import fmt_datetime, fmt_due, t
 
 if TYPE_CHECKING:
-    from kiosk.app import KioskApp
+    from kiosk.host import KioskHost
 
 log = logging.getLogger(__name__)
 GRADES = ("satisfied", "fairly", "dissatisfied")
 
 
 class Handlers:
-    def __init__(self, app: KioskApp):
+    def __init__(self, app: KioskHost):
         self.app = app
 
     async def on_grade(self, e: ft.Event[Any]) -> None:
@@ -52,7 +52,7 @@ def grade_row(locale: str, on_click: Any, key_prefix: str) -> ft.Control:
     )
 
 
-async def grade(app: KioskApp, value: str) -> None:
+async def grade(app: KioskHost, value: str) -> None:
     """The customer's grade; a case no longer waiting for one shows as it now stands."""
     code = app.status_code or ""
     try:
@@ -65,7 +65,7 @@ async def grade(app: KioskApp, value: str) -> None:
     app.render()
 
 
-def view(app: KioskApp) -> ft.Control:
+def view(app: KioskHost) -> ft.Control:
     locale, case = app.state.locale, app.case_view
     assert case is not None
     tz = case.timezone

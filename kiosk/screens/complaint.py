@@ -1,22 +1,93 @@
-"""The complaint form (conduct code §2.5.2: record the matter, the time and, only with consent, a contact)."""
+"""The complaint form (conduct code §2.5.2: record the matter, the time and, only with consent, a contact).
+
+Its handlers live here; the draft is the state's (``KioskState.complaint``).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
+from kiosk import backend
 from kiosk.screens.frame import form_width, frame
+from kiosk.state import Mode, Screen
 from kiosk.ui import INK, MUTED, TAP_MIN
+from models.errors import ValidationFailed
 from rapport.i18n import t
 
 if TYPE_CHECKING:
-    from kiosk.app import KioskApp
+    from kiosk.host import KioskHost
 
+log = logging.getLogger(__name__)
 DESCRIPTION_MAX = 1000
+COMPLAINT_FIELDS = ("category", "description", "contact", "consent")
 
 
-def build(app: KioskApp) -> ft.Control:
+class Handlers:
+    """The complaint form's event handlers (async methods, as Flet awaits them)."""
+
+    def __init__(self, app: KioskHost):
+        self.app = app
+
+    async def on_pick_category(self, e: ft.Event[ft.Chip]) -> None:
+        self.app.touch()
+        self.app.state.complaint.category = str(e.control.data)
+        if self.app.state.message_field == "category":
+            self.app.state.say(None)
+        self.app.render()
+
+    async def on_field(self, e: ft.Event[ft.TextField]) -> None:
+        self.app.touch()
+        setattr(self.app.state.complaint, str(e.control.data), e.control.value or "")
+
+    async def on_consent_change(self, e: ft.Event[ft.Checkbox]) -> None:
+        self.app.touch()
+        self.app.state.complaint.consent = bool(e.control.value)
+
+    async def on_consent_text(self, _e: ft.Event[Any]) -> None:
+        """Tapping the sentence ticks (or unticks) the box, as people expect of a label."""
+        self.app.touch()
+        self.app.state.complaint.consent = not self.app.state.complaint.consent
+        self.app.render()
+
+    async def on_cancel(self, _e: ft.Event[Any]) -> None:
+        self.app.touch()
+        self.app.state.say(None)
+        self.app.state.go(Screen.details)
+        self.app.render()
+
+    async def on_submit(self, _e: ft.Event[Any]) -> None:
+        self.app.touch()
+        state = self.app.state
+        try:
+            filed = await asyncio.to_thread(
+                backend.submit_complaint,
+                self.app.ctx,
+                idempotency_key=state.complaint.idempotency_key,
+                form=state.complaint_form(),
+                device_token=state.device_token if state.mode is Mode.counter else None,
+                qr_token=state.qr_token if state.mode is Mode.phone else None,
+                rating_id=state.rating_id,
+            )
+        except ValidationFailed as exc:
+            field = exc.field if exc.field in COMPLAINT_FIELDS else "form"
+            state.say(f"complaint.error.{field}" if field != "form" else "complaint.error.save", field)
+            self.app.render()
+            return
+        except Exception:
+            log.exception("kiosk: filing a complaint failed")
+            state.say("complaint.error.save", "form")
+            self.app.render()
+            return
+        state.complaint_filed(filed)
+        self.app.render()
+
+
+def build(app: KioskHost) -> ft.Control:
+    h = Handlers(app)
     state = app.state
     locale = state.locale
     draft = state.complaint
@@ -30,7 +101,7 @@ def build(app: KioskApp) -> ft.Control:
         ft.Chip(
             label=ft.Text(reason.label(locale), size=17),
             selected=reason.code == draft.category,
-            on_select=app.on_pick_category,
+            on_select=h.on_pick_category,
             data=reason.code,
             key=f"category-{reason.code}",
             height=TAP_MIN,
@@ -56,7 +127,7 @@ def build(app: KioskApp) -> ft.Control:
             min_lines=3,
             max_lines=6,
             max_length=DESCRIPTION_MAX,
-            on_change=app.on_complaint_field,
+            on_change=h.on_field,
             data="description",
             key="description",
             error=error_for("description"),
@@ -67,7 +138,7 @@ def build(app: KioskApp) -> ft.Control:
             helper_max_lines=3,
             value=draft.contact,
             max_length=120,
-            on_change=app.on_complaint_field,
+            on_change=h.on_field,
             data="contact",
             key="contact",
             keyboard_type=ft.KeyboardType.EMAIL,
@@ -76,8 +147,8 @@ def build(app: KioskApp) -> ft.Control:
         consent_row(
             t(locale, "complaint.consent", days=app.contact_retention_days),
             value=app.state.complaint.consent,
-            on_change=app.on_consent_change,
-            on_text=app.on_consent_text,
+            on_change=h.on_consent_change,
+            on_text=h.on_consent_text,
         ),
     ]
     consent_error = error_for("consent")
@@ -90,13 +161,13 @@ def build(app: KioskApp) -> ft.Control:
             [
                 ft.Button(
                     content=ft.Text(t(locale, "complaint.submit"), size=18),
-                    on_click=app.on_complaint_submit,
+                    on_click=h.on_submit,
                     key="complaint-submit",
                     height=TAP_MIN,
                 ),
                 ft.TextButton(
                     content=ft.Text(t(locale, "complaint.cancel"), size=18),
-                    on_click=app.on_complaint_cancel,
+                    on_click=h.on_cancel,
                     key="complaint-cancel",
                     height=TAP_MIN,
                 ),

@@ -12,10 +12,10 @@ from rapport.i18n import fmt_due, t
 from rapport.qr import qr_png
 
 if TYPE_CHECKING:
-    from kiosk.app import KioskApp
+    from kiosk.host import KioskHost
 
 
-def build(app: KioskApp) -> ft.Control:
+def build(app: KioskHost) -> ft.Control:
     state = app.state
     locale = state.locale
     filed = state.filed
@@ -59,7 +59,7 @@ def build(app: KioskApp) -> ft.Control:
     return frame(app, body)
 
 
-def code_block(app: KioskApp, code: str) -> list[ft.Control]:
+def code_block(app: KioskHost, code: str) -> list[ft.Control]:
     """The tracking code, its QR code for the status page, and where to look it up: after a
     complaint and after a 差评 alike."""
     locale = app.state.locale

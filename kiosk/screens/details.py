@@ -1,23 +1,84 @@
 """Details after a tap: reason chips from the conduct catalog, an optional comment, and (after a low
-score) the offer to file a formal complaint. The tap itself is already stored."""
+score) the offer to file a formal complaint. The tap itself is already stored.
+
+Its handlers live here: after the details, a 差评 goes on to the callback offer
+(kiosk/screens/case_callback.py), any other rating to the thank-you.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
+from kiosk import backend
+from kiosk.screens import case_callback
 from kiosk.screens.frame import form_width, frame
 from kiosk.ui import INK, MUTED, TAP_MIN
 from rapport.i18n import t
 
 if TYPE_CHECKING:
-    from kiosk.app import KioskApp
+    from kiosk.host import KioskHost
 
+log = logging.getLogger(__name__)
 COMMENT_MAX = 500
 
 
-def build(app: KioskApp) -> ft.Control:
+async def save_details(app: KioskHost) -> bool:
+    """Store the chosen reasons and the comment with the rating (nothing chosen: nothing to store)."""
+    d = app.state.details
+    if app.state.rating_id is None or (not d.reasons and not d.comment.strip()):
+        return True
+    try:
+        await asyncio.to_thread(
+            backend.save_details, app.ctx, rating_id=app.state.rating_id, reasons=list(d.reasons),
+            comment=d.comment,
+        )  # fmt: skip
+    except Exception:
+        log.exception("kiosk: saving rating details failed")
+        app.state.say("kiosk.error.save")
+        return False
+    return True
+
+
+class Handlers:
+    """The details screen's event handlers (async methods, as Flet awaits them)."""
+
+    def __init__(self, app: KioskHost):
+        self.app = app
+
+    async def on_toggle_reason(self, e: ft.Event[ft.Chip]) -> None:
+        self.app.touch()
+        self.app.state.details.toggle(str(e.control.data))
+        e.control.selected = str(e.control.data) in self.app.state.details.reasons
+        e.control.update()
+
+    async def on_comment_change(self, e: ft.Event[ft.TextField]) -> None:
+        self.app.touch()
+        self.app.state.details.comment = e.control.value or ""
+
+    async def on_submit(self, _e: ft.Event[Any]) -> None:
+        self.app.touch()
+        await save_details(self.app)
+        if not await case_callback.offer(self.app):  # a 差评: may we call you back, and its tracking code
+            await self.app.thank()
+
+    async def on_skip(self, _e: ft.Event[Any]) -> None:
+        self.app.touch()
+        if not await case_callback.offer(self.app):
+            await self.app.thank()
+
+    async def on_open_complaint(self, _e: ft.Event[Any]) -> None:
+        self.app.touch()
+        await save_details(self.app)  # keep what they already chose with the rating
+        self.app.state.open_complaint()
+        self.app.render()
+
+
+def build(app: KioskHost) -> ft.Control:
+    h = Handlers(app)
     state = app.state
     locale = state.locale
     score = state.score or 3
@@ -28,7 +89,7 @@ def build(app: KioskApp) -> ft.Control:
         ft.Chip(
             label=ft.Text(reason.label(locale), size=18),
             selected=reason.code in state.details.reasons,
-            on_select=app.on_toggle_reason,
+            on_select=h.on_toggle_reason,
             data=reason.code,
             key=f"reason-{reason.code}",
             height=TAP_MIN,
@@ -44,20 +105,20 @@ def build(app: KioskApp) -> ft.Control:
         min_lines=2,
         max_lines=4,
         max_length=COMMENT_MAX,
-        on_change=app.on_comment_change,
+        on_change=h.on_comment_change,
         key="comment",
     )
     actions: list[ft.Control] = [
         ft.Button(
             content=ft.Text(t(locale, "details.submit"), size=18),
-            on_click=app.on_details_submit,
+            on_click=h.on_submit,
             key="details-submit",
             height=TAP_MIN,
             width=160,
         ),
         ft.TextButton(
             content=ft.Text(t(locale, "details.skip"), size=18),
-            on_click=app.on_details_skip,
+            on_click=h.on_skip,
             key="details-skip",
             height=TAP_MIN,
         ),
@@ -67,7 +128,7 @@ def build(app: KioskApp) -> ft.Control:
             ft.OutlinedButton(
                 content=ft.Text(t(locale, "details.complain"), size=18),
                 icon=ft.Icons.REPORT_OUTLINED,
-                on_click=app.on_open_complaint,
+                on_click=h.on_open_complaint,
                 key="open-complaint",
                 height=TAP_MIN,
             )

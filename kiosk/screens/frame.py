@@ -11,11 +11,11 @@ from kiosk.ui import TAP_MIN, header, language_button
 from rapport.i18n import t
 
 if TYPE_CHECKING:
-    from kiosk.app import KioskApp
+    from kiosk.host import KioskHost
 
 
 def frame(
-    app: KioskApp, body: ft.Control, *, max_width: int = 980, staff_control: bool = False
+    app: KioskHost, body: ft.Control, *, max_width: int = 980, staff_control: bool = False
 ) -> ft.Control:
     state = app.state
     locale = state.locale
@@ -68,5 +68,5 @@ def frame(
     )
 
 
-def form_width(app: KioskApp, preferred: int = 720) -> float:
+def form_width(app: KioskHost, preferred: int = 720) -> float:
     return min(preferred, (app.page.width or preferred) - 32)

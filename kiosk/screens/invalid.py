@@ -11,10 +11,10 @@ from kiosk.ui import INK, MUTED
 from rapport.i18n import t
 
 if TYPE_CHECKING:
-    from kiosk.app import KioskApp
+    from kiosk.host import KioskHost
 
 
-def build(app: KioskApp) -> ft.Control:
+def build(app: KioskHost) -> ft.Control:
     locale = app.state.locale
     body = ft.Column(
         [

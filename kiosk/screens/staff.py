@@ -1,20 +1,72 @@
-"""Staff sign in / out at the counter: employee number and PIN (reached by a discreet control)."""
+"""Staff sign in / out at the counter: employee number and PIN (reached by a discreet control).
+
+Its handlers live here, holding the two fields of the form they were drawn with.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
+from kiosk import backend
 from kiosk.screens.frame import form_width, frame
 from kiosk.ui import INK, TAP_MIN
+from models.errors import InductionNotPassed, NotOnDuty, SignInFailed, SignInThrottled
 from rapport.i18n import t
 
 if TYPE_CHECKING:
-    from kiosk.app import KioskApp
+    from kiosk.host import KioskHost
 
 
-def build(app: KioskApp) -> ft.Control:
+class Handlers:
+    """The sign-in form's event handlers (async methods, as Flet awaits them)."""
+
+    def __init__(self, app: KioskHost, fields: tuple[ft.TextField, ft.TextField]):
+        self.app = app
+        self.fields = fields  # employee number, PIN
+
+    async def on_sign_in(self, _e: ft.Event[Any]) -> None:
+        await self._staff(backend.staff_sign_in, "staff.signed_in")
+
+    async def on_sign_out(self, _e: ft.Event[Any]) -> None:
+        await self._staff(backend.staff_sign_out, "staff.signed_out")
+
+    async def _staff(self, action: Callable[..., tuple[backend.Place, str]], done_key: str) -> None:
+        app = self.app
+        app.touch()
+        assert app.state.device_token
+        number, pin = (f.value or "" for f in self.fields)
+        app.state.staff_no_draft = number.strip()
+        if not number.strip() or not pin:
+            app.state.say("staff.error.empty")
+            app.render()
+            return
+        try:
+            place, name = await asyncio.to_thread(
+                action, app.ctx, device_token=app.state.device_token, employee_no=number, pin=pin
+            )
+        except SignInThrottled as exc:
+            minutes = max(1, round(int(str(exc.details.get("wait_seconds", 60))) / 60))
+            app.state.say("staff.error.throttled", minutes=minutes)
+        except SignInFailed:
+            app.state.say("staff.error.failed")
+        except InductionNotPassed:
+            app.state.say("staff.error.induction")
+        except NotOnDuty:
+            app.state.say("staff.error.not_on_duty")
+        else:
+            app.state.place = place
+            app.state.reset()
+            app.render()
+            app.page.show_dialog(ft.SnackBar(ft.Text(t(app.state.locale, done_key, name=name))))
+            return
+        app.render()
+
+
+def build(app: KioskHost) -> ft.Control:
     state = app.state
     locale = state.locale
     message = t(locale, state.message_key, **state.message_values) if state.message_key else None
@@ -35,7 +87,7 @@ def build(app: KioskApp) -> ft.Control:
         on_change=app.on_touch_field,
         error=message,
     )
-    app.staff_fields = (number, pin)
+    h = Handlers(app, (number, pin))
     body = ft.Column(
         [
             ft.Text(
@@ -47,14 +99,14 @@ def build(app: KioskApp) -> ft.Control:
                 [
                     ft.Button(
                         content=ft.Text(t(locale, "staff.sign_in"), size=18),
-                        on_click=app.on_staff_sign_in,
+                        on_click=h.on_sign_in,
                         key="staff-sign-in",
                         height=TAP_MIN,
                         width=140,
                     ),
                     ft.OutlinedButton(
                         content=ft.Text(t(locale, "staff.sign_out"), size=18),
-                        on_click=app.on_staff_sign_out,
+                        on_click=h.on_sign_out,
                         key="staff-sign-out",
                         height=TAP_MIN,
                         width=140,

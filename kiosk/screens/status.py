@@ -10,7 +10,7 @@ from kiosk.ui import INK, TAP_MIN
 from rapport.i18n import t
 
 if TYPE_CHECKING:
-    from kiosk.app import KioskApp
+    from kiosk.host import KioskHost
 
 
 def _centred(controls: list[ft.Control]) -> ft.Control:
@@ -31,7 +31,7 @@ def loading() -> ft.Control:
     return _centred([ft.ProgressRing(width=56, height=56)])
 
 
-def saving(app: KioskApp) -> ft.Control:
+def saving(app: KioskHost) -> ft.Control:
     return _centred(
         [
             ft.ProgressRing(width=56, height=56),
@@ -40,7 +40,7 @@ def saving(app: KioskApp) -> ft.Control:
     )
 
 
-def failed(app: KioskApp) -> ft.Control:
+def failed(app: KioskHost) -> ft.Control:
     locale = app.state.locale
     return _centred(
         [

@@ -12,10 +12,10 @@ from kiosk.ui import INK, MUTED, TAP_MIN
 from rapport.i18n import t
 
 if TYPE_CHECKING:
-    from kiosk.app import KioskApp
+    from kiosk.host import KioskHost
 
 
-def build(app: KioskApp, seconds: int) -> tuple[ft.Control, ft.Text]:
+def build(app: KioskHost, seconds: int) -> tuple[ft.Control, ft.Text]:
     locale = app.state.locale
     countdown = ft.Text(
         t(locale, "kiosk.thanks.countdown", seconds=seconds), size=18, color=MUTED, key="countdown"

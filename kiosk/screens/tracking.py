@@ -1,23 +1,88 @@
-"""The public status page of a complaint (/t/<code>): no account, no contact data, no names."""
+"""The public status page of a complaint (/t/<code>): no account, no contact data, no names.
+
+Its handlers live here, and :func:`find`, which the app also calls for a code in the address.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
+from kiosk import backend
 from kiosk.screens.case_status import grade_row
 from kiosk.screens.frame import form_width, frame
+from kiosk.state import Screen
 from kiosk.ui import INK, MUTED, TAP_MIN
+from models.complaint import ComplaintNotFound, SatisfactionNotOpen
 from rapport.i18n import fmt_datetime, fmt_due, t
 
 if TYPE_CHECKING:
-    from kiosk.app import KioskApp
+    from kiosk.host import KioskHost
 
 
-def lookup(app: KioskApp) -> ft.Control:
+async def find(app: KioskHost, code: str) -> None:
+    """Look a tracking code up: a complaint's status page, a 差评 case's, or the lookup form again."""
+    from models.codes import normalise_tracking_code
+
+    app.state.enrol_draft = code.strip()[:14]
+    client = app.page.client_ip or "unknown"
+    limit = await asyncio.to_thread(backend.status_lookups_per_minute, app.ctx)
+    if not app.ctx.status_limiter.allow(client, limit):
+        app.state.say("status.limited")
+        app.state.go(Screen.status_lookup)
+    elif normalise_tracking_code(code) is None:
+        app.state.say("status.malformed" if code.strip() else "status.lookup")
+        app.state.go(Screen.status_lookup)
+    else:
+        found = await asyncio.to_thread(backend.complaint_status, app.ctx, code)
+        case = None if found is not None else await asyncio.to_thread(backend.case_status, app.ctx, code)
+        if case is not None:  # the code of a 差评 case rather than of a complaint
+            app.case_view, app.status_code = case, code.strip().upper()
+            app.state.say(None)
+            app.state.go(Screen.case_status)
+        elif found is None:
+            app.state.say("status.not_found")
+            app.state.go(Screen.status_lookup)
+        else:
+            app.complaint_status, app.status_code = found, code.strip().upper()
+            app.state.say(None)
+            app.state.go(Screen.status_view)
+    app.render()
+
+
+class Handlers:
+    """The status page's event handlers (async methods, as Flet awaits them)."""
+
+    def __init__(self, app: KioskHost, field: ft.TextField | None = None):
+        self.app = app
+        self.field = field  # the lookup form's code field
+
+    async def on_lookup(self, _e: ft.Event[Any]) -> None:
+        code = (self.field.value if self.field else "") or ""
+        await find(self.app, code)
+
+    async def on_satisfied(self, e: ft.Event[Any]) -> None:
+        app = self.app
+        grade = str(e.control.data)
+        try:
+            code = app.status_code or ""
+            result = await asyncio.to_thread(backend.answer, app.ctx, code=code, grade=grade)
+        except (ComplaintNotFound, SatisfactionNotOpen):
+            found = await asyncio.to_thread(backend.complaint_status, app.ctx, app.status_code or "")
+            app.complaint_status = found or app.complaint_status
+            app.state.say(None)
+        else:
+            app.complaint_status = result
+            app.state.say("status.thanks_no" if grade == "dissatisfied" else "status.thanks_yes")
+        app.render()
+
+
+def lookup(app: KioskHost) -> ft.Control:
     locale = app.state.locale
     message = t(locale, app.state.message_key) if app.state.message_key else None
+    h = Handlers(app)
     field = ft.TextField(
         label=t(locale, "status.code"),
         value=app.state.enrol_draft,
@@ -25,12 +90,12 @@ def lookup(app: KioskApp) -> ft.Control:
         max_length=14,
         capitalization=ft.TextCapitalization.CHARACTERS,
         text_size=22,
-        on_submit=app.on_status_lookup,
+        on_submit=h.on_lookup,
         error=message,
         error_max_lines=3,
         autofocus=True,
     )
-    app.status_field = field
+    h.field = field
     body = ft.Column(
         [
             ft.Text(t(locale, "status.title"), size=26, weight=ft.FontWeight.BOLD, color=INK),
@@ -38,7 +103,7 @@ def lookup(app: KioskApp) -> ft.Control:
             field,
             ft.Button(
                 content=ft.Text(t(locale, "status.search"), size=18),
-                on_click=app.on_status_lookup,
+                on_click=h.on_lookup,
                 key="status-search",
                 height=TAP_MIN,
                 width=160,
@@ -50,7 +115,7 @@ def lookup(app: KioskApp) -> ft.Control:
     return frame(app, body)
 
 
-def view(app: KioskApp) -> ft.Control:
+def view(app: KioskHost) -> ft.Control:
     state = app.state
     locale = state.locale
     status = app.complaint_status
@@ -103,7 +168,7 @@ def view(app: KioskApp) -> ft.Control:
     if status.can_answer:
         rows += [
             ft.Text(t(locale, "status.ask"), size=18, weight=ft.FontWeight.W_500, color=INK),
-            grade_row(locale, app.on_satisfied, "complaint-grade-"),
+            grade_row(locale, Handlers(app).on_satisfied, "complaint-grade-"),
         ]
     rows.append(ft.Text(t(locale, "status.timeline"), size=18, weight=ft.FontWeight.BOLD, color=INK))
     for entry in status.timeline:

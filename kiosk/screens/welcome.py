@@ -14,12 +14,12 @@ from kiosk.ui import INK, MUTED, is_narrow, rating_button
 from rapport.i18n import t
 
 if TYPE_CHECKING:
-    from kiosk.app import KioskApp
+    from kiosk.host import KioskHost
 
 STAR = "#B8860B"  # a muted gold: noticed, but quieter than the faces
 
 
-def staff_card(app: KioskApp) -> ft.Control:
+def staff_card(app: KioskHost) -> ft.Control:
     locale = app.state.locale
     place = app.state.place
     assert place is not None
@@ -48,7 +48,7 @@ def staff_card(app: KioskApp) -> ft.Control:
     )
 
 
-def service_star(app: KioskApp) -> ft.Control | None:
+def service_star(app: KioskHost) -> ft.Control | None:
     """One quiet line naming the branch's Service Star, when there is one and the policy shows it."""
     place, locale = app.state.place, app.state.locale
     if place is None or not place.star_name or not place.star_month:
@@ -73,7 +73,7 @@ def service_star(app: KioskApp) -> ft.Control | None:
     )
 
 
-def build(app: KioskApp) -> ft.Control:
+def build(app: KioskHost) -> ft.Control:
     state = app.state
     locale = state.locale
     narrow = is_narrow(app.page)
