@@ -1,5 +1,5 @@
 """The admin app's door to the working-day calendar (models/holidays.py) and the complaint-clock
-presets (models/policy.py ``PRESETS``), both shown on the rules screen.
+presets (models/presets.py ``PRESETS``), both shown on the rules screen.
 
 Who may do what, as for the rules: an administrator reads and changes the deployment's calendar and
 any branch's own marks, and applies a preset to any scope; a supervisor reads their own branch's
@@ -29,7 +29,7 @@ from models import holidays as cal
 from models.errors import Forbidden, NotFound, ValidationFailed
 from models.inspection import DEFAULT_TZ
 from models.org import Branch, Role, Staff
-from models.policy import PRESETS, apply_preset, preset_changes
+from models.presets import PRESETS, apply_preset, preset_changes
 from rapport.context import AppContext
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100  # years a calendar may be kept for

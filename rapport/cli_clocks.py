@@ -90,7 +90,7 @@ def policy_preset(
 ) -> None:
     """Apply a named set of complaint-clock values; prints each value that changes (audited)."""
     from models.errors import ValidationFailed
-    from models.policy import PRESETS, apply_preset, preset_changes
+    from models.presets import PRESETS, apply_preset, preset_changes
     from rapport.cli_common import fail as _fail
     from rapport.cli_common import open_context as _context
 

@@ -20,7 +20,8 @@ from models.cases import RatingCase
 from models.clock import utcnow
 from models.indicators import indicators, total
 from models.org import Branch, Staff
-from models.policy import Policy, apply_preset
+from models.policy import Policy
+from models.presets import apply_preset
 from models.rating import Rating
 from models.scores import local_month, staff_moments
 from tests.e2e.conftest import (

@@ -16,7 +16,7 @@ from models.audit import AuditEvent
 from models.complaint import Complaint, file_complaint, parse_complaint
 from models.extension_rows import ComplaintExtension
 from models.org import Branch, Counter, Staff
-from models.policy import apply_preset
+from models.presets import apply_preset
 from models.rating import Channel
 from rapport.i18n import fmt_due
 from tests.e2e.conftest import (

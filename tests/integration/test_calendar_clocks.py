@@ -13,7 +13,8 @@ from models.audit import AuditEvent
 from models.complaint import ComplaintCreate, file_complaint, public_status
 from models.errors import NotFound, ValidationFailed
 from models.holidays import CalendarDay, CalendarUnavailable, import_year, marked_days, set_day, work_calendar
-from models.policy import apply_preset, effective_policy, preset_changes
+from models.policy import effective_policy
+from models.presets import apply_preset, preset_changes
 from models.rating import Channel
 
 SH = ZoneInfo("Asia/Shanghai")

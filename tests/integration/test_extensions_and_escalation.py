@@ -25,7 +25,7 @@ from models.errors import Forbidden, ValidationFailed
 from models.extensions import ExtensionRefused, decide_extension, request_extension
 from models.holidays import import_year
 from models.org import Role, Staff
-from models.policy import apply_preset
+from models.presets import apply_preset
 from models.rating import Channel
 from rapport.alerting import sla_sweep
 

@@ -21,7 +21,7 @@ from models.clock import pin
 from models.crypto import hash_secret
 from models.holidays import import_year
 from models.org import Staff
-from models.policy import apply_preset
+from models.presets import apply_preset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here
 from admin_support import PASSWORD, Open, sign_in  # noqa: E402

@@ -17,7 +17,7 @@ from models.crypto import hash_secret
 from models.extension_rows import ComplaintExtension
 from models.holidays import import_year
 from models.org import Role, Staff
-from models.policy import apply_preset
+from models.presets import apply_preset
 from models.rating import Channel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here

@@ -787,7 +787,7 @@ async def test_the_lookup_limit_follows_the_policy_an_administrator_sets(open_ki
 async def test_a_rejected_complaint_under_the_bank_rules_tells_the_customer_the_remedies(
     open_kiosk: Open, db, world
 ):
-    from models.policy import BANK_REMEDIES_EN, BANK_REMEDIES_ZH, apply_preset
+    from models.presets import BANK_REMEDIES_EN, BANK_REMEDIES_ZH, apply_preset
 
     complaint_id, code = file_one(db, world)
     with db.write() as s:

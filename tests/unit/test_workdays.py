@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from models.complaint import Severity, clocks
-from models.policy import PRESETS, PolicyValues
+from models.policy import PolicyValues
+from models.presets import PRESETS
 from models.sla import BusinessHours, add_business_hours, format_weekly, parse_weekly
 from models.workdays import NoWorkingDay, WorkCalendar, day_deadline, last_day
 
