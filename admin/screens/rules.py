@@ -14,29 +14,27 @@ in view with the Save button and the outcome of the last action.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import date
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import flet as ft
-from babel.dates import format_date
 
 from admin import rules as service
 from admin.screens import calendar as calendar_cards
 from admin.screens.common import INK, MUTED, TAP, named_dropdown
 from admin.screens.rule_words import choice_label, label
+from admin.screens.rules_history import card as _card
+from admin.screens.rules_history import history as _history
+from admin.screens.rules_state import GLOBAL, RulesState, revision_of, setting_of, state
 from models.auth import SessionExpired
 from models.errors import Forbidden, NotFound, ValidationFailed
 from models.org import Role
-from rapport.i18n import fmt_datetime, fmt_number, t
+from rapport.i18n import fmt_number, t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost
 
 log = logging.getLogger(__name__)
-KEY = "rules"
-GLOBAL = "global"
 ERROR = "#B3261E"
 OK = "#1E4E8C"
 CHANGED = "#7D5700"
@@ -49,43 +47,6 @@ FORMATS = {
     "int_list": "list",
     "text_list": "list",
 }
-
-
-@dataclass
-class RulesState:
-    data: service.Rules | None = None
-    scope: str = GLOBAL  # GLOBAL or a branch id
-    drafts: dict[str, str] = field(default_factory=dict)  # setting -> what was typed, not saved yet
-    error: service.RuleInvalid | None = None
-    message: tuple[str, dict[str, Any], bool] | None = None  # catalog key, values, good news
-    body: ft.Column | None = None  # the scrolling column, to bring a refused field into view
-    # The one open adoption form: the version it is about, what was typed, and the refusal
-    # (the field it names, "adopted_on" or "adopted_how"); kept across re-renders.
-    adopt: int | None = None
-    adopt_date: str = ""
-    adopt_how: str = ""
-    adopt_error: str | None = None
-    busy: bool = False
-
-    def close_adoption(self) -> None:
-        self.adopt, self.adopt_date, self.adopt_how, self.adopt_error = None, "", "", None
-
-
-def revision_of(v: RulesState, version: int | None) -> service.Revision | None:
-    if v.data is None or version is None:
-        return None
-    return next((r for r in v.data.history if r.version == version), None)
-
-
-def setting_of(v: RulesState, key: str) -> service.Setting | None:
-    return next((s for s in v.data.settings if s.key == key), None) if v.data else None
-
-
-def state(app: AdminHost) -> RulesState:
-    v = app.view.get(KEY)
-    if not isinstance(v, RulesState):
-        v = app.view[KEY] = RulesState()
-    return v
 
 
 async def load(app: AdminHost) -> None:
@@ -401,135 +362,6 @@ def _field(locale: str, v: RulesState, s: service.Setting, h: Handlers, editable
         col={"xs": 12, "md": 6},
         padding=ft.Padding.only(top=8, bottom=8),  # room for the field's floating label
     )
-
-
-def _card(title: str, controls: list[ft.Control], key: str) -> ft.Control:
-    return ft.Container(
-        key=key,
-        bgcolor=ft.Colors.WHITE,
-        border_radius=12,
-        padding=14,
-        content=ft.Column(
-            [ft.Text(title, size=18, weight=ft.FontWeight.BOLD, color=INK), *controls], spacing=8
-        ),
-    )
-
-
-def _day(locale: str, value: date) -> str:
-    return str(format_date(value, "medium", locale=locale.replace("-", "_")))
-
-
-def _adoption_text(locale: str, r: service.Revision) -> str:
-    if r.adopted_on is None:
-        return t(locale, "rules.adopt.none")
-    return t(locale, "rules.adopt.line", on=_day(locale, r.adopted_on), how=r.adopted_how)
-
-
-def _adoption_form(locale: str, v: RulesState, h: Handlers) -> ft.Control:
-    """The day and the way a version was adopted, with Save and Cancel, inside that version's entry."""
-
-    def error(name: str) -> str | None:
-        return t(locale, f"rules.adopt.error.{name}") if v.adopt_error == name else None
-
-    day = h.adopt_fields["date"] = ft.TextField(
-        label=t(locale, "rules.adopt.date"),
-        value=v.adopt_date,
-        error=error("adopted_on"),
-        error_max_lines=3,
-        on_change=h.on_adopt_edit,
-        data="date",
-        key="rules-adopt-date",
-        keyboard_type=ft.KeyboardType.DATETIME,
-        autofocus=True,
-    )
-    how = h.adopt_fields["how"] = ft.TextField(
-        label=t(locale, "rules.adopt.how"),
-        value=v.adopt_how,
-        error=error("adopted_how"),
-        error_max_lines=3,
-        max_length=service.ADOPTED_HOW_MAX_CHARS,
-        on_change=h.on_adopt_edit,
-        data="how",
-        key="rules-adopt-how",
-    )
-    save = ft.Button(
-        content=t(locale, "rules.adopt.save"),
-        icon=ft.Icons.SAVE,
-        on_click=h.on_adopt_save,
-        key="rules-adopt-save",
-        height=TAP,
-    )
-    cancel = ft.TextButton(
-        content=t(locale, "rules.adopt.cancel"),
-        icon=ft.Icons.CLOSE,
-        on_click=h.on_adopt_cancel,
-        key="rules-adopt-cancel",
-        height=TAP,
-    )
-    return ft.Container(
-        content=ft.Column([day, how, ft.Row([save, cancel], wrap=True, spacing=8)], spacing=10),
-        padding=ft.Padding.only(top=10, bottom=4),
-        key="rules-adopt-form",
-    )
-
-
-def _history(locale: str, v: RulesState, data: service.Rules, h: Handlers, editable: bool) -> ft.Control:
-    """Every saved version: who saved it and what changed, when it was published and how it was
-    adopted; an administrator records the adoption of each."""
-    sep = "、" if locale == "zh-CN" else ", "
-    lines: list[ft.Control] = []
-    for r in data.history:
-        who = r.saved_by or t(locale, "rules.history.system")
-        at = fmt_datetime(locale, r.saved_at, data.tz)
-        parts = [t(locale, "rules.history.line", version=r.version, at=at, who=who)]
-        if r.changed:
-            parts.append(
-                t(locale, "rules.history.changed", keys=sep.join(label(locale, k) for k in r.changed))
-            )
-        if r.removed:
-            parts.append(
-                t(locale, "rules.history.removed", keys=sep.join(label(locale, k) for k in r.removed))
-            )
-        if r.published_at is not None:
-            parts.append(
-                t(locale, "rules.history.published", at=fmt_datetime(locale, r.published_at, data.tz))
-            )
-        else:
-            parts.append(t(locale, "rules.history.unpublished"))
-        parts.append(_adoption_text(locale, r))
-        entry: list[ft.Control] = [
-            ft.Column(
-                [
-                    ft.Text(parts[0], weight=ft.FontWeight.W_500, color=INK),
-                    *(ft.Text(p, size=14, color=MUTED) for p in parts[1:]),
-                ],
-                spacing=0,
-                key=f"rules-rev-{r.version}",
-            )
-        ]
-        if editable and v.adopt == r.version:
-            entry.append(_adoption_form(locale, v, h))
-        elif editable:
-            entry.append(
-                ft.OutlinedButton(
-                    content=t(locale, "rules.adopt.open"),
-                    icon=ft.Icons.HOW_TO_VOTE_OUTLINED,
-                    on_click=h.on_adopt_open,
-                    data=r.version,
-                    key=f"rules-adopt-{r.version}",
-                    height=TAP,
-                )
-            )
-        lines.append(
-            ft.Container(
-                content=ft.Column(entry, spacing=4),
-                key=ft.ScrollKey(f"rules-entry-{r.version}"),  # type: ignore[call-arg]  # see _field
-                padding=ft.Padding.only(bottom=6),
-            )
-        )
-    if not lines:
-        lines.append(ft.Text(t(locale, "rules.history.none"), color=MUTED, key="rules-history-none"))
-    return _card(t(locale, "rules.history"), lines, "rules-history")
 
 
 def _scope_picker(locale: str, v: RulesState, data: service.Rules, h: Handlers, editable: bool) -> ft.Control:
