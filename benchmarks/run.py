@@ -32,12 +32,14 @@ PLANS: dict[str, list[list[str]]] = {
         ["bench_dashboard", "--ratings", "200000", "--ratings", "2000000", "--ratings", "10000000"],
         ["bench_sessions", "--sessions", "500"],
         ["bench_first_load", "--loads", "5"],
+        ["bench_reads"],
     ],
     "quick": [
         ["bench_intake", "--quick"],
         ["bench_dashboard", "--ratings", "200000", "--repeat", "15"],
         ["bench_sessions", "--sessions", "100", "--tap-window", "20"],
         ["bench_first_load", "--loads", "2"],
+        ["bench_reads", "--quick"],
     ],
 }
 
