@@ -16,10 +16,11 @@ import flet as ft
 from admin import backend
 from admin.screens import extension_panel
 from admin.screens.common import INK, MUTED, TAP, due_label, named_dropdown, severity_badge
+from admin.screens.errors import message_for
 from models.auth import SessionExpired
 from models.cases import About, Finding
 from models.complaint import InvalidTransition
-from models.errors import Forbidden, ValidationFailed
+from models.errors import ValidationFailed
 from rapport.i18n import fmt_datetime, t
 
 if TYPE_CHECKING:
@@ -76,13 +77,14 @@ def build(app: AdminHost) -> ft.Control:
         except ValidationFailed as exc:
             known = ("root_cause", "note", "finding", "about")
             app.say(f"admin.error.{exc.field}" if exc.field in known else "admin.error.generic")
-        except InvalidTransition:
-            app.say("admin.error.invalid")
-        except Forbidden:
-            app.say("admin.error.forbidden")
-        except Exception:
-            log.exception("admin: complaint action failed")
-            app.say("admin.error.generic")
+        except Exception as exc:
+            key, shown = message_for(
+                exc,
+                {InvalidTransition: "admin.error.invalid"},
+                log=log,
+                failed="admin: complaint action failed",
+            )
+            app.say(key, **shown)
         else:
             v.draft = {}
             app.say("admin.action.done", ok=True)

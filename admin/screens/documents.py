@@ -17,6 +17,7 @@ import flet as ft
 
 from admin import documents
 from admin.screens.common import INK, MUTED, TAP
+from admin.screens.errors import message_for
 from models.auth import SessionExpired
 from models.errors import Forbidden, StaffNotFound, ValidationFailed
 from models.scores import Month
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from admin.host import AdminHost
 
 log = logging.getLogger(__name__)
+FORBIDDEN: dict[type[Exception], str] = {Forbidden: "documents.error.forbidden"}
+GENERIC = "documents.error.generic"
 ERROR, OK = "#B3261E", "#1E4E8C"
 CSV_KINDS = ("ratings", "complaints", "sanctions")
 SERVICES = {
@@ -141,11 +144,11 @@ class Handlers:
                 v.say("documents.error.no_staff")
             else:
                 v.say("documents.error.generic")
-        except Forbidden:
-            v.say("documents.error.forbidden")
-        except Exception:
-            log.exception("admin: making a document failed")
-            v.say("documents.error.generic")
+        except Exception as exc:
+            key, values = message_for(
+                exc, FORBIDDEN, log=log, failed="admin: making a document failed", generic=GENERIC
+            )
+            v.say(key, **values)
         else:
             v.say("documents.saved", ok=True, file=made.file_name)
         finally:
@@ -169,13 +172,15 @@ class Handlers:
             await self.app.call(documents.rotate_token, staff_id)
         except SessionExpired:
             return
-        except StaffNotFound:
-            v.say("documents.error.staff_gone")
-        except Forbidden:
-            v.say("documents.error.forbidden")
-        except Exception:
-            log.exception("admin: rotating a badge code failed")
-            v.say("documents.error.generic")
+        except Exception as exc:
+            key, values = message_for(
+                exc,
+                {StaffNotFound: "documents.error.staff_gone", **FORBIDDEN},
+                log=log,
+                failed="admin: rotating a badge code failed",
+                generic=GENERIC,
+            )
+            v.say(key, **values)
         else:
             v.say("documents.rotated", ok=True, name=name)
         await self._reload()

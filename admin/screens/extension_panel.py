@@ -14,6 +14,7 @@ import flet as ft
 
 from admin import extensions as service
 from admin.screens.common import INK, MUTED, TAP
+from admin.screens.errors import Key, message_for
 from models.auth import SessionExpired
 from models.complaint import InvalidTransition
 from models.errors import Forbidden, ValidationFailed
@@ -24,6 +25,12 @@ if TYPE_CHECKING:
     from admin.host import AdminHost
 
 log = logging.getLogger(__name__)
+REFUSALS: dict[type[Exception], Key] = {  # a subclass before its base
+    ExtensionRefused: lambda exc: f"admin.ext.error.{exc.reason}",
+    ValidationFailed: "admin.ext.error.reason",
+    Forbidden: "admin.ext.error.forbidden",
+    InvalidTransition: "admin.ext.error.decided",
+}
 KEY = "extension"
 ERROR, OK = "#B3261E", "#1E4E8C"
 
@@ -169,17 +176,9 @@ class Handlers:
             await self.app.call(call, *args)
         except SessionExpired:
             return
-        except ExtensionRefused as exc:
-            v.message, v.ok, v.values = f"admin.ext.error.{exc.reason}", False, {}
-        except ValidationFailed:
-            v.message, v.ok, v.values = "admin.ext.error.reason", False, {}
-        except Forbidden:
-            v.message, v.ok, v.values = "admin.ext.error.forbidden", False, {}
-        except InvalidTransition:
-            v.message, v.ok, v.values = "admin.ext.error.decided", False, {}
-        except Exception:
-            log.exception("admin: extension step failed")
-            v.message, v.ok, v.values = "admin.error.generic", False, {}
+        except Exception as exc:
+            key, values = message_for(exc, REFUSALS, log=log, failed="admin: extension step failed")
+            v.message, v.ok, v.values = key, False, values
         else:
             v.message, v.ok, v.values, v.reason = done, True, {}, ""
         await self.app.reload_detail()

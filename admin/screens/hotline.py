@@ -15,8 +15,9 @@ import flet as ft
 
 from admin import hotline
 from admin.screens.common import INK, MUTED, TAP
+from admin.screens.errors import message_for
 from models.auth import SessionExpired
-from models.errors import Forbidden, IdempotencyConflict
+from models.errors import IdempotencyConflict
 from rapport.i18n import t
 
 if TYPE_CHECKING:
@@ -84,13 +85,13 @@ async def _submit(app: AdminHost) -> None:
         return
     except hotline.HotlineFormInvalid as exc:
         draft.errors = dict(exc.errors)
-    except IdempotencyConflict:
-        draft.message = "admin.hotline.error.conflict"
-    except Forbidden:
-        draft.message = "admin.error.forbidden"
-    except Exception:
-        log.exception("admin: hotline entry failed")
-        draft.message = "admin.error.generic"
+    except Exception as exc:
+        draft.message, _ = message_for(
+            exc,
+            {IdempotencyConflict: "admin.hotline.error.conflict"},
+            log=log,
+            failed="admin: hotline entry failed",
+        )
     finally:
         draft.busy = False
     app.render()

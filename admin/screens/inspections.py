@@ -14,6 +14,7 @@ from babel.dates import format_time
 
 from admin import supervision
 from admin.screens.common import INK, MUTED, TAP
+from admin.screens.errors import message_for
 from models.auth import SessionExpired
 from models.errors import Forbidden, StaffNotFound, ValidationFailed
 from models.inspection import SpotCheckNotOpen
@@ -191,11 +192,15 @@ class Handlers:
         except SpotCheckNotOpen:
             v.spot_check_id = None
             v.say("admin.inspect.error.spot_closed")
-        except Forbidden:
-            v.say("admin.inspect.error.forbidden")
-        except Exception:
-            log.exception("admin: recording an inspection failed")
-            v.say("admin.inspect.error.generic")
+        except Exception as exc:
+            key, values = message_for(
+                exc,
+                {Forbidden: "admin.inspect.error.forbidden"},
+                log=log,
+                failed="admin: recording an inspection failed",
+                generic="admin.inspect.error.generic",
+            )
+            v.say(key, **values)
         else:
             v.reset_form()
             v.say("admin.inspect.saved", ok=True)

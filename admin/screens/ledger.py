@@ -14,6 +14,7 @@ from admin import ledger as service
 from admin.screens import ledger_cards as cards
 from admin.screens import ledger_eval, ledger_list, ledger_propose
 from admin.screens.common import INK, MUTED, TAP
+from admin.screens.errors import message_for
 from admin.screens.ledger_propose import over_cap_values
 from admin.screens.ledger_state import TABS, LedgerState, load, reload, state
 from models.auth import SessionExpired
@@ -90,15 +91,18 @@ async def decide(app: AdminHost, v: LedgerState, target: str, item_id: int, yes:
         v.card_errors[slot] = f"admin.ledger.error.{exc.why}"
         app.render()
         return
-    except LedgerStepRefused:
-        v.say("admin.ledger.error.step")
-    except NotFound:
-        v.say("admin.ledger.error.gone")
-    except Forbidden:
-        v.say("admin.ledger.error.forbidden")
-    except Exception:
-        log.exception("admin: ledger decision failed")
-        v.say("admin.error.generic")
+    except Exception as exc:
+        key, values = message_for(
+            exc,
+            {
+                LedgerStepRefused: "admin.ledger.error.step",
+                NotFound: "admin.ledger.error.gone",
+                Forbidden: "admin.ledger.error.forbidden",
+            },
+            log=log,
+            failed="admin: ledger decision failed",
+        )
+        v.say(key, **values)
     else:
         v.reasons.pop(slot, None)
         done = ("approved" if yes else "rejected") if target == "p" else ("overturned" if yes else "upheld")

@@ -12,6 +12,7 @@ import flet as ft
 from admin import ledger as service
 from admin.screens import ledger_cards as cards
 from admin.screens.common import MUTED, TAP
+from admin.screens.errors import message_for
 from admin.screens.ledger_state import LedgerState, reload, state
 from models.auth import SessionExpired
 from models.errors import Forbidden, ValidationFailed
@@ -55,11 +56,14 @@ class Handlers:
                 f"admin.ledger.error.{exc.field}" if exc.field in known else "admin.error.generic",
                 month=label,
             )
-        except Forbidden:
-            v.say("admin.ledger.error.forbidden")
-        except Exception:
-            log.exception("admin: monthly evaluation failed")
-            v.say("admin.error.generic")
+        except Exception as exc:
+            key, values = message_for(
+                exc,
+                {Forbidden: "admin.ledger.error.forbidden"},
+                log=log,
+                failed="admin: monthly evaluation failed",
+            )
+            v.say(key, **values)
         else:
             v.say(
                 "admin.ledger.eval.done",

@@ -12,6 +12,7 @@ import flet as ft
 from admin import ledger as service
 from admin.screens import ledger_cards as cards
 from admin.screens.common import INK, MUTED, TAP
+from admin.screens.errors import message_for
 from admin.screens.ledger_state import LedgerState, ProposalDraft, reload, state
 from models.auth import SessionExpired
 from models.errors import Forbidden, StaffNotFound, ValidationFailed
@@ -125,11 +126,14 @@ class Handlers:
         except StaffNotFound:
             d.errors["staff_id"] = "admin.ledger.form.error.staff_id"
             v.say("admin.ledger.form.fix")
-        except Forbidden:
-            v.say("admin.ledger.form.error.forbidden")
-        except Exception:
-            log.exception("admin: proposing by hand failed")
-            v.say("admin.error.generic")
+        except Exception as exc:
+            key, values = message_for(
+                exc,
+                {Forbidden: "admin.ledger.form.error.forbidden"},
+                log=log,
+                failed="admin: proposing by hand failed",
+            )
+            v.say(key, **values)
         else:
             v.draft = ProposalDraft()
             v.say("admin.ledger.form.saved", ok=True, id=new_id)

@@ -18,6 +18,7 @@ import flet as ft
 from admin import staff_portal as portal
 from admin.screens import me_consent
 from admin.screens.common import INK, MUTED, TAP
+from admin.screens.errors import message_for
 from admin.screens.me_lists import comments_tab, complaints_tab, records_tab
 from admin.screens.me_parts import note
 from admin.screens.me_rules import rules_tab
@@ -101,11 +102,9 @@ class Handlers:
             await self.app.call(portal.set_public_consent, consent)
         except SessionExpired:
             return
-        except Forbidden:
-            self.v.say("admin.error.forbidden")
-        except Exception:
-            log.exception("my page: consent failed")
-            self.v.say("admin.error.generic")
+        except Exception as exc:
+            key, values = message_for(exc, log=log, failed="my page: consent failed")
+            self.v.say(key, **values)
         else:
             self.v.say("me.consent.given" if consent else "me.consent.withdrawn", ok=True)
         await self._reload()

@@ -14,6 +14,7 @@ from admin import ledger as service
 from admin.screens import ledger_cards as cards
 from admin.screens import personal_file
 from admin.screens.common import INK, MUTED, named_dropdown
+from admin.screens.errors import message_for
 from models.auth import SessionExpired
 from models.errors import Forbidden, NotFound, ValidationFailed
 from rapport.i18n import t
@@ -81,13 +82,13 @@ async def open_file(app: AdminHost, staff_id: int, month: str | None) -> None:
         v.file = await app.call(service.personal_file, staff_id, month=month)
     except SessionExpired:
         return
-    except Forbidden:
-        v.message = "admin.people.error.forbidden"
-    except NotFound:
-        v.message = "admin.people.error.gone"
-    except Exception:
-        log.exception("admin: opening a personal file failed")
-        v.message = "admin.error.generic"
+    except Exception as exc:
+        v.message, _ = message_for(
+            exc,
+            {Forbidden: "admin.people.error.forbidden", NotFound: "admin.people.error.gone"},
+            log=log,
+            failed="admin: opening a personal file failed",
+        )
     app.render()
 
 

@@ -22,6 +22,7 @@ import flet as ft
 from admin import rules as service
 from admin.screens import calendar as calendar_cards
 from admin.screens.common import INK, MUTED, TAP, named_dropdown
+from admin.screens.errors import message_for
 from admin.screens.rule_words import choice_label, label
 from admin.screens.rules_history import card as _card
 from admin.screens.rules_history import history as _history
@@ -186,11 +187,15 @@ class Handlers:
             if v.body is not None:
                 await v.body.scroll_to(scroll_key=f"rules-block-{exc.field}", duration=300)
             return
-        except (Forbidden, NotFound):
-            v.message = ("rules.forbidden", {}, False)
-        except Exception:
-            log.exception("admin: saving the rules failed")
-            v.message = ("rules.generic", {}, False)
+        except Exception as exc:
+            key, values = message_for(
+                exc,
+                {Forbidden: "rules.forbidden", NotFound: "rules.forbidden"},
+                log=log,
+                failed="admin: saving the rules failed",
+                generic="rules.generic",
+            )
+            v.message = (key, values, False)
         else:
             v.error = None
             if fn is service.reset_rule:

@@ -13,6 +13,7 @@ import flet as ft
 
 from admin import supervision
 from admin.screens.common import INK, MUTED, TAP
+from admin.screens.errors import message_for
 from models.auth import SessionExpired
 from models.errors import Forbidden, StaffNotFound, ValidationFailed
 from rapport.i18n import t
@@ -122,11 +123,15 @@ class Handlers:
         except StaffNotFound:
             v.errors["staff_id"] = "admin.training.error.staff_required"
             v.say("admin.training.error.fix_fields")
-        except Forbidden:
-            v.say("admin.training.error.forbidden")
-        except Exception:
-            log.exception("admin: recording training failed")
-            v.say("admin.training.error.generic")
+        except Exception as exc:
+            key, _ = message_for(
+                exc,
+                {Forbidden: "admin.training.error.forbidden"},
+                log=log,
+                failed="admin: recording training failed",
+                generic="admin.training.error.generic",
+            )
+            v.say(key)
         else:
             v.course, v.completed_on, v.passed = "", "", False
             v.say("admin.training.saved", ok=True)
