@@ -11,38 +11,32 @@ as-is, subsetting it to the glyphs used, so Chinese shows and can be extracted a
 conversion to TrueType outlines is needed. Only a Regular weight ships, so the same file is
 registered as bold, and emphasis comes from size and colour instead.
 
-The builder gathers every figure first (:func:`gather`, the database part) and then draws
-(:func:`render`), reporting progress through ``progress(fraction, step name)`` so a screen or the
-command line can show how far it is.
+The builder gathers every figure first (:func:`gather`, the database part, which lives in
+rapport/report_data.py) and then draws (:func:`render`, this module), reporting progress through
+``progress(fraction, step name)`` so a screen or the command line can show how far it is.
 """
 
 from __future__ import annotations
 
-from collections import Counter as Tally
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton
 from fpdf import FPDF
 from fpdf.enums import WrapMode
 from fpdf.fonts import FontFace
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from models.catalog import ConductClause
 from models.clock import utcnow
-from models.complaint import Complaint, ComplaintStatus, Severity
-from models.errors import ValidationFailed
-from models.indicators import RATES, Indicators, indicators, total
-from models.inspection import FindingResult, Inspection, InspectionFinding
-from models.org import Branch, Staff
-from models.rating import Rating
-from models.sanction import Sanction, SanctionKind, SanctionStatus
-from models.scores import Leaderboard, Moments, Month, branch_moments, leaderboard, local_day_start
+from models.indicators import RATES
+from models.scores import Moments, Month
 from rapport.context import ASSETS_DIR
-from rapport.exports import sanctions_filter
 from rapport.i18n import t
+from rapport.report_data import Progress, ReportData, gather
+
+# What other modules import from here; Progress, ReportData and gather are report_data's, re-exported.
+__all__ = ["FONT", "INK", "MUTED", "Progress", "ReportData", "build_report", "gather", "new_pdf", "render"]
 
 FONT = "RapportSans"
 FONT_PATH = ASSETS_DIR / "fonts" / "NotoSansSC-Rapport-Regular.otf"
@@ -52,9 +46,6 @@ ACCENT = (30, 78, 140)
 ACCENT_LIGHT = (214, 226, 243)
 HEAT = (179, 38, 30)
 RULE = (210, 214, 220)
-LOW_SCORE = 2
-HEAT_ROWS = 12
-Progress = Callable[[float, str], None]
 
 
 class RapportPDF(FPDF):
@@ -84,250 +75,6 @@ def new_pdf(*, title: str, footer: str) -> RapportPDF:
     pdf.set_creator("Rapport")
     pdf.set_lang("zh-CN")
     return pdf
-
-
-# ---------------------------------------------------------------------------------------------------
-# The figures
-
-
-@dataclass(frozen=True)
-class DayPoint:
-    day: date
-    n: int
-    mean: float | None
-
-
-@dataclass(frozen=True)
-class ComplaintFigures:
-    received: int
-    resolved: int
-    rejected: int
-    still_open: int
-    overdue: int
-    by_severity: tuple[tuple[str, int], ...]
-    by_clause: tuple[tuple[str, int], ...]  # (clause code, count), most first
-
-
-@dataclass(frozen=True)
-class HeatRow:
-    code: str
-    weeks: tuple[int, ...]
-
-    @property
-    def total(self) -> int:
-        return sum(self.weeks)
-
-
-@dataclass(frozen=True)
-class LedgerLine:
-    kind: str
-    status: str
-    name: str
-    employee_no: str
-    amount_yuan: int | None
-    clauses: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class ReportData:
-    branch_code: str
-    branch_name: str
-    month: Month
-    tz: str
-    generated_at: datetime
-    current: Moments
-    previous: Moments
-    board: Leaderboard
-    days: tuple[DayPoint, ...]
-    complaints: ComplaintFigures
-    weeks: tuple[tuple[int, int], ...]  # (first day, last day) of each week column
-    heat: tuple[HeatRow, ...]
-    clause_names: dict[str, str]
-    star: tuple[str, str] | None  # (name, employee number)
-    ledger: tuple[LedgerLine, ...]
-    cases: Indicators = Indicators()  # the 差评 indicators of the branch (models/indicators.py)
-    case_people: tuple[tuple[str, Indicators], ...] = ()  # per person rated, by name
-
-
-def _weeks(month: Month) -> tuple[tuple[int, int], ...]:
-    """Days 1–7, 8–14, 15–21, 22–28 and the rest: the same columns every month."""
-    last = len(month.days())
-    return tuple((d, min(d + 6, last)) for d in range(1, last + 1, 7))
-
-
-def _complaints(
-    session: Session, branch_id: int, start: datetime, end: datetime, now: datetime
-) -> ComplaintFigures:
-    rows = session.exec(
-        select(Complaint).where(
-            Complaint.branch_id == branch_id,
-            col(Complaint.created_at) >= start,
-            col(Complaint.created_at) < end,
-        )
-    ).all()
-    done = (ComplaintStatus.resolved, ComplaintStatus.closed)
-    severity = Tally(str(c.severity) for c in rows)
-    clauses = Tally(c.category for c in rows if c.status != ComplaintStatus.rejected)
-    overdue = 0
-    for c in rows:
-        answered = c.resolved_at or (c.closed_at if c.status == ComplaintStatus.rejected else None)
-        overdue += (answered or now) > c.due_at
-    return ComplaintFigures(
-        received=len(rows),
-        resolved=sum(1 for c in rows if c.status in done),
-        rejected=sum(1 for c in rows if c.status == ComplaintStatus.rejected),
-        still_open=sum(1 for c in rows if c.status not in (*done, ComplaintStatus.rejected)),
-        overdue=overdue,
-        by_severity=tuple((str(s), severity[str(s)]) for s in (Severity.high, Severity.normal, Severity.low)),
-        by_clause=tuple(sorted(clauses.items(), key=lambda kv: (-kv[1], kv[0]))),
-    )
-
-
-def _heat(
-    session: Session, branch: Branch, month: Month, start: datetime, end: datetime
-) -> tuple[HeatRow, ...]:
-    """Clauses × weeks: reasons of counted low ratings, complaints (not rejected) and inspection
-    violations, each counted in the local week it happened."""
-    zone = ZoneInfo(branch.timezone)
-    weeks = len(_weeks(month))
-    cells: dict[str, list[int]] = {}
-
-    def add(code: str, at: datetime) -> None:
-        week = (at.astimezone(zone).day - 1) // 7
-        cells.setdefault(code, [0] * weeks)[week] += 1
-
-    low = select(col(Rating.created_at), col(Rating.reasons)).where(
-        Rating.branch_id == branch.id,
-        col(Rating.created_at) >= start,
-        col(Rating.created_at) < end,
-        col(Rating.counted).is_(True),
-        col(Rating.score) <= LOW_SCORE,
-    )
-    for at, reasons in session.exec(low).all():
-        for code in set(reasons or ()):
-            add(str(code), at)
-    complaints = select(col(Complaint.created_at), col(Complaint.category)).where(
-        Complaint.branch_id == branch.id,
-        col(Complaint.created_at) >= start,
-        col(Complaint.created_at) < end,
-        col(Complaint.status) != ComplaintStatus.rejected,
-    )
-    for at, code in session.exec(complaints).all():
-        add(str(code), at)
-    findings = (
-        select(col(Inspection.at), col(InspectionFinding.clause_code))
-        .join(InspectionFinding, col(InspectionFinding.inspection_id) == col(Inspection.id))
-        .where(
-            Inspection.branch_id == branch.id,
-            col(Inspection.at) >= start,
-            col(Inspection.at) < end,
-            InspectionFinding.result == FindingResult.violation,
-        )
-    )
-    for at, code in session.exec(findings).all():
-        add(str(code), at)
-    rows = sorted((HeatRow(code, tuple(w)) for code, w in cells.items()), key=lambda r: (-r.total, r.code))
-    return tuple(rows[:HEAT_ROWS])
-
-
-def _ledger(
-    session: Session, branch_id: int, month: Month, start: datetime, end: datetime
-) -> tuple[tuple[str, str] | None, tuple[LedgerLine, ...]]:
-    rows = session.exec(
-        select(Sanction)
-        .where(Sanction.branch_id == branch_id, sanctions_filter(month, start, end))
-        .order_by(col(Sanction.proposed_at), col(Sanction.id))
-    ).all()
-    people = {
-        s.id: s
-        for s in session.exec(select(Staff).where(col(Staff.id).in_({r.staff_id for r in rows}))).all()
-    }
-    awarded = (SanctionStatus.approved, SanctionStatus.acknowledged, SanctionStatus.closed)
-    star = next(
-        (
-            r
-            for r in rows
-            if r.rule == "service_star" and r.kind == SanctionKind.honorary_title and r.status in awarded
-        ),
-        None,
-    )
-    lines = tuple(
-        LedgerLine(
-            str(r.kind),
-            str(r.status),
-            people[r.staff_id].display_name if r.staff_id in people else "?",
-            people[r.staff_id].employee_no if r.staff_id in people else "",
-            r.amount_yuan,
-            tuple(r.clauses),
-        )
-        for r in rows
-    )
-    if star is None or star.staff_id not in people:
-        return None, lines
-    person = people[star.staff_id]
-    return (person.display_name, person.employee_no), lines
-
-
-def gather(
-    session: Session, *, branch_id: int, month: Month, locale: str, now: datetime, progress: Progress
-) -> ReportData:
-    branch = session.get(Branch, branch_id)
-    if branch is None or branch.id is None:
-        raise ValidationFailed("branch", "no such branch")
-    start, end = month.bounds(branch.timezone)
-    if start > now:
-        raise ValidationFailed("month", f"{month} has not begun yet")
-    progress(0.05, t(locale, "documents.step.summary"))
-    current = branch_moments(session, branch.id, start, end)
-    prev_start, prev_end = month.previous().bounds(branch.timezone)
-    previous = branch_moments(session, branch.id, prev_start, prev_end)
-    progress(0.15, t(locale, "documents.step.staff"))
-    board = leaderboard(session, branch.id, month)
-    progress(0.3, t(locale, "documents.step.trend"))
-    days = []
-    for day in month.days():
-        d_start = local_day_start(day, branch.timezone)
-        d_end = local_day_start(day + timedelta(days=1), branch.timezone)
-        m = branch_moments(session, branch.id, d_start, d_end) if d_start < now else Moments()
-        days.append(DayPoint(day, m.n, m.mean))
-    progress(0.45, t(locale, "documents.step.complaints"))
-    complaints = _complaints(session, branch.id, start, end, now)
-    progress(0.55, t(locale, "documents.step.heat"))
-    heat = _heat(session, branch, month, start, end)
-    progress(0.65, t(locale, "documents.step.ledger"))
-    star, ledger = _ledger(session, branch.id, month, start, end)
-    people = indicators(session, branch_id=branch.id, month=month, level="staff")
-    names = {p.id: p.display_name for p in session.exec(select(Staff).where(col(Staff.id).in_(people))).all()}
-    case_people = tuple(
-        sorted(
-            ((names.get(k, "–") if k else "–", v) for k, v in people.items() if v.rated or v.bad),
-            key=lambda p: p[0],
-        )
-    )
-    codes = {r.code for r in heat} | {c for c, _ in complaints.by_clause}
-    clause_names = {
-        c.code: c.short(locale)
-        for c in session.exec(select(ConductClause).where(col(ConductClause.code).in_(codes))).all()
-    }
-    return ReportData(
-        branch.code,
-        branch.name(locale),
-        month,
-        branch.timezone,
-        now,
-        current,
-        previous,
-        board,
-        tuple(days),
-        complaints,
-        _weeks(month),
-        heat,
-        clause_names,
-        star,
-        ledger,
-        cases=total(people),
-        case_people=case_people,
-    )
 
 
 # ---------------------------------------------------------------------------------------------------
