@@ -2,7 +2,7 @@
 
 Every service of the admin app starts with :func:`caller`. It resumes the sign-in from the token in
 a SHORT write transaction of its own (resuming may end a dead session or move ``last_seen_at`` on,
-models/auth.py ``resume``), checks the caller's role, and returns a :class:`Caller`: plain frozen
+models/auth/sessions.py ``resume``), checks the caller's role, and returns a :class:`Caller`: plain frozen
 data, read afresh on every call, so an ended session, a disabled account or a changed role or branch
 applies at the next click. The service then does its work in a read session (``ctx.db.read()``), or
 in a write transaction of its own when the call writes (an audit entry counts as a write).

@@ -117,13 +117,13 @@ def test_wrong_password_and_unknown_user_give_the_same_error(db, people):
 
 def test_an_unknown_account_still_pays_for_one_password_verification(db, people, monkeypatch):
     calls: list[str] = []
-    real = models.auth.verify_secret
+    real = models.auth.sessions.verify_secret
 
     def counting(stored_hash, secret):
         calls.append(stored_hash)
         return real(stored_hash, secret)
 
-    monkeypatch.setattr(models.auth, "verify_secret", counting)
+    monkeypatch.setattr(models.auth.sessions, "verify_secret", counting)
     with pytest.raises(LoginFailed):
         sign_in(db, login="no.such.person")
     with pytest.raises(LoginFailed):
