@@ -147,7 +147,7 @@ def check_negative_burst(
     )
 
 
-# A reply due within this time is "due soon": the same line the dashboard draws (models/reports.py).
+# A reply due within this time is "due soon", as on the dashboard (models/reports/open_complaints.py).
 DUE_SOON = timedelta(hours=24)
 
 

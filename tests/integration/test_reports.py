@@ -1,4 +1,4 @@
-"""Dashboard figures (models/reports.py and admin/dashboard.py) on a hand-made month of ratings and
+"""Dashboard figures (models/reports/ and admin/dashboard.py) on a hand-made month of ratings and
 complaints, with "now" fixed at 2026-03-15 10:00 in Shanghai (02:00 UTC). Every expected number
 below is worked out by hand from the seed."""
 
@@ -221,7 +221,7 @@ def test_each_branch_uses_its_own_time_zone_across_a_daylight_saving_change(db, 
 
 
 def test_the_heat_map_leaves_inspections_out_while_their_tables_do_not_exist(db, world, seeded, monkeypatch):
-    monkeypatch.setattr(reports, "INSPECTION_FINDING", "no_such_table")
+    monkeypatch.setattr(reports.clauses, "INSPECTION_FINDING", "no_such_table")
     with db.read() as s:
         heat = reports.clause_heat(s, branch_ids=[world.branch_id], now=NOW)
     assert not heat.inspections_available
