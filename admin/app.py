@@ -1,5 +1,5 @@
 """The admin Flet app (/admin): sign-in, then the complaint queue and casework for supervisors and
-administrators. The sign-in lives on the server (models/auth.py: idle 30 min, absolute 12 h); the
+administrators. The sign-in lives on the server (models/auth/: idle 30 min, absolute 12 h); the
 browser keeps only the session token, and every action re-checks it."""
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Target: on 2,000,000 ratings (500 staff, 20 branches, 2 years) every query the d
 has p95 < 100 ms, the staff profile < 100 ms, and the process stays under 500 MB.
 
 What is timed, each as the screen calls it (admin/dashboard.py, admin/ledger.py):
-* the dashboard's figure queries one by one (models/reports.py: summary, trend, distribution,
+* the dashboard's figure queries one by one (models/reports/: summary, trend, distribution,
   complaints_by_sla, clause_heat) for a supervisor (one branch) and for an administrator (all 20
   branches), and the whole ``admin.dashboard.dashboard(ctx, token)`` with its sign-in check;
 * the person's page: ``models.scores.profile`` and ``leaderboard`` (the staff profile), and when
