@@ -133,9 +133,17 @@ class Tour:
         for item in self.page.evaluate(OVERFLOW_JS):
             self.problem(f"sticks out of the viewport: {item}")
         path = screenshot(self.page, f"{screen}-{self.size}-{self.lang}")
-        for _ in range(3):  # every screen has a white header; without it the canvas is not painted yet
+        for attempt in range(5):  # every screen has a white header; without it the canvas is not painted yet
             if painted(path):
                 break
+            if attempt >= 2:
+                # Seen once in CI: a whole phone context whose canvas never painted although every
+                # step of the walk worked through the semantics tree. A resize makes Flutter lay
+                # out and paint again, as turning a real phone would.
+                size = self.page.viewport_size or {"width": 390, "height": 844}
+                self.page.set_viewport_size({"width": size["width"], "height": size["height"] + 1})
+                self.page.wait_for_timeout(300)
+                self.page.set_viewport_size(size)
             self.page.wait_for_timeout(1_000)
             path = screenshot(self.page, f"{screen}-{self.size}-{self.lang}")
         else:
