@@ -21,7 +21,7 @@ from sqlmodel import Session
 from models import auth
 from models.errors import Forbidden
 from models.org import Role, Staff
-from rapport.context import AppContext
+from rapport.core.context import AppContext
 
 EVERY_ROLE = frozenset(Role)
 SUPERVISION = (Role.supervisor, Role.admin)

@@ -17,9 +17,9 @@ from admin.screens.common import section_tabs, top_bar
 from admin.sections import by_key, visible_sections
 from models.auth import LoginFailed, LoginThrottled, SecondFactorRequired, SessionExpired
 from models.errors import Forbidden
-from rapport.context import AppContext
-from rapport.i18n import other_locale, t
-from rapport.ui_theme import apply_theme
+from rapport.core.context import AppContext
+from rapport.core.i18n import other_locale, t
+from rapport.ui.ui_theme import apply_theme
 
 log = logging.getLogger(__name__)
 TOKEN_KEY = "rapport.admin_token"

@@ -35,7 +35,7 @@ from models.complaint import (
 from models.errors import Forbidden
 from models.org import Branch, Counter, Role, Staff
 from models.text import mask_contacts
-from rapport.context import AppContext
+from rapport.core.context import AppContext
 
 OPEN_STATUSES = (ComplaintStatus.new, ComplaintStatus.acknowledged, ComplaintStatus.investigating)
 

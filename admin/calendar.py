@@ -30,7 +30,7 @@ from models.errors import Forbidden, NotFound, ValidationFailed
 from models.inspection import DEFAULT_TZ
 from models.org import Branch, Role, Staff
 from models.presets import PRESETS, apply_preset, preset_changes
-from rapport.context import AppContext
+from rapport.core.context import AppContext
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100  # years a calendar may be kept for
 _DAY = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")

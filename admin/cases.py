@@ -29,7 +29,7 @@ from models.inspection import DEFAULT_TZ
 from models.org import Branch, Counter, Role, Staff
 from models.policy import effective_policy
 from models.rating import Rating
-from rapport.context import AppContext
+from rapport.core.context import AppContext
 
 LIST_MAX = 200
 STATUS_FILTERS = {

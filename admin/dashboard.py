@@ -15,7 +15,7 @@ from models.errors import Forbidden
 from models.indicators import Indicators, indicators, total
 from models.org import Branch, Role, Staff
 from models.scores import local_month
-from rapport.context import AppContext
+from rapport.core.context import AppContext
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,10 @@ from models.badges import rotate_qr_token
 from models.errors import Forbidden, StaffNotFound, ValidationFailed
 from models.org import Branch, Role, Staff
 from models.scores import Month, local_month
-from rapport import exports
-from rapport.badges import badge_sheet
-from rapport.context import AppContext
-from rapport.report_pdf import Progress, build_report
+from rapport.core.context import AppContext
+from rapport.usecases import exports
+from rapport.usecases.badges import badge_sheet
+from rapport.usecases.report_pdf import Progress, build_report
 
 
 class Download(NamedTuple):

@@ -27,7 +27,7 @@ from models.extensions import (
 )
 from models.org import Role, Staff
 from models.policy import effective_policy
-from rapport.context import AppContext
+from rapport.core.context import AppContext
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import flet as ft
 
     from admin import backend
-    from rapport.context import AppContext
+    from rapport.core.context import AppContext
 
 
 class AdminHost(Protocol):

@@ -21,8 +21,8 @@ from models.errors import ValidationFailed
 from models.org import Branch, Counter, Role, Staff
 from models.policy import effective_policy
 from models.rating import Channel, RatingCreate, store_rating, validate_idempotency_key
-from rapport.alerting import after_complaint
-from rapport.context import AppContext
+from rapport.core.context import AppContext
+from rapport.usecases.alerting import after_complaint
 
 # Anyone signed in to the admin app may take a call: counter staff answer the phone too.
 ROLES = frozenset({Role.staff, Role.supervisor, Role.admin})

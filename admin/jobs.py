@@ -14,8 +14,8 @@ from models import auth
 from models.errors import Forbidden
 from models.jobs import JobRunView, history
 from models.org import Role
-from rapport.context import AppContext
-from rapport.scheduler import jobs
+from rapport.core.context import AppContext
+from rapport.usecases.scheduler import jobs
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ from models.sanction import Appeal, Sanction, SanctionStatus
 from models.scores import Month, local_month
 from models.text import mask_contacts
 from models.training import list_training
-from rapport.context import AppContext
+from rapport.core.context import AppContext
 
 MONTHS_OFFERED = 13  # this month and the twelve before it
 LEDGER_LIMIT = 200

@@ -37,7 +37,7 @@ from models.inspection import DEFAULT_TZ
 from models.org import Branch, Role, Staff
 from models.policy import Policy, PolicyRevision, PolicyValues, drop_override, set_policy
 from models.policy import record_adoption as _record_adoption
-from rapport.context import AppContext
+from rapport.core.context import AppContext
 
 HISTORY = 30  # revisions shown per scope, newest first
 # Each setting's group, in display order; a setting the map does not name goes to "other", so a new

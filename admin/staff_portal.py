@@ -72,7 +72,7 @@ from models.sanction import (
     set_public_name_consent,
 )
 from models.training import list_training
-from rapport.context import AppContext
+from rapport.core.context import AppContext
 
 COMMENTS_PAGE = 30
 INSPECTIONS_MAX = 100

@@ -31,7 +31,7 @@ from models.rating import Rating
 from models.sanction import Appeal, AppealStatus, appeal_due, appeals_of
 from models.scores import Score, local_month, profile
 from models.text import CONTACT_MASK, mask_contacts
-from rapport.context import AppContext
+from rapport.core.context import AppContext
 
 COMPLAINTS_MAX = 200
 # A rating worth listing under "comments": it says something, scores low, or has a story of its own.

@@ -28,7 +28,7 @@ from models.inspection import (
 )
 from models.org import Branch, Role, Staff
 from models.training import list_training, record_training
-from rapport.context import AppContext
+from rapport.core.context import AppContext
 
 RECENT_INSPECTIONS = 50
 

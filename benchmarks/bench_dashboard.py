@@ -67,9 +67,9 @@ def measure(url: str, repeat: int) -> dict[str, Any]:
     from models.auth import LoginSession
     from models.crypto import new_token, token_digest
     from models.org import Branch, Role, Staff
-    from rapport.context import AppContext
-    from rapport.db import Database
-    from rapport.settings import Settings
+    from rapport.core.context import AppContext
+    from rapport.core.db import Database
+    from rapport.core.settings import Settings
 
     try:  # the ledger screens are newer than the dashboard; time them when they are there
         from admin import ledger
@@ -172,10 +172,10 @@ def roll_up(url: str, *, clear: bool) -> dict[str, Any]:
 
     from models.jobs import RunLog
     from models.rollup import RatingDay, RatingDayMark
-    from rapport.context import AppContext
-    from rapport.db import Database
-    from rapport.scheduler import ROLLUP, job_named, run_slot
-    from rapport.settings import Settings
+    from rapport.core.context import AppContext
+    from rapport.core.db import Database
+    from rapport.core.settings import Settings
+    from rapport.usecases.scheduler import ROLLUP, job_named, run_slot
 
     db = Database.from_url(url)
     ctx = AppContext(settings=Settings(), db=db, secret_key="benchmark", clock=lambda: NOW)

@@ -109,7 +109,7 @@ def main() -> int:
     report = Report("bench_first_load", {"loads": args.loads})
     work = Path(tempfile.mkdtemp(prefix="rapport-firstload-", dir=BENCH_DIR))
     try:
-        from rapport.db import Database
+        from rapport.core.db import Database
 
         upgrade_schema(work)
         db = Database.from_url(f"sqlite:///{work / 'rapport.db'}")
@@ -118,7 +118,7 @@ def main() -> int:
         with running_server(work) as server, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             # The first page a fresh server process serves pays for compressing the big files once
-            # (rapport/server.py, PrecompressedStatic); a server that has been up has done that.
+            # (rapport/entry/server.py, PrecompressedStatic); a server that has been up has done that.
             first = _load(browser, server.url, token, identity=False)
             print(f"     first load after the server started: ready in {first['ready_s']:.2f} s (not judged)")
             runs: dict[bool, list[dict[str, Any]]] = {False: [], True: []}

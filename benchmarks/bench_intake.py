@@ -109,14 +109,14 @@ def _session_round(db: Any, n: int, staff: int, counter: int, branch: int, tag: 
 
 
 def _context(db: Any) -> Any:
-    from rapport.context import AppContext
-    from rapport.settings import Settings
+    from rapport.core.context import AppContext
+    from rapport.core.settings import Settings
 
     return AppContext(settings=Settings(), db=db, secret_key="bench-" + "x" * 40)
 
 
 def service_vs_raw(report: Report, *, preload: int, rounds: int, per_round: int, seed: int) -> None:
-    from rapport.db import Database
+    from rapport.core.db import Database
 
     work = Path(tempfile.mkdtemp(prefix="rapport-intake-", dir=BENCH_DIR))
     try:
@@ -260,7 +260,7 @@ def http_intake(report: Report, *, total: int, paced_rate: float) -> None:
     from sqlmodel import func, select
 
     from models.rating import Rating
-    from rapport.db import Database
+    from rapport.core.db import Database
 
     work = Path(tempfile.mkdtemp(prefix="rapport-http-", dir=BENCH_DIR))
     try:

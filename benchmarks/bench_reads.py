@@ -3,7 +3,7 @@ the complaint queue and the audit log, with those reads in write transactions ("
 sessions ("after", the code as it is), in one run, on one database file, under the same load.
 
 Why: on SQLite a write transaction is ``BEGIN IMMEDIATE`` behind the process-wide write lock
-(rapport/db.py ``write_lock_for``), so a list or view that reads inside one holds the lock for its
+(rapport/core/db.py ``write_lock_for``), so a list or view that reads inside one holds the lock for its
 whole read and every kiosk tap queues behind it. Since commit 5d6b8a9 the admin services resume the
 sign-in in a short write (admin/access.py ``caller``) and read in ``ctx.db.read()``: a deferred
 transaction, a WAL reader that never waits for the writer and that the writer never waits for.
@@ -93,7 +93,7 @@ AUDIT_ACTIONS = (
 def reads_in_writes(db: Any) -> Any:
     """A ``Database`` on the same engine (so the same file and the same write lock) whose ``read()``
     is a write transaction: the admin services as they were before commit 5d6b8a9."""
-    from rapport.db import Database
+    from rapport.core.db import Database
 
     class ReadsInWrites(Database):
         @contextmanager
@@ -120,8 +120,8 @@ class World:
 
 
 def _context(db: Any) -> Any:
-    from rapport.context import AppContext
-    from rapport.settings import Settings
+    from rapport.core.context import AppContext
+    from rapport.core.settings import Settings
 
     return AppContext(settings=Settings(), db=db, secret_key="bench-" + "x" * 40)
 
@@ -135,7 +135,7 @@ def build(*, ratings: int, seed: int, audit_entries: int, sessions: int, admins:
     from models.crypto import hash_secret
     from models.devices import register_device
     from models.org import Counter, Duty, Role, Staff
-    from rapport.db import Database
+    from rapport.core.db import Database
 
     source = ensure_dataset(ratings, seed).path
     work = Path(tempfile.mkdtemp(prefix="rapport-reads-", dir=BENCH_DIR))

@@ -274,7 +274,7 @@ def main() -> int:
         from sqlmodel import func, select
 
         from models.rating import Rating
-        from rapport.db import Database
+        from rapport.core.db import Database
 
         upgrade_schema(work)
         db = Database.from_url(f"sqlite:///{work / 'rapport.db'}")

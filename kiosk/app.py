@@ -35,9 +35,9 @@ from kiosk.screens import (
 from kiosk.state import CUSTOMER_SCREENS, THANKS_SECONDS, TOKEN_KEY, KioskState, Mode, Screen
 from kiosk.ui import SURFACE
 from models.errors import DeviceNotAuthorized, QrTokenUnknown, RatingThrottled
-from rapport.context import AppContext
-from rapport.i18n import other_locale, t
-from rapport.ui_theme import apply_theme
+from rapport.core.context import AppContext
+from rapport.core.i18n import other_locale, t
+from rapport.ui.ui_theme import apply_theme
 
 __all__ = ["PHONE_KEY", "TOKEN_KEY", "KioskApp", "build_kiosk_main"]  # TOKEN_KEY: kiosk/state.py
 

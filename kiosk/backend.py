@@ -34,9 +34,9 @@ from models.rating import (
     staff_by_qr_token,
 )
 from models.sanction import current_service_star
-from rapport.alerting import after_rating
-from rapport.context import AppContext
-from rapport.filing import file_at_place
+from rapport.core.context import AppContext
+from rapport.usecases.alerting import after_rating
+from rapport.usecases.filing import file_at_place
 
 
 @dataclass(frozen=True)

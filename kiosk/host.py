@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from kiosk import backend
     from kiosk.state import KioskState
-    from rapport.context import AppContext
+    from rapport.core.context import AppContext
 
 
 class KioskHost(Protocol):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import flet as ft
 
-from rapport.i18n import t
+from rapport.core.i18n import t
 
 TAP_MIN = 56  # comfortably above the 48 px minimum tap target
 FACES = {

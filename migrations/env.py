@@ -1,4 +1,4 @@
-"""Alembic environment: migrations run against the URL given by rapport.migrate (or alembic.ini)."""
+"""Alembic environment: migrations run against the URL given by rapport.core.migrate (or alembic.ini)."""
 
 from __future__ import annotations
 

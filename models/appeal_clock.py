@@ -10,7 +10,7 @@ Every appeal must be decided by its ``decision_due_at`` (filed_at + the policy's
 Both are alerts of the appeal's branch (models/alerts.py): the branch's supervisors, who decide it,
 see them, and so do the administrators, whose alert view is every branch's. Each is raised once per
 appeal (its dedupe key names the appeal), however often the sweep runs and however many servers run
-it; a decided appeal raises nothing more. The timed sweep is rapport/alerting.py ``sla_sweep``.
+it; a decided appeal raises nothing more. The timed sweep is rapport/usecases/alerting.py ``sla_sweep``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ is their one implementation for device ratings, written for speed because it is 
 load (docs/PERFORMANCE.md): a handful of statements compiled once (:mod:`models.prepared`), plain
 rows instead of ORM objects, the validated policy cached by its values, and the answer built from
 what the request already holds. It runs inside the caller's write transaction and never commits:
-``rapport.db.Database.raw_write`` (the API and the kiosk) or an ORM session (``rate_at_device``).
+``rapport.core.db.Database.raw_write`` (the API and the kiosk) or an ORM session (``rate_at_device``).
 
 1. :func:`device_by_token`: the active device holding the token, with its counter's branch; its
    ``last_seen_at`` moves (at most once a minute) in the same transaction.
@@ -63,7 +63,7 @@ class Taken:
     created: bool
     values: dict[str, Any] | None = None  # the stored row's columns, when this request stored it
     # This request stored a low rating that makes its counter's window a negative burst (by the
-    # policy): the caller raises the alert after the commit (rapport/alerting.after_rating).
+    # policy): the caller raises the alert after the commit (rapport/usecases/alerting.after_rating).
     burst: bool = False
 
 

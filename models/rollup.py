@@ -3,7 +3,7 @@
 A region's month is about 80,000 ratings at 2,000,000 stored and 400,000 at 10,000,000; counting
 them per branch, counter and score on every dashboard view means sorting every one of them
 (docs/PERFORMANCE.md). A local day that has closed hardly ever changes, so it is counted once,
-shortly after it closes, by the ``rating-rollup`` job (rapport/scheduler.py):
+shortly after it closes, by the ``rating-rollup`` job (rapport/usecases/scheduler.py):
 
 * ``rating_day``: per (branch, local day, counter, score), how many counted ratings; counter 0
   stands for ratings taken at no counter (phone, hotline).

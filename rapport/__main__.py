@@ -1,3 +1,3 @@
-from rapport.cli import main
+from rapport.entry.cli import main
 
 main()

@@ -26,9 +26,9 @@ from models.devices import register_device
 from models.duty import start_duty
 from models.org import Branch, Counter, Role, Staff
 from models.training import TrainingKind, record_training
-from rapport.context import AppContext
-from rapport.db import Database
-from rapport.settings import Settings
+from rapport.core.context import AppContext
+from rapport.core.db import Database
+from rapport.core.settings import Settings
 
 PG_URL = os.environ.get("RAPPORT_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -73,7 +73,7 @@ def cheap_argon2(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
     """A throwaway PostgreSQL database for this run, migrated with Alembic once."""
-    from rapport.migrate import upgrade
+    from rapport.core.migrate import upgrade
 
     base = make_url(PG_URL)
     name = f"rapport_t_{uuid.uuid4().hex[:10]}"

@@ -25,7 +25,7 @@ from models.inspection import record_inspection
 from models.org import Role, Staff
 from models.rating import Channel, Rating
 from models.sanction import appeal_rating
-from rapport.db import Database
+from rapport.core.db import Database
 
 PASSWORD = "correct horse 42"
 NOW = datetime(2026, 11, 24, 1, 30, tzinfo=UTC)  # Tuesday 09:30 in Shanghai

@@ -9,8 +9,8 @@ import flet as ft
 from admin import backend
 from admin.screens.common import INK, MUTED, TAP
 from models.errors import ValidationFailed
-from rapport.i18n import t
-from rapport.qr import qr_png
+from rapport.core.i18n import t
+from rapport.ui.qr import qr_png
 
 if TYPE_CHECKING:
     from admin.host import AdminHost

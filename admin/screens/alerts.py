@@ -8,7 +8,7 @@ import flet as ft
 
 from admin import backend
 from admin.screens.common import INK, MUTED, TAP
-from rapport.i18n import fmt_datetime, t
+from rapport.core.i18n import fmt_datetime, t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost

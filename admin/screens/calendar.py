@@ -24,7 +24,7 @@ from admin.screens.rule_words import choice_label, label
 from models.auth import SessionExpired
 from models.errors import Forbidden, NotFound, ValidationFailed
 from models.holidays import MANUAL, CalendarUnavailable, package_years
-from rapport.i18n import t
+from rapport.core.i18n import t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost

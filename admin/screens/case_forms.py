@@ -12,7 +12,7 @@ from admin import cases as service
 from admin.screens.cases_state import CasesState
 from admin.screens.common import INK, MUTED, TAP, named_dropdown
 from models.cases import About, CallbackOutcome, CaseStatus, Finding, Grade
-from rapport.i18n import t
+from rapport.core.i18n import t
 
 
 class CaseFormHandlers(Protocol):

@@ -22,7 +22,7 @@ from admin.screens.common import INK, MUTED, TAP, due_label
 from models.auth import SessionExpired
 from models.case_flow import CaseStepRefused
 from models.errors import ConflictOfInterest, Forbidden
-from rapport.i18n import fmt_datetime, fmt_due, t
+from rapport.core.i18n import fmt_datetime, fmt_due, t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost

@@ -18,7 +18,7 @@ from models.auth import SessionExpired
 from models.errors import Forbidden
 from models.indicators import RATES
 from models.reports import LOW_SCORE, SCORES, BranchSummary, CounterSummary, SlaState, Stats
-from rapport.i18n import fmt_datetime, fmt_number, t
+from rapport.core.i18n import fmt_datetime, fmt_number, t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost

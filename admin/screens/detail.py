@@ -21,7 +21,7 @@ from models.auth import SessionExpired
 from models.cases import About, Finding
 from models.complaint import InvalidTransition
 from models.errors import ValidationFailed
-from rapport.i18n import fmt_datetime, t
+from rapport.core.i18n import fmt_datetime, t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost

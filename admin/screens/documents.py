@@ -21,7 +21,7 @@ from admin.screens.errors import message_for
 from models.auth import SessionExpired
 from models.errors import Forbidden, StaffNotFound, ValidationFailed
 from models.scores import Month
-from rapport.i18n import t
+from rapport.core.i18n import t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost

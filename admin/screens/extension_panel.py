@@ -19,7 +19,7 @@ from models.auth import SessionExpired
 from models.complaint import InvalidTransition
 from models.errors import Forbidden, ValidationFailed
 from models.extensions import ExtensionRefused
-from rapport.i18n import fmt_datetime, fmt_due, t
+from rapport.core.i18n import fmt_datetime, fmt_due, t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost

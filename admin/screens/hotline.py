@@ -18,7 +18,7 @@ from admin.screens.common import INK, MUTED, TAP
 from admin.screens.errors import message_for
 from models.auth import SessionExpired
 from models.errors import IdempotencyConflict
-from rapport.i18n import t
+from rapport.core.i18n import t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost

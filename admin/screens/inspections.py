@@ -19,7 +19,7 @@ from models.auth import SessionExpired
 from models.errors import Forbidden, StaffNotFound, ValidationFailed
 from models.inspection import SpotCheckNotOpen
 from models.org import Role
-from rapport.i18n import fmt_datetime, t
+from rapport.core.i18n import fmt_datetime, t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost

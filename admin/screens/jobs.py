@@ -11,7 +11,7 @@ import flet as ft
 from admin import jobs as service
 from admin.screens.common import INK, MUTED, TAP
 from models.jobs import JobRunView
-from rapport.i18n import fmt_datetime, fmt_number, t
+from rapport.core.i18n import fmt_datetime, fmt_number, t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost

@@ -20,7 +20,7 @@ from admin.screens.ledger_state import TABS, LedgerState, load, reload, state
 from models.auth import SessionExpired
 from models.errors import Forbidden, NotFound, ValidationFailed
 from models.sanction import DeductionOverCap, FinesOff, LedgerStepRefused
-from rapport.i18n import t
+from rapport.core.i18n import t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost

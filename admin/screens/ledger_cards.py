@@ -13,7 +13,7 @@ from babel.numbers import format_decimal
 
 from admin.ledger import Clause, Entry, Evidence
 from admin.screens.common import INK, MUTED
-from rapport.i18n import fmt_datetime, t
+from rapport.core.i18n import fmt_datetime, t
 
 ERROR = "#B3261E"
 OK = "#1E4E8C"

@@ -16,7 +16,7 @@ from admin.screens.errors import message_for
 from admin.screens.ledger_state import LedgerState, reload, state
 from models.auth import SessionExpired
 from models.errors import Forbidden, ValidationFailed
-from rapport.i18n import t
+from rapport.core.i18n import t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost

@@ -14,7 +14,7 @@ from admin.ledger import STATUSES, AppealRow
 from admin.screens import ledger_cards as cards
 from admin.screens.common import INK, MUTED, TAP
 from admin.screens.ledger_state import LedgerState, reload, state
-from rapport.i18n import fmt_datetime, t
+from rapport.core.i18n import fmt_datetime, t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost

@@ -17,7 +17,7 @@ from admin.screens.ledger_state import LedgerState, ProposalDraft, reload, state
 from models.auth import SessionExpired
 from models.errors import Forbidden, StaffNotFound, ValidationFailed
 from models.sanction import KIND_CLAUSE, MONEY, DeductionOverCap, FinesOff, SanctionKind
-from rapport.i18n import t
+from rapport.core.i18n import t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost

@@ -28,7 +28,7 @@ from admin.screens.me_state import state as _state
 from models.auth import SessionExpired
 from models.errors import Forbidden, NotFound, ValidationFailed
 from models.sanction import LedgerStepRefused
-from rapport.i18n import t
+from rapport.core.i18n import t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost

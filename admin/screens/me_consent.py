@@ -10,7 +10,7 @@ import flet as ft
 
 from admin import staff_portal as portal
 from admin.screens.common import INK, MUTED, TAP
-from rapport.i18n import fmt_datetime, t
+from rapport.core.i18n import fmt_datetime, t
 
 if TYPE_CHECKING:
     from admin.screens.me_state import MeHandlers as Handlers

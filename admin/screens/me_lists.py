@@ -25,7 +25,7 @@ from admin.screens.me_parts import (
     when,
 )
 from models.sanction import REASON_MIN_CHARS, REPORT_MAX_CHARS, STATEMENT_MAX_CHARS
-from rapport.i18n import t
+from rapport.core.i18n import t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost

@@ -12,7 +12,7 @@ from babel.numbers import format_decimal
 
 from admin import staff_portal as portal
 from admin.screens.common import INK
-from rapport.i18n import fmt_datetime
+from rapport.core.i18n import fmt_datetime
 
 RED, AMBER, GREEN, BLUE, GREY, GRID = "#B3261E", "#7D5700", "#2E6B3A", "#1E4E8C", "#8FA7CC", "#E0E3EA"
 HALF = {"xs": 12, "md": 6}  # side by side from 768 px, stacked on a phone

@@ -14,7 +14,7 @@ import flet as ft
 from admin import staff_portal as portal
 from admin.screens.common import INK, MUTED
 from admin.screens.me_parts import card, day, heading, when
-from rapport.i18n import fmt_number, t
+from rapport.core.i18n import fmt_number, t
 
 
 def _points(locale: str, value: float) -> str:

@@ -10,7 +10,7 @@ import flet_charts as fch
 from admin import staff_portal as portal
 from admin.screens.common import INK, MUTED
 from admin.screens.me_parts import BLUE, GREY, GRID, HALF, card, heading, num
-from rapport.i18n import t
+from rapport.core.i18n import t
 
 
 def scores_tab(locale: str, s: portal.MyScores) -> list[ft.Control]:

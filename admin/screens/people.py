@@ -17,7 +17,7 @@ from admin.screens.common import INK, MUTED, named_dropdown
 from admin.screens.errors import message_for
 from models.auth import SessionExpired
 from models.errors import Forbidden, NotFound, ValidationFailed
-from rapport.i18n import t
+from rapport.core.i18n import t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost

@@ -12,7 +12,7 @@ import flet as ft
 from admin.ledger import PersonalFile
 from admin.screens import ledger_cards as cards
 from admin.screens.common import INK, MUTED, TAP
-from rapport.i18n import fmt_datetime, t
+from rapport.core.i18n import fmt_datetime, t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost

@@ -11,7 +11,7 @@ from admin import backend
 from admin.screens import cases
 from admin.screens.common import INK, MUTED, TAP, due_label, severity_badge
 from models.auth import SessionExpired
-from rapport.i18n import fmt_datetime, t
+from rapport.core.i18n import fmt_datetime, t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost

@@ -3,7 +3,7 @@ rules editor and the presets card (admin/screens/calendar.py), so a setting read
 
 from __future__ import annotations
 
-from rapport.i18n import t
+from rapport.core.i18n import t
 
 
 def label(locale: str, key: str) -> str:

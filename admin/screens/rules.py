@@ -30,7 +30,7 @@ from admin.screens.rules_state import GLOBAL, RulesState, revision_of, setting_o
 from models.auth import SessionExpired
 from models.errors import Forbidden, NotFound, ValidationFailed
 from models.org import Role
-from rapport.i18n import fmt_number, t
+from rapport.core.i18n import fmt_number, t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost

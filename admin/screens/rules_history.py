@@ -14,7 +14,7 @@ from admin import rules as service
 from admin.screens.common import INK, MUTED, TAP
 from admin.screens.rule_words import label
 from admin.screens.rules_state import RulesState
-from rapport.i18n import fmt_datetime, t
+from rapport.core.i18n import fmt_datetime, t
 
 
 class AdoptionHandlers(Protocol):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import flet as ft
 
 from admin.screens.common import INK, TAP, top_bar
-from rapport.i18n import t
+from rapport.core.i18n import t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost

@@ -21,7 +21,7 @@ from kiosk.screens.frame import form_width, frame
 from kiosk.state import CallbackDraft, Screen
 from kiosk.ui import INK, TAP_MIN
 from models.errors import ValidationFailed
-from rapport.i18n import fmt_due, t
+from rapport.core.i18n import fmt_due, t
 
 if TYPE_CHECKING:
     from kiosk.host import KioskHost

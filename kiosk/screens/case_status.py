@@ -15,7 +15,7 @@ from kiosk.screens.frame import form_width, frame
 from kiosk.ui import INK, MUTED, TAP_MIN
 from models.case_flow import CaseStepRefused
 from models.errors import NotFound
-from rapport.i18n import fmt_datetime, fmt_due, t
+from rapport.core.i18n import fmt_datetime, fmt_due, t
 
 if TYPE_CHECKING:
     from kiosk.host import KioskHost

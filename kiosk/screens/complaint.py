@@ -16,7 +16,7 @@ from kiosk.screens.frame import form_width, frame
 from kiosk.state import Mode, Screen
 from kiosk.ui import INK, MUTED, TAP_MIN
 from models.errors import ValidationFailed
-from rapport.i18n import t
+from rapport.core.i18n import t
 
 if TYPE_CHECKING:
     from kiosk.host import KioskHost

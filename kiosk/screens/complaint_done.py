@@ -8,8 +8,8 @@ import flet as ft
 
 from kiosk.screens.frame import form_width, frame
 from kiosk.ui import INK, MUTED, TAP_MIN
-from rapport.i18n import fmt_due, t
-from rapport.qr import qr_png
+from rapport.core.i18n import fmt_due, t
+from rapport.ui.qr import qr_png
 
 if TYPE_CHECKING:
     from kiosk.host import KioskHost

@@ -17,7 +17,7 @@ from kiosk import backend
 from kiosk.screens import case_callback
 from kiosk.screens.frame import form_width, frame
 from kiosk.ui import INK, MUTED, TAP_MIN
-from rapport.i18n import t
+from rapport.core.i18n import t
 
 if TYPE_CHECKING:
     from kiosk.host import KioskHost

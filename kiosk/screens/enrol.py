@@ -14,7 +14,7 @@ from kiosk import backend
 from kiosk.state import TOKEN_KEY
 from kiosk.ui import INK, MUTED, TAP_MIN, header, language_button
 from models.errors import EnrolmentCodeInvalid
-from rapport.i18n import t
+from rapport.core.i18n import t
 
 if TYPE_CHECKING:
     from kiosk.host import KioskHost

@@ -8,7 +8,7 @@ import flet as ft
 
 from kiosk.state import Mode
 from kiosk.ui import TAP_MIN, header, language_button
-from rapport.i18n import t
+from rapport.core.i18n import t
 
 if TYPE_CHECKING:
     from kiosk.host import KioskHost

@@ -8,7 +8,7 @@ import flet as ft
 
 from kiosk.screens.frame import form_width, frame
 from kiosk.ui import INK, MUTED
-from rapport.i18n import t
+from rapport.core.i18n import t
 
 if TYPE_CHECKING:
     from kiosk.host import KioskHost

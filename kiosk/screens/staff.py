@@ -15,7 +15,7 @@ from kiosk import backend
 from kiosk.screens.frame import form_width, frame
 from kiosk.ui import INK, TAP_MIN
 from models.errors import InductionNotPassed, NotOnDuty, SignInFailed, SignInThrottled
-from rapport.i18n import t
+from rapport.core.i18n import t
 
 if TYPE_CHECKING:
     from kiosk.host import KioskHost

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import flet as ft
 
 from kiosk.ui import INK, TAP_MIN
-from rapport.i18n import t
+from rapport.core.i18n import t
 
 if TYPE_CHECKING:
     from kiosk.host import KioskHost

@@ -9,7 +9,7 @@ import flet as ft
 from kiosk.screens.frame import frame
 from kiosk.state import Mode
 from kiosk.ui import INK, MUTED, TAP_MIN
-from rapport.i18n import t
+from rapport.core.i18n import t
 
 if TYPE_CHECKING:
     from kiosk.host import KioskHost

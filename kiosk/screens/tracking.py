@@ -16,7 +16,7 @@ from kiosk.screens.frame import form_width, frame
 from kiosk.state import Screen
 from kiosk.ui import INK, MUTED, TAP_MIN
 from models.complaint import ComplaintNotFound, SatisfactionNotOpen
-from rapport.i18n import fmt_datetime, fmt_due, t
+from rapport.core.i18n import fmt_datetime, fmt_due, t
 
 if TYPE_CHECKING:
     from kiosk.host import KioskHost

@@ -11,7 +11,7 @@ from babel.dates import format_skeleton
 from kiosk.screens.frame import frame
 from kiosk.state import Mode
 from kiosk.ui import INK, MUTED, is_narrow, rating_button
-from rapport.i18n import t
+from rapport.core.i18n import t
 
 if TYPE_CHECKING:
     from kiosk.host import KioskHost

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from rapport.db import Database
+from rapport.core.db import Database
 from tests.battery.support import SOAK, ServerProcess, clean_env, postgres_database, rapport
 
 TOTAL = 1000 if SOAK else 240

@@ -18,7 +18,7 @@ from models.errors import IdempotencyConflict, RatingThrottled
 from models.org import Staff
 from models.policy import effective_policy
 from models.rating import Rating
-from rapport.server import create_app
+from rapport.entry.server import create_app
 
 
 def count(db, model) -> int:  # type: ignore[no-untyped-def]

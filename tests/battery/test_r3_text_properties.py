@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from models.rating import Channel, Rating
 from models.scores import Month
 from models.text import clean_text, mask_contacts
-from rapport.exports import DANGEROUS_START, _Writer, neutralise, ratings_csv
+from rapport.usecases.exports import DANGEROUS_START, _Writer, neutralise, ratings_csv
 from tests.battery.support import SOAK
 
 EXAMPLES = 5_000 if SOAK else 300

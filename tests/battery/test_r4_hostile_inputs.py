@@ -24,7 +24,7 @@ from kiosk import backend as kiosk
 from models.complaint import Complaint
 from models.errors import DomainError, ValidationFailed
 from models.rating import Rating
-from rapport.server import create_app
+from rapport.entry.server import create_app
 from tests.battery.support import SOAK
 
 EXAMPLES = 10_000 if SOAK else 150

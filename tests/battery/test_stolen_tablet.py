@@ -12,7 +12,7 @@ from models.audit import AuditEvent, verify
 from models.devices import authenticate_device, list_devices, revoke_device
 from models.errors import DeviceNotAuthorized
 from models.rating import Rating
-from rapport.server import create_app
+from rapport.entry.server import create_app
 from tests.battery.support import clean_env, rapport
 
 

@@ -27,7 +27,7 @@ import httpx
 import pytest
 
 from models.clock import parse_instant, pin, utcnow
-from rapport.db import Database
+from rapport.core.db import Database
 
 CHROMIUM = os.environ.get("RAPPORT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -27,7 +27,7 @@ from models.complaint import Complaint
 from models.holidays import CalendarDay, clear_days, work_calendar
 from models.org import Branch, Staff
 from models.policy import Policy, effective_policy
-from rapport.i18n import fmt_due
+from rapport.core.i18n import fmt_due
 from tests.e2e.conftest import (
     button,
     choose,

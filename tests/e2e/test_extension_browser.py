@@ -18,7 +18,7 @@ from models.extension_rows import ComplaintExtension
 from models.org import Branch, Counter, Staff
 from models.presets import apply_preset
 from models.rating import Channel
-from rapport.i18n import fmt_due
+from rapport.core.i18n import fmt_due
 from tests.e2e.conftest import (
     button,
     log_tail,

@@ -19,7 +19,7 @@ from PIL import Image
 from sqlmodel import select
 
 from models.org import Staff
-from rapport.i18n import t
+from rapport.core.i18n import t
 from tests.e2e.conftest import (
     SIZES,
     button,

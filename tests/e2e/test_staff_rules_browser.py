@@ -25,7 +25,7 @@ from models.org import Staff
 from models.policy import PolicyRevision, effective_policy, record_adoption, set_policy
 from models.sanction import SanctionKind, decide, propose, set_public_name_consent
 from models.scores import local_month
-from rapport.i18n import t
+from rapport.core.i18n import t
 from tests.e2e.conftest import (
     button,
     enable_semantics,

@@ -29,7 +29,7 @@ from models.org import Branch, Counter, Staff
 from models.rating import Channel, Rating, RatingCreate, phone_key, submit_rating
 from models.sanction import Sanction, SanctionStatus, decide, propose
 from models.scores import Month
-from rapport.i18n import t
+from rapport.core.i18n import t
 from tests.e2e.conftest import (
     button,
     icon_button,

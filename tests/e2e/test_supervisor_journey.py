@@ -33,9 +33,9 @@ from models.codes import tracking_digest
 from models.complaint import Complaint, ComplaintStatus, file_complaint, parse_complaint
 from models.org import Counter
 from models.rating import Channel
-from rapport.alerting import overdue_sweep
-from rapport.context import AppContext
-from rapport.settings import Settings
+from rapport.core.context import AppContext
+from rapport.core.settings import Settings
+from rapport.usecases.alerting import overdue_sweep
 from tests.e2e.conftest import (
     button,
     choose,

@@ -23,8 +23,8 @@ from models.auth import LoginSession, SessionExpired
 from models.crypto import hash_secret
 from models.errors import Forbidden
 from models.org import Role, Staff
-from rapport.context import AppContext
-from rapport.db import Database, write_lock_for
+from rapport.core.context import AppContext
+from rapport.core.db import Database, write_lock_for
 
 PASSWORD = "correct horse 42"
 NOW = datetime(2026, 11, 24, 1, 30, tzinfo=UTC)

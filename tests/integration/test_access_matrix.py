@@ -92,9 +92,9 @@ from models.sanction import (
     propose,
 )
 from models.training import TrainingRecord, record_training
-from rapport.context import AppContext
-from rapport.scheduler import jobs as job_catalogue
-from rapport.server import create_app
+from rapport.core.context import AppContext
+from rapport.entry.server import create_app
+from rapport.usecases.scheduler import jobs as job_catalogue
 
 PASSWORD = "correct horse 42"
 NOW = datetime(2026, 11, 24, 1, 30, tzinfo=UTC)  # Tuesday 09:30 in Shanghai, ISO week 2026-W48
@@ -1582,7 +1582,6 @@ RULES_OPS = [
         prepare=fresh_revision,
     ),
 ]
-
 
 
 def extendable_case(env: Env, actor: Actor, target: str | None) -> int:

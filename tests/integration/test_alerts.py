@@ -12,7 +12,7 @@ from models.clock import utcnow
 from models.complaint import ComplaintCreate, file_complaint
 from models.policy import PolicyValues
 from models.rating import Channel
-from rapport.alerting import after_complaint, overdue_sweep
+from rapport.usecases.alerting import after_complaint, overdue_sweep
 
 POLICY = PolicyValues()
 

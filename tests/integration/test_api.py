@@ -12,7 +12,7 @@ from models.alerts import Alert, AlertKind
 from models.clock import utcnow
 from models.policy import PolicyValues
 from models.rating import Rating
-from rapport.server import create_app
+from rapport.entry.server import create_app
 
 
 @pytest.fixture

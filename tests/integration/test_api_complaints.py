@@ -19,9 +19,9 @@ from models.audit import AuditEvent
 from models.codes import normalise_tracking_code, tracking_digest
 from models.complaint import Complaint, ComplaintEvent, Severity, public_status
 from models.devices import Device
-from rapport.context import AppContext
-from rapport.server import create_app
-from rapport.settings import Settings
+from rapport.core.context import AppContext
+from rapport.core.settings import Settings
+from rapport.entry.server import create_app
 
 PUBLIC_URL = "https://rapport.example.cn"
 FORM = {"category": "2.2.2", "description": "等了很久没人理"}

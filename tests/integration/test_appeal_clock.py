@@ -23,11 +23,11 @@ from models.org import Branch, Role, Staff
 from models.policy import set_policy
 from models.rating import Channel, Rating
 from models.sanction import Appeal, AppealStatus, appeal_rating, decide_appeal
-from rapport import alerting
-from rapport.alerting import sla_sweep
-from rapport.context import AppContext
-from rapport.db import Database
-from rapport.i18n import catalog, t
+from rapport.core.context import AppContext
+from rapport.core.db import Database
+from rapport.core.i18n import catalog, t
+from rapport.usecases import alerting
+from rapport.usecases.alerting import sla_sweep
 from tests.conftest import clock_pinned
 
 FILED = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # Friday 10:00 in Shanghai

@@ -6,7 +6,7 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from models.audit import append, verify
-from rapport.db import Database
+from rapport.core.db import Database
 
 
 def fill(db, n: int) -> None:

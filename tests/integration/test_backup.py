@@ -23,7 +23,9 @@ from models.catalog import load_catalog
 from models.complaint import ComplaintCreate, file_complaint
 from models.org import Branch, Counter, Staff
 from models.rating import Channel, Rating, RatingCreate, rate_by_qr, submit_rating
-from rapport.backup import (
+from rapport.core.db import Database
+from rapport.core.migrate import head_revision, upgrade
+from rapport.usecases.backup import (
     BackupError,
     backup_sqlite,
     manifest_path_for,
@@ -31,9 +33,7 @@ from rapport.backup import (
     restore_sqlite,
     verify_backup,
 )
-from rapport.data_export import export_data, exported_columns
-from rapport.db import Database
-from rapport.migrate import head_revision, upgrade
+from rapport.usecases.data_export import export_data, exported_columns
 
 
 def file_database(path: Path) -> tuple[Database, int, int]:

@@ -69,7 +69,7 @@ def test_audit_verify_reports_an_intact_chain_and_names_a_broken_entry(tmp_path)
     import sqlite3
 
     from models.audit import append
-    from rapport.db import Database
+    from rapport.core.db import Database
 
     env = {"RAPPORT_DATA_DIR": str(tmp_path)}
     assert run("db", "upgrade", env=env).returncode == 0
@@ -89,7 +89,7 @@ def test_audit_verify_reports_an_intact_chain_and_names_a_broken_entry(tmp_path)
 
 def test_user_create_makes_an_account_that_can_sign_in_and_refuses_bad_input(tmp_path):
     from models.auth import authenticate
-    from rapport.db import Database
+    from rapport.core.db import Database
 
     env = {"RAPPORT_DATA_DIR": str(tmp_path)}
     run("demo", "--days", "1", env=env)

@@ -17,7 +17,7 @@ from models import auth
 from models.complaint import ComplaintCreate, file_complaint
 from models.rating import Channel, Rating
 from models.scores import Month
-from rapport.exports import complaints_csv, ratings_csv
+from rapport.usecases.exports import complaints_csv, ratings_csv
 from tests.ledger_world import NOW, PASSWORD, seed
 
 TYPED = "请打 139 0000 1111 或写信 li.na@example.com"

@@ -4,8 +4,8 @@ import pytest
 from sqlalchemy import event, inspect, text
 from sqlmodel import SQLModel
 
-from rapport.db import Database
-from rapport.migrate import current_revision, head_revision, is_current, upgrade
+from rapport.core.db import Database
+from rapport.core.migrate import current_revision, head_revision, is_current, upgrade
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_upgrading_a_database_that_already_holds_complaints_keeps_them(file_db):
     """Adding columns to a table others refer to must work on SQLite with foreign keys on."""
     from alembic import command
 
-    from rapport.migrate import alembic_config
+    from rapport.core.migrate import alembic_config
 
     cfg = alembic_config(file_db.engine)
     with file_db.engine.connect() as conn:

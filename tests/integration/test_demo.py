@@ -4,7 +4,7 @@ from sqlmodel import select
 
 from models.org import Branch, Counter, Device, Duty, Role, Staff
 from models.rating import Rating
-from rapport.demo import create_demo, database_is_empty
+from rapport.usecases.demo import create_demo, database_is_empty
 from tests.conftest import clock_pinned
 
 

@@ -24,10 +24,10 @@ from models.org import Branch, Role, Staff
 from models.rating import Channel, Rating
 from models.sanction import SanctionKind, SanctionStatus, decide, propose
 from models.scores import Month
-from rapport.badges import badge_sheet
-from rapport.context import AppContext
-from rapport.report_pdf import build_report
-from rapport.settings import Settings
+from rapport.core.context import AppContext
+from rapport.core.settings import Settings
+from rapport.usecases.badges import badge_sheet
+from rapport.usecases.report_pdf import build_report
 
 PASSWORD = "correct horse 42"
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)

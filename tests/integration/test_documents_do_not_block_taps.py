@@ -13,11 +13,11 @@ from admin import documents
 from kiosk import backend as kiosk
 from models import auth
 from models.org import Branch
-from rapport.context import AppContext
-from rapport.db import Database
-from rapport.demo import create_demo
-from rapport.migrate import upgrade
-from rapport.settings import Settings
+from rapport.core.context import AppContext
+from rapport.core.db import Database
+from rapport.core.migrate import upgrade
+from rapport.core.settings import Settings
+from rapport.usecases.demo import create_demo
 
 
 def test_a_tap_is_stored_while_a_monthly_report_is_being_built(tmp_path):

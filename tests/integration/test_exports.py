@@ -17,7 +17,7 @@ from models.org import Staff
 from models.rating import Channel, Rating
 from models.sanction import SanctionKind, decide, propose
 from models.scores import Month
-from rapport.exports import (
+from rapport.usecases.exports import (
     COMPLAINT_COLUMNS,
     RATING_COLUMNS,
     SANCTION_COLUMNS,

@@ -27,7 +27,7 @@ from models.holidays import import_year
 from models.org import Role, Staff
 from models.presets import apply_preset
 from models.rating import Channel
-from rapport.alerting import sla_sweep
+from rapport.usecases.alerting import sla_sweep
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -18,7 +18,7 @@ from models.indicators import Indicators, indicators, total
 from models.org import Staff
 from models.rating import Channel, Rating
 from models.scores import Month
-from rapport.report_pdf import build_report
+from rapport.usecases.report_pdf import build_report
 
 OCTOBER = Month(2026, 10)
 DAY = datetime(2026, 10, 14, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai

@@ -39,8 +39,8 @@ from models.rating import (
     kiosk_flag,
     submit_rating,
 )
-from rapport.db import BUSY_TIMEOUT_MS, Database, WriteLock, make_engine, write_lock_for
-from rapport.server import create_app
+from rapport.core.db import BUSY_TIMEOUT_MS, Database, WriteLock, make_engine, write_lock_for
+from rapport.entry.server import create_app
 from tests.conftest import BACKENDS
 
 

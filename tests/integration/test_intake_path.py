@@ -16,7 +16,7 @@ from models.intake import device_by_token, take_rating_with_token
 from models.policy import effective_policy, set_policy
 from models.prepared import driver_of
 from models.rating import FlagReason, RatingCreate, recent_presses
-from rapport.db import Database
+from rapport.core.db import Database
 from tests.conftest import World
 
 
@@ -116,7 +116,7 @@ def test_who_is_on_duty_is_read_newest_first_whatever_the_counters_history(db, w
 def test_a_low_rating_says_when_it_makes_its_counters_window_a_negative_burst(db, world):
     """Default policy: at least 4 counted ratings in 15 minutes, at least half of them at 1-2. The
     count is taken in the rating's own transaction, so only the rating that tips it asks for an alert
-    (rapport/alerting.after_rating raises it once, after the commit)."""
+    (rapport/usecases/alerting.after_rating raises it once, after the commit)."""
     start = utcnow()
     taps = [(5, False), (1, False), (4, False), (2, True), (5, False), (1, True), (4, False), (4, False)]
     for i, (score, burst) in enumerate(taps):

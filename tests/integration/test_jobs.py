@@ -9,7 +9,7 @@ from models.crypto import hash_secret
 from models.inspection import SpotCheckTask
 from models.org import Role, Staff
 from models.policy import set_policy
-from rapport.alerting import weekly_spot_check_draw
+from rapport.usecases.alerting import weekly_spot_check_draw
 
 
 def test_the_weekly_draw_gives_each_supervisor_spot_checks_once_per_week(ctx, db, world):

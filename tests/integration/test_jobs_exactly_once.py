@@ -38,15 +38,15 @@ from models.jobs import MAX_ATTEMPTS, RETRY_AFTER, STALE_AFTER, JobRun, JobStatu
 from models.org import Branch
 from models.rating import Channel, Rating
 from models.sanction import Evaluation
-from rapport import scheduler
-from rapport.alerting import after_rating
-from rapport.backup import backup_sqlite, read_manifest
-from rapport.context import AppContext
-from rapport.db import Database
-from rapport.leader import FileLeadership
-from rapport.migrate import upgrade
-from rapport.scheduler import Job, job_named, run_due, run_slot
-from rapport.settings import Settings
+from rapport.core.context import AppContext
+from rapport.core.db import Database
+from rapport.core.leader import FileLeadership
+from rapport.core.migrate import upgrade
+from rapport.core.settings import Settings
+from rapport.usecases import scheduler
+from rapport.usecases.alerting import after_rating
+from rapport.usecases.backup import backup_sqlite, read_manifest
+from rapport.usecases.scheduler import Job, job_named, run_due, run_slot
 from tests.conftest import BACKENDS
 
 FRIDAY = datetime(2026, 11, 27, 2, 5, tzinfo=UTC)  # Friday 10:05 in Shanghai, ISO week 2026-W48
@@ -458,7 +458,7 @@ def test_a_run_left_running_by_a_dead_process_is_taken_over_once(ctx, db):
 
 
 def test_only_one_holder_of_the_lock_file_leads_until_it_lets_go(tmp_path):
-    path = tmp_path / "rapport.db.scheduler-lock"
+    path = tmp_path / "rapport.core.db.scheduler-lock"
     first, second = FileLeadership(path), FileLeadership(path)
     assert first.try_acquire() and not second.try_acquire()
     assert first.still_held() and not second.still_held()
@@ -485,7 +485,7 @@ def two_servers(tmp_path: Path) -> Iterator[tuple[Path, list[subprocess.Popen[by
     procs: list[subprocess.Popen[bytes]] = []
     try:
         # One after the other: two processes checking the same data directory at the same instant
-        # trip over each other's write probe (rapport/settings.prepare_data_dir, one fixed file name).
+        # trip over each other's write probe (rapport/core/settings.prepare_data_dir, one fixed file name).
         for n in range(2):
             port = _free_port()
             with (tmp_path / f"server{n}.log").open("wb") as out:
@@ -541,7 +541,7 @@ def test_two_servers_on_one_data_directory_run_the_jobs_on_one_and_the_other_tak
         pids = {p.pid: p for p in procs}
         assert leader_pid in pids
         follower = next(pid for pid in pids if pid != leader_pid)
-        lock = data / "rapport.db.scheduler-lock"
+        lock = data / "rapport.core.db.scheduler-lock"
         assert lock.read_text().strip() == str(leader_pid)
 
         pids[leader_pid].send_signal(signal.SIGKILL)  # no shutdown, no release: the kernel drops the lock

@@ -38,9 +38,9 @@ from models.sanction import (
     propose,
 )
 from models.scores import leaderboard, local_month
-from rapport.db import Database
-from rapport.demo import create_demo
-from rapport.migrate import upgrade
+from rapport.core.db import Database
+from rapport.core.migrate import upgrade
+from rapport.usecases.demo import create_demo
 from tests.conftest import clock_pinned
 
 REPORT = "我在办理业务时解释不清，今后会先确认客户的材料再说明流程，并参加沟通培训。"

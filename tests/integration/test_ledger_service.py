@@ -23,7 +23,7 @@ from models.org import Staff
 from models.policy import set_policy
 from models.rating import Channel, Rating
 from models.sanction import Appeal, Evaluation, Sanction, SanctionStatus
-from rapport.context import AppContext
+from rapport.core.context import AppContext
 from tests.ledger_world import APPEALED_COMMENT, CONTACT, NOW, OCTOBER, PASSWORD, LedgerWorld, seed
 
 # Rules saved by then are the ones an evaluation of October uses (published before it began).

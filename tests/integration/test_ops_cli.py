@@ -126,8 +126,8 @@ def test_export_refuses_a_database_whose_schema_is_behind(tmp_path):
     from alembic import command
     from alembic.script import ScriptDirectory
 
-    from rapport.db import Database
-    from rapport.migrate import alembic_config, alembic_config_for_scripts, head_revision, upgrade
+    from rapport.core.db import Database
+    from rapport.core.migrate import alembic_config, alembic_config_for_scripts, head_revision, upgrade
 
     db = Database.from_url(f"sqlite:///{tmp_path / 'rapport.db'}")
     upgrade(db.engine)

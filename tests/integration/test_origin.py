@@ -4,7 +4,7 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from rapport.server import create_app
+from rapport.entry.server import create_app
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from models.errors import IdempotencyConflict
 from models.org import Staff
 from models.policy import set_policy
 from models.rating import Rating
-from rapport.server import create_app
+from rapport.entry.server import create_app
 
 NOW = datetime(2026, 11, 18, 2, 30, tzinfo=UTC)  # Wednesday 10:30 in Shanghai, the branch open
 FORM = {"category": "2.2.2", "description": "等了很久也没人解释。", "contact": "", "consent": False}

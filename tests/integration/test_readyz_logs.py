@@ -16,12 +16,12 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from starlette.testclient import TestClient
 
-from rapport.context import AppContext
-from rapport.db import Database
-from rapport.logs import redact, session_fingerprint, setup_logging
-from rapport.migrate import alembic_config, alembic_config_for_scripts, head_revision, upgrade
-from rapport.server import create_app
-from rapport.settings import Settings
+from rapport.core.context import AppContext
+from rapport.core.db import Database
+from rapport.core.logs import redact, session_fingerprint, setup_logging
+from rapport.core.migrate import alembic_config, alembic_config_for_scripts, head_revision, upgrade
+from rapport.core.settings import Settings
+from rapport.entry.server import create_app
 
 SECRET = "test-secret-" + "x" * 32
 

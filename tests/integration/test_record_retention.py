@@ -21,8 +21,8 @@ from models.complaint import (
 )
 from models.rating import Channel, Rating
 from models.retention import erase_old_record_text
-from rapport import scheduler
-from rapport.scheduler import job_named, run_due
+from rapport.usecases import scheduler
+from rapport.usecases.scheduler import job_named, run_due
 
 FRIDAY = datetime(2026, 11, 27, 2, 5, tzinfo=UTC)  # 10:05 in Shanghai
 OLD = FRIDAY - timedelta(days=1095 + 3)  # closed three years and three days ago

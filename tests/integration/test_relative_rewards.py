@@ -21,7 +21,7 @@ from models.policy import PolicyRevision, PolicyValues, published_revision, reco
 from models.rating import Channel, Rating
 from models.sanction import REWARDS, Evaluation, Sanction, SanctionKind, evaluate_month, reward_bar
 from models.scores import Month, leaderboard, local_month
-from rapport.demo import create_demo
+from rapport.usecases.demo import create_demo
 from tests.conftest import clock_pinned
 
 # The demo runs at tests/conftest.py's pinned instant (18 November 2026): 49 days of ratings cover

@@ -16,7 +16,7 @@ from sqlmodel import select
 from models.clock import parse_instant
 from models.org import Branch, Role, Staff
 from models.scores import local_month
-from rapport.db import Database
+from rapport.core.db import Database
 from tests.conftest import DEMO_AT
 
 PUBLIC = "https://rapport.example.cn"

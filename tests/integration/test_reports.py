@@ -22,8 +22,8 @@ from models.crypto import hash_secret
 from models.errors import Forbidden
 from models.org import Branch, Counter, Role, Staff
 from models.rating import Rating
-from rapport import scheduler
-from rapport.scheduler import job_named, run_due
+from rapport.usecases import scheduler
+from rapport.usecases.scheduler import job_named, run_due
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 3, 15, 10, 0, tzinfo=SH).astimezone(UTC)

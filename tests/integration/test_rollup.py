@@ -15,8 +15,8 @@ from sqlmodel import select
 from models import reports, rollup, sanction
 from models.org import Branch, Staff
 from models.rating import Rating
-from rapport import scheduler
-from rapport.scheduler import job_named, run_due
+from rapport.usecases import scheduler
+from rapport.usecases.scheduler import job_named, run_due
 
 SH = ZoneInfo("Asia/Shanghai")
 NY = ZoneInfo("America/New_York")

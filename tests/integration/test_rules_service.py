@@ -22,7 +22,7 @@ from models.audit import AuditEvent, verify
 from models.errors import Forbidden, NotFound
 from models.org import Role, Staff
 from models.policy import Policy, PolicyRevision, PolicyValues, effective_policy, set_policy
-from rapport.context import AppContext
+from rapport.core.context import AppContext
 
 PASSWORD = "correct horse 42"
 

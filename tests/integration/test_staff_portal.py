@@ -43,7 +43,7 @@ from models.sanction import (
     propose,
 )
 from models.training import TrainingRecord, record_training
-from rapport.context import AppContext
+from rapport.core.context import AppContext
 
 PASSWORD = "correct horse 42"
 NOW = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)  # Friday 12:00 in Shanghai
@@ -472,9 +472,7 @@ def test_a_penalty_is_appealed_once_within_the_window(env: Env) -> None:
 def test_after_the_window_no_appeal_is_offered_or_accepted(env: Env) -> None:
     alice = env.people["E1"]
     portal.my_records(env.ctx, alice.token)  # her page shows her the penalties at NOW: told
-    env.ctx.clock = lambda: (
-        NOW + timedelta(days=31)
-    )  # told at NOW, rated hours before NOW; 30 days to appeal
+    env.ctx.clock = lambda: NOW + timedelta(days=31)  # told at NOW, rated hours before NOW; 30 days to appeal
     # A later sign-in: the fixture's session would have gone idle.
     with env.db.write() as s:
         _staff, token = auth.authenticate(

@@ -7,8 +7,8 @@ import pytest
 from flet_web import get_package_web_dir
 from starlette.testclient import TestClient
 
-from rapport import server
-from rapport.server import PrecompressedStatic, create_app
+from rapport.entry import server
+from rapport.entry.server import PrecompressedStatic, create_app
 
 WEB = Path(get_package_web_dir())
 WASM = (WEB / "main.dart.wasm").read_bytes()

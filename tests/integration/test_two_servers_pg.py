@@ -4,9 +4,9 @@ scheduled jobs run on one leader (advisory lock), exactly once per slot.
 What is observed how:
 - The complaint is filed over HTTP (``POST /api/v1/complaints`` with a counter device's token) on the
   server that does NOT lead the scheduler, as a queue-ticket terminal or a hotline system would; that
-  server's request path commits it and runs the alert hook (rapport/alerting.after_complaint).
+  server's request path commits it and runs the alert hook (rapport/usecases/alerting.after_complaint).
 - A "supervisor session" on a server is observed through RAPPORT_ALERT_PROBE=1, which adds two
-  test-only routes (rapport/live.alert_probe_router) that subscribe to that server's AlertBus for a
+  test-only routes (rapport/core/live.alert_probe_router) that subscribe to that server's AlertBus for a
   branch, exactly as a signed-in supervisor's screen does (admin/app.py ``_subscribe_alerts``), and
   report what arrived. Whatever reaches the probe reaches the screen by the same path; no browser or
   Flet session is opened.
@@ -45,13 +45,13 @@ from models.devices import register_device
 from models.jobs import JobRun
 from models.org import Branch, Counter
 from models.rating import Channel
-from rapport.alerting import after_complaint
-from rapport.context import AppContext
-from rapport.db import Database
-from rapport.leader import libpq_conninfo
-from rapport.live import PgAlertRelay
-from rapport.migrate import upgrade
-from rapport.settings import Settings
+from rapport.core.context import AppContext
+from rapport.core.db import Database
+from rapport.core.leader import libpq_conninfo
+from rapport.core.live import PgAlertRelay
+from rapport.core.migrate import upgrade
+from rapport.core.settings import Settings
+from rapport.usecases.alerting import after_complaint
 
 PG_URL = os.environ.get("RAPPORT_TEST_DATABASE_URL", "")
 pytestmark = [

@@ -9,7 +9,7 @@ from typing import Any
 from harness import FletHarness
 
 from admin.app import AdminApp
-from rapport.context import AppContext
+from rapport.core.context import AppContext
 
 PASSWORD = "correct horse 42"
 Open = Callable[..., Awaitable[FletHarness]]

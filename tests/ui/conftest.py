@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # harness.py and admin
 
 from admin_support import Open, admin_tabs  # noqa: E402
 
-from rapport.context import AppContext  # noqa: E402
+from rapport.core.context import AppContext  # noqa: E402
 
 
 @pytest.fixture

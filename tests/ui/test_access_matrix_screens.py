@@ -24,7 +24,7 @@ from models.crypto import hash_secret
 from models.inspection import record_inspection
 from models.org import Role, Staff
 from models.rating import Channel
-from rapport.context import AppContext
+from rapport.core.context import AppContext
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here
 from harness import FletHarness  # noqa: E402

@@ -191,7 +191,7 @@ async def test_a_new_high_severity_complaint_appears_at_once_on_the_supervisors_
 ):
     import asyncio
 
-    from rapport.alerting import after_complaint
+    from rapport.usecases.alerting import after_complaint
 
     h = await open_admin()
     await sign_in(h, "boss.a")

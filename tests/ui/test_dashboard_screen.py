@@ -21,7 +21,7 @@ from models.complaint import Complaint
 from models.crypto import hash_secret
 from models.org import Role, Staff
 from models.rating import Rating
-from rapport.context import AppContext
+from rapport.core.context import AppContext
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here
 from admin_support import PASSWORD, Open, admin_tabs, sign_in  # noqa: E402,F401

@@ -25,8 +25,8 @@ from models.audit import AuditEvent
 from models.crypto import hash_secret
 from models.org import Role, Staff
 from models.rating import Channel, Rating
-from rapport import report_pdf
-from rapport.context import AppContext
+from rapport.core.context import AppContext
+from rapport.usecases import report_pdf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here
 from admin_support import PASSWORD, admin_tabs, sign_in  # noqa: E402

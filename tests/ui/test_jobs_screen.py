@@ -19,9 +19,9 @@ from models.crypto import hash_secret
 from models.errors import Forbidden
 from models.org import Role, Staff
 from models.rating import Channel
-from rapport import scheduler
-from rapport.context import AppContext
-from rapport.scheduler import job_named, run_due
+from rapport.core.context import AppContext
+from rapport.usecases import scheduler
+from rapport.usecases.scheduler import job_named, run_due
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here
 from admin_support import PASSWORD, Open, sign_in  # noqa: E402

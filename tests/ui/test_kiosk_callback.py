@@ -23,7 +23,7 @@ from models.audit import AuditEvent
 from models.cases import RatingCase
 from models.clock import pin
 from models.org import Staff
-from rapport.context import AppContext
+from rapport.core.context import AppContext
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here
 from harness import FletHarness  # noqa: E402

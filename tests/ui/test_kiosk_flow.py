@@ -34,8 +34,8 @@ from models.devices import authenticate_device, issue_enrolment_code
 from models.duty import on_duty
 from models.org import Device, Duty, Staff
 from models.rating import Channel, Rating, phone_key
-from rapport.context import AppContext
-from rapport.db import Database
+from rapport.core.context import AppContext
+from rapport.core.db import Database
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here
 from harness import FletHarness  # noqa: E402

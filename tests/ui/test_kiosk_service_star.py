@@ -18,7 +18,7 @@ from models.org import Role, Staff
 from models.policy import set_policy
 from models.sanction import SanctionKind, decide, propose, set_public_name_consent
 from models.scores import local_month
-from rapport.context import AppContext
+from rapport.core.context import AppContext
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here
 from harness import FletHarness  # noqa: E402

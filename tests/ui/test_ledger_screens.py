@@ -17,7 +17,7 @@ from sqlmodel import select
 from models.policy import set_policy
 from models.rating import Rating
 from models.sanction import Appeal, Sanction
-from rapport.context import AppContext
+from rapport.core.context import AppContext
 from tests.ledger_world import APPEALED_COMMENT, NOW, PASSWORD, LedgerWorld, seed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here

@@ -16,7 +16,7 @@ from admin import rules as service
 from models.crypto import hash_secret
 from models.org import Role, Staff
 from models.policy import PolicyRevision, PolicyValues, effective_policy
-from rapport.i18n import catalog
+from rapport.core.i18n import catalog
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here
 from admin_support import PASSWORD, Open, sign_in  # noqa: E402

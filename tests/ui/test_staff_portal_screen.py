@@ -23,8 +23,8 @@ from models.policy import PolicyRevision, PolicyValues, record_adoption, set_pol
 from models.rating import Channel, RatingCreate, submit_rating
 from models.sanction import Appeal, Sanction, SanctionStatus, decide, propose
 from models.scores import Month, profile
-from rapport.context import AppContext
-from rapport.i18n import t
+from rapport.core.context import AppContext
+from rapport.core.i18n import t
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here
 from admin_support import PASSWORD, Open, admin_tabs, sign_in  # noqa: E402

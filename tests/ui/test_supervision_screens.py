@@ -21,7 +21,7 @@ from models.errors import InductionNotPassed
 from models.inspection import Inspection, InspectionFinding, SpotCheckTask
 from models.org import Staff
 from models.training import TrainingRecord
-from rapport.context import AppContext
+from rapport.core.context import AppContext
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here
 from admin_support import PASSWORD, Open, admin_tabs, sign_in  # noqa: E402,F401

@@ -1,7 +1,7 @@
 import re
 from datetime import UTC, datetime
 
-from rapport.i18n import LOCALES_DIR, catalog, catalog_files, fmt_datetime, fmt_due, t
+from rapport.core.i18n import LOCALES_DIR, catalog, catalog_files, fmt_datetime, fmt_due, t
 
 
 def test_both_catalogs_have_the_same_keys_and_placeholders():

@@ -185,9 +185,7 @@ def dirty_state(token: str | None) -> KioskState:
     state.open_complaint()
     state.complaint.contact = "13812345678"
     state.complaint.consent = True
-    state.complaint_filed(
-        FILED
-    )
+    state.complaint_filed(FILED)
     state.staff_no_draft = "E1"
     state.say("staff.error.failed", "pin", minutes=3)
     return state

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from models.clock import pin, utcnow
-from rapport.settings import SettingsError, checked_settings, load_settings, resolve_secret_key
+from rapport.core.settings import SettingsError, checked_settings, load_settings, resolve_secret_key
 
 
 @pytest.fixture(autouse=True)
@@ -102,7 +102,7 @@ def test_servers_starting_together_on_one_data_directory_do_not_trip_each_other(
     then refused to start with "not a writable directory"."""
     import threading
 
-    from rapport.settings import Settings, prepare_data_dir
+    from rapport.core.settings import Settings, prepare_data_dir
 
     settings = Settings(data_dir=tmp_path)
     errors: list[Exception] = []

@@ -2,7 +2,7 @@
 
 :func:`gather` reads one branch's month (the summary against the month before, the staff table of fair
 scores, the daily trend, the complaints, the heat map of clauses by week, the Service Star and the
-ledger, the 差评 indicators) into a frozen :class:`ReportData`; rapport/report_pdf.py draws it. The
+ledger, the 差评 indicators) into a frozen :class:`ReportData`; rapport/usecases/report_pdf.py draws it. The
 two are apart so the queries can be read, tested and changed without the drawing code, and the
 drawing without a database; this module never imports the drawing one.
 """
@@ -26,8 +26,8 @@ from models.org import Branch, Staff
 from models.rating import Rating
 from models.sanction import Sanction, SanctionKind, SanctionStatus
 from models.scores import Leaderboard, Moments, Month, branch_moments, leaderboard, local_day_start
-from rapport.exports import sanctions_filter
-from rapport.i18n import t
+from rapport.core.i18n import t
+from rapport.usecases.exports import sanctions_filter
 
 LOW_SCORE = 2
 HEAT_ROWS = 12

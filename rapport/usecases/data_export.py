@@ -42,7 +42,7 @@ from sqlmodel import SQLModel
 
 import models  # noqa: F401  (registers every table)
 from models.clock import utcnow
-from rapport.db import Database
+from rapport.core.db import Database
 
 EXPORT_FORMAT = "rapport-export"
 EXPORT_VERSION = 1

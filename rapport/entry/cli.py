@@ -10,13 +10,13 @@ from typing import Annotated
 import typer
 from sqlmodel import select
 
-from rapport import cli_clocks
-from rapport.cli_common import branch_by_code as _branch_by_code
-from rapport.cli_common import fail as _fail
-from rapport.cli_common import open_context as _context
-from rapport.context import AppContext
-from rapport.db import Database
-from rapport.settings import Settings, SettingsError
+from rapport.core.context import AppContext
+from rapport.core.db import Database
+from rapport.core.settings import Settings, SettingsError
+from rapport.entry import cli_clocks
+from rapport.entry.cli_common import branch_by_code as _branch_by_code
+from rapport.entry.cli_common import fail as _fail
+from rapport.entry.cli_common import open_context as _context
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Rapport feedback kiosk and conduct ledger."
@@ -40,8 +40,8 @@ def serve(
     """Upgrade the schema and serve the kiosk, the admin app and the API."""
     import uvicorn
 
-    from rapport.logs import setup_logging
-    from rapport.server import create_app
+    from rapport.core.logs import setup_logging
+    from rapport.entry.server import create_app
 
     ctx = _context(host=host, port=port)
     settings = ctx.settings
@@ -112,7 +112,7 @@ def demo(
     ] = "kiosk",
 ) -> None:
     """Fill an empty database with demo branches, staff, tablets and ratings."""
-    from rapport.demo import DISTRIBUTIONS, create_demo, database_is_empty
+    from rapport.usecases.demo import DISTRIBUTIONS, create_demo, database_is_empty
 
     chosen = next((d for d in DISTRIBUTIONS if d == distribution), None)
     if chosen is None:
@@ -263,7 +263,7 @@ def audit_verify() -> None:
 
 def _operator_settings() -> Settings:
     """Settings and a writable data directory, without opening (or creating) the database."""
-    from rapport.settings import apply_clock, check_database_url, load_settings, prepare_data_dir
+    from rapport.core.settings import apply_clock, check_database_url, load_settings, prepare_data_dir
 
     try:
         settings = load_settings()
@@ -286,7 +286,7 @@ def backup(
     Keeps the newest RAPPORT_BACKUP_KEEP backups (and, with RAPPORT_BACKUP_KEEP_DAYS, every one
     younger than that many days). PostgreSQL is backed up with pg_dump instead.
     """
-    from rapport.backup import BackupError, run_backup
+    from rapport.usecases.backup import BackupError, run_backup
 
     settings = _operator_settings()
     try:
@@ -306,7 +306,7 @@ def restore(
     file: Annotated[Path, typer.Argument(help="A .db file made by `rapport backup` (manifest beside it).")],
 ) -> None:
     """Restore a backup into an empty data directory, then bring its schema up to date."""
-    from rapport.backup import BackupError, restore_sqlite
+    from rapport.usecases.backup import BackupError, restore_sqlite
 
     settings = _operator_settings()
     try:
@@ -341,8 +341,8 @@ def export(
     import os
 
     from models.clock import utcnow
-    from rapport.data_export import export_data
-    from rapport.migrate import is_current
+    from rapport.core.migrate import is_current
+    from rapport.usecases.data_export import export_data
 
     settings = _operator_settings()
     now = utcnow()
@@ -374,7 +374,7 @@ def export(
 
 
 def _locale(ctx: AppContext, locale: str | None) -> str:
-    from rapport.settings import SUPPORTED_LOCALES
+    from rapport.core.settings import SUPPORTED_LOCALES
 
     chosen = locale or ctx.settings.locale
     if chosen not in SUPPORTED_LOCALES:
@@ -402,7 +402,7 @@ def report(
     from models.clock import utcnow
     from models.errors import ValidationFailed
     from models.scores import Month, local_month
-    from rapport.report_pdf import build_report
+    from rapport.usecases.report_pdf import build_report
 
     try:
         period = Month.parse(month)
@@ -438,7 +438,7 @@ def qr_sheet(
 ) -> None:
     """Write a printable A4 sheet of QR badges for every active counter staff member of a branch."""
     from models.errors import ValidationFailed
-    from rapport.badges import badge_sheet
+    from rapport.usecases.badges import badge_sheet
 
     ctx = _context()
     chosen = _locale(ctx, locale)

@@ -1,15 +1,15 @@
 """What every command of the command line shares: a one-sentence refusal (exit code 2), the
 application context with settings checked and the database migrated, and branch codes. Its own
-module, below both, so `rapport.cli` and `rapport.cli_clocks` import it and not each other."""
+module, below both, so `rapport.entry.cli` and `rapport.entry.cli_clocks` import it and not each other."""
 
 from __future__ import annotations
 
 import typer
 from sqlmodel import select
 
-from rapport.context import AppContext
-from rapport.db import Database, DatabaseConfigError
-from rapport.settings import SettingsError, checked_settings
+from rapport.core.context import AppContext
+from rapport.core.db import Database, DatabaseConfigError
+from rapport.core.settings import SettingsError, checked_settings
 
 
 def fail(message: str) -> typer.Exit:
@@ -20,7 +20,7 @@ def fail(message: str) -> typer.Exit:
 def open_context(**overrides: object) -> AppContext:
     """Settings checked, database reachable and migrated, catalog loaded."""
     from models.catalog import load_catalog
-    from rapport.migrate import upgrade
+    from rapport.core.migrate import upgrade
 
     try:
         settings, secret = checked_settings(**overrides)

@@ -29,9 +29,9 @@ from models.errors import (
 )
 from models.intake import take_rating_with_token
 from models.rating import RatingCreate, validate_idempotency_key
-from rapport.alerting import after_rating
-from rapport.context import AppContext
-from rapport.filing import Filing, file_at_place
+from rapport.core.context import AppContext
+from rapport.usecases.alerting import after_rating
+from rapport.usecases.filing import Filing, file_at_place
 
 log = logging.getLogger(__name__)
 
@@ -155,12 +155,12 @@ RATINGS_PATH = "/api/v1/ratings"
 
 
 class RatingsEndpoint:
-    """``POST /api/v1/ratings`` as a bare ASGI app in front of the framework (rapport/server.py).
+    """``POST /api/v1/ratings`` as a bare ASGI app in front of the framework (rapport/entry/server.py).
 
     It is the path under load (every integration's rating; docs/QUALITY.md's HTTP intake target), so it
     skips what the rest of the app needs and it does not: the gzip layers (its answers are a few
     hundred bytes), Starlette's request object, FastAPI's routing and exception middleware. It keeps
-    what every request gets from the layers outside it (rapport/server.py): the request id and the
+    what every request gets from the layers outside it (rapport/entry/server.py): the request id and the
     access-log line, the origin check. Checks come in this order, each with its own answer: the
     token's form (401), the body's size and JSON (413, 400), the Idempotency-Key (422), the fields
     (422); then one write transaction in a worker thread (401 unknown token, 409, 422, or 201/200).
@@ -312,7 +312,7 @@ def _store_rating(
 def _store_complaint(
     ctx: AppContext, token: str, key: str, form: dict[str, Any], rating_id: uuid.UUID | None
 ) -> tuple[int, dict[str, Any]]:
-    """File through the kiosk's own path (rapport/filing.py file_at_place), so the API keeps the same
+    """File through the kiosk's own path (rapport/usecases/filing.py file_at_place), so the API keeps the same
     rules: the device's counter and on-duty staff, a rating only from this device, the tracking code
     derived from the server's secret (a replay shows it again), and the alert hook after the commit."""
     try:

@@ -20,13 +20,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from admin.app import build_admin_main
 from kiosk.app import build_kiosk_main
-from rapport.api import RatingsEndpoint, build_router
-from rapport.context import ASSETS_DIR, AppContext
-from rapport.live import alert_probe_router
-from rapport.logs import RequestLog
-from rapport.migrate import current_revision, head_revision
-from rapport.origin import OriginCheck
-from rapport.scheduler import Background
+from rapport.core.context import ASSETS_DIR, AppContext
+from rapport.core.live import alert_probe_router
+from rapport.core.logs import RequestLog
+from rapport.core.migrate import current_revision, head_revision
+from rapport.core.origin import OriginCheck
+from rapport.entry.api import RatingsEndpoint, build_router
+from rapport.usecases.scheduler import Background
 
 # A customer's session is short; a disconnected one should not linger for Flet's default hour.
 KIOSK_SESSION_TIMEOUT_S = 300
@@ -42,7 +42,7 @@ def create_app(ctx: AppContext, *, scheduler: bool = True) -> flet_fastapi.FastA
         on_startup=[background.start], on_shutdown=[background.stop],
     )  # fmt: skip
     app.include_router(build_router(ctx), prefix="/api/v1")
-    if os.environ.get("RAPPORT_ALERT_PROBE") == "1":  # test-only: see rapport/live.alert_probe_router
+    if os.environ.get("RAPPORT_ALERT_PROBE") == "1":  # test-only: see rapport/core/live.alert_probe_router
         app.include_router(alert_probe_router(ctx.alerts))
 
     @app.get("/healthz", include_in_schema=False)

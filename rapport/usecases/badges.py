@@ -18,8 +18,8 @@ from sqlmodel import Session, col, select
 
 from models.errors import ValidationFailed
 from models.org import Branch, Role, Staff
-from rapport.i18n import t
-from rapport.report_pdf import FONT, INK, MUTED, new_pdf
+from rapport.core.i18n import t
+from rapport.usecases.report_pdf import FONT, INK, MUTED, new_pdf
 
 COLUMNS, ROWS = 2, 4
 CELL_W, CELL_H = 93.0, 66.0

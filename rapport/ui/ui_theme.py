@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import flet as ft
 
-from rapport.context import FONT_FAMILY
+from rapport.core.context import FONT_FAMILY
 
 FONT_FILE = "fonts/NotoSansSC-Rapport-Regular.otf"
 

@@ -2,9 +2,9 @@
 
 Kept out of the services (which must not know about pushing to screens) and out of the screens
 (which must not touch the ORM): callers run these after their own write has committed. Publishing
-goes through the context's bus, which also relays to the other app servers (rapport/live.py).
+goes through the context's bus, which also relays to the other app servers (rapport/core/live.py).
 
-The sweeps are job bodies (rapport/scheduler.py): each item (a complaint, a counter, a supervisor)
+The sweeps are job bodies (rapport/usecases/scheduler.py): each item (a complaint, a counter, a supervisor)
 is its own transaction, and an item that fails is recorded in the run's log and skipped, so one bad
 row cannot stop the others or make the job crash-loop. Every alert has a dedupe key, so a sweep
 repeated by a second scheduler or after a restart raises nothing twice.
@@ -36,7 +36,7 @@ from models.complaint import Complaint, ComplaintStatus, Severity
 from models.jobs import RunLog
 from models.policy import PolicyValues, effective_policy
 from models.rating import Rating
-from rapport.context import AppContext
+from rapport.core.context import AppContext
 
 log = logging.getLogger(__name__)
 # The alert-rules sweep looks this far back for high-severity complaints that have no alert yet.

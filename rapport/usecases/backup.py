@@ -32,8 +32,8 @@ from urllib.parse import quote
 from sqlalchemy.engine import make_url
 
 from models.clock import utcnow
-from rapport.db import Database
-from rapport.settings import Settings
+from rapport.core.db import Database
+from rapport.core.settings import Settings
 
 MANIFEST_FORMAT = "rapport-backup"
 MANIFEST_VERSION = 1
@@ -278,7 +278,7 @@ def restore_sqlite(backup: Path, database_url: str) -> RestoreResult:
        fails if a database appeared meanwhile, so a restore never overwrites one.
     4. Run the migrations up to head.
     """
-    from rapport.migrate import current_revision, upgrade
+    from rapport.core.migrate import current_revision, upgrade
 
     target = sqlite_file(database_url)
     present = [p for p in _database_files(target) if p.exists()]
@@ -327,7 +327,7 @@ def _known_revision(revision: str) -> bool:
     from alembic.script import ScriptDirectory
     from alembic.util import CommandError
 
-    from rapport.migrate import alembic_config_for_scripts
+    from rapport.core.migrate import alembic_config_for_scripts
 
     try:
         return ScriptDirectory.from_config(alembic_config_for_scripts()).get_revision(revision) is not None

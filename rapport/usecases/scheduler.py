@@ -11,7 +11,7 @@ due by now" (the sweeps, retention, the weekly draw) fold the missed slots into 
 covers them; the monthly evaluation, whose work is per month, runs every missed month of every branch,
 oldest first (at most a year back).
 
-Only the elected leader (rapport/leader.py) runs the APScheduler jobs; each tick runs in a thread
+Only the elected leader (rapport/core/leader.py) runs the APScheduler jobs; each tick runs in a thread
 (``asyncio.to_thread``) so the event loop serving the screens never waits for the database.
 Two environment variables shorten the cadence for tests: RAPPORT_SWEEP_SECONDS (the SLA sweep's
 period, default 60) and RAPPORT_LEADER_RETRY_SECONDS (how often a follower tries to take over,
@@ -48,12 +48,12 @@ from models.jobs import (
     period_slot,
     week_slot,
 )
-from rapport.alerting import alert_rules_sweep, sla_sweep, weekly_spot_check_draw
-from rapport.context import AppContext
+from rapport.core.context import AppContext
+from rapport.usecases.alerting import alert_rules_sweep, sla_sweep, weekly_spot_check_draw
 
 if TYPE_CHECKING:
-    from rapport.leader import Election
-    from rapport.live import PgAlertRelay
+    from rapport.core.leader import Election
+    from rapport.core.live import PgAlertRelay
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ def _retention_slots(ctx: AppContext, now: datetime) -> list[str]:
 
 def _retention_body(ctx: AppContext, slot: str, now: datetime, run: RunLog) -> None:
     """Erase contacts past their erase time, one complaint at a time; then each branch's old flagged
-    presses; then old backups beyond RAPPORT_BACKUP_KEEP (rapport/backup.prune_backups; the nightly
+    presses; then old backups beyond RAPPORT_BACKUP_KEEP (rapport/usecases/backup.prune_backups; the nightly
     backup prunes too, this also covers backups taken by hand)."""
     from models.org import Branch
     from models.policy import effective_policy
@@ -180,7 +180,7 @@ def _retention_body(ctx: AppContext, slot: str, now: datetime, run: RunLog) -> N
         except Exception as exc:
             run.fail(f"old records of branch {branch_id}", exc)
     if _backs_up(ctx):
-        from rapport.backup import default_backup_dir, prune_backups
+        from rapport.usecases.backup import default_backup_dir, prune_backups
 
         folder = default_backup_dir(ctx.settings)
         try:
@@ -199,7 +199,7 @@ def _retention_body(ctx: AppContext, slot: str, now: datetime, run: RunLog) -> N
 
 def _backs_up(ctx: AppContext) -> bool:
     """Whether the nightly backup applies: a SQLite file. PostgreSQL is backed up with pg_dump."""
-    from rapport.backup import BackupError, sqlite_file
+    from rapport.usecases.backup import BackupError, sqlite_file
 
     try:
         sqlite_file(ctx.settings.effective_database_url)
@@ -215,8 +215,8 @@ def _backup_slots(ctx: AppContext, now: datetime) -> list[str]:
 
 
 def _backup_body(ctx: AppContext, slot: str, now: datetime, run: RunLog) -> None:
-    """One online backup, integrity-checked, then the old ones pruned (rapport/backup.run_backup)."""
-    from rapport.backup import run_backup
+    """One online backup, integrity-checked, then the old ones pruned (rapport/usecases/backup.run_backup)."""
+    from rapport.usecases.backup import run_backup
 
     result = run_backup(ctx.settings, now=now)
     run.ok()
@@ -453,8 +453,8 @@ class Background:
         self.relay: PgAlertRelay | None = None
 
     async def start(self) -> None:
-        from rapport.leader import Election, leadership_for, libpq_conninfo
-        from rapport.live import PgAlertRelay
+        from rapport.core.leader import Election, leadership_for, libpq_conninfo
+        from rapport.core.live import PgAlertRelay
 
         url = self.ctx.db.engine.url
         if url.get_backend_name() == "postgresql":

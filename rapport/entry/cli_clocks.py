@@ -1,8 +1,8 @@
 """`rapport calendar`, `rapport policy preset` and `rapport sla due`: the complaint clocks from the
 command line, for scripted roll-outs and for checking a policy before a holiday (docs/OPERATIONS.md).
 
-Registered on the main command by :mod:`rapport.cli`; the helpers it shares (settings checked,
-database migrated, branch codes) come from :mod:`rapport.cli_common`.
+Registered on the main command by :mod:`rapport.entry.cli`; the helpers it shares (settings checked,
+database migrated, branch codes) come from :mod:`rapport.entry.cli_common`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _branch_id(ctx: object, code: str | None) -> tuple[int | None, str]:
-    from rapport.cli_common import branch_by_code as _branch_by_code
+    from rapport.entry.cli_common import branch_by_code as _branch_by_code
 
     if code is None:
         return None, "the whole deployment"
@@ -45,8 +45,8 @@ def calendar_import(
     """Copy a year's statutory holidays and make-up working days from the chinese-calendar package
     into the database (days set by hand are kept). Deadlines then never move with a package upgrade."""
     from models.holidays import CalendarUnavailable, import_year
-    from rapport.cli_common import fail as _fail
-    from rapport.cli_common import open_context as _context
+    from rapport.entry.cli_common import fail as _fail
+    from rapport.entry.cli_common import open_context as _context
 
     ctx = _context()
     branch_id, scope = _branch_id(ctx, branch)
@@ -69,7 +69,7 @@ def calendar_show(
 ) -> None:
     """List the holidays and make-up working days in force for a year."""
     from models.holidays import marked_days
-    from rapport.cli_common import open_context as _context
+    from rapport.entry.cli_common import open_context as _context
 
     ctx = _context()
     branch_id, scope = _branch_id(ctx, branch)
@@ -91,8 +91,8 @@ def policy_preset(
     """Apply a named set of complaint-clock values; prints each value that changes (audited)."""
     from models.errors import ValidationFailed
     from models.presets import PRESETS, apply_preset, preset_changes
-    from rapport.cli_common import fail as _fail
-    from rapport.cli_common import open_context as _context
+    from rapport.entry.cli_common import fail as _fail
+    from rapport.entry.cli_common import open_context as _context
 
     if name not in PRESETS:
         raise _fail(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}.")
@@ -135,9 +135,9 @@ def sla_due(
     """Print the due times a case filed then would get under the branch's current policy."""
     from models.complaint import Severity, branch_clocks
     from models.policy import effective_policy
-    from rapport.cli_common import branch_by_code as _branch_by_code
-    from rapport.cli_common import fail as _fail
-    from rapport.cli_common import open_context as _context
+    from rapport.entry.cli_common import branch_by_code as _branch_by_code
+    from rapport.entry.cli_common import fail as _fail
+    from rapport.entry.cli_common import open_context as _context
 
     if clock not in (None, "first_contact", "reply"):
         raise _fail(f"--clock must be first_contact or reply; got {clock!r}.")

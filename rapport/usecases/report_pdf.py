@@ -12,7 +12,7 @@ conversion to TrueType outlines is needed. Only a Regular weight ships, so the s
 registered as bold, and emphasis comes from size and colour instead.
 
 The builder gathers every figure first (:func:`gather`, the database part, which lives in
-rapport/report_data.py) and then draws (:func:`render`, this module), reporting progress through
+rapport/usecases/report_data.py) and then draws (:func:`render`, this module), reporting progress through
 ``progress(fraction, step name)`` so a screen or the command line can show how far it is.
 """
 
@@ -31,9 +31,9 @@ from sqlmodel import Session
 from models.clock import utcnow
 from models.indicators import RATES
 from models.scores import Moments, Month
-from rapport.context import ASSETS_DIR
-from rapport.i18n import t
-from rapport.report_data import Progress, ReportData, gather
+from rapport.core.context import ASSETS_DIR
+from rapport.core.i18n import t
+from rapport.usecases.report_data import Progress, ReportData, gather
 
 # What other modules import from here; Progress, ReportData and gather are report_data's, re-exported.
 __all__ = ["FONT", "INK", "MUTED", "Progress", "ReportData", "build_report", "gather", "new_pdf", "render"]

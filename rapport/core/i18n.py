@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 
-from rapport.settings import SUPPORTED_LOCALES
+from rapport.core.settings import SUPPORTED_LOCALES
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "assets" / "locales"
+LOCALES_DIR = Path(__file__).resolve().parents[2] / "assets" / "locales"
 DEFAULT_LOCALE = "zh-CN"
 
 

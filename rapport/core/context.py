@@ -8,12 +8,12 @@ from datetime import datetime
 from pathlib import Path
 
 from models.clock import utcnow
-from rapport.db import Database
-from rapport.live import AlertBus
-from rapport.ratelimit import RateLimiter
-from rapport.settings import Settings
+from rapport.core.db import Database
+from rapport.core.live import AlertBus
+from rapport.core.ratelimit import RateLimiter
+from rapport.core.settings import Settings
 
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
 FONT_FAMILY = "Rapport Sans"
 
 

@@ -37,7 +37,7 @@ from models.rating import Rating
 from models.sanction import Sanction, SanctionKind, SanctionStatus
 from models.scores import Month, local_day_start
 from models.text import mask_contacts
-from rapport.i18n import t
+from rapport.core.i18n import t
 
 BOM = "\ufeff".encode()
 BATCH = 500

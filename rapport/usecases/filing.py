@@ -1,6 +1,6 @@
 """Filing a customer's complaint at a place (a counter's tablet or a staff badge's page): the one
 use case shared by the kiosk's screens (kiosk/backend.py ``submit_complaint``) and the HTTP API
-(rapport/api.py ``POST /api/v1/complaints``). It lives below both, so the API never imports an app."""
+(rapport/entry/api.py ``POST /api/v1/complaints``). It lives below both, so the API never imports an app."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from models.errors import ValidationFailed
 from models.org import Branch, Staff
 from models.policy import effective_policy
 from models.rating import Channel, Rating, staff_by_qr_token
-from rapport.alerting import after_complaint
-from rapport.context import AppContext
+from rapport.core.context import AppContext
+from rapport.usecases.alerting import after_complaint
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,8 @@ def file_at_place(
     rating_id: uuid.UUID | None = None,
 ) -> Filing:
     """The one path by which a customer's complaint is filed, shared by the kiosk's screens
-    (kiosk/backend.py ``submit_complaint``) and the HTTP API (rapport/api.py ``POST /api/v1/complaints``).
+    (kiosk/backend.py ``submit_complaint``) and the HTTP API (rapport/entry/api.py,
+    ``POST /api/v1/complaints``).
 
     1. The form is validated first (ValidationFailed naming the field); nothing is stored then.
     2. The place is the device's counter (the staff member on duty there is named), or the badge's

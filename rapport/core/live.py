@@ -28,7 +28,7 @@ from models.alerts import AlertView
 if TYPE_CHECKING:
     from fastapi import APIRouter
 
-    from rapport.db import Database
+    from rapport.core.db import Database
 
 log = logging.getLogger(__name__)
 Handler = Callable[[AlertView], Awaitable[Any]]
@@ -176,7 +176,7 @@ class PgAlertRelay:
     def _listen_forever(self) -> None:
         import psycopg
 
-        from rapport.leader import KEEPALIVE
+        from rapport.core.leader import KEEPALIVE
 
         pause = 0.5
         reconnecting = False
