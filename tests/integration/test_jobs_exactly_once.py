@@ -458,7 +458,7 @@ def test_a_run_left_running_by_a_dead_process_is_taken_over_once(ctx, db):
 
 
 def test_only_one_holder_of_the_lock_file_leads_until_it_lets_go(tmp_path):
-    path = tmp_path / "rapport.core.db.scheduler-lock"
+    path = tmp_path / "rapport.db.scheduler-lock"
     first, second = FileLeadership(path), FileLeadership(path)
     assert first.try_acquire() and not second.try_acquire()
     assert first.still_held() and not second.still_held()
@@ -541,7 +541,7 @@ def test_two_servers_on_one_data_directory_run_the_jobs_on_one_and_the_other_tak
         pids = {p.pid: p for p in procs}
         assert leader_pid in pids
         follower = next(pid for pid in pids if pid != leader_pid)
-        lock = data / "rapport.core.db.scheduler-lock"
+        lock = data / "rapport.db.scheduler-lock"
         assert lock.read_text().strip() == str(leader_pid)
 
         pids[leader_pid].send_signal(signal.SIGKILL)  # no shutdown, no release: the kernel drops the lock
