@@ -4,7 +4,6 @@ browser keeps only the session token, and every action re-checks it."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -19,6 +18,7 @@ from models.auth import LoginFailed, LoginThrottled, SecondFactorRequired, Sessi
 from models.errors import Forbidden
 from rapport.core.context import AppContext
 from rapport.core.i18n import other_locale, t
+from rapport.core.lanes import ADMIN
 from rapport.ui.ui_theme import apply_theme
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ class AdminApp:
         token = await self.prefs.get(TOKEN_KEY)
         if isinstance(token, str) and token:
             try:
-                self.user = await asyncio.to_thread(backend.current_user, self.ctx, token)
+                self.user = await ADMIN.run(backend.current_user, self.ctx, token)
                 self.token = token
                 await self._home()
                 return
@@ -114,9 +114,10 @@ class AdminApp:
         self.render()
 
     async def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run a backend call in a thread; an ended sign-in sends the user back to sign in."""
+        """Run a backend call on the admin lane (rapport/core/lanes.py); an ended sign-in sends the user
+        back to sign in."""
         try:
-            return await asyncio.to_thread(fn, self.ctx, self.token or "", *args, **kwargs)
+            return await ADMIN.run(fn, self.ctx, self.token or "", *args, **kwargs)
         except SessionExpired:
             await self._signed_out("admin.session.expired")
             raise
@@ -168,7 +169,7 @@ class AdminApp:
         self.login_draft = login
         self.password_draft = ""
         try:
-            self.user, self.token = await asyncio.to_thread(
+            self.user, self.token = await ADMIN.run(
                 backend.sign_in,
                 self.ctx,
                 login=login,
@@ -196,7 +197,7 @@ class AdminApp:
 
     async def on_sign_out(self, _e: ft.Event[Any]) -> None:
         if self.token:
-            await asyncio.to_thread(backend.sign_out, self.ctx, self.token)
+            await ADMIN.run(backend.sign_out, self.ctx, self.token)
         await self._signed_out()
 
     async def on_toggle_language(self, _e: ft.Event[Any]) -> None:

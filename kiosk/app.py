@@ -2,7 +2,8 @@
 handlers several screens share. A screen depends only on the protocol in kiosk/host.py, never on this
 class; a flow that belongs to one screen keeps its handlers beside it (kiosk/screens/<flow>.py).
 
-Handlers are ``async`` and run database work in a thread (``asyncio.to_thread``): a plain ``def``
+Handlers are ``async`` and run database work on a thread of the kiosk's lane (rapport/core/lanes.py,
+never shared with the admin app, so a tap does not queue behind office pages): a plain ``def``
 handler would run on the server's single event loop and stall every other kiosk meanwhile.
 """
 
@@ -37,6 +38,7 @@ from kiosk.ui import SURFACE
 from models.errors import DeviceNotAuthorized, QrTokenUnknown, RatingThrottled
 from rapport.core.context import AppContext
 from rapport.core.i18n import other_locale, t
+from rapport.core.lanes import KIOSK
 from rapport.ui.ui_theme import apply_theme
 
 __all__ = ["PHONE_KEY", "TOKEN_KEY", "KioskApp", "build_kiosk_main"]  # TOKEN_KEY: kiosk/state.py
@@ -73,7 +75,7 @@ class KioskApp:
         self.page.on_close = self._on_close
         self.page.on_connect = self._on_reconnect
         self.render()
-        self.reasons = await asyncio.to_thread(backend.reasons, self.ctx)
+        self.reasons = await KIOSK.run(backend.reasons, self.ctx)
         await self._open_route()
         self.page.run_task(self._watch_idle)
 
@@ -107,7 +109,7 @@ class KioskApp:
 
     async def _load(self, token: str) -> None:
         try:
-            place = await asyncio.to_thread(backend.load_counter, self.ctx, token)
+            place = await KIOSK.run(backend.load_counter, self.ctx, token)
         except DeviceNotAuthorized:
             await self.prefs.remove(TOKEN_KEY)
             self.state.needs_enrolment("kiosk.device.revoked")
@@ -119,7 +121,7 @@ class KioskApp:
         self.state.mode = Mode.phone
         self.state.qr_token = token
         try:
-            self.state.place = await asyncio.to_thread(backend.load_badge, self.ctx, token)
+            self.state.place = await KIOSK.run(backend.load_badge, self.ctx, token)
         except QrTokenUnknown:
             self.state.go(Screen.invalid_link)
         else:
@@ -253,7 +255,7 @@ class KioskApp:
         assert pending is not None
         try:
             if self.state.mode is Mode.phone:
-                rating_id = await asyncio.to_thread(
+                rating_id = await KIOSK.run(
                     backend.submit_phone_tap,
                     self.ctx,
                     qr_token=self.state.qr_token or "",
@@ -263,7 +265,7 @@ class KioskApp:
                 )
             else:
                 assert self.state.device_token
-                rating_id = await asyncio.to_thread(
+                rating_id = await KIOSK.run(
                     backend.submit_tap, self.ctx, device_token=self.state.device_token,
                     idempotency_key=pending.idempotency_key, score=pending.score, staff_no=pending.staff_no,
                 )  # fmt: skip

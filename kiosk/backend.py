@@ -1,5 +1,6 @@
 """The kiosk's door to the model: each function opens one short session, calls a service and
-returns plain data. Screens call these through ``asyncio.to_thread`` so the event loop stays free.
+returns plain data. Screens call these on the kiosk's lane
+(``KIOSK.run``, rapport/core/lanes.py) so the event loop stays free.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ Its draft and handlers live here; the app routes the two screens, and the detail
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,7 @@ from kiosk.state import CallbackDraft, Screen
 from kiosk.ui import INK, TAP_MIN
 from models.errors import ValidationFailed
 from rapport.core.i18n import fmt_due, t
+from rapport.core.lanes import KIOSK
 
 if TYPE_CHECKING:
     from kiosk.host import KioskHost
@@ -36,7 +36,7 @@ async def offer(app: KioskHost) -> bool:
     if rating_id is None or (app.state.score or 5) > 3:
         return False
     try:
-        found = await asyncio.to_thread(backend.case_ticket, app.ctx, rating_id=rating_id)
+        found = await KIOSK.run(backend.case_ticket, app.ctx, rating_id=rating_id)
     except Exception:
         log.exception("kiosk: reading the case of a rating failed")
         return False
@@ -92,7 +92,7 @@ async def leave(app: KioskHost) -> None:
         app.render()
         return
     try:
-        await asyncio.to_thread(
+        await KIOSK.run(
             backend.leave_callback, app.ctx, rating_id=rating_id, contact=draft.contact, consent=True
         )
     except ValidationFailed as exc:

@@ -4,7 +4,6 @@ the handling (满意 / 基本满意 / 不满意; 不满意 sends the case back).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,7 @@ from kiosk.ui import INK, MUTED, TAP_MIN
 from models.case_flow import CaseStepRefused
 from models.errors import NotFound
 from rapport.core.i18n import fmt_datetime, fmt_due, t
+from rapport.core.lanes import KIOSK
 
 if TYPE_CHECKING:
     from kiosk.host import KioskHost
@@ -56,9 +56,9 @@ async def grade(app: KioskHost, value: str) -> None:
     """The customer's grade; a case no longer waiting for one shows as it now stands."""
     code = app.status_code or ""
     try:
-        app.case_view = await asyncio.to_thread(backend.grade_case, app.ctx, code=code, grade=value)
+        app.case_view = await KIOSK.run(backend.grade_case, app.ctx, code=code, grade=value)
     except (CaseStepRefused, NotFound):
-        app.case_view = await asyncio.to_thread(backend.case_status, app.ctx, code) or app.case_view
+        app.case_view = await KIOSK.run(backend.case_status, app.ctx, code) or app.case_view
         app.state.say(None)
     else:
         app.state.say(f"case_status.thanks.{value}")

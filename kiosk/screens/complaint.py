@@ -5,7 +5,6 @@ Its handlers live here; the draft is the state's (``KioskState.complaint``).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +16,7 @@ from kiosk.state import Mode, Screen
 from kiosk.ui import INK, MUTED, TAP_MIN
 from models.errors import ValidationFailed
 from rapport.core.i18n import t
+from rapport.core.lanes import KIOSK
 
 if TYPE_CHECKING:
     from kiosk.host import KioskHost
@@ -63,7 +63,7 @@ class Handlers:
         self.app.touch()
         state = self.app.state
         try:
-            filed = await asyncio.to_thread(
+            filed = await KIOSK.run(
                 backend.submit_complaint,
                 self.app.ctx,
                 idempotency_key=state.complaint.idempotency_key,

@@ -7,7 +7,6 @@ Its handlers live here: after the details, a 差评 goes on to the callback offe
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,7 @@ from kiosk.screens import case_callback
 from kiosk.screens.frame import form_width, frame
 from kiosk.ui import INK, MUTED, TAP_MIN
 from rapport.core.i18n import t
+from rapport.core.lanes import KIOSK
 
 if TYPE_CHECKING:
     from kiosk.host import KioskHost
@@ -32,7 +32,7 @@ async def save_details(app: KioskHost) -> bool:
     if app.state.rating_id is None or (not d.reasons and not d.comment.strip()):
         return True
     try:
-        await asyncio.to_thread(
+        await KIOSK.run(
             backend.save_details, app.ctx, rating_id=app.state.rating_id, reasons=list(d.reasons),
             comment=d.comment,
         )  # fmt: skip

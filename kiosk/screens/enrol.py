@@ -5,7 +5,6 @@ Its handler lives here, and :func:`enrol_with`, which the app also calls for /en
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 import flet as ft
@@ -15,6 +14,7 @@ from kiosk.state import TOKEN_KEY
 from kiosk.ui import INK, MUTED, TAP_MIN, header, language_button
 from models.errors import EnrolmentCodeInvalid
 from rapport.core.i18n import t
+from rapport.core.lanes import KIOSK
 
 if TYPE_CHECKING:
     from kiosk.host import KioskHost
@@ -28,7 +28,7 @@ async def enrol_with(app: KioskHost, code: str) -> None:
         app.render()
         return
     try:
-        enrolled = await asyncio.to_thread(backend.enrol, app.ctx, code)
+        enrolled = await KIOSK.run(backend.enrol, app.ctx, code)
     except EnrolmentCodeInvalid:
         app.state.needs_enrolment("kiosk.enrol.invalid")
         app.render()

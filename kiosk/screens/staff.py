@@ -5,7 +5,6 @@ Its handlers live here, holding the two fields of the form they were drawn with.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,7 @@ from kiosk.screens.frame import form_width, frame
 from kiosk.ui import INK, TAP_MIN
 from models.errors import InductionNotPassed, NotOnDuty, SignInFailed, SignInThrottled
 from rapport.core.i18n import t
+from rapport.core.lanes import KIOSK
 
 if TYPE_CHECKING:
     from kiosk.host import KioskHost
@@ -45,7 +45,7 @@ class Handlers:
             app.render()
             return
         try:
-            place, name = await asyncio.to_thread(
+            place, name = await KIOSK.run(
                 action, app.ctx, device_token=app.state.device_token, employee_no=number, pin=pin
             )
         except SignInThrottled as exc:

@@ -5,7 +5,6 @@ Its handlers live here, and :func:`find`, which the app also calls for a code in
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 import flet as ft
@@ -17,6 +16,7 @@ from kiosk.state import Screen
 from kiosk.ui import INK, MUTED, TAP_MIN
 from models.complaint import ComplaintNotFound, SatisfactionNotOpen
 from rapport.core.i18n import fmt_datetime, fmt_due, t
+from rapport.core.lanes import KIOSK
 
 if TYPE_CHECKING:
     from kiosk.host import KioskHost
@@ -28,7 +28,7 @@ async def find(app: KioskHost, code: str) -> None:
 
     app.state.enrol_draft = code.strip()[:14]
     client = app.page.client_ip or "unknown"
-    limit = await asyncio.to_thread(backend.status_lookups_per_minute, app.ctx)
+    limit = await KIOSK.run(backend.status_lookups_per_minute, app.ctx)
     if not app.ctx.status_limiter.allow(client, limit):
         app.state.say("status.limited")
         app.state.go(Screen.status_lookup)
@@ -36,8 +36,8 @@ async def find(app: KioskHost, code: str) -> None:
         app.state.say("status.malformed" if code.strip() else "status.lookup")
         app.state.go(Screen.status_lookup)
     else:
-        found = await asyncio.to_thread(backend.complaint_status, app.ctx, code)
-        case = None if found is not None else await asyncio.to_thread(backend.case_status, app.ctx, code)
+        found = await KIOSK.run(backend.complaint_status, app.ctx, code)
+        case = None if found is not None else await KIOSK.run(backend.case_status, app.ctx, code)
         if case is not None:  # the code of a 差评 case rather than of a complaint
             app.case_view, app.status_code = case, code.strip().upper()
             app.state.say(None)
@@ -68,9 +68,9 @@ class Handlers:
         grade = str(e.control.data)
         try:
             code = app.status_code or ""
-            result = await asyncio.to_thread(backend.answer, app.ctx, code=code, grade=grade)
+            result = await KIOSK.run(backend.answer, app.ctx, code=code, grade=grade)
         except (ComplaintNotFound, SatisfactionNotOpen):
-            found = await asyncio.to_thread(backend.complaint_status, app.ctx, app.status_code or "")
+            found = await KIOSK.run(backend.complaint_status, app.ctx, app.status_code or "")
             app.complaint_status = found or app.complaint_status
             app.state.say(None)
         else:
