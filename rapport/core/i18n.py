@@ -16,10 +16,14 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 
+from models.bilingual import EN, ZH, Bilingual, is_zh, join, join_spoken, list_sep, pick
 from rapport.core.settings import SUPPORTED_LOCALES
 
+# The bilingual helpers live with the models (the bottom layer); screens may take them from here.
+__all__ = ["Bilingual", "is_zh", "join", "join_spoken", "list_sep", "pick"]
+
 LOCALES_DIR = Path(__file__).resolve().parents[2] / "assets" / "locales"
-DEFAULT_LOCALE = "zh-CN"
+DEFAULT_LOCALE = ZH
 
 
 def catalog_files(locale: str) -> list[Path]:
@@ -49,7 +53,7 @@ def t(locale: str, key: str, **values: object) -> str:
 
 
 def other_locale(locale: str) -> str:
-    return "en" if locale == "zh-CN" else "zh-CN"
+    return pick(locale, EN, ZH)
 
 
 def _babel_locale(locale: str) -> str:
@@ -77,4 +81,4 @@ def fmt_due(locale: str, value: datetime, tz: str = "Asia/Shanghai") -> str:
     if (local.hour, local.minute) != (0, 0):
         return fmt_datetime(locale, value, tz)
     day = format_date(local - timedelta(days=1), "medium", locale=_babel_locale(locale))
-    return f"{day} 24:00" if locale == "zh-CN" else f"{day}, 24:00"
+    return pick(locale, f"{day} 24:00", f"{day}, 24:00")
