@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from models import sanction, scores
+from models.bilingual import pick
 from models.inspection import FindingResult
 
 
@@ -18,7 +19,7 @@ class Clause:
     short_en: str
 
     def short(self, locale: str) -> str:
-        return self.short_zh if locale == "zh-CN" else self.short_en
+        return pick(locale, self.short_zh, self.short_en)
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class BranchOption:
     name_en: str
 
     def name(self, locale: str) -> str:
-        return self.name_zh if locale == "zh-CN" else self.name_en
+        return pick(locale, self.name_zh, self.name_en)
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,7 @@ class RatingFact:
     counter_en: str | None
 
     def counter(self, locale: str) -> str | None:
-        return self.counter_zh if locale == "zh-CN" else self.counter_en
+        return pick(locale, self.counter_zh, self.counter_en)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from models.bilingual import pick
 from models.case_flow import grade_case as grade_rating_case
 from models.case_ticket import CasePublic, CaseTicket, case_id_by_code, public_case, ticket
 from models.case_ticket import leave_callback as leave_case_callback
@@ -63,10 +64,10 @@ class Place:
     star_month: str | None = None
 
     def counter_name(self, locale: str) -> str:
-        return self.counter_name_zh if locale == "zh-CN" else self.counter_name_en
+        return pick(locale, self.counter_name_zh, self.counter_name_en)
 
     def branch_name(self, locale: str) -> str:
-        return self.branch_name_zh if locale == "zh-CN" else self.branch_name_en
+        return pick(locale, self.branch_name_zh, self.branch_name_en)
 
 
 # Kept for the welcome screen's name; a counter is one kind of place.
@@ -81,7 +82,7 @@ class Reason:
     polarity: str
 
     def label(self, locale: str) -> str:
-        return self.short_zh if locale == "zh-CN" else self.short_en
+        return pick(locale, self.short_zh, self.short_en)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import Field, Session, SQLModel, col, select
 
 import models.base  # noqa: F401  (naming convention first)
+from models.bilingual import pick
 
 CATALOG_PATH = Path(__file__).resolve().parent.parent / "assets" / "conduct" / "catalog.json"
 
@@ -32,10 +33,10 @@ class ConductClause(SQLModel, table=True):
     active: bool = True
 
     def title(self, locale: str) -> str:
-        return self.title_zh if locale == "zh-CN" else self.title_en
+        return pick(locale, self.title_zh, self.title_en)
 
     def short(self, locale: str) -> str:
-        return self.short_zh if locale == "zh-CN" else self.short_en
+        return pick(locale, self.short_zh, self.short_en)
 
 
 def read_catalog_file(path: Path = CATALOG_PATH) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from sqlalchemy import CheckConstraint, Column, Index, String
 from sqlmodel import Field, SQLModel
 
 import models.base  # noqa: F401  (naming convention first)
+from models.bilingual import pick
 from models.clock import UTCDateTime, utcnow
 from models.crypto import new_token
 
@@ -27,7 +28,7 @@ class Branch(SQLModel, table=True):
     timezone: str = Field(default="Asia/Shanghai", max_length=64)
 
     def name(self, locale: str) -> str:
-        return self.name_zh if locale == "zh-CN" else self.name_en
+        return pick(locale, self.name_zh, self.name_en)
 
 
 class Counter(SQLModel, table=True):
@@ -41,7 +42,7 @@ class Counter(SQLModel, table=True):
     active: bool = True
 
     def name(self, locale: str) -> str:
-        return self.name_zh if locale == "zh-CN" else self.name_en
+        return pick(locale, self.name_zh, self.name_en)
 
 
 def new_qr_token() -> str:

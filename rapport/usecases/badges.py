@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from models.errors import ValidationFailed
 from models.org import Branch, Role, Staff
-from rapport.core.i18n import t
+from rapport.core.i18n import pick, t
 from rapport.usecases.report_pdf import FONT, INK, MUTED, new_pdf
 
 COLUMNS, ROWS = 2, 4
@@ -115,7 +115,7 @@ def _badge(pdf: FPDF, badge: Badge, branch_name: str, domain: str, locale: str, 
         text_w,
         5,
         t(locale, "documents.badge.prompt"),
-        wrapmode=WrapMode.CHAR if locale == "zh-CN" else WrapMode.WORD,
+        wrapmode=pick(locale, WrapMode.CHAR, WrapMode.WORD),
     )
     pdf.set_text_color(*INK)
     _fit(pdf, domain, QR_SIZE, 9, smallest=6)

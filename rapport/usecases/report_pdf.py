@@ -32,7 +32,7 @@ from models.clock import utcnow
 from models.indicators import RATES
 from models.scores import Moments, Month
 from rapport.core.context import ASSETS_DIR
-from rapport.core.i18n import t
+from rapport.core.i18n import pick, t
 from rapport.usecases.report_data import Progress, ReportData, gather
 
 # What other modules import from here; Progress, ReportData and gather are report_data's, re-exported.
@@ -110,7 +110,7 @@ def _heading(pdf: FPDF, text: str) -> None:
 
 def _wrap(locale: str) -> WrapMode:
     """Chinese breaks between any two characters; English only between words."""
-    return WrapMode.CHAR if locale == "zh-CN" else WrapMode.WORD
+    return pick(locale, WrapMode.CHAR, WrapMode.WORD)
 
 
 def _note(pdf: FPDF, text: str, locale: str) -> None:
