@@ -8,7 +8,7 @@ import flet as ft
 
 from admin import backend
 from admin.screens.common import INK, MUTED, TAP
-from rapport.core.i18n import fmt_datetime, t
+from rapport.core.i18n import fmt_datetime, pick, t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost
@@ -36,7 +36,6 @@ def build(app: AdminHost) -> ft.Control:
         app.view["alerts"], app.view["alerts_count"] = rows, len(rows)
         app.render()
 
-    zh = locale == "zh-CN"
     rows: list[backend.AlertRow] = app.view.get("alerts", [])
     items: list[ft.Control] = [
         ft.Text(t(locale, "admin.alerts.title"), size=24, weight=ft.FontWeight.BOLD, color=INK)
@@ -46,7 +45,7 @@ def build(app: AdminHost) -> ft.Control:
     for a in rows:
         icon, colour = ICONS.get(a.kind, (ft.Icons.NOTIFICATIONS, INK))
         where = " · ".join(
-            x for x in (a.branch_zh if zh else a.branch_en, a.counter_zh if zh else a.counter_en) if x
+            x for x in (pick(locale, a.branch_zh, a.branch_en), pick(locale, a.counter_zh, a.counter_en)) if x
         )
         actions: list[ft.Control] = []
         if a.complaint_id:

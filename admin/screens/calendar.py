@@ -24,7 +24,7 @@ from admin.screens.rule_words import choice_label, label
 from models.auth import SessionExpired
 from models.errors import Forbidden, NotFound, ValidationFailed
 from models.holidays import MANUAL, CalendarUnavailable, package_years
-from rapport.core.i18n import t
+from rapport.core.i18n import pick, t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost
@@ -134,7 +134,7 @@ def preset_value(locale: str, key: str, text: str) -> str:
 def scope_name(locale: str, scope: Scope) -> str:
     if scope.branch_id is None:
         return t(locale, "calendar.scope.global")
-    return scope.name_zh if locale == "zh-CN" else scope.name_en
+    return pick(locale, scope.name_zh, scope.name_en)
 
 
 # -- handlers -----------------------------------------------------------------------------------

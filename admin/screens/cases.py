@@ -22,7 +22,7 @@ from admin.screens.common import INK, MUTED, TAP, due_label
 from models.auth import SessionExpired
 from models.case_flow import CaseStepRefused
 from models.errors import ConflictOfInterest, Forbidden
-from rapport.core.i18n import fmt_datetime, fmt_due, t
+from rapport.core.i18n import fmt_datetime, fmt_due, join, pick, t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost
@@ -48,8 +48,11 @@ async def load(app: AdminHost) -> None:
 
 
 def place(locale: str, row: service.CaseRow) -> str:
-    zh = locale == "zh-CN"
-    parts = (row.branch_zh if zh else row.branch_en, row.counter_zh if zh else row.counter_en, row.staff_name)
+    parts = (
+        pick(locale, row.branch_zh, row.branch_en),
+        pick(locale, row.counter_zh, row.counter_en),
+        row.staff_name,
+    )
     return " · ".join(p for p in parts if p)
 
 
@@ -297,18 +300,9 @@ def page(app: AdminHost) -> ft.Control:
             key="case-reply-due",
         )
     )
-    reasons = view.reasons_zh if locale == "zh-CN" else view.reasons_en
+    reasons = pick(locale, view.reasons_zh, view.reasons_en)
     if reasons:
-        items.append(
-            ft.Text(
-                t(
-                    locale,
-                    "cases.reasons",
-                    reasons="、".join(reasons) if locale == "zh-CN" else ", ".join(reasons),
-                ),
-                color=INK,
-            )
-        )
+        items.append(ft.Text(t(locale, "cases.reasons", reasons=join(locale, reasons)), color=INK))
     if view.comment:
         items.append(ft.Text(t(locale, "cases.comment", text=view.comment), color=INK))
     if view.contact_masked and not row.conflicted:

@@ -18,7 +18,7 @@ from models.auth import SessionExpired
 from models.errors import Forbidden
 from models.indicators import RATES
 from models.reports import LOW_SCORE, SCORES, BranchSummary, CounterSummary, SlaState, Stats
-from rapport.core.i18n import fmt_datetime, fmt_number, t
+from rapport.core.i18n import fmt_datetime, fmt_number, join_spoken, pick, t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost
@@ -113,7 +113,7 @@ def _indicators(locale: str, data: DashboardData) -> ft.Control:
         if len(data.case_branches) > 1:
             for zh, en, figures in data.case_branches:
                 each = _rate(locale, getattr(figures, part), getattr(figures, whole))
-                inside.append(ft.Text(f"{zh if locale == 'zh-CN' else en}: {each}", color=INK))
+                inside.append(ft.Text(f"{pick(locale, zh, en)}: {each}", color=INK))
         tiles.append(
             ft.ExpansionTile(
                 title=ft.Text(f"{t(locale, f'documents.report.ind.{name}')}  {value}", color=INK),
@@ -221,7 +221,7 @@ def _counters(locale: str, branches: tuple[BranchSummary, ...]) -> ft.Control:
     rows: list[ft.DataRow] = []
     several = len(branches) > 1
     for b in branches:
-        name = b.name_zh if locale == "zh-CN" else b.name_en
+        name = pick(locale, b.name_zh, b.name_en)
         if several:
             rows.append(row(f"dash-branch-{b.branch_id}", name, b.today, b.month, bold=True))
         for c in b.counters:
@@ -240,7 +240,7 @@ def _counter_key(c: CounterSummary) -> str:
 def _counter_name(locale: str, c: CounterSummary) -> str:
     if c.counter_id is None:
         return t(locale, "admin.dash.counters.none")
-    return (c.name_zh if locale == "zh-CN" else c.name_en) or c.code or str(c.counter_id)
+    return pick(locale, c.name_zh, c.name_en) or c.code or str(c.counter_id)
 
 
 # -- charts ----------------------------------------------------------------------------------------
@@ -386,9 +386,7 @@ def _distribution(locale: str, data: DashboardData) -> ft.Control:
         left_axis=fch.ChartAxis(label_size=44, label_spacing=step),
         horizontal_grid_lines=fch.ChartGridLines(interval=step, color=GRID, width=1),
     )
-    spoken = t(
-        locale, "admin.dash.dist.semantics", items="；".join(items) if locale == "zh-CN" else "; ".join(items)
-    )
+    spoken = t(locale, "admin.dash.dist.semantics", items=join_spoken(locale, items))
     texts: list[ft.Control] = [
         ft.Text(item, size=14, color=_score_colour(s), key=f"dash-dist-{s}")
         for s, item in zip(SCORES, items, strict=True)

@@ -21,7 +21,7 @@ from models.auth import SessionExpired
 from models.cases import About, Finding
 from models.complaint import InvalidTransition
 from models.errors import ValidationFailed
-from rapport.core.i18n import fmt_datetime, t
+from rapport.core.i18n import fmt_datetime, pick, t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost
@@ -101,7 +101,6 @@ def build(app: AdminHost) -> ft.Control:
         await app.close_complaint()
 
     row = d.row
-    zh = locale == "zh-CN"
     message = t(locale, app.message_key, **app.message_values) if app.message_key else None
     now = app.ctx.clock()
     due, overdue = due_label(locale, row.due_at, now)
@@ -251,8 +250,8 @@ def build(app: AdminHost) -> ft.Control:
     where = t(
         locale,
         "admin.detail.where",
-        branch=row.branch_zh if zh else row.branch_en,
-        counter=(row.counter_zh if zh else row.counter_en) or t(locale, f"admin.channel.{d.channel}"),
+        branch=pick(locale, row.branch_zh, row.branch_en),
+        counter=pick(locale, row.counter_zh, row.counter_en) or t(locale, f"admin.channel.{d.channel}"),
         staff=row.staff_name or t(locale, "admin.detail.nobody"),
     )
     body = ft.Column(
@@ -272,7 +271,7 @@ def build(app: AdminHost) -> ft.Control:
                 [
                     severity_badge(locale, row.severity),
                     ft.Text(t(locale, "admin.detail.title", id=row.id), size=24, weight=ft.FontWeight.BOLD),
-                    ft.Text(row.category_zh if zh else row.category_en, size=18, color=INK),
+                    ft.Text(pick(locale, row.category_zh, row.category_en), size=18, color=INK),
                     ft.Text(
                         t(locale, f"admin.state.{row.status}"), size=16, color=MUTED, key="detail-status"
                     ),

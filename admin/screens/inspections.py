@@ -19,7 +19,7 @@ from models.auth import SessionExpired
 from models.errors import Forbidden, StaffNotFound, ValidationFailed
 from models.inspection import SpotCheckNotOpen
 from models.org import Role
-from rapport.core.i18n import fmt_datetime, t
+from rapport.core.i18n import fmt_datetime, pick, t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost
@@ -327,8 +327,8 @@ def _finding_row(locale: str, v: InspectionsView, h: Handlers, code: str, label:
 
 
 def _form(app: AdminHost, v: InspectionsView, h: Handlers) -> list[ft.Control]:
-    locale, zh = app.locale, app.locale == "zh-CN"
-    names = {c.code: f"{c.code} {c.short_zh if zh else c.short_en}" for c in v.clauses}
+    locale = app.locale
+    names = {c.code: f"{c.code} {pick(locale, c.short_zh, c.short_en)}" for c in v.clauses}
     staff = ft.Dropdown(
         label=t(locale, "admin.inspect.staff"),
         value=v.staff_id,
@@ -347,7 +347,7 @@ def _form(app: AdminHost, v: InspectionsView, h: Handlers) -> list[ft.Control]:
         error_text=_err(locale, v, "kind"),
         width=220,
     )
-    pick = ft.Dropdown(
+    clause = ft.Dropdown(
         label=t(locale, "admin.inspect.clause"),
         value=v.clause_pick,
         key="inspect-clause",
@@ -376,7 +376,7 @@ def _form(app: AdminHost, v: InspectionsView, h: Handlers) -> list[ft.Control]:
         out.append(ft.Text(t(locale, "admin.inspect.linked", window=when), color=INK, key="inspect-linked"))
     out += [
         ft.Text(t(locale, "admin.inspect.findings"), size=16, weight=ft.FontWeight.W_500),
-        ft.Row([pick, add], vertical_alignment=ft.CrossAxisAlignment.CENTER),
+        ft.Row([clause, add], vertical_alignment=ft.CrossAxisAlignment.CENTER),
         *(_finding_row(locale, v, h, code, names.get(code, code)) for code in v.findings),
         ft.Text(
             findings_error or "", color=ERROR, visible=bool(findings_error), key="inspect-findings-error"
@@ -406,7 +406,6 @@ def _form(app: AdminHost, v: InspectionsView, h: Handlers) -> list[ft.Control]:
 
 
 def _recent(locale: str, v: InspectionsView) -> list[ft.Control]:
-    zh = locale == "zh-CN"
     out: list[ft.Control] = [ft.Text(t(locale, "admin.inspect.recent"), size=20, weight=ft.FontWeight.BOLD)]
     if not v.recent:
         out.append(ft.Text(t(locale, "admin.inspect.recent_none"), color=MUTED, key="inspections-empty"))
@@ -424,7 +423,7 @@ def _recent(locale: str, v: InspectionsView) -> list[ft.Control]:
         ]
         for f in row.findings:
             result = t(locale, f"admin.inspect.result.{f.result}")
-            text = f"{f.clause_code} {f.clause_zh if zh else f.clause_en}: {result}"
+            text = f"{f.clause_code} {pick(locale, f.clause_zh, f.clause_en)}: {result}"
             lines.append(
                 ft.Text(
                     f"{text} · {f.note}" if f.note else text, color=ERROR if f.result == "violation" else INK

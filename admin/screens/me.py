@@ -28,7 +28,7 @@ from admin.screens.me_state import state as _state
 from models.auth import SessionExpired
 from models.errors import Forbidden, NotFound, ValidationFailed
 from models.sanction import LedgerStepRefused
-from rapport.core.i18n import t
+from rapport.core.i18n import pick, t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost
@@ -209,7 +209,7 @@ def build(app: AdminHost) -> ft.Control:
     message = t(locale, v.message, **v.values) if v.message else None
     who = ""
     if data is not None:
-        branch = data.me.branch_zh if locale == "zh-CN" else data.me.branch_en
+        branch = pick(locale, data.me.branch_zh, data.me.branch_en)
         who = f"{data.me.name} · {data.me.employee_no} · {branch}"
     top = ft.Row(
         [

@@ -12,7 +12,7 @@ from babel.numbers import format_decimal
 
 from admin import staff_portal as portal
 from admin.screens.common import INK
-from rapport.core.i18n import fmt_datetime
+from rapport.core.i18n import fmt_datetime, join, pick
 
 RED, AMBER, GREEN, BLUE, GREY, GRID = "#B3261E", "#7D5700", "#2E6B3A", "#1E4E8C", "#8FA7CC", "#E0E3EA"
 HALF = {"xs": 12, "md": 6}  # side by side from 768 px, stacked on a phone
@@ -33,8 +33,7 @@ def when(locale: str, value: datetime, tz: str) -> str:
 
 
 def clauses(locale: str, clauses: tuple[portal.Clause, ...]) -> str:
-    sep = "、" if locale == "zh-CN" else ", "
-    return sep.join(f"{c.zh if locale == 'zh-CN' else c.en} ({c.code})" for c in clauses)
+    return join(locale, (f"{pick(locale, c.zh, c.en)} ({c.code})" for c in clauses))
 
 
 def card(

@@ -10,7 +10,7 @@ import flet_charts as fch
 from admin import staff_portal as portal
 from admin.screens.common import INK, MUTED
 from admin.screens.me_parts import BLUE, GREY, GRID, HALF, card, heading, num
-from rapport.core.i18n import t
+from rapport.core.i18n import join_spoken, t
 
 
 def scores_tab(locale: str, s: portal.MyScores) -> list[ft.Control]:
@@ -119,7 +119,7 @@ def _branch(locale: str, s: portal.MyScores) -> ft.Control:
         ],
         spacing=6,
     )
-    spoken = ("；" if locale == "zh-CN" else "; ").join(lines)
+    spoken = join_spoken(locale, lines)
     return card(
         heading(t(locale, "me.dist.title")),
         ft.Text(compare, weight=ft.FontWeight.W_500, key="me-median"),
@@ -169,7 +169,7 @@ def _months(locale: str, s: portal.MyScores) -> ft.Control:
         ),
         horizontal_grid_lines=fch.ChartGridLines(interval=1, color=GRID, width=1),
     )
-    spoken = ("；" if locale == "zh-CN" else "; ").join(lines)
+    spoken = join_spoken(locale, lines)
     return card(
         heading(t(locale, "me.trend.title")),
         ft.Semantics(label=spoken, container=True, content=chart),

@@ -11,7 +11,7 @@ from admin import backend
 from admin.screens import cases
 from admin.screens.common import INK, MUTED, TAP, due_label, severity_badge
 from models.auth import SessionExpired
-from rapport.core.i18n import fmt_datetime, t
+from rapport.core.i18n import fmt_datetime, pick, t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost
@@ -145,8 +145,8 @@ def build(app: AdminHost) -> ft.Control:
         where = " · ".join(
             x
             for x in (
-                row.branch_zh if locale == "zh-CN" else row.branch_en,
-                (row.counter_zh if locale == "zh-CN" else row.counter_en),
+                pick(locale, row.branch_zh, row.branch_en),
+                pick(locale, row.counter_zh, row.counter_en),
                 row.staff_name,
             )
             if x
@@ -167,7 +167,7 @@ def build(app: AdminHost) -> ft.Control:
                                 severity_badge(locale, row.severity),
                                 ft.Text(f"#{row.id}", color=MUTED),
                                 ft.Text(
-                                    row.category_zh if locale == "zh-CN" else row.category_en,
+                                    pick(locale, row.category_zh, row.category_en),
                                     size=17,
                                     weight=ft.FontWeight.W_500,
                                     color=INK,

@@ -30,7 +30,7 @@ from admin.screens.rules_state import GLOBAL, RulesState, revision_of, setting_o
 from models.auth import SessionExpired
 from models.errors import Forbidden, NotFound, ValidationFailed
 from models.org import Role
-from rapport.core.i18n import fmt_number, t
+from rapport.core.i18n import fmt_number, pick, t
 
 if TYPE_CHECKING:
     from admin.host import AdminHost
@@ -101,7 +101,7 @@ def error_text(locale: str, s: service.Setting | None, exc: service.RuleInvalid)
     if reason in ("weekday", "date", "clause", "choice"):
         return t(locale, f"rules.error.{reason}", text=exc.values.get("text", ""))
     if reason == "breaks_branch":
-        name = exc.values.get("branch_zh" if locale == "zh-CN" else "branch_en", "")
+        name = exc.values.get(pick(locale, "branch_zh", "branch_en"), "")
         return t(locale, "rules.error.breaks_branch", branch=name)
     known = ("integer", "number", "bool", "time", "hours_order", "sla_order", "with_defaults", "global_only")
     return t(locale, f"rules.error.{reason}" if reason in (*known, "unknown") else "rules.error.invalid")
@@ -371,12 +371,10 @@ def _field(locale: str, v: RulesState, s: service.Setting, h: Handlers, editable
 
 def _scope_picker(locale: str, v: RulesState, data: service.Rules, h: Handlers, editable: bool) -> ft.Control:
     if not editable:
-        name = data.scope.name_zh if locale == "zh-CN" else data.scope.name_en
+        name = pick(locale, data.scope.name_zh, data.scope.name_en)
         return ft.Text(t(locale, "rules.scope.fixed", name=name), size=16, color=INK, key="rules-scope-name")
     options = [(GLOBAL, t(locale, "rules.scope.global"))] + [
-        (str(s.branch_id), s.name_zh if locale == "zh-CN" else s.name_en)
-        for s in data.scopes
-        if s.branch_id is not None
+        (str(s.branch_id), pick(locale, s.name_zh, s.name_en)) for s in data.scopes if s.branch_id is not None
     ]
     return named_dropdown(
         t(locale, "rules.scope"), v.scope, options, on_select=h.on_scope, key="rules-scope", width=320

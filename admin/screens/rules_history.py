@@ -14,7 +14,7 @@ from admin import rules as service
 from admin.screens.common import INK, MUTED, TAP
 from admin.screens.rule_words import label
 from admin.screens.rules_state import RulesState
-from rapport.core.i18n import fmt_datetime, t
+from rapport.core.i18n import fmt_datetime, join, t
 
 
 class AdoptionHandlers(Protocol):
@@ -103,7 +103,6 @@ def history(
 ) -> ft.Control:
     """Every saved version: who saved it and what changed, when it was published and how it was
     adopted; an administrator records the adoption of each."""
-    sep = "、" if locale == "zh-CN" else ", "
     lines: list[ft.Control] = []
     for r in data.history:
         who = r.saved_by or t(locale, "rules.history.system")
@@ -111,11 +110,11 @@ def history(
         parts = [t(locale, "rules.history.line", version=r.version, at=at, who=who)]
         if r.changed:
             parts.append(
-                t(locale, "rules.history.changed", keys=sep.join(label(locale, k) for k in r.changed))
+                t(locale, "rules.history.changed", keys=join(locale, (label(locale, k) for k in r.changed)))
             )
         if r.removed:
             parts.append(
-                t(locale, "rules.history.removed", keys=sep.join(label(locale, k) for k in r.removed))
+                t(locale, "rules.history.removed", keys=join(locale, (label(locale, k) for k in r.removed)))
             )
         if r.published_at is not None:
             parts.append(
