@@ -40,7 +40,7 @@ from models.extensions import decide_extension, request_extension
 from models.org import Role, Staff
 from models.policy import set_policy
 from models.rating import Channel, Rating
-from tests.integration.test_access_matrix import changed, snapshot
+from tests.integration.access_matrix.cells import changed, snapshot
 
 NOW = datetime(2026, 11, 24, 1, 30, tzinfo=UTC)  # Tuesday 09:30 in Shanghai
 PASSWORD = "correct horse 42"

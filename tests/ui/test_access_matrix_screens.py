@@ -2,7 +2,7 @@
 member, the supervisors of branches A and B and an administrator. A section outside the role stays
 shut even when opened directly (``AdminApp.open_section``), and every section a supervisor opens
 loads and shows their own branch only. The services behind the screens are checked cell by cell in
-tests/integration/test_access_matrix.py."""
+tests/integration/access_matrix/."""
 
 from __future__ import annotations
 
