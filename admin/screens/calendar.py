@@ -19,8 +19,9 @@ from babel.dates import format_skeleton
 
 from admin import calendar as service
 from admin.rules import Scope
-from admin.screens.common import INK, MUTED, TAP, named_dropdown
+from admin.screens.common import ERROR, INK, MUTED, OK, TAP, named_dropdown
 from admin.screens.rule_words import choice_label, label
+from admin.screens.widgets import primary_button, scroll_key, titled_card
 from models.auth import SessionExpired
 from models.errors import Forbidden, NotFound, ValidationFailed
 from models.holidays import MANUAL, CalendarUnavailable, package_years
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 KEY = "calendar"
-ERROR, OK = "#B3261E", "#1E4E8C"
 HOLIDAY, WORKDAY = "#8C1D18", "#1E4E8C"
 
 
@@ -280,18 +280,6 @@ class Handlers:
 # -- drawing ------------------------------------------------------------------------------------
 
 
-def _card(title: str, controls: list[ft.Control], key: str) -> ft.Control:
-    return ft.Container(
-        key=ft.ScrollKey(key),  # type: ignore[call-arg]  # a dataclass mypy cannot see
-        bgcolor=ft.Colors.WHITE,
-        border_radius=12,
-        padding=14,
-        content=ft.Column(
-            [ft.Text(title, size=18, weight=ft.FontWeight.BOLD, color=INK), *controls], spacing=8
-        ),
-    )
-
-
 def _message(locale: str, message: tuple[str, dict[str, Any], bool] | None, key: str) -> list[ft.Control]:
     if message is None:
         return []
@@ -299,7 +287,7 @@ def _message(locale: str, message: tuple[str, dict[str, Any], bool] | None, key:
     text = ft.Text(
         t(locale, catalog_key, **values), color=OK if ok else ERROR, weight=ft.FontWeight.W_500, key=key
     )
-    return [ft.Container(text, key=ft.ScrollKey(f"{key}-at"))]  # type: ignore[call-arg]  # a dataclass mypy cannot see
+    return [ft.Container(text, key=scroll_key(f"{key}-at"))]
 
 
 def preset_card(app: AdminHost, h: Handlers) -> ft.Control | None:
@@ -348,17 +336,16 @@ def preset_card(app: AdminHost, h: Handlers) -> ft.Control | None:
         )
     if view.editable:
         lines.append(
-            ft.Button(
-                content=t(locale, "calendar.preset.apply", scope=where),
-                icon=ft.Icons.PLAYLIST_ADD_CHECK,
-                on_click=h.on_apply,
-                key="preset-apply",
-                height=TAP,
+            primary_button(
+                t(locale, "calendar.preset.apply", scope=where),
+                h.on_apply,
+                "preset-apply",
+                ft.Icons.PLAYLIST_ADD_CHECK,
                 disabled=not chosen.changes,
             )
         )
     lines += _message(locale, v.preset_message, "preset-message")
-    return _card(t(locale, "calendar.preset.title"), lines, "rules-presets")
+    return titled_card(t(locale, "calendar.preset.title"), lines, scroll_key("rules-presets"))
 
 
 def _span_row(locale: str, span: service.Span, h: Handlers, editable: bool) -> ft.Control:
@@ -435,13 +422,7 @@ def _mark_form(locale: str, v: CalendarState, h: Handlers) -> list[ft.Control]:
             ],
             spacing=12,
         ),
-        ft.Button(
-            content=t(locale, "calendar.mark.save"),
-            icon=ft.Icons.EVENT_AVAILABLE,
-            on_click=h.on_mark,
-            key="calendar-mark",
-            height=TAP,
-        ),
+        primary_button(t(locale, "calendar.mark.save"), h.on_mark, "calendar-mark", ft.Icons.EVENT_AVAILABLE),
     ]
 
 
@@ -474,12 +455,11 @@ def calendar_card(app: AdminHost, h: Handlers) -> ft.Control | None:
     lines.append(ft.Text(summary, color=INK, weight=ft.FontWeight.W_500, key="calendar-summary"))
     if view.editable:
         lines += [
-            ft.Button(
-                content=t(locale, "calendar.import", year=view.year),
-                icon=ft.Icons.DOWNLOAD,
-                on_click=h.on_import,
-                key="calendar-import",
-                height=TAP,
+            primary_button(
+                t(locale, "calendar.import", year=view.year),
+                h.on_import,
+                "calendar-import",
+                ft.Icons.DOWNLOAD,
             ),
             ft.Text(
                 t(locale, "calendar.import.help", first=first, last=last, source=source), color=MUTED, size=13
@@ -492,4 +472,4 @@ def calendar_card(app: AdminHost, h: Handlers) -> ft.Control | None:
         lines += _message(locale, v.message, "calendar-message")  # by the form and the marks it changed
     if view.editable:
         lines += _mark_form(locale, v, h)
-    return _card(t(locale, "calendar.title"), lines, "rules-calendar")
+    return titled_card(t(locale, "calendar.title"), lines, scroll_key("rules-calendar"))

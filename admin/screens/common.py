@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 TAP = 48
 INK = "#1A1C1E"
 MUTED = "#44474E"
+ERROR = "#B3261E"  # what went wrong, a field to fix
+OK = "#1E4E8C"  # what worked
 SEVERITY_COLOURS = {"high": "#B3261E", "normal": "#7D5700", "low": "#41674A"}
 
 

@@ -13,8 +13,9 @@ import flet as ft
 from babel.dates import format_time
 
 from admin import supervision
-from admin.screens.common import INK, MUTED, TAP
+from admin.screens.common import ERROR, INK, MUTED, TAP
 from admin.screens.errors import message_for
+from admin.screens.widgets import card, error_line, primary_button
 from models.auth import SessionExpired
 from models.errors import Forbidden, StaffNotFound, ValidationFailed
 from models.inspection import SpotCheckNotOpen
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 KINDS = ("routine", "spot", "follow_up")
 RESULTS = ("compliant", "violation")
-ERROR = "#B3261E"
 FIELDS = ("staff_id", "kind", "findings", "clause", "result", "notes", "at")
 
 
@@ -258,12 +258,11 @@ def _tasks(app: AdminHost, v: InspectionsView, h: Handlers) -> list[ft.Control]:
                             color=MUTED,
                             expand=True,
                         ),
-                        ft.Button(
-                            content=t(locale, "admin.inspect.record_task"),
-                            on_click=h.on_record_task,
+                        primary_button(
+                            t(locale, "admin.inspect.record_task"),
+                            h.on_record_task,
+                            f"task-{task.id}-record",
                             data=task.id,
-                            key=f"task-{task.id}-record",
-                            height=TAP,
                         ),
                     ],
                     wrap=True,
@@ -311,7 +310,7 @@ def _finding_row(locale: str, v: InspectionsView, h: Handlers, code: str, label:
                     data=code,
                     key=f"finding-{code}-result",
                 ),
-                ft.Text(error or "", color=ERROR, visible=bool(error), key=f"finding-{code}-error"),
+                error_line(error, f"finding-{code}-error"),
                 ft.TextField(
                     label=t(locale, "admin.inspect.finding_note"),
                     value=f.note,
@@ -378,9 +377,7 @@ def _form(app: AdminHost, v: InspectionsView, h: Handlers) -> list[ft.Control]:
         ft.Text(t(locale, "admin.inspect.findings"), size=16, weight=ft.FontWeight.W_500),
         ft.Row([clause, add], vertical_alignment=ft.CrossAxisAlignment.CENTER),
         *(_finding_row(locale, v, h, code, names.get(code, code)) for code in v.findings),
-        ft.Text(
-            findings_error or "", color=ERROR, visible=bool(findings_error), key="inspect-findings-error"
-        ),
+        error_line(findings_error, "inspect-findings-error"),
         ft.TextField(
             label=t(locale, "admin.inspect.notes"),
             value=v.notes,
@@ -390,17 +387,7 @@ def _form(app: AdminHost, v: InspectionsView, h: Handlers) -> list[ft.Control]:
             key="inspect-notes",
             error=_err(locale, v, "notes"),
         ),
-        ft.Row(
-            [
-                ft.Button(
-                    content=t(locale, "admin.inspect.save"),
-                    icon=ft.Icons.SAVE,
-                    on_click=h.on_save,
-                    key="inspect-save",
-                    height=TAP,
-                )
-            ]
-        ),
+        ft.Row([primary_button(t(locale, "admin.inspect.save"), h.on_save, "inspect-save", ft.Icons.SAVE)]),
     ]
     return out
 
@@ -431,15 +418,7 @@ def _recent(locale: str, v: InspectionsView) -> list[ft.Control]:
             )
         if row.notes:
             lines.append(ft.Text(row.notes, color=MUTED, selectable=True))
-        out.append(
-            ft.Container(
-                key=f"inspection-{row.id}",
-                bgcolor=ft.Colors.WHITE,
-                border_radius=12,
-                padding=14,
-                content=ft.Column(lines, spacing=4),
-            )
-        )
+        out.append(card(*lines, key=f"inspection-{row.id}", spacing=4))
     return out
 
 

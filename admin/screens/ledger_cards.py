@@ -12,6 +12,7 @@ from babel.dates import format_date, format_skeleton
 from babel.numbers import format_decimal
 
 from admin.ledger import Clause, Entry, Evidence
+from admin.screens import widgets
 from admin.screens.common import INK, MUTED
 from rapport.core.i18n import fmt_datetime, t
 
@@ -198,10 +199,5 @@ def history(locale: str, entry: Entry, *, key: str) -> list[ft.Control]:
 
 
 def card(content: list[ft.Control], *, key: str) -> ft.Control:
-    return ft.Container(
-        key=key,
-        bgcolor=ft.Colors.WHITE,
-        border_radius=12,
-        padding=14,
-        content=ft.Column(content, spacing=6, horizontal_alignment=ft.CrossAxisAlignment.STRETCH),
-    )
+    """A ledger entry's card: each line as wide as the card."""
+    return widgets.card(*content, key=key, stretch=True)

@@ -11,9 +11,10 @@ import flet as ft
 
 from admin import ledger as service
 from admin.screens import ledger_cards as cards
-from admin.screens.common import MUTED, TAP
+from admin.screens.common import MUTED
 from admin.screens.errors import message_for
 from admin.screens.ledger_state import LedgerState, reload, state
+from admin.screens.widgets import primary_button
 from models.auth import SessionExpired
 from models.errors import Forbidden, ValidationFailed
 from rapport.core.i18n import t
@@ -101,13 +102,7 @@ def card(app: AdminHost, v: LedgerState) -> ft.Control:
             options=[ft.DropdownOption(key=m, text=cards.month_label(locale, m)) for m in data.months],
             width=200,
         ),
-        ft.Button(
-            content=t(locale, "admin.ledger.eval.run"),
-            icon=ft.Icons.PLAY_ARROW,
-            on_click=h.on_run,
-            key="eval-run",
-            height=TAP,
-        ),
+        primary_button(t(locale, "admin.ledger.eval.run"), h.on_run, "eval-run", ft.Icons.PLAY_ARROW),
     ]
     return cards.card(
         [

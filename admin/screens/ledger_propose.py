@@ -14,6 +14,7 @@ from admin.screens import ledger_cards as cards
 from admin.screens.common import INK, MUTED, TAP
 from admin.screens.errors import message_for
 from admin.screens.ledger_state import LedgerState, ProposalDraft, reload, state
+from admin.screens.widgets import primary_button
 from models.auth import SessionExpired
 from models.errors import Forbidden, StaffNotFound, ValidationFailed
 from models.sanction import KIND_CLAUSE, MONEY, DeductionOverCap, FinesOff, SanctionKind
@@ -264,12 +265,8 @@ def build(app: AdminHost, v: LedgerState) -> list[ft.Control]:
         ),
         ft.Row(
             [
-                ft.Button(
-                    content=t(locale, "admin.ledger.form.submit"),
-                    icon=ft.Icons.SEND,
-                    on_click=h.on_submit,
-                    key="propose-submit",
-                    height=TAP,
+                primary_button(
+                    t(locale, "admin.ledger.form.submit"), h.on_submit, "propose-submit", ft.Icons.SEND
                 )
             ]
         ),

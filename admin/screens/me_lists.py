@@ -15,15 +15,14 @@ from admin.screens.me_parts import (
     BLUE,
     GREEN,
     RED,
-    card,
     clauses,
     day,
-    heading,
     note,
     stars,
     tag,
     when,
 )
+from admin.screens.widgets import card, heading, primary_button
 from models.sanction import REASON_MIN_CHARS, REPORT_MAX_CHARS, STATEMENT_MAX_CHARS
 from rapport.core.i18n import t
 
@@ -63,13 +62,7 @@ def _form(app: AdminHost, v: MeView, h: Handlers, action: str, target: str) -> l
         key="me-form-text",
         autofocus=True,
     )
-    send = ft.Button(
-        content=t(locale, f"me.form.send.{action}"),
-        icon=ft.Icons.SEND,
-        on_click=h.on_submit,
-        key="me-form-submit",
-        height=TAP,
-    )
+    send = primary_button(t(locale, f"me.form.send.{action}"), h.on_submit, "me-form-submit", ft.Icons.SEND)
     cancel = ft.TextButton(
         content=t(locale, "me.form.cancel"), on_click=h.on_cancel, key="me-form-cancel", height=TAP
     )
@@ -288,13 +281,12 @@ def _record(app: AdminHost, v: MeView, h: Handlers, r: portal.RecordRow, tz: str
     actions: list[ft.Control] = []
     if r.can_acknowledge:
         actions.append(
-            ft.Button(
-                content=t(locale, "me.open.acknowledge"),
-                icon=ft.Icons.DONE,
+            primary_button(
+                t(locale, "me.open.acknowledge"),
+                h.on_acknowledge,
+                f"me-record-{r.id}-ack",
+                ft.Icons.DONE,
                 data=str(r.id),
-                on_click=h.on_acknowledge,
-                key=f"me-record-{r.id}-ack",
-                height=TAP,
             )
         )
     if r.can_report and v.form != ("report", str(r.id)):

@@ -1,9 +1,9 @@
-"""Small shared pieces of my page (admin/screens/me.py): colours, number and date formats, cards."""
+"""Small shared pieces of my page (admin/screens/me.py): colours, number and date formats, tags and
+stars (its cards and headings are admin/screens/widgets.py's)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import flet as ft
@@ -11,7 +11,6 @@ from babel.dates import format_date
 from babel.numbers import format_decimal
 
 from admin import staff_portal as portal
-from admin.screens.common import INK
 from rapport.core.i18n import fmt_datetime, join, pick
 
 RED, AMBER, GREEN, BLUE, GREY, GRID = "#B3261E", "#7D5700", "#2E6B3A", "#1E4E8C", "#8FA7CC", "#E0E3EA"
@@ -34,23 +33,6 @@ def when(locale: str, value: datetime, tz: str) -> str:
 
 def clauses(locale: str, clauses: tuple[portal.Clause, ...]) -> str:
     return join(locale, (f"{pick(locale, c.zh, c.en)} ({c.code})" for c in clauses))
-
-
-def card(
-    *controls: ft.Control, key: str | None = None, col: Any = 12, bgcolor: str = ft.Colors.WHITE
-) -> ft.Control:
-    return ft.Container(
-        content=ft.Column(list(controls), spacing=6),
-        bgcolor=bgcolor,
-        border_radius=12,
-        padding=14,
-        key=key,
-        col=col,
-    )
-
-
-def heading(text: str) -> ft.Control:
-    return ft.Text(text, size=18, weight=ft.FontWeight.BOLD, color=INK)
 
 
 def tag(text: str, colour: str) -> ft.Control:

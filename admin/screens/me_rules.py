@@ -13,7 +13,8 @@ import flet as ft
 
 from admin import staff_portal as portal
 from admin.screens.common import INK, MUTED
-from admin.screens.me_parts import card, day, heading, when
+from admin.screens.me_parts import day, when
+from admin.screens.widgets import card, heading
 from rapport.core.i18n import fmt_number, t
 
 

@@ -9,7 +9,8 @@ import flet_charts as fch
 
 from admin import staff_portal as portal
 from admin.screens.common import INK, MUTED
-from admin.screens.me_parts import BLUE, GREY, GRID, HALF, card, heading, num
+from admin.screens.me_parts import BLUE, GREY, GRID, HALF, num
+from admin.screens.widgets import card, heading
 from rapport.core.i18n import join_spoken, t
 
 

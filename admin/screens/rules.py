@@ -21,12 +21,12 @@ import flet as ft
 
 from admin import rules as service
 from admin.screens import calendar as calendar_cards
-from admin.screens.common import INK, MUTED, TAP, named_dropdown
+from admin.screens.common import ERROR, INK, MUTED, OK, TAP, named_dropdown
 from admin.screens.errors import message_for
 from admin.screens.rule_words import choice_label, label
-from admin.screens.rules_history import card as _card
 from admin.screens.rules_history import history as _history
 from admin.screens.rules_state import GLOBAL, RulesState, revision_of, setting_of, state
+from admin.screens.widgets import primary_button, scroll_key, titled_card
 from models.auth import SessionExpired
 from models.errors import Forbidden, NotFound, ValidationFailed
 from models.org import Role
@@ -36,8 +36,6 @@ if TYPE_CHECKING:
     from admin.host import AdminHost
 
 log = logging.getLogger(__name__)
-ERROR = "#B3261E"
-OK = "#1E4E8C"
 CHANGED = "#7D5700"
 # The format each kind of text field expects, under rules.format.*
 FORMATS = {
@@ -363,7 +361,7 @@ def _field(locale: str, v: RulesState, s: service.Setting, h: Handlers, editable
             spacing=2,
             horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         ),
-        key=ft.ScrollKey(f"rules-block-{s.key}"),  # type: ignore[call-arg]  # a dataclass mypy cannot see
+        key=scroll_key(f"rules-block-{s.key}"),
         col={"xs": 12, "md": 6},
         padding=ft.Padding.only(top=8, bottom=8),  # room for the field's floating label
     )
@@ -417,12 +415,11 @@ def _bar(locale: str, v: RulesState, h: Handlers, editable: bool, narrow: bool) 
                 key="rules-discard",
                 height=TAP,
             ),
-            ft.Button(
-                content=t(locale, "rules.save_short" if narrow else "rules.save"),
-                icon=ft.Icons.SAVE,
-                on_click=h.on_save,
-                key="rules-save",
-                height=TAP,
+            primary_button(
+                t(locale, "rules.save_short" if narrow else "rules.save"),
+                h.on_save,
+                "rules-save",
+                ft.Icons.SAVE,
             ),
         ]
         row = [ft.Container(h.pending, expand=True), *buttons]
@@ -470,7 +467,7 @@ def build(app: AdminHost) -> ft.Control:
                 cards.append(presets)  # the clock presets just above the clock settings they set
             fields = [_field(locale, v, s, h, editable) for s in data.settings if s.group == group]
             cards.append(
-                _card(
+                titled_card(
                     t(locale, f"rules.group.{group}"),
                     [ft.ResponsiveRow(fields, spacing=16)],
                     f"rules-{group}",

@@ -14,6 +14,7 @@ from admin import rules as service
 from admin.screens.common import INK, MUTED, TAP
 from admin.screens.rule_words import label
 from admin.screens.rules_state import RulesState
+from admin.screens.widgets import primary_button, scroll_key, titled_card
 from rapport.core.i18n import fmt_datetime, join, t
 
 
@@ -26,18 +27,6 @@ class AdoptionHandlers(Protocol):
     async def on_adopt_cancel(self, e: ft.Event[Any]) -> None: ...
     async def on_adopt_edit(self, e: ft.Event[Any]) -> None: ...
     async def on_adopt_save(self, e: ft.Event[Any]) -> None: ...
-
-
-def card(title: str, controls: list[ft.Control], key: str) -> ft.Control:
-    return ft.Container(
-        key=key,
-        bgcolor=ft.Colors.WHITE,
-        border_radius=12,
-        padding=14,
-        content=ft.Column(
-            [ft.Text(title, size=18, weight=ft.FontWeight.BOLD, color=INK), *controls], spacing=8
-        ),
-    )
 
 
 def day_text(locale: str, value: date) -> str:
@@ -77,13 +66,7 @@ def adoption_form(locale: str, v: RulesState, h: AdoptionHandlers) -> ft.Control
         data="how",
         key="rules-adopt-how",
     )
-    save = ft.Button(
-        content=t(locale, "rules.adopt.save"),
-        icon=ft.Icons.SAVE,
-        on_click=h.on_adopt_save,
-        key="rules-adopt-save",
-        height=TAP,
-    )
+    save = primary_button(t(locale, "rules.adopt.save"), h.on_adopt_save, "rules-adopt-save", ft.Icons.SAVE)
     cancel = ft.TextButton(
         content=t(locale, "rules.adopt.cancel"),
         icon=ft.Icons.CLOSE,
@@ -149,10 +132,10 @@ def history(
         lines.append(
             ft.Container(
                 content=ft.Column(entry, spacing=4),
-                key=ft.ScrollKey(f"rules-entry-{r.version}"),  # type: ignore[call-arg]  # see _field
+                key=scroll_key(f"rules-entry-{r.version}"),
                 padding=ft.Padding.only(bottom=6),
             )
         )
     if not lines:
         lines.append(ft.Text(t(locale, "rules.history.none"), color=MUTED, key="rules-history-none"))
-    return card(t(locale, "rules.history"), lines, "rules-history")
+    return titled_card(t(locale, "rules.history"), lines, "rules-history")

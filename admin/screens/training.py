@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 import flet as ft
 
 from admin import supervision
-from admin.screens.common import INK, MUTED, TAP
+from admin.screens.common import ERROR, INK, MUTED
 from admin.screens.errors import message_for
+from admin.screens.widgets import card, primary_button
 from models.auth import SessionExpired
 from models.errors import Forbidden, StaffNotFound, ValidationFailed
 from rapport.core.i18n import t
@@ -25,7 +26,6 @@ log = logging.getLogger(__name__)
 KINDS = ("induction", "periodic")
 FIELDS = ("staff_id", "kind", "course", "completed_on")
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-ERROR = "#B3261E"
 PASSED = "#2E7D32"
 
 
@@ -202,17 +202,7 @@ def _form(locale: str, v: TrainingView, h: Handlers) -> list[ft.Control]:
             on_change=h.on_passed,
             key="training-passed",
         ),
-        ft.Row(
-            [
-                ft.Button(
-                    content=t(locale, "admin.training.save"),
-                    icon=ft.Icons.SAVE,
-                    on_click=h.on_save,
-                    key="training-save",
-                    height=TAP,
-                )
-            ]
-        ),
+        ft.Row([primary_button(t(locale, "admin.training.save"), h.on_save, "training-save", ft.Icons.SAVE)]),
     ]
 
 
@@ -247,15 +237,7 @@ def _archive(locale: str, v: TrainingView) -> list[ft.Control]:
                     key=f"training-{r.id}",
                 )
             )
-        out.append(
-            ft.Container(
-                key=f"training-person-{person.id}",
-                bgcolor=ft.Colors.WHITE,
-                border_radius=12,
-                padding=14,
-                content=ft.Column(lines, spacing=4),
-            )
-        )
+        out.append(card(*lines, key=f"training-person-{person.id}", spacing=4))
     return out
 
 
