@@ -1,10 +1,12 @@
 """Who is calling: the one access check of every admin service.
 
-Every service of the admin app starts with :func:`caller`. It resumes the sign-in from the token in
-a SHORT write transaction of its own (resuming may end a dead session or move ``last_seen_at`` on,
-models/auth/sessions.py ``resume``), checks the caller's role, and returns a :class:`Caller`: plain frozen
-data, read afresh on every call, so an ended session, a disabled account or a changed role or branch
-applies at the next click. The service then does its work in a read session (``ctx.db.read()``), or
+Every service of the admin app starts at its module's door: a :class:`Gate` constant naming who may
+pass (the roles, the refusal in the service's own words, whether a branch is needed), called as
+``user = GATE.caller(ctx, token)``. That resumes the sign-in from the token in a SHORT write
+transaction of its own (resuming may end a dead session or move ``last_seen_at`` on,
+models/auth/sessions.py ``resume``), checks the caller's role, and returns a :class:`Caller`: plain
+frozen data, read afresh on every call, so an ended session, a disabled account or a changed role or
+branch applies at the next click. The service then does its work in a read session (``ctx.db.read()``), or
 in a write transaction of its own when the call writes (an audit entry counts as a write).
 
 Scope: an administrator sees every branch; a supervisor or a staff member their own branch only
@@ -14,6 +16,7 @@ Scope: an administrator sees every branch; a supervisor or a staff member their 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlmodel import Session
@@ -97,25 +100,51 @@ def resume(session: Session, ctx: AppContext, token: str) -> Caller:
     return Caller.of(auth.resume(session, token=token, now=ctx.clock()))
 
 
+@dataclass(frozen=True)
+class Gate:
+    """Who may pass one service's door, declared once per module as a constant:
+    ``GATE = Gate(SUPERVISION, refused="documents are for supervisors and administrators")``.
+
+    Why a declared value rather than a ``_caller`` function in every module: the steps (resume in a
+    short write of its own, then role, then branch) and their order are the same everywhere, so a
+    module states only what differs (the roles and its refusals), and a reader sees the rule of
+    the door at the top of the module instead of in one more copy of the same function.
+    """
+
+    roles: Collection[Role] = EVERY_ROLE
+    refused: str = ""  # the Forbidden message for a role not in ``roles``
+    branch_needed: str | None = None  # set: anyone but an administrator must belong to a branch
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "roles", frozenset(self.roles))  # a tuple given is kept as a set
+
+    def caller(self, ctx: AppContext, token: str) -> Caller:
+        """Resume the sign-in in a short write transaction of its own and return the caller.
+
+        1. An unknown, ended, idle or expired token, or an account no longer active, raises
+           :class:`~models.auth.SessionExpired` (the dead session is ended and that is committed).
+        2. A role not in ``roles`` raises :class:`Forbidden` with ``refused``.
+        3. With ``branch_needed``, anyone but an administrator who belongs to no branch raises
+           :class:`Forbidden` with that message.
+        """
+        with ctx.db.write() as session:
+            found = resume(session, ctx, token)
+        found.require(*self.roles, message=self.refused or "this is not for your role")
+        if self.branch_needed is not None:
+            found.require_branch(self.branch_needed)
+        return found
+
+
+SIGNED_IN = Gate()  # anyone signed in, whatever their role
+
+
 def caller(
     ctx: AppContext,
     token: str,
-    roles: frozenset[Role] | tuple[Role, ...] = EVERY_ROLE,
+    roles: Collection[Role] = EVERY_ROLE,
     *,
     refused: str = "",
     branch_needed: str | None = None,
 ) -> Caller:
-    """Resume the sign-in in a short write transaction of its own and return the caller.
-
-    1. An unknown, ended, idle or expired token, or an account no longer active, raises
-       :class:`~models.auth.SessionExpired` (the dead session is ended and that is committed).
-    2. A role not in ``roles`` raises :class:`Forbidden` with ``refused``.
-    3. With ``branch_needed``, anyone but an administrator who belongs to no branch raises
-       :class:`Forbidden` with that message.
-    """
-    with ctx.db.write() as session:
-        found = resume(session, ctx, token)
-    found.require(*roles, message=refused or "this is not for your role")
-    if branch_needed is not None:
-        found.require_branch(branch_needed)
-    return found
+    """:meth:`Gate.caller` of a gate made for this one call."""
+    return Gate(roles, refused, branch_needed).caller(ctx, token)

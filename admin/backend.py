@@ -148,7 +148,7 @@ def sign_in(
 
 def current_user(ctx: AppContext, token: str) -> User:
     """Raises auth.SessionExpired when the sign-in is no longer valid."""
-    return _as_user(access.caller(ctx, token))
+    return _as_user(access.SIGNED_IN.caller(ctx, token))
 
 
 def sign_out(ctx: AppContext, token: str) -> None:
@@ -156,11 +156,9 @@ def sign_out(ctx: AppContext, token: str) -> None:
         auth.logout(session, token=token, now=ctx.clock())
 
 
-def _handler(ctx: AppContext, token: str) -> Caller:
-    """The caller, who must handle complaints: a supervisor (their branch) or an administrator."""
-    return access.caller(
-        ctx, token, access.SUPERVISION, refused="complaint handling is for supervisors and administrators"
-    )
+# Who handles complaints: a supervisor (their branch) or an administrator.
+HANDLERS = access.Gate(access.SUPERVISION, refused="complaint handling is for supervisors and administrators")
+AUDITORS = access.Gate((Role.admin,), refused="the audit log is for administrators")
 
 
 OTHER_BRANCH = "this complaint belongs to another branch"
@@ -168,7 +166,7 @@ OTHER_BRANCH = "this complaint belongs to another branch"
 
 def queue(ctx: AppContext, token: str, *, status: str = "open", overdue_only: bool = False) -> list[QueueRow]:
     """Complaints in the caller's scope, most urgent first (earliest due time)."""
-    user = _handler(ctx, token)
+    user = HANDLERS.caller(ctx, token)
     with ctx.db.read() as session:
         stmt = select(Complaint)
         if not user.is_admin:
@@ -238,7 +236,7 @@ def _handlers(session: Session, c: Complaint) -> tuple[tuple[Handler, ...], bool
 
 
 def detail(ctx: AppContext, token: str, complaint_id: int) -> Detail:
-    user = _handler(ctx, token)
+    user = HANDLERS.caller(ctx, token)
     with ctx.db.read() as session:
         c = session.get(Complaint, complaint_id)
         if c is None:
@@ -297,7 +295,7 @@ def act(ctx: AppContext, token: str, complaint_id: int, action: str, **fields: s
     the screen unchanged. Someone given the complaint must handle the branch's complaints at all (an
     active supervisor of it, or an administrator), else Forbidden.
     """
-    user = _handler(ctx, token)
+    user = HANDLERS.caller(ctx, token)
     with ctx.db.write() as session:
         c = session.get(Complaint, complaint_id)
         if c is None:
@@ -341,7 +339,7 @@ def act(ctx: AppContext, token: str, complaint_id: int, action: str, **fields: s
 
 
 def reveal(ctx: AppContext, token: str, complaint_id: int) -> str | None:
-    user = _handler(ctx, token)
+    user = HANDLERS.caller(ctx, token)
     with ctx.db.write() as session:
         c = session.get(Complaint, complaint_id)
         if c is None:
@@ -351,7 +349,7 @@ def reveal(ctx: AppContext, token: str, complaint_id: int) -> str | None:
 
 
 def alert_scope(ctx: AppContext, token: str) -> list[int] | None:
-    return _handler(ctx, token).branch_ids
+    return HANDLERS.caller(ctx, token).branch_ids
 
 
 @dataclass(frozen=True)
@@ -369,7 +367,7 @@ class AlertRow:
 def alerts(ctx: AppContext, token: str) -> list[AlertRow]:
     from models.alerts import open_alerts
 
-    user = _handler(ctx, token)
+    user = HANDLERS.caller(ctx, token)
     with ctx.db.read() as session:
         rows = []
         for a in open_alerts(session, branch_ids=user.branch_ids):
@@ -394,7 +392,7 @@ def alerts(ctx: AppContext, token: str) -> list[AlertRow]:
 def acknowledge_alert(ctx: AppContext, token: str, alert_id: int) -> None:
     from models.alerts import acknowledge
 
-    user = _handler(ctx, token)
+    user = HANDLERS.caller(ctx, token)
     with ctx.db.write() as session:
         acknowledge(session, alert_id=alert_id, staff_id=user.id, branch_ids=user.branch_ids, now=ctx.clock())
 
@@ -423,7 +421,7 @@ def audit_log(
     """The newest 200 audit entries, optionally filtered by action; administrators only."""
     from models.audit import AuditEvent, verify
 
-    access.caller(ctx, token, (Role.admin,), refused="the audit log is for administrators")
+    AUDITORS.caller(ctx, token)
     with ctx.db.read() as session:
         stmt = select(AuditEvent)
         prefix = action_prefix.strip()[:48]
@@ -461,7 +459,7 @@ class TotpState:
 def totp_state(ctx: AppContext, token: str) -> TotpState:
     from models.auth import TotpSecret
 
-    user = access.caller(ctx, token)
+    user = access.SIGNED_IN.caller(ctx, token)
     with ctx.db.read() as session:
         row = session.get(TotpSecret, user.id)
         return TotpState(enrolled=row is not None and row.confirmed_at is not None)
@@ -469,14 +467,14 @@ def totp_state(ctx: AppContext, token: str) -> TotpState:
 
 def totp_start(ctx: AppContext, token: str) -> TotpState:
     """Begin setting up an authenticator for the signed-in account (any role)."""
-    user = access.caller(ctx, token)
+    user = access.SIGNED_IN.caller(ctx, token)
     with ctx.db.write() as session:
         secret, uri = auth.start_totp_enrolment(session, staff_id=user.id)
         return TotpState(enrolled=False, pending_uri=uri, pending_secret=secret)
 
 
 def totp_confirm(ctx: AppContext, token: str, code: str) -> TotpState:
-    user = access.caller(ctx, token)
+    user = access.SIGNED_IN.caller(ctx, token)
     with ctx.db.write() as session:
         auth.confirm_totp(session, staff_id=user.id, code=code.strip(), now=ctx.clock())
         return TotpState(enrolled=True)

@@ -23,12 +23,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, func, select
 
+from admin import access
 from admin.rules import Scope, text_of
-from models import auth
 from models import holidays as cal
-from models.errors import Forbidden, NotFound, ValidationFailed
+from models.errors import NotFound, ValidationFailed
 from models.inspection import DEFAULT_TZ
-from models.org import Branch, Role, Staff
+from models.org import Branch, Role
 from models.presets import PRESETS, apply_preset, preset_changes
 from rapport.core.context import AppContext
 
@@ -98,23 +98,9 @@ class Marked:
 # -- access -------------------------------------------------------------------------------------
 
 
-def _caller(session: Session, token: str, ctx: AppContext) -> Staff:
-    staff = auth.resume(session, token=token, now=ctx.clock())
-    if Role(staff.role) not in (Role.supervisor, Role.admin):
-        raise Forbidden("the calendar is for supervisors and administrators")
-    return staff
-
-
-def _readable(staff: Staff, branch_id: int | None) -> None:
-    if Role(staff.role) is not Role.admin and (branch_id is None or staff.branch_id != branch_id):
-        raise Forbidden("a supervisor reads the calendar of their own branch only")
-
-
-def _editor(staff: Staff) -> int:
-    if Role(staff.role) is not Role.admin:
-        raise Forbidden("only administrators change the calendar and the rules")
-    assert staff.id is not None
-    return staff.id
+GATE = access.Gate(access.SUPERVISION, refused="the calendar is for supervisors and administrators")
+OWN_BRANCH_ONLY = "a supervisor reads the calendar of their own branch only"
+EDITORS_ONLY = "only administrators change the calendar and the rules"  # Caller.require returns the actor
 
 
 def _branch(session: Session, branch_id: int | None) -> Branch | None:
@@ -214,9 +200,9 @@ def calendar(
     """A year of the calendar in force for the deployment (``branch_id`` None) or one branch, as
     runs of days, with what the presets would change there. ``year`` defaults to the current one
     in the scope's time zone."""
+    user = GATE.caller(ctx, token)
+    user.check_branch(branch_id, OWN_BRANCH_ONLY)
     with ctx.db.read() as session:
-        staff = _caller(session, token, ctx)
-        _readable(staff, branch_id)
         branch = _branch(session, branch_id)
         today = ctx.clock().astimezone(ZoneInfo(branch.timezone if branch else DEFAULT_TZ)).date()
         year = _year(year if year is not None else today.year)
@@ -231,7 +217,7 @@ def calendar(
             workdays=sum(m.kind == "workday" for m in marks),
             package=cal.package_years(),
             presets=_presets(session, branch_id),
-            editable=Role(staff.role) is Role.admin,
+            editable=user.is_admin,
         )
 
 
@@ -241,8 +227,8 @@ def calendar(
 def import_year(ctx: AppContext, token: str, branch_id: int | None, year: int) -> cal.Imported:
     """Fill a year of a scope from the calendar package (administrators); days set by hand stay.
     Raises :class:`~models.holidays.CalendarUnavailable` for a year the package does not cover."""
+    actor = GATE.caller(ctx, token).require(Role.admin, message=EDITORS_ONLY)
     with ctx.db.write() as session:
-        actor = _editor(_caller(session, token, ctx))
         _branch(session, branch_id)
         return cal.import_year(
             session, year=_year(year), branch_id=branch_id, actor_staff_id=actor, now=ctx.clock()
@@ -254,8 +240,8 @@ def mark_day(
 ) -> Marked:
     """Mark a typed day a holiday or a make-up working day in a scope (administrators), replacing
     that scope's mark of the day if it had one."""
+    actor = GATE.caller(ctx, token).require(Role.admin, message=EDITORS_ONLY)
     with ctx.db.write() as session:
-        actor = _editor(_caller(session, token, ctx))
         _branch(session, branch_id)
         when = parse_day(day)
         if kind not in cal.KINDS:
@@ -273,8 +259,8 @@ def mark_day(
 def clear_days(ctx: AppContext, token: str, branch_id: int | None, first: date, last: date) -> int:
     """Drop a scope's marks from ``first`` to ``last`` (administrators): the days go back to what
     their weekday, or the deployment's calendar, says. Returns how many marks went."""
+    actor = GATE.caller(ctx, token).require(Role.admin, message=EDITORS_ONLY)
     with ctx.db.write() as session:
-        actor = _editor(_caller(session, token, ctx))
         _branch(session, branch_id)
         try:
             return cal.clear_days(
@@ -290,8 +276,8 @@ def use_preset(ctx: AppContext, token: str, branch_id: int | None, preset: str) 
     """Store a preset's clock settings as a scope's own rules (administrators): one audited policy
     change naming the preset. Returns the settings whose value in force changed (empty: none did,
     and nothing was written)."""
+    actor = GATE.caller(ctx, token).require(Role.admin, message=EDITORS_ONLY)
     with ctx.db.write() as session:
-        actor = _editor(_caller(session, token, ctx))
         _branch(session, branch_id)
         changes = preset_changes(session, preset=_preset(preset), branch_id=branch_id)
         if not changes:

@@ -19,14 +19,16 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from models import audit, auth
+from admin import access
+from admin.access import Caller
+from models import audit
 from models import case_flow as flow
 from models.cases import CaseStatus, RatingCase
 from models.catalog import ConductClause
 from models.complaint import Severity, branch_clocks, mask_contact
 from models.errors import Forbidden, ValidationFailed
 from models.inspection import DEFAULT_TZ
-from models.org import Branch, Counter, Role, Staff
+from models.org import Branch, Counter, Staff
 from models.policy import effective_policy
 from models.rating import Rating
 from rapport.core.context import AppContext
@@ -98,23 +100,14 @@ class CaseView:
     contact_masked: str  # the callback contact as screens show it ("138****5678"), "" when none
 
 
-def _caller(session: Session, token: str, ctx: AppContext) -> Staff:
-    staff = auth.resume(session, token=token, now=ctx.clock())
-    if Role(staff.role) not in (Role.supervisor, Role.admin):
-        raise Forbidden("差评 cases are for supervisors and administrators")
-    return staff
+GATE = access.Gate(access.SUPERVISION, refused="差评 cases are for supervisors and administrators")
 
 
-def _scoped(staff: Staff, case: RatingCase) -> None:
-    if Role(staff.role) is not Role.admin and staff.branch_id != case.branch_id:
-        raise Forbidden("this case belongs to another branch")
-
-
-def _case(session: Session, staff: Staff, case_id: int) -> RatingCase:
+def _case(session: Session, user: Caller, case_id: int) -> RatingCase:
     case = session.get(RatingCase, case_id)
     if case is None:
         raise Forbidden("no such case")  # answered like another branch's: ids are not probed
-    _scoped(staff, case)
+    user.check_branch(case.branch_id, "this case belongs to another branch")
     return case
 
 
@@ -139,7 +132,7 @@ class _Places:
         return self.policies[branch_id]
 
 
-def _row(places: _Places, case: RatingCase, caller: Staff) -> CaseRow:
+def _row(places: _Places, case: RatingCase, caller: Caller) -> CaseRow:
     assert case.id is not None
     session = places.session
     branch = places.branch(case.branch_id)
@@ -164,17 +157,17 @@ def cases(ctx: AppContext, token: str, *, status: str = "open") -> list[CaseRow]
     is on top."""
     if status not in STATUS_FILTERS:
         raise ValidationFailed("status", f"status is one of {', '.join(STATUS_FILTERS)}")
+    user = GATE.caller(ctx, token)
     with ctx.db.read() as session:
-        staff = _caller(session, token, ctx)
         stmt = select(RatingCase).where(col(RatingCase.status).in_(STATUS_FILTERS[status]))
-        if Role(staff.role) is not Role.admin:
-            stmt = stmt.where(RatingCase.branch_id == staff.branch_id)
+        if not user.is_admin:
+            stmt = stmt.where(RatingCase.branch_id == user.branch_id)
         rows = session.exec(stmt.order_by(col(RatingCase.opened_at)).limit(LIST_MAX)).all()
         places = _Places(session)
-        return [_row(places, c, staff) for c in rows]
+        return [_row(places, c, user) for c in rows]
 
 
-def _view(session: Session, case: RatingCase, staff: Staff) -> CaseView:
+def _view(session: Session, case: RatingCase, user: Caller) -> CaseView:
     assert case.id is not None
     rating = session.get(Rating, case.rating_id)
     codes = list(rating.reasons) if rating else []
@@ -185,7 +178,7 @@ def _view(session: Session, case: RatingCase, staff: Staff) -> CaseView:
     ids = {e.actor_id for e in events if e.actor_id}
     names = {s.id: s.display_name for s in session.exec(select(Staff).where(col(Staff.id).in_(ids))).all()}
     return CaseView(
-        row=_row(_Places(session), case, staff),
+        row=_row(_Places(session), case, user),
         reasons_zh=tuple(clauses[c].short_zh if c in clauses else c for c in codes),
         reasons_en=tuple(clauses[c].short_en if c in clauses else c for c in codes),
         comment=rating.comment if rating else "",
@@ -202,9 +195,9 @@ def _view(session: Session, case: RatingCase, staff: Staff) -> CaseView:
 
 def case(ctx: AppContext, token: str, case_id: int) -> CaseView:
     """One case with the rating's reasons and comment and every step so far."""
+    user = GATE.caller(ctx, token)
     with ctx.db.read() as session:
-        staff = _caller(session, token, ctx)
-        return _view(session, _case(session, staff, case_id), staff)
+        return _view(session, _case(session, user, case_id), user)
 
 
 STEPS = ("callback", "finding", "action", "action_done", "answer", "grade")
@@ -216,11 +209,11 @@ def step(ctx: AppContext, token: str, case_id: int, kind: str, **fields: Any) ->
     ``answer`` (text, via), ``grade`` (grade, recorded after a callback). Refusals change nothing."""
     if kind not in STEPS:
         raise ValidationFailed("step", f"unknown step {kind!r}")
+    user = GATE.caller(ctx, token)
     with ctx.db.write() as session:
-        staff = _caller(session, token, ctx)
-        found = _case(session, staff, case_id)
-        assert staff.id is not None and found.id is not None
-        now, me = ctx.clock(), staff.id
+        found = _case(session, user, case_id)
+        assert found.id is not None
+        now, me = ctx.clock(), user.id
         if kind == "callback":
             flow.record_callback(session, case_id=found.id, outcome=str(fields.get("outcome", "")),
                                  note=str(fields.get("note", "")), actor_id=me, now=now)  # fmt: skip
@@ -252,18 +245,18 @@ def step(ctx: AppContext, token: str, case_id: int, kind: str, **fields: Any) ->
                 session, case_id=found.id, grade=str(fields.get("grade", "")), actor_id=me, now=now
             )
         session.refresh(found)
-        return _view(session, found, staff)
+        return _view(session, found, user)
 
 
 def reveal(ctx: AppContext, token: str, case_id: int) -> str | None:
     """The callback contact in full, to call the customer back; every reveal is an audit entry
     (``case.reveal_contact``). The person rated may not see it (回避)."""
+    user = GATE.caller(ctx, token)
     with ctx.db.write() as session:
-        staff = _caller(session, token, ctx)
-        found = _case(session, staff, case_id)
-        flow.check_not_involved(found, staff.id)
+        found = _case(session, user, case_id)
+        flow.check_not_involved(found, user.id)
         assert found.id is not None
         audit.append(session, action="case.reveal_contact", entity="rating_case", entity_id=found.id,
-                     actor_staff_id=staff.id, now=ctx.clock())  # fmt: skip
+                     actor_staff_id=user.id, now=ctx.clock())  # fmt: skip
         session.commit()
         return found.contact

@@ -9,11 +9,11 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from models import auth, reports
+from admin import access
+from models import reports
 from models.catalog import ConductClause
-from models.errors import Forbidden
 from models.indicators import Indicators, indicators, total
-from models.org import Branch, Role, Staff
+from models.org import Branch
 from models.scores import local_month
 from rapport.core.context import AppContext
 
@@ -52,27 +52,22 @@ class DashboardData:
         return label.short(locale) if label else code
 
 
-def scope_of(staff: Staff) -> list[int] | None:
-    """The branches whose figures this person may see; None for all. Staff get :class:`Forbidden`."""
-    role = Role(staff.role)
-    if role is Role.admin:
-        return None
-    if role is Role.supervisor and staff.branch_id is not None:
-        return [staff.branch_id]
-    raise Forbidden("the dashboard is for supervisors and administrators")
+# The figures of every branch for an administrator, of their own for a supervisor; staff, and a
+# supervisor without a branch, are refused with the same words.
+REFUSED = "the dashboard is for supervisors and administrators"
+GATE = access.Gate(access.SUPERVISION, refused=REFUSED, branch_needed=REFUSED)
 
 
 def dashboard(ctx: AppContext, token: str) -> DashboardData:
     """Every figure of the dashboard for the signed-in supervisor or administrator.
 
-    1. The sign-in is re-checked in a short write session (it may end an idle session or move
-       ``last_seen_at`` on); an ended one raises ``auth.SessionExpired``.
+    1. The sign-in is re-checked in a short write session of its own (admin/access.py: it may end
+       an idle session or move ``last_seen_at`` on); an ended one raises ``auth.SessionExpired``.
     2. The figures are read in a separate read session, so a dashboard on SQLite never holds the
        write lock that rating intake needs.
     """
     now = ctx.clock()
-    with ctx.db.write() as session:
-        branch_ids = scope_of(auth.resume(session, token=token, now=now))
+    branch_ids = GATE.caller(ctx, token).branch_ids
     with ctx.db.read() as session:
         return _gather(session, branch_ids, now)
 

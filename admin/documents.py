@@ -53,10 +53,7 @@ class BadgeHolder:
     branch_id: int
 
 
-def _caller(ctx: AppContext, token: str) -> Caller:
-    return access.caller(
-        ctx, token, access.SUPERVISION, refused="documents are for supervisors and administrators"
-    )
+GATE = access.Gate(access.SUPERVISION, refused="documents are for supervisors and administrators")
 
 
 def _branch(session: Session, user: Caller, branch_id: int) -> Branch:
@@ -97,7 +94,7 @@ def _audit(
 
 def branches(ctx: AppContext, token: str) -> list[BranchOption]:
     """The branches the caller may make documents for: every one for an admin, their own otherwise."""
-    user = _caller(ctx, token)
+    user = GATE.caller(ctx, token)
     with ctx.db.read() as session:
         stmt = select(Branch).order_by(col(Branch.code))
         if not user.is_admin:
@@ -107,7 +104,7 @@ def branches(ctx: AppContext, token: str) -> list[BranchOption]:
 
 def badge_holders(ctx: AppContext, token: str, *, branch_id: int) -> list[BadgeHolder]:
     """Active counter staff of the branch, by employee number: whoever a badge sheet prints."""
-    user = _caller(ctx, token)
+    user = GATE.caller(ctx, token)
     with ctx.db.read() as session:
         _branch(session, user, branch_id)
         rows = session.exec(
@@ -131,7 +128,7 @@ def _deliver(
 
     Building a PDF or a year of CSV takes seconds; inside a write transaction it would hold SQLite's
     write lock that long and every kiosk tap would wait (or time out) behind it."""
-    user = _caller(ctx, token)
+    user = GATE.caller(ctx, token)
     with ctx.db.read() as session:
         branch = _branch(session, user, branch_id)
         period = parse_month(month, branch, ctx.clock()) if month is not None else None
@@ -240,7 +237,7 @@ def badges(ctx: AppContext, token: str, *, branch_id: int, locale: str) -> Downl
 
 def rotate_token(ctx: AppContext, token: str, staff_id: int) -> None:
     """A new badge link for someone in the caller's scope; the printed badge stops working."""
-    user = _caller(ctx, token)
+    user = GATE.caller(ctx, token)
     with ctx.db.write() as session:
         staff = session.get(Staff, staff_id)
         if staff is None and user.is_admin:

@@ -14,9 +14,9 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from models import auth
+from admin import access
+from admin.access import Caller
 from models.complaint import Complaint, ComplaintNotFound, ComplaintStatus, involved_staff
-from models.errors import Forbidden
 from models.extensions import (
     OPEN,
     ExtensionView,
@@ -25,7 +25,7 @@ from models.extensions import (
     next_length,
     request_extension,
 )
-from models.org import Role, Staff
+from models.org import Staff
 from models.policy import effective_policy
 from rapport.core.context import AppContext
 
@@ -57,20 +57,23 @@ class Panel:
     waiting_on_other: bool  # a request is waiting and this caller may not decide it
 
 
-def _caller(session: Session, token: str, ctx: AppContext) -> Staff:
-    staff = auth.resume(session, token=token, now=ctx.clock())
-    if Role(staff.role) not in (Role.supervisor, Role.admin):
-        raise Forbidden("extensions are for supervisors and administrators")
-    return staff
+GATE = access.Gate(access.SUPERVISION, refused="extensions are for supervisors and administrators")
 
 
-def _complaint(session: Session, staff: Staff, complaint_id: int) -> Complaint:
+def _complaint(session: Session, user: Caller, complaint_id: int) -> Complaint:
     complaint = session.get(Complaint, complaint_id)
     if complaint is None:
         raise ComplaintNotFound(f"no complaint with id {complaint_id}")
-    if Role(staff.role) is not Role.admin and staff.branch_id != complaint.branch_id:
-        raise Forbidden("this complaint belongs to another branch")
+    user.check_branch(complaint.branch_id, "this complaint belongs to another branch")
     return complaint
+
+
+def _actor(session: Session, user: Caller) -> Staff:
+    """The caller's row in this write transaction: models/extensions.py checks the role and
+    branch of the person asking or deciding on the row itself."""
+    staff = session.get(Staff, user.id)
+    assert staff is not None  # resumed a moment ago; an account is disabled, never deleted
+    return staff
 
 
 def _rows(session: Session, views: list[ExtensionView]) -> tuple[ExtensionRow, ...]:
@@ -96,21 +99,16 @@ def _rows(session: Session, views: list[ExtensionView]) -> tuple[ExtensionRow, .
 
 def extensions(ctx: AppContext, token: str, complaint_id: int) -> Panel:
     """A complaint's extension requests, newest last, and what the caller may do."""
+    user = GATE.caller(ctx, token)
     with ctx.db.read() as session:
-        staff = _caller(session, token, ctx)
-        complaint = _complaint(session, staff, complaint_id)
+        complaint = _complaint(session, user, complaint_id)
         views = extensions_of(session, complaint_id)
         policy = effective_policy(session, complaint.branch_id)
         length = next_length(policy, sum(v.status == "approved" for v in views))
         waiting = next((v for v in views if v.status == "requested"), None)
         is_open = ComplaintStatus(complaint.status) in OPEN
-        free = staff.id not in involved_staff(session, complaint)
-        may_decide = (
-            free
-            and waiting is not None
-            and Role(staff.role) is Role.admin
-            and waiting.requested_by != staff.id
-        )
+        free = user.id not in involved_staff(session, complaint)
+        may_decide = free and waiting is not None and user.is_admin and waiting.requested_by != user.id
         return Panel(
             rows=_rows(session, views),
             next_length=length,
@@ -127,20 +125,25 @@ def extensions(ctx: AppContext, token: str, complaint_id: int) -> Panel:
 
 def ask(ctx: AppContext, token: str, complaint_id: int, reason: str) -> ExtensionRow:
     """Ask for the next extension of a complaint's reply time, with the reason the customer is told."""
+    user = GATE.caller(ctx, token)
     with ctx.db.write() as session:
-        staff = _caller(session, token, ctx)
-        _complaint(session, staff, complaint_id)
+        _complaint(session, user, complaint_id)
         view = request_extension(
-            session, complaint_id=complaint_id, actor=staff, reason=reason, now=ctx.clock()
+            session, complaint_id=complaint_id, actor=_actor(session, user), reason=reason, now=ctx.clock()
         )
         return _rows(session, [view])[0]
 
 
 def decide(ctx: AppContext, token: str, extension_id: int, approve: bool, note: str = "") -> ExtensionRow:
     """Approve or refuse a waiting request (an administrator other than the one who asked)."""
+    user = GATE.caller(ctx, token)
     with ctx.db.write() as session:
-        staff = _caller(session, token, ctx)
         view = decide_extension(
-            session, extension_id=extension_id, actor=staff, approve=approve, note=note, now=ctx.clock()
+            session,
+            extension_id=extension_id,
+            actor=_actor(session, user),
+            approve=approve,
+            note=note,
+            now=ctx.clock(),
         )
         return _rows(session, [view])[0]

@@ -65,14 +65,11 @@ class HotlineOptions:
     counters: dict[str, list[Choice]]
 
 
-def _caller(ctx: AppContext, token: str) -> Caller:
-    return access.caller(
-        ctx,
-        token,
-        ROLES,
-        refused="hotline entry is for staff, supervisors and administrators",
-        branch_needed="your account belongs to no branch; ask an administrator",
-    )
+GATE = access.Gate(
+    ROLES,
+    refused="hotline entry is for staff, supervisors and administrators",
+    branch_needed="your account belongs to no branch; ask an administrator",
+)
 
 
 def _categories(session: Session) -> list[ConductClause]:
@@ -81,7 +78,7 @@ def _categories(session: Session) -> list[ConductClause]:
 
 
 def options(ctx: AppContext, token: str) -> HotlineOptions:
-    user = _caller(ctx, token)
+    user = GATE.caller(ctx, token)
     with ctx.db.read() as session:
         admin = user.is_admin
         stmt = select(Branch).order_by(col(Branch.code))
@@ -242,7 +239,7 @@ def record_hotline_complaint(
        again) are about presses at a device and do not apply; the customer gave this rating and staff
        only typed it in, so it counts like a tablet's, and the audit entry names who typed it.
     """
-    user = _caller(ctx, token)
+    user = GATE.caller(ctx, token)
     with ctx.db.write() as session:
         errors: dict[str, str] = {}
         branch_id = _branch(session, user, form, errors)

@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from models import auth
-from models.errors import Forbidden
+from admin import access
 from models.jobs import JobRunView, history
 from models.org import Role
 from rapport.core.context import AppContext
@@ -27,13 +26,14 @@ class JobRow:
     runs: int
 
 
+GATE = access.Gate((Role.admin,), refused="the scheduled jobs are for administrators")
+
+
 def job_overview(ctx: AppContext, token: str) -> list[JobRow]:
     """Every job in the catalogue's order; refused (Forbidden) to anyone but an administrator."""
     now = ctx.clock()
-    with ctx.db.write() as session:  # resuming a sign-in refreshes its idle time
-        staff = auth.resume(session, token=token, now=now)
-        if Role(staff.role) is not Role.admin:
-            raise Forbidden("the scheduled jobs are for administrators")
+    GATE.caller(ctx, token)  # resuming the sign-in (which refreshes its idle time) is its own write
+    with ctx.db.read() as session:
         rows = []
         for job in jobs():
             past = history(session, job.name)

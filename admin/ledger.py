@@ -77,14 +77,11 @@ class DecisionRefused(Forbidden):
 OTHER_BRANCH = "this belongs to another branch"
 
 
-def _caller(ctx: AppContext, token: str) -> Caller:
-    return access.caller(
-        ctx,
-        token,
-        access.SUPERVISION,
-        refused="the ledger is for supervisors and administrators",
-        branch_needed="a supervisor without a branch supervises nobody",
-    )
+GATE = access.Gate(
+    access.SUPERVISION,
+    refused="the ledger is for supervisors and administrators",
+    branch_needed="a supervisor without a branch supervises nobody",
+)
 
 
 def _missing(user: Caller, error: Exception) -> Exception:
@@ -148,7 +145,7 @@ def ledger_view(
     if month is not None:
         Month.parse(month)
     now = ctx.clock()
-    user = _caller(ctx, token)
+    user = GATE.caller(ctx, token)
     with ctx.db.read() as session:
         v = Views(session)
         tz = _tz(session, user)
@@ -200,7 +197,7 @@ def run_evaluation(
     names one). Raises ValidationFailed("month") for a malformed month, ("month_not_ended") for a
     month that is not over yet, ("branch") when an administrator named none."""
     period = Month.parse(month)
-    user = _caller(ctx, token)
+    user = GATE.caller(ctx, token)
     with ctx.db.write() as session:
         branch = _pick_branch(session, user, branch_id)
         assert branch.id is not None
@@ -222,7 +219,7 @@ def run_evaluation(
 
 def decide_proposal(ctx: AppContext, token: str, sanction_id: int, *, approve: bool, reason: str) -> None:
     """Approve or reject a proposal in the caller's scope with a written reason."""
-    user = _caller(ctx, token)
+    user = GATE.caller(ctx, token)
     with ctx.db.write() as session:
         row = session.get(Sanction, sanction_id)
         if row is None:
@@ -249,7 +246,7 @@ def propose_by_hand(
 ) -> int:
     """Propose a reward or penalty for someone in the caller's scope; returns the entry's id. It waits
     for another supervisor's or an administrator's decision like any proposal."""
-    user = _caller(ctx, token)
+    user = GATE.caller(ctx, token)
     with ctx.db.write() as session:
         _person_in_scope(session, user, staff_id)
         row = sanction.propose(
@@ -268,7 +265,7 @@ def propose_by_hand(
 
 def decide_appeal(ctx: AppContext, token: str, appeal_id: int, *, overturn: bool, reason: str) -> None:
     """Uphold (the rating or penalty stands) or overturn an open appeal in the caller's scope."""
-    user = _caller(ctx, token)
+    user = GATE.caller(ctx, token)
     with ctx.db.write() as session:
         appeal = session.get(Appeal, appeal_id)
         if appeal is None:
@@ -292,7 +289,7 @@ def board(ctx: AppContext, token: str, *, month: str | None = None, branch_id: i
     """The leaderboard of a branch for a month (default: this month; an administrator's default
     branch is the first one)."""
     now = ctx.clock()
-    user = _caller(ctx, token)
+    user = GATE.caller(ctx, token)
     with ctx.db.read() as session:
         branches = _branches(session, user)
         if branch_id is None and user.scope is None and branches:
@@ -324,7 +321,7 @@ def personal_file(ctx: AppContext, token: str, staff_id: int, *, month: str | No
     """One page about one person in the caller's scope: scores (the month, six months, the spread),
     recent comments, complaints about them, inspections, training, ledger entries and appeals."""
     now = ctx.clock()
-    user = _caller(ctx, token)
+    user = GATE.caller(ctx, token)
     with ctx.db.read() as session:
         staff = _person_in_scope(session, user, staff_id)
         v = Views(session)

@@ -167,10 +167,7 @@ class Saved:
 # -- access -------------------------------------------------------------------------------------
 
 
-def _caller(ctx: AppContext, token: str) -> Caller:
-    return access.caller(
-        ctx, token, access.SUPERVISION, refused="the rules are for supervisors and administrators"
-    )
+GATE = access.Gate(access.SUPERVISION, refused="the rules are for supervisors and administrators")
 
 
 def _readable(user: Caller, branch_id: int | None) -> None:
@@ -280,7 +277,7 @@ def _revision(r: PolicyRevision, saved_by: str, before: dict[str, Any]) -> Revis
 def rules(ctx: AppContext, token: str, branch_id: int | None = None) -> Rules:
     """Every setting of the global rules (``branch_id`` None) or of one branch, with the value in
     force, where it comes from, its type and bounds, grouped; and the scope's saved versions."""
-    user = _caller(ctx, token)
+    user = GATE.caller(ctx, token)
     _readable(user, branch_id)
     with ctx.db.read() as session:
         branch = _branch(session, branch_id)
@@ -392,7 +389,7 @@ def save_rules(ctx: AppContext, token: str, branch_id: int | None, changes: dict
     3. Only the settings whose value in force actually changes are stored (a new version, a revision
        with the scope's values and an audit entry naming the keys); if none does, nothing is written.
     """
-    actor = _editor(_caller(ctx, token))
+    actor = _editor(GATE.caller(ctx, token))
     with ctx.db.write() as session:
         _branch(session, branch_id)
         fields = PolicyValues.model_fields
@@ -435,7 +432,7 @@ def reset_rule(ctx: AppContext, token: str, branch_id: int | None, key: str) -> 
     path, as ``set_policy``'s): a new version, a revision with the scope's remaining values, and an
     audit entry (``policy.reset``) naming the key. Dropping an override that is not there writes
     nothing."""
-    actor = _editor(_caller(ctx, token))
+    actor = _editor(GATE.caller(ctx, token))
     with ctx.db.write() as session:
         _branch(session, branch_id)
         if key not in PolicyValues.model_fields:
@@ -460,7 +457,7 @@ def record_adoption(ctx: AppContext, token: str, revision_id: int, adopted_on: s
     as ``adopted_on``, an empty or too long note as ``adopted_how`` (:class:`ValidationFailed`), an
     unknown version with :class:`NotFound`; nothing is written then. Recording again replaces the
     earlier record; each is audited (``policy.adopted``)."""
-    actor = _editor(_caller(ctx, token))
+    actor = _editor(GATE.caller(ctx, token))
     with ctx.db.write() as session:
         text = unicodedata.normalize("NFKC", adopted_on or "").strip()
         try:

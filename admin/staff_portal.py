@@ -82,16 +82,13 @@ APPEALABLE = (SanctionStatus.approved, SanctionStatus.acknowledged, SanctionStat
 # -- who is asking ---------------------------------------------------------------------------------
 
 
-def _me(ctx: AppContext, token: str) -> Caller:
-    """The caller, who must be counter staff of a branch; the sign-in is resumed in a short write
-    transaction of its own (admin/access.py)."""
-    return access.caller(
-        ctx,
-        token,
-        (Role.staff,),
-        refused="this page is for counter staff; supervisors and administrators have their own",
-        branch_needed="a staff member without a branch has no page of their own",
-    )
+# The caller must be counter staff of a branch; GATE.caller resumes the sign-in in a short write
+# transaction of its own (admin/access.py).
+GATE = access.Gate(
+    (Role.staff,),
+    refused="this page is for counter staff; supervisors and administrators have their own",
+    branch_needed="a staff member without a branch has no page of their own",
+)
 
 
 def _who(session: Session, me: Caller) -> Me:
@@ -227,7 +224,7 @@ def _rules(session: Session, staff: Caller) -> MyRules:
 
 def my_rules(ctx: AppContext, token: str) -> MyRules:
     """The rules that apply to me, in force now, with their versions (read only)."""
-    me = _me(ctx, token)
+    me = GATE.caller(ctx, token)
     with ctx.db.read() as session:
         return _rules(session, me)
 
@@ -235,7 +232,7 @@ def my_rules(ctx: AppContext, token: str) -> MyRules:
 def overview(ctx: AppContext, token: str, *, comments: int = COMMENTS_PAGE) -> Overview:
     """Everything on my page in one read: the section loads it when it opens (and so tells me of any
     approved penalty I had not seen)."""
-    staff = _me(ctx, token)
+    staff = GATE.caller(ctx, token)
     with ctx.db.write() as session:  # telling me of new penalties writes (mark_told)
         _tell(session, staff, ctx)
         return Overview(
@@ -251,39 +248,39 @@ def overview(ctx: AppContext, token: str, *, comments: int = COMMENTS_PAGE) -> O
 
 
 def my_scores(ctx: AppContext, token: str) -> MyScores:
-    me = _me(ctx, token)
+    me = GATE.caller(ctx, token)
     with ctx.db.read() as session:
         return _scores(session, me, ctx)
 
 
 def my_comments(ctx: AppContext, token: str, *, limit: int = COMMENTS_PAGE) -> Comments:
     """My telling ratings, newest first; ``limit`` grows as I ask for older ones."""
-    me = _me(ctx, token)
+    me = GATE.caller(ctx, token)
     with ctx.db.read() as session:
         return _comments(session, me, ctx, limit)
 
 
 def my_complaints(ctx: AppContext, token: str) -> tuple[ComplaintRow, ...]:
-    me = _me(ctx, token)
+    me = GATE.caller(ctx, token)
     with ctx.db.read() as session:
         return _complaints(session, me)
 
 
 def my_records(ctx: AppContext, token: str) -> tuple[RecordRow, ...]:
-    staff = _me(ctx, token)
+    staff = GATE.caller(ctx, token)
     with ctx.db.write() as session:  # telling me of new penalties writes (mark_told)
         _tell(session, staff, ctx)
         return _records(session, staff, ctx)
 
 
 def my_inspections(ctx: AppContext, token: str) -> tuple[InspectionRow, ...]:
-    me = _me(ctx, token)
+    me = GATE.caller(ctx, token)
     with ctx.db.read() as session:
         return _inspections(session, me)
 
 
 def my_training(ctx: AppContext, token: str) -> tuple[TrainingRow, ...]:
-    me = _me(ctx, token)
+    me = GATE.caller(ctx, token)
     with ctx.db.read() as session:
         return _training(session, me)
 
@@ -304,7 +301,7 @@ def set_public_consent(ctx: AppContext, token: str, consent: bool) -> Me:
     tablets names me only while I do (个人信息保护法 §25). Audited; withdrawable at any time."""
     if not isinstance(consent, bool):
         raise ValidationFailed("consent", "consent is yes or no")
-    staff = _me(ctx, token)
+    staff = GATE.caller(ctx, token)
     with ctx.db.write() as session:
         set_public_name_consent(session, staff_id=staff.id, consent=consent, now=ctx.clock())
         return _who(session, staff)
@@ -312,7 +309,7 @@ def set_public_consent(ctx: AppContext, token: str, consent: bool) -> Me:
 
 def acknowledge_record(ctx: AppContext, token: str, sanction_id: int) -> RecordRow:
     """I have read an approved penalty (I may still appeal it). Returns the entry as it is now."""
-    staff = _me(ctx, token)
+    staff = GATE.caller(ctx, token)
     with ctx.db.write() as session:
         _mine(session, staff, sanction_id)
         acknowledge(session, sanction_id, staff_id=staff.id, now=ctx.clock())
@@ -321,7 +318,7 @@ def acknowledge_record(ctx: AppContext, token: str, sanction_id: int) -> RecordR
 
 def write_report(ctx: AppContext, token: str, sanction_id: int, report: str) -> RecordRow:
     """The self-review and rectification report an acknowledged economic penalty requires."""
-    staff = _me(ctx, token)
+    staff = GATE.caller(ctx, token)
     with ctx.db.write() as session:
         _mine(session, staff, sanction_id)
         file_report(session, sanction_id, staff_id=staff.id, report=report, now=ctx.clock())
@@ -330,7 +327,7 @@ def write_report(ctx: AppContext, token: str, sanction_id: int, report: str) -> 
 
 def appeal_record(ctx: AppContext, token: str, sanction_id: int, statement: str) -> RecordRow:
     """Appeal a penalty with a statement, within the policy's window after the decision."""
-    staff = _me(ctx, token)
+    staff = GATE.caller(ctx, token)
     with ctx.db.write() as session:
         _mine(session, staff, sanction_id)
         appeal_sanction(session, sanction_id, staff_id=staff.id, statement=statement, now=ctx.clock())
@@ -340,7 +337,7 @@ def appeal_record(ctx: AppContext, token: str, sanction_id: int, statement: str)
 def appeal_a_rating(ctx: AppContext, token: str, rating_id: str, statement: str) -> AppealInfo:
     """Appeal a rating I believe mistaken or false; a supervisor decides, and an overturned rating
     leaves every score."""
-    staff = _me(ctx, token)
+    staff = GATE.caller(ctx, token)
     with ctx.db.write() as session:
         try:
             key = uuid.UUID(str(rating_id))

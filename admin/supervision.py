@@ -92,10 +92,7 @@ class TrainingRow:
     passed: bool
 
 
-def _supervisor(ctx: AppContext, token: str) -> Caller:
-    return access.caller(
-        ctx, token, access.SUPERVISION, refused="supervision is for supervisors and administrators"
-    )
+GATE = access.Gate(access.SUPERVISION, refused="supervision is for supervisors and administrators")
 
 
 def _tz(session: Session, user: Caller) -> str:
@@ -127,7 +124,7 @@ def _names(session: Session, ids: set[int]) -> dict[int, str]:
 def staff_list(ctx: AppContext, token: str, *, everyone: bool = False) -> list[StaffOption]:
     """Active people in the caller's scope, by employee number: counter staff only (who is inspected),
     or ``everyone`` including supervisors (whose training is archived too)."""
-    user = _supervisor(ctx, token)
+    user = GATE.caller(ctx, token)
     with ctx.db.read() as session:
         stmt = select(Staff).where(Staff.active)
         if not everyone:
@@ -142,7 +139,7 @@ def staff_list(ctx: AppContext, token: str, *, everyone: bool = False) -> list[S
 
 def inspection_clauses(ctx: AppContext, token: str) -> list[ClauseOption]:
     """Clauses an inspection may cite: the rateable ones and every conduct rule of section 2."""
-    _supervisor(ctx, token)
+    GATE.caller(ctx, token)
     with ctx.db.read() as session:
         rows = session.exec(
             select(ConductClause).where(ConductClause.active).order_by(col(ConductClause.sort_order))
@@ -156,7 +153,7 @@ def inspection_clauses(ctx: AppContext, token: str) -> list[ClauseOption]:
 
 def my_spot_checks(ctx: AppContext, token: str) -> list[TaskRow]:
     """The caller's open spot checks (this week and later), earliest window first."""
-    user = _supervisor(ctx, token)
+    user = GATE.caller(ctx, token)
     with ctx.db.read() as session:
         tasks = open_spot_checks(session, supervisor_id=user.id, now=ctx.clock())
         names = _names(session, {t.staff_id for t in tasks})
@@ -178,7 +175,7 @@ def my_spot_checks(ctx: AppContext, token: str) -> list[TaskRow]:
 
 def inspections(ctx: AppContext, token: str, *, limit: int = RECENT_INSPECTIONS) -> list[InspectionRow]:
     """Recent inspections in the caller's scope, most recent first, with their findings."""
-    user = _supervisor(ctx, token)
+    user = GATE.caller(ctx, token)
     with ctx.db.read() as session:
         rows = list_inspections(session, branch_id=_branch(user), limit=limit)
         found = findings_of(session, [i.id for i in rows if i.id is not None])
@@ -225,7 +222,7 @@ def record(
     spot_check_id: int | None = None,
 ) -> int:
     """Record an inspection made now by the caller; returns its id. Domain errors pass unchanged."""
-    user = _supervisor(ctx, token)
+    user = GATE.caller(ctx, token)
     with ctx.db.write() as session:
         _in_scope(session, user, staff_id)
         now = ctx.clock()
@@ -242,7 +239,7 @@ def draw_this_week(ctx: AppContext, token: str) -> int:
 
     Idempotent: a second press the same week draws nothing. Returns how many tasks were created.
     """
-    user = _supervisor(ctx, token)
+    user = GATE.caller(ctx, token)
     with ctx.db.write() as session:
         now = ctx.clock()
         created = draw_spot_checks(
@@ -254,7 +251,7 @@ def draw_this_week(ctx: AppContext, token: str) -> int:
 
 def training(ctx: AppContext, token: str, *, staff_id: int | None = None) -> list[TrainingRow]:
     """The training archive in the caller's scope (or of one person), newest first."""
-    user = _supervisor(ctx, token)
+    user = GATE.caller(ctx, token)
     with ctx.db.read() as session:
         if staff_id is not None:
             _in_scope(session, user, staff_id)
@@ -273,7 +270,7 @@ def add_training(
     ctx: AppContext, token: str, *, staff_id: int, kind: str, course: str, completed_on: date, passed: bool
 ) -> int:
     """Add a training record for someone in the caller's scope; returns its id."""
-    user = _supervisor(ctx, token)
+    user = GATE.caller(ctx, token)
     with ctx.db.write() as session:
         _in_scope(session, user, staff_id)
         row = record_training(
