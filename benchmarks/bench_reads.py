@@ -22,25 +22,24 @@ transaction, a WAL reader that never waits for the writer and that the writer ne
   at a fixed ``--tap-rate`` (open loop: tap i is due at start + i / rate, whatever the answers take;
   a tap that could not start on time is counted as late), a unique idempotency key each, the
   tablets in turn.
-* Threads: as in the server, every call (page or tap) runs on one shared pool of ``--workers``
-  threads, first come first served: ``rapport serve`` is one event loop, and each Flet handler's
-  database work goes through ``asyncio.to_thread``, the loop's default executor (min(32, cores + 4)
-  threads: 6 on 2 cores). The sessions and the tablets are client threads that hand their call
-  over and wait. Tap-to-acknowledgement is from handing the tap over to submit_tap's return (the
-  wait for a worker included, as the kiosk sees it); submit_tap's own time is printed too.
-  ``--workers 0`` has each client thread call the service itself: 20 + ``--tap-threads`` threads
-  then want a connection at once, more than the engine's pool holds (5 + 10), and the taps wait for a pooled
-  connection rather than for the write lock.
+* Threads: as in the server, ``rapport serve`` is one event loop and each Flet handler hands its
+  database work to a thread of its app's lane (rapport/core/lanes.py): the taps to the kiosk's
+  (``KIOSK.threads``), the pages to the admin app's (``ADMIN.threads``), each first come first
+  served. The sessions and the tablets are client threads that hand their call over and wait.
+  Tap-to-acknowledgement is from handing the tap over to submit_tap's return (the wait for a
+  worker included, as the kiosk sees it); submit_tap's own time is printed too.
 * Phases: "before" runs the sessions' calls with a context whose ``db.read()`` is ``db.write()``
   (:class:`ReadsInWrites`, on the same engine and so the same write lock; no production code
   changes), which is what every list and view did before 5d6b8a9 (then the resume and the read were
   one write transaction; here they are two, which favours "before" slightly). "after" is the code as
-  it is. The kiosk always uses the plain context. Each round runs both phases, the order flipped
-  every other round (before/after, after/before, ...) so drift in the machine's load falls on both;
-  the latencies of all rounds are pooled per phase.
+  it is. "shared" is "after" with every call (page or tap) on ONE pool of ``--shared-workers``
+  threads, as the server ran before the lanes: asyncio.to_thread, the loop's default executor
+  (min(32, cores + 4): 6 on 2 cores). The kiosk always uses the plain context. Each round runs the
+  phases in a rotated order (before/after/shared, after/shared/before, ...) so drift in the
+  machine's load falls on all; the latencies of all rounds are pooled per phase.
 
-Targets: tap p95 "after" < 150 ms (QUALITY.md's tap-to-acknowledge target, here under mixed load),
-"after" no slower than "before" (before / after >= 1), and no errors.
+Targets: tap p95 "after" < 150 ms (docs/QUALITY.md's tap-to-acknowledge target, here under mixed
+load), "after" no slower than "before" (before / after >= 1), and no errors.
 
     python -m benchmarks.bench_reads                  # full
     python -m benchmarks.bench_reads --quick          # small
@@ -65,10 +64,12 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import BENCH_DIR, Report, header, percentile
+from rapport.core.lanes import ADMIN, KIOSK
 
 TAP_P95_TARGET_MS = 150.0
-# asyncio's default executor (what asyncio.to_thread runs on in the server): min(32, cores + 4).
-SERVER_WORKERS = min(32, (os.cpu_count() or 1) + 4)
+# asyncio's default executor (what every handler's asyncio.to_thread ran on before the lanes).
+SHARED_WORKERS = min(32, (os.cpu_count() or 1) + 4)
+PHASES = ("before", "after", "shared")
 PASSWORD = "bench horse battery 42"
 CLIENT = "192.0.2.10"
 # The queue screen's views (status, overdue only) and the audit log's action filters, paged in turn.
@@ -253,25 +254,25 @@ def run_phase(
     seconds: float,
     rate: float,
     tap_threads: int,
-    workers: int,
+    pools: tuple[int, int] | int,
     tag: str,
     into: Samples,
 ) -> None:
-    """``seconds`` of load. With ``workers`` > 0 every call (page or tap) runs on one shared pool of
-    that many threads, first come first served, as in the server (each Flet handler's database work
-    goes through ``asyncio.to_thread``, the event loop's default executor); the sessions and the
-    tablets are client threads that hand their call over and wait. With 0 each client thread calls
-    the service itself."""
+    """``seconds`` of load. ``pools`` is (kiosk threads, admin threads): taps and pages on pools of
+    their own, as the server's lanes; or one number: every call on one shared pool of that many
+    threads, first come first served. The sessions and the tablets are client threads that hand
+    their call over and wait."""
     from kiosk.backend import submit_tap
 
     stop = threading.Event()
     lock = threading.Lock()
     start_gate = threading.Barrier(len(world.sessions) + tap_threads + 1)
     started = [0.0]
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bench-to-thread") if workers else None
-
-    def call_through(fn: Callable[[], Any]) -> Any:
-        return pool.submit(fn).result() if pool is not None else fn()
+    if isinstance(pools, int):
+        tap_pool = page_pool = ThreadPoolExecutor(max_workers=pools, thread_name_prefix="bench-shared")
+    else:
+        tap_pool = ThreadPoolExecutor(max_workers=pools[0], thread_name_prefix="bench-kiosk")
+        page_pool = ThreadPoolExecutor(max_workers=pools[1], thread_name_prefix="bench-admin")
 
     def session(n: int, role: str, token: str) -> None:
         page = _pager(admin_ctx, role, token, n)
@@ -282,7 +283,7 @@ def run_phase(
             k += 1
             t0 = time.perf_counter()
             try:
-                call_through(call)
+                page_pool.submit(call).result()
             except Exception as exc:  # every failure is a counted error
                 with lock:
                     into.errors.append(f"{kind}: {type(exc).__name__}: {exc}")
@@ -311,7 +312,7 @@ def run_phase(
             key = f"{tag}-{i:06d}-{uuid.uuid4().hex[:8]}"
             t0 = time.perf_counter()
             try:
-                own = call_through(partial(tap, token, key, 5 - i % 3))
+                own = tap_pool.submit(partial(tap, token, key, 5 - i % 3)).result()
             except Exception as exc:  # every failure is a counted error
                 with lock:
                     into.errors.append(f"tap: {type(exc).__name__}: {exc}")
@@ -337,8 +338,8 @@ def run_phase(
         t.join(timeout=60)
     if any(t.is_alive() for t in threads):
         into.errors.append("a thread did not finish within 60 s of the end of the phase")
-    if pool is not None:
-        pool.shutdown(wait=True)
+    tap_pool.shutdown(wait=True)
+    page_pool.shutdown(wait=True)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -356,28 +357,30 @@ def main() -> int:
     parser.add_argument("--tap-rate", type=float, default=8.0, help="kiosk taps a second")
     parser.add_argument("--tap-threads", type=int, default=16, help="kiosk client threads (taps in turn)")
     parser.add_argument(
-        "--workers",
+        "--shared-workers",
         type=int,
-        default=SERVER_WORKERS,
-        help="threads the calls run on, shared, as the server's asyncio.to_thread pool"
-        f" (default {SERVER_WORKERS}: asyncio's default on this machine); 0: each client calls directly",
+        default=SHARED_WORKERS,
+        help='the one pool of the "shared" phase (default %(default)s: asyncio\'s default executor here)',
     )
     parser.add_argument("--seconds", type=float, help="length of each phase in each round")
-    parser.add_argument("--rounds", type=int, help="rounds of both phases (order flipped each round)")
+    parser.add_argument("--rounds", type=int, help="rounds of the three phases (order rotated each round)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     ratings = args.ratings or (50_000 if args.quick else 200_000)
     audit_entries = args.audit if args.audit is not None else (2_000 if args.quick else 10_000)
     seconds = args.seconds or (5.0 if args.quick else 30.0)
-    rounds = args.rounds or (1 if args.quick else 2)
+    rounds = args.rounds or (1 if args.quick else 3)
     if not 0 <= args.admins <= args.sessions:
         parser.error("--admins must be between 0 and --sessions")
     params = {
         "ratings": ratings, "audit": audit_entries, "sessions": args.sessions, "admins": args.admins,
-        "tap_rate": args.tap_rate, "tap_threads": args.tap_threads, "workers": args.workers,
+        "tap_rate": args.tap_rate, "tap_threads": args.tap_threads, "kiosk_lane": KIOSK.threads,
+        "admin_lane": ADMIN.threads, "shared_workers": args.shared_workers,
         "seconds": seconds, "rounds": rounds,
     }  # fmt: skip
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    if args.shared_workers < 1:
+        parser.error("--shared-workers must be at least 1")
     header("bench_reads: kiosk taps while admin sessions page, reads in writes vs read sessions", **params)
     report = Report("bench_reads", params)
     t0 = time.monotonic()
@@ -395,19 +398,26 @@ def main() -> int:
             + f"; {args.sessions - args.admins} supervisors and {args.admins} administrators signed in",
             flush=True,
         )
-        ctxs = {"before": replace(world.ctx, db=reads_in_writes(world.db)), "after": world.ctx}
-        samples = {"before": Samples(), "after": Samples()}
+        ctxs = {"before": replace(world.ctx, db=reads_in_writes(world.db)), "after": world.ctx,
+                "shared": world.ctx}  # fmt: skip
+        lanes = (KIOSK.threads, ADMIN.threads)
+        pools: dict[str, tuple[int, int] | int] = {
+            "before": lanes,
+            "after": lanes,
+            "shared": args.shared_workers,
+        }
+        samples = {phase: Samples() for phase in PHASES}
         warm = Samples()  # imports, statement caches, the file's pages; not counted
         run_phase(world, world.ctx, seconds=2.0, rate=args.tap_rate, tap_threads=args.tap_threads,
-                  workers=args.workers, tag="warm",
+                  pools=lanes, tag="warm",
                   into=warm)  # fmt: skip
         for r in range(rounds):
-            order = ("before", "after") if r % 2 == 0 else ("after", "before")
+            order = PHASES[r % 3 :] + PHASES[: r % 3]
             for phase in order:
                 got = Samples()
                 run_phase(
                     world, ctxs[phase], seconds=seconds, rate=args.tap_rate, tap_threads=args.tap_threads,
-                    workers=args.workers, tag=f"{phase}-{r}", into=got,
+                    pools=pools[phase], tag=f"{phase}-{r}", into=got,
                 )  # fmt: skip
                 pages = got.pages["queue"] + got.pages["audit"]
                 print(
@@ -427,8 +437,12 @@ def main() -> int:
     finally:
         shutil.rmtree(world.work, ignore_errors=True)
 
-    label = {"before": "before (reads in write transactions)", "after": "after (reads in read sessions)"}
-    for phase in ("before", "after"):
+    label = {
+        "before": "before (reads in write transactions, lanes)",
+        "after": "after (reads in read sessions, lanes)",
+        "shared": "after, one shared pool (no lanes)",
+    }
+    for phase in PHASES:
         got = samples[phase]
         name = label[phase]
         pages = got.pages["queue"] + got.pages["audit"]
@@ -438,9 +452,8 @@ def main() -> int:
         target = ("<", TAP_P95_TARGET_MS) if phase == "after" else None
         report.add(f"{name}: tap p95", percentile(got.taps, 95), "ms", target)
         report.add(f"{name}: tap p99", percentile(got.taps, 99), "ms")
-        if args.workers:
-            report.add(f"{name}: submit_tap alone p95 (without the wait for a worker)",
-                       percentile(got.tap_service, 95), "ms")  # fmt: skip
+        report.add(f"{name}: submit_tap alone p95 (without the wait for a worker)",
+                   percentile(got.tap_service, 95), "ms")  # fmt: skip
         report.add(f"{name}: pages done ({len(got.pages['queue'])} queue, {len(got.pages['audit'])} audit)",
                    len(pages), "")  # fmt: skip
         report.add(f"{name}: page p95 (queue and audit log)", percentile(pages, 95), "ms")
@@ -451,9 +464,10 @@ def main() -> int:
             report.note(f"{phase} error: {err}")
     before, after = percentile(samples["before"].taps, 95), percentile(samples["after"].taps, 95)
     report.add("tap p95 before / after (after no slower: >= 1)", before / after, "x", (">=", 1.0))
-    if args.workers:
-        own = [percentile(samples[phase].tap_service, 95) for phase in ("before", "after")]
-        report.add("submit_tap alone p95 before / after", own[0] / own[1], "x")
+    own = [percentile(samples[phase].tap_service, 95) for phase in ("before", "after")]
+    report.add("submit_tap alone p95 before / after", own[0] / own[1], "x")
+    shared = percentile(samples["shared"].taps, 95)
+    report.add("tap p95 one shared pool / lanes (both reads in read sessions)", shared / after, "x")
     return report.finish()
 
 
