@@ -4,6 +4,9 @@ sanction cites one of these clauses."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,9 @@ import models.base  # noqa: F401  (naming convention first)
 from models.bilingual import pick
 
 CATALOG_PATH = Path(__file__).resolve().parent.parent / "assets" / "conduct" / "catalog.json"
+# The reasons a customer is offered, in their own words, each mapped to clauses of the catalog.
+CUSTOMER_REASONS_PATH = CATALOG_PATH.with_name("customer_reasons.json")
+POLARITIES = ("negative", "positive")
 
 
 class ConductClause(SQLModel, table=True):
@@ -45,12 +51,17 @@ def read_catalog_file(path: Path = CATALOG_PATH) -> dict[str, Any]:
     return data
 
 
-def load_catalog(session: Session, path: Path = CATALOG_PATH) -> int:
+def load_catalog(
+    session: Session, path: Path = CATALOG_PATH, reasons_path: Path = CUSTOMER_REASONS_PATH
+) -> int:
     """Insert or update every clause from the catalog file; returns how many clauses it holds.
 
     Clauses an admin has deactivated stay deactivated: the file updates wording, not choices.
+    The customer reasons are checked against the file's clauses first (CatalogError names the
+    reason whose mapping is wrong), so a bad mapping stops the load before anything is written.
     """
     data = read_catalog_file(path)
+    read_customer_reasons(reasons_path, data)
     existing = {c.code: c for c in session.exec(select(ConductClause)).all()}
     for order, item in enumerate(data["clauses"]):
         values = {
@@ -83,3 +94,80 @@ def rateable_clauses(session: Session, *, polarity: str | None = None) -> list[C
     if polarity is None:
         return list(clauses)
     return [c for c in clauses if c.polarity in (polarity, "both")]
+
+
+class CatalogError(ValueError):
+    """The catalog's data is inconsistent (a customer reason mapped to a clause that cannot carry it)."""
+
+
+@dataclass(frozen=True)
+class CustomerReason:
+    """A reason as customers say it (等太久了, "Waited too long"), offered after a rating of its
+    polarity, and the conduct clauses it stands for: a rating stores those clauses, never the
+    words. The first clause is the main one (a formal complaint filed under it takes it as its
+    category)."""
+
+    key: str
+    polarity: str  # "negative" (after a low score) or "positive" (after a high one)
+    label_zh: str
+    label_en: str
+    clauses: tuple[str, ...]
+
+    def label(self, locale: str) -> str:
+        return pick(locale, self.label_zh, self.label_en)
+
+
+def check_customer_reasons(
+    items: Iterable[Mapping[str, Any]], clauses: Iterable[Mapping[str, Any]]
+) -> tuple[CustomerReason, ...]:
+    """The customer reasons of the data, checked against the catalog's clauses (as in the file):
+    every mapped code exists, is offered on the rating screens (rateable) and fits the reason's
+    polarity (a clause of "both" fits either). Raises CatalogError naming the reason otherwise."""
+    by_code = {str(c["code"]): c for c in clauses}
+    found: list[CustomerReason] = []
+    keys: set[str] = set()
+    for item in items:
+        key = str(item.get("key") or "")
+        label = item.get("label") or {}
+        name = f"customer reason {key or '?'} ({label.get('zh-CN') or label.get('en') or 'no label'})"
+        if not key or key in keys:
+            raise CatalogError(f"{name}: its key is missing or used twice")
+        keys.add(key)
+        polarity = item.get("polarity")
+        if polarity not in POLARITIES:
+            raise CatalogError(f"{name}: polarity must be negative or positive, not {polarity!r}")
+        if not str(label.get("zh-CN") or "").strip() or not str(label.get("en") or "").strip():
+            raise CatalogError(f"{name}: it needs a label in zh-CN and in en")
+        codes = [str(c) for c in item.get("clauses") or []]
+        if not codes or len(set(codes)) != len(codes):
+            raise CatalogError(f"{name}: it must map to one or more different clauses")
+        for code in codes:
+            clause = by_code.get(code)
+            if clause is None:
+                raise CatalogError(f"{name}: clause {code} is not in the conduct catalog")
+            if not clause.get("rateable", False):
+                raise CatalogError(f"{name}: clause {code} is not offered on the rating screens (rateable)")
+            if clause.get("polarity", "both") not in (polarity, "both"):
+                raise CatalogError(
+                    f"{name}: clause {code} is {clause.get('polarity')}, the reason is {polarity}"
+                )
+        found.append(
+            CustomerReason(key, polarity, str(label["zh-CN"]).strip(), str(label["en"]).strip(), tuple(codes))
+        )
+    return tuple(found)
+
+
+def read_customer_reasons(
+    path: Path = CUSTOMER_REASONS_PATH, catalog: Mapping[str, Any] | None = None
+) -> tuple[CustomerReason, ...]:
+    """The customer reasons file, checked against the catalog (the catalog file if none is given)."""
+    with path.open(encoding="utf-8") as f:
+        data: dict[str, Any] = json.load(f)
+    clauses = (catalog if catalog is not None else read_catalog_file())["clauses"]
+    return check_customer_reasons(data["reasons"], clauses)
+
+
+@cache
+def customer_reasons() -> tuple[CustomerReason, ...]:
+    """The shipped customer reasons, read and checked once per process (one shared tuple)."""
+    return read_customer_reasons()
