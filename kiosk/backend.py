@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlmodel import Session
+
 from models.bilingual import pick
 from models.case_flow import grade_case as grade_rating_case
 from models.case_ticket import CasePublic, CaseTicket, case_id_by_code, public_case, ticket
 from models.case_ticket import leave_callback as leave_case_callback
-from models.catalog import rateable_clauses
+from models.catalog import customer_reasons, rateable_clauses
 from models.complaint import answer_satisfaction, public_status
 from models.devices import (
     authenticate_device,
@@ -25,11 +27,12 @@ from models.devices import (
     mark_seen,
 )
 from models.duty import on_duty, sign_in, sign_out
-from models.errors import NotFound
+from models.errors import NotFound, ValidationFailed
 from models.intake import take_rating_with_token
 from models.org import Branch
 from models.policy import effective_policy
 from models.rating import (
+    REASONS_MAX,
     add_rating_details,
     parse_rating,
     rate_by_qr,
@@ -76,10 +79,15 @@ CounterView = Place
 
 @dataclass(frozen=True)
 class Reason:
+    """A reason offered after a rating, in the customer's words (assets/conduct/customer_reasons.json):
+    ``code`` is its key (the chip's), ``clauses`` the active conduct clauses it stands for, the main
+    one first. A rating stores the clauses; a formal complaint's category is the main clause."""
+
     code: str
     short_zh: str
     short_en: str
-    polarity: str
+    polarity: str  # "negative" (after a low or middling score) or "positive" (after a high one)
+    clauses: tuple[str, ...] = ()
 
     def label(self, locale: str) -> str:
         return pick(locale, self.short_zh, self.short_en)
@@ -191,16 +199,42 @@ def load_badge(ctx: AppContext, qr_token: str) -> Place:
 _shared_reasons: tuple[Reason, ...] = ()
 
 
+def _offered(session: Session) -> tuple[Reason, ...]:
+    """The customer reasons as the catalog holds its clauses now: a clause an admin deactivated drops
+    out of every reason's mapping, and a reason left with no clause is not offered."""
+    active = {c.code for c in rateable_clauses(session)}
+    offered = []
+    for r in customer_reasons():
+        clauses = tuple(code for code in r.clauses if code in active)
+        if clauses:
+            offered.append(Reason(r.key, r.label_zh, r.label_en, r.polarity, clauses))
+    return tuple(offered)
+
+
 def reasons(ctx: AppContext) -> tuple[Reason, ...]:
-    """The clauses offered as reasons, as the catalog holds them now. Every kiosk session keeps the
-    list for its details screen; while the catalog is unchanged they all share one copy (about 6 KB
-    each otherwise, of the 250 KB a session may cost, docs/PERFORMANCE.md)."""
+    """The reasons offered, in customers' words, as the catalog holds them now. Every kiosk session
+    keeps the list for its details screen; while the catalog is unchanged they all share one copy
+    (about 6 KB each otherwise, of the 250 KB a session may cost, docs/PERFORMANCE.md)."""
     global _shared_reasons
     with ctx.db.read() as session:
-        fresh = tuple(Reason(c.code, c.short_zh, c.short_en, c.polarity) for c in rateable_clauses(session))
+        fresh = _offered(session)
     if fresh != _shared_reasons:
         _shared_reasons = fresh
     return _shared_reasons
+
+
+def clauses_for(offered: tuple[Reason, ...], keys: list[str]) -> list[str]:
+    """The conduct clauses a rating cites for the customer reasons picked (their keys, in the order
+    tapped): every reason's main clause first, then the others, each once, at most REASONS_MAX.
+    Raises ValidationFailed for a key that is not offered."""
+    by_key = {r.code: r for r in offered}
+    if any(not isinstance(k, str) or k not in by_key for k in keys):
+        raise ValidationFailed("reasons", "unknown reason")
+    picked = [by_key[k] for k in dict.fromkeys(keys)]
+    codes = dict.fromkeys(r.clauses[0] for r in picked)
+    for r in picked:
+        codes.update(dict.fromkeys(r.clauses[1:]))
+    return list(codes)[:REASONS_MAX]
 
 
 def enrol(ctx: AppContext, code: str) -> Enrolled:
@@ -238,8 +272,11 @@ def submit_phone_tap(
 
 
 def save_details(ctx: AppContext, *, rating_id: uuid.UUID, reasons: list[str], comment: str) -> None:
+    """Store the customer reasons picked (their keys) as the conduct clauses they stand for, and the
+    comment, with the rating. The words themselves are not stored: the clauses are the record."""
     with ctx.db.write() as session:
-        add_rating_details(session, rating_id=rating_id, reasons=reasons, comment=comment, now=ctx.clock())
+        clauses = clauses_for(_offered(session), reasons)
+        add_rating_details(session, rating_id=rating_id, reasons=clauses, comment=comment, now=ctx.clock())
 
 
 def submit_complaint(

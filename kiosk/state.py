@@ -72,8 +72,9 @@ class PendingTap:
 
 @dataclass
 class DetailsDraft:
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)  # keys of the customer reasons picked, in order
     comment: str = ""
+    more: bool = False  # "更多 / More" was tapped: every reason is shown, not only the first six
 
     def toggle(self, code: str) -> None:
         if code in self.reasons:
@@ -84,10 +85,11 @@ class DetailsDraft:
 
 @dataclass
 class ComplaintDraft:
-    category: str | None = None
+    category: str | None = None  # a customer reason's key; the complaint is filed under its main clause
     description: str = ""
     contact: str = ""
     consent: bool = False
+    more: bool = False  # every category shown, not only the first six
     idempotency_key: str = field(default_factory=lambda: new_idempotency_key("complaint"))
 
 

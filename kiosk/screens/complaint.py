@@ -1,6 +1,9 @@
 """The complaint form (conduct code §2.5.2: record the matter, the time and, only with consent, a contact).
 
-Its handlers live here; the draft is the state's (``KioskState.complaint``).
+Its categories are the customer reasons for a low score, in the customer's words (the first six,
+"更多 / More" for the rest); the complaint is filed under the picked reason's main conduct clause,
+which is what supervisors and the ledger see. Its handlers live here; the draft is the state's
+(``KioskState.complaint``).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import flet as ft
 
 from kiosk import backend
 from kiosk.screens.frame import form_width, frame
+from kiosk.screens.reason_chips import reason_chips
 from kiosk.state import Mode, Screen
 from kiosk.ui import INK, MUTED, TAP_MIN
 from models.errors import ValidationFailed
@@ -39,6 +43,11 @@ class Handlers:
             self.app.state.say(None)
         self.app.render()
 
+    async def on_more(self, _e: ft.Event[Any]) -> None:
+        self.app.touch()
+        self.app.state.complaint.more = True
+        self.app.render()
+
     async def on_field(self, e: ft.Event[ft.TextField]) -> None:
         self.app.touch()
         setattr(self.app.state.complaint, str(e.control.data), e.control.value or "")
@@ -62,12 +71,14 @@ class Handlers:
     async def on_submit(self, _e: ft.Event[Any]) -> None:
         self.app.touch()
         state = self.app.state
+        form = state.complaint_form()
+        form["category"] = category_clause(self.app, state.complaint.category)
         try:
             filed = await KIOSK.run(
                 backend.submit_complaint,
                 self.app.ctx,
                 idempotency_key=state.complaint.idempotency_key,
-                form=state.complaint_form(),
+                form=form,
                 device_token=state.device_token if state.mode is Mode.counter else None,
                 qr_token=state.qr_token if state.mode is Mode.phone else None,
                 rating_id=state.rating_id,
@@ -97,17 +108,10 @@ def build(app: KioskHost) -> ft.Control:
             return t(locale, state.message_key, **state.message_values)
         return None
 
-    categories: list[ft.Control] = [
-        ft.Chip(
-            label=ft.Text(reason.label(locale), size=17),
-            selected=reason.code == draft.category,
-            on_select=h.on_pick_category,
-            data=reason.code,
-            key=f"category-{reason.code}",
-            height=TAP_MIN,
-        )
-        for reason in app.reasons_for("negative")
-    ]
+    categories = reason_chips(
+        app, app.reasons_for("negative"), selected=[draft.category or ""], show_all=draft.more,
+        on_select=h.on_pick_category, on_more=h.on_more, prefix="category", size=17,
+    )  # fmt: skip
     category_error = error_for("category")
     controls: list[ft.Control] = [
         ft.Text(
@@ -185,6 +189,15 @@ def build(app: KioskHost) -> ft.Control:
             width=form_width(app, 760),
         ),
     )
+
+
+def category_clause(app: KioskHost, key: str | None) -> str:
+    """The conduct clause a complaint is filed under: the main clause of the customer reason picked
+    (nothing picked, or a reason no longer offered: "", which the filing refuses by its field)."""
+    for reason in app.reasons_for("negative"):
+        if reason.code == key:
+            return reason.clauses[0]
+    return ""
 
 
 def consent_row(text: str, *, value: bool, on_change: Any, on_text: Any, key: str = "consent") -> ft.Control:

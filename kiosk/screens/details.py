@@ -1,5 +1,7 @@
-"""Details after a tap: reason chips from the conduct catalog, an optional comment, and (after a low
-score) the offer to file a formal complaint. The tap itself is already stored.
+"""Details after a tap: reason chips in the customer's words (assets/conduct/customer_reasons.json,
+one list after a low or middling score, another after a high one; the first six shown, "更多 / More"
+for the rest), an optional comment, and (after a low score) the offer to file a formal complaint.
+The tap itself is already stored; the reasons are stored as the conduct clauses they stand for.
 
 Its handlers live here: after the details, a 差评 goes on to the callback offer
 (kiosk/screens/case_callback.py), any other rating to the thank-you.
@@ -15,6 +17,7 @@ import flet as ft
 from kiosk import backend
 from kiosk.screens import case_callback
 from kiosk.screens.frame import form_width, frame
+from kiosk.screens.reason_chips import reason_chips
 from kiosk.ui import INK, MUTED, TAP_MIN
 from rapport.core.i18n import t
 from rapport.core.lanes import KIOSK
@@ -55,6 +58,11 @@ class Handlers:
         e.control.selected = str(e.control.data) in self.app.state.details.reasons
         e.control.update()
 
+    async def on_more(self, _e: ft.Event[Any]) -> None:
+        self.app.touch()
+        self.app.state.details.more = True
+        self.app.render()
+
     async def on_comment_change(self, e: ft.Event[ft.TextField]) -> None:
         self.app.touch()
         self.app.state.details.comment = e.control.value or ""
@@ -85,17 +93,10 @@ def build(app: KioskHost) -> ft.Control:
     title_key = (
         "details.title.high" if score >= 4 else "details.title.low" if score <= 2 else "details.title.mid"
     )
-    chips: list[ft.Control] = [
-        ft.Chip(
-            label=ft.Text(reason.label(locale), size=18),
-            selected=reason.code in state.details.reasons,
-            on_select=h.on_toggle_reason,
-            data=reason.code,
-            key=f"reason-{reason.code}",
-            height=TAP_MIN,
-        )
-        for reason in app.reasons_for(state.polarity)
-    ]
+    chips = reason_chips(
+        app, app.reasons_for(state.polarity), selected=state.details.reasons, show_all=state.details.more,
+        on_select=h.on_toggle_reason, on_more=h.on_more, prefix="reason",
+    )  # fmt: skip
     comment = ft.TextField(
         label=t(locale, "details.comment"),
         helper=t(locale, "details.comment.hint"),

@@ -228,9 +228,11 @@ async def test_a_low_score_asks_what_went_wrong_and_stores_the_reasons_and_clean
     assert value(h, "details-title") == "哪些方面需要改进？"
     assert h.exists("open-complaint")
 
-    await select_chip(h, "reason-2.4.1")
-    await select_chip(h, "reason-2.1.1")
-    assert h.find("reason-2.4.1").selected and h.find("reason-2.1.1").selected
+    # Customers' words (issue 19): 闲聊、离岗 is under "更多"; it stands for 2.4.1, 业务不熟练 for 2.1.1.
+    await h.click("reason-more")
+    await select_chip(h, "reason-off-task")
+    await select_chip(h, "reason-unskilled")
+    assert h.find("reason-off-task").selected and h.find("reason-unskilled").selected
     await h.fill("comment", "  等了\u200b四十分钟，\t\t 没人理  ")
     await h.click("details-submit")
 
@@ -247,13 +249,13 @@ async def test_a_low_score_asks_what_went_wrong_and_stores_the_reasons_and_clean
 async def test_a_reason_tapped_twice_is_not_stored(counter: KioskHarness, db):
     h = counter
     await h.click("rate-2")
-    await select_chip(h, "reason-2.4.1")
-    await select_chip(h, "reason-2.2.1")
-    await select_chip(h, "reason-2.4.1")
-    assert not h.find("reason-2.4.1").selected
+    await select_chip(h, "reason-slow")
+    await select_chip(h, "reason-rude")  # 态度不好: 2.2.1 and 2.3.2
+    await select_chip(h, "reason-slow")
+    assert not h.find("reason-slow").selected
     await h.click("details-submit")
     [r] = ratings(db)
-    assert r.reasons == ["2.2.1"] and r.comment == ""
+    assert r.reasons == ["2.2.1", "2.3.2"] and r.comment == ""
 
 
 # ------------------------------------------------------------------------------------- 3. complaint
@@ -279,8 +281,9 @@ async def test_a_complaint_is_validated_then_filed_once_with_its_tracking_code(
     await h.click("rate-2")
     await h.click("open-complaint")
     assert value(h, "complaint-title") == "提交投诉"
-    await select_chip(h, "category-2.4.1")
-    assert h.find("category-2.4.1").selected
+    await h.click("category-more")
+    await select_chip(h, "category-off-task")  # 闲聊、离岗: filed under 2.4.1
+    assert h.find("category-off-task").selected
 
     # No description: the description is marked and nothing is stored.
     await h.click("complaint-submit")
@@ -338,7 +341,7 @@ async def test_a_complaint_whose_answer_was_lost_is_not_filed_twice_when_sent_ag
     monkeypatch.setattr(backend, "submit_complaint", lost_answer)
     await h.click("rate-3")
     await h.click("open-complaint")
-    await select_chip(h, "category-2.2.1")
+    await select_chip(h, "category-rude")
     await h.fill("description", "没有解释清楚收费")
     await h.click("complaint-submit")
     assert value(h, "form-error") == "抱歉，投诉暂时无法提交，请再试一次。"
@@ -386,7 +389,8 @@ async def test_a_customer_who_walks_away_leaves_nothing_behind(counter: KioskHar
     assert not h.find("comment").value
     await h.click("open-complaint")
     assert not value(h, "description") and not value(h, "contact") and not value(h, "consent")
-    assert not any(h.find(f"category-{code}").selected for code in ("2.1.1", "2.4.1", "2.2.1"))
+    assert not any(h.find(f"category-{key}").selected for key in ("unskilled", "slow", "rude"))
+    assert not h.exists("category-off-task") and h.exists("category-more")  # "更多" folded again
     assert len(ratings(db)) == 2
 
 
@@ -471,7 +475,7 @@ async def test_an_english_complaint_is_stored_in_english_and_the_idle_reset_rest
     await h.click("lang")
     await h.click("open-complaint")
     assert value(h, "complaint-title") == "File a complaint"
-    await select_chip(h, "category-2.1.1")
+    await select_chip(h, "category-unskilled")
     await h.fill("description", "Rude")
     await h.click("complaint-submit")
     [c] = complaints(db)
@@ -537,16 +541,17 @@ async def test_an_unknown_badge_link_shows_a_clear_page_and_stores_nothing(open_
 async def test_a_phone_complaint_is_filed_against_the_person_on_the_badge(open_kiosk: Open, db, world):
     h = await open_kiosk(f"/s/{qr_token(db, 'E1')}", storage={}, width=390, height=844)
     await h.click("rate-1")
-    await select_chip(h, "reason-2.4.1")
+    await select_chip(h, "reason-slow")  # 等太久了: 2.2.3
     await h.fill("comment", "排队太久")
     await h.click("open-complaint")
-    assert h.find("category-2.4.1").selected and value(h, "description") == "排队太久"
+    assert h.find("category-slow").selected and value(h, "description") == "排队太久"
     await h.click("complaint-submit")
     [c] = complaints(db)
     [r] = ratings(db)
     assert c.channel == Channel.qr and c.staff_id == world.staff_id and c.counter_id is None
     assert c.rating_id == r.id and c.description == "排队太久"
-    assert r.reasons == ["2.4.1"] and r.comment == "排队太久"  # kept with the rating as well
+    assert c.category == "2.2.3"
+    assert r.reasons == ["2.2.3"] and r.comment == "排队太久"  # kept with the rating as well
     assert tracking_digest(value(h, "tracking-code")) == c.code_digest
     await h.advance(60)  # no idle reset on a customer's own phone
     assert h.app.state.screen is Screen.complaint_done and h.exists("tracking-code")
