@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from admin import access
 from models import reports
+from models.bilingual import pick
 from models.catalog import ConductClause
 from models.indicators import Indicators, indicators, total
 from models.org import Branch
@@ -25,7 +26,7 @@ class ClauseLabel:
     short_en: str
 
     def short(self, locale: str) -> str:
-        return self.short_zh if locale == "zh-CN" else self.short_en
+        return pick(locale, self.short_zh, self.short_en)
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class DashboardData:
     case_branches: tuple[tuple[str, str, Indicators], ...] = ()
 
     def branch_name(self, locale: str) -> str | None:
-        return self.branch_zh if locale == "zh-CN" else self.branch_en
+        return pick(locale, self.branch_zh, self.branch_en)
 
     def clause(self, code: str, locale: str) -> str:
         label = self.clauses.get(code)

@@ -20,6 +20,7 @@ from admin import access
 from admin.access import Caller
 from models.audit import append
 from models.badges import rotate_qr_token
+from models.bilingual import pick
 from models.errors import Forbidden, StaffNotFound, ValidationFailed
 from models.org import Branch, Role, Staff
 from models.scores import Month, local_month
@@ -42,7 +43,7 @@ class BranchOption:
     name_en: str
 
     def name(self, locale: str) -> str:
-        return self.name_zh if locale == "zh-CN" else self.name_en
+        return pick(locale, self.name_zh, self.name_en)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, func, select
 from admin import access
 from admin.access import Caller
 from models import audit
+from models.bilingual import pick
 from models.catalog import ConductClause, rateable_clauses
 from models.complaint import ComplaintCreate, file_complaint, parse_complaint
 from models.errors import ValidationFailed
@@ -51,7 +52,7 @@ class Choice:
     en: str
 
     def label(self, locale: str) -> str:
-        return self.zh if locale == "zh-CN" else self.en
+        return pick(locale, self.zh, self.en)
 
 
 @dataclass(frozen=True)
