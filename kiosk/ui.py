@@ -17,6 +17,7 @@ FACES = {
 INK = "#1A1C1E"
 MUTED = "#44474E"
 SURFACE = "#F5F7FA"
+ACCENT = "#1E4E8C"  # the theme's seed: icons, links and messages on white or SURFACE
 
 
 def is_narrow(page: ft.Page) -> bool:

@@ -11,11 +11,12 @@ import flet as ft
 
 from kiosk import backend
 from kiosk.screens.frame import form_width, frame
-from kiosk.ui import INK, MUTED, TAP_MIN
+from kiosk.ui import ACCENT, INK, MUTED, TAP_MIN
 from models.case_flow import CaseStepRefused
 from models.errors import NotFound
 from rapport.core.i18n import fmt_datetime, fmt_due, t
 from rapport.core.lanes import KIOSK
+from rapport.ui.a11y import spell_code, spoken
 
 if TYPE_CHECKING:
     from kiosk.host import KioskHost
@@ -69,31 +70,35 @@ def view(app: KioskHost) -> ft.Control:
     locale, case = app.state.locale, app.case_view
     assert case is not None
     tz = case.timezone
+    code = app.status_code or ""
     rows: list[ft.Control] = [
-        ft.Text(t(locale, "case_status.title"), size=26, weight=ft.FontWeight.BOLD, color=INK),
-        ft.Text(app.status_code or "", size=22, color=MUTED, font_family="monospace"),
-        ft.Text(
+        spoken(t(locale, "case_status.title"), size=26, weight=ft.FontWeight.BOLD, color=INK),
+        spoken(t(locale, "status.code"), label=spell_code(locale, code), size=16, color=MUTED),
+        spoken(code, size=22, color=INK, font_family="monospace"),
+        spoken(
             t(locale, "case_status.current", status=t(locale, f"case_status.state.{case.status}")),
             size=20,
             weight=ft.FontWeight.W_500,
             color=INK,
             key="case-status-current",
         ),  # fmt: skip
-        ft.Text(
+        spoken(
             t(locale, "case_status.rated", at=fmt_datetime(locale, case.opened_at, tz)), size=16, color=MUTED
         ),
     ]
     if case.status != "closed":
         promise = t(locale, f"promise.{case.promise_unit}", amount=case.promise_amount)
-        rows.append(ft.Text(t(locale, "status.due", promise=promise, due=fmt_due(locale, case.due_at, tz)),
-                            size=16, color=MUTED, key="case-status-due"))  # fmt: skip
+        rows.append(spoken(t(locale, "status.due", promise=promise, due=fmt_due(locale, case.due_at, tz)),
+                           size=16, color=MUTED, key="case-status-due"))  # fmt: skip
     if case.answer:
         rows.append(
             ft.Container(
                 content=ft.Column(
                     [
-                        ft.Text(t(locale, "case_status.answer"), size=16, weight=ft.FontWeight.BOLD),
-                        ft.Text(case.answer, size=16, key="case-status-answer"),
+                        spoken(
+                            t(locale, "case_status.answer"), size=16, weight=ft.FontWeight.BOLD, color=INK
+                        ),
+                        spoken(case.answer, size=16, color=INK, key="case-status-answer"),
                     ]
                 ),
                 padding=16,
@@ -103,14 +108,13 @@ def view(app: KioskHost) -> ft.Control:
         )
     if case.grade and not case.can_grade:
         graded = t(locale, "case_status.graded", grade=t(locale, f"case_status.grade.{case.grade}"))
-        rows.append(ft.Text(graded, size=16, color=INK, key="case-status-graded"))
+        rows.append(spoken(graded, size=16, color=INK, key="case-status-graded"))
     if app.state.message_key:
-        rows.append(
-            ft.Text(t(locale, app.state.message_key), size=17, color="#1E4E8C", key="case-status-message")
-        )
+        message = t(locale, app.state.message_key)
+        rows.append(spoken(message, live=True, size=17, color=ACCENT, key="case-status-message"))
     if case.can_grade:
         rows += [
-            ft.Text(t(locale, "case_status.ask"), size=18, weight=ft.FontWeight.W_500, color=INK),
+            spoken(t(locale, "case_status.ask"), size=18, weight=ft.FontWeight.W_500, color=INK),
             grade_row(locale, Handlers(app).on_grade, "case-grade-"),
         ]
     rows.append(

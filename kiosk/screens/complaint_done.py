@@ -9,6 +9,7 @@ import flet as ft
 from kiosk.screens.frame import form_width, frame
 from kiosk.ui import INK, MUTED, TAP_MIN
 from rapport.core.i18n import fmt_due, t
+from rapport.ui.a11y import spell_code, spoken
 from rapport.ui.qr import qr_png
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ def build(app: KioskHost) -> ft.Control:
     body = ft.Column(
         [
             ft.Icon(ft.Icons.MARK_EMAIL_READ_OUTLINED, size=64, color="#1E4E8C"),
-            ft.Text(
+            spoken(
                 t(locale, "complaint.done.title"),
                 size=26,
                 weight=ft.FontWeight.BOLD,
@@ -32,7 +33,7 @@ def build(app: KioskHost) -> ft.Control:
                 text_align=ft.TextAlign.CENTER,
                 key="complaint-done-title",
             ),
-            ft.Text(
+            spoken(
                 t(
                     locale,
                     "complaint.done.apology",
@@ -42,6 +43,7 @@ def build(app: KioskHost) -> ft.Control:
                 size=17,
                 color=INK,
                 text_align=ft.TextAlign.CENTER,
+                key="complaint-done-apology",
             ),
             *code_block(app, filed.code),
             ft.Button(
@@ -64,13 +66,15 @@ def code_block(app: KioskHost, code: str) -> list[ft.Control]:
     complaint and after a 差评 alike."""
     locale = app.state.locale
     return [
-        ft.Text(t(locale, "complaint.done.code"), size=16, color=MUTED),
-        ft.Text(
+        spoken(t(locale, "complaint.done.code"), size=16, color=MUTED),
+        # Selectable (a phone can copy it) and spelled out for a screen reader, in its groups.
+        spoken(
             code,
+            label=spell_code(locale, code),
+            selectable=True,
             size=40,
             weight=ft.FontWeight.BOLD,
             color=INK,
-            selectable=True,
             key="tracking-code",
             font_family="monospace",
         ),  # fmt: skip
@@ -80,7 +84,7 @@ def code_block(app: KioskHost, code: str) -> list[ft.Control]:
             height=180,
             semantics_label=t(locale, "complaint.done.qr"),
         ),  # fmt: skip
-        ft.Text(
+        spoken(
             t(locale, "complaint.done.code.hint", url=f"{app.public_url}/t"),
             size=15,
             color=MUTED,

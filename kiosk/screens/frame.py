@@ -9,6 +9,7 @@ import flet as ft
 from kiosk.state import Mode
 from kiosk.ui import TAP_MIN, header, language_button
 from rapport.core.i18n import t
+from rapport.ui.a11y import set_language
 
 if TYPE_CHECKING:
     from kiosk.host import KioskHost
@@ -19,6 +20,8 @@ def frame(
 ) -> ft.Control:
     state = app.state
     locale = state.locale
+    # Flutter's own words (a field's "characters remaining") and the document's lang follow this.
+    set_language(app.page, locale)
     place = state.place
     if place is not None and state.mode is Mode.counter:
         title, subtitle = place.branch_name(locale), place.counter_name(locale)

@@ -8,6 +8,7 @@ import flet as ft
 
 from kiosk.ui import INK, TAP_MIN
 from rapport.core.i18n import t
+from rapport.ui.a11y import set_language, spoken
 
 if TYPE_CHECKING:
     from kiosk.host import KioskHost
@@ -32,21 +33,24 @@ def loading() -> ft.Control:
 
 
 def saving(app: KioskHost) -> ft.Control:
+    set_language(app.page, app.state.locale)
     return _centred(
         [
             ft.ProgressRing(width=56, height=56),
-            ft.Text(t(app.state.locale, "kiosk.saving"), size=20, color=INK),
+            spoken(t(app.state.locale, "kiosk.saving"), live=True, size=20, color=INK),
         ]
     )
 
 
 def failed(app: KioskHost) -> ft.Control:
     locale = app.state.locale
+    set_language(app.page, locale)
     return _centred(
         [
             ft.Icon(ft.Icons.ERROR_OUTLINE, size=72, color="#C62828"),
-            ft.Text(
+            spoken(
                 t(locale, app.state.message_key or "kiosk.error.save"),
+                live=True,
                 size=22,
                 color=INK,
                 text_align=ft.TextAlign.CENTER,

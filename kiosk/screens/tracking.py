@@ -13,10 +13,11 @@ from kiosk import backend
 from kiosk.screens.case_status import grade_row
 from kiosk.screens.frame import form_width, frame
 from kiosk.state import Screen
-from kiosk.ui import INK, MUTED, TAP_MIN
+from kiosk.ui import ACCENT, INK, MUTED, TAP_MIN
 from models.complaint import ComplaintNotFound, SatisfactionNotOpen
 from rapport.core.i18n import fmt_datetime, fmt_due, t
 from rapport.core.lanes import KIOSK
+from rapport.ui.a11y import spell_code, spoken
 
 if TYPE_CHECKING:
     from kiosk.host import KioskHost
@@ -98,8 +99,8 @@ def lookup(app: KioskHost) -> ft.Control:
     h.field = field
     body = ft.Column(
         [
-            ft.Text(t(locale, "status.title"), size=26, weight=ft.FontWeight.BOLD, color=INK),
-            ft.Text(t(locale, "status.lookup"), size=17, color=MUTED),
+            spoken(t(locale, "status.title"), size=26, weight=ft.FontWeight.BOLD, color=INK),
+            spoken(t(locale, "status.lookup"), size=17, color=MUTED),
             field,
             ft.Button(
                 content=ft.Text(t(locale, "status.search"), size=18),
@@ -121,10 +122,14 @@ def view(app: KioskHost) -> ft.Control:
     status = app.complaint_status
     assert status is not None
     tz = status.timezone
+    code = app.status_code or ""
     rows: list[ft.Control] = [
-        ft.Text(t(locale, "status.title"), size=26, weight=ft.FontWeight.BOLD, color=INK),
-        ft.Text(app.status_code or "", size=22, color=MUTED, font_family="monospace"),
-        ft.Text(
+        spoken(t(locale, "status.title"), size=26, weight=ft.FontWeight.BOLD, color=INK),
+        # The code's caption is where a screen reader hears it spelled out; the code itself stays
+        # as written (tests/e2e/test_customer_journeys.py reads it so).
+        spoken(t(locale, "status.code"), label=spell_code(locale, code), size=16, color=MUTED),
+        spoken(code, size=22, color=INK, font_family="monospace", key="status-code-shown"),
+        spoken(
             t(locale, "status.current", status=t(locale, f"status.state.{status.status}")),
             size=20,
             weight=ft.FontWeight.W_500,
@@ -138,18 +143,18 @@ def view(app: KioskHost) -> ft.Control:
         promise = t(locale, f"promise.{status.promise_unit}", amount=status.promise_amount)
         line = t(locale, "status.due", promise=promise, due=due) if status.promise_amount else None
         rows.append(
-            ft.Text(line or t(locale, "status.due_only", due=due), size=16, color=MUTED, key="status-due")
+            spoken(line or t(locale, "status.due_only", due=due), size=16, color=MUTED, key="status-due")
         )
         for n, ext in enumerate(status.extensions):
             extended = t(locale, "status.extended", reason=ext.reason, due=fmt_due(locale, ext.due_at, tz))
-            rows.append(ft.Text(extended, size=16, color=INK, key=f"status-extended-{n}"))
+            rows.append(spoken(extended, size=16, color=INK, key=f"status-extended-{n}"))
     if status.reply:
         rows.append(
             ft.Container(
                 content=ft.Column(
                     [
-                        ft.Text(t(locale, "status.reply"), size=16, weight=ft.FontWeight.BOLD),
-                        ft.Text(status.reply, size=16, selectable=True, key="status-reply"),
+                        spoken(t(locale, "status.reply"), size=16, weight=ft.FontWeight.BOLD, color=INK),
+                        spoken(status.reply, selectable=True, size=16, color=INK, key="status-reply"),
                     ]
                 ),
                 padding=16,
@@ -159,25 +164,26 @@ def view(app: KioskHost) -> ft.Control:
         )
     remedies = status.remedies_zh if locale == "zh-CN" else status.remedies_en
     if remedies:  # a bank's decision says what the customer may do next
-        rows.append(ft.Text(remedies, size=16, color=INK, key="status-remedies"))
+        rows.append(spoken(remedies, size=16, color=INK, key="status-remedies"))
     if status.grade and not status.can_answer:
         graded = t(locale, "case_status.graded", grade=t(locale, f"case_status.grade.{status.grade}"))
-        rows.append(ft.Text(graded, size=16, color=INK, key="status-graded"))
+        rows.append(spoken(graded, size=16, color=INK, key="status-graded"))
     if state.message_key:
-        rows.append(ft.Text(t(locale, state.message_key), size=17, color="#1E4E8C", key="status-message"))
+        message = t(locale, state.message_key)
+        rows.append(spoken(message, live=True, size=17, color=ACCENT, key="status-message"))
     if status.can_answer:
         rows += [
-            ft.Text(t(locale, "status.ask"), size=18, weight=ft.FontWeight.W_500, color=INK),
+            spoken(t(locale, "status.ask"), size=18, weight=ft.FontWeight.W_500, color=INK),
             grade_row(locale, Handlers(app).on_satisfied, "complaint-grade-"),
         ]
-    rows.append(ft.Text(t(locale, "status.timeline"), size=18, weight=ft.FontWeight.BOLD, color=INK))
+    rows.append(spoken(t(locale, "status.timeline"), size=18, weight=ft.FontWeight.BOLD, color=INK))
     for entry in status.timeline:
         rows.append(
             ft.Row(
                 [
-                    ft.Icon(ft.Icons.CIRCLE, size=10, color="#1E4E8C"),
-                    ft.Text(fmt_datetime(locale, entry.at, tz), size=15, color=MUTED, width=190),
-                    ft.Text(t(locale, f"status.event.{entry.kind}"), size=16, color=INK, expand=True),
+                    ft.Icon(ft.Icons.CIRCLE, size=10, color=ACCENT),
+                    spoken(fmt_datetime(locale, entry.at, tz), size=15, color=MUTED, width=190),
+                    spoken(t(locale, f"status.event.{entry.kind}"), size=16, color=INK, expand=True),
                 ],
                 spacing=10,
             )

@@ -379,7 +379,7 @@ def selectable_texts(page) -> list[str]:  # type: ignore[no-untyped-def]
             values.append(str(found.json_value()))
         except Exception:  # an empty selectable text stays empty
             values.append("")
-    return values
+    return values + spoken_texts(page)  # selectable texts given a label (rapport.ui.a11y.spoken)
 
 
 def tracking_code_on_screen(page) -> str:  # type: ignore[no-untyped-def]
@@ -388,6 +388,9 @@ def tracking_code_on_screen(page) -> str:  # type: ignore[no-untyped-def]
     found = TRACKING_CODE.search(page.inner_text("body"))
     if found:
         return found.group()
+    spelled = spoken_code(page.inner_text("body"))  # spelled out for a screen reader (issue 19)
+    if spelled:
+        return spelled
     codes = [v for v in selectable_texts(page) if TRACKING_CODE.fullmatch(v.strip())]
     assert len(codes) == 1, f"expected one tracking code on screen, found {codes}"
     return codes[0].strip()
@@ -476,3 +479,50 @@ def type_at(page, label: str, text: str) -> None:  # type: ignore[no-untyped-def
     page.keyboard.press("ControlOrMeta+A")
     page.keyboard.type(text)
     page.wait_for_timeout(300)
+
+
+# -- reading the accessibility tree (issue 19) ----------------------------------------------------
+
+# A tracking code as rapport.ui.a11y.spell_code says it: "跟踪码 3 4 7 9 A，C D E F 4".
+_GROUP = r"((?:[0-9A-Z] ){4}[0-9A-Z])"
+SPOKEN_CODE = re.compile(rf"(?:跟踪码|Tracking code) {_GROUP}(?:，|, ){_GROUP}")
+
+
+def spoken_code(text: str) -> str | None:
+    """The XXXXX-XXXXX code spelled out in ``text`` (an accessible name or the page's text), or None."""
+    found = SPOKEN_CODE.search(text)
+    return None if found is None else "-".join(g.replace(" ", "") for g in found.groups())
+
+
+SPOKEN_TEXTS_JS = """() => Array.from(document.querySelectorAll('flt-semantics > span'))
+  .map(e => e.textContent || '').filter(t => t.trim())"""
+
+
+def spoken_texts(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every text node of Flutter's semantics tree, whole (a selectable text with a label is one)."""
+    return [str(v) for v in page.evaluate(SPOKEN_TEXTS_JS)]
+
+
+def aria_tree(page) -> str:  # type: ignore[no-untyped-def]
+    """What a screen reader is given: Chromium's accessibility tree of the page as YAML (roles,
+    names, text), built from Flutter's semantics nodes; never the canvas."""
+    return str(page.locator("body").aria_snapshot())
+
+
+def ax_names(page) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """(role, accessible name) of every node of Chromium's accessibility tree, as a screen reader
+    receives it (Chrome DevTools Protocol, Accessibility.getFullAXTree); ignored nodes left out."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        nodes = cdp.send("Accessibility.getFullAXTree")["nodes"]
+    finally:
+        cdp.detach()
+    out = []
+    for node in nodes:
+        if node.get("ignored"):
+            continue
+        role = str(node.get("role", {}).get("value", ""))
+        name = " ".join(str(node.get("name", {}).get("value", "")).split())
+        if name:
+            out.append((role, name))
+    return out
