@@ -24,11 +24,11 @@ from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, func, select
 
 from admin import access
-from admin.rules import Scope, text_of
+from admin.rules import Scope, branch_or_global, scope_of, text_of
 from models import holidays as cal
 from models.errors import NotFound, ValidationFailed
 from models.inspection import DEFAULT_TZ
-from models.org import Branch, Role
+from models.org import Role
 from models.presets import PRESETS, apply_preset, preset_changes
 from rapport.core.context import AppContext
 
@@ -101,21 +101,6 @@ class Marked:
 GATE = access.Gate(access.SUPERVISION, refused="the calendar is for supervisors and administrators")
 OWN_BRANCH_ONLY = "a supervisor reads the calendar of their own branch only"
 EDITORS_ONLY = "only administrators change the calendar and the rules"  # Caller.require returns the actor
-
-
-def _branch(session: Session, branch_id: int | None) -> Branch | None:
-    if branch_id is None:
-        return None
-    branch = session.get(Branch, branch_id)
-    if branch is None:
-        raise NotFound("no branch with this id")
-    return branch
-
-
-def _scope(branch: Branch | None) -> Scope:
-    if branch is None:
-        return Scope(None, "", "", "")
-    return Scope(branch.id, branch.code, branch.name_zh, branch.name_en)
 
 
 # -- typed input --------------------------------------------------------------------------------
@@ -203,13 +188,13 @@ def calendar(
     user = GATE.caller(ctx, token)
     user.check_branch(branch_id, OWN_BRANCH_ONLY)
     with ctx.db.read() as session:
-        branch = _branch(session, branch_id)
+        branch = branch_or_global(session, branch_id)
         today = ctx.clock().astimezone(ZoneInfo(branch.timezone if branch else DEFAULT_TZ)).date()
         year = _year(year if year is not None else today.year)
         marks = cal.marked_days(session, branch_id=branch_id, year=year)
         years = {today.year - 1, today.year, today.year + 1, year} | _marked_years(session, branch_id)
         return CalendarView(
-            scope=_scope(branch),
+            scope=scope_of(branch),
             year=year,
             years=tuple(sorted(y for y in years if FIRST_YEAR <= y <= LAST_YEAR)),
             spans=_spans(marks, branch_id),
@@ -229,7 +214,7 @@ def import_year(ctx: AppContext, token: str, branch_id: int | None, year: int) -
     Raises :class:`~models.holidays.CalendarUnavailable` for a year the package does not cover."""
     actor = GATE.caller(ctx, token).require(Role.admin, message=EDITORS_ONLY)
     with ctx.db.write() as session:
-        _branch(session, branch_id)
+        branch_or_global(session, branch_id)
         return cal.import_year(
             session, year=_year(year), branch_id=branch_id, actor_staff_id=actor, now=ctx.clock()
         )
@@ -242,7 +227,7 @@ def mark_day(
     that scope's mark of the day if it had one."""
     actor = GATE.caller(ctx, token).require(Role.admin, message=EDITORS_ONLY)
     with ctx.db.write() as session:
-        _branch(session, branch_id)
+        branch_or_global(session, branch_id)
         when = parse_day(day)
         if kind not in cal.KINDS:
             raise CalendarRefused("kind", "kind", f"a day is a holiday or a workday, not {kind!r}", text=kind)
@@ -261,7 +246,7 @@ def clear_days(ctx: AppContext, token: str, branch_id: int | None, first: date, 
     their weekday, or the deployment's calendar, says. Returns how many marks went."""
     actor = GATE.caller(ctx, token).require(Role.admin, message=EDITORS_ONLY)
     with ctx.db.write() as session:
-        _branch(session, branch_id)
+        branch_or_global(session, branch_id)
         try:
             return cal.clear_days(
                 session, first=first, last=last, branch_id=branch_id, actor_staff_id=actor, now=ctx.clock()
@@ -278,7 +263,7 @@ def use_preset(ctx: AppContext, token: str, branch_id: int | None, preset: str) 
     and nothing was written)."""
     actor = GATE.caller(ctx, token).require(Role.admin, message=EDITORS_ONLY)
     with ctx.db.write() as session:
-        _branch(session, branch_id)
+        branch_or_global(session, branch_id)
         changes = preset_changes(session, preset=_preset(preset), branch_id=branch_id)
         if not changes:
             return ()

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from admin import access
+from admin.labels import Clause
 from models import reports
 from models.bilingual import pick
 from models.catalog import ConductClause
@@ -18,16 +19,7 @@ from models.org import Branch
 from models.scores import local_month
 from rapport.core.context import AppContext
 
-
-@dataclass(frozen=True)
-class ClauseLabel:
-    code: str
-    short_zh: str
-    short_en: str
-
-    def short(self, locale: str) -> str:
-        return pick(locale, self.short_zh, self.short_en)
-
+ClauseLabel = Clause  # the name this module's data used before admin/labels.py
 
 @dataclass(frozen=True)
 class DashboardData:
@@ -78,7 +70,7 @@ def _gather(session: Session, branch_ids: list[int] | None, now: datetime) -> Da
     heat = reports.clause_heat(session, branch_ids=branch_ids, now=now)
     codes = [h.code for h in heat.clauses]
     clauses = {
-        c.code: ClauseLabel(c.code, c.short_zh, c.short_en)
+        c.code: Clause.of(c)
         for c in session.exec(select(ConductClause).where(col(ConductClause.code).in_(codes))).all()
     }
     scope = session.exec(

@@ -7,19 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from admin.labels import Clause
 from models import sanction, scores
 from models.bilingual import pick
 from models.inspection import FindingResult
-
-
-@dataclass(frozen=True)
-class Clause:
-    code: str
-    short_zh: str
-    short_en: str
-
-    def short(self, locale: str) -> str:
-        return pick(locale, self.short_zh, self.short_en)
 
 
 @dataclass(frozen=True)

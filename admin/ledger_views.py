@@ -47,7 +47,7 @@ class Views:
 
     def clause(self, code: str) -> Clause:
         c = self.clauses.get(code)
-        return Clause(code, c.short_zh, c.short_en) if c else Clause(code, code, code)
+        return Clause.of(c) if c else Clause.unknown(code)
 
     def name(self, staff_id: int | None) -> str | None:
         staff = self.s.get(Staff, staff_id) if staff_id is not None else None

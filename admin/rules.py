@@ -179,7 +179,9 @@ def _editor(user: Caller) -> int:
     return user.require(Role.admin, message="only administrators change the rules")
 
 
-def _branch(session: Session, branch_id: int | None) -> Branch | None:
+def branch_or_global(session: Session, branch_id: int | None) -> Branch | None:
+    """The branch a rules or calendar call is about; None for the global scope. An unknown id is
+    NotFound (the callers have checked the caller may see it first)."""
     if branch_id is None:
         return None
     branch = session.get(Branch, branch_id)
@@ -188,7 +190,8 @@ def _branch(session: Session, branch_id: int | None) -> Branch | None:
     return branch
 
 
-def _scope(branch: Branch | None) -> Scope:
+def scope_of(branch: Branch | None) -> Scope:
+    """The scope a screen names: a branch, or the global rules for None."""
     if branch is None:
         return Scope(None, "", "", "")
     return Scope(branch.id, branch.code, branch.name_zh, branch.name_en)
@@ -280,7 +283,7 @@ def rules(ctx: AppContext, token: str, branch_id: int | None = None) -> Rules:
     user = GATE.caller(ctx, token)
     _readable(user, branch_id)
     with ctx.db.read() as session:
-        branch = _branch(session, branch_id)
+        branch = branch_or_global(session, branch_id)
         global_row, row = _row(session, None), _row(session, branch_id)
         glob = _values(global_row)
         own = _values(row) if branch_id is not None else {}
@@ -294,11 +297,11 @@ def rules(ctx: AppContext, token: str, branch_id: int | None = None) -> Rules:
         admin = user.is_admin
         if admin:
             branches = session.exec(select(Branch).order_by(col(Branch.code))).all()
-            scopes = (_scope(None), *(_scope(b) for b in branches))
+            scopes = (scope_of(None), *(scope_of(b) for b in branches))
         else:
-            scopes = (_scope(branch),)
+            scopes = (scope_of(branch),)
         return Rules(
-            scope=_scope(branch),
+            scope=scope_of(branch),
             version=row.version if row else 0,
             settings=tuple(settings),
             groups=tuple(g for g in GROUPS if any(s.group == g for s in settings)),
@@ -391,7 +394,7 @@ def save_rules(ctx: AppContext, token: str, branch_id: int | None, changes: dict
     """
     actor = _editor(GATE.caller(ctx, token))
     with ctx.db.write() as session:
-        _branch(session, branch_id)
+        branch_or_global(session, branch_id)
         fields = PolicyValues.model_fields
         unknown = sorted(k for k in changes if k not in fields)
         if unknown:
@@ -434,7 +437,7 @@ def reset_rule(ctx: AppContext, token: str, branch_id: int | None, key: str) -> 
     nothing."""
     actor = _editor(GATE.caller(ctx, token))
     with ctx.db.write() as session:
-        _branch(session, branch_id)
+        branch_or_global(session, branch_id)
         if key not in PolicyValues.model_fields:
             raise RuleInvalid(key, "unknown", "no such setting")
         row = _row(session, branch_id)

@@ -41,11 +41,11 @@ redact = mask_contacts  # mobile numbers and e-mail addresses a customer typed i
 
 
 def clauses_by_code(session: Session) -> dict[str, Clause]:
-    return {c.code: Clause(c.code, c.short_zh, c.short_en) for c in session.exec(select(ConductClause)).all()}
+    return {c.code: Clause.of(c) for c in session.exec(select(ConductClause)).all()}
 
 
 def clause_of(names: dict[str, Clause], code: str) -> Clause:
-    return names.get(code) or Clause(code, code, code)
+    return names.get(code) or Clause.unknown(code)
 
 
 def appeal_info(a: Appeal | None, decision_days: int = 30) -> AppealInfo | None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from admin.labels import Clause
+
 # -- results ---------------------------------------------------------------------------------------
 
 
@@ -19,13 +21,6 @@ class Me:
     tz: str
     # Since when I agree to be named in public (the Service Star on the tablets); None: I do not.
     public_consent_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Clause:
-    code: str
-    zh: str
-    en: str
 
 
 @dataclass(frozen=True)

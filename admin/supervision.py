@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from admin import access
 from admin.access import Caller
+from admin.labels import Clause
 from models.catalog import ConductClause
 from models.errors import StaffNotFound
 from models.inspection import (
@@ -41,12 +42,7 @@ class StaffOption:
     branch_id: int | None
 
 
-@dataclass(frozen=True)
-class ClauseOption:
-    code: str
-    short_zh: str
-    short_en: str
-
+ClauseOption = Clause  # a clause an inspection may cite (admin/labels.py)
 
 @dataclass(frozen=True)
 class TaskRow:
@@ -145,7 +141,7 @@ def inspection_clauses(ctx: AppContext, token: str) -> list[ClauseOption]:
             select(ConductClause).where(ConductClause.active).order_by(col(ConductClause.sort_order))
         ).all()
         return [
-            ClauseOption(c.code, c.short_zh, c.short_en)
+            Clause.of(c)
             for c in rows
             if c.rateable or c.section == "2" or c.section.startswith("2.")
         ]

@@ -11,7 +11,7 @@ from babel.dates import format_date
 from babel.numbers import format_decimal
 
 from admin import staff_portal as portal
-from rapport.core.i18n import fmt_datetime, join, pick
+from rapport.core.i18n import fmt_datetime, join
 
 RED, AMBER, GREEN, BLUE, GREY, GRID = "#B3261E", "#7D5700", "#2E6B3A", "#1E4E8C", "#8FA7CC", "#E0E3EA"
 HALF = {"xs": 12, "md": 6}  # side by side from 768 px, stacked on a phone
@@ -32,7 +32,7 @@ def when(locale: str, value: datetime, tz: str) -> str:
 
 
 def clauses(locale: str, clauses: tuple[portal.Clause, ...]) -> str:
-    return join(locale, (f"{pick(locale, c.zh, c.en)} ({c.code})" for c in clauses))
+    return join(locale, (f"{c.short(locale)} ({c.code})" for c in clauses))
 
 
 def tag(text: str, colour: str) -> ft.Control:
