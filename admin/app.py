@@ -12,8 +12,9 @@ import flet as ft
 
 from admin import backend
 from admin.screens import detail, extension_panel, queue, sign_in
-from admin.screens.common import section_tabs, top_bar
-from admin.sections import by_key, visible_sections
+from admin.screens.common import is_narrow, section_tabs, top_bar
+from admin.screens.navigation import bottom_bar
+from admin.sections import bar_sections, by_key, visible_sections
 from models.auth import LoginFailed, LoginThrottled, SecondFactorRequired, SessionExpired
 from models.errors import Forbidden
 from rapport.core.context import AppContext
@@ -84,8 +85,15 @@ class AdminApp:
             else:
                 current = next((s for s in sections if s.key == self.section), sections[0])
                 body = current.build(self)
+            # A wide window has a row of tabs under the top bar; a phone a bar at the bottom with the
+            # role's most used sections and More for the rest, leaving the screen to the content.
+            if is_narrow(self):
+                bar, rest = bar_sections(self.user.role)
+                frame = [top_bar(self), ft.Container(content=body, expand=True), bottom_bar(self, bar, rest)]
+            else:
+                frame = [top_bar(self), section_tabs(self, sections), body]
             content = ft.Column(
-                [top_bar(self), section_tabs(self, sections), body],
+                frame,
                 spacing=0,
                 expand=True,
                 horizontal_alignment=ft.CrossAxisAlignment.STRETCH,

@@ -109,8 +109,30 @@ SECTIONS: list[Section] = [
 ]
 
 
+# On a phone the bottom bar holds at most BAR_SIZE entries: a role with that many sections or fewer
+# has them all there; any other has its most used ones (below, drawn in the order of SECTIONS) and
+# 更多 / More for the rest (admin/screens/navigation.py). A supervisor works the queue, answers the
+# live alerts and reads the dashboard; an administrator also sets the rules.
+BAR_SIZE = 4
+MOST_USED: dict[Role, tuple[str, ...]] = {
+    Role.staff: ("me", "hotline", "account"),
+    Role.supervisor: ("complaints", "dashboard", "alerts"),
+    Role.admin: ("complaints", "dashboard", "rules"),
+}
+
+
 def visible_sections(role: Role) -> list[Section]:
     return [s for s in SECTIONS if role in s.roles]
+
+
+def bar_sections(role: Role) -> tuple[list[Section], list[Section]]:
+    """The sections in a phone's bottom bar and those under More (empty when all fit in the bar)."""
+    visible = visible_sections(role)
+    if len(visible) <= BAR_SIZE:
+        return visible, []
+    wanted = MOST_USED.get(role, ())
+    bar = [s for s in visible if s.key in wanted][: BAR_SIZE - 1]
+    return bar, [s for s in visible if s not in bar]
 
 
 def by_key(key: str) -> Section | None:

@@ -18,13 +18,22 @@ MUTED = "#44474E"
 ERROR = "#B3261E"  # what went wrong, a field to fix
 OK = "#1E4E8C"  # what worked
 SEVERITY_COLOURS = {"high": "#B3261E", "normal": "#7D5700", "low": "#41674A"}
+# Below this width (a phone, or a small window) the admin app is laid out for one hand: the person
+# under the title, icon-only buttons in the top bar, and the sections in a bar at the bottom.
+NARROW = 700
+CURRENT = "#DCE3F0"  # the open section's tab
+
+
+def is_narrow(app: AdminHost) -> bool:
+    """True on a phone-sized window (``page.width`` is unknown before the first resize: a wide one)."""
+    return (app.page.width or 1280) < NARROW
 
 
 def top_bar(app: AdminHost) -> ft.Control:
     """Title, who is signed in, language and sign-out. On a phone the person moves under the title and
     the two buttons keep only their icons (with their names as tooltips and accessible labels)."""
     locale = app.locale
-    narrow = (app.page.width or 1280) < 700
+    narrow = is_narrow(app)
     who = f"{app.user.name} · {t(locale, f'admin.role.{app.user.role.value}')}" if app.user else ""
     title: list[ft.Control] = [
         ft.Text(t(locale, "admin.title"), size=18 if narrow else 20, weight=ft.FontWeight.BOLD)
@@ -63,13 +72,15 @@ def section_tabs(app: AdminHost, sections: list[Any]) -> ft.Control:
     """One tab per section the signed-in role may open."""
     tabs: list[ft.Control] = [
         ft.TextButton(
-            content=ft.Text(_tab_label(app, s), weight=ft.FontWeight.BOLD if s.key == app.section else None),
+            content=ft.Text(
+                section_label(app, s), weight=ft.FontWeight.BOLD if s.key == app.section else None
+            ),
             icon=s.icon,
             on_click=app.on_section,
             data=s.key,
             key=f"nav-{s.key}",
             height=TAP,
-            style=ft.ButtonStyle(bgcolor="#DCE3F0" if s.key == app.section else None),
+            style=ft.ButtonStyle(bgcolor=CURRENT if s.key == app.section else None),
         )
         for s in sections
     ]
@@ -81,7 +92,8 @@ def section_tabs(app: AdminHost, sections: list[Any]) -> ft.Control:
     )
 
 
-def _tab_label(app: AdminHost, section: Any) -> str:
+def section_label(app: AdminHost, section: Any) -> str:
+    """A section's name as its tab (or bar entry) shows it: the alerts' with the number waiting."""
     count = app.view.get("alerts_count", 0) if section.key == "alerts" else 0
     return t(app.locale, "admin.nav.alerts_count", n=count) if count else t(app.locale, section.label_key)
 

@@ -40,3 +40,11 @@ async def sign_in(h: FletHarness, login: str, password: str = PASSWORD) -> None:
     await h.fill("login", login)
     await h.fill("password", password)
     await h.click("sign-in")
+
+
+async def open_section(h: FletHarness, key: str) -> None:
+    """Open a section as a person would at the tab's width: a tab on a wide window; on a phone the
+    bottom bar's entry, or 更多 / More and then the entry in its sheet (admin/screens/navigation.py)."""
+    if not h.exists(f"nav-{key}") and h.exists("nav-more"):
+        await h.click("nav-more")
+    await h.click(f"nav-{key}")

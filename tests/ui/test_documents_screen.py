@@ -29,7 +29,7 @@ from rapport.core.context import AppContext
 from rapport.usecases import report_pdf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here
-from admin_support import PASSWORD, admin_tabs, sign_in  # noqa: E402
+from admin_support import PASSWORD, admin_tabs, open_section, sign_in  # noqa: E402
 from harness import FletHarness  # noqa: E402
 
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai; last month is 2026-10
@@ -87,7 +87,7 @@ def pdf_text(data: bytes) -> str:
 async def open_documents(open_: Any, login: str, **size: Any) -> FletHarness:
     h = await open_(**size)
     await sign_in(h, login)
-    await h.click("nav-documents")
+    await open_section(h, "documents")
     return h
 
 

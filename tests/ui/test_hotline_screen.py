@@ -27,7 +27,7 @@ from models.crypto import hash_secret
 from models.org import Staff
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here
-from admin_support import PASSWORD, Open, admin_tabs, sign_in  # noqa: E402,F401
+from admin_support import PASSWORD, Open, admin_tabs, open_section, sign_in  # noqa: E402,F401
 from harness import FletHarness  # noqa: E402
 
 
@@ -78,7 +78,7 @@ async def test_a_supervisor_records_a_phone_complaint_and_reads_out_the_code(
 ):
     h = await open_admin()
     await sign_in(h, "boss.a")
-    await h.click("nav-hotline")
+    await open_section(h, "hotline")
     assert h.has_text("登记热线投诉")
 
     await choose(h, "hotline-category", "2.2.2")
@@ -104,7 +104,7 @@ async def test_problems_show_on_their_fields_and_the_fixed_draft_is_stored_once(
 ):
     h = await open_admin()
     await sign_in(h, "boss.a")
-    await h.click("nav-hotline")
+    await open_section(h, "hotline")
     await h.fill("hotline-staff_no", world.other_branch_staff_no)
     await h.fill("hotline-contact", "13812345678")
     await h.click("hotline-submit")
@@ -141,7 +141,7 @@ async def test_counter_staff_land_on_their_own_page_and_can_open_hotline_entry(
     h = await open_admin()
     await sign_in(h, "alice")
     assert h.exists("nav-me") and not h.exists("hotline-submit") and not h.exists("filter-open")
-    await h.click("nav-hotline")
+    await open_section(h, "hotline")
     assert h.exists("hotline-submit")
 
 
@@ -159,7 +159,7 @@ async def test_the_callers_rating_is_picked_in_both_languages_and_a_bad_one_open
 
     h = await open_admin(width=390, height=844)
     await sign_in(h, "boss.a")
-    await h.click("nav-hotline")
+    await open_section(h, "hotline")
     score = h.find("hotline-score")
     assert score.label == "来电客户对服务的评价（可不填）" and score.value is None
     assert [o.text for o in score.options] == [

@@ -24,7 +24,7 @@ from rapport.usecases import scheduler
 from rapport.usecases.scheduler import job_named, run_due
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here
-from admin_support import PASSWORD, Open, sign_in  # noqa: E402
+from admin_support import PASSWORD, Open, open_section, sign_in  # noqa: E402
 
 NOW = datetime(2026, 11, 27, 2, 5, tzinfo=UTC)  # Friday 10:05 in Shanghai
 
@@ -78,7 +78,7 @@ async def test_an_administrator_sees_each_jobs_last_run_next_run_and_last_error(
 ):
     h = await open_admin()
     await sign_in(h, "root")
-    await h.click("nav-jobs")
+    await open_section(h, "jobs")
     names = [job.name for job in scheduler.jobs()]
     assert all(h.exists(f"job-{name}") for name in names)
     assert h.find("job-sla-sweep-last").value == "尚未运行。"
@@ -115,7 +115,7 @@ async def test_an_administrator_sees_each_jobs_last_run_next_run_and_last_error(
 async def test_the_jobs_section_works_on_a_phone(open_admin: Open, ctx, accounts):
     h = await open_admin(width=390, height=844)
     await sign_in(h, "root")
-    await h.click("nav-jobs")
+    await open_section(h, "jobs")
     run_due(ctx, job_named(scheduler.ALERT_RULES), NOW)
     await h.click("jobs-refresh")
     assert h.find("jobs-refresh").height == 48

@@ -21,7 +21,7 @@ from rapport.core.context import AppContext
 from tests.ledger_world import APPEALED_COMMENT, NOW, PASSWORD, LedgerWorld, seed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here
-from admin_support import Open, admin_tabs, sign_in  # noqa: E402
+from admin_support import Open, admin_tabs, open_section, sign_in  # noqa: E402
 from harness import FletHarness  # noqa: E402
 
 
@@ -40,7 +40,7 @@ def lw(db, world) -> LedgerWorld:
 async def signed_in(open_admin: Open, section: str, *, width: float = 1280) -> FletHarness:
     h = await open_admin(width=width)
     await sign_in(h, "boss.a", PASSWORD)
-    await h.click(f"nav-{section}")
+    await open_section(h, section)
     return h
 
 
@@ -230,7 +230,7 @@ async def test_the_sections_fit_a_phone_and_switch_to_english(open_admin, lw):
     await h.click("lang")
     assert h.find("ledger-tab-proposals").content.value == "Proposals (0)"
     assert h.has_text("Monthly evaluation") and h.find("eval-month").options[1].text == "October 2026"
-    await h.click("nav-people")
+    await open_section(h, "people")
     await choose(h, "board-month", "2026-10")
     assert h.find("board-summary").value == "Branch A, October 2026: 47 ratings, average 4.53"
     assert h.find(f"board-{lw.staff['E1']}").tooltip == "Open the personal file of 王芳"
@@ -239,7 +239,7 @@ async def test_the_sections_fit_a_phone_and_switch_to_english(open_admin, lw):
 async def test_an_administrator_picks_the_branch_to_evaluate(open_admin, lw, db):
     h = await open_admin()
     await sign_in(h, "root", PASSWORD)
-    await h.click("nav-ledger")
+    await open_section(h, "ledger")
     assert h.find("eval-branch").value is None
     await h.click("eval-run")
     assert h.find("ledger-message").value == "请先选择支行。"

@@ -19,7 +19,7 @@ from models.policy import PolicyRevision, PolicyValues, effective_policy
 from rapport.core.i18n import catalog
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here
-from admin_support import PASSWORD, Open, sign_in  # noqa: E402
+from admin_support import PASSWORD, Open, open_section, sign_in  # noqa: E402
 from harness import FletHarness  # noqa: E402
 
 RANKED = "rules-min_ratings_ranked"
@@ -40,7 +40,7 @@ def logins(db, world) -> None:
 async def rules_section(open_admin: Open, login: str, width: float = 1280) -> FletHarness:
     h = await open_admin(width=width, height=844 if width < 700 else 800)
     await sign_in(h, login)
-    await h.click("nav-rules")
+    await open_section(h, "rules")
     return h
 
 
