@@ -17,7 +17,7 @@ from typing import Any
 
 import flet as ft
 
-from kiosk import backend
+from kiosk import backend, large_text
 from kiosk.host import KioskHost
 from kiosk.screens import (
     case_callback,
@@ -59,6 +59,7 @@ class KioskApp:
         self.public_url = ctx.settings.effective_public_url
         self.reasons: tuple[backend.Reason, ...] = ()
         self.countdown: ft.Text | None = None
+        self.thanks_seconds = THANKS_SECONDS  # longer in large text (kiosk/large_text.py)
         self.complaint_status: backend.ComplaintStatus | None = None
         self.case_view: backend.CasePublic | None = None  # a 差评 case's status page (case_status.py)
         self.status_code: str | None = None
@@ -130,6 +131,8 @@ class KioskApp:
                 phone_id = uuid.uuid4().hex
                 await self.prefs.set(PHONE_KEY, phone_id)
             self.phone_id = phone_id
+            # A customer who chose large text on their phone gets it again on their next visit.
+            self.state.large_text = await self.prefs.get(large_text.PREF_KEY) == "1"
             self.state.go(Screen.welcome)
         self.render()
 
@@ -153,11 +156,13 @@ class KioskApp:
             Screen.case_done: case_callback.done, Screen.case_status: case_status.view,
         }  # fmt: skip
         if screen is Screen.thanks:
-            content, self.countdown = thanks.build(self, THANKS_SECONDS)
+            content, self.countdown = thanks.build(self, self.thanks_seconds)
         elif screen in builders:
             content = builders[screen](self)
         else:
             content = status.loading()
+        if self.state.large_text:  # 大字模式: the whole screen, scaled once here
+            large_text.enlarge(content, max_width=(self.page.width or 1280) - 32)
         self.page.controls = [ft.SafeArea(content=content, expand=True)]
         self.page.update()
 
@@ -203,7 +208,7 @@ class KioskApp:
             state = self.state
             # A customer's screen, or the welcome screen left in another customer's language.
             leftover = state.screen in CUSTOMER_SCREENS or (
-                state.screen is Screen.welcome and state.locale != state.default_locale
+                state.screen is Screen.welcome and (state.locale != state.default_locale or state.large_text)
             )
             if state.mode is Mode.counter and leftover and self.idle_seconds >= limit:
                 try:
@@ -217,6 +222,13 @@ class KioskApp:
         self.touch()
         self.state.locale = other_locale(self.state.locale)
         self.page.title = t(self.state.locale, "app.name")
+        self.render()
+
+    async def on_toggle_large_text(self, _e: ft.Event[Any]) -> None:
+        self.touch()
+        self.state.large_text = not self.state.large_text
+        if self.state.mode is Mode.phone:  # a phone is one customer's own: remember their choice
+            await self.prefs.set(large_text.PREF_KEY, "1" if self.state.large_text else "0")
         self.render()
 
     async def on_touch_field(self, _e: ft.Event[Any]) -> None:
@@ -286,12 +298,14 @@ class KioskApp:
 
     # -- thanks ---------------------------------------------------------------------------
     async def thank(self) -> None:
+        idle = self.state.place.idle_reset_seconds if self.state.place else 30
+        self.thanks_seconds = large_text.thanks_seconds(THANKS_SECONDS, idle, on=self.state.large_text)
         self.state.thank()
         self.render()
         self.page.run_task(self._count_down, self.state.generation)
 
     async def _count_down(self, generation: int) -> None:
-        for remaining in range(THANKS_SECONDS, 0, -1):
+        for remaining in range(self.thanks_seconds, 0, -1):
             if self.state.generation != generation or self.closed:
                 return
             if self.countdown is not None:

@@ -25,7 +25,7 @@ class KioskHost(Protocol):
     # -- where and for whom ---------------------------------------------------------------------
     page: ft.Page
     ctx: AppContext
-    prefs: ft.SharedPreferences  # the browser's storage: the counter's device token
+    prefs: ft.SharedPreferences  # the browser's storage: the counter's device token, a phone's large text
     state: KioskState  # the session's flow and drafts, as plain data (kiosk/state.py)
     public_url: str
 
@@ -52,6 +52,10 @@ class KioskHost(Protocol):
     async def on_toggle_language(self, e: ft.Event[Any], /) -> None: ...
 
     async def on_touch_field(self, e: ft.Event[Any], /) -> None: ...
+
+    async def on_toggle_large_text(self, e: ft.Event[Any], /) -> None:
+        """大字模式 on or off (kiosk/large_text.py); a phone remembers it."""
+        ...
 
     async def on_done(self, e: ft.Event[Any], /) -> None: ...
 

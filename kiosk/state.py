@@ -116,6 +116,8 @@ class KioskState:
     message_values: dict[str, object] = field(default_factory=dict)
     enrol_draft: str = ""
     staff_no_draft: str = ""
+    # 大字模式 (kiosk/large_text.py): a counter drops it on every reset, a phone keeps it.
+    large_text: bool = False
     # Bumped on every screen change so a countdown from an earlier screen knows it is stale.
     generation: int = 0
 
@@ -215,7 +217,8 @@ class KioskState:
 
     # -- reset ------------------------------------------------------------------------------
     def reset(self) -> None:
-        """Back to a clean home screen for the next customer, in the default language."""
+        """Back to a clean home screen for the next customer, in the default language (and, on a
+        counter, at normal size; a phone is one customer's own and keeps their large text)."""
         self.pending = None
         self.score = None
         self.rating_id = None
@@ -226,4 +229,6 @@ class KioskState:
         self.staff_no_draft = ""
         self.say(None)
         self.locale = self.default_locale
+        if self.mode is Mode.counter:  # the next customer at the counter starts at normal size
+            self.large_text = False
         self.go(self.home)

@@ -1,4 +1,6 @@
-"""Welcome: where the customer is, who served them, and five faces to tap."""
+"""Welcome: where the customer is, who served them, and five faces to tap; the 大字 / Large text switch
+on top. In large text (kiosk/large_text.py scales the whole screen) the screen keeps only what a
+customer needs: who served them, the question and the faces, in one column."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from typing import TYPE_CHECKING
 import flet as ft
 from babel.dates import format_skeleton
 
+from kiosk import large_text
 from kiosk.screens.frame import frame
 from kiosk.state import Mode
 from kiosk.ui import INK, MUTED, is_narrow, rating_button
@@ -73,24 +76,59 @@ def service_star(app: KioskHost) -> ft.Control | None:
     )
 
 
+def served_line(app: KioskHost) -> ft.Control:
+    """Large text: who served the customer in one line (the name only), or that the counter is closed."""
+    locale, place = app.state.locale, app.state.place
+    assert place is not None
+    if place.staff is None:
+        return ft.Text(t(locale, "kiosk.counter_closed"), size=24, weight=ft.FontWeight.BOLD, color=INK)
+    return ft.Row(
+        [
+            ft.Text(t(locale, "kiosk.served_by"), size=16, color=INK),
+            ft.Text(
+                place.staff.display_name, size=24, weight=ft.FontWeight.BOLD, color=INK, key="staff-name"
+            ),
+        ],
+        wrap=True,
+        spacing=10,
+        alignment=ft.MainAxisAlignment.CENTER,
+        vertical_alignment=ft.CrossAxisAlignment.CENTER,
+    )
+
+
 def build(app: KioskHost) -> ft.Control:
     state = app.state
     locale = state.locale
-    narrow = is_narrow(app.page)
+    large = state.large_text
+    narrow = is_narrow(app.page) or large  # large text: the faces in one column, at any width
     width = app.page.width or 1280
     buttons = [rating_button(locale, s, narrow, app.on_rate, width=width) for s in (5, 4, 3, 2, 1)]
+    switch = ft.Row(
+        [large_text.toggle(locale, large, app.on_toggle_large_text)], alignment=ft.MainAxisAlignment.END
+    )
+    if large:
+        for face in buttons:
+            assert isinstance(face, ft.Button)
+            face.height = 64  # x SCALE: 96 px, so the five faces fit a tablet's height
+        # A tablet keeps the switch beside who served them, so the five faces fit its height.
+        top: list[ft.Control] = (
+            [switch, served_line(app)]
+            if is_narrow(app.page)
+            else [ft.Row([ft.Container(served_line(app), expand=True), switch.controls[0]])]
+        )
+        body = ft.Column(
+            [*top, question(locale, narrow, size=22), ft.Column(buttons, spacing=8)],
+            spacing=14,
+            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+        )
+        # One column of a comfortable reading width, centred on a tablet.
+        return frame(app, body, max_width=720, staff_control=state.mode is Mode.counter)
     faces: ft.Control = ft.Column(buttons, spacing=12) if narrow else ft.Row(buttons, spacing=16)
     body = ft.Column(
         [
+            switch,
             staff_card(app),
-            ft.Text(
-                t(locale, "kiosk.question"),
-                size=24 if narrow else 30,
-                weight=ft.FontWeight.BOLD,
-                color=INK,
-                text_align=ft.TextAlign.CENTER,
-                key="question",
-            ),
+            question(locale, narrow),
             ft.Text(t(locale, "kiosk.hint"), size=18, color=MUTED, text_align=ft.TextAlign.CENTER),
             faces,
             *([star] if (star := service_star(app)) else []),
@@ -99,3 +137,14 @@ def build(app: KioskHost) -> ft.Control:
         horizontal_alignment=ft.CrossAxisAlignment.CENTER,
     )
     return frame(app, body, max_width=1240, staff_control=state.mode is Mode.counter)
+
+
+def question(locale: str, narrow: bool, *, size: int | None = None) -> ft.Control:
+    return ft.Text(
+        t(locale, "kiosk.question"),
+        size=size or (24 if narrow else 30),
+        weight=ft.FontWeight.BOLD,
+        color=INK,
+        text_align=ft.TextAlign.CENTER,
+        key="question",
+    )
