@@ -33,6 +33,7 @@ PLANS: dict[str, list[list[str]]] = {
         ["bench_sessions", "--sessions", "500"],
         ["bench_first_load", "--loads", "5"],
         ["bench_reads"],
+        ["bench_mixed"],
     ],
     "quick": [
         ["bench_intake", "--quick"],
@@ -40,6 +41,7 @@ PLANS: dict[str, list[list[str]]] = {
         ["bench_sessions", "--sessions", "100", "--tap-window", "20"],
         ["bench_first_load", "--loads", "2"],
         ["bench_reads", "--quick"],
+        ["bench_mixed", "--quick"],
     ],
 }
 
