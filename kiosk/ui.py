@@ -5,6 +5,7 @@ from __future__ import annotations
 import flet as ft
 
 from rapport.core.i18n import t
+from rapport.ui import ui_theme
 
 TAP_MIN = 56  # comfortably above the 48 px minimum tap target
 FACES = {
@@ -14,10 +15,8 @@ FACES = {
     4: (ft.Icons.SENTIMENT_SATISFIED, "#2E7D32"),
     5: (ft.Icons.SENTIMENT_VERY_SATISFIED, "#1B5E20"),
 }
-INK = "#1A1C1E"
-MUTED = "#44474E"
-SURFACE = "#F5F7FA"
-ACCENT = "#1E4E8C"  # the theme's seed: icons, links and messages on white or SURFACE
+# Text and background colours come from the shared theme (tests/unit/test_contrast.py measures them).
+INK, MUTED, SURFACE, ACCENT = ui_theme.INK, ui_theme.MUTED, ui_theme.SURFACE, ui_theme.ACCENT
 
 
 def is_narrow(page: ft.Page) -> bool:

@@ -1,4 +1,9 @@
-"""Look shared by the kiosk and admin apps: the bundled CJK font and a calm colour scheme."""
+"""Look shared by the kiosk and admin apps: the bundled CJK font and a calm colour scheme.
+
+Every colour text is drawn in is named here, and Flutter's own text colours (a button's words, a
+field's label, its counter and hint, an error) are pinned to them in the colour scheme instead of
+being derived from the seed, so tests/unit/test_contrast.py can measure each against the
+backgrounds it sits on (WCAG 2.x: at least 4.5:1; docs/ACCESSIBILITY.md)."""
 
 from __future__ import annotations
 
@@ -8,11 +13,37 @@ from rapport.core.context import FONT_FAMILY
 
 FONT_FILE = "fonts/NotoSansSC-Rapport-Regular.otf"
 
+# Text colours.
+INK = "#1A1C1E"  # body text and titles (Material 3's on-surface)
+MUTED = "#44474E"  # secondary text, field labels, counters and hints (Material 3's on-surface-variant)
+ACCENT = "#1E4E8C"  # the seed: buttons' words, links, messages that something worked
+ERROR = "#B3261E"  # what went wrong, a field to fix
+# Backgrounds text is drawn on (the lightest first).
+WHITE = "#FFFFFF"  # cards, buttons, the header
+SURFACE = "#F5F7FA"  # the page
+SELECTED = "#DCE3F0"  # a selected tab, an avatar
+BACKGROUNDS = (WHITE, SURFACE, SELECTED)
+TEXT_COLOURS = {"ink": INK, "muted": MUTED, "accent": ACCENT, "error": ERROR}
+
+
+def color_scheme() -> ft.ColorScheme:
+    """The seed's scheme, with the roles Flutter draws text in pinned to the colours above."""
+    return ft.ColorScheme(
+        primary=ACCENT,
+        on_primary=WHITE,
+        on_surface=INK,
+        on_surface_variant=MUTED,
+        error=ERROR,
+        on_error=WHITE,
+    )
+
 
 def apply_theme(page: ft.Page, title: str) -> None:
     # Without a bundled CJK font, Flutter web draws Chinese as boxes when offline.
     page.fonts = {FONT_FAMILY: FONT_FILE}
-    page.theme = ft.Theme(font_family=FONT_FAMILY, color_scheme_seed="#1E4E8C", use_material3=True)
+    page.theme = ft.Theme(
+        font_family=FONT_FAMILY, color_scheme_seed=ACCENT, color_scheme=color_scheme(), use_material3=True
+    )
     page.theme_mode = ft.ThemeMode.LIGHT
     page.title = title
     page.padding = 0
