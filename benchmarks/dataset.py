@@ -14,6 +14,16 @@ Why it is built this way:
   case for the month figures.
 * The file is cached under ``$RAPPORT_BENCH_DIR`` keyed by (N, seed) and reused between runs; it is
   written under a temporary name and renamed at the end, so an interrupted run leaves no half file.
+
+On PostgreSQL (``RAPPORT_BENCH_DATABASE_URL``, :func:`ensure_pg_dataset`) the same region is a schema of
+that database per (N, seed), ``rapport_bench_2m`` for 2,000,000 ratings: made by Alembic (the app's
+migrations, on a URL whose ``search_path`` is the schema), then filled with ``COPY`` from the cached
+SQLite file, every table, so both databases hold the same rows. The rating table's secondary indexes
+are dropped during the load and rebuilt from their own DDL, the id sequences are moved past the
+loaded ids, and ``VACUUM ANALYZE`` runs at the end: what autovacuum does to a table after a bulk load
+on its own within a minute or so, done here at once so every run measures the same planner
+statistics. The schema is marked complete (a comment on it) only at the end, so an interrupted load
+is redone; nothing outside the benchmark's schemas is touched.
 """
 
 from __future__ import annotations
@@ -47,14 +57,15 @@ _TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DATETIME on SQLite
 
 @dataclass(frozen=True)
 class Dataset:
-    path: Path
+    path: Path  # the SQLite file (on PostgreSQL: the file the schema was loaded from)
     ratings: int
     seed: int
     now: datetime = NOW
+    pg_url: str | None = None  # on PostgreSQL: the URL whose search_path is the dataset's schema
 
     @property
     def url(self) -> str:
-        return f"sqlite:///{self.path}"
+        return self.pg_url or f"sqlite:///{self.path}"
 
 
 def dataset_path(ratings: int, seed: int) -> Path:
@@ -77,6 +88,158 @@ def ensure_dataset(ratings: int, seed: int = 1, *, quiet: bool = False) -> Datas
     else:
         upgrade_schema(path.parent)  # a file cached by an older version gets the newer tables
     return Dataset(path, ratings, seed)
+
+
+# ---------------------------------------------------------------------------------------------------
+# PostgreSQL
+
+BENCH_DATABASE_URL = os.environ.get("RAPPORT_BENCH_DATABASE_URL", "")
+_DONE = "rapport benchmark dataset, complete"
+
+
+def on_postgres() -> bool:
+    """Whether the benchmarks that can run on PostgreSQL should (``RAPPORT_BENCH_DATABASE_URL``)."""
+    return BENCH_DATABASE_URL.startswith("postgresql")
+
+
+def pg_schema(ratings: int, seed: int = 1) -> str:
+    size = next(
+        (
+            f"{ratings // unit}{suffix}"
+            for unit, suffix in ((1_000_000, "m"), (1_000, "k"))
+            if ratings % unit == 0
+        ),
+        str(ratings),
+    )
+    return f"rapport_bench_{size}" + (f"_s{seed}" if seed != 1 else "")
+
+
+def schema_url(schema: str, base: str = "") -> str:
+    """``base`` (default: RAPPORT_BENCH_DATABASE_URL) with every connection's search_path set to
+    ``schema`` (libpq's ``options``), so the app's unqualified table names land there."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base or BENCH_DATABASE_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False)
+
+
+def libpq(url: str) -> str:
+    """A SQLAlchemy ``postgresql+psycopg://`` URL as the libpq URI psycopg.connect takes."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def migrate(url: str) -> None:
+    """The app's migrations on ``url`` (rapport/core/migrate.py ``upgrade`` as it runs them on
+    PostgreSQL). Not ``upgrade`` itself: it hands the URL to Alembic's configparser, which refuses
+    the ``%`` of an encoded ``options`` (or of an encoded password): "invalid interpolation syntax"."""
+    from alembic import command
+
+    from rapport.core.db import Database
+    from rapport.core.migrate import alembic_config_for_scripts
+
+    db = Database.from_url(url)
+    cfg = alembic_config_for_scripts()
+    with db.engine.connect() as connection, connection.begin():
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")
+    db.dispose()
+
+
+def fresh_schema(schema: str) -> str:
+    """An empty schema made by the app's migrations (dropped first if it exists); its URL."""
+    import psycopg
+
+    if not schema.startswith("rapport_bench_"):
+        raise ValueError(f"not a benchmark schema: {schema}")
+    with psycopg.connect(libpq(BENCH_DATABASE_URL), autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    url = schema_url(schema)
+    migrate(url)
+    return url
+
+
+def ensure_pg_dataset(ratings: int, seed: int = 1, *, quiet: bool = False) -> Dataset:
+    """The region of (ratings, seed) as a schema of RAPPORT_BENCH_DATABASE_URL, loaded from the
+    cached SQLite file when it is missing or incomplete; brought up to date with the migrations."""
+    import psycopg
+
+    source = ensure_dataset(ratings, seed, quiet=quiet)
+    schema = pg_schema(ratings, seed)
+    with psycopg.connect(libpq(BENCH_DATABASE_URL), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = %s", (schema,)
+        ).fetchone()
+    url = schema_url(schema)
+    if row is None or not (row[0] or "").startswith(_DONE):
+        started = time.monotonic()
+        if not quiet:
+            print(f"   loading {ratings:,} ratings into PostgreSQL schema {schema} ...", flush=True)
+        fresh_schema(schema)
+        _copy_into(source.path, url, schema)
+        if not quiet:
+            print(f"   loaded in {time.monotonic() - started:.0f} s", flush=True)
+    else:
+        migrate(url)  # a schema cached by an older version gets the newer tables
+    return Dataset(source.path, ratings, seed, pg_url=url)
+
+
+def _copy_into(sqlite_path: Path, url: str, schema: str) -> None:
+    """Every table of the SQLite file into the (migrated, empty) schema, with COPY."""
+    import psycopg
+
+    lite = sqlite3.connect(sqlite_path)
+    tables = [
+        name
+        for (name,) in lite.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+            " AND name != 'alembic_version'"
+        )
+    ]
+    with psycopg.connect(libpq(url)) as conn:
+        present = {
+            r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,))
+        }
+        tables = [t for t in tables if t in present]
+        # The migrations may have seeded rows (the catalogue): the file's rows replace them.
+        conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
+        indexes = conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes i WHERE schemaname = %s AND tablename = 'rating'"
+            " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)",
+            (schema,),
+        ).fetchall()
+        for name, _sql in indexes:
+            conn.execute(f'DROP INDEX "{name}"')
+        conn.execute("SET session_replication_role = replica")  # no FK triggers during the load
+        for table in tables:
+            columns = [c[1] for c in lite.execute(f'PRAGMA table_info("{table}")')]
+            names = ", ".join(f'"{c}"' for c in columns)
+            cursor = lite.execute(f'SELECT {names} FROM "{table}"')
+            with conn.cursor().copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+                while batch := cursor.fetchmany(50_000):
+                    for row in batch:
+                        copy.write_row(row)
+        conn.execute("SET session_replication_role = DEFAULT")
+        for _name, sql in indexes:
+            conn.execute(sql)
+        serials = conn.execute(
+            "SELECT table_name, pg_get_serial_sequence(format('%%I', table_name), 'id')"
+            " FROM information_schema.columns WHERE table_schema = %s AND column_name = 'id'",
+            (schema,),
+        ).fetchall()
+        for table, seq in serials:
+            if seq:
+                conn.execute(
+                    f"SELECT setval('{seq}', COALESCE((SELECT max(id) FROM \"{table}\"), 0) + 1, false)"
+                )
+        conn.commit()
+    lite.close()
+    with psycopg.connect(libpq(url), autocommit=True) as conn:
+        for table in tables:
+            conn.execute(f'VACUUM ANALYZE "{table}"')
+        conn.execute(f"COMMENT ON SCHEMA \"{schema}\" IS '{_DONE}'")
 
 
 def _ts(at: datetime) -> str:
