@@ -22,6 +22,16 @@
    at saturation. For information, a second phase sends ratings at a steady ``--http-rate`` (default
    50/s: a region of 500 counters at its busiest sees a few a second) and prints that latency.
 
+PostgreSQL: with ``RAPPORT_BENCH_DATABASE_URL=postgresql+psycopg://...`` both parts run there instead.
+1. compares the service with raw ``psycopg``: one connection, one ``INSERT`` of the same columns and
+   values per transaction (``commit()`` each, ``synchronous_commit`` as the server has it: printed),
+   in the same alternating blocks; the same rating table, so the same indexes. ``--preload 0`` is a
+   fresh schema ``rapport_bench_intake`` made by the migrations; ``--preload N`` is the generated
+   region's cached schema (benchmarks/dataset.py ``ensure_pg_dataset``), into which the benchmark's
+   branch, counter, person and tablet are added and from which they and their ratings are deleted
+   again at the end. 2. runs ``rapport serve`` on a fresh schema ``rapport_bench_http``
+   (``RAPPORT_DATABASE_URL`` and libpq's ``PGOPTIONS`` for the search_path).
+
     python -m benchmarks.bench_intake                 # full
     python -m benchmarks.bench_intake --quick         # small
 """
@@ -41,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import BENCH_DIR, Report, header, percentile, running_server, seed_org, upgrade_schema
+from benchmarks.dataset import on_postgres
 
 RATIO_TARGET = 0.5
 BLOCK = 25  # ratings per path before switching to the other one
@@ -173,6 +184,109 @@ def service_vs_raw(report: Report, *, preload: int, rounds: int, per_round: int,
 
 
 # ---------------------------------------------------------------------------------------------------
+# 1b. Service layer vs raw psycopg (RAPPORT_BENCH_DATABASE_URL)
+
+PG_RAW_INSERT = (
+    RAW_INSERT.replace("?", "%s")
+    .replace("%s, 0, NULL, 1, NULL, 0)", "%s, false, NULL, true, NULL, false)")
+    .replace("'[]'", "'[]'::json")
+)
+BENCH_BRANCH = "BR00"  # the branch seed_org makes (the generated region's are R00..R19)
+
+
+def _pg_raw_round(conn: Any, n: int, staff: int, counter: int, branch: int, tag: str) -> float:
+    from datetime import UTC, datetime
+
+    t0 = time.perf_counter()
+    for i in range(n):
+        now = datetime.now(UTC).replace(tzinfo=None)
+        conn.execute(
+            PG_RAW_INSERT, (uuid.uuid4(), f"raw-{tag}-{i}", "x" * 64, staff, counter, branch, 4, now)
+        )
+        conn.commit()
+    return n / (time.perf_counter() - t0)
+
+
+def _drop_bench_org(url: str) -> None:
+    """The benchmark's branch, with its counter, person, tablet, duty and ratings, out of the schema
+    again (also what an interrupted run left behind): the cached region stays as generated."""
+    import psycopg
+
+    from benchmarks.dataset import libpq
+
+    with psycopg.connect(libpq(url)) as conn:
+        row = conn.execute("SELECT id FROM branch WHERE code = %s", (BENCH_BRANCH,)).fetchone()
+        if row is None:
+            return
+        b = row[0]
+        counters = "(SELECT id FROM counter WHERE branch_id = %(b)s)"
+        for sql in (
+            "DELETE FROM rating WHERE branch_id = %(b)s",
+            f"DELETE FROM duty WHERE counter_id IN {counters}",
+            f"DELETE FROM device WHERE counter_id IN {counters}",
+            "DELETE FROM staff WHERE branch_id = %(b)s",
+            "DELETE FROM counter WHERE branch_id = %(b)s",
+            "DELETE FROM branch WHERE id = %(b)s",
+        ):
+            conn.execute(sql, {"b": b})
+
+
+def service_vs_raw_pg(report: Report, *, preload: int, rounds: int, per_round: int, seed: int) -> None:
+    import psycopg
+
+    from benchmarks.dataset import ensure_pg_dataset, fresh_schema, libpq
+    from rapport.core.db import Database
+
+    url = ensure_pg_dataset(preload, seed).url if preload else fresh_schema("rapport_bench_intake")
+    _drop_bench_org(url)
+    db = Database.from_url(url)
+    try:
+        org = seed_org(db, branches=1, counters_per_branch=1, staff_per_branch=1, devices=1)
+        branch, counter, staff = org.branch_ids[0], org.counter_ids[0], org.staff_ids[0]
+        token = org.devices[0][2]
+        ctx = _context(db)
+        with psycopg.connect(libpq(url)) as con:
+            durable = con.execute("SHOW synchronous_commit").fetchone()
+            con.rollback()
+            print(f"     synchronous_commit = {durable[0] if durable else '?'}", flush=True)
+            _pg_raw_round(con, 50, staff, counter, branch, "warm")
+            _service_round(ctx, 50, token, "warm")
+            raw, svc, dev, ratios = [], [], [], []
+            for r in range(rounds):
+                spent = {"raw": 0.0, "svc": 0.0, "dev": 0.0}
+                for b in range(per_round // BLOCK):
+                    tag = f"{r}-{b}"
+                    spent["raw"] += BLOCK / _pg_raw_round(con, BLOCK, staff, counter, branch, tag)
+                    spent["svc"] += BLOCK / _service_round(ctx, BLOCK, token, tag)
+                    if b % 2 == 0:
+                        spent["dev"] += BLOCK / _session_round(db, BLOCK, staff, counter, branch, tag)
+                done = per_round // BLOCK * BLOCK
+                raw.append(done / spent["raw"])
+                svc.append(done / spent["svc"])
+                dev.append((per_round // BLOCK + 1) // 2 * BLOCK / spent["dev"])
+                ratios.append(svc[-1] / raw[-1])
+                print(
+                    f"     round {r + 1}/{rounds}: raw {raw[-1]:,.0f}/s  service {svc[-1]:,.0f}/s "
+                    f"(ratio {ratios[-1]:.2f})  submit_rating in a session {dev[-1]:,.0f}/s",
+                    flush=True,
+                )
+    finally:
+        db.dispose()
+        if preload:
+            _drop_bench_org(url)
+    at = f"@{preload:,}"
+    report.add(f"raw psycopg durable inserts {at}", statistics.median(raw), "/s")
+    report.add(f"service layer (kiosk submit_tap) durable intake {at}", statistics.median(svc), "/s")
+    report.add(f"submit_rating in an ORM session (phone, hotline) {at}", statistics.median(dev), "/s")
+    report.add(
+        f"service / raw psycopg ratio {at} (median of rounds)",
+        statistics.median(ratios),
+        "x",
+        (">=", RATIO_TARGET),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
 # 2. HTTP intake
 
 
@@ -264,12 +378,22 @@ def http_intake(report: Report, *, total: int, paced_rate: float) -> None:
 
     work = Path(tempfile.mkdtemp(prefix="rapport-http-", dir=BENCH_DIR))
     try:
-        upgrade_schema(work)
-        db = Database.from_url(f"sqlite:///{work / 'rapport.db'}")
+        env: dict[str, str] = {}
+        if on_postgres():
+            from benchmarks.dataset import BENCH_DATABASE_URL, fresh_schema
+
+            schema = "rapport_bench_http"
+            db = Database.from_url(fresh_schema(schema))
+            # The server's URL without the search_path option (its migrations hand the URL to
+            # configparser, which refuses a "%"): libpq takes the search_path from PGOPTIONS.
+            env = {"RAPPORT_DATABASE_URL": BENCH_DATABASE_URL, "PGOPTIONS": f"-csearch_path={schema}"}
+        else:
+            upgrade_schema(work)
+            db = Database.from_url(f"sqlite:///{work / 'rapport.db'}")
         # 32 tablets at 32 counters of 4 branches, each with someone on duty.
         org = seed_org(db, branches=4, counters_per_branch=8, staff_per_branch=8, devices=CLIENTS)
         tokens = [token for _d, _c, token in org.devices]
-        with running_server(work) as server:
+        with running_server(work, env=env) as server:
             asyncio.run(
                 _http_load(server.url, tokens, 64, prefix="warm")
             )  # warm-up (connections, imports, caches)
@@ -334,12 +458,19 @@ def main() -> int:
     total = args.http_total or (1000 if args.quick else 5000)
     preloads = args.preload or [0]
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    pg = on_postgres()
+    database = "PostgreSQL" if pg else "SQLite"
     header(
-        "bench_intake: rating intake", rounds=rounds, per_round=per_round, preload=preloads, http_total=total
+        f"bench_intake: rating intake on {database}",
+        rounds=rounds,
+        per_round=per_round,
+        preload=preloads,
+        http_total=total,
     )
     report = Report(
-        "bench_intake",
+        "bench_intake_pg" if pg else "bench_intake",
         {
+            "database": database,
             "rounds": rounds,
             "per_round": per_round,
             "preload": preloads,
@@ -348,8 +479,10 @@ def main() -> int:
         },
     )
     for preload in preloads:
-        print(f"-- service layer vs raw sqlite3, {preload:,} ratings already stored", flush=True)
-        service_vs_raw(report, preload=preload, rounds=rounds, per_round=per_round, seed=args.seed)
+        raw = "raw psycopg" if pg else "raw sqlite3"
+        print(f"-- service layer vs {raw}, {preload:,} ratings already stored", flush=True)
+        compare = service_vs_raw_pg if pg else service_vs_raw
+        compare(report, preload=preload, rounds=rounds, per_round=per_round, seed=args.seed)
     if not args.skip_http:
         print(f"-- HTTP: {total:,} ratings from {CLIENTS} concurrent clients", flush=True)
         http_intake(report, total=total, paced_rate=args.http_rate)
