@@ -3,7 +3,7 @@
 The mode is applied once, at the root: after a screen is built the app hands its control tree to
 ``enlarge``, which multiplies every text size (an explicit ``size``, a field's text and labels, or
 Flutter's default when none is given), every icon and avatar, and the height of every button and
-chip (so bigger words never clip in a fixed-height button), and darkens any text colour whose
+tappable box (so bigger words never clip in a fixed-height button), and darkens any text colour whose
 contrast on the kiosk's light surface is below CONTRAST_MIN. Screens keep their own sizes and know
 nothing of the mode, except welcome (the toggle, a simpler one-column layout) and the thank-you
 countdown, which in this mode never runs out before the policy's idle time.
@@ -37,7 +37,8 @@ _FIELD_STYLES = {"label_style": DEFAULT_FIELD_TEXT, "hint_style": DEFAULT_FIELD_
                  "helper_style": DEFAULT_FIELD_SMALL, "counter_style": DEFAULT_FIELD_SMALL,
                  "error_style": DEFAULT_FIELD_SMALL}  # fmt: skip
 _BUTTONS = (ft.Button, ft.TextButton, ft.OutlinedButton)
-_TAPPABLE = (*_BUTTONS, ft.FilledButton, ft.IconButton, ft.Chip)
+# A chip is left at its height (TAP_MIN): its one line of larger words still fits, without gaps.
+_TAPPABLE = (*_BUTTONS, ft.FilledButton, ft.IconButton)
 
 
 def _tappable(control: ft.BaseControl) -> bool:
