@@ -6,6 +6,9 @@ any of them missed a target or failed.
 
     python -m benchmarks.run full     # the targets at full size, plus the 200k / 10M growth figures
     python -m benchmarks.run quick    # small sizes, a few minutes: a smoke test of the benchmarks
+
+With RAPPORT_BENCH_DATABASE_URL set, bench_intake and bench_dashboard run on that PostgreSQL database
+(benchmarks/README.md, "On PostgreSQL"); the others stay on SQLite.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import sys
 import time
 
 from benchmarks.common import BENCH_DIR, REPO, machine
+from benchmarks.dataset import on_postgres
 
 PLANS: dict[str, list[list[str]]] = {
     "full": [
@@ -55,6 +59,8 @@ def main() -> int:
     where = BENCH_DIR / "results"
     print(f"Rapport benchmarks ({plan}): {m['date']}, commit {m['commit']}, {m['cores']} cores,", end=" ")
     print(f"{m['mem_gib']} GiB, load {m['load']}; results in {where}", flush=True)
+    if on_postgres():
+        print("bench_intake and bench_dashboard on PostgreSQL (RAPPORT_BENCH_DATABASE_URL)", flush=True)
     outcome = []
     started = time.monotonic()
     for name, *args in PLANS[plan]:
