@@ -15,7 +15,7 @@ import flet as ft
 
 from admin import backend
 from admin.screens import extension_panel
-from admin.screens.common import INK, MUTED, TAP, due_label, named_dropdown, severity_badge
+from admin.screens.common import INK, MUTED, TAP, due_label, is_narrow, named_dropdown, severity_badge
 from admin.screens.errors import message_for
 from models.auth import SessionExpired
 from models.cases import About, Finding
@@ -125,6 +125,10 @@ def build(app: AdminHost) -> ft.Control:
     else:
         contact.append(ft.Text(t(locale, "admin.detail.no_contact"), color=MUTED))
     draft = v.draft  # what was typed before a step was refused: kept, not lost
+    # On a phone the pickers take the whole width (their labels fit on one line) and each step of the
+    # timeline is a time and what happened over the who and the note, not three narrow columns.
+    narrow = is_narrow(app)
+    picker_width = max(160, (app.page.width or 0) - 32) if narrow else 240
     # The finding and what it is about, in the words of a 差评 case (models/cases.py).
     named = {
         name: named_dropdown(
@@ -133,7 +137,7 @@ def build(app: AdminHost) -> ft.Control:
             [(w, t(locale, f"{words}.{w}")) for w in choices],
             key=name,
             on_select=on_pick,
-            width=240,
+            width=picker_width,
         )
         for name, words, choices in (("finding", "cases.outcome", Finding), ("about", "cases.about", About))
     }
@@ -227,26 +231,7 @@ def build(app: AdminHost) -> ft.Control:
         )
         if shown
     ]
-    timeline: list[ft.Control] = [
-        ft.Row(
-            [
-                ft.Text(fmt_datetime(locale, e.at), size=14, color=MUTED, width=180),
-                ft.Text(t(locale, f"status.event.{e.kind}"), size=15, color=INK, width=150),
-                ft.Text(
-                    " · ".join(
-                        x
-                        for x in (e.actor, e.note, t(locale, "admin.detail.public") if e.public else "")
-                        if x
-                    ),
-                    size=14,
-                    color=MUTED,
-                    expand=True,
-                ),
-            ],
-            vertical_alignment=ft.CrossAxisAlignment.START,
-        )
-        for e in d.events
-    ]
+    timeline = [_timeline_step(locale, e, narrow) for e in d.events]
     where = t(
         locale,
         "admin.detail.where",
@@ -324,3 +309,19 @@ def build(app: AdminHost) -> ft.Control:
         horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
     )
     return ft.Container(content=body, padding=16, expand=True)
+
+
+def _timeline_step(locale: str, e: Any, narrow: bool) -> ft.Control:
+    """One event of the timeline: when, what, and who with the note (and whether the customer sees it)."""
+    when = ft.Text(fmt_datetime(locale, e.at), size=14, color=MUTED, width=None if narrow else 180)
+    what = ft.Text(t(locale, f"status.event.{e.kind}"), size=15, color=INK, width=None if narrow else 150)
+    rest = " · ".join(x for x in (e.actor, e.note, t(locale, "admin.detail.public") if e.public else "") if x)
+    if narrow:
+        lines: list[ft.Control] = [ft.Row([when, what], wrap=True, spacing=12)]
+        if rest:
+            lines.append(ft.Text(rest, size=14, color=MUTED))
+        return ft.Column(lines, spacing=2)
+    return ft.Row(
+        [when, what, ft.Text(rest, size=14, color=MUTED, expand=True)],
+        vertical_alignment=ft.CrossAxisAlignment.START,
+    )

@@ -9,7 +9,7 @@ import flet as ft
 
 from admin import backend
 from admin.screens import cases
-from admin.screens.common import INK, MUTED, TAP, due_label, severity_badge
+from admin.screens.common import INK, MUTED, TAP, due_label, is_narrow, severity_badge
 from models.auth import SessionExpired
 from rapport.core.i18n import fmt_datetime, pick, t
 
@@ -128,7 +128,8 @@ def build(app: AdminHost) -> ft.Control:
                 label=t(locale, "admin.queue.search"),
                 value=v.text,
                 key="filter-text",
-                width=280,
+                # On a phone the whole width, so its label (longer in English) stays on one line.
+                width=max(200, (app.page.width or 0) - 32) if is_narrow(app) else 280,
                 on_submit=on_text,
                 on_blur=on_text,
             ),
@@ -138,6 +139,9 @@ def build(app: AdminHost) -> ft.Control:
         run_spacing=8,
     )
     cards: list[ft.Control] = []
+    # On a phone the status goes to the second line, leaving the first to the category's name (whole
+    # words, not "Clear expla / nations" squeezed beside "Awaiting customer").
+    narrow = is_narrow(app)
     for row in matching(v.rows, severity=severity, needle=needle):
         clock, at = row.next_due()
         due, overdue = due_label(locale, at, now, clock)
@@ -173,11 +177,19 @@ def build(app: AdminHost) -> ft.Control:
                                     color=INK,
                                     expand=True,
                                 ),
-                                ft.Text(t(locale, f"admin.state.{row.status}"), color=MUTED),
+                                ft.Text(
+                                    t(locale, f"admin.state.{row.status}"), color=MUTED, visible=not narrow
+                                ),
                             ],
                             wrap=False,
                         ),
-                        ft.Text(where, color=MUTED, size=14),
+                        ft.Row(
+                            [
+                                ft.Text(where, color=MUTED, size=14, expand=True),
+                                ft.Text(t(locale, f"admin.state.{row.status}"), color=MUTED, visible=narrow),
+                            ],
+                            vertical_alignment=ft.CrossAxisAlignment.START,
+                        ),
                         ft.Row(
                             [
                                 ft.Text(

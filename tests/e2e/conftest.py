@@ -526,3 +526,36 @@ def ax_names(page) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
         if name:
             out.append((role, name))
     return out
+
+
+# -- the admin app on a phone (issue 19) ---------------------------------------------------------
+
+TOO_WIDE_JS = """() => {
+  const right = window.innerWidth;
+  const name = e => (e.getAttribute('aria-label') || e.textContent || e.id || '').trim().slice(0, 60);
+  const wide = [...document.querySelectorAll('flt-semantics')]
+    .map(e => [e, e.getBoundingClientRect()])
+    .filter(([e, r]) => r.width > 0 && r.height > 0 && (r.right > right + 1 || r.left < -1))
+    .map(([e, r]) => `${name(e)} [${Math.round(r.left)}..${Math.round(r.right)}]`);
+  return {scroll: document.documentElement.scrollWidth, inner: right, wide: wide};
+}"""
+
+
+def assert_fits_width(page, where: str) -> None:  # type: ignore[no-untyped-def]
+    """Nothing on screen is wider than the window: the document does not scroll sideways and no node
+    of Flutter's semantics tree reaches past the window's left or right edge. The second is the check
+    that counts, as Flutter draws on a canvas the size of the window whatever it holds; nodes above or
+    below the window (a long list) are fine."""
+    found = page.evaluate(TOO_WIDE_JS)
+    assert found["scroll"] <= found["inner"], f"{where}: the page scrolls sideways ({found})"
+    assert not found["wide"], f"{where}: wider than the {found['inner']} px window: {found['wide']}"
+
+
+def open_section(page, name: str, more: str = "更多") -> None:  # type: ignore[no-untyped-def]
+    """Open an admin section by its name at any width: its tab, or on a phone its entry in the bottom
+    bar, or More (``more``, in the screen's language) and then its entry in the sheet."""
+    entry = button(page, name)
+    if not entry.count():
+        button(page, more).click()
+        entry.first.wait_for()
+    entry.first.click()

@@ -36,6 +36,7 @@ from tests.e2e.conftest import (
     into_view,
     log_tail,
     open_page,
+    open_section,
     pick,
     reveal,
     screenshot,
@@ -159,8 +160,8 @@ def test_an_admin_sets_the_calendar_and_preset_and_the_customer_is_promised_the_
     # The branch's calendar as a supervisor reads it on a phone, in English.
     phone = open_page(browser, server.url + "/admin", "phone")
     try:
-        sign_in_admin(phone, "sup.renmin", "demo-sup.renmin", button(phone, "规则设置"))
-        button(phone, "规则设置").click(timeout=15_000)
+        sign_in_admin(phone, "sup.renmin", "demo-sup.renmin", button(phone, "投诉处理"))
+        open_section(phone, "规则设置")  # on a supervisor's phone, under 更多
         phone.get_by_text("评价终端", exact=True).wait_for()  # the section is there before the switch
         icon_button(phone, "English").click()
         phone.get_by_text("Kiosk", exact=True).wait_for()

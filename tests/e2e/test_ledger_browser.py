@@ -38,6 +38,7 @@ from tests.e2e.conftest import (
     icon_button,
     log_tail,
     open_page,
+    open_section,
     screenshot,
     sign_in_admin,
     type_multiline,
@@ -240,7 +241,7 @@ def test_2_a_counter_tablet_names_the_service_star(server, browser, last_month):
 def test_3_the_leaderboard_opens_a_personal_file(server, browser, last_month, size):  # type: ignore[no-untyped-def]
     page = sign_in(browser, server, size)
     try:
-        button(page, "人员排行").click()
+        open_section(page, "人员排行")  # a tab, or under 更多 on a phone
         page.get_by_text("服务排行榜", exact=True).wait_for()
         page.get_by_text(re.compile(r"^公平得分的算法")).wait_for()
         # Last month, whose ratings at the branch are the fixture's: 王芳 first, 李娜 second.
@@ -274,7 +275,7 @@ def test_3_the_leaderboard_opens_a_personal_file(server, browser, last_month, si
         page.mouse.move(0, 0)
         screenshot(page, f"admin-leaderboard-{size}-en")
         if size == "phone":
-            button(page, "Ledger").click()
+            open_section(page, "Ledger", more="More")
             page.get_by_text("Monthly evaluation", exact=True).wait_for()
             page.mouse.move(0, 0)
             screenshot(page, "admin-ledger-phone-en")

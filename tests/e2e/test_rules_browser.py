@@ -18,6 +18,7 @@ from tests.e2e.conftest import (
     icon_button,
     log_tail,
     open_page,
+    open_section,
     screenshot,
     sign_in_admin,
     type_into,
@@ -115,8 +116,8 @@ def test_the_rules_on_a_phone_in_both_languages(server, browser):  # type: ignor
 def test_a_supervisor_reads_the_rules_of_the_branch_but_cannot_change_them(server, browser):  # type: ignore[no-untyped-def]
     page = open_page(browser, server.url + "/admin", "phone")
     try:
-        sign_in_admin(page, "sup.renmin", "demo-sup.renmin", button(page, "规则设置"))
-        button(page, "规则设置").click(timeout=15_000)
+        sign_in_admin(page, "sup.renmin", "demo-sup.renmin", button(page, "投诉处理"))
+        open_section(page, "规则设置")  # on a supervisor's phone, under 更多
         page.get_by_text("适用范围：人民路支行", exact=True).wait_for()
         page.get_by_text("您可以查看本支行的规则；只有管理员可以修改。", exact=True).wait_for()
         field = page.get_by_label("无操作自动返回首页", exact=True)
