@@ -21,6 +21,7 @@ from rapport.core.context import AppContext
 
 ClauseLabel = Clause  # the name this module's data used before admin/labels.py
 
+
 @dataclass(frozen=True)
 class DashboardData:
     now: datetime

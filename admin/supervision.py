@@ -44,6 +44,7 @@ class StaffOption:
 
 ClauseOption = Clause  # a clause an inspection may cite (admin/labels.py)
 
+
 @dataclass(frozen=True)
 class TaskRow:
     id: int
@@ -140,11 +141,7 @@ def inspection_clauses(ctx: AppContext, token: str) -> list[ClauseOption]:
         rows = session.exec(
             select(ConductClause).where(ConductClause.active).order_by(col(ConductClause.sort_order))
         ).all()
-        return [
-            Clause.of(c)
-            for c in rows
-            if c.rateable or c.section == "2" or c.section.startswith("2.")
-        ]
+        return [Clause.of(c) for c in rows if c.rateable or c.section == "2" or c.section.startswith("2.")]
 
 
 def my_spot_checks(ctx: AppContext, token: str) -> list[TaskRow]:
