@@ -182,7 +182,7 @@ def test_an_admin_sets_the_calendar_and_preset_and_the_customer_is_promised_the_
         tap_face(kiosk, "不满意", "哪些方面需要改进？", server)
         button(kiosk, "我要正式投诉").click()
         kiosk.get_by_text("投诉类别").wait_for()
-        pick(kiosk, "主动高效")
+        pick(kiosk, "等太久了")  # the customers' words for 2.2.3 主动高效
         type_multiline(kiosk, DESCRIPTION, "办业务要求的材料前后说法不一，跑了三趟。")
         button(kiosk, "提交投诉").click()
         kiosk.get_by_text("我们已收到您的投诉").wait_for()
