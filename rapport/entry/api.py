@@ -251,8 +251,18 @@ async def _send_json(
     await send({"type": "http.response.body", "body": body})
 
 
+# Methods of the API's other paths (under /api/v1), for the 405 of any other method; ratings answer their
+# own (RatingsEndpoint). The description is served by rapport/entry/server.py.
+ALLOWED_METHODS = {"/complaints": "POST", "/openapi.json": "GET"}
+ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
 def build_router(ctx: AppContext) -> APIRouter:
-    """The API's other endpoints (``POST /api/v1/ratings`` is :class:`RatingsEndpoint`)."""
+    """The API's other endpoints (``POST /api/v1/ratings`` is :class:`RatingsEndpoint`), and the API's
+    own answer to any other request under /api/v1: 405 for another method of a known path, 404 for an
+    unknown path, with the error body. Without it the kiosk app mounted at / answered them (its page
+    with a 200 for a GET, Starlette's ``{"detail": ...}`` with its own Allow for the rest). Include it
+    after any other route under /api/v1, since its last route takes every path."""
     router = APIRouter()
 
     @router.post("/complaints", status_code=201)
@@ -267,6 +277,14 @@ def build_router(ctx: AppContext) -> APIRouter:
             return JSONResponse(body, status_code=status)
         except ApiError as err:
             return err.response()
+
+    @router.api_route("/{path:path}", methods=ANY_METHOD, include_in_schema=False)
+    async def elsewhere(path: str) -> JSONResponse:
+        allowed = ALLOWED_METHODS.get(f"/{path}")
+        if allowed is None:
+            return ApiError(404, "not_found", "no such endpoint; see /api/v1/openapi.json").response()
+        err = ApiError(405, "method_not_allowed", f"use {allowed} here")
+        return JSONResponse(err.body(), status_code=405, headers={"Allow": allowed})
 
     return router
 
