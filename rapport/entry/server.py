@@ -26,6 +26,7 @@ from rapport.core.logs import RequestLog
 from rapport.core.migrate import current_revision, head_revision
 from rapport.core.origin import OriginCheck
 from rapport.entry.api import RatingsEndpoint, build_router
+from rapport.entry.openapi import OPENAPI_PATH, openapi_document
 from rapport.usecases.scheduler import Background
 
 # A customer's session is short; a disconnected one should not linger for Flet's default hour.
@@ -38,9 +39,18 @@ def create_app(ctx: AppContext, *, scheduler: bool = True) -> flet_fastapi.FastA
     background = Background(ctx, scheduler=scheduler)
 
     app = flet_fastapi.FastAPI(
-        title="Rapport", docs_url=None, redoc_url=None, openapi_url="/api/v1/openapi.json",
+        title="Rapport", docs_url=None, redoc_url=None, openapi_url=None,
         on_startup=[background.start], on_shutdown=[background.stop],
     )  # fmt: skip
+    # The API's description is written by hand (rapport/entry/openapi.py), not FastAPI's generated one:
+    # that would list only the framework's own routes, not the ratings endpoint in front of it. Its
+    # route comes before the API's router, whose last route answers every other path under /api/v1.
+    description = openapi_document(ctx.settings.effective_public_url)
+
+    @app.get(OPENAPI_PATH, include_in_schema=False)
+    async def openapi_json() -> JSONResponse:
+        return JSONResponse(description)
+
     app.include_router(build_router(ctx), prefix="/api/v1")
     if os.environ.get("RAPPORT_ALERT_PROBE") == "1":  # test-only: see rapport/core/live.alert_probe_router
         app.include_router(alert_probe_router(ctx.alerts))
