@@ -10,6 +10,7 @@ from models.cases import CaseEvent, CaseStatus, RatingCase
 from models.catalog import ConductClause
 from models.complaint import Complaint, ComplaintEvent, ComplaintStatus, EventKind, Severity
 from models.extension_rows import ComplaintExtension
+from models.feed import FeedAttempt, FeedRecord
 from models.holidays import CalendarDay
 from models.inspection import Inspection, InspectionFinding, SpotCheckTask
 from models.jobs import JobRun
@@ -40,6 +41,8 @@ __all__ = [
     "ComplaintStatus",
     "ConductClause",
     "EventKind",
+    "FeedAttempt",
+    "FeedRecord",
     "JobRun",
     "LoginSession",
     "Counter",

@@ -12,7 +12,9 @@ what the request already holds. It runs inside the caller's write transaction an
 2. :func:`take_rating`: the person rated (the one named, else whoever is on duty at the counter,
    else nobody: counter-level feedback), the misuse flag from the device's recent presses, then
    the row, inserted first so that the unique idempotency key settles retries and races (one row,
-   both answered with it; a reused key with a different request is refused).
+   both answered with it; a reused key with a different request is refused). A counted rating
+   also gets its provincial feed record (:mod:`models.feed`) in the same transaction, when the
+   deployment has the feed on; with it off that costs one attribute test.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from models.crypto import token_digest
 from models.devices import MARK_SEEN, DeviceAtCounter, last_seen_due
 from models.duty import on_duty_where
 from models.errors import DeviceNotAuthorized, IdempotencyConflict, StaffNotFound, ValidationFailed
+from models.feed import FEED, enqueue
 from models.org import Counter, Device, Duty, Staff
 from models.policy import SCOPE_ROWS, Policy, PolicyValues, policy_of_scopes
 from models.prepared import Prepared, driver_of
@@ -302,6 +305,8 @@ def take_rating(
     if insert_rating(conn, dialect, values):
         if opens_case(score=data.score, flagged=flag is not None, max_score=policy.bad_rating_max_score):
             open_case(conn, dialect, values)  # the 差评's case, in the rating's transaction
+        if FEED.on and flag is None:  # the provincial feed's record (models/feed.py), likewise
+            enqueue(conn, dialect, values)
         low = data.score <= NEGATIVE_SCORE
         burst = low and _negative_burst(conn, dialect, device.counter_id, policy, now)
         return Taken(_public(values, staff[1] if staff else None), True, values, burst)

@@ -27,6 +27,7 @@ from models.errors import (
     RatingThrottled,
     ValidationFailed,
 )
+from models.feed import FEED, enqueue
 from models.org import Staff
 from models.policy import PolicyValues, effective_policy
 from models.prepared import Prepared, driver_of
@@ -265,6 +266,9 @@ def store_rating(
             raise IdempotencyConflict("this Idempotency-Key is in use by another request; try again")
         return _replay(existing, digest), False
     _open_case(session, values)
+    if FEED.on and values["counted"]:  # the provincial feed's record, in the rating's transaction
+        conn, dialect = driver_of(session)
+        enqueue(conn, dialect, values)
     return as_loaded(session, values), True
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 import threading
 from enum import StrEnum
@@ -18,6 +19,7 @@ from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.clock import parse_instant, pin
+from models.feed import switch_off, switch_on
 
 SUPPORTED_LOCALES = ("zh-CN", "en")
 SECRET_FILE_NAME = "secret_key"
@@ -63,6 +65,15 @@ class Settings(BaseSettings):
     # Run the clock from this instant (ISO-8601 with offset) instead of the system's: for the browser
     # tests and for trying a policy on a given day. Empty: the system clock. Production refuses it.
     clock_at: str = ""
+    # The provincial 好差评 feed (docs/OPERATIONS.md "The provincial 好差评 feed"): where each counted
+    # rating is posted, the bearer token the platform gave this hall (empty: none sent), the hall's
+    # 6- or 12-digit 行政区划代码 and its implementing department's code and name. Empty URL: no feed,
+    # nothing is queued and the intake pays nothing for it.
+    feed_url: str = ""
+    feed_token: str = ""
+    feed_region_code: str = ""
+    feed_department_code: str = ""
+    feed_department_name: str = ""
 
     @field_validator("port")
     @classmethod
@@ -117,6 +128,41 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(SUPPORTED_LOCALES)}")
         return v
 
+    @field_validator("feed_url")
+    @classmethod
+    def _feed_url(cls, v: str) -> str:
+        v = v.strip()
+        if v and not _FEED_URL.fullmatch(v):
+            raise ValueError(
+                f"{v!r} is not the http:// or https:// address of the platform's intake, "
+                "e.g. https://hcp.example.gov.cn/api/evaluations"
+            )
+        return v
+
+    @field_validator("feed_region_code")
+    @classmethod
+    def _region_code(cls, v: str) -> str:
+        v = v.strip()
+        if v and not (v.isascii() and v.isdigit() and len(v) in (6, 12)):
+            raise ValueError(f"{v!r} is not a 6- or 12-digit 行政区划代码, e.g. 440304")
+        return v
+
+    @field_validator("feed_department_code")
+    @classmethod
+    def _department_code(cls, v: str) -> str:
+        v = v.strip()
+        if v and not (v.isascii() and v.isalnum() and len(v) <= 64):
+            raise ValueError(f"{v!r} is not a department code (letters and digits, e.g. 11440300MB2C12345X)")
+        return v
+
+    @field_validator("feed_token")
+    @classmethod
+    def _token(cls, v: str) -> str:
+        v = v.strip()
+        if v and not (v.isascii() and v.isprintable() and " " not in v):
+            raise ValueError("must be printable ASCII without spaces (it is sent as a bearer token)")
+        return v
+
     @field_validator("public_url")
     @classmethod
     def _http_url(cls, v: str) -> str:
@@ -139,6 +185,14 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env is Environment.production
+
+    @property
+    def feed_on(self) -> bool:
+        return bool(self.feed_url)
+
+
+# scheme://host[:port][/path][?query]: no spaces, no user:password@ (the token is its own setting).
+_FEED_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[^\s#@]*)?")
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -215,10 +269,27 @@ def apply_clock(settings: Settings) -> None:
     pin(parse_instant(settings.clock_at))
 
 
+def apply_feed(settings: Settings) -> None:
+    """Turn this process's provincial feed on (RAPPORT_FEED_URL set, with the codes it needs) or off:
+    with it on, every counted rating stored from now on queues its record (models/feed.py)."""
+    if not settings.feed_on:
+        switch_off()
+        return
+    for name, value, what in (
+        ("RAPPORT_FEED_REGION_CODE", settings.feed_region_code, "the hall's 6- or 12-digit 行政区划代码"),
+        ("RAPPORT_FEED_DEPARTMENT_CODE", settings.feed_department_code, "the implementing department's code"),
+    ):
+        if not value:
+            raise SettingsError(f"Setting {name} is required with RAPPORT_FEED_URL: set it to {what}.")
+    switch_on(settings.feed_department_code)
+
+
 def checked_settings(**overrides: Any) -> tuple[Settings, str]:
-    """Everything start-up needs to refuse a bad configuration: settings, clock, data dir, secret."""
+    """Everything start-up needs to refuse a bad configuration: settings, clock, feed, data dir,
+    secret."""
     settings = load_settings(**overrides)
     check_database_url(settings.effective_database_url)
     apply_clock(settings)
+    apply_feed(settings)
     prepare_data_dir(settings)
     return settings, resolve_secret_key(settings)

@@ -1,5 +1,5 @@
 """The `rapport` command: serve, demo data, database upgrades, device enrolment codes, monthly reports,
-badge sheets, and backups, restores and exports (docs/OPERATIONS.md)."""
+badge sheets, backups, restores and exports, and the provincial feed (docs/OPERATIONS.md)."""
 
 from __future__ import annotations
 
@@ -25,10 +25,12 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 device_app = typer.Typer(no_args_is_help=True, help="Counter tablets.")
 audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log.")
 user_app = typer.Typer(no_args_is_help=True, help="Staff, supervisor and administrator accounts.")
+feed_app = typer.Typer(no_args_is_help=True, help="The provincial 好差评 feed (docs/OPERATIONS.md).")
 app.add_typer(user_app, name="user")
 app.add_typer(db_app, name="db")
 app.add_typer(device_app, name="device")
 app.add_typer(audit_app, name="audit")
+app.add_typer(feed_app, name="feed")
 cli_clocks.register(app)
 
 
@@ -459,6 +461,99 @@ def qr_sheet(
     path = out or Path(f"rapport-badges-{branch}.pdf")
     _write(path, data)
     print(f"Wrote {path}: badges linking to {public_url}/s/...")
+
+
+@feed_app.command("list")
+def feed_list(
+    paused: Annotated[bool, typer.Option("--paused", help="Only the records the platform refused.")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many, newest first.")] = 50,
+) -> None:
+    """The feed's records, newest first: id, status, attempts, next attempt, the platform's last answer."""
+    from models.feed import FeedStatus, list_records
+
+    ctx = _context()
+    with ctx.db.read() as session:
+        rows = list_records(session, status=FeedStatus.paused if paused else None, limit=limit)
+    if not rows:
+        print("No paused feed records." if paused else "No feed records.")
+        return
+    for r in rows:
+        when = (
+            f"delivered {r.delivered_at.isoformat(timespec='seconds')}"
+            if r.delivered_at
+            else f"next {r.next_attempt_at.isoformat(timespec='seconds')}"
+            if r.status == FeedStatus.pending
+            else "waits for `rapport feed resend`"
+        )
+        print(f"{r.id}  {r.status:<9} attempts {r.attempts:<3} {when}  rating {r.rating_id}")
+        if r.last_attempt_at is not None:
+            answer = " ".join(r.last_answer.split())[:300] or "(empty)"
+            at = r.last_attempt_at.isoformat(timespec="seconds")
+            print(f"    last answer {r.last_status or 'none'} at {at}: {answer}")
+
+
+@feed_app.command("resend")
+def feed_resend(
+    record_id: Annotated[str, typer.Argument(help="The record id shown by `rapport feed list`.")],
+) -> None:
+    """Send a paused record again at the worker's next pass (after fixing what the platform refused)."""
+    from models.errors import NotFound, ValidationFailed
+    from models.feed import find_record, resend
+
+    ctx = _context()
+    try:
+        with ctx.db.write() as session:
+            record = find_record(session, record_id)
+            resend(session, record_id=record.id, now=ctx.clock())
+            session.commit()
+    except (NotFound, ValidationFailed) as exc:
+        raise _fail(f"{exc}.") from None
+    print(f"Feed record {record.id} will be sent again at the next pass (within 30 seconds on the server).")
+    if not ctx.settings.feed_on:
+        typer.secho(
+            "Note: RAPPORT_FEED_URL is not set here, so nothing sends it.", fg=typer.colors.YELLOW, err=True
+        )
+
+
+@feed_app.command("deliver")
+def feed_deliver() -> None:
+    """One delivery pass now (what the server's job does every 30 seconds)."""
+    from models.jobs import RunLog
+    from rapport.usecases.feed import deliver_due
+
+    ctx = _context()
+    if not ctx.settings.feed_on:
+        raise _fail("Setting RAPPORT_FEED_URL is not set: there is no platform to deliver to.")
+    run = RunLog()
+    deliver_due(ctx, ctx.clock(), run)
+    print(f"Delivered {run.done} record(s); {run.failed} not delivered (see `rapport feed list`).")
+
+
+@feed_app.command("receiver")
+def feed_receiver(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Append each accepted record here as one JSON line (default: stdout).")
+    ] = None,
+    fail_first: Annotated[
+        int, typer.Option(min=0, help="Answer 503 to this many requests first, to watch the retries.")
+    ] = 0,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    token: Annotated[str, typer.Option(help="Require this bearer token (RAPPORT_FEED_TOKEN).")] = "",
+) -> None:
+    """A local stand-in for the provincial platform: validates records against the documented fields
+    (400 naming a bad one), dedupes by record id and writes each accepted record as one JSON line."""
+    from rapport.usecases.feed_receiver import serve
+
+    def started(url: str) -> None:
+        typer.echo(f"Feed receiver listening on {url} (Ctrl+C stops it)", err=True)
+
+    try:
+        serve(host=host, port=port, out=out, fail_first=fail_first, token=token, started=started)
+    except OSError as exc:
+        raise _fail(f"cannot listen on {host}:{port} ({exc.strerror or exc}).") from None
+    except KeyboardInterrupt:
+        pass
 
 
 def main() -> None:

@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlmodel import col, func, select
 
+from models.feed import FEED as FEED_SWITCH
 from models.inspection import DEFAULT_TZ
 from models.jobs import (
     JobRunView,
@@ -50,6 +51,8 @@ from models.jobs import (
 )
 from rapport.core.context import AppContext
 from rapport.usecases.alerting import alert_rules_sweep, sla_sweep, weekly_spot_check_draw
+from rapport.usecases.feed import TICK_SECONDS as FEED_PERIOD
+from rapport.usecases.feed import deliver_due
 
 if TYPE_CHECKING:
     from rapport.core.leader import Election
@@ -296,6 +299,17 @@ def _rollup_body(ctx: AppContext, slot: str, now: datetime, run: RunLog) -> None
                 run.ok()
 
 
+def _feed_slots(ctx: AppContext, now: datetime) -> list[str]:
+    """Every FEED_PERIOD while the provincial feed is configured; a missed slot needs no catch-up
+    (each pass delivers every record due by its time)."""
+    return [period_slot(now, FEED_PERIOD)] if ctx.settings.feed_on else []
+
+
+def _feed_body(ctx: AppContext, slot: str, now: datetime, run: RunLog) -> None:
+    """Deliver the provincial feed's due records (rapport/usecases/feed.py)."""
+    deliver_due(ctx, now, run)
+
+
 def _next_first_of_month(ctx: AppContext, now: datetime) -> datetime:
     zone = ZoneInfo(SCHEDULE_TZ)
     local = now.astimezone(zone)
@@ -311,11 +325,27 @@ RETENTION = "retention"
 BACKUP = "backup"
 ROLLUP = "rating-rollup"
 ROLLUP_PERIOD = 3600
+FEED = "feed"
 
 
 def jobs() -> list[Job]:
-    """The job catalogue, in the order the admin screen lists it."""
+    """The job catalogue, in the order the admin screen lists it; the provincial feed's job only in
+    a process that has the feed on (RAPPORT_FEED_URL, models/feed.py's switch, set at start-up)."""
     period = sweep_seconds()
+    return [*_core_jobs(period), *([_feed_job()] if FEED_SWITCH.on else [])]
+
+
+def _feed_job() -> Job:
+    return Job(
+        FEED,
+        FEED_PERIOD,
+        _feed_slots,
+        _feed_body,
+        lambda ctx, now: next_period(now, FEED_PERIOD) if ctx.settings.feed_on else None,
+    )
+
+
+def _core_jobs(period: int) -> list[Job]:
     return [
         Job(
             SLA_SWEEP,
