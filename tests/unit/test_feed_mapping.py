@@ -3,6 +3,7 @@ that need no database (models/feed.py): levels, reasons, masking, channels, vali
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -172,3 +173,26 @@ def test_backoff_doubles_from_a_minute_and_stops_at_an_hour():
 )  # fmt: skip
 def test_what_an_answer_means(status, outcome):
     assert outcome_of(status) is outcome
+
+
+def test_the_receiver_fails_first_checks_the_token_validates_dedupes_and_remembers_its_file(tmp_path):
+    from rapport.usecases.feed_receiver import Receiver
+
+    out = tmp_path / "received.jsonl"
+    receiver = Receiver(out=out, fail_first=1, token="t0ken")
+    body = json.dumps(to_record(facts(), SOURCE)).encode()
+    assert receiver.answer(body, "Bearer t0ken")[0] == 503
+    assert receiver.answer(body, "Bearer wrong") == (
+        401, {"error": "a valid bearer token is required", "field": "Authorization"},
+    )  # fmt: skip
+    assert receiver.answer(b"{", "Bearer t0ken") == (
+        400,
+        {"error": "the body is not JSON", "field": "record"},
+    )
+    bad = json.dumps({**to_record(facts(), SOURCE), "level": 9}).encode()
+    assert receiver.answer(bad, "Bearer t0ken")[1]["field"] == "level"
+    assert receiver.answer(body, "Bearer t0ken") == (200, {"status": "accepted", "recordId": str(RID)})
+    assert receiver.answer(body, "Bearer t0ken")[1]["status"] == "duplicate"
+    restarted = Receiver(out=out, token="t0ken")
+    assert restarted.answer(body, "Bearer t0ken")[1]["status"] == "duplicate"
+    assert [json.loads(line)["recordId"] for line in out.read_text().splitlines()] == [str(RID)]
