@@ -19,7 +19,7 @@ from babel.dates import format_skeleton
 
 from admin import calendar as service
 from admin.rules import Scope
-from admin.screens.common import ERROR, INK, MUTED, OK, TAP, named_dropdown
+from admin.screens.common import ERROR, INK, MUTED, OK, icon_button, named_dropdown
 from admin.screens.rule_words import choice_label, label
 from admin.screens.widgets import primary_button, scroll_key, titled_card
 from models.auth import SessionExpired
@@ -361,14 +361,12 @@ def _span_row(locale: str, span: service.Span, h: Handlers, editable: bool) -> f
     row: list[ft.Control] = [text]
     if editable and span.own:
         row.append(
-            ft.IconButton(
-                icon=ft.Icons.DELETE_OUTLINE,
-                tooltip=t(locale, "calendar.clear", days=span_days(locale, span)),
-                on_click=h.on_clear,
+            icon_button(
+                ft.Icons.DELETE_OUTLINE,
+                t(locale, "calendar.clear", days=span_days(locale, span)),
+                h.on_clear,
                 data=(span.first, span.last),
                 key=f"calendar-clear-{span.first.isoformat()}",
-                width=TAP,
-                height=TAP,
             )
         )
     return ft.Row(

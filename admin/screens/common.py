@@ -1,4 +1,4 @@
-"""Shared admin building blocks: the top bar and small formatting helpers."""
+"""Shared admin building blocks: the top bar, the named icon button, and small formatting helpers."""
 
 from __future__ import annotations
 
@@ -49,16 +49,7 @@ def top_bar(app: AdminHost) -> ft.Control:
     for label_key, icon, handler, key in buttons:
         label = t(locale, label_key)
         if narrow:
-            items.append(
-                ft.IconButton(
-                    icon=ft.Icon(icon, semantics_label=label),
-                    tooltip=label,
-                    on_click=handler,
-                    key=key,
-                    width=TAP,
-                    height=TAP,
-                )
-            )
+            items.append(icon_button(icon, label, handler, key=key))
         else:
             items.append(ft.TextButton(content=label, icon=icon, on_click=handler, key=key, height=TAP))
     return ft.Container(
@@ -68,19 +59,48 @@ def top_bar(app: AdminHost) -> ft.Control:
     )
 
 
+def icon_button(icon: ft.IconData, label: str, on_click: Any, *, key: Any, **kw: Any) -> ft.IconButton:
+    """A button that shows only an icon, named for a screen reader (issue 19). A tooltip alone does not
+    name it: Flutter web puts the tooltip's words on a wrapper (an ``aria-label`` on a plain ``div``,
+    which axe reports as prohibited) and leaves the button itself unnamed. The icon's semantics label
+    is the button's accessible name; the tooltip stays for a mouse. ``kw`` goes to the button (data,
+    disabled ...); ``color`` to the icon."""
+    colour = kw.pop("color", None)
+    return ft.IconButton(
+        icon=ft.Icon(icon, color=colour, semantics_label=label),
+        tooltip=label,
+        on_click=on_click,
+        key=key,
+        width=TAP,
+        height=TAP,
+        **kw,
+    )
+
+
+def marked_current(control: ft.Control, current: bool, **kw: Any) -> ft.Control:
+    """A navigation entry (a tab, a bar entry) that says whether it is the open one: shading alone
+    tells only the eye. Flutter web gives a selected button ``aria-current="true"`` (the others
+    ``"false"``); MergeSemantics puts the flag on the button's own node, not on a wrapper. ``kw``
+    (expand, col) lays out the wrapper, as it would have the entry."""
+    return ft.MergeSemantics(content=ft.Semantics(selected=current, content=control), **kw)
+
+
 def section_tabs(app: AdminHost, sections: list[Any]) -> ft.Control:
     """One tab per section the signed-in role may open."""
     tabs: list[ft.Control] = [
-        ft.TextButton(
-            content=ft.Text(
-                section_label(app, s), weight=ft.FontWeight.BOLD if s.key == app.section else None
+        marked_current(
+            ft.TextButton(
+                content=ft.Text(
+                    section_label(app, s), weight=ft.FontWeight.BOLD if s.key == app.section else None
+                ),
+                icon=s.icon,
+                on_click=app.on_section,
+                data=s.key,
+                key=f"nav-{s.key}",
+                height=TAP,
+                style=ft.ButtonStyle(bgcolor=CURRENT if s.key == app.section else None),
             ),
-            icon=s.icon,
-            on_click=app.on_section,
-            data=s.key,
-            key=f"nav-{s.key}",
-            height=TAP,
-            style=ft.ButtonStyle(bgcolor=CURRENT if s.key == app.section else None),
+            s.key == app.section,
         )
         for s in sections
     ]

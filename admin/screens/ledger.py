@@ -13,7 +13,7 @@ import flet as ft
 from admin import ledger as service
 from admin.screens import ledger_cards as cards
 from admin.screens import ledger_eval, ledger_list, ledger_propose
-from admin.screens.common import INK, MUTED, TAP
+from admin.screens.common import INK, MUTED, TAP, icon_button
 from admin.screens.errors import message_for
 from admin.screens.ledger_propose import over_cap_values
 from admin.screens.ledger_state import TABS, LedgerState, load, reload, state
@@ -228,13 +228,8 @@ def build(app: AdminHost) -> ft.Control:
             ft.Text(
                 t(locale, "admin.ledger.title"), size=24, weight=ft.FontWeight.BOLD, color=INK, expand=True
             ),
-            ft.IconButton(
-                icon=ft.Icon(ft.Icons.REFRESH, semantics_label=t(locale, "admin.ledger.refresh")),
-                tooltip=t(locale, "admin.ledger.refresh"),
-                on_click=h.on_refresh,
-                key="ledger-refresh",
-                width=TAP,
-                height=TAP,
+            icon_button(
+                ft.Icons.REFRESH, t(locale, "admin.ledger.refresh"), h.on_refresh, key="ledger-refresh"
             ),
         ]
     )

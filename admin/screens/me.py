@@ -17,7 +17,7 @@ import flet as ft
 
 from admin import staff_portal as portal
 from admin.screens import me_consent
-from admin.screens.common import INK, MUTED, TAP
+from admin.screens.common import INK, MUTED, TAP, icon_button
 from admin.screens.errors import message_for
 from admin.screens.me_lists import comments_tab, complaints_tab, records_tab
 from admin.screens.me_parts import note
@@ -221,14 +221,7 @@ def build(app: AdminHost) -> ft.Control:
                 spacing=2,
                 expand=True,
             ),
-            ft.IconButton(
-                ft.Icons.REFRESH,
-                tooltip=t(locale, "me.refresh"),
-                on_click=h.on_refresh,
-                key="me-refresh",
-                width=TAP,
-                height=TAP,
-            ),
+            icon_button(ft.Icons.REFRESH, t(locale, "me.refresh"), h.on_refresh, key="me-refresh"),
         ],
         vertical_alignment=ft.CrossAxisAlignment.START,
     )

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
-from admin.screens.common import CURRENT, INK, MUTED, TAP, section_label
+from admin.screens.common import CURRENT, INK, MUTED, TAP, icon_button, marked_current, section_label
 from rapport.core.i18n import t
 
 if TYPE_CHECKING:
@@ -47,8 +47,9 @@ def bottom_bar(app: AdminHost, bar: list[Any], rest: list[Any]) -> ft.Control:
 
 
 def _entry(icon: ft.IconData, label: str, current: bool, handler: Any, data: str, key: str) -> ft.Control:
-    """One entry of the bar: icon over a one-line label, the whole cell one button."""
-    return ft.TextButton(
+    """One entry of the bar: icon over a one-line label, the whole cell one button; the open one is
+    shaded and, for a screen reader, marked current (common.py ``marked_current``)."""
+    entry = ft.TextButton(
         content=ft.Column(
             [
                 ft.Icon(icon, size=22, color=INK if current else MUTED),
@@ -69,13 +70,13 @@ def _entry(icon: ft.IconData, label: str, current: bool, handler: Any, data: str
         data=data,
         key=key,
         height=BAR_HEIGHT - 8,
-        expand=True,
         style=ft.ButtonStyle(
             padding=ft.Padding.symmetric(horizontal=2, vertical=4),
             shape=ft.RoundedRectangleBorder(radius=12),
             bgcolor=CURRENT if current else None,
         ),
     )
+    return marked_current(entry, current, expand=True)
 
 
 def more_sheet(app: AdminHost, rest: list[Any]) -> ft.BottomSheet:
@@ -92,23 +93,26 @@ def more_sheet(app: AdminHost, rest: list[Any]) -> ft.BottomSheet:
     entries: list[ft.Control] = [
         ft.Container(
             col=6,
-            content=ft.TextButton(
-                content=ft.Text(
-                    section_label(app, s),
-                    max_lines=2,
-                    overflow=ft.TextOverflow.ELLIPSIS,
-                    weight=ft.FontWeight.BOLD if s.key == app.section else None,
+            content=marked_current(
+                ft.TextButton(
+                    content=ft.Text(
+                        section_label(app, s),
+                        max_lines=2,
+                        overflow=ft.TextOverflow.ELLIPSIS,
+                        weight=ft.FontWeight.BOLD if s.key == app.section else None,
+                    ),
+                    icon=s.icon,
+                    on_click=on_pick,
+                    data=s.key,
+                    key=f"nav-{s.key}",
+                    height=TAP + 4,
+                    style=ft.ButtonStyle(
+                        alignment=ft.Alignment.CENTER_LEFT,
+                        shape=ft.RoundedRectangleBorder(radius=12),
+                        bgcolor=CURRENT if s.key == app.section else None,
+                    ),
                 ),
-                icon=s.icon,
-                on_click=on_pick,
-                data=s.key,
-                key=f"nav-{s.key}",
-                height=TAP + 4,
-                style=ft.ButtonStyle(
-                    alignment=ft.Alignment.CENTER_LEFT,
-                    shape=ft.RoundedRectangleBorder(radius=12),
-                    bgcolor=CURRENT if s.key == app.section else None,
-                ),
+                s.key == app.section,
             ),
         )
         for s in rest
@@ -126,14 +130,7 @@ def more_sheet(app: AdminHost, rest: list[Any]) -> ft.BottomSheet:
                                 color=INK,
                                 expand=True,
                             ),
-                            ft.IconButton(
-                                icon=ft.Icon(ft.Icons.CLOSE, semantics_label=close),
-                                tooltip=close,
-                                on_click=on_close,
-                                key="more-close",
-                                width=TAP,
-                                height=TAP,
-                            ),
+                            icon_button(ft.Icons.CLOSE, close, on_close, key="more-close"),
                         ]
                     ),
                     ft.ResponsiveRow(entries, spacing=4, run_spacing=4),

@@ -9,7 +9,7 @@ import flet as ft
 
 from admin import backend
 from admin.screens import cases
-from admin.screens.common import INK, MUTED, TAP, due_label, is_narrow, severity_badge
+from admin.screens.common import INK, MUTED, due_label, icon_button, is_narrow, named_dropdown, severity_badge
 from models.auth import SessionExpired
 from rapport.core.i18n import fmt_datetime, pick, t
 
@@ -90,16 +90,7 @@ def build(app: AdminHost) -> ft.Control:
         )
         for f in FILTERS
     ]
-    chips.append(
-        ft.IconButton(
-            icon=ft.Icons.REFRESH,
-            tooltip=t(locale, "admin.queue.refresh"),
-            on_click=on_refresh,
-            key="refresh",
-            width=TAP,
-            height=TAP,
-        )
-    )
+    chips.append(icon_button(ft.Icons.REFRESH, t(locale, "admin.queue.refresh"), on_refresh, key="refresh"))
     severity = v.severity
     needle = v.text.strip().lower()
 
@@ -113,15 +104,13 @@ def build(app: AdminHost) -> ft.Control:
 
     refine = ft.Row(
         [
-            ft.Dropdown(
-                label=t(locale, "admin.queue.severity"),
-                value=severity,
+            # Named "<label>: <choice>" for a screen reader (Flutter leaves a dropdown's button unnamed).
+            named_dropdown(
+                t(locale, "admin.queue.severity"),
+                severity,
+                [(k, t(locale, f"admin.queue.severity.{k}")) for k in ("all", "high", "normal", "low")],
                 key="filter-severity",
                 width=180,
-                options=[
-                    ft.DropdownOption(key=k, text=t(locale, f"admin.queue.severity.{k}"))
-                    for k in ("all", "high", "normal", "low")
-                ],
                 on_select=on_severity,
             ),
             ft.TextField(

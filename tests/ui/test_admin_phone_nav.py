@@ -37,6 +37,14 @@ def bar_keys(h) -> list[str]:  # type: ignore[no-untyped-def]
     return [str(c.key) for c in h.controls() if str(c.key).startswith("nav-") and _inside(c, bar)]
 
 
+def current(h) -> list[str]:  # type: ignore[no-untyped-def]
+    """The bar's entries marked selected for a screen reader (Semantics ``selected``, which Flutter web
+    gives as ``aria-current``); every entry says whether it is."""
+    marks = {key: h.find(key).parent for key in bar_keys(h)}
+    assert all(isinstance(m, ft.Semantics) and m.selected is not None for m in marks.values()), marks
+    return [key for key, mark in marks.items() if mark.selected]
+
+
 def _inside(control, ancestor) -> bool:  # type: ignore[no-untyped-def]
     node = control
     while node is not None:
@@ -61,6 +69,7 @@ async def test_a_supervisor_on_a_phone_has_a_bottom_bar_and_more_for_the_rest(op
     await sign_in(h, "boss.a")
     assert h.exists("filter-open"), "a supervisor lands on the queue"
     assert bar_keys(h) == ["nav-complaints", "nav-dashboard", "nav-alerts", "nav-more"]
+    assert current(h) == ["nav-complaints"], "the open section is marked for a screen reader"
     assert not h.exists("nav-rules") and not h.exists("nav-people")
     assert h.has_text("投诉处理") and h.has_text("更多")
 
@@ -76,9 +85,10 @@ async def test_a_supervisor_on_a_phone_has_a_bottom_bar_and_more_for_the_rest(op
     await h.click("nav-rules")
     assert not sheet.open, "picking a section closes the sheet"
     assert h.exists("rules-save") or h.has_text("规则设置")
-    # The section is one of the rest: More is the shaded entry.
+    # The section is one of the rest: More is the shaded entry, and the one marked current.
     assert h.find("nav-more").style.bgcolor is not None
     assert h.find("nav-complaints").style.bgcolor is None
+    assert current(h) == ["nav-more"]
 
     # The sheet closes without a pick too.
     await h.click("nav-more")
