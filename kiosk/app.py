@@ -20,6 +20,7 @@ import flet as ft
 from kiosk import backend, large_text
 from kiosk.host import KioskHost
 from kiosk.screens import (
+    board,
     case_callback,
     case_status,
     complaint,
@@ -39,6 +40,7 @@ from models.errors import DeviceNotAuthorized, QrTokenUnknown, RatingThrottled
 from rapport.core.context import AppContext
 from rapport.core.i18n import other_locale, t
 from rapport.core.lanes import KIOSK
+from rapport.ui.a11y import set_language
 from rapport.ui.ui_theme import apply_theme
 
 __all__ = ["PHONE_KEY", "TOKEN_KEY", "KioskApp", "build_kiosk_main"]  # TOKEN_KEY: kiosk/state.py
@@ -70,7 +72,16 @@ class KioskApp:
 
     # -- start-up -------------------------------------------------------------------------
     async def start(self) -> None:
+        if board.is_board_route(self.page.route):  # the public results board (/board/<code>) runs alone
+            await board.open_board(self.page, self.ctx, sleep=self.sleep, elsewhere=self._start_kiosk)
+            return
+        await self._start_kiosk()
+
+    async def _start_kiosk(self) -> None:
         apply_theme(self.page, t(self.state.locale, "app.name"))
+        # The language before the first draw: a change of language arriving with a field's autofocus
+        # (the status lookup, the enrol form) left Flutter's editing input unlabelled (axe "label").
+        set_language(self.page, self.state.locale)
         self.page.bgcolor = SURFACE
         self.page.on_resize = self._on_resize
         self.page.on_close = self._on_close
@@ -88,7 +99,10 @@ class KioskApp:
         """Show what the address asks for: a counter, a badge (/s/), a complaint (/t/), enrolment."""
         route = self._clean_route(self.page.route)
         self.opened_route = route
-        if route.startswith("/enrol/"):
+        if board.is_board_route(route):  # the tab re-attached at a board's address: the board takes it
+            self.closed = True
+            await board.open_board(self.page, self.ctx, sleep=self.sleep)
+        elif route.startswith("/enrol/"):
             await enrol.enrol_with(self, route.removeprefix("/enrol/"))
         elif route.startswith("/s/"):
             await self._open_badge(route.removeprefix("/s/"))

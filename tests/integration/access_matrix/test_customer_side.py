@@ -253,3 +253,31 @@ def test_an_unknown_or_retired_qr_token_is_refused(ctx, db, world) -> None:
     with pytest.raises(QrTokenUnknown):  # neither a device nor a badge: nobody to file for
         kiosk.submit_complaint(ctx, idempotency_key=key(), form=FORM)
     assert not changed(before, snapshot(db))
+
+
+def test_the_public_board_shows_figures_only_and_writes_nothing(ctx, db, world) -> None:
+    """/board/<code> (kiosk/board.py) needs no sign-in: it answers with counts and rates, names no
+    one without their public consent, shows nothing a customer wrote or left, and changes nothing."""
+    from kiosk.board import read_board
+
+    contact, comment = "13812345678", "排队太久，窗口人员在看手机"
+    rating_id = kiosk.submit_tap(
+        ctx, device_token=world.device_token, idempotency_key=key(), score=1, staff_no=None
+    )
+    kiosk.save_details(ctx, rating_id=rating_id, reasons=[], comment=comment)
+    form = FORM | {"contact": contact, "consent": True}
+    assert kiosk.submit_complaint(ctx, idempotency_key=key(), form=form, device_token=world.device_token)
+    with db.read() as s:
+        alice = s.get(Staff, world.staff_id)
+        assert alice is not None and alice.public_name_consent_at is None  # on duty, never agreed
+    before = snapshot(db)
+    board = read_board(ctx, "A")
+    assert board is not None and board.figures.rated == 1 and board.counters[0].staff_name is None
+    shown = repr(board)
+    for secret in (contact, "138****5678", comment, alice.display_name, alice.employee_no, alice.qr_token,
+                   world.device_token):  # fmt: skip
+        assert secret not in shown, f"the public board shows {secret!r}"
+    for code in ("B", " A ", "", "NOPE", "'; DROP TABLE branch; --", "A" * 500):
+        other = read_board(ctx, code)
+        assert other is None or other.code in ("A", "B")
+    assert not changed(before, snapshot(db))

@@ -1,0 +1,352 @@
+"""The public results board, /board/<branch code> (issue 18; docs/OPERATIONS.md "Public results
+board"): no sign-in, for the big screen in the hall (1920×1080) and the branch's website on a phone.
+It shows this month's 好评率, 差评率, 整改率 and 回访率 with their counts and the number of ratings,
+for the branch and each open counter (the read: kiosk/board.py), refreshed every
+``REFRESH_SECONDS`` on the kiosk's lane until the session ends.
+
+The board runs on its own, beside the kiosk's modes: kiosk/app.py hands the page to
+:func:`open_board` and keeps none of a counter's state (no idle reset, no rating). Both languages:
+the language button, and ``?lang=en`` (or ``?lang=zh-CN``) in the address. An unknown branch code
+gets a page saying so in both languages at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
+from datetime import date
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import flet as ft
+from babel.dates import format_date
+
+from kiosk.board import CODE_MAX, Figures, PublicBoard, read_board
+from kiosk.ui import INK, MUTED, SURFACE, header, language_button
+from models.bilingual import EN, ZH, is_zh
+from rapport.core.context import AppContext
+from rapport.core.i18n import fmt_datetime, other_locale, t
+from rapport.core.lanes import KIOSK
+from rapport.ui.a11y import seen_only, set_language, spoken
+from rapport.ui.ui_theme import ACCENT, WHITE, apply_theme
+
+log = logging.getLogger(__name__)
+Sleep = Callable[[float], Awaitable[Any]]
+Leave = Callable[[], Awaitable[None]]
+REFRESH_SECONDS = 30
+WIDE = 1000  # at least this wide: the hall's screen layout (five tiles in a row, a table)
+RATES = ("good_rate", "bad_rate", "rectify_rate", "callback_rate")
+PARTS = {
+    "good_rate": ("good", "rated"),
+    "bad_rate": ("bad", "rated"),
+    "rectify_rate": ("rectified", "bad"),
+    "callback_rate": ("reached", "with_contact"),
+}
+
+
+def is_board_route(route: str | None) -> bool:
+    path = urlsplit(route or "").path.rstrip("/")
+    return path == "/board" or path.startswith("/board/")
+
+
+def board_code(route: str) -> str:
+    """The branch code in ``/board/<code>`` (without the query)."""
+    path = urlsplit(route or "").path
+    return path.removeprefix("/board").strip("/")[: CODE_MAX + 1]
+
+
+def asked_locale(route: str) -> str | None:
+    """The language ``?lang=`` asks for, if it is one the app speaks."""
+    wanted = (parse_qs(urlsplit(route or "").query).get("lang") or [""])[0].strip()
+    if not wanted:
+        return None
+    return ZH if is_zh(wanted) else EN if wanted.lower().startswith("en") else None
+
+
+def percent(rate: float | None) -> str | None:
+    return None if rate is None else f"{rate * 100:.1f}%"
+
+
+def month_words(locale: str, month: str) -> str:
+    year, number = (int(x) for x in month.split("-"))
+    pattern = "y年M月" if is_zh(locale) else "MMMM y"
+    return format_date(date(year, number, 1), pattern, locale=locale.replace("-", "_"))
+
+
+def rate_sentence(locale: str, figures: Figures, name: str) -> tuple[str, str, str]:
+    """(the shown value, the count under it, what a screen reader says) for one rate."""
+    label = t(locale, f"board.{name}")
+    part_name, whole_name = PARTS[name]
+    part, whole = getattr(figures, part_name), getattr(figures, whole_name)
+    value = percent(getattr(figures, name))
+    count = t(locale, "board.count", part=part, whole=whole)
+    if value is None:
+        return t(locale, "board.none"), count, t(locale, "board.spoken.none", label=label)
+    return value, count, t(locale, "board.spoken.rate", label=label, value=value, part=part, whole=whole)
+
+
+class BoardScreen:
+    """One browser session's board."""
+
+    def __init__(
+        self, page: ft.Page, ctx: AppContext, *, sleep: Sleep = asyncio.sleep, elsewhere: Leave | None = None
+    ):
+        self.page = page
+        self.ctx = ctx
+        self.sleep = sleep
+        self.elsewhere = elsewhere
+        self.route = page.route or ""
+        self.code = board_code(self.route)
+        self.locale = asked_locale(self.route) or ctx.settings.locale
+        self.view: PublicBoard | None = None
+        self.closed = False
+        self.refresher: Future[None] | None = None
+        self.refreshes = 0  # reads since the first, for tests
+
+    async def start(self) -> None:
+        apply_theme(self.page, t(self.locale, "board.title"))  # the bundled CJK font among it
+        self.page.bgcolor = SURFACE
+        self.page.on_resize = self._on_resize
+        self.page.on_close = self._on_close
+        self.page.on_connect = self._on_reconnect
+        self.view = await KIOSK.run(read_board, self.ctx, self.code)
+        self.render()
+        if self.view is not None:
+            self.refresher = self.page.run_task(self._refresh)
+
+    async def _on_resize(self, _e: ft.PageResizeEvent) -> None:
+        self.render()
+
+    async def _on_close(self, _e: ft.Event[Any]) -> None:
+        self.stop()
+
+    async def _on_reconnect(self, _e: ft.Event[Any]) -> None:
+        """A reload re-attaches the tab to this session: fresh figures, or whatever the address now
+        asks for (another branch's board, or one of the kiosk's pages)."""
+        route = self.page.route or ""
+        if route != self.route:
+            self.stop()
+            if is_board_route(route):
+                await open_board(self.page, self.ctx, sleep=self.sleep, elsewhere=self.elsewhere)
+            elif self.elsewhere is not None:
+                await self.elsewhere()
+            return
+        view = await KIOSK.run(read_board, self.ctx, self.code)
+        if view is not None:
+            self.view = view
+        self.render()
+
+    def stop(self) -> None:
+        self.closed = True
+        if self.refresher is not None:
+            self.refresher.cancel()
+
+    async def _refresh(self) -> None:
+        while not self.closed:
+            await self.sleep(REFRESH_SECONDS)
+            if self.closed:
+                return
+            try:
+                view = await KIOSK.run(read_board, self.ctx, self.code)
+            except Exception:  # the database away for a moment: keep the figures shown, try again
+                log.warning("board %s: refresh failed", self.code, exc_info=True)
+                continue
+            self.refreshes += 1
+            if view is None or self.closed:
+                continue
+            self.view = view
+            try:
+                self.render()
+            except Exception:  # the session went away mid-update
+                log.debug("board refresh: session gone", exc_info=True)
+                return
+
+    async def on_toggle_language(self, _e: ft.Event[Any]) -> None:
+        self.locale = other_locale(self.locale)
+        self.render()
+
+    # -- drawing --------------------------------------------------------------------------
+    @property
+    def wide(self) -> bool:
+        return (self.page.width or 1280) >= WIDE
+
+    def render(self) -> None:
+        set_language(self.page, self.locale)
+        self.page.title = t(self.locale, "board.title")
+        body = self._board() if self.view is not None else self._unknown()
+        self.page.controls = [ft.SafeArea(content=body, expand=True)]
+        self.page.update()
+
+    def _unknown(self) -> ft.Control:
+        code = self.code[:CODE_MAX]
+        lines: list[ft.Control] = []
+        for locale in (ZH, EN):  # both at once: whoever opened the address can read it
+            lines += [
+                spoken(t(locale, "board.unknown.title"), size=28, weight=ft.FontWeight.BOLD, color=INK),
+                spoken(t(locale, "board.unknown.body", code=code), size=18, color=MUTED),
+            ]
+        return ft.Container(
+            content=ft.Column(lines, spacing=12, key="board-unknown"),
+            padding=24,
+            alignment=ft.Alignment.TOP_CENTER,
+        )
+
+    def _board(self) -> ft.Control:
+        view, locale = self.view, self.locale
+        assert view is not None
+        subtitle = t(locale, "board.month", month=month_words(locale, view.month))
+        head = header(
+            view.branch_name(locale), f"{t(locale, 'board.title')} · {subtitle}",
+            language_button(locale, self.on_toggle_language),
+        )  # fmt: skip
+        width = self.page.width or 1280
+        pad = 32 if self.wide else 12
+        inner = width - 2 * pad
+        rows: list[ft.Control] = [self._tiles(view.figures, inner)]
+        if view.star_name and view.star_month:
+            star = t(locale, "board.star", month=month_words(locale, view.star_month), name=view.star_name)
+            rows.append(spoken(star, size=22 if self.wide else 16, color=ACCENT, key="board-star"))
+        if view.counters:
+            rows.append(
+                spoken(
+                    t(locale, "board.counters"), size=26 if self.wide else 18, weight=ft.FontWeight.BOLD,
+                    color=INK,
+                )
+            )  # fmt: skip
+            rows.append(self._counters(inner))
+        updated = fmt_datetime(locale, view.as_of, view.timezone)
+        small = 18 if self.wide else 14
+        words = t(locale, "board.updated", time=updated, seconds=REFRESH_SECONDS)
+        rows.append(spoken(words, size=small, color=MUTED, key="board-updated"))
+        rows.append(spoken(t(locale, "board.privacy"), size=small, color=MUTED))
+        return ft.Column(
+            [
+                head,
+                ft.Column(
+                    [ft.Container(ft.Column(rows, spacing=20 if self.wide else 14), padding=pad)],
+                    scroll=ft.ScrollMode.AUTO,
+                    expand=True,
+                ),
+            ],
+            spacing=0,
+            expand=True,
+            key="board",
+        )
+
+    def _tile(self, caption: str, value: str, count: str, said: str, key: str, width: float) -> ft.Control:
+        wide = self.wide
+        return ft.Container(
+            content=ft.Column(
+                [
+                    seen_only(ft.Text(caption, size=24 if wide else 15, color=MUTED)),
+                    spoken(
+                        value,
+                        label=said,
+                        size=56 if wide else 30,
+                        weight=ft.FontWeight.BOLD,
+                        color=INK,
+                        key=key,
+                    ),  # fmt: skip
+                    seen_only(ft.Text(count, size=20 if wide else 13, color=MUTED)),
+                ],
+                spacing=4 if wide else 2,
+            ),
+            bgcolor=WHITE,
+            border_radius=16,
+            padding=ft.Padding.symmetric(horizontal=20 if wide else 12, vertical=20 if wide else 10),
+            width=width,
+        )
+
+    def _tiles(self, figures: Figures, inner: float) -> ft.Control:
+        locale = self.locale
+        gap = 20 if self.wide else 10
+        per_row = 5 if self.wide else 2
+        width = (inner - gap * (per_row - 1)) / per_row - 1
+        rated = str(figures.rated)
+        tiles = [
+            self._tile(t(locale, "board.rated"), rated, t(locale, "board.count.rated", n=figures.rated),
+                       t(locale, "board.spoken.rated", n=figures.rated), "board-rated", width)
+        ]  # fmt: skip
+        for name in RATES:
+            value, count, said = rate_sentence(locale, figures, name)
+            tiles.append(self._tile(t(locale, f"board.{name}"), value, count, said, f"board-{name}", width))
+        return ft.Row(tiles, wrap=True, spacing=gap, run_spacing=gap)
+
+    def _counters(self, inner: float) -> ft.Control:
+        view, locale, wide = self.view, self.locale, self.wide
+        assert view is not None
+        cards: list[ft.Control] = []
+        for row in view.counters:
+            staff = t(locale, "board.counter.staff", name=row.staff_name) if row.staff_name else ""
+            name = row.name(locale)
+            said = t(locale, "board.counter.spoken", counter=name, staff=staff) if staff else name
+            title: list[ft.Control] = [
+                spoken(
+                    name,
+                    label=said,
+                    size=24 if wide else 17,
+                    weight=ft.FontWeight.BOLD,
+                    color=INK,
+                    key=f"board-counter-{row.code}",
+                ),  # fmt: skip
+            ]
+            if staff:
+                title.append(seen_only(ft.Text(staff, size=20 if wide else 14, color=MUTED)))
+            cells: list[ft.Control] = [
+                self._cell(t(locale, "board.rated"), str(row.figures.rated),
+                           t(locale, "board.spoken.rated", n=row.figures.rated), f"{row.code}-rated")
+            ]  # fmt: skip
+            for rate in RATES:
+                value, _count, words = rate_sentence(locale, row.figures, rate)
+                cells.append(self._cell(t(locale, f"board.{rate}"), value, words, f"{row.code}-{rate}"))
+            if wide:
+                content: ft.Control = ft.Row(
+                    [ft.Column(title, spacing=2, width=inner * 0.28), *cells],
+                    vertical_alignment=ft.CrossAxisAlignment.CENTER,
+                )
+            else:
+                content = ft.Column([ft.Column(title, spacing=2), *cells], spacing=6)
+            cards.append(
+                ft.Container(
+                    content=content, bgcolor=WHITE, border_radius=12, width=inner,
+                    padding=ft.Padding.symmetric(horizontal=20 if wide else 12, vertical=14 if wide else 10),
+                )
+            )  # fmt: skip
+        return ft.Column(cards, spacing=12 if wide else 8)
+
+    def _cell(self, caption: str, value: str, said: str, key: str) -> ft.Control:
+        if not self.wide:  # a phone: one line per figure, the caption left and the figure right
+            return ft.Row(
+                [
+                    seen_only(ft.Text(caption, size=14, color=MUTED)),
+                    spoken(
+                        value, label=said, size=17, weight=ft.FontWeight.W_600, color=INK, key=f"board-{key}"
+                    ),
+                ],
+                alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
+                vertical_alignment=ft.CrossAxisAlignment.CENTER,
+            )
+        return ft.Container(
+            content=ft.Column(
+                [
+                    seen_only(ft.Text(caption, size=18, color=MUTED)),
+                    spoken(
+                        value, label=said, size=30, weight=ft.FontWeight.W_600, color=INK, key=f"board-{key}"
+                    ),
+                ],
+                spacing=2,
+            ),
+            expand=True,
+        )
+
+
+async def open_board(
+    page: ft.Page, ctx: AppContext, *, sleep: Sleep = asyncio.sleep, elsewhere: Leave | None = None
+) -> BoardScreen:
+    """Show the board the address asks for (kiosk/app.py, for a /board/ address); ``elsewhere`` opens
+    the kiosk's own pages when the tab is later re-attached at another address."""
+    board = BoardScreen(page, ctx, sleep=sleep, elsewhere=elsewhere)
+    await board.start()
+    return board

@@ -1,0 +1,162 @@
+"""Issue 18, Done-when 3: the public results board (/board/<branch code>) in a real browser, on the
+hall's big screen (1920×1080) and on a phone (390×844), in Chinese and English. The figures are read
+from the accessibility tree and checked against the database (the month's indicators of the branch,
+models/indicators.py); a comment and a contact stored with a 差评 are nowhere on the page, and a member
+of staff on duty who has not agreed to be named in public is not named, while one who has is."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from models.cases import RatingCase
+from models.clock import utcnow
+from models.duty import on_duty
+from models.indicators import Indicators, indicators, total
+from models.org import Branch, Counter
+from models.rating import Channel, Rating
+from models.sanction import set_public_name_consent
+from models.scores import local_month
+from rapport.core.i18n import t
+from tests.e2e.conftest import ax_names, button, enable_semantics, screenshot
+
+BRANCH = "BJ-RM"
+VIEWPORTS = {"hall": (1920, 1080), "phone": (390, 844)}
+COMMENT = "BOARD-SECRET 排队时工作人员态度恶劣"
+CONTACT = "13987654321"
+RATES = ("good_rate", "bad_rate", "rectify_rate", "callback_rate")
+PARTS = {
+    "good_rate": ("good", "rated"),
+    "bad_rate": ("bad", "rated"),
+    "rectify_rate": ("rectified", "bad"),
+    "callback_rate": ("reached", "with_contact"),
+}
+
+
+def expected_sentences(locale: str, figures: Indicators) -> list[str]:
+    """What the board must say of ``figures``, worked out here from the database's counts."""
+    out = [t(locale, "board.spoken.rated", n=figures.rated)]
+    for name in RATES:
+        part, whole = (getattr(figures, p) for p in PARTS[name])
+        label = t(locale, f"board.{name}")
+        if not whole:
+            out.append(t(locale, "board.spoken.none", label=label))
+        else:
+            value = f"{part / whole * 100:.1f}%"
+            out.append(t(locale, "board.spoken.rate", label=label, value=value, part=part, whole=whole))
+    return out
+
+
+@pytest.fixture(scope="module")
+def world(server):
+    """A 差评 with a comment and a contact at counter 01, and consent withdrawn by whoever is on duty at
+    counter 02; returns the names the page may and may not show, and the expected figures."""
+    now = utcnow()
+    with server.db.write() as s:
+        branch = s.exec(select(Branch).where(Branch.code == BRANCH)).one()
+        counters = s.exec(select(Counter).where(Counter.branch_id == branch.id).order_by(Counter.code)).all()
+        on = {c.code: on_duty(s, counter_id=c.id, at=now) for c in counters}  # type: ignore[arg-type]
+        named, hidden = on[f"{BRANCH}-01"], on[f"{BRANCH}-02"]
+        assert named is not None and hidden is not None and named.public_name_consent_at is not None
+        set_public_name_consent(s, staff_id=hidden.id, consent=False, now=now)  # type: ignore[arg-type]
+        rating = Rating(
+            idempotency_key=f"e2e-board-{uuid.uuid4()}", request_hash="x", staff_id=named.id,
+            counter_id=counters[0].id, branch_id=branch.id, channel=Channel.kiosk, score=1,
+            created_at=now - timedelta(minutes=30), comment=COMMENT,
+        )  # fmt: skip
+        s.add(rating)
+        s.flush()
+        s.add(
+            RatingCase(
+                rating_id=rating.id, branch_id=branch.id, counter_id=rating.counter_id, staff_id=named.id,
+                channel="kiosk", score=1, opened_at=rating.created_at, contact=CONTACT, contact_kind="phone",
+                consent_at=rating.created_at,
+            )
+        )  # fmt: skip
+        s.commit()
+        names = (named.display_name, hidden.display_name, hidden.employee_no, named.employee_no)
+    with server.db.read() as s:
+        assert branch.id is not None
+        per_counter = indicators(
+            s, branch_id=branch.id, month=local_month(utcnow(), branch.timezone), level="counter"
+        )
+    by_counter = {c.code: per_counter.get(c.id, Indicators()) for c in counters}
+    return {
+        "named": names[0], "hidden": names[1], "numbers": names[2:], "branch": total(per_counter),
+        "counters": by_counter, "counter_names": {c.code: (c.name_zh, c.name_en) for c in counters},
+    }  # fmt: skip
+
+
+def open_board(browser, server, viewport: str, query: str = ""):  # type: ignore[no-untyped-def]
+    width, height = VIEWPORTS[viewport]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(f"{server.url}/board/{BRANCH}{query}")
+    enable_semantics(page)
+    return page
+
+
+def said(page) -> str:  # type: ignore[no-untyped-def]
+    return "\n".join(name for _role, name in ax_names(page))
+
+
+def scroll_to_end(page) -> None:  # type: ignore[no-untyped-def]
+    size = page.viewport_size or {"width": 390, "height": 844}
+    page.mouse.move(size["width"] / 2, size["height"] / 2)
+    page.mouse.wheel(0, 100_000)
+    page.wait_for_timeout(600)
+
+
+@pytest.mark.parametrize("viewport", ["hall", "phone"])
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_the_board_in_a_browser(server, browser, world, viewport, locale):
+    # English: the hall's screen through the language button, the phone through ?lang=en.
+    by_address = locale == "en" and viewport == "phone"
+    page = open_board(browser, server, viewport, "?lang=en" if by_address else "")
+    try:
+        page.get_by_text("人民路支行" if by_address is False else "Renmin Road Branch").first.wait_for()
+        if locale == "en" and not by_address:
+            button(page, t("zh-CN", "lang.switch")).click()
+            page.get_by_text("Renmin Road Branch").first.wait_for()
+        page.get_by_text(t(locale, "board.good_rate")).first.wait_for()
+        assert page.evaluate("document.documentElement.lang") == ("zh-CN" if locale == "zh-CN" else "en-US")
+        screenshot(page, f"public-board-{viewport}-{locale}")
+        top = said(page)
+        for sentence in expected_sentences(locale, world["branch"]):
+            assert sentence in top, f"{sentence!r} not in the accessibility tree:\n{top}"
+        if viewport == "phone":
+            scroll_to_end(page)
+            screenshot(page, f"public-board-{viewport}-{locale}-end")
+        whole = top + "\n" + said(page)
+        index = 0 if locale == "zh-CN" else 1
+        for code, figures in world["counters"].items():
+            counter = world["counter_names"][code][index]
+            assert counter in whole, f"{counter} not on the board"
+            for sentence in expected_sentences(locale, figures):
+                assert sentence in whole, f"{code}: {sentence!r} not in the accessibility tree"
+        assert world["named"] in whole, "the staff member who agreed to be named is not named"
+        assert world["hidden"] not in whole, "a staff member without consent is named"
+        for secret in (COMMENT, "BOARD-SECRET", CONTACT, "139****4321", *world["numbers"]):
+            assert secret not in whole, f"{secret!r} is on the public board"
+        body = page.content()
+        for secret in (COMMENT, CONTACT, world["hidden"]):
+            assert secret not in body
+    finally:
+        page.context.close()
+
+
+def test_an_unknown_branch_in_a_browser(server, browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        page.goto(f"{server.url}/board/NO-SUCH")
+        enable_semantics(page)
+        page.get_by_text("没有这个网点").first.wait_for()
+        page.get_by_text("No such branch").first.wait_for()
+        screenshot(page, "public-board-unknown-phone")
+    finally:
+        context.close()

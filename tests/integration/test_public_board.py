@@ -1,0 +1,164 @@
+"""The public results board's read (kiosk/board.py, issue 18) against figures worked out by hand on a
+small pinned month: October 2026 at branch A, six counted ratings (王芳 5 5 4 2 at counter 1, 李娜
+5 1 at counter 2), a flagged press, a November rating and another branch's rating that do not count,
+and two 差评 cases: counter 1's with a contact, reached, explained and closed; counter 2's without a
+contact, still open. A member of staff is named only while they consent to be named in public."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from kiosk.board import read_board
+from models import case_flow as flow
+from models.cases import RatingCase
+from models.indicators import indicators, total
+from models.org import Duty, Staff
+from models.rating import Channel, Rating
+from models.sanction import set_public_name_consent
+from models.scores import Month
+
+DAY = datetime(2026, 10, 14, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai
+NOW = datetime(2026, 10, 20, 3, 0, tzinfo=UTC)  # the board is looked at on 20 October, 11:00
+CONTACT, COMMENT = "13812345678", "窗口的人一直在看手机，私人备注"
+
+
+def rating(s, branch_id: int, staff_id: int, counter_id: int, score: int, at: datetime, **kw) -> Rating:
+    row = Rating(
+        idempotency_key=f"board-{uuid.uuid4()}", request_hash="x", staff_id=staff_id, counter_id=counter_id,
+        branch_id=branch_id, channel=Channel.kiosk, score=score, created_at=at, **kw,
+    )  # fmt: skip
+    s.add(row)
+    s.flush()
+    return row
+
+
+def case_of(s, r: Rating, contact: str | None = None) -> int:
+    case = RatingCase(
+        rating_id=r.id, branch_id=r.branch_id, counter_id=r.counter_id, staff_id=r.staff_id, channel="kiosk",
+        score=r.score, opened_at=r.created_at, contact=contact, contact_kind="phone" if contact else None,
+        consent_at=r.created_at if contact else None,
+    )  # fmt: skip
+    s.add(case)
+    s.commit()
+    assert case.id is not None
+    return case.id
+
+
+@pytest.fixture
+def pinned(ctx, db, world):
+    with db.write() as s:
+        people = {p.employee_no: p for p in s.exec(select(Staff)).all()}
+        alice, bob, carol, boss = (people[n].id for n in ("E1", "E2", "E9", "S1"))
+        a, c1, c2 = world.branch_id, world.counter_id, world.closed_counter_id
+        assert alice and bob and carol and boss
+        for i, score in enumerate((5, 5, 4)):
+            rating(s, a, alice, c1, score, DAY + timedelta(minutes=i))
+        rating(s, a, bob, c2, 5, DAY)
+        rating(s, a, alice, c1, 1, DAY, flagged=True, counted=False)  # a flagged press
+        rating(s, a, alice, c1, 5, datetime(2026, 11, 2, 2, 0, tzinfo=UTC))  # next month
+        explained = case_of(s, rating(s, a, alice, c1, 2, DAY, comment=COMMENT), CONTACT)
+        case_of(s, rating(s, a, bob, c2, 1, DAY))
+        flow.record_callback(
+            s, case_id=explained, outcome="reached", actor_id=boss, now=DAY + timedelta(hours=1)
+        )
+        flow.record_finding(
+            s,
+            case_id=explained,
+            finding="partly",
+            about="process",
+            actor_id=boss,
+            now=DAY + timedelta(hours=2),
+        )
+        flow.record_action(
+            s,
+            case_id=explained,
+            action="explain",
+            text="须本人办理",
+            actor_id=boss,
+            now=DAY + timedelta(hours=2),
+        )
+        flow.answer_case(
+            s, case_id=explained, text="已说明", via="callback", actor_id=boss, now=DAY + timedelta(hours=3)
+        )
+        flow.grade_case(s, case_id=explained, grade="fairly", actor_id=boss, now=DAY + timedelta(hours=3))
+        # Another branch's 差评 counts there, not here.
+        other = s.exec(select(Staff).where(Staff.id == carol)).one()
+        assert other.branch_id is not None
+        rating(s, other.branch_id, carol, c1, 1, DAY)
+        # On duty at both counters now: 王芳 agrees to be named in public, 李娜 does not.
+        s.add(Duty(staff_id=alice, counter_id=c1, started_at=NOW - timedelta(hours=2)))
+        s.add(Duty(staff_id=bob, counter_id=c2, started_at=NOW - timedelta(hours=2)))
+        set_public_name_consent(s, staff_id=alice, consent=True, now=NOW - timedelta(days=30))
+        s.commit()
+    return dataclasses.replace(ctx, clock=lambda: NOW)
+
+
+def test_the_board_shows_the_hand_counted_figures(pinned, world):
+    board = read_board(pinned, "A")
+    assert board is not None
+    assert (board.code, board.branch_name_zh, board.month) == ("A", "甲支行", "2026-10")
+    f = board.figures
+    assert (f.rated, f.good, f.bad, f.rectified, f.with_contact, f.reached) == (6, 4, 2, 1, 1, 1)
+    assert (f.good_rate, f.bad_rate, f.rectify_rate, f.callback_rate) == (4 / 6, 2 / 6, 0.5, 1.0)
+    one, two = board.counters
+    assert (one.code, one.figures.rated, one.figures.good, one.figures.bad) == ("A-01", 4, 3, 1)
+    assert (one.figures.good_rate, one.figures.bad_rate, one.figures.rectify_rate) == (0.75, 0.25, 1.0)
+    assert one.figures.callback_rate == 1.0
+    assert (two.code, two.figures.rated, two.figures.good, two.figures.bad) == ("A-02", 2, 1, 1)
+    assert (two.figures.good_rate, two.figures.bad_rate, two.figures.rectify_rate) == (0.5, 0.5, 0.0)
+    assert two.figures.callback_rate is None  # no contact left: nothing to call back, not 0%
+
+
+def test_the_figures_are_the_indicators_of_the_month(pinned, db, world):
+    board = read_board(pinned, "A")
+    with db.read() as s:
+        branch = total(indicators(s, branch_id=world.branch_id, month=Month(2026, 10)))
+    assert board is not None
+    assert (board.figures.rated, board.figures.good_rate, board.figures.bad_rate) == (
+        branch.rated, branch.good_rate, branch.bad_rate,
+    )  # fmt: skip
+    assert (board.figures.rectify_rate, board.figures.callback_rate) == (
+        branch.rectify_rate,
+        branch.callback_rate,
+    )
+
+
+def test_the_month_follows_the_clock(pinned, world):
+    later = dataclasses.replace(pinned, clock=lambda: datetime(2026, 11, 5, 2, 0, tzinfo=UTC))
+    board = read_board(later, "A")
+    assert board is not None and board.month == "2026-11"
+    assert (board.figures.rated, board.figures.bad, board.figures.good_rate) == (1, 0, 1.0)
+    # 31 October 17:00 UTC is already 1 November in Shanghai: the branch's own month.
+    edge = dataclasses.replace(pinned, clock=lambda: datetime(2026, 10, 31, 17, 0, tzinfo=UTC))
+    assert (board := read_board(edge, "A")) is not None and board.month == "2026-11"
+
+
+def test_staff_are_named_only_with_their_consent(pinned, db, world):
+    board = read_board(pinned, "A")
+    assert board is not None
+    assert [c.staff_name for c in board.counters] == ["王芳", None]
+    assert "李娜" not in repr(board)
+    with db.write() as s:
+        set_public_name_consent(s, staff_id=world.staff_id, consent=False, now=NOW)
+        s.commit()
+    board = read_board(pinned, "A")
+    assert board is not None and [c.staff_name for c in board.counters] == [None, None]
+    assert "王芳" not in repr(board) and "李娜" not in repr(board)
+
+
+def test_nothing_about_customers_is_on_the_board(pinned, world):
+    board = read_board(pinned, "A")
+    shown = repr(board)
+    for secret in (CONTACT, "138****5678", COMMENT, "须本人办理", "已说明", "E1", "E2"):
+        assert secret not in shown, secret
+
+
+def test_an_unknown_branch_has_no_board(pinned, world):
+    for code in ("", "NOPE", "a", "A" * 200, "'; DROP TABLE branch; --", "../A"):
+        assert read_board(pinned, code) is None, code
+    assert read_board(pinned, " A ") is not None  # stray spaces in a typed address
