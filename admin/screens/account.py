@@ -10,6 +10,7 @@ from admin import backend
 from admin.screens.common import INK, MUTED, TAP
 from models.errors import ValidationFailed
 from rapport.core.i18n import t
+from rapport.ui.a11y import spoken
 from rapport.ui.qr import qr_png
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def build(app: AdminHost) -> ft.Control:
                 height=200,
                 semantics_label=t(locale, "admin.account.qr"),
             ),
-            ft.Text(
+            spoken(
                 t(locale, "admin.account.secret", secret=state.pending_secret or ""),
                 selectable=True,
                 key="totp-secret",

@@ -22,6 +22,7 @@ from models.cases import About, Finding
 from models.complaint import InvalidTransition
 from models.errors import ValidationFailed
 from rapport.core.i18n import fmt_datetime, pick, t
+from rapport.ui.a11y import spoken
 
 if TYPE_CHECKING:
     from admin.host import AdminHost
@@ -110,7 +111,7 @@ def build(app: AdminHost) -> ft.Control:
     if d.has_contact:
         shown = v.revealed or d.contact_masked
         contact.append(
-            ft.Text(t(locale, "admin.detail.contact", contact=shown), key="contact", selectable=True)
+            spoken(t(locale, "admin.detail.contact", contact=shown), key="contact", selectable=True)
         )
         if not v.revealed and not d.conflicted:
             contact.append(
@@ -279,7 +280,8 @@ def build(app: AdminHost) -> ft.Control:
             *stand_aside,
             extension_panel.build(app),
             ft.Text(t(locale, "admin.detail.description"), weight=ft.FontWeight.BOLD),
-            ft.Text(
+            # Selectable (a supervisor copies from it) and read as text, not as an empty field.
+            spoken(
                 t(locale, "admin.detail.text_erased") if d.text_erased else d.description,
                 selectable=True,
                 color=MUTED if d.text_erased else None,

@@ -19,6 +19,7 @@ from admin.screens.errors import message_for
 from models.auth import SessionExpired
 from models.errors import IdempotencyConflict
 from rapport.core.i18n import t
+from rapport.ui.a11y import spell_code, spoken
 
 if TYPE_CHECKING:
     from admin.host import AdminHost
@@ -127,8 +128,9 @@ def _done(app: AdminHost, draft: Draft) -> ft.Control:
                 t(locale, "admin.hotline.done.title", id=complaint_id), size=24, weight=ft.FontWeight.BOLD
             ),
             ft.Text(t(locale, "admin.hotline.done.read_out"), size=18, color=INK, key="hotline-read-out"),
-            ft.Text(
+            spoken(
                 code,
+                label=spell_code(locale, code),
                 size=44,
                 weight=ft.FontWeight.BOLD,
                 selectable=True,

@@ -13,7 +13,7 @@ import flet as ft
 from babel.dates import format_time
 
 from admin import supervision
-from admin.screens.common import ERROR, INK, MUTED, TAP
+from admin.screens.common import ERROR, INK, MUTED, TAP, icon_button
 from admin.screens.errors import message_for
 from admin.screens.widgets import card, error_line, primary_button
 from models.auth import SessionExpired
@@ -21,6 +21,7 @@ from models.errors import Forbidden, StaffNotFound, ValidationFailed
 from models.inspection import SpotCheckNotOpen
 from models.org import Role
 from rapport.core.i18n import fmt_datetime, pick, t
+from rapport.ui.a11y import spoken
 
 if TYPE_CHECKING:
     from admin.host import AdminHost
@@ -292,14 +293,12 @@ def _finding_row(locale: str, v: InspectionsView, h: Handlers, code: str, label:
                 ft.Row(
                     [
                         ft.Text(label, size=16, weight=ft.FontWeight.W_500, color=INK, expand=True),
-                        ft.IconButton(
-                            icon=ft.Icons.DELETE_OUTLINE,
-                            tooltip=t(locale, "admin.inspect.remove", clause=label),
-                            on_click=h.on_remove,
+                        icon_button(
+                            ft.Icons.DELETE_OUTLINE,
+                            t(locale, "admin.inspect.remove", clause=label),
+                            h.on_remove,
                             data=code,
                             key=f"finding-{code}-remove",
-                            width=TAP,
-                            height=TAP,
                         ),
                     ]
                 ),
@@ -417,7 +416,7 @@ def _recent(locale: str, v: InspectionsView) -> list[ft.Control]:
                 )
             )
         if row.notes:
-            lines.append(ft.Text(row.notes, color=MUTED, selectable=True))
+            lines.append(spoken(row.notes, color=MUTED, selectable=True))
         out.append(card(*lines, key=f"inspection-{row.id}", spacing=4))
     return out
 

@@ -12,6 +12,7 @@ from admin import jobs as service
 from admin.screens.common import INK, MUTED, TAP
 from models.jobs import JobRunView
 from rapport.core.i18n import fmt_datetime, fmt_number, t
+from rapport.ui.a11y import spoken
 
 if TYPE_CHECKING:
     from admin.host import AdminHost
@@ -79,7 +80,7 @@ def _card(app: AdminHost, row: service.JobRow) -> ft.Control:
         text = t(
             locale, "jobs.last_error", at=fmt_datetime(locale, failure.started_at), error=failure.error or "—"
         )
-        lines.append(ft.Text(text, color=STATUS_COLOURS["failed"], key=f"{key}-error", selectable=True))
+        lines.append(spoken(text, color=STATUS_COLOURS["failed"], key=f"{key}-error", selectable=True))
     return ft.Container(
         key=key,
         bgcolor=ft.Colors.WHITE,

@@ -15,6 +15,7 @@ from admin.ledger import Clause, Entry, Evidence
 from admin.screens import widgets
 from admin.screens.common import INK, MUTED
 from rapport.core.i18n import fmt_datetime, t
+from rapport.ui.a11y import spoken
 
 ERROR = "#B3261E"
 OK = "#1E4E8C"
@@ -84,13 +85,13 @@ def why(locale: str, entry: Entry) -> list[ft.Control]:
     if entry.rule == "manual":
         who = entry.proposed_by or DASH
         out.append(ft.Text(t(locale, "admin.ledger.rule.manual", name=who), color=MUTED))
-        out.append(ft.Text(t(locale, "admin.ledger.reason", reason=entry.reason), color=INK, selectable=True))
+        out.append(spoken(t(locale, "admin.ledger.reason", reason=entry.reason), color=INK, selectable=True))
     elif entry.rule in ("service_star", "commendation", "conduct"):
         month = month_label(locale, entry.month)
         out.append(ft.Text(t(locale, f"admin.ledger.rule.{entry.rule}", month=month), color=INK))
     else:
         out.append(ft.Text(t(locale, "admin.ledger.rule.unknown", rule=entry.rule), color=MUTED))
-        out.append(ft.Text(t(locale, "admin.ledger.reason", reason=entry.reason), color=INK, selectable=True))
+        out.append(spoken(t(locale, "admin.ledger.reason", reason=entry.reason), color=INK, selectable=True))
     return out
 
 
@@ -186,13 +187,13 @@ def history(locale: str, entry: Entry, *, key: str) -> list[ft.Control]:
         if step.note:
             out.append(
                 ft.Container(
-                    ft.Text(step.note, color=MUTED, selectable=True, key=f"{key}-step-{n}-note"),
+                    spoken(step.note, color=MUTED, selectable=True, key=f"{key}-step-{n}-note"),
                     padding=ft.Padding.only(left=16),
                 )
             )
     if entry.report:
         out.append(ft.Text(t(locale, "admin.ledger.report"), weight=ft.FontWeight.W_600))
-        out.append(ft.Text(entry.report, color=INK, selectable=True, key=f"{key}-report"))
+        out.append(spoken(entry.report, color=INK, selectable=True, key=f"{key}-report"))
     elif entry.requires_report and entry.status in ("approved", "acknowledged"):
         out.append(ft.Text(t(locale, "admin.ledger.report_due"), color=MUTED))
     return out

@@ -15,6 +15,7 @@ from admin.screens import ledger_cards as cards
 from admin.screens.common import INK, MUTED, TAP
 from admin.screens.ledger_state import LedgerState, reload, state
 from rapport.core.i18n import fmt_datetime, t
+from rapport.ui.a11y import spoken
 
 if TYPE_CHECKING:
     from admin.host import AdminHost
@@ -132,7 +133,7 @@ def rating_lines(locale: str, appeal: AppealRow) -> list[ft.Control]:
             ft.Text(t(locale, "admin.ledger.appeal.reasons", reasons=cards.clauses(locale, r.reasons)))
         )
     if r.comment:
-        lines.append(ft.Text(t(locale, "admin.ledger.appeal.comment", comment=r.comment), selectable=True))
+        lines.append(spoken(t(locale, "admin.ledger.appeal.comment", comment=r.comment), selectable=True))
     if not r.reasons and not r.comment:
         lines.append(ft.Text(t(locale, "admin.ledger.appeal.no_reasons"), color=MUTED))
     return lines
@@ -160,7 +161,7 @@ def appeals(app: AdminHost, v: LedgerState, box: Callable[[str], list[ft.Control
                 weight=ft.FontWeight.W_600,
                 color=INK,
             ),
-            ft.Text(t(locale, "admin.ledger.appeal.statement", text=a.statement), color=INK, selectable=True),
+            spoken(t(locale, "admin.ledger.appeal.statement", text=a.statement), color=INK, selectable=True),
             *rating_lines(locale, a),
         ]
         if a.due_at is not None:

@@ -13,6 +13,7 @@ from admin.ledger import PersonalFile
 from admin.screens import ledger_cards as cards
 from admin.screens.common import INK, MUTED, TAP
 from rapport.core.i18n import fmt_datetime, t
+from rapport.ui.a11y import spoken
 
 if TYPE_CHECKING:
     from admin.host import AdminHost
@@ -120,7 +121,7 @@ def _comments(locale: str, f: PersonalFile) -> list[ft.Control]:
             ft.Column(
                 [
                     ft.Text(" · ".join(meta), color=MUTED, size=14),
-                    ft.Text(c.comment, color=INK, selectable=True),
+                    spoken(c.comment, color=INK, selectable=True),
                 ],
                 spacing=0,
             )
@@ -180,7 +181,7 @@ def _inspections(locale: str, f: PersonalFile) -> list[ft.Control]:
                 )
             )
         if i.notes:
-            lines.append(ft.Text(i.notes, color=MUTED, selectable=True))
+            lines.append(spoken(i.notes, color=MUTED, selectable=True))
         out.append(ft.Column(lines, spacing=2, key=f"file-inspection-{i.id}"))
     return out
 
@@ -234,7 +235,7 @@ def _ledger(locale: str, f: PersonalFile) -> list[ft.Control]:
                 color=INK,
                 weight=ft.FontWeight.W_500,
             ),
-            ft.Text(t(locale, "admin.ledger.appeal.statement", text=a.statement), color=INK, selectable=True),
+            spoken(t(locale, "admin.ledger.appeal.statement", text=a.statement), color=INK, selectable=True),
         ]
         if a.decision_reason:
             lines.append(
