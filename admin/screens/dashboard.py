@@ -13,7 +13,7 @@ from babel.dates import format_skeleton
 from babel.numbers import format_decimal
 
 from admin.dashboard import DashboardData, dashboard
-from admin.screens.common import INK, MUTED, TAP
+from admin.screens.common import INK, MUTED, icon_button, is_narrow
 from models.auth import SessionExpired
 from models.errors import Forbidden
 from models.indicators import RATES
@@ -27,6 +27,7 @@ KEY = "dashboard"
 RED, AMBER, GREEN, BLUE, BARS, GRID = "#B3261E", "#7D5700", "#41674A", "#1E4E8C", "#8FA7CC", "#E0E3EA"
 HALF = {"xs": 12, "lg": 6}  # side by side from 992 px (landscape), stacked below (portrait)
 SOURCES = ("ratings", "complaints", "inspections")
+FIGURE_WIDTH = 96  # a figure of a stacked row on a phone: three to a line in 390 px
 
 
 async def load(app: AdminHost) -> None:
@@ -39,6 +40,9 @@ async def load(app: AdminHost) -> None:
 
 def build(app: AdminHost) -> ft.Control:
     locale, data = app.locale, app.view.get(KEY)
+    # On a phone the tables are stacked, a block per row: nothing scrolls sideways (a region that does
+    # cannot be reached by keyboard in Flutter web, and a column out of sight is easily missed).
+    narrow = is_narrow(app)
 
     async def refresh(_e: ft.Event[Any]) -> None:
         try:
@@ -56,14 +60,7 @@ def build(app: AdminHost) -> ft.Control:
     top = ft.Row(
         [
             ft.Column(heading, spacing=2, expand=True),
-            ft.IconButton(
-                ft.Icons.REFRESH,
-                tooltip=t(locale, "admin.dash.refresh"),
-                on_click=refresh,
-                key="dash-refresh",
-                width=TAP,
-                height=TAP,
-            ),
+            icon_button(ft.Icons.REFRESH, t(locale, "admin.dash.refresh"), refresh, key="dash-refresh"),
         ],
         vertical_alignment=ft.CrossAxisAlignment.START,
     )
@@ -81,10 +78,10 @@ def build(app: AdminHost) -> ft.Control:
                     _panel(t(locale, "admin.dash.dist.title"), _distribution(locale, data), HALF),
                 ]
             ),
-            _panel(t(locale, "admin.dash.counters.title"), _counters(locale, data.summary.branches)),
+            _panel(t(locale, "admin.dash.counters.title"), _counters(locale, data.summary.branches, narrow)),
             ft.ResponsiveRow(
                 [
-                    _panel(t(locale, "admin.dash.sla.title"), _sla(locale, data), HALF),
+                    _panel(t(locale, "admin.dash.sla.title"), _sla(locale, data, narrow), HALF),
                     _panel(t(locale, "admin.dash.heat.title"), _heat(locale, data), HALF),
                 ]
             ),
@@ -192,16 +189,32 @@ def _card(locale: str, period: str, stats: Stats) -> ft.Control:
     )
 
 
-def _counters(locale: str, branches: tuple[BranchSummary, ...]) -> ft.Control:
+def _figure(head: str, value: ft.Text) -> ft.Control:
+    """One figure of a stacked row on a phone: its column's name over its value."""
+    return ft.Column([ft.Text(head, size=13, color=MUTED), value], spacing=0, width=FIGURE_WIDTH)
+
+
+def _stacked(title: ft.Text, figures: list[ft.Control], key: str) -> ft.Control:
+    """A table's row on a phone: what it is about, then its figures side by side, wrapping."""
+    return ft.Container(
+        content=ft.Column([title, ft.Row(figures, wrap=True, spacing=8, run_spacing=6)], spacing=4),
+        padding=ft.Padding.symmetric(vertical=8),
+        border=ft.Border.only(top=ft.BorderSide(1, GRID)),
+        key=key,
+    )
+
+
+def _counters(locale: str, branches: tuple[BranchSummary, ...], narrow: bool = False) -> ft.Control:
+    """A row per counter (and per branch, when there are several): a table, or on a phone a block
+    per row. Each figure's text is keyed ``<row>-<column>`` either way."""
     heads = ["counter", "today_count", "today_mean", "month_count", "month_mean", "month_low"]
+    names = [t(locale, f"admin.dash.col.{h}") for h in heads]
     columns = [
-        ft.DataColumn(
-            label=ft.Text(t(locale, f"admin.dash.col.{h}"), weight=ft.FontWeight.BOLD), numeric=i > 0
-        )
-        for i, h in enumerate(heads)
+        ft.DataColumn(label=ft.Text(name, weight=ft.FontWeight.BOLD), numeric=i > 0)
+        for i, name in enumerate(names)
     ]
 
-    def row(key: str, label: str, today: Stats, month: Stats, bold: bool = False) -> ft.DataRow:
+    def row(key: str, label: str, today: Stats, month: Stats, bold: bool = False) -> Any:
         values = [
             label,
             _n(locale, today.count),
@@ -211,14 +224,14 @@ def _counters(locale: str, branches: tuple[BranchSummary, ...]) -> ft.Control:
             _share(locale, month.low_share),
         ]
         weight = ft.FontWeight.BOLD if bold else None
-        return ft.DataRow(
-            cells=[
-                ft.DataCell(content=ft.Text(v, weight=weight, key=f"{key}-{h}"))
-                for h, v in zip(heads, values, strict=True)
-            ]
-        )
+        texts = [ft.Text(v, weight=weight, key=f"{key}-{h}") for h, v in zip(heads, values, strict=True)]
+        if narrow:
+            texts[0].weight = ft.FontWeight.BOLD
+            figures = [_figure(name, text) for name, text in zip(names[1:], texts[1:], strict=True)]
+            return _stacked(texts[0], figures, key)
+        return ft.DataRow(cells=[ft.DataCell(content=text) for text in texts])
 
-    rows: list[ft.DataRow] = []
+    rows: list[Any] = []
     several = len(branches) > 1
     for b in branches:
         name = pick(locale, b.name_zh, b.name_en)
@@ -228,8 +241,10 @@ def _counters(locale: str, branches: tuple[BranchSummary, ...]) -> ft.Control:
             rows.append(row(_counter_key(c), _counter_name(locale, c), c.today, c.month))
     if not rows:
         return ft.Text(t(locale, "admin.dash.counters.empty"), color=MUTED)
+    if narrow:
+        return ft.Column(rows, spacing=0)
     table = ft.DataTable(columns=columns, rows=rows, column_spacing=24, heading_row_height=44)
-    # Scrolls sideways on a narrow screen instead of clipping a column.
+    # Scrolls sideways in a window too narrow for it (but wider than a phone) instead of clipping.
     return ft.Row([table], scroll=ft.ScrollMode.AUTO)
 
 
@@ -400,7 +415,9 @@ def _distribution(locale: str, data: DashboardData) -> ft.Control:
 # -- complaints and clauses ------------------------------------------------------------------------
 
 
-def _sla(locale: str, data: DashboardData) -> ft.Control:
+def _sla(locale: str, data: DashboardData, narrow: bool = False) -> ft.Control:
+    """Open complaints by severity and how near their deadline: a table, or on a phone a block per
+    severity (each count keyed ``dash-sla-<severity>-<state>`` either way)."""
     sla = data.complaints
     states = (SlaState.overdue, SlaState.due_soon, SlaState.on_time)
     colours = {SlaState.overdue: RED, SlaState.due_soon: AMBER, SlaState.on_time: INK}
@@ -410,25 +427,38 @@ def _sla(locale: str, data: DashboardData) -> ft.Control:
         for s in states
     ]
 
-    def count(severity: str, state: SlaState, n: int) -> ft.DataCell:
+    def count(severity: str, state: SlaState, n: int) -> ft.Text:
         colour = colours[state] if n else MUTED
         weight = bold if n and state is SlaState.overdue else None
-        text = ft.Text(_n(locale, n), key=f"dash-sla-{severity}-{state.value}", color=colour, weight=weight)
-        return ft.DataCell(content=text)
+        return ft.Text(_n(locale, n), key=f"dash-sla-{severity}-{state.value}", color=colour, weight=weight)
 
+    overdue = _n(locale, sla.state_total(SlaState.overdue))
+    total = t(locale, "admin.dash.sla.total", count=_n(locale, sla.total), overdue=overdue)
+    summary = ft.Text(total, size=14, color=MUTED, key="dash-sla-total")
+    if narrow:
+        blocks: list[ft.Control] = [
+            _stacked(
+                ft.Text(t(locale, f"admin.severity.{r.severity}"), weight=bold),
+                [
+                    _figure(t(locale, f"admin.dash.sla.{s.value}"), count(r.severity, s, getattr(r, s.value)))
+                    for s in states
+                ],
+                f"dash-sla-{r.severity}",
+            )
+            for r in sla.rows
+        ]
+        return ft.Column([*blocks, summary], spacing=0)
     rows = [
         ft.DataRow(
             cells=[ft.DataCell(content=ft.Text(t(locale, f"admin.severity.{r.severity}")))]
-            + [count(r.severity, s, getattr(r, s.value)) for s in states]
+            + [ft.DataCell(content=count(r.severity, s, getattr(r, s.value))) for s in states]
         )
         for r in sla.rows
     ]
-    overdue = _n(locale, sla.state_total(SlaState.overdue))
-    total = t(locale, "admin.dash.sla.total", count=_n(locale, sla.total), overdue=overdue)
     return ft.Column(
         [
             ft.Row([ft.DataTable(columns=columns, rows=rows, column_spacing=24)], scroll=ft.ScrollMode.AUTO),
-            ft.Text(total, size=14, color=MUTED, key="dash-sla-total"),
+            summary,
         ],
         spacing=8,
     )

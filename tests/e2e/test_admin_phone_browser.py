@@ -95,6 +95,16 @@ def check_bar(page, names, absent) -> None:  # type: ignore[no-untyped-def]
         assert entry(page, name).count() == 0, f"{name!r} is in the bar; it belongs under More"
 
 
+def check_current(page, current, others) -> None:  # type: ignore[no-untyped-def]
+    """The open section's bar entry is marked current for a screen reader (``aria-current="true"``),
+    not only shaded; the other entries say they are not (common.py ``marked_current``)."""
+    from playwright.sync_api import expect
+
+    expect(entry(page, current).first).to_have_attribute("aria-current", "true")
+    for name in others:
+        expect(entry(page, name).first).to_have_attribute("aria-current", "false")
+
+
 def check_more(page, more: str, title: str, names) -> None:  # type: ignore[no-untyped-def]
     """More opens a sheet naming the rest of the sections; it closes again."""
     button(page, more).click()
@@ -145,6 +155,7 @@ def test_a_supervisor_handles_a_complaint_end_to_end_on_a_phone(server, browser)
 
         # 1. The queue, with the navigation in one bar at the bottom.
         check_bar(page, BAR_ZH, MORE_ZH)
+        check_current(page, "投诉处理", ("看板", "更多"))
         card = page.get_by_role("button", name=re.compile(rf"^查看投诉 #{complaint_id} "))
         reveal(page, card)
         page.mouse.move(0, 0)
@@ -158,13 +169,21 @@ def test_a_supervisor_handles_a_complaint_end_to_end_on_a_phone(server, browser)
         icon_button(page, "关闭菜单").click()
         page.get_by_text("更多功能", exact=True).wait_for(state="hidden")
 
-        # 3. The dashboard from the bar, and back to the complaints. (Not on the complaint's path, and
-        # its per-counter table scrolls sideways inside its card by design: no width check here.)
+        # 3. The dashboard from the bar, and back to the complaints. Its tables are stacked, a block
+        # per counter (and per severity), on a phone: nothing in it scrolls sideways, top to bottom.
         open_section(page, "看板")
         page.get_by_text("服务看板", exact=True).wait_for()
         check_bar(page, BAR_ZH, ())
+        check_current(page, "看板", ("投诉处理", "更多"))
         page.mouse.move(0, 0)
+        assert_fits_width(page, "the dashboard")
         screenshot(page, "admin-phone-3-dashboard-zh")
+        for _ in range(8):  # down a screenful at a time: the counters, the deadlines, the clauses
+            page.mouse.move(195, 400)
+            page.mouse.wheel(0, 600)
+            page.wait_for_timeout(300)
+            assert_fits_width(page, "the dashboard, further down")
+        page.mouse.move(0, 0)
         open_section(page, "投诉处理")
         page.get_by_text("投诉队列", exact=True).wait_for()
 
@@ -236,6 +255,7 @@ def test_a_supervisor_handles_a_complaint_end_to_end_on_a_phone(server, browser)
         button(page, "People").click()
         page.get_by_text("More sections", exact=True).wait_for(state="hidden")
         page.get_by_text("Leaderboard", exact=True).wait_for()
+        check_current(page, "More", ("Complaints", "Dashboard"))
         open_section(page, "Complaints", more="More")
         page.get_by_text("Complaint queue", exact=True).wait_for()
     finally:
