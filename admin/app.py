@@ -20,6 +20,7 @@ from models.errors import Forbidden
 from rapport.core.context import AppContext
 from rapport.core.i18n import other_locale, t
 from rapport.core.lanes import ADMIN
+from rapport.ui.a11y import set_language
 from rapport.ui.ui_theme import apply_theme
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class AdminApp:
 
     async def start(self) -> None:
         apply_theme(self.page, t(self.locale, "admin.title"))
+        set_language(self.page, self.locale)  # before the first draw (render keeps it in step)
         self.page.bgcolor = "#F5F7FA"
         self.page.on_close = self._on_close
         self.page.on_resize = self._on_resize
@@ -98,6 +100,9 @@ class AdminApp:
                 expand=True,
                 horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
             )
+        # Flutter's own words (a field's "N characters remaining") and <html lang> follow the admin's
+        # language, as the kiosk's do (rapport/ui/a11y.py); it changes the page only when it changed.
+        set_language(self.page, self.locale)
         self.page.controls = [ft.SafeArea(content=content, expand=True)]
         self.page.update()
 

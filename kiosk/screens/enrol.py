@@ -15,6 +15,7 @@ from kiosk.ui import INK, MUTED, TAP_MIN, header, language_button
 from models.errors import EnrolmentCodeInvalid
 from rapport.core.i18n import t
 from rapport.core.lanes import KIOSK
+from rapport.ui.a11y import set_language
 
 if TYPE_CHECKING:
     from kiosk.host import KioskHost
@@ -55,6 +56,8 @@ class Handlers:
 
 def build(app: KioskHost) -> ft.Control:
     locale = app.state.locale
+    # Not drawn in the shared frame: tell Flutter the language here (its field counter, <html lang>).
+    set_language(app.page, locale)
     message = app.state.message_key
     h = Handlers(app)
     code = ft.TextField(
