@@ -16,7 +16,7 @@ from models.case_flow import CaseStepRefused
 from models.errors import NotFound
 from rapport.core.i18n import fmt_datetime, fmt_due, t
 from rapport.core.lanes import KIOSK
-from rapport.ui.a11y import spell_code, spoken
+from rapport.ui.a11y import seen_only, spell_code, spoken
 
 if TYPE_CHECKING:
     from kiosk.host import KioskHost
@@ -73,8 +73,9 @@ def view(app: KioskHost) -> ft.Control:
     code = app.status_code or ""
     rows: list[ft.Control] = [
         spoken(t(locale, "case_status.title"), size=26, weight=ft.FontWeight.BOLD, color=INK),
+        # Heard once, spelled out in its caption; the code as written is only seen.
         spoken(t(locale, "status.code"), label=spell_code(locale, code), size=16, color=MUTED),
-        spoken(code, size=22, color=INK, font_family="monospace"),
+        seen_only(ft.Text(code, size=22, color=INK, font_family="monospace")),
         spoken(
             t(locale, "case_status.current", status=t(locale, f"case_status.state.{case.status}")),
             size=20,

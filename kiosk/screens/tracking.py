@@ -17,7 +17,7 @@ from kiosk.ui import ACCENT, INK, MUTED, TAP_MIN
 from models.complaint import ComplaintNotFound, SatisfactionNotOpen
 from rapport.core.i18n import fmt_datetime, fmt_due, t
 from rapport.core.lanes import KIOSK
-from rapport.ui.a11y import spell_code, spoken
+from rapport.ui.a11y import seen_only, spell_code, spoken
 
 if TYPE_CHECKING:
     from kiosk.host import KioskHost
@@ -125,10 +125,10 @@ def view(app: KioskHost) -> ft.Control:
     code = app.status_code or ""
     rows: list[ft.Control] = [
         spoken(t(locale, "status.title"), size=26, weight=ft.FontWeight.BOLD, color=INK),
-        # The code's caption is where a screen reader hears it spelled out; the code itself stays
-        # as written (tests/e2e/test_customer_journeys.py reads it so).
+        # The code's caption is where a screen reader hears the code, spelled out; the code as written
+        # is only seen, so it is not read a second time (tests/e2e/test_customer_journeys.py test_d).
         spoken(t(locale, "status.code"), label=spell_code(locale, code), size=16, color=MUTED),
-        spoken(code, size=22, color=INK, font_family="monospace", key="status-code-shown"),
+        seen_only(ft.Text(code, size=22, color=INK, font_family="monospace", key="status-code-shown")),
         spoken(
             t(locale, "status.current", status=t(locale, f"status.state.{status.status}")),
             size=20,

@@ -12,7 +12,8 @@ Three things decide what it hears:
   value Flutter fills in only while it has the focus: the tree holds an empty node. :func:`spoken`
   gives it its words, so it is read as text.
 * **Codes.** A tracking code read as a word ("ABCDE") is useless; :func:`spell_code` spells it out,
-  character by character, in its groups.
+  character by character, in its groups. Where the code is also shown as written beside its spelled
+  form, :func:`seen_only` keeps the written one out of the tree, so it is not read twice.
 """
 
 from __future__ import annotations
@@ -68,3 +69,10 @@ def spoken(
         label = label or value
     text = ft.Text(value, selectable=selectable or None, semantics_label=label, **style)
     return ft.Semantics(live_region=True, content=text) if live else text
+
+
+def seen_only(control: ft.Control) -> ft.Control:
+    """``control`` on screen but not in the semantics tree: for what is said elsewhere already (a code
+    shown as written under the caption that spells it out), so a screen reader does not read it twice.
+    It can then not be found by its text in the browser either, only seen."""
+    return ft.Semantics(exclude_semantics=True, content=control)

@@ -31,6 +31,7 @@ from tests.e2e.conftest import (
     open_page,
     pick,
     selectable_texts,
+    spoken_code,
     tap_face,
     tracking_code_on_screen,
     type_into,
@@ -162,8 +163,12 @@ def test_d_following_the_complaint_by_its_code(server, browser):
     code = FILED.get("code") or _file_in_db(server)
     page = open_page(browser, f"{server.url}/t/{code}", "phone")
     page.get_by_text("当前状态：已收到").wait_for()
-    for text in ("投诉处理进度", code, "处理记录", "收到投诉"):
+    for text in ("投诉处理进度", "处理记录", "收到投诉"):
         page.get_by_text(text, exact=True).first.wait_for()
+    # The code as a screen reader hears it: spelled out, once (the code as written is only seen).
+    body = page.inner_text("body")
+    assert spoken_code(body) == code, body
+    assert code not in body, f"the code is read twice: {body!r}"
 
     with server.db.write() as s:
         complaint = s.exec(select(Complaint).where(Complaint.code_digest == tracking_digest(code))).one()
@@ -194,7 +199,8 @@ def test_d_following_the_complaint_by_its_code(server, browser):
     # The reply is selectable text (customers copy it), read through its read-only field.
     assert "已与当班柜员谈话，并调整了午间窗口安排。" in selectable_texts(page)
     button(page, "不满意").click()
-    page.get_by_text("抱歉没有让您满意。投诉已重新打开并提交上级处理。").wait_for()
+    # Read on the screen, not in the live region that also announces it (flt-announcement-polite).
+    page.locator("flt-semantics-host").get_by_text("抱歉没有让您满意。投诉已重新打开并提交上级处理。").wait_for()
     page.get_by_text("当前状态：调查处理中").wait_for()
     for text in ("您表示不满意", "重新处理"):
         page.get_by_text(text, exact=True).first.wait_for()
