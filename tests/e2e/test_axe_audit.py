@@ -174,18 +174,6 @@ def file_at_renmin(server) -> None:  # type: ignore[no-untyped-def]
         )
 
 
-# Fixable findings on the admin screens, in files another change owns (issue 19's admin part): until
-# they are fixed this test is expected to fail, and strict, so it fails as soon as they are.
-ADMIN_PENDING = (
-    "aria-command-name + aria-prohibited-attr: icon buttons named only by a tooltip (queue, dashboard "
-    "and my page's refresh): give the icon a semantics_label as kiosk/screens/frame.py does; an "
-    "unnamed aria-expanded button on the queue; scrollable-region-focusable: the phone dashboard's "
-    "sideways rows; label (critical): selectable texts on the complaint "
-    "detail, to be drawn with rapport.ui.a11y.spoken(selectable=True); docs/ACCESSIBILITY.md"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=ADMIN_PENDING)
 @pytest.mark.parametrize("size", ["phone", "tablet"])
 def test_admin_screens(server, browser, size):
     audit = Audit(size)
