@@ -2,9 +2,10 @@
 
 Every service of the admin app starts at its module's door: a :class:`Gate` constant naming who may
 pass (the roles, the refusal in the service's own words, whether a branch is needed), called as
-``user = GATE.caller(ctx, token)``. That resumes the sign-in from the token in a SHORT write
-transaction of its own (resuming may end a dead session or move ``last_seen_at`` on,
-models/auth/sessions.py ``resume``), checks the caller's role, and returns a :class:`Caller`: plain
+``user = GATE.caller(ctx, token)``. That resumes the sign-in from the token: in a read session when
+nothing needs writing (a sign-in seen within the minute), otherwise in a SHORT write transaction of
+its own (resuming may end a dead session or move ``last_seen_at`` on, models/auth/sessions.py
+``resume``), checks the caller's role, and returns a :class:`Caller`: plain
 frozen data, read afresh on every call, so an ended session, a disabled account or a changed role or
 branch applies at the next click. The service then does its work in a read session (``ctx.db.read()``), or
 in a write transaction of its own when the call writes (an audit entry counts as a write).
@@ -119,16 +120,24 @@ class Gate:
         object.__setattr__(self, "roles", frozenset(self.roles))  # a tuple given is kept as a set
 
     def caller(self, ctx: AppContext, token: str) -> Caller:
-        """Resume the sign-in in a short write transaction of its own and return the caller.
+        """Resume the sign-in and return the caller.
 
-        1. An unknown, ended, idle or expired token, or an account no longer active, raises
-           :class:`~models.auth.SessionExpired` (the dead session is ended and that is committed).
-        2. A role not in ``roles`` raises :class:`Forbidden` with ``refused``.
-        3. With ``branch_needed``, anyone but an administrator who belongs to no branch raises
+        1. In a read session first: a sign-in seen within the last minute, of an active account,
+           needs no write, and the caller is read there (``auth.resume_if_unchanged``), so a page
+           that only reads never takes the write transaction (SQLite's write lock) at all.
+        2. Otherwise in a short write transaction of its own: an unknown, ended, idle or expired
+           token, or an account no longer active, raises :class:`~models.auth.SessionExpired` (the
+           dead session is ended and that is committed); a live one has ``last_seen_at`` moved on.
+        3. A role not in ``roles`` raises :class:`Forbidden` with ``refused``.
+        4. With ``branch_needed``, anyone but an administrator who belongs to no branch raises
            :class:`Forbidden` with that message.
         """
-        with ctx.db.write() as session:
-            found = resume(session, ctx, token)
+        with ctx.db.read() as session:
+            staff = auth.resume_if_unchanged(session, token=token, now=ctx.clock())
+            found = Caller.of(staff) if staff is not None else None
+        if found is None:
+            with ctx.db.write() as session:
+                found = resume(session, ctx, token)
         found.require(*self.roles, message=self.refused or "this is not for your role")
         if self.branch_needed is not None:
             found.require_branch(self.branch_needed)

@@ -38,6 +38,7 @@ from models.auth.sessions import (
     authenticate,
     logout,
     resume,
+    resume_if_unchanged,
     session_state,
 )
 
@@ -93,6 +94,7 @@ __all__ = [
     "provisioning_uri",
     "remove_totp",
     "resume",
+    "resume_if_unchanged",
     "session_state",
     "set_password",
     "start_totp_enrolment",

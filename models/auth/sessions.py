@@ -234,6 +234,26 @@ def resume(session: Session, *, token: str, now: datetime | None = None) -> Staf
     return staff
 
 
+def resume_if_unchanged(session: Session, *, token: str, now: datetime | None = None) -> Staff | None:
+    """What :func:`resume` answers when it would write nothing: the staff member of an active
+    session of an active account whose ``last_seen_at`` moved on less than a minute ago. None in
+    every other case (unknown, ended, idle, expired, disabled, or time to move ``last_seen_at`` on),
+    where the caller runs :func:`resume` in a write transaction, which decides and writes.
+
+    Why: a page that only reads then never takes the write transaction at all (on SQLite the
+    process-wide write lock, which kiosk taps and the jobs need); at most one page a minute per
+    sign-in writes. Reads nothing else and changes nothing, so any session (a read one) will do.
+    """
+    now = now or utcnow()
+    row = _open_session(session, token)
+    if row is None or now - row.last_seen_at >= LAST_SEEN_RESOLUTION:
+        return None
+    if session_state(row.created_at, row.last_seen_at, now) != "active":
+        return None
+    staff = session.get(Staff, row.staff_id)
+    return staff if staff is not None and staff.active else None
+
+
 def logout(session: Session, *, token: str, now: datetime | None = None) -> None:
     """End the session holding ``token``. Idempotent: an unknown or ended token is a no-op."""
     now = now or utcnow()

@@ -271,13 +271,23 @@ READS: dict[str, tuple[str, Service]] = {
 
 @pytest.mark.parametrize("name", list(READS))
 def test_a_service_that_only_reads_writes_nothing_but_the_sign_in(accounts: Accounts, name: str) -> None:
-    """One write transaction (resuming the sign-in), the work in read sessions."""
+    """No write transaction while the sign-in was seen within the minute (the caller is read in a read
+    session); one, short, to move ``last_seen_at`` on once the minute has passed; the work always in
+    read sessions."""
     login, call = READS[name]
     token = sign_in(accounts, login)
     counting = Counting(accounts.ctx.db)
     ctx = dataclasses.replace(accounts.ctx, db=counting)
     call(ctx, token, accounts)
-    assert counting.writes == 1, f"{name} opened {counting.writes} write transactions"
+    assert counting.writes == 0, f"{name} opened {counting.writes} write transactions"
+    assert counting.reads >= 1  # the sign-in (and the work, for a service with more to read)
+
+    later = NOW + auth.LAST_SEEN_RESOLUTION
+    call(dataclasses.replace(ctx, clock=lambda: later), token, accounts)
+    assert counting.writes == 1, f"{name} opened {counting.writes} write transactions a minute on"
+    with accounts.ctx.db.read() as s:
+        row = s.exec(select(LoginSession).where(LoginSession.staff_id == accounts.staff[login])).one()
+        assert row.last_seen_at == later
 
 
 # --- a gate: the declared door of a service module ------------------------------------------------
@@ -504,3 +514,33 @@ def test_a_read_answers_while_another_connection_holds_the_write_lock(on_disk: A
             locked.holder.join(10)
     assert took < 2.0, f"{name} took {took:.1f} s"
     assert lock.owner is None
+
+
+def test_a_fresh_sign_in_of_an_account_switched_off_is_refused_and_ended(accounts: Accounts) -> None:
+    """The read-only path answers only for an active account: one made inactive a second after its
+    sign-in (directly in the table, as any other process could) is refused at the next call, and its
+    session is ended in the write that follows."""
+    token = sign_in(accounts, "boss.a")
+    with accounts.ctx.db.write() as s:
+        boss = s.get(Staff, accounts.staff["boss.a"])
+        assert boss is not None
+        boss.active = False
+        s.add(boss)
+        s.commit()
+    with pytest.raises(SessionExpired):
+        access.SIGNED_IN.caller(accounts.ctx, token)
+    with accounts.ctx.db.read() as s:
+        row = s.exec(select(LoginSession).where(LoginSession.staff_id == accounts.staff["boss.a"])).one()
+        assert row.ended_at is not None and row.end_reason == "disabled"
+
+
+def test_reading_the_caller_without_writing_answers_only_what_resume_would_write_nothing_for(
+    accounts: Accounts,
+) -> None:
+    token = sign_in(accounts, "alice")
+    with accounts.ctx.db.read() as s:
+        fresh = auth.resume_if_unchanged(s, token=token, now=NOW + timedelta(seconds=59))
+        stale = auth.resume_if_unchanged(s, token=token, now=NOW + auth.LAST_SEEN_RESOLUTION)
+        unknown = auth.resume_if_unchanged(s, token="not-a-token", now=NOW)
+    assert fresh is not None and fresh.id == accounts.staff["alice"]
+    assert stale is None and unknown is None
