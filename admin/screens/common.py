@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -142,15 +143,31 @@ def severity_badge(locale: str, severity: str) -> ft.Control:
     )
 
 
-def named_dropdown(label: str, value: str | None, options: list[tuple[str, str]], **kw: Any) -> ft.Control:
+# What places a control among its siblings (in a Row, Column or ResponsiveRow): it must be set on the
+# outermost control, so a wrapped dropdown's go on its wrapper (see ``named_dropdown``).
+LAYOUT = ("expand", "expand_loose", "col", "visible")
+
+DropdownChoice = tuple[str, str] | ft.DropdownOption
+
+
+def named_dropdown(label: str, value: str | None, options: Sequence[DropdownChoice], **kw: Any) -> ft.Control:
     """A dropdown a screen reader can name: Flutter gives the field's button no accessible name of
     its own (it is read as a bare "button"), so it is wrapped in a node saying "<label>: <choice>".
-    ``options`` are (key, text) pairs; ``kw`` goes to the dropdown (key, on_select, width, ...)."""
-    chosen = next((text for key, text in options if key == value), "")
-    field = ft.Dropdown(
-        label=label,
-        value=value,
-        options=[ft.DropdownOption(key=key, text=text) for key, text in options],
-        **kw,
-    )
-    return ft.Semantics(label=f"{label}: {chosen}" if chosen else label, container=True, content=field)
+    The one way to draw a dropdown in the admin app (issue 19).
+
+    ``options`` are (key, text) pairs, or ``ft.DropdownOption``s where an option needs more (disabled,
+    an icon ...); the choice is read from its text. ``value`` is the chosen key. The layout arguments
+    (``LAYOUT``: expand, expand_loose, col, visible) go on the wrapper, which is what a Row or a
+    ResponsiveRow lays out (``expand`` also on the dropdown, so that it fills the wrapper); the rest
+    of ``kw`` goes to the dropdown (key, data, on_select, width, error_text, enable_filter ...), so it
+    is found by its key as before."""
+    outer = {name: kw.pop(name) for name in LAYOUT if name in kw}
+    if "expand" in outer:  # the dropdown fills its wrapper (Flet draws an expanding one full width)
+        kw["expand"] = outer["expand"]
+    items = [
+        o if isinstance(o, ft.DropdownOption) else ft.DropdownOption(key=o[0], text=o[1]) for o in options
+    ]
+    chosen = next((o.text or value for o in items if value is not None and (o.key or o.text) == value), "")
+    field = ft.Dropdown(label=label, value=value, options=items, **kw)
+    name = f"{label}: {chosen}" if chosen else label
+    return ft.Semantics(label=name, container=True, content=field, **outer)

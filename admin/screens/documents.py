@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import flet as ft
 
 from admin import documents
-from admin.screens.common import INK, MUTED, TAP
+from admin.screens.common import INK, MUTED, TAP, named_dropdown
 from admin.screens.errors import message_for
 from models.auth import SessionExpired
 from models.errors import Forbidden, StaffNotFound, ValidationFailed
@@ -208,14 +208,12 @@ def _button(locale: str, v: DocumentsView, h: Handlers, kind: str, icon: ft.Icon
 def _choices(locale: str, v: DocumentsView, h: Handlers) -> list[ft.Control]:
     branch: ft.Control
     if len(v.branches) > 1:
-        branch = ft.Dropdown(
-            label=t(locale, "documents.branch"),
-            value=str(v.branch_id) if v.branch_id else None,
+        branch = named_dropdown(
+            t(locale, "documents.branch"),
+            str(v.branch_id) if v.branch_id else None,
+            [(str(b.id), f"{b.name(locale)} ({b.code})") for b in v.branches],
             key="documents-branch",
             on_select=h.on_branch,
-            options=[
-                ft.DropdownOption(key=str(b.id), text=f"{b.name(locale)} ({b.code})") for b in v.branches
-            ],
             width=300,
         )
     else:

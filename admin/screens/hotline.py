@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import flet as ft
 
 from admin import hotline
-from admin.screens.common import INK, MUTED, TAP
+from admin.screens.common import INK, MUTED, TAP, named_dropdown
 from admin.screens.errors import message_for
 from models.auth import SessionExpired
 from models.errors import IdempotencyConflict
@@ -161,6 +161,10 @@ def _entry(app: AdminHost, draft: Draft) -> ft.Control:
     async def changed(e: ft.Event[Any]) -> None:
         values[str(e.control.data)] = e.control.value
 
+    async def picked(e: ft.Event[Any]) -> None:
+        values[str(e.control.data)] = e.control.value
+        app.render()  # the dropdown's accessible name says the new choice
+
     async def branch_chosen(e: ft.Event[Any]) -> None:
         values["branch_id"], values["counter_id"] = e.control.value, None
         app.render()  # the counters are the chosen branch's
@@ -171,15 +175,15 @@ def _entry(app: AdminHost, draft: Draft) -> ft.Control:
     async def new_entry(_e: ft.Event[Any]) -> None:
         _start_over(app)
 
-    def dropdown(name: str, choices: list[hotline.Choice], **kw: Any) -> ft.Dropdown:
-        return ft.Dropdown(
-            label=t(locale, f"admin.hotline.{name}"),
+    def dropdown(name: str, choices: list[hotline.Choice], **kw: Any) -> ft.Control:
+        return named_dropdown(
+            t(locale, f"admin.hotline.{name}"),
+            values.get(name),
+            [(c.value, c.label(locale)) for c in choices],
             data=name,
             key=f"hotline-{name}",
-            value=values.get(name),
-            options=[ft.DropdownOption(key=c.value, text=c.label(locale)) for c in choices],
             error_text=problem(name),
-            on_select=kw.pop("on_select", changed),
+            on_select=kw.pop("on_select", picked),
             **kw,
         )
 
@@ -220,7 +224,10 @@ def _entry(app: AdminHost, draft: Draft) -> ft.Control:
     controls["locale"] = dropdown(
         "locale", [_choice("zh-CN", "admin.hotline.locale_zh"), _choice("en", "admin.hotline.locale_en")]
     )
-    draft.controls = controls
+    # What holds each value: a dropdown is drawn inside its named wrapper (common.named_dropdown).
+    draft.controls = {
+        n: c.content if isinstance(c, ft.Semantics) and c.content else c for n, c in controls.items()
+    }
     message = t(locale, draft.message) if draft.message else None
     consent_problem = ft.Text(
         problem("consent") or "", color=ERROR, key="hotline-consent-error", visible=bool(problem("consent"))

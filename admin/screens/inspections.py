@@ -13,7 +13,7 @@ import flet as ft
 from babel.dates import format_time
 
 from admin import supervision
-from admin.screens.common import ERROR, INK, MUTED, TAP, icon_button
+from admin.screens.common import ERROR, INK, MUTED, TAP, icon_button, named_dropdown
 from admin.screens.errors import message_for
 from admin.screens.widgets import card, error_line, primary_button
 from models.auth import SessionExpired
@@ -327,30 +327,30 @@ def _finding_row(locale: str, v: InspectionsView, h: Handlers, code: str, label:
 def _form(app: AdminHost, v: InspectionsView, h: Handlers) -> list[ft.Control]:
     locale = app.locale
     names = {c.code: f"{c.code} {pick(locale, c.short_zh, c.short_en)}" for c in v.clauses}
-    staff = ft.Dropdown(
-        label=t(locale, "admin.inspect.staff"),
-        value=v.staff_id,
+    staff = named_dropdown(
+        t(locale, "admin.inspect.staff"),
+        v.staff_id,
+        [(str(s.id), f"{s.name} ({s.employee_no})") for s in v.staff],
         key="inspect-staff",
         on_select=h.on_staff,
-        options=[ft.DropdownOption(key=str(s.id), text=f"{s.name} ({s.employee_no})") for s in v.staff],
         error_text=_err(locale, v, "staff_id"),
         expand=True,
     )
-    kind = ft.Dropdown(
-        label=t(locale, "admin.inspect.kind"),
-        value=v.kind,
+    kind = named_dropdown(
+        t(locale, "admin.inspect.kind"),
+        v.kind,
+        [(k, t(locale, f"admin.inspect.kind.{k}")) for k in KINDS],
         key="inspect-kind",
         on_select=h.on_kind,
-        options=[ft.DropdownOption(key=k, text=t(locale, f"admin.inspect.kind.{k}")) for k in KINDS],
         error_text=_err(locale, v, "kind"),
         width=220,
     )
-    clause = ft.Dropdown(
-        label=t(locale, "admin.inspect.clause"),
-        value=v.clause_pick,
+    clause = named_dropdown(
+        t(locale, "admin.inspect.clause"),
+        v.clause_pick,
+        [(c, n) for c, n in names.items() if c not in v.findings],
         key="inspect-clause",
         on_select=h.on_clause,
-        options=[ft.DropdownOption(key=c, text=n) for c, n in names.items() if c not in v.findings],
         error_text=_err(locale, v, "clause"),
         enable_filter=True,
         editable=True,

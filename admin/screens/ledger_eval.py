@@ -11,7 +11,7 @@ import flet as ft
 
 from admin import ledger as service
 from admin.screens import ledger_cards as cards
-from admin.screens.common import MUTED
+from admin.screens.common import MUTED, named_dropdown
 from admin.screens.errors import message_for
 from admin.screens.ledger_state import LedgerState, reload, state
 from admin.screens.widgets import primary_button
@@ -84,22 +84,22 @@ def card(app: AdminHost, v: LedgerState) -> ft.Control:
     fields: list[ft.Control] = []
     if len(data.branches) > 1:
         fields.append(
-            ft.Dropdown(
-                label=t(locale, "admin.ledger.eval.branch"),
-                value=v.eval_branch,
+            named_dropdown(
+                t(locale, "admin.ledger.eval.branch"),
+                v.eval_branch,
+                [(str(b.id), b.name(locale)) for b in data.branches],
                 key="eval-branch",
                 on_select=h.on_eval_branch,
-                options=[ft.DropdownOption(key=str(b.id), text=b.name(locale)) for b in data.branches],
                 width=240,
             )
         )
     fields += [
-        ft.Dropdown(
-            label=t(locale, "admin.ledger.eval.month"),
-            value=v.eval_month,
+        named_dropdown(
+            t(locale, "admin.ledger.eval.month"),
+            v.eval_month,
+            [(m, cards.month_label(locale, m)) for m in data.months],
             key="eval-month",
             on_select=h.on_eval_month,
-            options=[ft.DropdownOption(key=m, text=cards.month_label(locale, m)) for m in data.months],
             width=200,
         ),
         primary_button(t(locale, "admin.ledger.eval.run"), h.on_run, "eval-run", ft.Icons.PLAY_ARROW),

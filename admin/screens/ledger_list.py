@@ -12,7 +12,7 @@ import flet as ft
 
 from admin.ledger import STATUSES, AppealRow
 from admin.screens import ledger_cards as cards
-from admin.screens.common import INK, MUTED, TAP
+from admin.screens.common import INK, MUTED, TAP, named_dropdown
 from admin.screens.ledger_state import LedgerState, reload, state
 from rapport.core.i18n import fmt_datetime, t
 from rapport.ui.a11y import spoken
@@ -44,22 +44,22 @@ def entries(app: AdminHost, v: LedgerState) -> list[ft.Control]:
     assert data is not None
     filters = ft.Row(
         [
-            ft.Dropdown(
-                label=t(locale, "admin.ledger.list.status"),
-                value=v.status_filter,
+            named_dropdown(
+                t(locale, "admin.ledger.list.status"),
+                v.status_filter,
+                [("all", t(locale, "admin.ledger.list.status_all"))]
+                + [(s, t(locale, f"admin.ledger.status.{s}")) for s in STATUSES],
                 key="ledger-status",
                 on_select=h.on_status,
-                options=[ft.DropdownOption(key="all", text=t(locale, "admin.ledger.list.status_all"))]
-                + [ft.DropdownOption(key=s, text=t(locale, f"admin.ledger.status.{s}")) for s in STATUSES],
                 width=200,
             ),
-            ft.Dropdown(
-                label=t(locale, "admin.ledger.list.month"),
-                value=v.month_filter,
+            named_dropdown(
+                t(locale, "admin.ledger.list.month"),
+                v.month_filter,
+                [("all", t(locale, "admin.ledger.list.month_all"))]
+                + [(m, cards.month_label(locale, m)) for m in data.months],
                 key="ledger-month",
                 on_select=h.on_month,
-                options=[ft.DropdownOption(key="all", text=t(locale, "admin.ledger.list.month_all"))]
-                + [ft.DropdownOption(key=m, text=cards.month_label(locale, m)) for m in data.months],
                 width=200,
             ),
         ],

@@ -11,7 +11,7 @@ import flet as ft
 
 from admin import ledger as service
 from admin.screens import ledger_cards as cards
-from admin.screens.common import INK, MUTED, TAP
+from admin.screens.common import INK, MUTED, TAP, named_dropdown
 from admin.screens.errors import message_for
 from admin.screens.ledger_state import LedgerState, ProposalDraft, reload, state
 from admin.screens.widgets import primary_button
@@ -161,26 +161,22 @@ def build(app: AdminHost, v: LedgerState) -> list[ft.Control]:
     # A wrapping row cannot hold an expanding field: on a phone each field takes the card's width.
     page_width = app.page.width or 1280
     wide = page_width - 60 if page_width < 600 else 0
-    person = ft.Dropdown(
-        label=t(locale, "admin.ledger.form.staff"),
-        value=d.staff_id,
+    person = named_dropdown(
+        t(locale, "admin.ledger.form.staff"),
+        d.staff_id,
+        [(str(p.id), f"{p.name} ({p.employee_no})") for p in data.people],
         key="propose-staff",
         on_select=h.on_staff,
-        options=[ft.DropdownOption(key=str(p.id), text=f"{p.name} ({p.employee_no})") for p in data.people],
         error_text=_err(locale, d, "staff_id"),
         width=wide or 360,
     )
-    kind = ft.Dropdown(
-        label=t(locale, "admin.ledger.form.kind"),
-        value=d.kind,
+    kind = named_dropdown(
+        t(locale, "admin.ledger.form.kind"),
+        d.kind,
+        # A fine only where the person's branch has turned fines on (off by default, RULES-CITED §4).
+        [(k, t(locale, f"admin.ledger.kind.{k}")) for k in KINDS if k != SanctionKind.fine or fines_here],
         key="propose-kind",
         on_select=h.on_kind,
-        # A fine only where the person's branch has turned fines on (off by default, RULES-CITED §4).
-        options=[
-            ft.DropdownOption(key=k, text=t(locale, f"admin.ledger.kind.{k}"))
-            for k in KINDS
-            if k != SanctionKind.fine or fines_here
-        ],
         error_text=_err(locale, d, "kind"),
         width=wide or 240,
     )
@@ -211,12 +207,12 @@ def build(app: AdminHost, v: LedgerState) -> list[ft.Control]:
     if d.kind in KINDS:
         code = KIND_CLAUSE[SanctionKind(str(d.kind))]
         out.append(ft.Text(t(locale, "admin.ledger.form.kind_clause", clause=code), color=MUTED))
-    pick = ft.Dropdown(
-        label=t(locale, "admin.ledger.form.clause"),
-        value=d.clause_pick,
+    pick = named_dropdown(
+        t(locale, "admin.ledger.form.clause"),
+        d.clause_pick,
+        [(c, n) for c, n in names.items() if c not in d.clauses],
         key="propose-clause",
         on_select=h.on_clause,
-        options=[ft.DropdownOption(key=c, text=n) for c, n in names.items() if c not in d.clauses],
         error_text=_err(locale, d, "clauses"),
         enable_filter=True,
         editable=True,

@@ -11,7 +11,7 @@ import flet as ft
 
 from admin.ledger import PersonalFile
 from admin.screens import ledger_cards as cards
-from admin.screens.common import INK, MUTED, TAP
+from admin.screens.common import INK, MUTED, TAP, named_dropdown
 from rapport.core.i18n import fmt_datetime, t
 from rapport.ui.a11y import spoken
 
@@ -286,12 +286,12 @@ def build(
         ft.Text(t(locale, "admin.file.title"), color=MUTED),
         ft.Text(f.name, size=26, weight=ft.FontWeight.BOLD, color=INK, key="file-name"),
         ft.Text(" · ".join(head), color=MUTED),
-        ft.Dropdown(
-            label=t(locale, "admin.people.month"),
-            value=f.month,
+        named_dropdown(
+            t(locale, "admin.people.month"),
+            f.month,
+            [(m, cards.month_label(locale, m)) for m in f.months],
             key="file-month",
             on_select=on_month,
-            options=[ft.DropdownOption(key=m, text=cards.month_label(locale, m)) for m in f.months],
             width=200,
         ),
         *(cards.card(s, key=f"file-part-{n}") for n, s in enumerate(sections)),

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import flet as ft
 
 from admin import supervision
-from admin.screens.common import ERROR, INK, MUTED
+from admin.screens.common import ERROR, INK, MUTED, named_dropdown
 from admin.screens.errors import message_for
 from admin.screens.widgets import card, primary_button
 from models.auth import SessionExpired
@@ -152,25 +152,21 @@ def _form(locale: str, v: TrainingView, h: Handlers) -> list[ft.Control]:
         ft.Text(t(locale, "admin.training.form"), size=20, weight=ft.FontWeight.BOLD),
         ft.Row(
             [
-                ft.Dropdown(
-                    label=t(locale, "admin.training.staff"),
-                    value=v.staff_id,
+                named_dropdown(
+                    t(locale, "admin.training.staff"),
+                    v.staff_id,
+                    [(str(s.id), f"{s.name} ({s.employee_no})") for s in v.staff],
                     key="training-staff",
                     on_select=h.on_staff,
-                    options=[
-                        ft.DropdownOption(key=str(s.id), text=f"{s.name} ({s.employee_no})") for s in v.staff
-                    ],
                     error_text=_err(locale, v, "staff_id"),
                     expand=True,
                 ),
-                ft.Dropdown(
-                    label=t(locale, "admin.training.kind"),
-                    value=v.kind,
+                named_dropdown(
+                    t(locale, "admin.training.kind"),
+                    v.kind,
+                    [(k, t(locale, f"admin.training.kind.{k}")) for k in KINDS],
                     key="training-kind",
                     on_select=h.on_kind,
-                    options=[
-                        ft.DropdownOption(key=k, text=t(locale, f"admin.training.kind.{k}")) for k in KINDS
-                    ],
                     error_text=_err(locale, v, "kind"),
                     width=220,
                 ),
