@@ -254,11 +254,7 @@ def _tasks(app: AdminHost, v: InspectionsView, h: Handlers) -> list[ft.Control]:
                     [
                         ft.Icon(ft.Icons.VISIBILITY_OUTLINED, color=INK),
                         ft.Text(task.staff_name, size=17, weight=ft.FontWeight.W_500, color=INK),
-                        ft.Text(
-                            window(locale, task.window_start, task.window_end, task.tz),
-                            color=MUTED,
-                            expand=True,
-                        ),
+                        ft.Text(window(locale, task.window_start, task.window_end, task.tz), color=MUTED),
                         primary_button(
                             t(locale, "admin.inspect.record_task"),
                             h.on_record_task,
@@ -334,7 +330,7 @@ def _form(app: AdminHost, v: InspectionsView, h: Handlers) -> list[ft.Control]:
         key="inspect-staff",
         on_select=h.on_staff,
         error_text=_err(locale, v, "staff_id"),
-        expand=True,
+        col={"xs": 12, "md": 8},
     )
     kind = named_dropdown(
         t(locale, "admin.inspect.kind"),
@@ -343,7 +339,7 @@ def _form(app: AdminHost, v: InspectionsView, h: Handlers) -> list[ft.Control]:
         key="inspect-kind",
         on_select=h.on_kind,
         error_text=_err(locale, v, "kind"),
-        width=220,
+        col={"xs": 12, "md": 4},
     )
     clause = named_dropdown(
         t(locale, "admin.inspect.clause"),
@@ -366,7 +362,9 @@ def _form(app: AdminHost, v: InspectionsView, h: Handlers) -> list[ft.Control]:
     findings_error = _err(locale, v, "findings") or _err(locale, v, "result")
     out: list[ft.Control] = [
         ft.Text(t(locale, "admin.inspect.form"), size=20, weight=ft.FontWeight.BOLD),
-        ft.Row([staff, kind], wrap=True, vertical_alignment=ft.CrossAxisAlignment.START),
+        # Not a wrapping row: it cannot hold a field that expands (Flutter then draws the whole form as
+        # a grey error box); on a phone each field takes the full width.
+        ft.ResponsiveRow([staff, kind], vertical_alignment=ft.CrossAxisAlignment.START),
     ]
     task = next((x for x in v.tasks if x.id == v.spot_check_id), None)
     if task is not None:
@@ -401,7 +399,7 @@ def _recent(locale: str, v: InspectionsView) -> list[ft.Control]:
                 [
                     ft.Text(row.staff_name, size=17, weight=ft.FontWeight.W_500, color=INK),
                     ft.Text(t(locale, f"admin.inspect.kind.{row.kind}"), color=MUTED),
-                    ft.Text(fmt_datetime(locale, row.at, row.tz), color=MUTED, expand=True),
+                    ft.Text(fmt_datetime(locale, row.at, row.tz), color=MUTED),
                     ft.Text(t(locale, "admin.inspect.by", name=row.inspector_name), color=MUTED),
                 ],
                 wrap=True,

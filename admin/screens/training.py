@@ -150,7 +150,9 @@ def _err(locale: str, v: TrainingView, name: str) -> str | None:
 def _form(locale: str, v: TrainingView, h: Handlers) -> list[ft.Control]:
     return [
         ft.Text(t(locale, "admin.training.form"), size=20, weight=ft.FontWeight.BOLD),
-        ft.Row(
+        # A responsive row, not a wrapping one: a wrapping row cannot hold a field that expands (Flutter
+        # then draws the whole form as a grey error box); on a phone each field takes the full width.
+        ft.ResponsiveRow(
             [
                 named_dropdown(
                     t(locale, "admin.training.staff"),
@@ -159,7 +161,7 @@ def _form(locale: str, v: TrainingView, h: Handlers) -> list[ft.Control]:
                     key="training-staff",
                     on_select=h.on_staff,
                     error_text=_err(locale, v, "staff_id"),
-                    expand=True,
+                    col={"xs": 12, "md": 8},
                 ),
                 named_dropdown(
                     t(locale, "admin.training.kind"),
@@ -168,10 +170,9 @@ def _form(locale: str, v: TrainingView, h: Handlers) -> list[ft.Control]:
                     key="training-kind",
                     on_select=h.on_kind,
                     error_text=_err(locale, v, "kind"),
-                    width=220,
+                    col={"xs": 12, "md": 4},
                 ),
             ],
-            wrap=True,
             vertical_alignment=ft.CrossAxisAlignment.START,
         ),
         ft.TextField(
