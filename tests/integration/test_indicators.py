@@ -13,12 +13,12 @@ import pytest
 from sqlmodel import select
 
 from models import case_flow as flow
-from models.cases import RatingCase
 from models.indicators import Indicators, indicators, total
 from models.org import Staff
 from models.rating import Channel, Rating
 from models.scores import Month
 from rapport.usecases.report_pdf import build_report
+from tests.integration.case_world import case_of
 
 OCTOBER = Month(2026, 10)
 DAY = datetime(2026, 10, 14, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai
@@ -35,18 +35,6 @@ def rating(
     s.add(row)
     s.flush()
     return row
-
-
-def case_of(s, r: Rating, contact: str | None = None) -> int:
-    case = RatingCase(
-        rating_id=r.id, branch_id=r.branch_id, counter_id=r.counter_id, staff_id=r.staff_id, channel="kiosk",
-        score=r.score, opened_at=r.created_at, contact=contact, contact_kind="phone" if contact else None,
-        consent_at=r.created_at if contact else None,
-    )  # fmt: skip
-    s.add(case)
-    s.commit()
-    assert case.id is not None
-    return case.id
 
 
 @pytest.fixture

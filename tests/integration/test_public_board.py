@@ -15,12 +15,12 @@ from sqlmodel import select
 
 from kiosk.board import read_board
 from models import case_flow as flow
-from models.cases import RatingCase
 from models.indicators import indicators, total
 from models.org import Duty, Staff
 from models.rating import Channel, Rating
 from models.sanction import set_public_name_consent
 from models.scores import Month
+from tests.integration.case_world import case_of
 
 DAY = datetime(2026, 10, 14, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai
 NOW = datetime(2026, 10, 20, 3, 0, tzinfo=UTC)  # the board is looked at on 20 October, 11:00
@@ -35,18 +35,6 @@ def rating(s, branch_id: int, staff_id: int, counter_id: int, score: int, at: da
     s.add(row)
     s.flush()
     return row
-
-
-def case_of(s, r: Rating, contact: str | None = None) -> int:
-    case = RatingCase(
-        rating_id=r.id, branch_id=r.branch_id, counter_id=r.counter_id, staff_id=r.staff_id, channel="kiosk",
-        score=r.score, opened_at=r.created_at, contact=contact, contact_kind="phone" if contact else None,
-        consent_at=r.created_at if contact else None,
-    )  # fmt: skip
-    s.add(case)
-    s.commit()
-    assert case.id is not None
-    return case.id
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import pytest
 from sqlmodel import func, select
 
 import kiosk.backend as backend
-from kiosk.app import PHONE_KEY, TOKEN_KEY, KioskApp
+from kiosk.app import PHONE_KEY, TOKEN_KEY
 from kiosk.state import Screen
 from models.clock import utcnow
 from models.codes import new_tracking_code, tracking_digest
@@ -38,14 +37,7 @@ from rapport.core.context import AppContext
 from rapport.core.db import Database
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here
-from harness import FletHarness  # noqa: E402
-
-
-class KioskHarness(FletHarness):
-    app: KioskApp  # the session's app object, to read its state where the screen cannot tell yet
-
-
-Open = Callable[..., Awaitable[KioskHarness]]
+from kiosk_support import KioskHarness, Open  # noqa: E402
 
 
 # ----------------------------------------------------------------------------------------- fixtures
@@ -67,29 +59,6 @@ def at(ctx: AppContext) -> Clock:
     clock = Clock(utcnow())
     ctx.clock = clock
     return clock
-
-
-@pytest.fixture
-async def open_kiosk(ctx: AppContext) -> AsyncIterator[Open]:
-    """Open the customer app in a fresh (fake) browser tab: ``await open_kiosk(route, storage=...)``."""
-    opened: list[KioskHarness] = []
-
-    async def open_(route: str = "/", *, storage: dict | None = None, **kwargs: Any) -> KioskHarness:
-        harness: KioskHarness | None = None
-
-        async def main(page: Any) -> None:
-            assert harness is not None
-            harness.app = KioskApp(page, ctx, sleep=harness.clock.sleep)
-            await harness.app.start()
-
-        harness = KioskHarness(main, route=route, local_storage=storage, **kwargs)
-        opened.append(harness)
-        await harness.__aenter__()
-        return harness
-
-    yield open_
-    for h in reversed(opened):
-        await h.close()
 
 
 @pytest.fixture

@@ -10,10 +10,8 @@ phone keeps the choice in its browser storage and has it again on the next visit
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import flet as ft
@@ -21,25 +19,17 @@ import pytest
 from sqlmodel import select
 
 from kiosk import large_text
-from kiosk.app import TOKEN_KEY, KioskApp
+from kiosk.app import TOKEN_KEY
 from kiosk.state import THANKS_SECONDS, Screen
 from models.clock import pin
 from models.org import Staff
-from rapport.core.context import AppContext
 from rapport.core.db import Database
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here
-from harness import FletHarness  # noqa: E402
+from kiosk_support import KioskHarness, Open  # noqa: E402
 
 SH = ZoneInfo("Asia/Shanghai")
 IDLE = 30  # the default policy's idle time (models/policy.py)
-
-
-class KioskHarness(FletHarness):
-    app: KioskApp
-
-
-Open = Callable[..., Awaitable[KioskHarness]]
 
 
 @pytest.fixture(autouse=True)
@@ -47,28 +37,6 @@ def fixed_clock():
     pin(datetime(2026, 11, 18, 10, 30, tzinfo=SH))
     yield
     pin(None)
-
-
-@pytest.fixture
-async def open_kiosk(ctx: AppContext) -> AsyncIterator[Open]:
-    opened: list[KioskHarness] = []
-
-    async def open_(route: str = "/", *, storage: dict | None = None, **kwargs: Any) -> KioskHarness:
-        harness: KioskHarness | None = None
-
-        async def main(page: Any) -> None:
-            assert harness is not None
-            harness.app = KioskApp(page, ctx, sleep=harness.clock.sleep)
-            await harness.app.start()
-
-        harness = KioskHarness(main, route=route, local_storage=storage, **kwargs)
-        opened.append(harness)
-        await harness.__aenter__()
-        return harness
-
-    yield open_
-    for h in reversed(opened):
-        await h.close()
 
 
 def qr_token(db: Database, employee_no: str) -> str:
@@ -124,9 +92,7 @@ async def visit(h: KioskHarness, *, large: bool) -> dict[str, list[float]]:
 
 
 @pytest.mark.parametrize("size", [(1280, 800), (390, 844)], ids=["tablet", "phone"])
-async def test_every_text_is_at_least_one_and_a_half_times_its_normal_size(
-    open_kiosk: Open, world, db, size
-):
+async def test_every_text_is_at_least_one_and_a_half_times_its_normal_size(open_kiosk: Open, world, db, size):
     normal_h = await open_kiosk(storage={TOKEN_KEY: world.device_token}, width=size[0], height=size[1])
     normal = await visit(normal_h, large=False)
     large_h = await open_kiosk(storage={TOKEN_KEY: world.device_token}, width=size[0], height=size[1])
