@@ -22,6 +22,7 @@ import flet as ft
 
 from kiosk.ui import INK, SURFACE, TAP_MIN
 from rapport.core.i18n import t
+from rapport.ui import ui_theme
 
 SCALE = 1.5  # at least 1.5 times the normal size (适老化: large text)
 CONTRAST_MIN = 7.0  # WCAG AAA for normal text, dark on light
@@ -31,7 +32,7 @@ DEFAULT_TEXT = 14.0
 DEFAULT_FIELD_TEXT = 16.0
 DEFAULT_FIELD_SMALL = 12.0
 DEFAULT_ICON = 24.0
-BUTTON_INK = "#1E4E8C"  # a button's words where the button gives no colour: the theme's seed, 8:1
+BUTTON_INK = ui_theme.ACCENT  # a button's words where the button gives no colour: the theme's seed, 8:1
 BACKGROUND = SURFACE  # the darkest light surface a customer text stands on (cards are white)
 _FIELD_STYLES = {"label_style": DEFAULT_FIELD_TEXT, "hint_style": DEFAULT_FIELD_TEXT,
                  "helper_style": DEFAULT_FIELD_SMALL, "counter_style": DEFAULT_FIELD_SMALL,
@@ -46,39 +47,15 @@ def _tappable(control: ft.BaseControl) -> bool:
 
 
 # -- contrast ----------------------------------------------------------------------------------
-def _rgb(colour: str) -> tuple[float, float, float] | None:
-    value = colour.strip().lstrip("#")
-    if len(value) == 8:  # ARGB
-        value = value[2:]
-    if len(value) != 6:
-        return None
-    try:
-        return tuple(int(value[i : i + 2], 16) / 255 for i in (0, 2, 4))  # type: ignore[return-value]
-    except ValueError:
-        return None
-
-
-def _luminance(rgb: tuple[float, float, float]) -> float:
-    def channel(c: float) -> float:
-        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (channel(c) for c in rgb)
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
 def contrast(foreground: str, background: str = BACKGROUND) -> float:
-    """WCAG contrast ratio of two #RRGGBB colours (1 to 21)."""
-    fg, bg = _rgb(foreground), _rgb(background)
-    if fg is None or bg is None:
-        raise ValueError(f"not a #RRGGBB colour: {foreground!r} / {background!r}")
-    high, low = sorted((_luminance(fg), _luminance(bg)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
+    """WCAG contrast ratio of a colour on the kiosk's light surface (or ``background``)."""
+    return ui_theme.contrast(foreground, background)
 
 
 def darkened(colour: str, minimum: float = CONTRAST_MIN) -> str:
     """The colour, or the same hue darkened step by step until it reaches ``minimum`` on BACKGROUND
     (an error stays red, a link blue). Names and unknown forms are left alone."""
-    rgb = _rgb(colour) if colour.startswith("#") else None
+    rgb = ui_theme.rgb(colour) if colour.startswith("#") else None
     if rgb is None:
         return colour
     for step in range(21):

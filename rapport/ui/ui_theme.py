@@ -26,6 +26,34 @@ BACKGROUNDS = (WHITE, SURFACE, SELECTED)
 TEXT_COLOURS = {"ink": INK, "muted": MUTED, "accent": ACCENT, "error": ERROR}
 
 
+def rgb(colour: str) -> tuple[float, float, float] | None:
+    """``#RRGGBB`` (or ``#AARRGGBB``) as three channels from 0 to 1; None for anything else."""
+    value = colour.strip().lstrip("#")
+    if len(value) == 8:  # ARGB: the colour without its alpha
+        value = value[2:]
+    if len(value) != 6:
+        return None
+    try:
+        return (int(value[0:2], 16) / 255, int(value[2:4], 16) / 255, int(value[4:6], 16) / 255)
+    except ValueError:
+        return None
+
+
+def _luminance(channels: tuple[float, float, float]) -> float:
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(foreground: str, background: str) -> float:
+    """WCAG 2.x contrast ratio of two colours (1 to 21): what tests/unit/test_contrast.py holds every
+    text colour to, and what large text (kiosk/large_text.py) darkens colours until they reach."""
+    fg, bg = rgb(foreground), rgb(background)
+    if fg is None or bg is None:
+        raise ValueError(f"not a #RRGGBB colour: {foreground!r} / {background!r}")
+    high, low = sorted((_luminance(fg), _luminance(bg)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
 def color_scheme() -> ft.ColorScheme:
     """The seed's scheme, with the roles Flutter draws text in pinned to the colours above."""
     return ft.ColorScheme(

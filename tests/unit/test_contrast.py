@@ -16,7 +16,7 @@ import pytest
 
 from kiosk.ui import FACES
 from rapport.ui import ui_theme
-from rapport.ui.ui_theme import BACKGROUNDS, TEXT_COLOURS, WHITE
+from rapport.ui.ui_theme import BACKGROUNDS, TEXT_COLOURS, WHITE, contrast
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXT_MIN, ICON_MIN = 4.5, 3.0
@@ -30,19 +30,6 @@ ICONS = {colour: f"face {score}" for score, (_icon, colour) in FACES.items()} | 
     "#C62828": "the failed-save icon (kiosk/screens/status.py)",
     "#B8860B": "the service star on the welcome screen (kiosk/screens/welcome.py)",
 }
-
-
-def luminance(colour: str) -> float:
-    """WCAG relative luminance of an sRGB colour ``#RRGGBB``."""
-    value = colour.lstrip("#")
-    channels = [int(value[i : i + 2], 16) / 255 for i in (0, 2, 4)]
-    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def contrast(a: str, b: str) -> float:
-    light, dark = sorted((luminance(a), luminance(b)), reverse=True)
-    return (light + 0.05) / (dark + 0.05)
 
 
 def test_the_formula_matches_wcag_reference_values():
