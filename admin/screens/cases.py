@@ -18,7 +18,7 @@ import flet as ft
 from admin import cases as service
 from admin.screens.case_forms import forms
 from admin.screens.cases_state import state
-from admin.screens.common import INK, MUTED, TAP, due_label
+from admin.screens.common import ERROR, INK, MUTED, OK, TAP, due_label
 from models.auth import SessionExpired
 from models.case_flow import CaseStepRefused
 from models.errors import ConflictOfInterest, Forbidden
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from admin.host import AdminHost
 
 log = logging.getLogger(__name__)
-ERROR, OK = "#B3261E", "#1E4E8C"
 
 
 async def load(app: AdminHost) -> None:

@@ -9,15 +9,16 @@ from typing import TYPE_CHECKING, Any
 import flet as ft
 
 from rapport.core.i18n import t
+from rapport.ui import ui_theme
 
 if TYPE_CHECKING:
     from admin.host import AdminHost
 
 TAP = 48
-INK = "#1A1C1E"
-MUTED = "#44474E"
-ERROR = "#B3261E"  # what went wrong, a field to fix
-OK = "#1E4E8C"  # what worked
+# The theme's named text colours (rapport/ui/ui_theme.py, measured by tests/unit/test_contrast.py).
+INK, MUTED = ui_theme.INK, ui_theme.MUTED
+ERROR = ui_theme.ERROR  # what went wrong, a field to fix
+OK = ui_theme.ACCENT  # what worked
 SEVERITY_COLOURS = {"high": "#B3261E", "normal": "#7D5700", "low": "#41674A"}
 # Below this width (a phone, or a small window) the admin app is laid out for one hand: the person
 # under the title, icon-only buttons in the top bar, and the sections in a bar at the bottom.

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import flet as ft
 
 from admin import documents
-from admin.screens.common import INK, MUTED, TAP, named_dropdown
+from admin.screens.common import ERROR, INK, MUTED, OK, TAP, named_dropdown
 from admin.screens.errors import message_for
 from models.auth import SessionExpired
 from models.errors import Forbidden, StaffNotFound, ValidationFailed
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 FORBIDDEN: dict[type[Exception], str] = {Forbidden: "documents.error.forbidden"}
 GENERIC = "documents.error.generic"
-ERROR, OK = "#B3261E", "#1E4E8C"
 CSV_KINDS = ("ratings", "complaints", "sanctions")
 SERVICES = {
     "ratings": documents.ratings_export,

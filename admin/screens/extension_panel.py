@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import flet as ft
 
 from admin import extensions as service
-from admin.screens.common import INK, MUTED, TAP
+from admin.screens.common import ERROR, INK, MUTED, OK, TAP
 from admin.screens.errors import Key, message_for
 from models.auth import SessionExpired
 from models.complaint import InvalidTransition
@@ -32,7 +32,6 @@ REFUSALS: dict[type[Exception], Key] = {  # a subclass before its base
     InvalidTransition: "admin.ext.error.decided",
 }
 KEY = "extension"
-ERROR, OK = "#B3261E", "#1E4E8C"
 
 
 @dataclass
