@@ -19,11 +19,14 @@ from models.policy import Policy, PolicyRevision, PolicyValues
 from models.rating import Channel, Rating
 from models.rollup import RatingDay, RatingDayMark, RatingDayReason
 from models.sanction import Appeal, Evaluation, Sanction, SanctionKind, SanctionStatus
+from models.services import ServiceItem, ServiceTransaction
 from models.throttle import Throttle
 from models.training import TrainingKind, TrainingRecord
 
 __all__ = [
     "Inspection",
+    "ServiceItem",
+    "ServiceTransaction",
     "InspectionFinding",
     "SpotCheckTask",
     "Alert",

@@ -43,16 +43,19 @@ from models.policy import SCOPE_ROWS, Policy, PolicyValues, policy_of_scopes
 from models.prepared import Prepared, driver_of
 from models.rating import (
     Channel,
+    FlagReason,
     Rating,
     RatingCreate,
     RatingPublic,
     as_loaded,
+    bind_to_transaction,
     decide_flag,
     insert_rating,
     recent_presses,
     request_hash,
     validate_idempotency_key,
 )
+from models.services import ServiceTransaction
 from models.text import is_plain_key
 
 TOKEN_MAX = 200
@@ -154,6 +157,14 @@ _ON_DUTY = Prepared(
 _STAFF_BY_NUMBER = Prepared(
     lambda _d: select(col(Staff.id), col(Staff.employee_no), col(Staff.branch_id), col(Staff.active)).where(
         col(Staff.employee_no) == bindparam("employee_no")
+    )
+)
+_TRANSACTION = Prepared(
+    lambda _d: (
+        select(col(ServiceTransaction.counter_id), col(ServiceTransaction.staff_id), col(Staff.employee_no))
+        .select_from(ServiceTransaction)
+        .outerjoin(Staff, col(Staff.id) == col(ServiceTransaction.staff_id))
+        .where(col(ServiceTransaction.id) == bindparam("transaction_id"))
     )
 )
 _RATEABLE = Prepared(
@@ -261,6 +272,7 @@ def take_rating(
     staff_no: str | None,
     now: datetime,
     known: _Context | None = None,
+    transaction_id: int | None = None,
 ) -> Taken:
     """Store a rating from ``device`` once (uncommitted); a retry with the same key and request gets
     the stored rating back, a different request with a used key :class:`IdempotencyConflict`.
@@ -268,13 +280,16 @@ def take_rating(
     duty and the policy, when :func:`device_by_token` already read them."""
     key = validate_idempotency_key(idempotency_key)
     staff: tuple[int, str] | None
-    if staff_no:
+    if transaction_id is not None:  # a rating of a transaction (办件): of whoever served it
+        staff = _transaction_staff(conn, dialect, transaction_id, device.counter_id)
+    elif staff_no:
         staff = _named_staff(conn, dialect, staff_no, device.branch_id)
     else:
         staff = known.on_duty if known is not None else _on_duty(conn, dialect, device, now)
     digest = request_hash(
-        requested_staff=staff_no or None, counter_id=device.counter_id, channel=Channel.kiosk, data=data
-    )
+        requested_staff=staff_no or None, counter_id=device.counter_id, channel=Channel.kiosk, data=data,
+        transaction_id=transaction_id,
+    )  # fmt: skip
     if data.reasons:
         unknown = _unknown_reasons(conn, dialect, data.reasons)
         if unknown:
@@ -301,8 +316,12 @@ def take_rating(
         "score": data.score, "reasons": data.reasons, "comment": data.comment, "created_at": now,
         "flagged": flag is not None, "flag_reason": flag.value if flag else None,
         "counted": flag is None, "overturned": False, "phone_key": None,
+        "transaction_id": transaction_id, "is_default": False,
     }  # fmt: skip
     if insert_rating(conn, dialect, values):
+        if transaction_id is not None:
+            bind_to_transaction(conn, values)
+            flag = FlagReason(str(values["flag_reason"])) if values["flag_reason"] else None
         if opens_case(score=data.score, flagged=flag is not None, max_score=policy.bad_rating_max_score):
             open_case(conn, dialect, values)  # the 差评's case, in the rating's transaction
         if FEED.on and flag is None:  # the provincial feed's record (models/feed.py), likewise
@@ -352,6 +371,16 @@ def _negative_burst(
 def _on_duty(conn: Any, dialect: Dialect, device: DeviceAtCounter, now: datetime) -> tuple[int, str] | None:
     row = _ON_DUTY.first(conn, dialect, {"counter_id": device.counter_id, "at": now, "at_end": now})
     return (int(row[0]), str(row[1])) if row is not None else None
+
+
+def _transaction_staff(
+    conn: Any, dialect: Dialect, transaction_id: int, counter_id: int
+) -> tuple[int, str] | None:
+    """Who served the transaction, which must be one of this counter's."""
+    row = _TRANSACTION.first(conn, dialect, {"transaction_id": transaction_id})
+    if row is None or row[0] != counter_id:
+        raise ValidationFailed("transaction", "this transaction was not served at this counter")
+    return (int(row[1]), str(row[2])) if row[1] is not None else None
 
 
 def _named_staff(conn: Any, dialect: Dialect, staff_no: str, branch_id: int) -> tuple[int, str]:

@@ -10,7 +10,8 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
-from sqlalchemy import JSON, CheckConstraint, Column, Index, String, bindparam
+from sqlalchemy import JSON, CheckConstraint, Column, Index, String, bindparam, update
+from sqlalchemy import false as sa_false
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -31,6 +32,7 @@ from models.feed import FEED, enqueue
 from models.org import Staff
 from models.policy import PolicyValues, effective_policy
 from models.prepared import Prepared, driver_of
+from models.services import claim
 from models.text import clean_text, is_plain_key
 
 COMMENT_MAX_CHARS = 500
@@ -79,6 +81,10 @@ class Rating(SQLModel, table=True):
     overturned: bool = False
     # For ratings from a phone: a digest of the browser's random id, never the id itself.
     phone_key: str | None = Field(default=None, max_length=64)
+    # The transaction (办件, models/services.py) this rating is of; None for walk-up feedback.
+    transaction_id: int | None = Field(default=None, foreign_key="service_transaction.id", index=True)
+    # Given by the policy's default-rating rule, not by a customer (models/default_rating.py).
+    is_default: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
 
 
 class RatingCreate(BaseModel):
@@ -144,14 +150,21 @@ class RatingPublic(BaseModel):
 
 
 def request_hash(
-    *, requested_staff: str | None, counter_id: int | None, channel: Channel, data: RatingCreate
+    *,
+    requested_staff: str | None,
+    counter_id: int | None,
+    channel: Channel,
+    data: RatingCreate,
+    transaction_id: int | None = None,
 ) -> str:
     # The request as the client made it (the staff it named, not whoever the server resolved), so
     # a retry after a change of duty is still recognised as the same request.
-    body = {
+    body: dict[str, Any] = {
         "staff": requested_staff, "counter_id": counter_id, "channel": channel.value,
         "score": data.score, "reasons": data.reasons, "comment": data.comment,
     }  # fmt: skip
+    if transaction_id is not None:  # only then, so the fingerprints stored before transactions still match
+        body["transaction"] = transaction_id
     raw = json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")
     return hashlib.sha256(raw).hexdigest()
 
@@ -199,6 +212,7 @@ def submit_rating(
     phone: str | None = None,
     flag: FlagReason | None = None,
     now: datetime | None = None,
+    transaction_id: int | None = None,
 ) -> tuple[Rating, bool]:
     """Store a rating once and commit (with whatever the caller's transaction already holds).
     Returns ``(rating, created)``.
@@ -213,7 +227,7 @@ def submit_rating(
     rating, created = store_rating(
         session, idempotency_key=idempotency_key, data=data, channel=channel, branch_id=branch_id,
         staff_id=staff_id, counter_id=counter_id, device_id=device_id, requested_staff=requested_staff,
-        phone=phone, flag=flag, now=now,
+        phone=phone, flag=flag, now=now, transaction_id=transaction_id,
     )  # fmt: skip
     session.commit()
     return rating, created
@@ -233,6 +247,7 @@ def store_rating(
     phone: str | None = None,
     flag: FlagReason | None = None,
     now: datetime | None = None,
+    transaction_id: int | None = None,
 ) -> tuple[Rating, bool]:
     """:func:`submit_rating` without the commit: the rating (and the case a 差评 opens) is left in
     the session's transaction, for a caller that stores something with it and commits both at once
@@ -244,7 +259,10 @@ def store_rating(
     the insert stored nothing is the existing row read and its request fingerprint compared.
     """
     key = validate_idempotency_key(idempotency_key)
-    digest = request_hash(requested_staff=requested_staff, counter_id=counter_id, channel=channel, data=data)
+    digest = request_hash(
+        requested_staff=requested_staff, counter_id=counter_id, channel=channel, data=data,
+        transaction_id=transaction_id,
+    )  # fmt: skip
     try:
         _check_reasons(session, data.reasons)
     except ValidationFailed:
@@ -258,18 +276,42 @@ def store_rating(
         "score": data.score, "reasons": data.reasons, "comment": data.comment,
         "created_at": now or utcnow(), "flagged": flag is not None,
         "flag_reason": flag.value if flag else None, "counted": flag is None, "overturned": False,
-        "phone_key": phone,
+        "phone_key": phone, "transaction_id": transaction_id, "is_default": False,
     }  # fmt: skip
     if not _insert_once(session, values):
         existing = _by_key(session, key)
         if existing is None:  # pragma: no cover - the conflicting row cannot vanish: ratings are kept
             raise IdempotencyConflict("this Idempotency-Key is in use by another request; try again")
         return _replay(existing, digest), False
+    if transaction_id is not None:
+        conn, _dialect = driver_of(session)
+        bind_to_transaction(conn, values)
     _open_case(session, values)
     if FEED.on and values["counted"]:  # the provincial feed's record, in the rating's transaction
         conn, dialect = driver_of(session)
         enqueue(conn, dialect, values)
     return as_loaded(session, values), True
+
+
+_RATING: Any = Rating.__table__  # type: ignore[attr-defined]
+
+
+def bind_to_transaction(conn: Any, values: dict[str, Any]) -> None:
+    """A counted rating just inserted for a transaction (办件) becomes that transaction's rating, if
+    it has none yet (models/services.py ``claim``); otherwise it is kept, flagged ``already_rated``
+    and not counted: one counted rating per transaction (一次一评). ``values`` (the stored row)
+    follows, so what comes after in the transaction (the 差评 case, the feed record) sees the flag."""
+    if not values["counted"] or values["transaction_id"] is None:
+        return
+    if claim(conn, transaction_id=values["transaction_id"], rating_id=values["id"], at=values["created_at"]):
+        return
+    flag = FlagReason.already_rated.value
+    conn.execute(
+        update(_RATING)
+        .where(_RATING.c.id == values["id"])
+        .values(flagged=True, flag_reason=flag, counted=False)
+    )
+    values.update(flagged=True, flag_reason=flag, counted=False)
 
 
 def _open_case(session: Session, values: dict[str, Any]) -> None:
@@ -352,6 +394,7 @@ class FlagReason(StrEnum):
     too_soon = "too_soon"  # a press on the same kiosk inside the minimum interval
     burst = "burst"  # too many presses on one kiosk in a short window
     repeat_phone = "repeat_phone"  # the same phone already rated this person in the window
+    already_rated = "already_rated"  # the transaction (办件) this rating is of already has its rating
 
 
 # The device's presses inside the burst window: how many (at most as many as decide a burst, so a
