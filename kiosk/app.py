@@ -36,7 +36,7 @@ from kiosk.screens import (
 )
 from kiosk.state import CUSTOMER_SCREENS, THANKS_SECONDS, TOKEN_KEY, KioskState, Mode, Screen
 from kiosk.ui import SURFACE
-from models.errors import DeviceNotAuthorized, QrTokenUnknown, RatingThrottled
+from models.errors import DeviceNotAuthorized, NotFound, QrTokenUnknown, RatingThrottled
 from rapport.core.context import AppContext
 from rapport.core.i18n import other_locale, t
 from rapport.core.lanes import KIOSK
@@ -69,6 +69,7 @@ class KioskApp:
         self.idle_seconds = 0
         self.closed = False
         self.opened_route = "/"
+        self.nudges: int | None = None  # the subscription to this counter's invitations
 
     # -- start-up -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -106,6 +107,8 @@ class KioskApp:
             await enrol.enrol_with(self, route.removeprefix("/enrol/"))
         elif route.startswith("/s/"):
             await self._open_badge(route.removeprefix("/s/"))
+        elif route.startswith("/v/"):
+            await self._open_invitation(route.removeprefix("/v/"))
         elif route == "/t" or route.startswith("/t/"):
             self.state.mode = Mode.status
             code = route.removeprefix("/t").strip("/")
@@ -130,7 +133,57 @@ class KioskApp:
             self.state.needs_enrolment("kiosk.device.revoked")
         else:
             self.state.enrolled(token, place)
+            self._listen(place)
         self.render()
+
+    def _listen(self, place: backend.Place) -> None:
+        """Hear the counter's nudges (rapport/core/counter_signals.py): a transaction just finished
+        there, so the welcome screen asks about that service at once."""
+        if self.nudges is None and place.counter_id is not None:
+            self.nudges = self.ctx.counters.subscribe(place.counter_id, self._on_nudge)
+
+    async def _on_nudge(self) -> None:
+        token = self.state.device_token
+        if self.closed or self.state.mode is not Mode.counter or self.state.screen is not Screen.welcome:
+            return  # any other screen reads the invitation on its way back to welcome
+        if not token:
+            return
+        try:
+            place = await KIOSK.run(backend.load_counter, self.ctx, token)
+        except DeviceNotAuthorized:
+            return  # the next tap or reset finds out and asks for enrolment
+        # A customer may have tapped meanwhile: only the welcome screen takes the new invitation.
+        if self.state.screen is Screen.welcome and self.state.device_token == token and not self.closed:
+            self.state.place = place
+            self.render()
+
+    async def _open_invitation(self, code: str) -> None:
+        """A receipt's link: the customer rates that transaction (办件) on their own phone."""
+        self.state.mode = Mode.phone
+        self.state.invite_code = code
+        try:
+            self.state.place = await KIOSK.run(backend.load_invited, self.ctx, code)
+        except NotFound:
+            self.state.go(Screen.invalid_link)
+            self.state.say("phone.invite")
+        else:
+            if self.state.place.invitation is None:
+                self.state.go(Screen.invalid_link)
+                self.state.say("phone.invite_rated")
+            else:
+                await self._phone_id()
+                self.state.go(Screen.welcome)
+        self.render()
+
+    async def _phone_id(self) -> None:
+        """This phone's random id (kept in its browser) and its large-text choice."""
+        phone_id = await self.prefs.get(PHONE_KEY)
+        if not isinstance(phone_id, str) or not phone_id:
+            phone_id = uuid.uuid4().hex
+            await self.prefs.set(PHONE_KEY, phone_id)
+        self.phone_id = phone_id
+        # A customer who chose large text on their phone gets it again on their next visit.
+        self.state.large_text = await self.prefs.get(large_text.PREF_KEY) == "1"
 
     async def _open_badge(self, token: str) -> None:
         self.state.mode = Mode.phone
@@ -140,13 +193,7 @@ class KioskApp:
         except QrTokenUnknown:
             self.state.go(Screen.invalid_link)
         else:
-            phone_id = await self.prefs.get(PHONE_KEY)
-            if not isinstance(phone_id, str) or not phone_id:
-                phone_id = uuid.uuid4().hex
-                await self.prefs.set(PHONE_KEY, phone_id)
-            self.phone_id = phone_id
-            # A customer who chose large text on their phone gets it again on their next visit.
-            self.state.large_text = await self.prefs.get(large_text.PREF_KEY) == "1"
+            await self._phone_id()
             self.state.go(Screen.welcome)
         self.render()
 
@@ -185,6 +232,9 @@ class KioskApp:
 
     async def _on_close(self, _e: ft.Event[Any]) -> None:
         self.closed = True
+        if self.nudges is not None:
+            self.ctx.counters.unsubscribe(self.nudges)
+            self.nudges = None
 
     async def _on_reconnect(self, _e: ft.Event[Any]) -> None:
         """A reload re-attaches the browser to this session: show fresh data, not the old screen.
@@ -280,7 +330,13 @@ class KioskApp:
         pending = self.state.pending
         assert pending is not None
         try:
-            if self.state.mode is Mode.phone:
+            if self.state.mode is Mode.phone and self.state.invite_code:
+                rating_id = await KIOSK.run(
+                    backend.submit_invited_tap, self.ctx, code=self.state.invite_code,
+                    phone_id=self.phone_id or "", idempotency_key=pending.idempotency_key,
+                    score=pending.score,
+                )  # fmt: skip
+            elif self.state.mode is Mode.phone:
                 rating_id = await KIOSK.run(
                     backend.submit_phone_tap,
                     self.ctx,
@@ -294,12 +350,16 @@ class KioskApp:
                 rating_id = await KIOSK.run(
                     backend.submit_tap, self.ctx, device_token=self.state.device_token,
                     idempotency_key=pending.idempotency_key, score=pending.score, staff_no=pending.staff_no,
+                    transaction_id=pending.transaction_id,
                 )  # fmt: skip
         except DeviceNotAuthorized:
             await self.prefs.remove(TOKEN_KEY)
             self.state.needs_enrolment("kiosk.device.revoked")
         except QrTokenUnknown:
             self.state.go(Screen.invalid_link)
+        except NotFound:  # a receipt's link that expired while the page was open
+            self.state.go(Screen.invalid_link)
+            self.state.say("phone.invite")
         except RatingThrottled:
             self.state.pending = None
             self.state.failed("phone.throttled")

@@ -29,7 +29,7 @@ from models.devices import (
 from models.duty import on_duty, sign_in, sign_out
 from models.errors import NotFound, ValidationFailed
 from models.intake import take_rating_with_token
-from models.org import Branch
+from models.org import Branch, Staff
 from models.policy import effective_policy
 from models.rating import (
     REASONS_MAX,
@@ -39,7 +39,9 @@ from models.rating import (
     staff_by_qr_token,
 )
 from models.sanction import current_service_star
+from models.services import ServiceItem, invitation_at_counter
 from rapport.core.context import AppContext
+from rapport.usecases import services
 from rapport.usecases.alerting import after_rating
 from rapport.usecases.filing import file_at_place
 
@@ -48,6 +50,19 @@ from rapport.usecases.filing import file_at_place
 class StaffCard:
     employee_no: str
     display_name: str
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """A transaction (办件) this place asks the customer to rate (models/services.py): the tablet's
+    at its counter, or the one behind the receipt's link on a phone."""
+
+    transaction_id: int
+    service_name_zh: str
+    service_name_en: str
+
+    def service_name(self, locale: str) -> str:
+        return pick(locale, self.service_name_zh, self.service_name_en)
 
 
 @dataclass(frozen=True)
@@ -65,6 +80,8 @@ class Place:
     # The branch's latest approved Service Star and its month (YYYY-MM), when the policy shows it.
     star_name: str | None = None
     star_month: str | None = None
+    counter_id: int | None = None  # a counter's tablet: the counter (its invitations' nudges)
+    invitation: Invitation | None = None  # a transaction to rate: "请对本次办理的【事项】进行评价"
 
     def counter_name(self, locale: str) -> str:
         return pick(locale, self.counter_name_zh, self.counter_name_en)
@@ -157,6 +174,9 @@ def load_counter(ctx: AppContext, device_token: str) -> Place:
         counter, branch = device_context(session, device)
         assert counter.id is not None and branch.id is not None and device.id is not None
         staff = on_duty(session, counter_id=counter.id, at=now)
+        invitation, served_by = _invitation(session, counter.id, now)
+        if invitation is not None and served_by is not None:
+            staff = served_by  # the transaction is rated for whoever served it
         policy = effective_policy(session, branch.id)
         star = current_service_star(session, branch.id, now=now) if policy.service_star_on_kiosk else None
         place = Place(
@@ -170,11 +190,52 @@ def load_counter(ctx: AppContext, device_token: str) -> Place:
             contact_retention_days=policy.contact_retention_days,
             star_name=star[0].display_name if star else None,
             star_month=star[1] if star else None,
+            counter_id=counter.id,
+            invitation=invitation,
         )
     if seen_due:
         with ctx.db.write() as session:
             mark_seen(session, device_id=device.id, now=now)
     return place
+
+
+def _invitation(session: Session, counter_id: int, now: datetime) -> tuple[Invitation | None, Staff | None]:
+    """The counter's open invitation (its latest transaction, unrated, just finished) and who served it."""
+    tx = invitation_at_counter(session, counter_id, now)
+    if tx is None or tx.id is None:
+        return None, None
+    item = session.get(ServiceItem, tx.service_item_id)
+    assert item is not None
+    served_by = session.get(Staff, tx.staff_id) if tx.staff_id is not None else None
+    invitation = Invitation(tx.id, item.name_zh, item.name_en or item.name_zh)
+    return invitation, served_by if served_by is not None and served_by.active else None
+
+
+def load_invited(ctx: AppContext, code: str) -> Place:
+    """The transaction behind a receipt's link, as the phone page shows it (TransactionNotFound);
+    ``invitation`` is None when it was already rated."""
+    invited = services.load_invitation(ctx, code)
+    served = invited.staff_no is not None and invited.staff_name is not None
+    return Place(
+        branch_name_zh=invited.branch_name_zh, branch_name_en=invited.branch_name_en,
+        counter_name_zh=invited.counter_name_zh, counter_name_en=invited.counter_name_en,
+        staff=StaffCard(invited.staff_no or "", invited.staff_name or "") if served else None,
+        timezone=invited.timezone, idle_reset_seconds=invited.idle_reset_seconds,
+        contact_retention_days=invited.contact_retention_days,
+        invitation=None if invited.rated else Invitation(
+            invited.transaction_id, invited.service_name_zh, invited.service_name_en
+        ),
+    )  # fmt: skip
+
+
+def submit_invited_tap(
+    ctx: AppContext, *, code: str, phone_id: str, idempotency_key: str, score: int
+) -> uuid.UUID:
+    """A customer's rating from a receipt's link (rapport/usecases/services.py rate_invitation)."""
+    rating_id, _counted = services.rate_invitation(
+        ctx, code=code, phone_id=phone_id, idempotency_key=idempotency_key, score=score
+    )
+    return rating_id
 
 
 def load_badge(ctx: AppContext, qr_token: str) -> Place:
@@ -245,14 +306,21 @@ def enrol(ctx: AppContext, code: str) -> Enrolled:
 
 
 def submit_tap(
-    ctx: AppContext, *, device_token: str, idempotency_key: str, score: int, staff_no: str | None
+    ctx: AppContext,
+    *,
+    device_token: str,
+    idempotency_key: str,
+    score: int,
+    staff_no: str | None,
+    transaction_id: int | None = None,
 ) -> uuid.UUID:
-    """Store one tap at a counter (a retry of a stored tap returns the same rating's id)."""
+    """Store one tap at a counter (a retry of a stored tap returns the same rating's id); with
+    ``transaction_id``, the rating of that transaction (办件) the tablet invited it for."""
     data = parse_rating({"score": score})
     with ctx.db.raw_write() as conn:  # one transaction: the device's last_seen_at and the rating
         taken = take_rating_with_token(
             conn, ctx.db.dialect, token=device_token, idempotency_key=idempotency_key, data=data,
-            staff_no=staff_no, now=ctx.clock(),
+            staff_no=staff_no, now=ctx.clock(), transaction_id=transaction_id,
         )  # fmt: skip
     rating_id, branch_id, counter_id = taken.rating.id, taken.rating.branch_id, taken.rating.counter_id
     if taken.burst:

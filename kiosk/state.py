@@ -67,6 +67,7 @@ class CallbackDraft:
 class PendingTap:
     score: int
     staff_no: str | None
+    transaction_id: int | None = None  # the transaction (办件) the screen invited the rating for
     idempotency_key: str = field(default_factory=new_idempotency_key)
 
 
@@ -101,6 +102,7 @@ class KioskState:
     screen: Screen = Screen.loading
     device_token: str | None = None
     qr_token: str | None = None
+    invite_code: str | None = None  # a receipt's link (/v/<code>): the transaction to rate on a phone
     place: Place | None = None
     pending: PendingTap | None = None
     score: int | None = None
@@ -159,7 +161,10 @@ class KioskState:
         if not 1 <= score <= 5:
             raise ValueError("score must be 1 to 5")
         staff_no = self.place.staff.employee_no if self.place and self.place.staff else None
-        self.pending = PendingTap(score=score, staff_no=staff_no)
+        invitation = self.place.invitation if self.place else None
+        self.pending = PendingTap(
+            score=score, staff_no=staff_no, transaction_id=invitation.transaction_id if invitation else None
+        )
         self.score = score
         self.go(Screen.saving)
         return self.pending

@@ -344,13 +344,14 @@ def take_rating_with_token(
     data: RatingCreate,
     staff_no: str | None,
     now: datetime,
+    transaction_id: int | None = None,
 ) -> Taken:
     """:func:`device_by_token` then :func:`take_rating`, in one transaction (uncommitted). On a
     refusal after the device is known, its ``last_seen_at`` is still pending in the transaction."""
     known = device_by_token(conn, dialect, token, now=now)
     return take_rating(
         conn, dialect, device=known.device, idempotency_key=idempotency_key, data=data, staff_no=staff_no,
-        now=now, known=known,
+        now=now, known=known, transaction_id=transaction_id,
     )  # fmt: skip
 
 

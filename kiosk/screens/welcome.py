@@ -117,7 +117,7 @@ def build(app: KioskHost) -> ft.Control:
             else [ft.Row([ft.Container(served_line(app), expand=True), switch.controls[0]])]
         )
         body = ft.Column(
-            [*top, question(locale, narrow, size=22), ft.Column(buttons, spacing=8)],
+            [*top, question(locale, narrow, size=22, app=app), ft.Column(buttons, spacing=8)],
             spacing=14,
             horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         )
@@ -128,7 +128,7 @@ def build(app: KioskHost) -> ft.Control:
         [
             switch,
             staff_card(app),
-            question(locale, narrow),
+            question(locale, narrow, app=app),
             ft.Text(t(locale, "kiosk.hint"), size=18, color=MUTED, text_align=ft.TextAlign.CENTER),
             faces,
             *([star] if (star := service_star(app)) else []),
@@ -139,9 +139,19 @@ def build(app: KioskHost) -> ft.Control:
     return frame(app, body, max_width=1240, staff_control=state.mode is Mode.counter)
 
 
-def question(locale: str, narrow: bool, *, size: int | None = None) -> ft.Control:
+def question(
+    locale: str, narrow: bool, *, size: int | None = None, app: KioskHost | None = None
+) -> ft.Control:
+    """The question over the faces: of the service just done when the place invites a rating of a
+    transaction (办件), else of the service in general."""
+    invitation = app.state.place.invitation if app is not None and app.state.place is not None else None
+    words = (
+        t(locale, "kiosk.question.service", service=invitation.service_name(locale))
+        if invitation is not None
+        else t(locale, "kiosk.question")
+    )
     return ft.Text(
-        t(locale, "kiosk.question"),
+        words,
         size=size or (24 if narrow else 30),
         weight=ft.FontWeight.BOLD,
         color=INK,

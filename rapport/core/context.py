@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from models.clock import utcnow
+from rapport.core.counter_signals import CounterSignals
 from rapport.core.db import Database
 from rapport.core.live import AlertBus
 from rapport.core.ratelimit import RateLimiter
@@ -26,3 +27,5 @@ class AppContext:
     # Tracking-code lookups per client address per minute (docs/SECURITY.md: wrong codes are rate-limited).
     status_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(limit=10, window_seconds=60))
     alerts: AlertBus = field(default_factory=AlertBus)
+    # Nudges to a counter's tablets (an invitation to rate a transaction: rapport/core/counter_signals.py).
+    counters: CounterSignals = field(default_factory=CounterSignals)

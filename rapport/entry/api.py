@@ -28,58 +28,28 @@ from models.errors import (
     ValidationFailed,
 )
 from models.intake import take_rating_with_token
-from models.rating import RatingCreate, validate_idempotency_key
+from models.rating import RatingCreate
 from rapport.core.context import AppContext
+from rapport.entry import api_services
+from rapport.entry.api_common import (
+    MAX_BODY_BYTES,
+    ApiError,
+    bearer,
+    idempotency_key,
+    invalid,
+    json_object,
+    too_large,
+)
 from rapport.usecases.alerting import after_rating
 from rapport.usecases.filing import Filing, file_at_place
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 16 * 1024
 COMPLAINT_FIELDS = ("category", "description", "contact", "consent", "locale", "rating_id")
 CODE_NOT_RECOVERABLE = (
     "this complaint was filed before with this Idempotency-Key; its tracking code was shown once, in "
     "the first answer, and cannot be shown again"
 )
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, field: str | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.field = status, code, message, field
-
-    def body(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.field:
-            error["field"] = self.field
-        return {"error": error}
-
-    def response(self) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else None
-        return JSONResponse(self.body(), status_code=self.status, headers=headers)
-
-
-def _bearer(header: str | None) -> str:
-    scheme, _, token = (header or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "unauthorized", "send the device token as 'Authorization: Bearer <token>'")
-    return token.strip()
-
-
-def _too_large() -> ApiError:
-    return ApiError(413, "body_too_large", f"the request body must be at most {MAX_BODY_BYTES} bytes")
-
-
-def _json_object(raw: bytes) -> dict[str, Any]:
-    if len(raw) > MAX_BODY_BYTES:
-        raise _too_large()
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ApiError(400, "invalid_json", "the request body must be a JSON object in UTF-8") from None
-    if not isinstance(data, dict):
-        raise ApiError(400, "invalid_json", "the request body must be a JSON object")
-    return data
 
 
 def _parse_rating(data: dict[str, Any]) -> tuple[str | None, RatingCreate]:
@@ -101,25 +71,14 @@ def _parse_rating(data: dict[str, Any]) -> tuple[str | None, RatingCreate]:
         raise ApiError(422, "validation_failed", f"{field}: {msg}", field) from None
 
 
-def _idempotency_key(header: str | None) -> str:
-    try:
-        return validate_idempotency_key(header)
-    except ValidationFailed as exc:
-        raise ApiError(422, "validation_failed", str(exc), "Idempotency-Key") from None
-
-
-def _invalid(field: str, message: str) -> ApiError:
-    return ApiError(422, "validation_failed", f"{field}: {message}", field)
-
-
 def _parse_complaint(data: dict[str, Any]) -> tuple[dict[str, Any], uuid.UUID | None]:
     """The complaint form and the rating it comes with, checked for what only the API can get wrong
     (unknown fields, JSON types); the form's own rules are the kiosk's (models/complaint/)."""
     unknown = [name for name in data if name not in COMPLAINT_FIELDS]
     if unknown:
-        raise _invalid(unknown[0], f"unknown field; allowed fields are {', '.join(COMPLAINT_FIELDS)}")
+        raise invalid(unknown[0], f"unknown field; allowed fields are {', '.join(COMPLAINT_FIELDS)}")
     if "consent" in data and not isinstance(data["consent"], bool):
-        raise _invalid("consent", "consent must be true or false")
+        raise invalid("consent", "consent must be true or false")
     raw = data.pop("rating_id", None)
     rating_id = None
     if raw is not None:
@@ -128,7 +87,7 @@ def _parse_complaint(data: dict[str, Any]) -> tuple[dict[str, Any], uuid.UUID | 
         except ValueError:
             rating_id = None
         if rating_id is None:
-            raise _invalid("rating_id", "rating_id must be the id of a rating given on this device")
+            raise invalid("rating_id", "rating_id must be the id of a rating given on this device")
     return data, rating_id
 
 
@@ -189,12 +148,12 @@ class RatingsEndpoint:
             return
         headers = {name.lower(): value for name, value in scope["headers"]}
         try:
-            token = _bearer(_latin1(headers.get(b"authorization")))
+            token = bearer(_latin1(headers.get(b"authorization")))
             raw = await _read_body(receive)
             if raw is None:  # the client went away; nobody to answer
                 return
-            data = _json_object(raw)
-            key = _idempotency_key(_latin1(headers.get(b"idempotency-key")))
+            data = json_object(raw)
+            key = idempotency_key(_latin1(headers.get(b"idempotency-key")))
             staff_no, create = _parse_rating(data)
             # As asyncio.to_thread, with the request's context (its id in every log line).
             store = partial(_store_rating, self.ctx, token, key, staff_no, create)
@@ -232,7 +191,7 @@ async def _read_body(receive: Receive) -> bytes | None:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            raise _too_large()
+            raise too_large()
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
@@ -253,7 +212,7 @@ async def _send_json(
 
 # Methods of the API's other paths (under /api/v1), for the 405 of any other method; ratings answer their
 # own (RatingsEndpoint). The description is served by rapport/entry/server.py.
-ALLOWED_METHODS = {"/complaints": "POST", "/openapi.json": "GET"}
+ALLOWED_METHODS = {"/complaints": "POST", "/openapi.json": "GET", "/services": "POST"}
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
@@ -268,15 +227,17 @@ def build_router(ctx: AppContext) -> APIRouter:
     @router.post("/complaints", status_code=201)
     async def post_complaint(request: Request) -> JSONResponse:
         try:
-            token = _bearer(request.headers.get("authorization"))
+            token = bearer(request.headers.get("authorization"))
             raw = await request.body()
-            data = _json_object(raw)
-            key = _idempotency_key(request.headers.get("idempotency-key"))
+            data = json_object(raw)
+            key = idempotency_key(request.headers.get("idempotency-key"))
             form, rating_id = _parse_complaint(data)
             status, body = await asyncio.to_thread(_store_complaint, ctx, token, key, form, rating_id)
             return JSONResponse(body, status_code=status)
         except ApiError as err:
             return err.response()
+
+    api_services.add_routes(router, ctx)  # /services: transactions and invitations (issue 18)
 
     @router.api_route("/{path:path}", methods=ANY_METHOD, include_in_schema=False)
     async def elsewhere(path: str) -> JSONResponse:
@@ -341,13 +302,13 @@ def _store_complaint(
         raise ApiError(409, exc.code, str(exc), "Idempotency-Key") from None
     except ValidationFailed as exc:
         if exc.field == "rating":
-            raise _invalid("rating_id", "this rating was not given on this device") from None
+            raise invalid("rating_id", "this rating was not given on this device") from None
         if exc.field == "consent":  # the one rule on consent, once it is a boolean
-            raise _invalid(
+            raise invalid(
                 "consent",
                 'contact details are kept only with consent: send "consent": true, or leave contact out',
             ) from None
-        raise _invalid(exc.field, str(exc)) from None
+        raise invalid(exc.field, str(exc)) from None
     return (201 if filing.created else 200), _complaint_body(ctx, filing)
 
 

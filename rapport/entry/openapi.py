@@ -20,6 +20,8 @@ from typing import Any
 
 from models.complaint.records import CONTACT_MAX_CHARS, DESCRIPTION_MAX_CHARS, ComplaintStatus, Severity
 from models.rating import COMMENT_MAX_CHARS, IDEMPOTENCY_KEY_MAX, REASONS_MAX, Channel
+from models.services import CODE_MAX as SERVICE_CODE_MAX
+from models.services import NUMBER_MAX
 from rapport.entry.api import COMPLAINT_FIELDS, MAX_BODY_BYTES
 
 API_PREFIX = "/api/v1"
@@ -33,6 +35,7 @@ RATING_ID_MAX_CHARS = 64  # rapport/entry/api.py _parse_complaint
 # Printable ASCII without a space at either end (the server strips surrounding whitespace first).
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7E](?:[\x20-\x7E]*[\x21-\x7E])?$"
 CLAUSE_CODE_PATTERN = r"^[0-9]+(?:\.[0-9]+)*$"
+COUNTER_CODE_MAX = 32  # models/org.py Counter.code
 PROMISE_UNITS = ("opening_hours", "hours", "working_days", "calendar_days")
 ERROR_CODES = (
     "invalid_json",
@@ -238,6 +241,86 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         },
     },
 }
+PRINTABLE_PATTERN = r"^[\x20-\x7E]*[\x21-\x7E][\x20-\x7E]*$"  # printable ASCII, not only spaces
+SCHEMAS["ServiceCreate"] = {
+    "type": "object",
+    "description": "A transaction (办件) finished at a counter of the device's branch.",
+    "required": ["number", "service_code"],
+    "additionalProperties": False,
+    "properties": {
+        "number": {
+            "type": "string", "minLength": 1, "maxLength": NUMBER_MAX, "pattern": PRINTABLE_PATTERN,
+            "description": "The transaction's number (办件编号), unique: a second report of it is 409.",
+            "examples": ["44030020261118000123"],
+        },
+        "service_code": {
+            "type": "string", "minLength": 1, "maxLength": SERVICE_CODE_MAX, "pattern": PRINTABLE_PATTERN,
+            "description": "The service's code (事项编码) in the hall's imported list; unknown: 422.",
+            "examples": ["11440300MB2C92014T4440111001000"],
+        },
+        "staff": {
+            "type": ["string", "null"], "minLength": 1, "maxLength": STAFF_MAX_CHARS,
+            "pattern": PRINTABLE_PATTERN,
+            "description": (
+                "Employee number of whoever served. Left out: whoever was on duty at the counter when "
+                "the transaction finished. Unknown, inactive or of another branch: 422."
+            ),
+        },
+        "counter": {
+            "type": ["string", "null"], "minLength": 1, "maxLength": COUNTER_CODE_MAX,
+            "pattern": PRINTABLE_PATTERN,
+            "description": (
+                "Code of the counter where it was served, in the device's branch (a queue system serving "
+                "many counters). Left out: the device's own counter. Unknown or closed: 422."
+            ),
+        },
+        "finished_at": {
+            "type": ["string", "null"], "format": "date-time",
+            "description": (
+                "When it finished, with its UTC offset; left out: now. More than 5 minutes ahead or 30 "
+                "days back is 422."
+            ),
+        },
+    },
+}  # fmt: skip
+SCHEMAS["ServiceTransaction"] = {
+    "type": "object",
+    "required": [
+        "number", "service", "staff", "counter", "branch", "finished_at", "invitation_url", "status",
+        "rated_at",
+    ],
+    "additionalProperties": False,
+    "properties": {
+        "number": {"type": "string"},
+        "service": {
+            "type": "object",
+            "required": ["code", "name_zh", "name_en", "version"],
+            "additionalProperties": False,
+            "properties": {
+                "code": {"type": "string"}, "name_zh": {"type": "string"}, "name_en": {"type": "string"},
+                "version": {"type": "string"},
+            },
+        },
+        "staff": {"type": ["string", "null"], "description": "employee number of whoever served"},
+        "counter": {"type": "string", "description": "the counter's code"},
+        "branch": {"type": "string", "description": "the branch's code"},
+        "finished_at": {"type": "string", "format": "date-time"},
+        "invitation_url": {
+            "type": "string",
+            "description": (
+                "The link to print on the receipt (as a QR code): the customer rates this service on "
+                "their phone."
+            ),
+        },
+        "status": {
+            "type": "string", "enum": ["invited", "rated", "defaulted"],
+            "description": (
+                "invited: no rating yet; rated: a customer's; defaulted: the policy's default rating."
+            ),
+        },
+        "rated_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+}  # fmt: skip
 assert set(SCHEMAS["ComplaintCreate"]["properties"]) == set(COMPLAINT_FIELDS)
 
 
@@ -393,6 +476,52 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
                 "nothing new stored; `status` and `severity` are the complaint's current ones."
             ),
         )
+    },
+    f"{API_PREFIX}/services": {
+        "post": device_write(
+            operation_id="createServiceTransaction",
+            summary="Report a transaction (办件) finished at a counter, to invite its rating",
+            description=(
+                "From the queue or business system when a transaction is done: the counter's tablet then "
+                "asks the customer to rate that service, and `invitation_url` lets them do it on their "
+                "phone. One counted rating per transaction: a second is stored but flagged and not "
+                "counted. Any other method is 405 with the error body."
+            ),
+            request="ServiceCreate",
+            example={
+                "number": "44030020261118000123",
+                "service_code": "440300-SB-001",
+                "staff": "E1001",
+                "finished_at": "2026-11-18T10:25:00+08:00",
+            },
+            answer="ServiceTransaction",
+            created="The first report: the stored transaction, invited to be rated.",
+            replayed="The same key with the same body again (a retry): the stored transaction, as it is now.",
+        )
+    },
+    f"{API_PREFIX}/services/{{number}}": {
+        "get": {
+            "operationId": "getServiceTransaction",
+            "summary": "A transaction of the device's branch, and whether it was rated",
+            "security": [{"deviceToken": []}],
+            "parameters": [
+                {
+                    "name": "number",
+                    "in": "path",
+                    "required": True,
+                    "description": "The transaction's number (办件编号).",
+                    "schema": {"type": "string", "minLength": 1, "maxLength": NUMBER_MAX},
+                }
+            ],
+            "responses": {
+                "200": {
+                    "description": "The transaction.",
+                    "content": {JSON: {"schema": _ref("schemas", "ServiceTransaction")}},
+                },
+                "401": _ref("responses", "Unauthorized"),
+                "404": _error("No transaction with this number in the device's branch.", "not_found"),
+            },
+        }
     },
     OPENAPI_PATH: {
         "get": {

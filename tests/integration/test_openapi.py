@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import hypothesis
@@ -26,7 +27,10 @@ from sqlmodel import col, select
 from starlette.testclient import TestClient
 
 from models.catalog import ConductClause
+from models.clock import utcnow
+from models.org import Counter as CounterRow
 from models.rating import REASONS_MAX
+from models.services import ServiceItem
 from rapport.core.settings import Settings
 from rapport.entry.api import RATINGS_PATH, build_router
 from rapport.entry.openapi import API_PREFIX, OPENAPI_PATH
@@ -96,6 +100,9 @@ def test_every_operation_answers_as_described(app, world, db, path, method, mode
             for name, values in known.items():
                 if name in case.body and data.draw(st.booleans()):
                     case.body[name] = data.draw(st.sampled_from(values))
+        if case.path_parameters and "number" in case.path_parameters and "numbers" in known:
+            if data.draw(st.booleans()):  # a transaction the world holds, here or in another branch
+                case.path_parameters["number"] = data.draw(st.sampled_from(known["numbers"]))
         if secured:
             assert "Authorization" not in (case.headers or {})
             # No token: 401 before anything else. An unknown one is looked up last, after the body
@@ -128,7 +135,29 @@ def _known_values(app, world, db) -> dict[str, list[Any]]:  # type: ignore[no-un
         ).json()["id"]
         for device, key in ((world.device_token, "tap-here"), (world.closed_device_token, "tap-there"))
     )
+    with db.write() as s:
+        s.add(ServiceItem(code="SVC-1", name_zh="个人社保查询", name_en="Social insurance enquiry"))
+        s.add(ServiceItem(code="SVC-OLD", name_zh="已停办事项", active=False))
+        counters = [c.code for c in s.exec(select(CounterRow)).all()]
+        s.commit()
+    numbers = [
+        client.post(
+            "/api/v1/services",
+            json={"number": number, "service_code": "SVC-1"},
+            headers={"Authorization": f"Bearer {device}", "Idempotency-Key": f"tx-{number}"},
+        ).json()["number"]
+        for device, number in ((world.device_token, "TX-HERE"), (world.closed_device_token, "TX-THERE"))
+    ]
+    now = utcnow()  # pinned (pinned_clock)
     return {
+        "numbers": numbers,  # path parameters: reported at this device's branch, and (maybe) at another
+        "service_code": ["SVC-1", "SVC-OLD"],
+        "counter": [None, *counters],
+        "finished_at": [
+            None,
+            (now - timedelta(minutes=3)).isoformat(),
+            (now + timedelta(days=1)).isoformat(),
+        ],
         "staff": [None, world.staff_no, world.colleague_no, world.other_branch_staff_no],
         "reasons": [[c.code] for c in clauses[:REASONS_MAX]] + [[c.code for c in clauses[:3]]],
         "category": [c.code for c in clauses if c.polarity != "positive"],
@@ -141,7 +170,9 @@ def test_the_description_is_valid_openapi_3_1_and_covers_the_api(app, ctx):  # t
     document = TestClient(app).get(OPENAPI_PATH).json()
     validate(document)  # raises on anything that is not valid OpenAPI 3.1
     assert document["openapi"].startswith("3.1")
-    assert set(document["paths"]) == {"/api/v1/ratings", "/api/v1/complaints", OPENAPI_PATH}
+    assert set(document["paths"]) == {
+        "/api/v1/ratings", "/api/v1/complaints", "/api/v1/services", "/api/v1/services/{number}", OPENAPI_PATH
+    }
     assert document["servers"] == [{"url": PUBLIC_URL}]
     # Every endpoint of the API's router is described with its methods (and the ratings endpoint in
     # front of it); its last route, the 404/405 for anything else, is not an endpoint.
