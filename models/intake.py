@@ -320,7 +320,7 @@ def take_rating(
     }  # fmt: skip
     if insert_rating(conn, dialect, values):
         if transaction_id is not None:
-            bind_to_transaction(conn, values)
+            bind_to_transaction(conn, dialect, values)
             flag = FlagReason(str(values["flag_reason"])) if values["flag_reason"] else None
         if opens_case(score=data.score, flagged=flag is not None, max_score=policy.bad_rating_max_score):
             open_case(conn, dialect, values)  # the 差评's case, in the rating's transaction

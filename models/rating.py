@@ -284,8 +284,8 @@ def store_rating(
             raise IdempotencyConflict("this Idempotency-Key is in use by another request; try again")
         return _replay(existing, digest), False
     if transaction_id is not None:
-        conn, _dialect = driver_of(session)
-        bind_to_transaction(conn, values)
+        conn, dialect = driver_of(session)
+        bind_to_transaction(conn, dialect, values)
     _open_case(session, values)
     if FEED.on and values["counted"]:  # the provincial feed's record, in the rating's transaction
         conn, dialect = driver_of(session)
@@ -296,21 +296,29 @@ def store_rating(
 _RATING: Any = Rating.__table__  # type: ignore[attr-defined]
 
 
-def bind_to_transaction(conn: Any, values: dict[str, Any]) -> None:
+# A rating kept but not counted because its transaction already had its rating (bind id, flag_reason).
+_NOT_COUNTED = Prepared(
+    lambda _d: (
+        update(_RATING)
+        .where(_RATING.c.id == bindparam("id"))
+        .values(flagged=True, flag_reason=bindparam("flag_reason"), counted=False)
+    )
+)
+
+
+def bind_to_transaction(conn: Any, dialect: Dialect, values: dict[str, Any]) -> None:
     """A counted rating just inserted for a transaction (办件) becomes that transaction's rating, if
     it has none yet (models/services.py ``claim``); otherwise it is kept, flagged ``already_rated``
     and not counted: one counted rating per transaction (一次一评). ``values`` (the stored row)
-    follows, so what comes after in the transaction (the 差评 case, the feed record) sees the flag."""
+    follows, so what comes after in the transaction (the 差评 case, the feed record) sees the flag.
+    ``conn``: the driver's connection (models/prepared.py)."""
     if not values["counted"] or values["transaction_id"] is None:
         return
-    if claim(conn, transaction_id=values["transaction_id"], rating_id=values["id"], at=values["created_at"]):
+    at = values["created_at"]
+    if claim(conn, dialect, transaction_id=values["transaction_id"], rating_id=values["id"], at=at):
         return
     flag = FlagReason.already_rated.value
-    conn.execute(
-        update(_RATING)
-        .where(_RATING.c.id == values["id"])
-        .values(flagged=True, flag_reason=flag, counted=False)
-    )
+    _NOT_COUNTED.rowcount(conn, dialect, {"id": values["id"], "flag_reason": flag})
     values.update(flagged=True, flag_reason=flag, counted=False)
 
 

@@ -29,11 +29,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, Index, Uuid, update
+from sqlalchemy import Column, Index, Uuid, bindparam, update
+from sqlalchemy.engine import Dialect
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.clock import UTCDateTime, utcnow
 from models.errors import IdempotencyConflict, ValidationFailed
+from models.prepared import Prepared
 from models.text import clean_text, is_plain_key
 
 NUMBER_MAX = 64
@@ -195,6 +197,7 @@ class TransactionIn:
     staff_no: str | None
     counter_code: str | None
     finished_at: datetime
+    finished_given: bool = True  # False: the time of the report (a retry's own "now" is later)
 
 
 def parse_transaction(data: dict[str, Any], *, now: datetime) -> TransactionIn:
@@ -246,13 +249,14 @@ def parse_transaction(data: dict[str, Any], *, now: datetime) -> TransactionIn:
     return TransactionIn(
         number=number, service_code=code.strip(), staff_no=staff.strip() if staff else None,
         counter_code=counter.strip() if counter else None, finished_at=finished,
+        finished_given=raw_at is not None,
     )  # fmt: skip
 
 
 def transaction_hash(tx: TransactionIn, counter_id: int) -> str:
     body = {
         "number": tx.number, "service": tx.service_code, "staff": tx.staff_no, "counter": counter_id,
-        "finished_at": tx.finished_at.isoformat(),
+        "finished_at": tx.finished_at.isoformat() if tx.finished_given else None,
     }  # fmt: skip
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
@@ -300,20 +304,30 @@ def record_transaction(
 
 
 _TX: Any = ServiceTransaction.__table__  # type: ignore[attr-defined]
+# The transaction's rating, if it has none yet (bind transaction_id, rating_id, at, default).
+_CLAIM = Prepared(
+    lambda _d: (
+        update(_TX)
+        .where(_TX.c.id == bindparam("transaction_id"), _TX.c.rating_id.is_(None))
+        .values(rating_id=bindparam("rating_id"), rated_at=bindparam("at"), defaulted=bindparam("default"))
+    )
+)
 
 
 def claim(
-    conn: Any, *, transaction_id: int, rating_id: uuid.UUID, at: datetime, default: bool = False
+    conn: Any,
+    dialect: Dialect,
+    *,
+    transaction_id: int,
+    rating_id: uuid.UUID,
+    at: datetime,
+    default: bool = False,
 ) -> bool:
     """Make ``rating_id`` the transaction's counted rating, if it has none yet: one conditional
     update, so of two racing ratings (taps, or a tap and the default) exactly one wins. False: the
-    transaction already had its rating."""
-    result = conn.execute(
-        update(_TX)
-        .where(_TX.c.id == transaction_id, _TX.c.rating_id.is_(None))
-        .values(rating_id=rating_id, rated_at=at, defaulted=default)
-    )
-    return int(result.rowcount or 0) == 1
+    transaction already had its rating. ``conn``: the driver's connection (models/prepared.py)."""
+    params = {"transaction_id": transaction_id, "rating_id": rating_id, "at": at, "default": default}
+    return _CLAIM.rowcount(conn, dialect, params) == 1
 
 
 def invitation_at_counter(session: Session, counter_id: int, now: datetime) -> ServiceTransaction | None:

@@ -14,6 +14,7 @@ Errors have the API's one shape (rapport/entry/api.py ``ApiError``); nothing is 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -32,6 +33,11 @@ from rapport.usecases.services import (
 NUMBER_PATH_MAX = 64
 
 
+def _utc(at: datetime) -> str:
+    """Times in UTC (a replay reads them back from the database, where they are UTC)."""
+    return at.astimezone(UTC).isoformat()
+
+
 def body_of(view: TransactionView) -> dict[str, Any]:
     return {
         "number": view.number,
@@ -40,8 +46,8 @@ def body_of(view: TransactionView) -> dict[str, Any]:
             "version": view.service_version,
         },
         "staff": view.staff, "counter": view.counter, "branch": view.branch,
-        "finished_at": view.finished_at.isoformat(), "invitation_url": view.invitation_url,
-        "status": view.status, "rated_at": view.rated_at.isoformat() if view.rated_at else None,
+        "finished_at": _utc(view.finished_at), "invitation_url": view.invitation_url,
+        "status": view.status, "rated_at": _utc(view.rated_at) if view.rated_at else None,
     }  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from sqlmodel import select
 from rapport.core.context import AppContext
 from rapport.core.db import Database
 from rapport.core.settings import Settings, SettingsError
-from rapport.entry import cli_clocks
+from rapport.entry import cli_clocks, cli_services
 from rapport.entry.cli_common import branch_by_code as _branch_by_code
 from rapport.entry.cli_common import fail as _fail
 from rapport.entry.cli_common import open_context as _context
@@ -32,6 +32,7 @@ app.add_typer(device_app, name="device")
 app.add_typer(audit_app, name="audit")
 app.add_typer(feed_app, name="feed")
 cli_clocks.register(app)
+cli_services.register(app)
 
 
 @app.command()
@@ -52,7 +53,7 @@ def serve(
     print(f"Rapport is starting ({settings.env.value}, database: {ctx.db.engine.url.get_backend_name()})")
     print(f"  Kiosk:  {base}/")
     print(f"  Admin:  {base}/admin/")
-    print(f"  API:    {base}/api/v1/ratings  (see docs/API.md)")
+    print(f"  API:    {base}/api/v1/ratings, /api/v1/services  (see docs/API.md)")
     print(f"  Complaint status: {base}/t/<tracking code>")
     if not settings.is_production:
         code = _demo_enrolment_code(ctx)

@@ -32,6 +32,7 @@ from models.feed import FeedRecord, Outcome, due_records, lease, outcome_of, rec
 from models.jobs import RunLog
 from models.org import Staff
 from models.rating import Rating
+from models.services import ServiceItem, ServiceTransaction
 from rapport.core.context import AppContext
 from rapport.core.settings import Settings
 from rapport.usecases.feed_mapping import FeedSource, RatingFacts, Reason, to_record
@@ -90,7 +91,21 @@ def facts_of(session: Session, record: FeedRecord) -> RatingFacts:
         comment=rating.comment,
         staff_login=login,
         staff_name=name,
+        **_transaction_facts(session, rating.transaction_id),
     )
+
+
+def _transaction_facts(session: Session, transaction_id: int | None) -> dict[str, str]:
+    """The transaction (办件) a rating is of and its service (事项), for projNo and taskCode/Name/Version;
+    nothing for walk-up feedback."""
+    tx = session.get(ServiceTransaction, transaction_id) if transaction_id is not None else None
+    item = session.get(ServiceItem, tx.service_item_id) if tx is not None else None
+    if tx is None or item is None:
+        return {}
+    return {
+        "transaction_no": tx.number, "service_code": item.code, "service_name": item.name_zh,
+        "service_version": item.version,
+    }  # fmt: skip
 
 
 def _post(client: httpx.Client, url: str, record: dict[str, Any]) -> tuple[int | None, str]:

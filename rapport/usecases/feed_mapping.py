@@ -19,11 +19,11 @@ chosen in ``rapport/usecases/feed.py``; the outbox, the worker and the retries s
 field          type      meaning
 =============  ========  =============================================================================
 recordId       string    the record's id (a UUID): the same on every attempt; the platform dedupes by it
-projNo         string    办件编号, the transaction's number. Empty: Rapport has no transactions yet
-                         (issue 18); a walk-up rating will always have none
-taskCode       string    事项编码, the service's code (empty likewise)
-taskName       string    事项名称 (empty likewise)
-taskVersion    string    事项版本 (empty likewise)
+projNo         string    办件编号, the number of the transaction rated (models/services.py, reported by
+                         POST /api/v1/services); empty for walk-up feedback, which rates no transaction
+taskCode       string    事项编码, the transaction's service's code (empty likewise)
+taskName       string    事项名称, its zh-CN name (empty likewise)
+taskVersion    string    事项版本, its version (empty likewise)
 deptCode       string    实施部门编码: RAPPORT_FEED_DEPARTMENT_CODE
 deptName       string    实施部门名称: RAPPORT_FEED_DEPARTMENT_NAME (may be empty)
 areaCode       string    行政区划代码, 6 or 12 digits: RAPPORT_FEED_REGION_CODE
@@ -99,7 +99,7 @@ class RatingFacts:
     comment: str = ""
     staff_login: str = ""
     staff_name: str = ""
-    # A transaction and its service (issue 18: invitations); empty until a rating can be bound to one.
+    # The transaction (办件) rated and its service (事项); empty for walk-up feedback.
     transaction_no: str = ""
     service_code: str = ""
     service_name: str = ""
