@@ -133,13 +133,14 @@ class KioskApp:
             self.state.needs_enrolment("kiosk.device.revoked")
         else:
             self.state.enrolled(token, place)
-            self._listen(place)
         self.render()
 
-    def _listen(self, place: backend.Place) -> None:
-        """Hear the counter's nudges (rapport/core/counter_signals.py): a transaction just finished
-        there, so the welcome screen asks about that service at once."""
-        if self.nudges is None and place.counter_id is not None:
+    def _listen(self) -> None:
+        """Hear the counter's nudges (rapport/core/counter_signals.py) once a tablet knows its
+        counter (loaded, or just enrolled): a transaction just finished there, so the welcome screen
+        asks about that service at once."""
+        place = self.state.place
+        if self.nudges is None and self.state.mode is Mode.counter and place is not None and place.counter_id:
             self.nudges = self.ctx.counters.subscribe(place.counter_id, self._on_nudge)
 
     async def _on_nudge(self) -> None:
@@ -206,6 +207,7 @@ class KioskApp:
 
     # -- rendering ------------------------------------------------------------------------
     def render(self) -> None:
+        self._listen()
         screen = self.state.screen
         self.countdown = None
         builders: dict[Screen, Callable[[KioskHost], ft.Control]] = {
