@@ -174,6 +174,32 @@ def device_enrol_code(counter: Annotated[str, typer.Argument(help="Counter code,
     print(f"Or open on the tablet: {ctx.settings.effective_public_url}/enrol/{code}")
 
 
+@device_app.command("token")
+def device_token(
+    counter: Annotated[str, typer.Argument(help="Counter code, e.g. BJ-RM-01.")],
+    label: Annotated[str, typer.Option(help="What the device is, e.g. 'queue system'.")] = "integration",
+) -> None:
+    """Enrol an integration (a queue system, a hotline system) as a device of a counter and print its
+    API token once: the server keeps only its digest. `rapport device revoke` ends it."""
+    from models.audit import append
+    from models.devices import register_device
+    from models.org import Counter
+
+    name = label.strip()
+    if not name or len(name) > 80 or not name.isprintable():
+        raise _fail("the label must be printable text of 1 to 80 characters.")
+    ctx = _context()
+    with ctx.db.write() as session:
+        row = session.exec(select(Counter).where(Counter.code == counter)).first()
+        if row is None or row.id is None:
+            raise _fail(f"no counter with code {counter!r}.")
+        device, token = register_device(session, counter_id=row.id, label=name)
+        append(session, action="device.token", entity="device", entity_id=device.id, now=ctx.clock())
+        session.commit()
+    print(f"Device {device.id} ({name}) at {counter}. Its API token, shown only now:")
+    print(token)
+
+
 @device_app.command("list")
 def device_list(
     counter: Annotated[str | None, typer.Option(help="Only this counter, e.g. BJ-RM-01.")] = None,
