@@ -62,6 +62,7 @@ OMITTED_COLUMNS = {
     ("complaint", "contact"): "customer contact data (phone number or e-mail)",
     ("complaint", "code_digest"): "complaint tracking code digests",
     ("rating", "phone_key"): "digest of the customer's phone id",
+    ("service_transaction", "invitation_code"): "receipt link codes (their holder can rate that transaction)",
 }
 _SECRET_LIKE = re.compile(r"hash|secret|token|digest|password|pin|contact|phone|e_?mail|key")
 HARMLESS_COLUMNS = frozenset(
@@ -72,6 +73,8 @@ HARMLESS_COLUMNS = frozenset(
         ("complaint", "request_hash"),
         ("rating", "idempotency_key"),
         ("complaint", "idempotency_key"),
+        ("service_transaction", "request_hash"),
+        ("service_transaction", "idempotency_key"),
         ("alert", "dedupe_key"),
         ("sanction", "dedupe_key"),
         ("complaint", "contact_kind"),  # "phone" or "email", not the contact itself
