@@ -31,6 +31,7 @@ UNITS = {
     "min_ratings_ranked": "ratings",
     "service_star_min_score": "points",
     "commendation_min_score": "points",
+    "default_rating_score": "points",
     "reward_min_above_mean": "points",
     "complaints_for_penalty": "complaints",
     "dismissal_after_penalties": "penalties",

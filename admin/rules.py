@@ -89,6 +89,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "escalation_lookback_months",
     ),
     "appeals": ("appeal_window_days", "appeal_decision_days"),
+    "services": ("default_rating_days", "default_rating_score", "default_rating_counted"),
     "other": (),
 }
 GROUP_OF = {key: group for group, keys in GROUPS.items() for key in keys}

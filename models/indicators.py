@@ -4,7 +4,9 @@ docs/INDICATORS.md), for one branch and month, per branch, counter and staff mem
 Each is a count over a count, kept as both so a report can show "3 / 4" and a rate, and an empty
 denominator shows as no figure rather than as 0% or 100%:
 
-- 好评率: counted ratings of 4–5 ÷ counted ratings.
+- 好评率: counted ratings of 4–5 ÷ counted ratings (default ratings among them only when the policy
+  counts them; how many were defaults is kept beside, counted or not: ``defaults``,
+  ``defaults_uncounted``).
 - 差评率: 差评 (cases opened, models/cases.py) ÷ counted ratings.
 - 差评核实率: cases with a finding ÷ 差评.
 - 整改率: cases closed with an action (整改 done, or 解释说明) ÷ 差评.
@@ -22,6 +24,7 @@ from dataclasses import dataclass, fields
 from typing import Literal
 
 from sqlalchemy import case as when
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from models.case_flow import events_of
@@ -41,6 +44,10 @@ GOOD = when((col(Rating.score) >= 4, 1), else_=0)
 class Indicators:
     rated: int = 0  # counted ratings
     good: int = 0  # counted ratings of 4 or 5
+    # Default ratings (models/default_rating.py), reported apart: those counted (among ``rated``, by
+    # the policy's default_rating_counted) and those kept out of every figure.
+    defaults: int = 0
+    defaults_uncounted: int = 0
     bad: int = 0  # 差评: cases opened
     verified: int = 0  # cases with a finding
     rectified: int = 0  # cases closed with an action
@@ -112,17 +119,24 @@ def indicators(
         raise ValidationFailed("branch", "no such branch")
     start, end = month.bounds(branch.timezone)
     out: dict[int | None, Indicators] = defaultdict(Indicators)
-    counted = session.exec(
-        select(Rating.counter_id, Rating.staff_id, func.count(), func.sum(GOOD))
-        .where(
-            Rating.branch_id == branch_id, col(Rating.counted), col(Rating.created_at) >= start,
-            col(Rating.created_at) < end,
+    counted = session.execute(
+        sa_select(
+            col(Rating.counter_id), col(Rating.staff_id), col(Rating.counted), col(Rating.is_default),
+            func.count(), func.sum(GOOD),
         )
-        .group_by(col(Rating.counter_id), col(Rating.staff_id))
+        .where(
+            col(Rating.branch_id) == branch_id, col(Rating.counted) | col(Rating.is_default),
+            col(Rating.created_at) >= start, col(Rating.created_at) < end,
+        )
+        .group_by(col(Rating.counter_id), col(Rating.staff_id), col(Rating.counted), col(Rating.is_default))
     ).all()  # fmt: skip
-    for counter_id, staff_id, n, good in counted:
+    for counter_id, staff_id, is_counted, is_default, n, good in counted:
         k = _key(level, branch_id, counter_id, staff_id)
-        out[k] = out[k].plus(Indicators(rated=int(n), good=int(good or 0)))
+        if is_counted:
+            one = Indicators(rated=int(n), good=int(good or 0), defaults=int(n) if is_default else 0)
+        else:
+            one = Indicators(defaults_uncounted=int(n))
+        out[k] = out[k].plus(one)
     cases = session.exec(
         select(RatingCase).where(
             RatingCase.branch_id == branch_id,

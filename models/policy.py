@@ -133,6 +133,13 @@ class PolicyValues(BaseModel):
     # Every appeal is decided within this many days of being filed (公务员法 §95: 30 days); its due
     # time is fixed when it is filed and shown to the person and to the deciders.
     appeal_decision_days: int = Field(default=30, ge=1, le=365)
+    # The default rating (models/default_rating.py, RULES-CITED §1): a transaction (办件) nobody rated
+    # within this many calendar days after the day it finished gets the score below, marked as a
+    # default and reported apart (Guangdong: 7 days, 基本满意). 0: off. Counted in the scores and
+    # the 好评率 only when ``default_rating_counted`` is on.
+    default_rating_days: int = Field(default=0, ge=0, le=60)
+    default_rating_score: int = Field(default=3, ge=1, le=5)
+    default_rating_counted: bool = False
 
     @field_validator("business_days")
     @classmethod

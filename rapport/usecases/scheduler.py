@@ -299,6 +299,32 @@ def _rollup_body(ctx: AppContext, slot: str, now: datetime, run: RunLog) -> None
                 run.ok()
 
 
+def _default_rating_body(ctx: AppContext, slot: str, now: datetime, run: RunLog) -> None:
+    """Give every branch's transactions left unrated past the policy's days their default rating
+    (models/default_rating.py), a batch per transaction; a branch with the rule off is skipped."""
+    from models.default_rating import BATCH, apply_defaults
+    from models.org import Branch
+    from models.policy import effective_policy
+
+    with ctx.db.read() as session:
+        branches = [
+            b
+            for b in session.exec(select(Branch.id).order_by(col(Branch.id))).all()
+            if b is not None and effective_policy(session, b).default_rating_days > 0
+        ]
+    for branch_id in branches:
+        while True:
+            try:
+                with ctx.db.write() as session:
+                    given = apply_defaults(session, branch_id=branch_id, now=now)
+            except Exception as exc:
+                run.fail(f"branch {branch_id}", exc)
+                break
+            run.ok(given)
+            if given < BATCH:
+                break
+
+
 def _feed_slots(ctx: AppContext, now: datetime) -> list[str]:
     """Every FEED_PERIOD while the provincial feed is configured; a missed slot needs no catch-up
     (each pass delivers every record due by its time)."""
@@ -326,6 +352,8 @@ BACKUP = "backup"
 ROLLUP = "rating-rollup"
 ROLLUP_PERIOD = 3600
 FEED = "feed"
+DEFAULT_RATING = "default-rating"
+DEFAULT_RATING_PERIOD = 3600
 
 
 def jobs() -> list[Job]:
@@ -382,6 +410,13 @@ def _core_jobs(period: int) -> list[Job]:
             lambda ctx, now: [period_slot(now, ROLLUP_PERIOD)],
             _rollup_body,
             lambda ctx, now: next_period(now, ROLLUP_PERIOD),
+        ),
+        Job(
+            DEFAULT_RATING,
+            SLOW_TICK_SECONDS,
+            lambda ctx, now: [period_slot(now, DEFAULT_RATING_PERIOD)],
+            _default_rating_body,
+            lambda ctx, now: next_period(now, DEFAULT_RATING_PERIOD),
         ),
         Job(
             BACKUP,

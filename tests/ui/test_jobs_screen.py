@@ -91,6 +91,7 @@ async def test_an_administrator_sees_each_jobs_last_run_next_run_and_last_error(
         "spot-check-draw": "2026年11月30日 08:00",
         "retention": "2026年11月28日 03:30",
         "rating-rollup": "2026年11月27日 11:00",  # on the hour (UTC)
+        "default-rating": "2026年11月27日 11:00",
         # The test database is in memory: no nightly backup, and the card says why.
         "backup": "此处不运行：PostgreSQL 数据库请用 pg_dump 备份（见 docs/OPERATIONS.md）。",
     }
