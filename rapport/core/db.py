@@ -18,6 +18,7 @@ no such queue.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
@@ -120,9 +121,44 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         engine = create_engine(url, **kwargs)
         _install_sqlite_hooks(engine, in_memory=in_memory)
     else:
-        kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+        kwargs.update(pool_size=10, max_overflow=20)
         engine = create_engine(url, **kwargs)
+        _ping_when_idle(engine)
     return engine
+
+
+# A pooled PostgreSQL connection is pinged on checkout only when it has been idle this long.
+PING_AFTER_IDLE_SECONDS = 10.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """SQLAlchemy's ``pool_pre_ping``, but only for a connection idle for
+    :data:`PING_AFTER_IDLE_SECONDS`: the ping is a round trip to the server on every checkout, one
+    of the five a rating's intake made (docs/PERFORMANCE.md), while a connection checked in a moment
+    ago is almost always alive. A dead one is replaced before use, as with ``pool_pre_ping``; one
+    that died within the idle time (the server restarted just then) fails its request once, which
+    the kiosk and the API's clients retry with the same Idempotency-Key."""
+
+    @event.listens_for(engine, "connect")
+    def _connected(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is not None and time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # the pool discards it and checks out another (as pre-ping does)
+            raise DisconnectionError("a pooled connection did not answer its ping") from exc
+
+
+_IDLE_SINCE = "rapport_idle_since"
 
 
 def _install_sqlite_hooks(engine: Engine, *, in_memory: bool) -> None:

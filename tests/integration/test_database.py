@@ -118,3 +118,51 @@ def test_upgrading_a_database_that_already_holds_complaints_keeps_them(file_db):
         assert s.execute(text("SELECT count(*) FROM complaint_event")).scalar_one() == 1
         assert s.execute(text("SELECT root_cause FROM complaint WHERE id = 1")).scalar_one() is None
         assert s.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+
+
+def _pg_url() -> str:
+    import os
+
+    url = os.environ.get("RAPPORT_TEST_DATABASE_URL")
+    if not url:
+        pytest.skip("PostgreSQL: set RAPPORT_TEST_DATABASE_URL")
+    return url
+
+
+def test_a_postgresql_connection_just_checked_in_is_not_pinged_again(monkeypatch):
+    """The intake's round trips: a connection back in the pool a moment ago is used without a ping."""
+    from rapport.core import db as dbmod
+
+    database = Database.from_url(_pg_url())
+    pings: list[int] = []
+    real = database.engine.dialect.do_ping
+    monkeypatch.setattr(database.engine.dialect, "do_ping", lambda c: pings.append(1) or real(c))
+    try:
+        for _ in range(5):
+            with database.raw_write() as conn:
+                conn.cursor().execute("SELECT 1")
+        assert pings == []  # one connection, checked out five times within the idle time
+        monkeypatch.setattr(dbmod, "PING_AFTER_IDLE_SECONDS", 0.0)
+        with database.raw_write() as conn:
+            conn.cursor().execute("SELECT 1")
+        assert pings == [1]
+    finally:
+        database.dispose()
+
+
+def test_a_postgresql_connection_that_died_while_idle_is_replaced_before_use(monkeypatch):
+    from rapport.core import db as dbmod
+
+    database = Database.from_url(_pg_url())
+    try:
+        with database.engine.connect() as conn:
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        killer = Database.from_url(_pg_url())
+        with killer.engine.connect() as conn:  # the server drops the pooled connection
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+        killer.dispose()
+        monkeypatch.setattr(dbmod, "PING_AFTER_IDLE_SECONDS", 0.0)  # as if it had been idle a while
+        with database.engine.connect() as conn:
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
+    finally:
+        database.dispose()
