@@ -35,13 +35,19 @@ staffName      string    their name as staff see it; empty likewise
 level          integer   评价等级: 5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意 (the score 1–5)
 levelName      string    the level's name, as above
 badReasons     array     for a 差评 (level 1 or 2): the reasons the customer chose, each
-                         {"code": conduct clause code, "name": its zh-CN title}; empty otherwise
+                         {"code": conduct clause code, "name": its zh-CN title, "indicator": the
+                         evaluation indicator it feeds, one of 整体满意度, 服务效率, 服务水平, 服务态度
+                         (assets/conduct/indicators.json; a clause not listed there: 整体满意度),
+                         "option": the official 差评 option's code, "optionName": its wording (both
+                         empty when the deployment's list names none: none ship, docs/INDICATORS.md)};
+                         empty otherwise
 text           string    the customer's comment, at most 500 characters, phone numbers and e-mail
                          addresses masked (***)
 channel        string    评价渠道: "4" a counter's tablet or an integration (the kiosk channel),
                          "3" a phone through a staff badge's QR code, "6" the hotline (by telephone)
 ratedAt        string    when the rating was given, ISO 8601 with the head office's offset (+08:00)
-version        string    this mapping's version, ``rapport-hcp/1``
+version        string    this mapping's version, ``rapport-hcp/2`` (``/1`` sent reasons without
+                         indicator and option)
 =============  ========  =============================================================================
 
 Fields are all present on every record (no field is left out because it is empty) and no other
@@ -57,10 +63,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from models.catalog import INDICATORS, reason_indicator
 from models.clock import HEAD_OFFICE_TZ, branch_zone
 from models.text import mask_contacts
 
-MAPPING_VERSION = "rapport-hcp/1"
+MAPPING_VERSION = "rapport-hcp/2"
 TEXT_MAX_CHARS = 500
 
 # The score (1–5) → the official five levels (RULES §1): the code sent and its name.
@@ -70,6 +77,9 @@ BAD_LEVELS = frozenset({1, 2})  # 不满意 and 非常不满意 are 差评
 CHANNELS: dict[str, str] = {"kiosk": "4", "qr": "3", "hotline": "6"}
 RATER_PERSON = "1"  # 自然人
 RATER_TYPES = frozenset({"1", "2"})
+# The four evaluation indicators as the platform names them (docs/RULES-CITED.md §1).
+INDICATOR_NAMES = frozenset(i.name_zh for i in INDICATORS)
+REASON_KEYS = ("code", "name", "indicator", "option", "optionName")
 
 
 @dataclass(frozen=True)
@@ -113,6 +123,17 @@ def level_of(score: int) -> tuple[int, str]:
     return score, LEVELS[score]
 
 
+def bad_reason(reason: Reason) -> dict[str, str]:
+    """One chosen 差评 reason in the official vocabulary: the clause, its indicator and its official
+    option (models/catalog.py ``reason_indicator``)."""
+    official = reason_indicator(reason.code)
+    option = official.option
+    return {
+        "code": reason.code, "name": reason.name, "indicator": official.indicator.name_zh,
+        "option": option.code if option else "", "optionName": option.name_zh if option else "",
+    }  # fmt: skip
+
+
 def to_record(facts: RatingFacts, source: FeedSource) -> dict[str, Any]:
     """The JSON object posted for one rating (every field of :data:`FIELDS`, in that order)."""
     level, level_name = level_of(facts.score)
@@ -131,7 +152,7 @@ def to_record(facts: RatingFacts, source: FeedSource) -> dict[str, Any]:
         "staffName": facts.staff_name,
         "level": level,
         "levelName": level_name,
-        "badReasons": [{"code": r.code, "name": r.name} for r in facts.reasons] if bad else [],
+        "badReasons": [bad_reason(r) for r in facts.reasons] if bad else [],
         "text": mask_contacts(facts.comment)[:TEXT_MAX_CHARS],
         "channel": CHANNELS[facts.channel],
         "ratedAt": facts.created_at.astimezone(branch_zone(HEAD_OFFICE_TZ)).isoformat(timespec="seconds"),
@@ -190,10 +211,16 @@ def _reasons(v: Any) -> str | None:
     if not isinstance(v, list):
         return "must be a list"
     for item in v:
-        if not isinstance(item, dict) or set(item) != {"code", "name"}:
-            return 'each reason must be {"code": ..., "name": ...}'
+        if not isinstance(item, dict) or set(item) != set(REASON_KEYS):
+            return 'each reason must be {"code", "name", "indicator", "option", "optionName"}'
         if _text(16, required=True)(item["code"]) or _text(120, required=True)(item["name"]):
             return "each reason needs a code (at most 16 characters) and a name (at most 120)"
+        if item["indicator"] not in INDICATOR_NAMES:
+            return f"each reason's indicator must be one of {', '.join(sorted(INDICATOR_NAMES))}"
+        if _text(32)(item["option"]) or _text(120)(item["optionName"]):
+            return "a reason's option is at most 32 characters and its optionName at most 120"
+        if bool(item["option"].strip()) != bool(item["optionName"].strip()):
+            return "a reason's option and optionName are both given or both empty"
     return None
 
 
@@ -267,10 +294,12 @@ __all__ = [
     "FIELD_NAMES",
     "LEVELS",
     "MAPPING_VERSION",
+    "INDICATOR_NAMES",
     "FeedSource",
     "Problem",
     "RatingFacts",
     "Reason",
+    "bad_reason",
     "level_of",
     "to_record",
     "validate_record",

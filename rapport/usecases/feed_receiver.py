@@ -6,7 +6,9 @@ and answers:
 - 503 to the first ``fail_first`` requests (to watch the worker's retries and back-off);
 - 401 when started with a token and the request does not carry ``Authorization: Bearer <token>``;
 - 400 with ``{"error": ..., "field": ...}`` naming the first bad field of a record that does not
-  match the documented fields (rapport/usecases/feed_mapping.py), or that is not JSON;
+  match the documented fields (rapport/usecases/feed_mapping.py, ``validate_record``: among them
+  each chosen 差评 reason with its indicator, one of the four of the rules, and its official option
+  and wording, both given or both empty), or that is not JSON;
 - 200 ``{"status": "accepted", "recordId": ...}`` for a new record, written as one JSON line to the
   output file (or standard output), flushed and synced before the answer;
 - 200 ``{"status": "duplicate", ...}`` for a record id it has already accepted, written nothing:

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -46,6 +47,8 @@ from tests.conftest import clock_pinned
 
 NOW = parse_instant("2026-11-18T10:30:00+08:00")
 DEPT = "11440300MB2C12345X"
+# 2.2.3 积极主动 as the platform receives it: with the indicator it feeds (assets/conduct/indicators.json).
+SLOW = {"code": "2.2.3", "name": "积极主动", "indicator": "服务效率", "option": "", "optionName": ""}
 FEED_SETTINGS = {
     "feed_region_code": "440304",
     "feed_department_code": DEPT,
@@ -269,7 +272,7 @@ def test_a_4xx_pauses_the_record_with_the_answer_until_it_is_resent(pinned, db, 
     assert (record.status, record.attempts, record.delivered_at) == (
         FeedStatus.delivered, 2, at + timedelta(days=1),
     )  # fmt: skip
-    assert later.posted[0]["badReasons"] == [{"code": "2.2.3", "name": "积极主动"}]
+    assert later.posted[0]["badReasons"] == [SLOW]
     with db.read() as s:
         outcomes = s.exec(select(FeedAttempt.outcome).order_by(col(FeedAttempt.id))).all()
         assert list(outcomes) == ["paused", "delivered"]
@@ -290,13 +293,16 @@ def test_the_token_is_sent_as_a_bearer_and_the_details_added_after_the_tap_are_i
     taken = tap(db, world.device_token, "feed-details", score=2)
     with db.write() as s:
         add_rating_details(
-            s, rating_id=taken.rating.id, reasons=["2.2.3"], comment="电话 13912345678",
+            s, rating_id=taken.rating.id, reasons=["2.2.3", "2.2.1"], comment="电话 13912345678",
             now=NOW + timedelta(minutes=3),
         )  # fmt: skip
     platform = Platform(200)
     run_pass(ctx, NOW + timedelta(minutes=15), platform)
     assert platform.headers[0]["authorization"] == "Bearer s3cret-token"
-    assert platform.posted[0]["badReasons"] == [{"code": "2.2.3", "name": "积极主动"}]
+    # Each chosen reason in the official vocabulary: its indicator (and no official option: none ship).
+    assert platform.posted[0]["badReasons"] == [
+        SLOW, {"code": "2.2.1", "name": "热情礼貌", "indicator": "服务态度", "option": "", "optionName": ""},
+    ]  # fmt: skip
     assert platform.posted[0]["text"] == "电话 ***"
 
 
@@ -480,7 +486,7 @@ def test_done_when_a_rating_reaches_a_failing_receiver_exactly_once_across_resta
     assert (received["level"], received["levelName"], received["staffLogin"], received["staffName"]) == (
         2, "不满意", "alice", "李小华",
     )  # fmt: skip
-    assert received["badReasons"] == [{"code": "2.2.3", "name": "积极主动"}]
+    assert received["badReasons"] == [SLOW]
     assert (received["projNo"], received["taskCode"], received["areaCode"]) == ("", "", "440304")
 
     db = Database.from_url(shared_url)
@@ -503,4 +509,8 @@ def test_done_when_a_rating_reaches_a_failing_receiver_exactly_once_across_resta
     assert again.status_code == 200 and again.json()["status"] == "duplicate"
     bad = httpx.post(feed_url, json={**received, "areaCode": "4403"}, timeout=5)
     assert bad.status_code == 400 and bad.json()["field"] == "areaCode"
+    unofficial = {**received, "badReasons": [{**SLOW, "indicator": "服务速度"}]}
+    bad = httpx.post(feed_url, json={**unofficial, "recordId": str(uuid.uuid4())}, timeout=5)
+    assert bad.status_code == 400 and bad.json()["field"] == "badReasons"
+    assert "服务效率" in bad.json()["error"]
     assert len(out.read_text(encoding="utf-8").splitlines()) == 1

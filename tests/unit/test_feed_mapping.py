@@ -36,6 +36,9 @@ AT = datetime(2026, 11, 18, 2, 30, tzinfo=UTC)  # 10:30 in Shanghai
 RID = uuid.UUID("12345678-1234-5678-1234-567812345678")
 
 
+REASON = {"code": "2.2.3", "name": "积极主动", "indicator": "服务效率", "option": "", "optionName": ""}
+
+
 def facts(**overrides: object) -> RatingFacts:
     base: dict[str, object] = {
         "record_id": RID, "score": 2, "channel": "kiosk", "created_at": AT,
@@ -63,7 +66,7 @@ def test_a_score_outside_one_to_five_has_no_level():
         level_of(0)
 
 
-def test_a_bad_rating_carries_its_reasons_codes_and_names_and_a_masked_text():
+def test_a_bad_rating_carries_its_reasons_with_their_indicators_and_a_masked_text():
     record = to_record(facts(), SOURCE)
     assert record == {
         "recordId": str(RID),
@@ -71,13 +74,44 @@ def test_a_bad_rating_carries_its_reasons_codes_and_names_and_a_masked_text():
         "deptCode": "11440300MB2C12345X", "deptName": "福田区政务服务中心", "areaCode": "440304",
         "raterType": "1", "staffLogin": "alice", "staffName": "李小华",
         "level": 2, "levelName": "不满意",
-        "badReasons": [{"code": "2.2.3", "name": "积极主动"}, {"code": "2.1.2", "name": "廉洁自律"}],
+        "badReasons": [
+            {"code": "2.2.3", "name": "积极主动", "indicator": "服务效率", "option": "", "optionName": ""},
+            {"code": "2.1.2", "name": "廉洁自律", "indicator": "整体满意度", "option": "", "optionName": ""},
+        ],
         "text": "等了很久，请回电 *** 或 ***",
         "channel": "4",
         "ratedAt": "2026-11-18T10:30:00+08:00",
         "version": MAPPING_VERSION,
     }  # fmt: skip
     assert tuple(record) == FIELD_NAMES  # every documented field, in order, and no other
+
+
+def test_a_reason_carries_its_official_option_when_the_deployment_lists_one(monkeypatch):
+    from models.catalog import INDICATOR_BY_KEY, OfficialOption, ReasonIndicator
+    from rapport.usecases import feed_mapping
+
+    slow = OfficialOption("EFF-01", "efficiency", "办理时间过长", "It took too long")
+    mapped = {"2.2.3": ReasonIndicator(INDICATOR_BY_KEY["efficiency"], slow)}
+    monkeypatch.setattr(
+        feed_mapping,
+        "reason_indicator",
+        lambda code: mapped.get(code, ReasonIndicator(INDICATOR_BY_KEY["overall"])),
+    )
+    record = to_record(facts(reasons=(Reason("2.2.3", "积极主动"), Reason("9.9.9", "管理员后加"))), SOURCE)
+    assert record["badReasons"] == [
+        {**REASON, "option": "EFF-01", "optionName": "办理时间过长"},
+        {"code": "9.9.9", "name": "管理员后加", "indicator": "整体满意度", "option": "", "optionName": ""},
+    ]
+    assert validate_record(record) is None
+
+
+def test_a_clause_the_indicators_file_does_not_list_is_sent_as_overall_satisfaction():
+    # A clause an administrator added to the database by hand, or an old rating's code.
+    record = to_record(facts(reasons=(Reason("7.7.7", "后加条款"),)), SOURCE)
+    assert record["badReasons"] == [
+        {"code": "7.7.7", "name": "后加条款", "indicator": "整体满意度", "option": "", "optionName": ""}
+    ]
+    assert validate_record(record) is None
 
 
 def test_a_good_or_middling_rating_sends_no_bad_reasons():
@@ -127,6 +161,11 @@ def test_a_long_comment_is_cut_to_the_documented_length():
         ({"raterType": "anonymous"}, "raterType"),
         ({"ratedAt": "2026-11-18 10:30:00"}, "ratedAt"),
         ({"badReasons": [{"code": "2.2.3"}]}, "badReasons"),
+        ({"badReasons": [{"code": "2.2.3", "name": "积极主动"}]}, "badReasons"),  # the /1 shape
+        ({"badReasons": [{**REASON, "indicator": "服务速度"}]}, "badReasons"),
+        ({"badReasons": [{**REASON, "indicator": "efficiency"}]}, "badReasons"),
+        ({"badReasons": [{**REASON, "option": "A01"}]}, "badReasons"),  # an option without its wording
+        ({"badReasons": [{**REASON, "optionName": "办理时间过长"}]}, "badReasons"),
         ({"text": 42}, "text"),
         ({"extra": 1}, "extra"),
     ],
@@ -141,7 +180,7 @@ def test_validation_names_a_missing_field_and_refuses_bad_reasons_on_a_good_rati
     record = to_record(facts(), SOURCE)
     del record["staffName"]
     assert validate_record(record).field == "staffName"  # type: ignore[union-attr]
-    good = {**to_record(facts(score=5), SOURCE), "badReasons": [{"code": "2.2.3", "name": "积极主动"}]}
+    good = {**to_record(facts(score=5), SOURCE), "badReasons": [REASON]}
     assert validate_record(good).field == "badReasons"  # type: ignore[union-attr]
     assert validate_record([1, 2]).field == "record"  # type: ignore[union-attr]
 
