@@ -4,7 +4,7 @@ scope: a supervisor sees their own branch, an administrator every branch, a staf
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -16,6 +16,8 @@ from models.bilingual import pick
 from models.catalog import ConductClause
 from models.indicators import Indicators, indicators, total
 from models.org import Branch
+from models.participation import Participation, ServiceFigures, merge_services, participation, per_service
+from models.participation import total as participation_total
 from models.scores import local_month
 from rapport.core.context import AppContext
 
@@ -37,6 +39,13 @@ class DashboardData:
     # The 差评 indicators of this month (models/indicators.py), in all and per branch (zh, en, figures).
     cases: Indicators = Indicators()
     case_branches: tuple[tuple[str, str, Indicators], ...] = ()
+    # The month's default ratings per counter (counted, not counted; models/default_rating.py).
+    counter_defaults: dict[int | None, tuple[int, int]] = field(default_factory=dict)
+    # The month's transactions (办件): 参评率 in all and per branch, and the figures per 事项
+    # (models/participation.py); empty when the scope had no transaction this month.
+    participation: Participation = Participation()
+    participation_branches: tuple[tuple[str, str, Participation], ...] = ()
+    services: tuple[ServiceFigures, ...] = ()
 
     def branch_name(self, locale: str) -> str | None:
         return pick(locale, self.branch_zh, self.branch_en)
@@ -78,14 +87,30 @@ def _gather(session: Session, branch_ids: list[int] | None, now: datetime) -> Da
         select(Branch).where(col(Branch.id).in_(branch_ids)) if branch_ids is not None else select(Branch)
     ).all()
     per_branch, everything = [], Indicators()
+    counter_defaults: dict[int | None, tuple[int, int]] = {}
+    taken, taken_branches, services = Participation(), [], []
     for b in sorted(scope, key=lambda b: b.code):
         assert b.id is not None
-        figures = total(indicators(session, branch_id=b.id, month=local_month(now, b.timezone)))
+        month = local_month(now, b.timezone)
+        by_counter = indicators(session, branch_id=b.id, month=month, level="counter")
+        for counter_id, one in by_counter.items():
+            if one.defaults or one.defaults_uncounted:
+                counter_defaults[counter_id] = (one.defaults, one.defaults_uncounted)
+        figures = total(by_counter)
         per_branch.append((b.name_zh, b.name_en, figures))
         everything = everything.plus(figures)
+        mine = participation_total(participation(session, branch_id=b.id, month=month))
+        if mine.transactions:
+            taken_branches.append((b.name_zh, b.name_en, mine))
+            taken = taken.plus(mine)
+            services.append(per_service(session, branch_id=b.id, month=month))
     return DashboardData(
         cases=everything,
         case_branches=tuple(per_branch),
+        counter_defaults=counter_defaults,
+        participation=taken,
+        participation_branches=tuple(taken_branches),
+        services=tuple(merge_services(services)),
         now=now,
         branch_zh=branch.name_zh if branch else None,
         branch_en=branch.name_en if branch else None,

@@ -70,7 +70,10 @@ def build(app: AdminHost) -> ft.Control:
         body = [
             top,
             ft.ResponsiveRow(
-                [_card(locale, "today", data.summary.today), _card(locale, "month", data.summary.month)]
+                [
+                    _card(locale, "today", data.summary.today),
+                    _card(locale, "month", data.summary.month, _defaults_line(locale, data)),
+                ]
             ),
             ft.ResponsiveRow(
                 [
@@ -78,7 +81,11 @@ def build(app: AdminHost) -> ft.Control:
                     _panel(t(locale, "admin.dash.dist.title"), _distribution(locale, data), HALF),
                 ]
             ),
-            _panel(t(locale, "admin.dash.counters.title"), _counters(locale, data.summary.branches, narrow)),
+            _panel(
+                t(locale, "admin.dash.counters.title"),
+                _counters(locale, data.summary.branches, narrow, data.counter_defaults),
+            ),
+            *_services_panel(locale, data, narrow),
             ft.ResponsiveRow(
                 [
                     _panel(t(locale, "admin.dash.sla.title"), _sla(locale, data, narrow), HALF),
@@ -120,7 +127,73 @@ def _indicators(locale: str, data: DashboardData) -> ft.Control:
                 key=f"dash-ind-{name}",
             )
         )
+    if data.cases.defaults:
+        note = t(locale, "participation.dash.indicators_note", n=_n(locale, data.cases.defaults))
+        tiles.append(ft.Text(note, size=13, color=MUTED, key="dash-ind-defaults"))
     return ft.Column(tiles, spacing=0)
+
+
+# -- default ratings, 参评率 and the figures per 事项 (models/participation.py) ---------------------------
+
+
+def _defaults_line(locale: str, data: DashboardData) -> ft.Control | None:
+    """The month's default ratings, counted and not, under the month's figures; none without any."""
+    counted, apart = data.cases.defaults, data.cases.defaults_uncounted
+    if not counted and not apart:
+        return None
+    text = t(locale, "participation.dash.defaults", counted=_n(locale, counted), apart=_n(locale, apart))
+    return ft.Text(text, size=13, color=MUTED, key="dash-month-defaults")
+
+
+SERVICE_COLUMNS = ("transactions", "rated", "rate", "ratings", "mean", "good_rate", "defaulted")
+
+
+def _services_panel(locale: str, data: DashboardData, narrow: bool) -> list[ft.Control]:
+    """The month's 参评率 and a line per 事项; nothing at all for a scope without transactions."""
+    whole = data.participation
+    if not whole.transactions:
+        return []
+    summary = t(
+        locale, "participation.dash.summary", transactions=_n(locale, whole.transactions),
+        rated=_n(locale, whole.rated), rate=_rate(locale, whole.rated, whole.transactions),
+        defaulted=_n(locale, whole.defaulted),
+    )  # fmt: skip
+    lines: list[ft.Control] = [ft.Text(summary, color=INK, key="dash-participation")]
+    if len(data.participation_branches) > 1:
+        for zh, en, one in data.participation_branches:
+            rate = _rate(locale, one.rated, one.transactions)
+            each = t(locale, "participation.dash.branch", branch=pick(locale, zh, en), rate=rate,
+                     defaulted=_n(locale, one.defaulted))  # fmt: skip
+            lines.append(ft.Text(each, color=INK))
+    heads = ["service", *SERVICE_COLUMNS]
+    names = [t(locale, f"participation.col.{h}") for h in heads]
+    rows: list[Any] = []
+    for line in data.services:
+        f = line.figures
+        values = [
+            f"{line.code} {line.name(locale)}", _n(locale, f.transactions), _n(locale, f.rated),
+            _rate(locale, f.rated, f.transactions), _n(locale, f.ratings), _mean(locale, f.mean),
+            _share(locale, f.good_rate), _n(locale, f.defaulted),
+        ]  # fmt: skip
+        key = f"dash-service-{line.service_id}"
+        texts = [ft.Text(v, key=f"{key}-{h}") for h, v in zip(heads, values, strict=True)]
+        if narrow:
+            texts[0].weight = ft.FontWeight.BOLD
+            figures = [_figure(name, text) for name, text in zip(names[1:], texts[1:], strict=True)]
+            rows.append(_stacked(texts[0], figures, key))
+        else:
+            rows.append(ft.DataRow(cells=[ft.DataCell(content=text) for text in texts]))
+    if narrow:
+        lines.append(ft.Column(rows, spacing=0))
+    else:
+        columns = [
+            ft.DataColumn(label=ft.Text(name, weight=ft.FontWeight.BOLD), numeric=i > 0)
+            for i, name in enumerate(names)
+        ]
+        table = ft.DataTable(columns=columns, rows=rows, column_spacing=24, heading_row_height=44)
+        lines.append(ft.Row([table], scroll=ft.ScrollMode.AUTO))
+    lines.append(ft.Text(t(locale, "participation.dash.note"), size=13, color=MUTED))
+    return [_panel(t(locale, "participation.dash.title"), ft.Column(lines, spacing=8))]
 
 
 # -- formatting ------------------------------------------------------------------------------------
@@ -160,7 +233,7 @@ def _panel(title: str, content: ft.Control, col: Any = 12) -> ft.Control:
 # -- summary cards and the counter table -----------------------------------------------------------
 
 
-def _card(locale: str, period: str, stats: Stats) -> ft.Control:
+def _card(locale: str, period: str, stats: Stats, note: ft.Control | None = None) -> ft.Control:
     figures = [
         ("count", _n(locale, stats.count), t(locale, "admin.dash.count")),
         ("mean", _mean(locale, stats.mean), t(locale, "admin.dash.mean")),
@@ -182,11 +255,10 @@ def _card(locale: str, period: str, stats: Stats) -> ft.Control:
         )
         for name, value, label in figures
     ]
-    return _panel(
-        t(locale, f"admin.dash.{period}"),
-        ft.Row(cells, wrap=True, spacing=32, run_spacing=8),
-        {"xs": 12, "sm": 6},
-    )
+    figures_row: ft.Control = ft.Row(cells, wrap=True, spacing=32, run_spacing=8)
+    if note is not None:
+        figures_row = ft.Column([figures_row, note], spacing=6)
+    return _panel(t(locale, f"admin.dash.{period}"), figures_row, {"xs": 12, "sm": 6})
 
 
 def _figure(head: str, value: ft.Text) -> ft.Control:
@@ -204,17 +276,26 @@ def _stacked(title: ft.Text, figures: list[ft.Control], key: str) -> ft.Control:
     )
 
 
-def _counters(locale: str, branches: tuple[BranchSummary, ...], narrow: bool = False) -> ft.Control:
+def _counters(
+    locale: str,
+    branches: tuple[BranchSummary, ...],
+    narrow: bool = False,
+    defaults: dict[int | None, tuple[int, int]] | None = None,
+) -> ft.Control:
     """A row per counter (and per branch, when there are several): a table, or on a phone a block
-    per row. Each figure's text is keyed ``<row>-<column>`` either way."""
+    per row. Each figure's text is keyed ``<row>-<column>`` either way. With default ratings this
+    month (``defaults``: per counter, counted and not), a column says how many each counter had."""
     heads = ["counter", "today_count", "today_mean", "month_count", "month_mean", "month_low"]
     names = [t(locale, f"admin.dash.col.{h}") for h in heads]
+    if defaults:
+        heads.append("month_default")
+        names.append(t(locale, "participation.dash.col.month_default"))
     columns = [
         ft.DataColumn(label=ft.Text(name, weight=ft.FontWeight.BOLD), numeric=i > 0)
         for i, name in enumerate(names)
     ]
 
-    def row(key: str, label: str, today: Stats, month: Stats, bold: bool = False) -> Any:
+    def row(key: str, label: str, today: Stats, month: Stats, bold: bool = False, given: int = 0) -> Any:
         values = [
             label,
             _n(locale, today.count),
@@ -223,6 +304,8 @@ def _counters(locale: str, branches: tuple[BranchSummary, ...], narrow: bool = F
             _mean(locale, month.mean),
             _share(locale, month.low_share),
         ]
+        if defaults:
+            values.append(_n(locale, given))
         weight = ft.FontWeight.BOLD if bold else None
         texts = [ft.Text(v, weight=weight, key=f"{key}-{h}") for h, v in zip(heads, values, strict=True)]
         if narrow:
@@ -235,10 +318,14 @@ def _counters(locale: str, branches: tuple[BranchSummary, ...], narrow: bool = F
     several = len(branches) > 1
     for b in branches:
         name = pick(locale, b.name_zh, b.name_en)
+        given = {c.counter_id: sum((defaults or {}).get(c.counter_id, (0, 0))) for c in b.counters}
         if several:
-            rows.append(row(f"dash-branch-{b.branch_id}", name, b.today, b.month, bold=True))
+            branch_given = sum(given.values())
+            rows.append(row(f"dash-branch-{b.branch_id}", name, b.today, b.month, True, branch_given))
         for c in b.counters:
-            rows.append(row(_counter_key(c), _counter_name(locale, c), c.today, c.month))
+            rows.append(
+                row(_counter_key(c), _counter_name(locale, c), c.today, c.month, given=given[c.counter_id])
+            )
     if not rows:
         return ft.Text(t(locale, "admin.dash.counters.empty"), color=MUTED)
     if narrow:
