@@ -22,7 +22,9 @@ from models.complaint import Complaint, ComplaintStatus, Severity
 from models.errors import ValidationFailed
 from models.indicators import Indicators, indicators, total
 from models.inspection import FindingResult, Inspection, InspectionFinding
-from models.org import Branch, Staff
+from models.org import Branch, Counter, Staff
+from models.participation import Participation, ServiceFigures, participation, per_service
+from models.participation import total as participation_total
 from models.rating import Rating
 from models.sanction import Sanction, SanctionKind, SanctionStatus
 from models.scores import Leaderboard, Moments, Month, branch_moments, leaderboard, local_day_start
@@ -91,6 +93,12 @@ class ReportData:
     ledger: tuple[LedgerLine, ...]
     cases: Indicators = Indicators()  # the 差评 indicators of the branch (models/indicators.py)
     case_people: tuple[tuple[str, Indicators], ...] = ()  # per person rated, by name
+    # The month's transactions (models/participation.py): the 参评率 and the default ratings, in all,
+    # per 事项, per counter and per person who served (by name); empty without transactions.
+    participation: Participation = Participation()
+    services: tuple[ServiceFigures, ...] = ()
+    participation_counters: tuple[tuple[str, Participation], ...] = ()
+    participation_people: tuple[tuple[str, Participation], ...] = ()
 
 
 def _weeks(month: Month) -> tuple[tuple[int, int], ...]:
@@ -248,6 +256,7 @@ def gather(
             key=lambda p: p[0],
         )
     )
+    taken = _participation(session, branch, month, locale)
     codes = {r.code for r in heat} | {c for c, _ in complaints.by_clause}
     clause_names = {
         c.code: c.short(locale)
@@ -271,4 +280,46 @@ def gather(
         ledger,
         cases=total(people),
         case_people=case_people,
+        participation=taken[0],
+        services=taken[1],
+        participation_counters=taken[2],
+        participation_people=taken[3],
+    )
+
+
+def _first(pair: tuple[str, Participation]) -> str:
+    return pair[0]
+
+
+def _participation(
+    session: Session, branch: Branch, month: Month, locale: str
+) -> tuple[
+    Participation,
+    tuple[ServiceFigures, ...],
+    tuple[tuple[str, Participation], ...],
+    tuple[tuple[str, Participation], ...],
+]:
+    """The month's transactions of the branch: in all, per 事项, per counter and per person."""
+    assert branch.id is not None
+    by_counter = participation(session, branch_id=branch.id, month=month, level="counter")
+    whole = participation_total(by_counter)
+    if not whole.transactions:
+        return whole, (), (), ()
+    by_staff = participation(session, branch_id=branch.id, month=month, level="staff")
+    counters = {
+        c.id: c.name(locale)
+        for c in session.exec(select(Counter).where(col(Counter.id).in_([k for k in by_counter if k]))).all()
+    }
+    names = {
+        p.id: p.display_name
+        for p in session.exec(select(Staff).where(col(Staff.id).in_([k for k in by_staff if k]))).all()
+    }
+    nobody = t(locale, "participation.report.nobody")
+    return (
+        whole,
+        tuple(per_service(session, branch_id=branch.id, month=month)),
+        tuple(
+            sorted(((counters.get(k, nobody) if k else nobody, v) for k, v in by_counter.items()), key=_first)
+        ),
+        tuple(sorted(((names.get(k, nobody) if k else nobody, v) for k, v in by_staff.items()), key=_first)),
     )

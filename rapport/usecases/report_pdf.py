@@ -217,6 +217,13 @@ def _summary(pdf: FPDF, data: ReportData, locale: str) -> None:
         pdf.cell(width - 6, 5, note)
     pdf.set_text_color(*INK)
     pdf.set_y(top + 28)
+    counted, apart = data.cases.defaults, data.cases.defaults_uncounted
+    if counted or apart:  # the month's default ratings (models/default_rating.py), apart
+        _note(
+            pdf,
+            t(locale, "participation.report.defaults", counted=f"{counted:,}", apart=f"{apart:,}"),
+            locale,
+        )
 
 
 def _staff(pdf: FPDF, data: ReportData, locale: str) -> None:
@@ -355,6 +362,46 @@ def _indicator_section(pdf: FPDF, data: ReportData, locale: str) -> None:
     _table(pdf, heads, people, (40, 28, 28, 28, 28, 28), "LRRRRR")
 
 
+def _participation_section(pdf: FPDF, data: ReportData, locale: str) -> None:
+    """The month's transactions (models/participation.py): the 参评率 and the default ratings, then a
+    line per 事项, per counter and per person. Left out of a month without transactions."""
+    whole = data.participation
+    if not whole.transactions:
+        return
+    _heading(pdf, t(locale, "participation.report.title"))
+    summary = t(
+        locale, "participation.report.summary", transactions=f"{whole.transactions:,}",
+        rated=f"{whole.rated:,}", rate=_rate(whole.rated, whole.transactions),
+        defaulted=f"{whole.defaulted:,}", counted=f"{whole.defaults_counted:,}",
+    )  # fmt: skip
+    pdf.multi_cell(0, 6, summary, new_x="LMARGIN", new_y="NEXT", wrapmode=_wrap(locale))
+    _note(pdf, t(locale, "participation.report.note"), locale)
+    keys = ("transactions", "rated", "rate", "ratings", "mean", "good_rate", "defaulted")
+    pdf.ln(2)
+    pdf.cell(0, 6, t(locale, "participation.report.services"), new_x="LMARGIN", new_y="NEXT")
+    heads = [t(locale, "participation.col.service")] + [t(locale, f"participation.col.{k}") for k in keys]
+    rows = [
+        [
+            f"{line.code} {line.name(locale)}", f"{f.transactions:,}", f"{f.rated:,}",
+            _pct(f.rated, f.transactions), f"{f.ratings:,}", _num(f.mean), _pct(f.good, f.ratings),
+            f"{f.defaulted:,}",
+        ]
+        for line in data.services
+        for f in (line.figures,)
+    ]  # fmt: skip
+    _table(pdf, heads, rows, (54, 18, 18, 18, 18, 18, 18, 18), "LRRRRRRR")
+    short = ("transactions", "rated", "rate", "defaulted")
+    heads = [t(locale, "participation.col.name")] + [t(locale, f"participation.col.{k}") for k in short]
+    for title, lines in (("counters", data.participation_counters), ("people", data.participation_people)):
+        pdf.ln(3)
+        pdf.cell(0, 6, t(locale, f"participation.report.{title}"), new_x="LMARGIN", new_y="NEXT")
+        rows = [
+            [name, f"{v.transactions:,}", f"{v.rated:,}", _rate(v.rated, v.transactions), f"{v.defaulted:,}"]
+            for name, v in lines
+        ]
+        _table(pdf, heads, rows, (60, 28, 28, 36, 28), "LRRRR")
+
+
 def _shade(count: int, top: int) -> tuple[int, int, int]:
     share = count / top if top else 0
     return tuple(round(255 + (h - 255) * share) for h in HEAT)  # type: ignore[return-value]
@@ -447,6 +494,7 @@ def render(data: ReportData, locale: str, progress: Progress) -> bytes:
     _trend(pdf, data, locale)
     _complaint_section(pdf, data, locale)
     _indicator_section(pdf, data, locale)
+    _participation_section(pdf, data, locale)
     progress(0.85, t(locale, "documents.step.drawing"))
     _heat_section(pdf, data, locale)
     _star_and_ledger(pdf, data, locale)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pypdfium2 as pdfium
 import pytest
 from sqlmodel import col, func, select
 
@@ -41,6 +42,7 @@ from models.rating import Channel, FlagReason, Rating, RatingCreate, submit_rati
 from models.scores import Month
 from models.services import ServiceTransaction, import_items, item_by_code
 from rapport.usecases import scheduler
+from rapport.usecases.report_pdf import build_report
 from rapport.usecases.scheduler import job_named, run_due
 
 SERVICES_CSV = (
@@ -315,3 +317,34 @@ def test_a_month_without_transactions_has_no_figures(db, world):
         assert participation(s, branch_id=world.branch_id, month=NOV) == {}
         assert per_service(s, branch_id=world.branch_id, month=NOV) == []
     assert Participation().rate is None and Participation().mean is None
+
+
+# ---------------------------------------------------------------------------------------------------
+# The monthly PDF
+
+
+def pdf_text(db, branch_id: int, locale: str) -> str:  # type: ignore[no-untyped-def]
+    with db.read() as s:
+        pdf = build_report(s, branch_id=branch_id, month=NOV, locale=locale, now=local(1, 10, month=12))
+    doc = pdfium.PdfDocument(pdf)
+    return "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+
+
+def test_the_monthly_pdf_shows_the_participation_per_service_and_the_defaults_apart(db, hall):
+    branch = hall.world.branch_id
+    rule(db, branch, default_rating_days=7)
+    with db.write() as s:
+        assert apply_defaults(s, branch_id=branch, now=DEADLINE_T5) == 1
+    text = pdf_text(db, branch, "zh-CN")
+    for words in (
+        "办件与参评率",
+        "本月办结 7 件，群众评价 4 件，参评率 57.1% (4/7)；默认评价 1 件，其中计入统计 0 件。",
+        "本月计入评分的评价中有默认评价 0 条；另有 1 条默认评价未计入任何得分。",
+        "SB-001 社会保障卡申领", "75.0%", "3.67", "66.7%", "HJ-002 户籍证明开具", "33.3%",
+        "按窗口", "1号窗口", "2号窗口", "按人员", "王芳", "李娜",
+    ):  # fmt: skip
+        assert words in text.replace("\r\n", "").replace("\n", ""), words
+    english = pdf_text(db, branch, "en").replace("\r\n", " ").replace("\n", " ")
+    assert "Transactions and participation" in english and "participation 57.1% (4/7)" in english
+    # Branch B had no transaction: no such section.
+    assert "办件与参评率" not in pdf_text(db, hall.world.other_branch_id, "zh-CN")
