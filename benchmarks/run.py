@@ -8,7 +8,8 @@ any of them missed a target or failed.
     python -m benchmarks.run quick    # small sizes, a few minutes: a smoke test of the benchmarks
 
 With RAPPORT_BENCH_DATABASE_URL set, bench_intake and bench_dashboard run on that PostgreSQL database
-(benchmarks/README.md, "On PostgreSQL"); the others stay on SQLite.
+(benchmarks/README.md, "On PostgreSQL") and bench_two_servers runs too (it needs PostgreSQL); the
+others stay on SQLite.
 """
 
 from __future__ import annotations
@@ -49,6 +50,13 @@ PLANS: dict[str, list[list[str]]] = {
     ],
 }
 
+# Only with RAPPORT_BENCH_DATABASE_URL: two app servers need PostgreSQL (bench_two_servers makes and
+# drops a database of its own on that server).
+PG_ONLY: dict[str, list[list[str]]] = {
+    "full": [["bench_two_servers", "--sessions", "1000"]],
+    "quick": [["bench_two_servers", "--sessions", "200", "--tap-window", "20"]],
+}
+
 
 def main() -> int:
     plan = sys.argv[1] if len(sys.argv) > 1 else "quick"
@@ -60,10 +68,12 @@ def main() -> int:
     print(f"Rapport benchmarks ({plan}): {m['date']}, commit {m['commit']}, {m['cores']} cores,", end=" ")
     print(f"{m['mem_gib']} GiB, load {m['load']}; results in {where}", flush=True)
     if on_postgres():
-        print("bench_intake and bench_dashboard on PostgreSQL (RAPPORT_BENCH_DATABASE_URL)", flush=True)
+        print("bench_intake and bench_dashboard on PostgreSQL (RAPPORT_BENCH_DATABASE_URL),", end=" ")
+        print("and bench_two_servers there", flush=True)
     outcome = []
     started = time.monotonic()
-    for name, *args in PLANS[plan]:
+    steps = PLANS[plan] + (PG_ONLY[plan] if on_postgres() else [])
+    for name, *args in steps:
         t0 = time.monotonic()
         code = subprocess.run([sys.executable, "-m", f"benchmarks.{name}", *args], cwd=REPO).returncode
         outcome.append((name, code, time.monotonic() - t0))
