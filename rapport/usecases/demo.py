@@ -17,8 +17,9 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert
-from sqlmodel import Session, func, select
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, func, select
 
 from models.cases import RatingCase
 from models.catalog import load_catalog, rateable_clauses
@@ -32,9 +33,18 @@ from models.holidays import CalendarUnavailable, import_year
 from models.inspection import record_inspection
 from models.org import Branch, Counter, Role, Staff
 from models.policy import PolicyValues
+from models.prepared import driver_of
 from models.rating import Channel, Rating
 from models.sanction import Sanction, SanctionKind, decide, evaluate_month
 from models.scores import local_month
+from models.services import (
+    INVITATION_ALPHABET,
+    INVITATION_LENGTH,
+    ServiceItem,
+    ServiceTransaction,
+    claim,
+    import_items,
+)
 from models.training import TrainingKind, record_training
 
 DEMO_DAYS = 90
@@ -62,6 +72,22 @@ DISTRIBUTIONS: tuple[Distribution, ...] = get_args(Distribution)
 # In an official-style hall an upset customer is rare and mostly about something other than the
 # person at the counter (the queue, the rules): this share of ratings is a 1–3 whoever served.
 HALL_INCIDENT_SHARE = 0.002
+# The services (事项) the demo's branches offer, as the hall's CSV lists them (models/services.py),
+# each with how often it is asked for; and how many days back the branches report transactions.
+DEMO_SERVICES = (
+    "code,name_zh,name_en,version,department_code\n"
+     "YH-GR-001,个人账户开户,Personal account opening,3,BJ-YH-GR\n"
+     "YH-GR-002,银行卡挂失与补办,Bank card loss report and replacement,2,BJ-YH-GR\n"
+     "YH-GR-003,个人信息变更,Change of personal details,1,BJ-YH-GR\n"
+     "YH-GR-004,个人贷款咨询与申请,Personal loan enquiry and application,2,BJ-YH-DK\n"
+     "YH-DG-001,对公账户开立,Business account opening,4,BJ-YH-DG\n"
+     "YH-WH-001,跨境汇款,Cross-border remittance,2,BJ-YH-WH\n"
+     "SB-KA-001,社会保障卡激活,Social security card activation,1,BJ-RS-SB\n"
+)  # fmt: skip
+SERVICE_WEIGHTS = (30, 18, 14, 10, 6, 5, 17)
+TRANSACTION_DAYS = 21
+RATED_SHARE = 0.8  # of the ratings at a counter in those days, how many were of a reported transaction
+UNRATED_PER_COUNTER_DAY = 5  # transactions nobody rated, per counter and open day
 
 
 @dataclass
@@ -206,10 +232,116 @@ def create_demo(
         progress=progress,
         distribution=distribution,
     )
+    _transactions(
+        session, rng, branches, counters, staff_by_branch, now=now, days=min(days, TRANSACTION_DAYS)
+    )
     _last_month_casework(session, branches, staff_by_branch, now=now)
     if evaluate:
         _evaluate_last_month(session, branches, now=now)
     return result
+
+
+def _transactions(
+    session: Session,
+    rng: random.Random,
+    branches: list[Branch],
+    counters: list[Counter],
+    staff_by_branch: dict[int, list[Staff]],
+    *,
+    now: datetime,
+    days: int,
+) -> int:
+    """The services (事项) and the last ``days`` of transactions (办件) at the counters: most ratings of
+    those days are of a transaction finished a few minutes before (the rating bound to it and
+    claiming it, as the tablet's invitation does), and some transactions were never rated, so the
+    dashboard has a 参评率 below 100%. Returns how many transactions."""
+    import_items(session, DEMO_SERVICES)
+    items = [i for i in session.exec(select(ServiceItem).order_by(col(ServiceItem.code))).all() if i.id]
+    weights = list(SERVICE_WEIGHTS[: len(items)])
+    since = now - timedelta(days=days)
+    rated = session.execute(
+        sa_select(
+            col(Rating.id), col(Rating.branch_id), col(Rating.counter_id), col(Rating.staff_id),
+            col(Rating.created_at),
+        )
+        .where(col(Rating.created_at) >= since, col(Rating.counter_id).is_not(None))
+        .order_by(col(Rating.created_at), col(Rating.idempotency_key))
+    ).all()  # fmt: skip
+    codes: set[str] = set()
+
+    def code() -> str:
+        while (made := "".join(rng.choice(INVITATION_ALPHABET) for _ in range(INVITATION_LENGTH))) in codes:
+            pass
+        codes.add(made)
+        return made
+
+    plan: list[tuple[ServiceTransaction, Any]] = []  # (transaction, the rating's id or None)
+    for rating_id, branch_id, counter_id, staff_id, at in rated:
+        if rng.random() >= RATED_SHARE:
+            continue
+        finished = at - timedelta(minutes=rng.uniform(0.5, 6))
+        plan.append(
+            (_transaction(rng, items, weights, branch_id, counter_id, staff_id, finished, code), rating_id)
+        )
+    tz = ZoneInfo("Asia/Shanghai")
+    for day in range(days, -1, -1):
+        local_day = (now - timedelta(days=day)).astimezone(tz).date()
+        if local_day.weekday() >= 5:
+            continue
+        opened = datetime(local_day.year, local_day.month, local_day.day, 9, tzinfo=tz)
+        for counter in counters:
+            assert counter.id is not None
+            for _ in range(rng.randint(0, 2 * UNRATED_PER_COUNTER_DAY)):
+                finished = opened + timedelta(minutes=rng.uniform(0, 8 * 60))
+                if finished < now - timedelta(minutes=20):  # recent ones are still being invited
+                    member = rng.choice(staff_by_branch[counter.branch_id])
+                    tx = _transaction(
+                        rng, items, weights, counter.branch_id, counter.id, member.id, finished, code
+                    )
+                    plan.append((tx, None))
+    plan.sort(key=lambda p: (p[0].finished_at, p[0].counter_id))
+    numbers: dict[str, int] = {}
+    for tx, _rating in plan:
+        prefix = f"{tx.finished_at.astimezone(tz):%Y%m%d}"
+        numbers[prefix] = numbers.get(prefix, 0) + 1
+        tx.number = f"BJ{tx.branch_id:02d}{prefix}{numbers[prefix]:05d}"
+        tx.idempotency_key = f"demo-{tx.number}"
+    session.add_all([tx for tx, _r in plan])
+    session.flush()
+    conn, dialect = driver_of(session)
+    table: Any = Rating.__table__  # type: ignore[attr-defined]
+    bound = [{"rating": r, "tx": tx.id} for tx, r in plan if r is not None]
+    if bound:
+        binding = (
+            update(table).where(table.c.id == bindparam("rating")).values(transaction_id=bindparam("tx"))
+        )
+        session.connection().execute(binding, bound)
+    for tx, rating_id in plan:
+        if rating_id is not None:
+            assert tx.id is not None
+            at = tx.finished_at + timedelta(minutes=6)
+            claim(conn, dialect, transaction_id=tx.id, rating_id=rating_id, at=at)
+    session.commit()
+    return len(plan)
+
+
+def _transaction(
+    rng: random.Random,
+    items: list[ServiceItem],
+    weights: list[int],
+    branch_id: int,
+    counter_id: int,
+    staff_id: int | None,
+    finished: datetime,
+    code: Callable[[], str],
+) -> ServiceTransaction:
+    item = rng.choices(items, weights=weights)[0]
+    assert item.id is not None
+    return ServiceTransaction(
+        number="", idempotency_key="", request_hash="demo", service_item_id=item.id, branch_id=branch_id,
+        counter_id=counter_id, staff_id=staff_id, finished_at=finished, created_at=finished,
+        invitation_code=code(),
+    )  # fmt: skip
 
 
 def _last_month_casework(
