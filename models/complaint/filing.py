@@ -165,6 +165,7 @@ def _request_hash(
     counter_id: int | None,
     rating_id: uuid.UUID | None,
     score: int | None,
+    work_order_no: str | None = None,
 ) -> str:
     # The staff member is left out on purpose: callers resolve it (for example from who is on duty),
     # and a retry after a change of duty is still the same complaint.
@@ -173,6 +174,8 @@ def _request_hash(
         "rating_id": str(rating_id) if rating_id else None, "score": score,
         "complaint": data.model_dump(mode="json"),
     }  # fmt: skip
+    if work_order_no is not None:  # only then: the fingerprint of every other filing is unchanged
+        body["work_order_no"] = work_order_no
     raw = json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")
     return hashlib.sha256(raw).hexdigest()
 
@@ -211,6 +214,7 @@ def file_complaint(
     policy: PolicyValues | None = None,
     now: datetime | None = None,
     code_secret: str | None = None,
+    work_order_no: str | None = None,
 ) -> tuple[Complaint, str | None, bool]:
     """Store a complaint once. Returns ``(complaint, tracking_code, created)``.
 
@@ -228,6 +232,10 @@ def file_complaint(
     With ``code_secret`` (the server's secret key) the code is derived from it and the idempotency
     key (:func:`models.codes.derived_tracking_code`), so a replay returns the same code instead of
     None: a customer whose first answer was lost still gets their code.
+
+    ``work_order_no``: the 12345 work order a hotline entry came with, already parsed
+    (:mod:`models.complaint.work_order`); the unique index refuses a second complaint with it, as an
+    IntegrityError the caller turns into its refusal.
     """
     key = validate_idempotency_key(idempotency_key)
     digest = _request_hash(
@@ -237,6 +245,7 @@ def file_complaint(
         counter_id=counter_id,
         rating_id=rating_id,
         score=score,
+        work_order_no=work_order_no,
     )
     existing = _by_key(session, key)
     if existing is not None:
@@ -255,7 +264,7 @@ def file_complaint(
         contact_kind=data.contact_kind, consent_at=now if data.contact else None, severity=severity,
         status=ComplaintStatus.new, locale=data.locale, created_at=now,
         due_at=clock.due_at, promise_unit=clock.unit, promise_amount=clock.amount,
-        first_contact_due_at=clock.first_contact_due_at,
+        first_contact_due_at=clock.first_contact_due_at, work_order_no=work_order_no,
     )  # fmt: skip
     session.add(complaint)
     try:

@@ -32,6 +32,7 @@ REPLY_MAX_CHARS = 2000
 NOTE_MAX_CHARS = 1000
 CONTACT_MAX_CHARS = 120
 IDEMPOTENCY_KEY_MAX = 100
+WORK_ORDER_NO_MAX = 40
 LOCALES = ("zh-CN", "en")
 
 
@@ -117,6 +118,8 @@ class Complaint(SQLModel, table=True):
         CheckConstraint("escalation_level >= 0", name="escalation_level"),
         Index("ix_complaint_branch_status_due", "branch_id", "status", "due_at"),
         Index("ix_complaint_staff_created", "staff_id", "created_at"),
+        # One 12345 work order is one complaint (models/complaint/work_order.py).
+        Index("uq_complaint_work_order_no", "work_order_no", unique=True),
     )
 
     id: int | None = SQLField(default=None, primary_key=True)
@@ -173,6 +176,8 @@ class Complaint(SQLModel, table=True):
     about: str | None = SQLField(default=None, max_length=16)
     # When the record's free text was removed at the end of its retention (models/retention.py).
     text_erased_at: datetime | None = SQLField(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    # The 12345 hotline's work-order number (工单号) a hotline entry came with, if any.
+    work_order_no: str | None = SQLField(default=None, max_length=WORK_ORDER_NO_MAX)
 
 
 class ComplaintEvent(SQLModel, table=True):
