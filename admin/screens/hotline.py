@@ -1,4 +1,6 @@
-"""Hotline entry: type in a complaint taken by phone, then read the tracking code out to the caller.
+"""Hotline entry: type in a complaint taken by phone, then read the tracking code out to the caller;
+under the form, for supervisors and administrators, the month's 12345 work orders
+(admin/screens/work_orders.py).
 
 The draft (values, problems per field, and the idempotency key that makes a double submit store one
 complaint) lives in ``app.view["hotline"]`` and survives a language switch or a visit to another tab.
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import flet as ft
 
 from admin import hotline
+from admin.screens import work_orders
 from admin.screens.common import INK, MUTED, TAP, named_dropdown
 from admin.screens.errors import message_for
 from models.auth import SessionExpired
@@ -40,6 +43,7 @@ class Draft:
     options: hotline.HotlineOptions | None = None
     values: dict[str, Any] = field(default_factory=lambda: {"locale": "zh-CN", "consent": False})
     errors: dict[str, str] = field(default_factory=dict)
+    error_values: dict[str, dict[str, object]] = field(default_factory=dict)  # what a message names
     message: str | None = None  # a catalog key about the form as a whole
     key: str = field(default_factory=_new_key)
     done: tuple[int, str] | None = None  # (complaint id, tracking code)
@@ -58,6 +62,7 @@ def _draft(app: AdminHost) -> Draft:
 
 async def load(app: AdminHost) -> None:
     _draft(app).options = await app.call(hotline.options)
+    await work_orders.load(app)
 
 
 def _form(draft: Draft) -> dict[str, Any]:
@@ -78,14 +83,14 @@ async def _submit(app: AdminHost) -> None:
     if draft.busy or draft.done is not None:
         return
     form = _form(draft)
-    draft.busy, draft.errors, draft.message = True, {}, None
+    draft.busy, draft.errors, draft.error_values, draft.message = True, {}, {}, None
     app.render()
     try:
         draft.done = await app.call(hotline.record_hotline_complaint, form=form, idempotency_key=draft.key)
     except SessionExpired:
         return
     except hotline.HotlineFormInvalid as exc:
-        draft.errors = dict(exc.errors)
+        draft.errors, draft.error_values = dict(exc.errors), dict(exc.values)
     except Exception as exc:
         draft.message, _ = message_for(
             exc,
@@ -111,7 +116,12 @@ def _choice(value: str, key: str) -> hotline.Choice:
 def build(app: AdminHost) -> ft.Control:
     draft = _draft(app)
     body = _done(app, draft) if draft.done is not None else _entry(app, draft)
-    return ft.Container(content=body, padding=16, expand=True)
+    rows = [body]
+    if work_orders.shown_to(app):
+        width = min(640, (app.page.width or 640) - 32)
+        rows.append(ft.Container(work_orders.build_card(app), width=width))
+    column = ft.Column(rows, spacing=24, scroll=ft.ScrollMode.AUTO, expand=True)
+    return ft.Container(content=column, padding=16, expand=True)
 
 
 def _done(app: AdminHost, draft: Draft) -> ft.Control:
@@ -156,7 +166,7 @@ def _entry(app: AdminHost, draft: Draft) -> ft.Control:
 
     def problem(name: str) -> str | None:
         code = draft.errors.get(name)
-        return t(locale, f"admin.hotline.error.{code}") if code else None
+        return t(locale, f"admin.hotline.error.{code}", **draft.error_values.get(name, {})) if code else None
 
     async def changed(e: ft.Event[Any]) -> None:
         values[str(e.control.data)] = e.control.value
@@ -204,6 +214,9 @@ def _entry(app: AdminHost, draft: Draft) -> ft.Control:
     branch = str(opts.branch_id) if opts and opts.branch_id is not None else values.get("branch_id")
     counters = [_choice(NO_COUNTER, "admin.hotline.counter_not_known")]
     counters += opts.counters.get(str(branch), []) if opts else []
+    controls["work_order_no"] = text(
+        "work_order_no", max_length=40, hint_text=t(locale, "admin.hotline.work_order_no_hint")
+    )
     controls["category"] = dropdown("category", opts.categories if opts else [])
     controls["description"] = text("description", multiline=True, min_lines=3, max_length=1000)
     controls["staff_no"] = text("staff_no", max_length=32, hint_text=t(locale, "admin.hotline.staff_no_hint"))
@@ -262,4 +275,4 @@ def _entry(app: AdminHost, draft: Draft) -> ft.Control:
         ),
     ]
     width = min(640, (app.page.width or 640) - 32)
-    return ft.Column(rows, spacing=12, scroll=ft.ScrollMode.AUTO, expand=True, width=width)
+    return ft.Column(rows, spacing=12, width=width)
