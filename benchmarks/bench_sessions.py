@@ -24,8 +24,14 @@ docs/PERFORMANCE.md also gives the figures at 10 s (50 taps a second), where the
 Memory growth is the server's RSS with all 500 sessions open and done, less its RSS after a few
 warm-up sessions, divided by 500.
 
+With ``--workers N`` the server runs as ``rapport serve --workers N`` (N processes behind the one
+port, rapport/entry/workers.py); memory is then the resident memory of the supervisor and all its
+workers together, and the warm-up opens 5 sessions per worker so each worker's first-session costs
+fall before the baseline.
+
     python -m benchmarks.bench_sessions                 # 500 sessions
     python -m benchmarks.bench_sessions --sessions 100  # quick
+    python -m benchmarks.bench_sessions --sessions 2000 --ramp 50 --tap-window 120 --workers 2
 """
 
 from __future__ import annotations
@@ -207,17 +213,53 @@ async def _guard(tablet: Tablet, step: Any) -> None:
         tablet.error = tablet.error or f"{type(exc).__name__}: {exc}"
 
 
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (a supervisor and its workers), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo.extend(children.get(p, []))
+    return found
+
+
+def tree_rss_kb(pid: int) -> int:
+    """Resident memory of ``pid`` and its descendants together, in KiB."""
+    total = 0
+    for p in _tree(pid):
+        try:
+            total += rss_kb(p)
+        except OSError:  # ended meanwhile
+            pass
+    return total
+
+
 async def _run(
-    url: str, tokens: list[str], sessions: int, ramp: int, window: float, pid: int, log: Path
+    url: str, tokens: list[str], sessions: int, ramp: int, window: float, pid: int, log: Path, workers: int
 ) -> dict[str, Any]:
-    # Warm-up: a few full journeys, so imports, caches and the first patch encodings are paid.
-    warm = [Tablet(-i - 1, url, tokens[i]) for i in range(5)]
+    # Every worker listening first (each logs its start-up once its app is up).
+    deadline = time.monotonic() + 120
+    while log.read_text(errors="replace").count("Application startup complete") < workers:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"fewer than {workers} workers started within 120 s")
+        await asyncio.sleep(0.2)
+    # Warm-up: a few full journeys, so imports, caches and the first patch encodings are paid (on
+    # every worker: new connections are spread over them).
+    warm = [Tablet(-i - 1, url, tokens[i % len(tokens)]) for i in range(5 * workers)]
     for t in warm:
         await t.open()
         await t.journey(0)
         await t.close()
     await asyncio.sleep(3)
-    baseline_kb = rss_kb(pid)
+    baseline_kb = tree_rss_kb(pid)
 
     tablets = [Tablet(i, url, tokens[i % len(tokens)]) for i in range(sessions)]
     t0 = time.perf_counter()
@@ -225,7 +267,7 @@ async def _run(
         await asyncio.gather(*(_guard(t, t.open()) for t in tablets[start : start + ramp]))
     opened_s = time.perf_counter() - t0
     await asyncio.sleep(2)
-    open_kb = rss_kb(pid)
+    open_kb = tree_rss_kb(pid)
 
     rng = random.Random(7)
     ready = [t for t in tablets if t.error is None]
@@ -233,7 +275,7 @@ async def _run(
     await asyncio.gather(*(_guard(t, t.journey(rng.uniform(0, window))) for t in ready))
     taps_s = time.perf_counter() - t0
     await asyncio.sleep(2)
-    done_kb = rss_kb(pid)
+    done_kb = tree_rss_kb(pid)
     errors = [f"tablet {t.index}: {t.error}" for t in tablets if t.error]
     ok = [t for t in tablets if t.error is None]
     journey_log = log.read_text(errors="replace")  # before the tablets go away (see main)
@@ -260,6 +302,7 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=500)
     parser.add_argument("--ramp", type=int, default=25, help="sessions opened at once")
     parser.add_argument("--tap-window", type=float, default=60.0, help="seconds over which the taps spread")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (rapport serve --workers)")
     args = parser.parse_args()
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     header(
@@ -267,6 +310,7 @@ def main() -> int:
         sessions=args.sessions,
         ramp=args.ramp,
         tap_window_s=args.tap_window,
+        workers=args.workers,
     )
     report = Report("bench_sessions", vars(args).copy())
     work = Path(tempfile.mkdtemp(prefix="rapport-sessions-", dir=BENCH_DIR))
@@ -285,9 +329,9 @@ def main() -> int:
             db, branches=20, counters_per_branch=per_branch, staff_per_branch=per_branch, devices=n
         )
         tokens = [token for _d, _c, token in org.devices]
-        with running_server(work) as server:
+        with running_server(work, env={"RAPPORT_WORKERS": str(args.workers)}) as server:
             result = asyncio.run(
-                _run(server.url, tokens, n, args.ramp, args.tap_window, server.pid, server.log)
+                _run(server.url, tokens, n, args.ramp, args.tap_window, server.pid, server.log, args.workers)
             )
             crashes = server.log.read_text(errors="replace").count("Traceback")
         with db.read() as s:
@@ -324,7 +368,8 @@ def main() -> int:
     # Closing 500 sockets at once while sessions still send (the thank-you countdown) makes Flet log
     # a WebSocketDisconnect from its send loop per session; that is a tab closing, not a failure.
     report.add("tracebacks logged while the tablets disconnect", crashes - result["journey_tracebacks"], "")
-    report.add(f"ratings stored (expected {ok + 5}, 5 from warm-up)", stored, "", ("==", ok + 5))
+    warm = 5 * args.workers
+    report.add(f"ratings stored (expected {ok + warm}, {warm} from warm-up)", stored, "", ("==", ok + warm))
     report.params.update(opened_s=round(result["opened_s"], 1), taps_s=round(result["taps_s"], 1))
     for err in result["errors"][:5]:
         report.note(err)

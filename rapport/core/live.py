@@ -10,7 +10,9 @@ alert's row is committed, and every server LISTENs on a dedicated connection, re
 hands it to its own bus. The publishing server has already delivered it locally and skips its own
 notification. The alert rows stay the source of truth: a listener that lost its connection delivers
 the alerts it missed (by id) once it is back, and screens read the rows when they open.
-On SQLite (one server) the bus alone does the job.
+On SQLite with one server process the bus alone does the job; with several worker processes
+(``rapport serve --workers N``) each process polls the alert table instead (rapport/core/relay.py).
+Whichever way an alert arrives, a process delivers each alert id once (:meth:`AlertBus.deliver`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
 import threading
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 Handler = Callable[[AlertView], Awaitable[Any]]
 CHANNEL = "rapport_alerts"
+DELIVERED_MEMORY = 4096
 
 
 class AlertBus:
@@ -41,6 +45,10 @@ class AlertBus:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._forward: Callable[[AlertView], None] | None = None
+        # Ids delivered here lately: an alert raised in this process can also come back through a
+        # relay (the SQLite poller of several workers reads every new row, its own included).
+        self._delivered: deque[int] = deque(maxlen=DELIVERED_MEMORY)
+        self._delivered_set: set[int] = set()
 
     def subscribe(self, branch_ids: list[int] | None, handler: Handler) -> int:
         """``branch_ids`` None means every branch (an administrator). Returns a token to unsubscribe."""
@@ -74,8 +82,15 @@ class AlertBus:
         return delivered
 
     def deliver(self, alert: AlertView) -> int:
-        """Deliver to every subscriber of the alert's branch in this process only."""
+        """Deliver to every subscriber of the alert's branch in this process only, once per alert id
+        (a second delivery of the same id schedules nothing and returns 0)."""
         with self._lock:
+            if alert.id in self._delivered_set:
+                return 0
+            if len(self._delivered) == self._delivered.maxlen:
+                self._delivered_set.discard(self._delivered[0])
+            self._delivered.append(alert.id)
+            self._delivered_set.add(alert.id)
             targets = [
                 (h, loop)
                 for scope, h, loop in self._subs.values()
@@ -247,10 +262,11 @@ def alert_probe_router(bus: AlertBus) -> APIRouter:
 
         token = bus.subscribe([branch_id], on_alert)
         inboxes[token] = (received, arrived)
-        return {"token": token}
+        # The process: with several workers behind one port, the test keeps one connection per worker.
+        return {"token": token, "pid": os.getpid()}
 
     @router.get("/_probe/alerts/{token}")
-    async def inbox(token: int, wait: float = 0) -> dict[str, list[dict[str, Any]]]:
+    async def inbox(token: int, wait: float = 0) -> dict[str, Any]:
         if token not in inboxes:
             raise HTTPException(404)
         received, arrived = inboxes[token]
@@ -263,7 +279,8 @@ def alert_probe_router(bus: AlertBus) -> APIRouter:
             "alerts": [
                 {"id": a.id, "kind": a.kind, "complaint_id": a.complaint_id, "branch_id": a.branch_id}
                 for a in received
-            ]
+            ],
+            "pid": os.getpid(),
         }
 
     return router

@@ -23,6 +23,7 @@ from models.feed import switch_off, switch_on
 
 SUPPORTED_LOCALES = ("zh-CN", "en")
 SECRET_FILE_NAME = "secret_key"
+MAX_WORKERS = 64  # `rapport serve --workers`: far more than a machine this app runs on has cores
 # Placeholder values people copy from examples; production refuses them like an empty key.
 KNOWN_DEFAULT_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development"}
 
@@ -62,6 +63,9 @@ class Settings(BaseSettings):
     # Addresses of reverse proxies whose X-Forwarded-For/-Proto headers are believed (comma-separated
     # addresses or networks). Empty: no proxy is trusted and every client is the address it came from.
     forwarded_allow_ips: str = ""
+    # Server processes sharing the port (`rapport serve --workers N`; docs/OPERATIONS.md "Several worker
+    # processes"). 1: one process, as before.
+    workers: int = 1
     # Run the clock from this instant (ISO-8601 with offset) instead of the system's: for the browser
     # tests and for trying a policy on a given day. Empty: the system clock. Production refuses it.
     clock_at: str = ""
@@ -80,6 +84,13 @@ class Settings(BaseSettings):
     def _port_in_range(cls, v: int) -> int:
         if not 1 <= v <= 65535:
             raise ValueError("must be between 1 and 65535")
+        return v
+
+    @field_validator("workers")
+    @classmethod
+    def _workers_in_range(cls, v: int) -> int:
+        if not 1 <= v <= MAX_WORKERS:
+            raise ValueError(f"must be a whole number of processes from 1 to {MAX_WORKERS}")
         return v
 
     @field_validator("backup_keep")

@@ -39,15 +39,22 @@ cli_services.register(app)
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (RAPPORT_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (RAPPORT_PORT).")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Server processes sharing the port (RAPPORT_WORKERS; default 1)."),
+    ] = None,
 ) -> None:
     """Upgrade the schema and serve the kiosk, the admin app and the API."""
     import uvicorn
 
     from rapport.core.logs import setup_logging
     from rapport.entry.server import create_app
+    from rapport.entry.workers import serve_workers, server_options
 
-    ctx = _context(host=host, port=port)
+    ctx = _context(host=host, port=port, workers=workers)
     settings = ctx.settings
+    if settings.workers > 1 and ctx.db.engine.url.database in (None, "", ":memory:"):
+        raise _fail("RAPPORT_WORKERS above 1 needs a database file or PostgreSQL, not an in-memory SQLite.")
     setup_logging(settings.log_format)
     base = settings.effective_public_url
     print(f"Rapport is starting ({settings.env.value}, database: {ctx.db.engine.url.get_backend_name()})")
@@ -63,22 +70,10 @@ def serve(
         if badge:
             print(f"  Rate from a phone (staff badge QR link of {badge[0]}): {base}/s/{badge[1]}")
     sys.stdout.flush()
-    uvicorn.run(
-        create_app(ctx),
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        # Our handler and our access log (request ids, redacted paths) instead of uvicorn's.
-        log_config=None,
-        access_log=False,
-        # On SIGTERM: stop accepting, then give requests and writes in flight this long to finish.
-        # Longer than SQLite's busy timeout (10 s), so a write queued behind another still commits.
-        timeout_graceful_shutdown=15,
-        # Behind a reverse proxy, believe its X-Forwarded-For only when it is named (rate limits are
-        # per client address; otherwise every customer would share the proxy's).
-        proxy_headers=bool(settings.forwarded_allow_ips),
-        forwarded_allow_ips=settings.forwarded_allow_ips or None,
-    )
+    if settings.workers > 1:  # several processes behind the port (rapport/entry/workers.py)
+        ctx.db.dispose()
+        raise typer.Exit(code=serve_workers(settings))
+    uvicorn.run(create_app(ctx), host=settings.host, port=settings.port, **server_options(settings))
 
 
 def _demo_enrolment_code(ctx: AppContext) -> str | None:

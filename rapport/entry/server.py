@@ -21,10 +21,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from admin.app import build_admin_main
 from kiosk.app import build_kiosk_main
 from rapport.core.context import ASSETS_DIR, AppContext
+from rapport.core.counter_signals import counter_probe_router
 from rapport.core.live import alert_probe_router
 from rapport.core.logs import RequestLog
 from rapport.core.migrate import current_revision, head_revision
 from rapport.core.origin import OriginCheck
+from rapport.core.relay import Relays
 from rapport.entry.api import RatingsEndpoint, build_router
 from rapport.entry.openapi import OPENAPI_PATH, openapi_document
 from rapport.usecases.scheduler import Background
@@ -34,13 +36,17 @@ KIOSK_SESSION_TIMEOUT_S = 300
 ADMIN_SESSION_TIMEOUT_S = 900
 
 
-def create_app(ctx: AppContext, *, scheduler: bool = True) -> flet_fastapi.FastAPI:
+def create_app(ctx: AppContext, *, scheduler: bool = True, workers: int = 1) -> flet_fastapi.FastAPI:
+    """The app of one server process; ``workers``: how many processes serve the port together
+    (``rapport serve --workers``, rapport/entry/workers.py)."""
     # Leader election (only the leader runs the jobs) and, on PostgreSQL, alerts across app servers.
     background = Background(ctx, scheduler=scheduler)
+    # Counter nudges across servers on PostgreSQL; alerts and nudges across workers on SQLite.
+    relays = Relays(db=ctx.db, bus=ctx.alerts, counters=ctx.counters, workers=workers)
 
     app = flet_fastapi.FastAPI(
         title="Rapport", docs_url=None, redoc_url=None, openapi_url=None,
-        on_startup=[background.start], on_shutdown=[background.stop],
+        on_startup=[background.start, relays.start], on_shutdown=[relays.stop, background.stop],
     )  # fmt: skip
     # The API's description is written by hand (rapport/entry/openapi.py), not FastAPI's generated one:
     # that would list only the framework's own routes, not the ratings endpoint in front of it. Its
@@ -54,6 +60,7 @@ def create_app(ctx: AppContext, *, scheduler: bool = True) -> flet_fastapi.FastA
     app.include_router(build_router(ctx), prefix="/api/v1")
     if os.environ.get("RAPPORT_ALERT_PROBE") == "1":  # test-only: see rapport/core/live.alert_probe_router
         app.include_router(alert_probe_router(ctx.alerts))
+        app.include_router(counter_probe_router(ctx.counters))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:
