@@ -1,7 +1,9 @@
 """A small in-process sliding-window rate limiter (for public lookups such as tracking codes).
 
 Per process by design: it slows guessing from one client; the codes themselves carry ~42 bits and a
-check character, so guessing across several servers stays hopeless.
+check character, so guessing across several servers stays hopeless. The same holds for the worker
+processes of ``rapport serve --workers N``: one browser session stays on one worker and gets the
+limit; a client whose sessions land on all N workers gets up to N times it (docs/OPERATIONS.md).
 """
 
 from __future__ import annotations
