@@ -35,8 +35,8 @@ from models.audit import AuditEvent
 from models.cases import RatingCase
 from models.default_rating import Due, apply_defaults, deadline, give_default, idempotency_key
 from models.indicators import indicators, total
-from models.org import Staff
-from models.participation import Participation, participation, per_service
+from models.org import Counter, Staff
+from models.participation import Participation, merge_services, participation, per_service
 from models.policy import effective_policy, set_policy
 from models.rating import Channel, FlagReason, Rating, RatingCreate, submit_rating
 from models.scores import Month
@@ -73,11 +73,19 @@ class Hall:
         self.counters = {1: world.counter_id, 2: world.closed_counter_id}
         self.tx: dict[str, int] = {}
 
-    def transaction(self, name: str, service: str, counter: int, staff: str, finished: datetime) -> int:
+    def transaction(
+        self,
+        name: str,
+        service: str,
+        counter: int,
+        staff: str,
+        finished: datetime,
+        branch_id: int | None = None,
+    ) -> int:
         with self.db.write() as s:
             row = ServiceTransaction(
                 number=f"N-{name}", idempotency_key=f"k-{name}", request_hash="h" * 64,
-                service_item_id=self.services[service], branch_id=self.world.branch_id,
+                service_item_id=self.services[service], branch_id=branch_id or self.world.branch_id,
                 counter_id=self.counters[counter], staff_id=self.staff[staff], finished_at=finished,
                 created_at=finished, invitation_code=f"C{name.upper():0>7}"[-8:],
             )  # fmt: skip
@@ -310,6 +318,24 @@ def test_counted_defaults_enter_the_ratings_but_never_the_participation(db, hall
         transactions=3, rated=1, defaulted=1, defaults_counted=1, ratings=2, score_sum=6
     )
     assert services["HJ-002"].mean == 3
+
+
+def test_an_administrator_sees_one_line_per_service_over_every_branch(db, hall):
+    """The same 事项 at two branches adds up: B reports one SB-001 transaction, rated 5."""
+    other = hall.world.other_branch_id
+    with db.write() as s:
+        counter = Counter(branch_id=other, code="B-01", name_zh="B1", name_en="B1")
+        s.add(counter)
+        s.commit()
+        assert counter.id is not None
+        hall.counters[3] = counter.id
+    hall.transaction("b1", "SB-001", 3, "E1", local(4, 9), branch_id=other)
+    hall.tap("b1", 5, local(4, 9, 5))
+    with db.read() as s:
+        lines = [per_service(s, branch_id=b, month=NOV) for b in (hall.world.branch_id, other)]
+    merged = {line.code: line.figures for line in merge_services(lines)}
+    assert (merged["SB-001"].transactions, merged["SB-001"].rated, merged["SB-001"].score_sum) == (5, 4, 16)
+    assert merged["HJ-002"].transactions == 3
 
 
 def test_a_month_without_transactions_has_no_figures(db, world):
