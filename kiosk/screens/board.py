@@ -1,7 +1,8 @@
 """The public results board, /board/<branch code> (issue 18; docs/OPERATIONS.md "Public results
 board"): no sign-in, for the big screen in the hall (1920×1080) and the branch's website on a phone.
 It shows this month's 好评率, 差评率, 整改率 and 回访率 with their counts and the number of ratings,
-for the branch and each open counter (the read: kiosk/board.py), refreshed every
+for the branch and each open counter, the month's 差评 by evaluation indicator, and per 事项 the
+transactions, ratings, default ratings, 好评率 and 参评率 (the read: kiosk/board.py), refreshed every
 ``REFRESH_SECONDS`` on the kiosk's lane until the session ends.
 
 The board runs on its own, beside the kiosk's modes: kiosk/app.py hands the page to
@@ -23,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 import flet as ft
 from babel.dates import format_date
 
-from kiosk.board import CODE_MAX, Figures, PublicBoard, read_board
+from kiosk.board import CODE_MAX, Figures, PublicBoard, ServiceRow, read_board
 from kiosk.ui import INK, MUTED, SURFACE, header, language_button
 from models.bilingual import EN, ZH, is_zh
 from rapport.core.context import AppContext
@@ -85,6 +86,30 @@ def rate_sentence(locale: str, figures: Figures, name: str) -> tuple[str, str, s
     if value is None:
         return t(locale, "board.none"), count, t(locale, "board.spoken.none", label=label)
     return value, count, t(locale, "board.spoken.rate", label=label, value=value, part=part, whole=whole)
+
+
+def ratio_sentence(locale: str, label: str, part: int, whole: int) -> tuple[str, str]:
+    """(the shown value, what a screen reader says) for a rate of ``part`` over ``whole``."""
+    if not whole:
+        return t(locale, "board.none"), t(locale, "board.spoken.none", label=label)
+    value = f"{part / whole * 100:.1f}%"
+    return value, t(locale, "board.spoken.rate", label=label, value=value, part=part, whole=whole)
+
+
+def service_cells(locale: str, row: ServiceRow) -> list[tuple[str, str, str, str]]:
+    """(caption, value, what is said, key suffix) of one 事项's figures, in the board's order."""
+    cells = []
+    for name in ("transactions", "rated", "defaulted"):
+        label, n = t(locale, f"board.service.{name}"), getattr(row, name)
+        cells.append((label, str(n), t(locale, "board.spoken.count", label=label, n=n), name))
+    for name, part, whole in (
+        ("good_rate", row.good, row.ratings),
+        ("participation_rate", row.rated, row.transactions),
+    ):
+        label = t(locale, f"board.{name}")
+        value, said = ratio_sentence(locale, label, part, whole)
+        cells.append((label, value, said, name))
+    return cells
 
 
 class BoardScreen:
@@ -208,19 +233,21 @@ class BoardScreen:
         if view.star_name and view.star_month:
             star = t(locale, "board.star", month=month_words(locale, view.star_month), name=view.star_name)
             rows.append(spoken(star, size=22 if self.wide else 16, color=ACCENT, key="board-star"))
+        small = 18 if self.wide else 14
+        rows.append(self._indicators(inner))
+        if view.services:
+            rows.append(self._heading(t(locale, "board.services")))
+            rows.append(self._services(inner))
         if view.counters:
-            rows.append(
-                spoken(
-                    t(locale, "board.counters"), size=26 if self.wide else 18, weight=ft.FontWeight.BOLD,
-                    color=INK,
-                )
-            )  # fmt: skip
+            rows.append(self._heading(t(locale, "board.counters")))
             rows.append(self._counters(inner))
         updated = fmt_datetime(locale, view.as_of, view.timezone)
-        small = 18 if self.wide else 14
         words = t(locale, "board.updated", time=updated, seconds=REFRESH_SECONDS)
         rows.append(spoken(words, size=small, color=MUTED, key="board-updated"))
         rows.append(spoken(t(locale, "board.privacy"), size=small, color=MUTED))
+        rows.append(spoken(t(locale, "board.indicators.note"), size=small, color=MUTED))
+        if view.services:
+            rows.append(spoken(t(locale, "board.services.note"), size=small, color=MUTED))
         return ft.Column(
             [
                 head,
@@ -274,6 +301,63 @@ class BoardScreen:
             tiles.append(self._tile(t(locale, f"board.{name}"), value, count, said, f"board-{name}", width))
         return ft.Row(tiles, wrap=True, spacing=gap, run_spacing=gap)
 
+    def _heading(self, words: str) -> ft.Control:
+        return spoken(words, size=26 if self.wide else 18, weight=ft.FontWeight.BOLD, color=INK)
+
+    def _indicators(self, inner: float) -> ft.Control:
+        """The month's 差评 by indicator, one card like a counter's: the title and how many 差评 there
+        were, then a figure per indicator."""
+        view, locale, wide = self.view, self.locale, self.wide
+        assert view is not None
+        bad = view.bad_by_indicator
+        total = t(locale, "board.indicators.total", bad=bad.bad, without=bad.without_reason)
+        title: list[ft.Control] = [
+            spoken(
+                t(locale, "board.indicators"), size=24 if wide else 17, weight=ft.FontWeight.BOLD, color=INK
+            ),
+            spoken(total, size=18 if wide else 13, color=MUTED, key="board-indicators-total"),
+        ]
+        cells = []
+        for row in bad.indicators:
+            name = row.name(locale)
+            said = t(locale, "board.spoken.indicator", indicator=name, n=row.bad)
+            cells.append(self._cell(name, str(row.bad), said, f"indicator-{row.key}"))
+        return self._card(title, cells, inner)
+
+    def _services(self, inner: float) -> ft.Control:
+        """One card per 事项: its name and code, then its figures (a row on the hall's screen)."""
+        view, locale, wide = self.view, self.locale, self.wide
+        assert view is not None
+        cards: list[ft.Control] = []
+        for row in view.services:
+            title: list[ft.Control] = [
+                spoken(
+                    row.name(locale), size=24 if wide else 17, weight=ft.FontWeight.BOLD, color=INK,
+                    key=f"board-service-{row.code}",
+                ),
+                seen_only(ft.Text(row.code, size=18 if wide else 13, color=MUTED)),
+            ]  # fmt: skip
+            cells = [
+                self._cell(caption, value, said, f"service-{row.code}-{key}")
+                for caption, value, said, key in service_cells(locale, row)
+            ]
+            cards.append(self._card(title, cells, inner))
+        return ft.Column(cards, spacing=12 if wide else 8)
+
+    def _card(self, title: list[ft.Control], cells: list[ft.Control], inner: float) -> ft.Control:
+        wide = self.wide
+        if wide:
+            content: ft.Control = ft.Row(
+                [ft.Column(title, spacing=2, width=inner * 0.28), *cells],
+                vertical_alignment=ft.CrossAxisAlignment.CENTER,
+            )
+        else:
+            content = ft.Column([ft.Column(title, spacing=2), *cells], spacing=6)
+        return ft.Container(
+            content=content, bgcolor=WHITE, border_radius=12, width=inner,
+            padding=ft.Padding.symmetric(horizontal=20 if wide else 12, vertical=14 if wide else 10),
+        )  # fmt: skip
+
     def _counters(self, inner: float) -> ft.Control:
         view, locale, wide = self.view, self.locale, self.wide
         assert view is not None
@@ -301,19 +385,7 @@ class BoardScreen:
             for rate in RATES:
                 value, _count, words = rate_sentence(locale, row.figures, rate)
                 cells.append(self._cell(t(locale, f"board.{rate}"), value, words, f"{row.code}-{rate}"))
-            if wide:
-                content: ft.Control = ft.Row(
-                    [ft.Column(title, spacing=2, width=inner * 0.28), *cells],
-                    vertical_alignment=ft.CrossAxisAlignment.CENTER,
-                )
-            else:
-                content = ft.Column([ft.Column(title, spacing=2), *cells], spacing=6)
-            cards.append(
-                ft.Container(
-                    content=content, bgcolor=WHITE, border_radius=12, width=inner,
-                    padding=ft.Padding.symmetric(horizontal=20 if wide else 12, vertical=14 if wide else 10),
-                )
-            )  # fmt: skip
+            cards.append(self._card(title, cells, inner))
         return ft.Column(cards, spacing=12 if wide else 8)
 
     def _cell(self, caption: str, value: str, said: str, key: str) -> ft.Control:

@@ -2,7 +2,10 @@
 hall's big screen (1920×1080) and on a phone (390×844), in Chinese and English. The figures are read
 from the accessibility tree and checked against the database (the month's indicators of the branch,
 models/indicators.py); a comment and a contact stored with a 差评 are nowhere on the page, and a member
-of staff on duty who has not agreed to be named in public is not named, while one who has is."""
+of staff on duty who has not agreed to be named in public is not named, while one who has is. The
+month's 差评 by evaluation indicator and the figures per 事项 (a service with three transactions this
+month, one rated) are read from the page too, and neither a transaction's number nor its receipt code
+is on it."""
 
 from __future__ import annotations
 
@@ -12,14 +15,17 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from kiosk.board import bad_by_indicator
 from models.cases import RatingCase
 from models.clock import utcnow
 from models.duty import on_duty
 from models.indicators import Indicators, indicators, total
 from models.org import Branch, Counter
+from models.participation import per_service
 from models.rating import Channel, Rating
 from models.sanction import set_public_name_consent
 from models.scores import local_month
+from models.services import ServiceItem, ServiceTransaction
 from rapport.core.i18n import t
 from tests.e2e.conftest import ax_names, button, enable_semantics, screenshot
 
@@ -27,6 +33,7 @@ BRANCH = "BJ-RM"
 VIEWPORTS = {"hall": (1920, 1080), "phone": (390, 844)}
 COMMENT = "BOARD-SECRET 排队时工作人员态度恶劣"
 CONTACT = "13987654321"
+SERVICE, TX_NUMBER, RECEIPT = "E2E-S1", "BJ-E2E-TX-", "ZXCVBNM"
 RATES = ("good_rate", "bad_rate", "rectify_rate", "callback_rate")
 PARTS = {
     "good_rate": ("good", "rated"),
@@ -65,7 +72,7 @@ def world(server):
         rating = Rating(
             idempotency_key=f"e2e-board-{uuid.uuid4()}", request_hash="x", staff_id=named.id,
             counter_id=counters[0].id, branch_id=branch.id, channel=Channel.kiosk, score=1,
-            created_at=now - timedelta(minutes=30), comment=COMMENT,
+            created_at=now - timedelta(minutes=30), comment=COMMENT, reasons=["2.2.1", "2.2.3"],
         )  # fmt: skip
         s.add(rating)
         s.flush()
@@ -76,18 +83,75 @@ def world(server):
                 consent_at=rating.created_at,
             )
         )  # fmt: skip
+        # A 事项 with three transactions finished this morning at counter 01, the first rated 5.
+        item = ServiceItem(code=SERVICE, name_zh="不动产登记", name_en="Property registration")
+        s.add(item)
+        s.flush()
+        for i in range(3):
+            tx = ServiceTransaction(
+                number=f"{TX_NUMBER}{i}", idempotency_key=f"e2e-board-tx-{i}", request_hash="x",
+                service_item_id=item.id, branch_id=branch.id, counter_id=counters[0].id, staff_id=named.id,
+                finished_at=now - timedelta(hours=1), invitation_code=f"{RECEIPT}{i + 2}",
+            )  # fmt: skip
+            s.add(tx)
+            s.flush()
+            if i == 0:
+                rated = Rating(
+                    idempotency_key=f"e2e-board-tx-{uuid.uuid4()}", request_hash="x", staff_id=named.id,
+                    counter_id=counters[0].id, branch_id=branch.id, channel=Channel.kiosk, score=5,
+                    created_at=now - timedelta(minutes=50), transaction_id=tx.id,
+                )  # fmt: skip
+                s.add(rated)
+                s.flush()
+                tx.rating_id, tx.rated_at = rated.id, rated.created_at
         s.commit()
         names = (named.display_name, hidden.display_name, hidden.employee_no, named.employee_no)
     with server.db.read() as s:
         assert branch.id is not None
-        per_counter = indicators(
-            s, branch_id=branch.id, month=local_month(utcnow(), branch.timezone), level="counter"
-        )
+        month = local_month(utcnow(), branch.timezone)
+        per_counter = indicators(s, branch_id=branch.id, month=month, level="counter")
+        bad = bad_by_indicator(s, branch_id=branch.id, month=month, timezone=branch.timezone)
+        [service] = [
+            line for line in per_service(s, branch_id=branch.id, month=month) if line.code == SERVICE
+        ]
     by_counter = {c.code: per_counter.get(c.id, Indicators()) for c in counters}
     return {
         "named": names[0], "hidden": names[1], "numbers": names[2:], "branch": total(per_counter),
         "counters": by_counter, "counter_names": {c.code: (c.name_zh, c.name_en) for c in counters},
+        "bad": bad, "service": service.figures,
     }  # fmt: skip
+
+
+def indicator_sentences(locale: str, bad) -> list[str]:  # type: ignore[no-untyped-def]
+    """What the board must say of the month's 差评 by indicator."""
+    out = [t(locale, "board.indicators.total", bad=bad.bad, without=bad.without_reason)]
+    for row in bad.indicators:
+        out.append(t(locale, "board.spoken.indicator", indicator=row.name(locale), n=row.bad))
+    return out
+
+
+def service_sentences(locale: str, f) -> list[str]:  # type: ignore[no-untyped-def]
+    """What the board must say of the 事项's figures (models/participation.py), worked out here."""
+    out = [
+        t(locale, "board.spoken.count", label=t(locale, f"board.service.{name}"), n=n)
+        for name, n in (("transactions", f.transactions), ("rated", f.rated), ("defaulted", f.defaulted))
+    ]
+    for name, part, whole in (
+        ("good_rate", f.good, f.ratings),
+        ("participation_rate", f.rated, f.transactions),
+    ):
+        value = f"{part / whole * 100:.1f}%"
+        out.append(
+            t(
+                locale,
+                "board.spoken.rate",
+                label=t(locale, f"board.{name}"),
+                value=value,
+                part=part,
+                whole=whole,
+            )
+        )
+    return out
 
 
 def open_board(browser, server, viewport: str, query: str = ""):  # type: ignore[no-untyped-def]
@@ -128,10 +192,15 @@ def test_the_board_in_a_browser(server, browser, world, viewport, locale):
         top = said(page)
         for sentence in expected_sentences(locale, world["branch"]):
             assert sentence in top, f"{sentence!r} not in the accessibility tree:\n{top}"
-        if viewport == "phone":
-            scroll_to_end(page)
-            screenshot(page, f"public-board-{viewport}-{locale}-end")
+        scroll_to_end(page)  # a hall with several 事项 and counters scrolls too
+        screenshot(page, f"public-board-{viewport}-{locale}-end")
         whole = top + "\n" + said(page)
+        assert world["bad"].bad >= 1 and world["service"].transactions == 3 and world["service"].rated == 1
+        for sentence in indicator_sentences(locale, world["bad"]) + service_sentences(
+            locale, world["service"]
+        ):
+            assert sentence in whole, f"{sentence!r} not in the accessibility tree:\n{whole}"
+        assert ("不动产登记" if locale == "zh-CN" else "Property registration") in whole
         index = 0 if locale == "zh-CN" else 1
         for code, figures in world["counters"].items():
             counter = world["counter_names"][code][index]
@@ -140,7 +209,8 @@ def test_the_board_in_a_browser(server, browser, world, viewport, locale):
                 assert sentence in whole, f"{code}: {sentence!r} not in the accessibility tree"
         assert world["named"] in whole, "the staff member who agreed to be named is not named"
         assert world["hidden"] not in whole, "a staff member without consent is named"
-        for secret in (COMMENT, "BOARD-SECRET", CONTACT, "139****4321", *world["numbers"]):
+        receipts = (TX_NUMBER, RECEIPT)  # a transaction's number, a receipt's code
+        for secret in (COMMENT, "BOARD-SECRET", CONTACT, "139****4321", *world["numbers"], *receipts):
             assert secret not in whole, f"{secret!r} is on the public board"
         body = page.content()
         for secret in (COMMENT, CONTACT, world["hidden"]):

@@ -18,7 +18,9 @@ import pytest
 from kiosk.app import KioskApp
 from kiosk.screens import board as board_screen
 from kiosk.screens.board import REFRESH_SECONDS
+from models.cases import RatingCase
 from models.rating import Channel, Rating
+from models.services import ServiceItem, ServiceTransaction
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # no __init__.py here
 from harness import FletHarness  # noqa: E402
@@ -27,16 +29,20 @@ NOW = datetime(2026, 10, 20, 3, 0, tzinfo=UTC)
 Open = Callable[..., Awaitable[FletHarness]]
 
 
-def add_rating(db, world, score: int) -> None:
+def add_rating(db, world, score: int, *, session=None, **kw: Any) -> Rating:  # type: ignore[no-untyped-def]
+    row = Rating(
+        idempotency_key=f"ui-board-{uuid.uuid4()}", request_hash="x", staff_id=world.staff_id,
+        counter_id=world.counter_id, branch_id=world.branch_id, channel=Channel.kiosk, score=score,
+        created_at=NOW - timedelta(days=1), **kw,
+    )  # fmt: skip
+    if session is not None:
+        session.add(row)
+        session.flush()
+        return row
     with db.write() as s:
-        s.add(
-            Rating(
-                idempotency_key=f"ui-board-{uuid.uuid4()}", request_hash="x", staff_id=world.staff_id,
-                counter_id=world.counter_id, branch_id=world.branch_id, channel=Channel.kiosk, score=score,
-                created_at=NOW - timedelta(days=1),
-            )
-        )  # fmt: skip
+        s.add(row)
         s.commit()
+    return row
 
 
 @pytest.fixture
@@ -89,6 +95,53 @@ async def test_the_board_shows_the_figures_and_switches_language(open_board: Ope
     assert h.session.page.locale_configuration.current_locale.language_code == "en"
     await h.click("lang")
     assert h.has_text("好评率")
+
+
+async def test_bad_ratings_by_indicator_and_the_figures_per_service(open_board: Open, db, world):
+    with db.write() as s:
+        # Two 差评 (their cases opened): 态度不好 and 等太久了 (服务态度, 服务效率), and one with no reason.
+        for score, reasons in ((1, ["2.2.1", "2.2.3"]), (2, [])):
+            r = add_rating(db, world, score, session=s, reasons=reasons)
+            s.add(
+                RatingCase(
+                    rating_id=r.id, branch_id=r.branch_id, counter_id=r.counter_id, staff_id=r.staff_id,
+                    channel="kiosk", score=score, opened_at=r.created_at,
+                )
+            )  # fmt: skip
+        item = ServiceItem(code="S-001", name_zh="不动产登记", name_en="Property registration")
+        s.add(item)
+        s.flush()
+        for i in range(3):  # three transactions of 不动产登记 yesterday, one rated 5 by its customer
+            tx = ServiceTransaction(
+                number=f"N-{i}", idempotency_key=f"k-{i}", request_hash="x", service_item_id=item.id,
+                branch_id=world.branch_id, counter_id=world.counter_id, finished_at=NOW - timedelta(days=1),
+                invitation_code=f"ABCDEFG{i + 2}",
+            )  # fmt: skip
+            s.add(tx)
+            s.flush()
+            if i == 0:
+                r = add_rating(db, world, 5, session=s, transaction_id=tx.id)
+                tx.rating_id = r.id
+        s.commit()
+    h = await open_board("/board/A")
+    assert h.has_text("本月差评按评价指标") and h.has_text("各事项") and h.has_text("不动产登记")
+    indicators = ("overall", "efficiency", "competence", "attitude")
+    assert [value(h, f"board-indicator-{k}") for k in indicators] == ["0", "1", "0", "1"]
+    assert h.find("board-indicator-attitude").semantics_label == "服务态度：差评 1 件"  # type: ignore[attr-defined]
+    assert value(h, "board-indicators-total") == "差评 2 件，其中未选原因 1 件"
+    figures = ("transactions", "rated", "defaulted", "good_rate", "participation_rate")
+    assert [value(h, f"board-service-S-001-{k}") for k in figures] == ["3", "1", "0", "100.0%", "33.3%"]
+    said = h.find("board-service-S-001-participation_rate").semantics_label  # type: ignore[attr-defined]
+    assert said == "参评率：33.3%（1 / 3）"
+    await h.click("lang")
+    assert h.has_text("Bad ratings by indicator") and h.has_text("Property registration")
+    assert value(h, "board-indicators-total") == "2 bad ratings, 1 without a reason"
+    assert h.find("board-indicator-efficiency").semantics_label == "Bad ratings about Efficiency: 1"  # type: ignore[attr-defined]
+    said = h.find("board-service-S-001-participation_rate").semantics_label  # type: ignore[attr-defined]
+    assert said == "Participation: 33.3% (1 of 3)"
+    h = await open_board("/board/A", width=390, height=844)  # a phone: the same figures
+    assert value(h, "board-indicator-attitude") == "1" and value(h, "board-service-S-001-transactions") == "3"
+    assert not h.errors
 
 
 async def test_lang_en_in_the_address_opens_in_english(open_board: Open, world):
