@@ -24,7 +24,9 @@ the default. E1 3/4, E2 1/3.
 
 from __future__ import annotations
 
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pypdfium2 as pdfium
@@ -374,3 +376,37 @@ def test_the_monthly_pdf_shows_the_participation_per_service_and_the_defaults_ap
     assert "Transactions and participation" in english and "participation 57.1% (4/7)" in english
     # Branch B had no transaction: no such section.
     assert "办件与参评率" not in pdf_text(db, hall.world.other_branch_id, "zh-CN")
+
+
+def test_a_tap_racing_the_job_leaves_exactly_one_rating_of_the_transaction(db, hall):
+    """The job and a customer's tap at the same moment, on PostgreSQL where both write at once: the
+    transaction ends with one rating, and the other is either never stored (the tap won) or kept,
+    flagged already_rated and not counted (the default won)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite takes one writer at a time: no race to run")
+    rule(db, hall.world.branch_id, default_rating_days=7)
+    for round_ in range(6):
+        name = f"race{round_}"
+        hall.transaction(name, "HJ-002", 2, "E2", local(2, 11, round_))
+        start = threading.Barrier(2)
+
+        def job(start: threading.Barrier = start) -> None:
+            start.wait()
+            with db.write() as s:
+                apply_defaults(s, branch_id=hall.world.branch_id, now=DEADLINE_T5)
+
+        def tap(start: threading.Barrier = start, name: str = name) -> Rating:
+            start.wait()
+            return hall.tap(name, 1, DEADLINE_T5)
+
+        with ThreadPoolExecutor(2) as pool:
+            done_job, done_tap = pool.submit(job), pool.submit(tap)
+            done_job.result(timeout=30)
+            tapped = done_tap.result(timeout=30)
+        tx = hall.row(name)
+        mine = [r for r in defaults(db) if r.transaction_id == tx.id]
+        if tx.defaulted:
+            assert [r.id for r in mine] == [tx.rating_id]
+            assert (tapped.counted, tapped.flag_reason) == (False, FlagReason.already_rated.value)
+        else:
+            assert mine == [] and tx.rating_id == tapped.id and tapped.counted
