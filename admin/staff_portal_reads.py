@@ -101,6 +101,7 @@ def comments_of(session: Session, staff: Caller, ctx: AppContext, limit: int) ->
         col(Rating.flagged),
         col(Rating.flag_reason),
         col(Rating.overturned),
+        col(Rating.counted),
     ]
     stmt = (
         sa_select(*shown)
@@ -134,6 +135,7 @@ def comments_of(session: Session, staff: Caller, ctx: AppContext, limit: int) ->
         open_ = (
             appeal is None
             and r.score <= LOW_SCORE
+            and r.counted  # not a flagged press, nor a default rating the policy does not count
             and not (r.overturned or r.flagged or r.id in cleared)
             and now <= until
         )

@@ -125,6 +125,8 @@ def appeal_rating(
         raise NotFound("no rating of yours with this id")
     if rating.overturned:
         raise LedgerStepRefused("this rating was already set aside")
+    if not rating.counted:  # a flagged press, a second rating of a transaction, an uncounted default
+        raise LedgerStepRefused("this rating is not counted in any score, so there is nothing to appeal")
     if session.exec(select(Appeal).where(Appeal.rating_id == rating_id)).first() is not None:
         raise LedgerStepRefused("this rating was already appealed")
     policy = effective_policy(session, rating.branch_id)

@@ -41,6 +41,9 @@ from models.org import Counter, Staff
 from models.participation import Participation, merge_services, participation, per_service
 from models.policy import effective_policy, set_policy
 from models.rating import Channel, FlagReason, Rating, RatingCreate, submit_rating
+from models.sanction import Appeal
+from models.sanction.appeals import appeal_rating
+from models.sanction.records import LedgerStepRefused
 from models.scores import Month
 from models.services import ServiceTransaction, import_items, item_by_code
 from rapport.usecases import scheduler
@@ -410,3 +413,38 @@ def test_a_tap_racing_the_job_leaves_exactly_one_rating_of_the_transaction(db, h
             assert (tapped.counted, tapped.flag_reason) == (False, FlagReason.already_rated.value)
         else:
             assert mine == [] and tx.rating_id == tapped.id and tapped.counted
+
+
+def test_a_default_rating_the_policy_does_not_count_cannot_be_appealed_and_a_counted_one_can(db, hall):
+    """Nothing to appeal in a rating that weighs in no score; a counted default weighs like any other."""
+    branch = hall.world.branch_id
+    rule(db, branch, default_rating_days=7)
+    with db.write() as s:
+        assert apply_defaults(s, branch_id=branch, now=DEADLINE_T5) == 1
+    [uncounted] = defaults(db)
+    assert uncounted.staff_id is not None
+    with db.write() as s, pytest.raises(LedgerStepRefused, match="not counted in any score"):
+        appeal_rating(
+            s,
+            uncounted.id,
+            staff_id=uncounted.staff_id,
+            statement="这是系统默认的评价，不是客户给的。",
+            now=DEADLINE_T5,
+        )
+    with db.read() as s:
+        assert s.exec(select(func.count()).select_from(Appeal)).one() == 0
+
+    rule(db, branch, default_rating_counted=True)
+    with db.write() as s:
+        assert apply_defaults(s, branch_id=branch, now=local(14, 0)) == 2  # t6 and t7, finished 5 and 6 Nov
+    counted = next(r for r in defaults(db) if r.id != uncounted.id)
+    assert counted.counted and counted.staff_id is not None
+    with db.write() as s:
+        appeal = appeal_rating(
+            s,
+            counted.id,
+            staff_id=counted.staff_id,
+            statement="系统默认评价计入了我的分数。",
+            now=local(14, 1),
+        )
+    assert appeal.rating_id == counted.id
