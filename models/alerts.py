@@ -115,14 +115,18 @@ def burst_reached(total: int, low: int, policy: PolicyValues) -> bool:
 
 
 def recent_scores(session: Session, *, counter_id: int, policy: PolicyValues, now: datetime) -> list[int]:
-    """The counted scores at a counter within the policy's burst window before ``now``."""
+    """The counted scores customers gave at a counter within the policy's burst window before ``now``
+    (a default rating, given by the policy to a transaction nobody rated, says nothing of the mood)."""
     from models.rating import Rating
 
     window = timedelta(minutes=policy.burst_alert_window_minutes)
     return list(
         session.exec(
             select(Rating.score).where(
-                Rating.counter_id == counter_id, Rating.counted, col(Rating.created_at) > now - window
+                Rating.counter_id == counter_id,
+                Rating.counted,
+                col(Rating.is_default).is_(False),
+                col(Rating.created_at) > now - window,
             )
         ).all()
     )

@@ -196,6 +196,7 @@ _COUNTER_WINDOW = Prepared(
     lambda _d: select(func.count(), func.sum(case((col(Rating.score) <= NEGATIVE_SCORE, 1), else_=0))).where(
         col(Rating.counter_id) == bindparam("counter_id"),
         col(Rating.counted).is_(True),
+        col(Rating.is_default).is_(False),  # customers' ratings only (models/alerts.py recent_scores)
         col(Rating.created_at) > bindparam("since", type_=UTCDateTime()),
     )
 )

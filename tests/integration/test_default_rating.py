@@ -33,6 +33,7 @@ import pypdfium2 as pdfium
 import pytest
 from sqlmodel import col, func, select
 
+from models.alerts import check_negative_burst, recent_scores
 from models.audit import AuditEvent
 from models.cases import RatingCase
 from models.default_rating import Due, apply_defaults, deadline, give_default, idempotency_key
@@ -448,3 +449,19 @@ def test_a_default_rating_the_policy_does_not_count_cannot_be_appealed_and_a_cou
             now=local(14, 1),
         )
     assert appeal.rating_id == counted.id
+
+
+def test_low_default_ratings_never_make_a_negative_burst_at_a_counter(db, hall):
+    """A run of the job can give several defaults at one counter at once: not the customers' mood."""
+    branch = hall.world.branch_id
+    rule(db, branch, default_rating_days=7, default_rating_score=1, default_rating_counted=True,
+         burst_alert_min_ratings=1)  # fmt: skip
+    at = local(14, 0)
+    with db.write() as s:
+        assert apply_defaults(s, branch_id=branch, now=at) == 3  # t5, t6 and t7, counted, scored 1
+        policy = effective_policy(s, branch)
+        for counter in hall.counters.values():
+            assert recent_scores(s, counter_id=counter, policy=policy, now=at + timedelta(seconds=1)) == []
+            burst = check_negative_burst(s, branch_id=branch, counter_id=counter, policy=policy, now=at)
+            assert burst is None
+    assert [(r.score, r.counted) for r in defaults(db)] == [(1, True)] * 3
