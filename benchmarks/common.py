@@ -151,6 +151,12 @@ def peak_rss_kb(pid: int | str = "self") -> int:
     return _proc_status(pid, "VmHWM")
 
 
+def cpu_seconds(pid: int | str = "self") -> float:
+    """User + system CPU time a process (all its threads) has used so far, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def machine() -> dict[str, Any]:
     mem_kb = 0
     for line in Path("/proc/meminfo").read_text().splitlines():
@@ -195,14 +201,15 @@ def rapport_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def upgrade_schema(data_dir: Path) -> None:
+def upgrade_schema(data_dir: Path, *, tree: Path = REPO) -> None:
+    """The schema of ``tree``'s code (another work tree: a before/after comparison) in ``data_dir``."""
     data_dir.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         [sys.executable, "-m", "rapport", "db", "upgrade"],
         env=rapport_env(data_dir),
         check=True,
         capture_output=True,
-        cwd=REPO,
+        cwd=tree,
     )
 
 
@@ -221,8 +228,12 @@ class Server:
 
 
 @contextmanager
-def running_server(data_dir: Path, *, env: dict[str, str] | None = None) -> Iterator[Server]:
-    """A real `rapport serve` on a free loopback port (the database must exist), stopped afterwards."""
+def running_server(
+    data_dir: Path, *, env: dict[str, str] | None = None, tree: Path = REPO
+) -> Iterator[Server]:
+    """A real `rapport serve` on a free loopback port (the database must exist), stopped afterwards.
+    ``tree``: the work tree whose code serves (``python -m`` imports from its working directory
+    first), for a before/after comparison against an older checkout in a ``git worktree``."""
     import httpx
 
     port = free_port()
@@ -234,7 +245,7 @@ def running_server(data_dir: Path, *, env: dict[str, str] | None = None) -> Iter
             env=full_env,
             stdout=out,
             stderr=subprocess.STDOUT,
-            cwd=REPO,
+            cwd=tree,
         )
     url = f"http://127.0.0.1:{port}"
     server = Server(url, proc, log)
