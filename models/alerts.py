@@ -12,14 +12,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import CheckConstraint, Column, Index, String
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
 import models.base  # noqa: F401  (naming convention first)
 from models.clock import UTCDateTime, utcnow
 from models.policy import PolicyValues, effective_policy
+from models.prepared import Prepared
 
 
 class AlertKind(StrEnum):
@@ -99,6 +104,45 @@ def raise_alert(
         session.rollback()
         return None
     return view(alert)
+
+
+def _insert_once(dialect_name: str) -> Any:
+    table = Alert.__table__  # type: ignore[attr-defined]
+    key = [table.c.dedupe_key]
+    if dialect_name == "sqlite":
+        return sqlite_insert(table).on_conflict_do_nothing(index_elements=key).returning(table.c.id)
+    if dialect_name == "postgresql":
+        return pg_insert(table).on_conflict_do_nothing(index_elements=key).returning(table.c.id)
+    raise ValueError(f"alerts are stored on SQLite or PostgreSQL, not {dialect_name}")
+
+
+_ALERT_COLUMNS = ["branch_id", "kind", "dedupe_key", "complaint_id", "counter_id", "created_at"]
+_INSERT_ONCE = Prepared(_insert_once, column_keys=[*_ALERT_COLUMNS, "acknowledged_at", "acknowledged_by"])
+
+
+def raise_alert_on(
+    conn: Any,
+    dialect: Dialect,
+    *,
+    branch_id: int,
+    kind: AlertKind,
+    dedupe_key: str,
+    now: datetime,
+    complaint_id: int | None = None,
+    counter_id: int | None = None,
+) -> AlertView | None:
+    """:func:`raise_alert` on the driver's connection (:mod:`models.prepared`) in the caller's
+    transaction, uncommitted: stored once by its dedupe key, so the alert lands with the change that
+    raised it. Returns it if new (the caller publishes it after the commit), None if it was raised
+    before."""
+    values = {
+        "branch_id": branch_id, "kind": kind.value, "dedupe_key": dedupe_key, "complaint_id": complaint_id,
+        "counter_id": counter_id, "created_at": now, "acknowledged_at": None, "acknowledged_by": None,
+    }  # fmt: skip
+    row = _INSERT_ONCE.first(conn, dialect, values)
+    if row is None:
+        return None
+    return AlertView(int(row[0]), branch_id, kind.value, complaint_id, counter_id, now)
 
 
 NEGATIVE_SCORE = 2  # ratings at this score or below count towards a negative burst

@@ -10,14 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, text
+from sqlalchemy import JSON, Column, insert, text
+from sqlalchemy.engine import Dialect
 from sqlmodel import Field, Session, SQLModel, col, select
 
 import models.base  # noqa: F401  (naming convention first)
 from models.clock import UTCDateTime, utcnow
+from models.prepared import Prepared
 
 GENESIS = "0" * 64
 
@@ -52,12 +54,34 @@ def entry_hash(
     return hashlib.sha256(f"{prev_hash}|{body}".encode()).hexdigest()
 
 
+_CHAIN_LOCK = "SELECT pg_advisory_xact_lock(734501)"
+
+
 def _lock_chain(session: Session) -> None:
     """Serialise appends. SQLite: the write session already holds BEGIN IMMEDIATE. PostgreSQL: a
     transaction-scoped advisory lock, released at commit."""
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(734501)"))
+        session.execute(text(_CHAIN_LOCK))
+
+
+def _entry(
+    last: tuple[int | None, str] | None, *, at: datetime, actor_staff_id: int | None, action: str,
+    entity: str, entity_id: object, details: dict[str, Any] | None,
+) -> dict[str, Any]:  # fmt: skip
+    """The columns of the entry that follows ``last`` ((id, hash) of the newest entry, or None).
+    The time is hashed as it is stored, in UTC: an entry written with another zone's time could not
+    be verified against its own row."""
+    at = at.astimezone(UTC)
+    seq = (last[0] or 0) + 1 if last else 1
+    prev = last[1] if last else GENESIS
+    payload = dict(details or {})
+    return {
+        "id": seq, "at": at, "actor_staff_id": actor_staff_id, "action": action, "entity": entity,
+        "entity_id": str(entity_id), "details": payload, "prev_hash": prev,
+        "hash": entry_hash(seq=seq, prev_hash=prev, at=at, actor_staff_id=actor_staff_id, action=action,
+                           entity=entity, entity_id=str(entity_id), details=payload),
+    }  # fmt: skip
 
 
 def append(
@@ -74,19 +98,51 @@ def append(
     change and its audit entry land together or not at all)."""
     _lock_chain(session)
     last = session.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(1)).first()
-    seq = (last.id or 0) + 1 if last else 1
-    prev = last.hash if last else GENESIS
-    at = now or utcnow()
-    payload = dict(details or {})
     event = AuditEvent(
-        id=seq, at=at, actor_staff_id=actor_staff_id, action=action, entity=entity,
-        entity_id=str(entity_id), details=payload, prev_hash=prev,
-        hash=entry_hash(seq=seq, prev_hash=prev, at=at, actor_staff_id=actor_staff_id, action=action,
-                        entity=entity, entity_id=str(entity_id), details=payload),
+        **_entry(
+            (last.id, last.hash) if last else None, at=now or utcnow(), actor_staff_id=actor_staff_id,
+            action=action, entity=entity, entity_id=entity_id, details=details,
+        )
     )  # fmt: skip
     session.add(event)
     session.flush()
     return event
+
+
+_LAST = Prepared(
+    lambda _d: select(col(AuditEvent.id), col(AuditEvent.hash)).order_by(col(AuditEvent.id).desc()).limit(1)
+)
+_COLUMNS = [c.key for c in AuditEvent.__table__.columns]  # type: ignore[attr-defined]
+_INSERT = Prepared(lambda _d: insert(AuditEvent), column_keys=_COLUMNS)
+
+
+def append_on(
+    conn: Any,
+    dialect: Dialect,
+    *,
+    action: str,
+    entity: str,
+    entity_id: object,
+    now: datetime,
+    actor_staff_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> int:
+    """:func:`append` on the driver's connection (:mod:`models.prepared`), for a caller that writes
+    without an ORM session (a complaint filed from a device, models/complaint/intake.py): the same
+    lock, the same link to the newest entry, the same hash; uncommitted. Returns the entry's id."""
+    if dialect.name == "postgresql":
+        cursor = conn.cursor()
+        try:
+            cursor.execute(_CHAIN_LOCK)
+        finally:
+            cursor.close()
+    last = _LAST.first(conn, dialect)
+    values = _entry(
+        (last[0], last[1]) if last else None, at=now, actor_staff_id=actor_staff_id, action=action,
+        entity=entity, entity_id=entity_id, details=details,
+    )  # fmt: skip
+    _INSERT.rowcount(conn, dialect, values)
+    return int(values["id"])
 
 
 @dataclass(frozen=True)

@@ -21,15 +21,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from importlib import metadata
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import CheckConstraint, Column, ColumnElement, Index, text
+from sqlalchemy import CheckConstraint, Column, ColumnElement, Index, bindparam, text
+from sqlalchemy.engine import Dialect
 from sqlmodel import Field, Session, SQLModel, col, select
 
 import models.base  # noqa: F401  (naming convention first)
 from models import audit
 from models.clock import UTCDateTime, utcnow
 from models.errors import NotFound, ValidationFailed
+from models.prepared import Prepared
 from models.workdays import WorkCalendar
 
 DayKind = Literal["holiday", "workday"]
@@ -259,3 +261,46 @@ def work_calendar(
     off = [m.day for m in marks if m.kind == "holiday"] + [date.fromisoformat(d) for d in extra_holidays]
     on = [m.day for m in marks if m.kind == "workday"]
     return WorkCalendar.of(holidays=off, workdays=on)
+
+
+# -- the same calendar on the driver's connection, for a complaint filed from a device ---------------
+
+# The marks of a branch's calendar as the driver returns them (branch_id, day, kind): the cache key.
+_MARKS = Prepared(
+    lambda _d: select(col(CalendarDay.branch_id), col(CalendarDay.day), col(CalendarDay.kind)).where(
+        col(CalendarDay.branch_id).is_(None) | (col(CalendarDay.branch_id) == bindparam("branch_id"))
+    )
+)
+# Calendars by the rows they were built from. Reading a branch's marks is one indexed query of a few
+# dozen rows a year; building the calendar from them (dates parsed, the branch's marks laid over the
+# deployment's) is what costs, and the marks change only when an administrator edits them or
+# imports a year. Keyed by the rows themselves, not a version, so a changed, added or removed mark
+# (by this process or any other) is never answered from here.
+_CALENDARS: dict[tuple[Any, ...], WorkCalendar] = {}
+_CALENDARS_MAX = 256
+
+
+def work_calendar_on(
+    conn: Any, dialect: Dialect, branch_id: int, extra_holidays: Iterable[str] = ()
+) -> WorkCalendar:
+    """:func:`work_calendar` on the driver's connection (:mod:`models.prepared`), in the caller's
+    transaction: the same marks, merged the same way, built once per distinct set of marks."""
+    cursor = _MARKS.execute(conn, dialect, {"branch_id": branch_id})
+    try:
+        rows = tuple(tuple(r) for r in cursor.fetchall())
+    finally:
+        cursor.close()
+    key = (rows, tuple(extra_holidays))
+    calendar = _CALENDARS.get(key)
+    if calendar is None:
+        merged: dict[date, str] = {}
+        # The deployment's marks first, then the branch's over them (as marked_days does).
+        for _branch, day, kind in sorted(rows, key=lambda r: r[0] is not None):
+            merged[day if isinstance(day, date) else date.fromisoformat(str(day))] = str(kind)
+        off = [d for d, k in merged.items() if k == "holiday"] + [date.fromisoformat(d) for d in key[1]]
+        on = [d for d, k in merged.items() if k == "workday"]
+        calendar = WorkCalendar.of(holidays=off, workdays=on)
+        if len(_CALENDARS) >= _CALENDARS_MAX:
+            _CALENDARS.clear()
+        _CALENDARS[key] = calendar
+    return calendar

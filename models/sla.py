@@ -183,6 +183,14 @@ def add_business_hours(
         business_days=business_days, opening=opening, closing=closing, holidays=holidays,
         workdays=workdays, weekly=weekly,
     )  # fmt: skip
+    return add_open_hours(start, hours, tz=tz, calendar=calendar)
+
+
+def add_open_hours(start: datetime, hours: float, *, tz: str, calendar: BusinessHours) -> datetime:
+    """:func:`add_business_hours` with the opening hours already built (a caller that counts many
+    clocks on the same hours builds them once)."""
+    if not math.isfinite(hours) or hours < 0:
+        raise ValueError("hours must be a finite number, zero or more")
     zone = ZoneInfo(tz)
     cursor = _local(start, zone)
     remaining = timedelta(hours=hours)

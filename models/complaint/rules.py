@@ -11,7 +11,7 @@ rules (:mod:`models.complaint.filing`, :mod:`models.complaint.tracking`,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -19,7 +19,7 @@ from sqlmodel import Session
 from models.complaint.records import ComplaintStatus, ContactKind, InvalidTransition, Severity
 from models.org import Branch
 from models.policy import PolicyValues
-from models.sla import BusinessHours, add_business_hours, parse_hhmm
+from models.sla import BusinessHours, add_open_hours, parse_hhmm
 from models.workdays import WorkCalendar, day_deadline
 
 # Rules (pure: no database, clock passed in)
@@ -99,12 +99,7 @@ def clocks(
     3. ``calendar`` holds the statutory holidays and make-up working days (models/holidays.py);
        without it only the policy's own holidays count. Every due time goes through this function.
     """
-    cal = calendar or WorkCalendar.of(holidays=policy.holidays)
-    hours = BusinessHours.of(**policy.business_calendar(), workdays=cal.workdays)
-    closed = cal.holidays | hours.holidays
-    hours = BusinessHours(hours.week, closed, cal.workdays - closed)
-    cal = WorkCalendar(closed, cal.workdays - closed)
-    closing = parse_hhmm(policy.closing_time)
+    cal, hours, closing = _day_rules(policy, calendar)
     first = None
     if policy.first_contact_working_days:
         first = day_deadline(
@@ -120,11 +115,40 @@ def clocks(
     amount = policy.sla_hours(severity.value)
     if not policy.sla_in_business_hours:
         return Clocks(start + timedelta(hours=amount), "hours", amount, first)
-    due = add_business_hours(
-        start, amount, tz=tz, **{**policy.business_calendar(), "holidays": sorted(closed)},
-        workdays=cal.workdays,
-    )  # fmt: skip
+    due = add_open_hours(start, amount, tz=tz, calendar=hours)
     return Clocks(due, "opening_hours", amount, first)
+
+
+# The working days, opening hours and closing time a policy and a calendar make, by what they are
+# made of: every complaint filed, reopened or extended counts its clocks on them, and they change
+# only when an administrator edits the rules or the calendar. Keyed by the values themselves, so a
+# changed policy or calendar is never answered from here.
+_DAY_RULES: dict[tuple[Any, ...], tuple[WorkCalendar, BusinessHours, time]] = {}
+_DAY_RULES_MAX = 256
+
+
+def _day_rules(
+    policy: PolicyValues, calendar: WorkCalendar | None
+) -> tuple[WorkCalendar, BusinessHours, time]:
+    """The calendar (statutory and the policy's own holidays closed, make-up days open), the opening
+    hours on it, and the policy's closing time (step 3 of :func:`clocks`)."""
+    key = (
+        calendar, tuple(policy.business_days), policy.opening_time, policy.closing_time,
+        tuple(policy.holidays), policy.weekly_hours,
+    )  # fmt: skip
+    found = _DAY_RULES.get(key)
+    if found is not None:
+        return found
+    cal = calendar or WorkCalendar.of(holidays=policy.holidays)
+    hours = BusinessHours.of(**policy.business_calendar(), workdays=cal.workdays)
+    closed = cal.holidays | hours.holidays
+    hours = BusinessHours(hours.week, closed, cal.workdays - closed)
+    cal = WorkCalendar(closed, cal.workdays - closed)
+    rules = (cal, hours, parse_hhmm(policy.closing_time))
+    if len(_DAY_RULES) >= _DAY_RULES_MAX:
+        _DAY_RULES.clear()
+    _DAY_RULES[key] = rules
+    return rules
 
 
 def due_time(

@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -175,6 +175,56 @@ class RatingsEndpoint:
             pending.add_done_callback(self._pending.discard)
 
 
+COMPLAINTS_PATH = "/api/v1/complaints"
+
+
+class ComplaintsEndpoint:
+    """``POST /api/v1/complaints`` as a bare ASGI app in front of the framework, as
+    :class:`RatingsEndpoint` is and for the same reasons (docs/PERFORMANCE.md, "Complaints"): what
+    a request passes through outside it (request id, access log, origin check) it still passes
+    through. Checks in this order, each with its own answer: the token's form (401), the body's size
+    and JSON (413, 400), the Idempotency-Key (422), the API's own field checks (422); then the
+    filing in one write transaction in a worker thread (422 naming the field, 401 unknown token,
+    409, or 201/200), a high-severity complaint's alert stored with it and pushed after the commit."""
+
+    def __init__(self, app: ASGIApp, *, ctx: AppContext):
+        self.app = app
+        self.ctx = ctx
+        # One thread files complaints on SQLite, in arrival order (one writer at a time there anyway);
+        # PostgreSQL writes in parallel: the loop's shared pool.
+        self._writer = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapport-complaints")
+            if ctx.db.dialect.name == "sqlite"
+            else None
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != COMPLAINTS_PATH:
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] != "POST":
+            err = ApiError(405, "method_not_allowed", "use POST here")
+            await _send_json(send, err.status, err.body(), [(b"allow", b"POST")])
+            return
+        headers = {name.lower(): value for name, value in scope["headers"]}
+        try:
+            token = bearer(_latin1(headers.get(b"authorization")))
+            raw = await _read_body(receive)
+            if raw is None:  # the client went away; nobody to answer
+                return
+            data = json_object(raw)
+            key = idempotency_key(_latin1(headers.get(b"idempotency-key")))
+            form, rating_id = _parse_complaint(data)
+            store = partial(_store_complaint, self.ctx, token, key, form, rating_id)
+            call = partial(contextvars.copy_context().run, store)
+            status, body = await asyncio.get_running_loop().run_in_executor(self._writer, call)
+        except ApiError as err:
+            extra = [(b"www-authenticate", b"Bearer")] if err.status == 401 else []
+            await _send_json(send, err.status, err.body(), extra)
+            return
+        await _send_json(send, status, body)
+
+
 def _latin1(value: bytes | None) -> str | None:
     return value.decode("latin-1") if value is not None else None
 
@@ -217,25 +267,13 @@ ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 def build_router(ctx: AppContext) -> APIRouter:
-    """The API's other endpoints (``POST /api/v1/ratings`` is :class:`RatingsEndpoint`), and the API's
+    """The API's other endpoints (``POST /api/v1/ratings`` is :class:`RatingsEndpoint`, ``POST
+    /api/v1/complaints`` :class:`ComplaintsEndpoint`), and the API's
     own answer to any other request under /api/v1: 405 for another method of a known path, 404 for an
     unknown path, with the error body. Without it the kiosk app mounted at / answered them (its page
     with a 200 for a GET, Starlette's ``{"detail": ...}`` with its own Allow for the rest). Include it
     after any other route under /api/v1, since its last route takes every path."""
     router = APIRouter()
-
-    @router.post("/complaints", status_code=201)
-    async def post_complaint(request: Request) -> JSONResponse:
-        try:
-            token = bearer(request.headers.get("authorization"))
-            raw = await request.body()
-            data = json_object(raw)
-            key = idempotency_key(request.headers.get("idempotency-key"))
-            form, rating_id = _parse_complaint(data)
-            status, body = await asyncio.to_thread(_store_complaint, ctx, token, key, form, rating_id)
-            return JSONResponse(body, status_code=status)
-        except ApiError as err:
-            return err.response()
 
     api_services.add_routes(router, ctx)  # /services: transactions and invitations (issue 18)
 
@@ -291,9 +329,10 @@ def _store_rating(
 def _store_complaint(
     ctx: AppContext, token: str, key: str, form: dict[str, Any], rating_id: uuid.UUID | None
 ) -> tuple[int, dict[str, Any]]:
-    """File through the kiosk's own path (rapport/usecases/filing.py file_at_place), so the API keeps the same
-    rules: the device's counter and on-duty staff, a rating only from this device, the tracking code
-    derived from the server's secret (a replay shows it again), and the alert hook after the commit."""
+    """File through the kiosk's own path (rapport/usecases/filing.py file_at_place), so the API keeps the
+    same rules: the device's counter and on-duty staff, a rating only from this device, the tracking
+    code derived from the server's secret (a replay shows it again), a high-severity complaint's
+    alert for the supervisors."""
     try:
         filing = file_at_place(ctx, idempotency_key=key, form=form, device_token=token, rating_id=rating_id)
     except DeviceNotAuthorized as exc:

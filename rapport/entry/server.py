@@ -27,7 +27,7 @@ from rapport.core.logs import RequestLog
 from rapport.core.migrate import current_revision, head_revision
 from rapport.core.origin import OriginCheck
 from rapport.core.relay import Relays
-from rapport.entry.api import RatingsEndpoint, build_router
+from rapport.entry.api import ComplaintsEndpoint, RatingsEndpoint, build_router
 from rapport.entry.openapi import OPENAPI_PATH, openapi_document
 from rapport.usecases.scheduler import Background
 
@@ -108,7 +108,9 @@ def create_app(ctx: AppContext, *, scheduler: bool = True, workers: int = 1) -> 
     # are compressed once (PrecompressedStatic, inside); everything else on the fly.
     app.add_middleware(PrecompressedStatic, roots=(ASSETS_DIR, Path(get_package_web_dir())))
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
-    # The hot path (every integration's rating) answers here, before the gzip layers and FastAPI.
+    # The hot paths (every integration's rating, and complaints) answer here, before the gzip layers
+    # and FastAPI.
+    app.add_middleware(ComplaintsEndpoint, ctx=ctx)
     app.add_middleware(RatingsEndpoint, ctx=ctx)
     app.add_middleware(OriginCheck, public_url=ctx.settings.public_url)
     app.add_middleware(RequestLog)  # outermost: every request gets an id and one access-log line

@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from models.complaint import file_complaint, parse_complaint
-from models.devices import authenticate_device, device_context
-from models.duty import on_duty
-from models.errors import ValidationFailed
+from models.complaint import ComplaintCreate, Severity, file_complaint, parse_complaint
+from models.complaint_intake import file_from_device
+from models.errors import IdempotencyConflict, ValidationFailed
 from models.org import Branch, Staff
 from models.policy import effective_policy
 from models.rating import Channel, Rating, staff_by_qr_token
@@ -56,35 +55,25 @@ def file_at_place(
        badge's page; else ValidationFailed("rating"). Its score sets the severity, its person is named.
     4. Stored once per idempotency key (a replay returns the stored complaint, ``created`` False, with
        the same tracking code recovered from the server's secret, or None if it cannot be).
-    5. After the commit, the alert hook runs: a high-severity complaint raises its live alert once
-       (a replay raises nothing new).
+    5. A high-severity complaint raises its live alert once (a replay raises nothing new): from a
+       device, stored in the complaint's own transaction and pushed after the commit
+       (models/complaint_intake.py, the path under load); from a badge, by the alert hook after it.
     """
     data = parse_complaint(form)
     if not data.category.isprintable():  # PostgreSQL refuses NUL in a query; no clause code has one
         raise ValidationFailed("category", "unknown complaint category")
+    if device_token:
+        return _file_at_device(ctx, idempotency_key, data, device_token, rating_id)
     with ctx.db.write() as session:
-        counter_id = staff_id = device_id = None
-        channel = Channel.kiosk
-        if device_token:
-            device = authenticate_device(session, device_token, now=ctx.clock())
-            counter, branch = device_context(session, device)
-            counter_id, device_id = counter.id, device.id
-            duty = on_duty(session, counter_id=counter.id, at=ctx.clock()) if counter.id else None
-            staff_id = duty.id if duty else None
-        else:
-            staff: Staff = staff_by_qr_token(session, qr_token or "")
-            found = session.get(Branch, staff.branch_id)
-            assert found is not None
-            branch, staff_id, channel = found, staff.id, Channel.qr
+        staff: Staff = staff_by_qr_token(session, qr_token or "")
+        found = session.get(Branch, staff.branch_id)
+        assert found is not None
+        branch, staff_id, channel = found, staff.id, Channel.qr
         score = None
         if rating_id is not None:
-            # The rating must be this customer's: given on this very tablet, or on this badge's page.
+            # The rating must be this customer's: given on this badge's page.
             rating = session.get(Rating, rating_id)
-            own = rating is not None and (
-                rating.device_id == device_id
-                if device_token
-                else rating.channel == Channel.qr and rating.staff_id == staff_id
-            )
+            own = rating is not None and rating.channel == Channel.qr and rating.staff_id == staff_id
             if rating is None or not own:
                 raise ValidationFailed("rating", "this rating was not given here")
             score, staff_id = rating.score, rating.staff_id
@@ -96,7 +85,6 @@ def file_at_place(
             data=data,
             channel=channel,
             branch_id=branch.id,
-            counter_id=counter_id,
             staff_id=staff_id,
             rating_id=rating_id,
             policy=policy,
@@ -117,5 +105,32 @@ def file_at_place(
             promise_amount=complaint.promise_amount,
         )
         complaint_id = complaint.id
-    after_complaint(ctx, complaint_id=complaint_id)  # idempotent: a replay raises nothing new
+    if filing.severity == Severity.high:  # idempotent: a replay raises nothing new
+        after_complaint(ctx, complaint_id=complaint_id)
     return filing
+
+
+def _file_at_device(
+    ctx: AppContext, key: str, data: ComplaintCreate, token: str, rating_id: uuid.UUID | None
+) -> Filing:
+    """Steps 2–5 for a tablet (or the API with its token) in one write transaction on the driver's
+    connection (models/complaint_intake.py). A refusal once the device is known still records that
+    it was seen, and stores nothing else."""
+    refusal: IdempotencyConflict | ValidationFailed | None = None
+    with ctx.db.raw_write() as conn:
+        try:
+            filed = file_from_device(
+                conn, ctx.db.dialect, token=token, idempotency_key=key, data=data, now=ctx.clock(),
+                rating_id=rating_id, code_secret=ctx.secret_key,
+            )  # fmt: skip
+        except (IdempotencyConflict, ValidationFailed) as exc:
+            refusal = exc  # committed on the way out: only the device's last_seen_at is pending
+    if refusal is not None:
+        raise refusal
+    if filed.alert is not None:  # stored with the complaint; pushed to the supervisors' screens now
+        ctx.alerts.publish(filed.alert)
+    return Filing(
+        code=filed.code, created=filed.created, status=filed.status, severity=filed.severity,
+        category=filed.category, created_at=filed.created_at, due_at=filed.due_at,
+        promise_unit=filed.promise_unit, promise_amount=filed.promise_amount,
+    )  # fmt: skip

@@ -32,7 +32,7 @@ from models.org import Counter as CounterRow
 from models.rating import REASONS_MAX
 from models.services import ServiceItem
 from rapport.core.settings import Settings
-from rapport.entry.api import RATINGS_PATH, build_router
+from rapport.entry.api import COMPLAINTS_PATH, RATINGS_PATH, build_router
 from rapport.entry.openapi import API_PREFIX, OPENAPI_PATH
 from rapport.entry.openapi import OPERATIONS as DESCRIBED
 from rapport.entry.server import create_app
@@ -174,10 +174,11 @@ def test_the_description_is_valid_openapi_3_1_and_covers_the_api(app, ctx):  # t
         "/api/v1/ratings", "/api/v1/complaints", "/api/v1/services", "/api/v1/services/{number}", OPENAPI_PATH
     }
     assert document["servers"] == [{"url": PUBLIC_URL}]
-    # Every endpoint of the API's router is described with its methods (and the ratings endpoint in
-    # front of it); its last route, the 404/405 for anything else, is not an endpoint.
+    # Every endpoint of the API's router is described with its methods (and the ratings and
+    # complaints endpoints in front of it); its last route, the 404/405 for anything else, is not an
+    # endpoint.
     described = {(path, m.upper()) for path, methods in document["paths"].items() for m in methods}
     routes = [r for r in build_router(ctx).routes if isinstance(r, APIRoute) and r.include_in_schema]
     endpoints = {(f"{API_PREFIX}{r.path}", m) for r in routes for m in r.methods}
-    endpoints |= {(RATINGS_PATH, "POST"), (OPENAPI_PATH, "GET")}
+    endpoints |= {(RATINGS_PATH, "POST"), (COMPLAINTS_PATH, "POST"), (OPENAPI_PATH, "GET")}
     assert described == endpoints
