@@ -170,7 +170,9 @@ class KioskApp:
         else:
             if self.state.place.invitation is None:
                 self.state.go(Screen.invalid_link)
-                self.state.say("phone.invite_rated")
+                self.state.say(
+                    "phone.invite_ended" if self.state.place.invitation_ended else "phone.invite_rated"
+                )
             else:
                 await self._phone_id()
                 self.state.go(Screen.welcome)

@@ -82,6 +82,7 @@ class Place:
     star_month: str | None = None
     counter_id: int | None = None  # a counter's tablet: the counter (its invitations' nudges)
     invitation: Invitation | None = None  # a transaction to rate: "请对本次办理的【事项】进行评价"
+    invitation_ended: bool = False  # a receipt's transaction got the policy's default rating meanwhile
 
     def counter_name(self, locale: str) -> str:
         return pick(locale, self.counter_name_zh, self.counter_name_en)
@@ -222,6 +223,7 @@ def load_invited(ctx: AppContext, code: str) -> Place:
         staff=StaffCard(invited.staff_no or "", invited.staff_name or "") if served else None,
         timezone=invited.timezone, idle_reset_seconds=invited.idle_reset_seconds,
         contact_retention_days=invited.contact_retention_days,
+        invitation_ended=invited.defaulted,
         invitation=None if invited.rated else Invitation(
             invited.transaction_id, invited.service_name_zh, invited.service_name_en
         ),

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 # What the page says, by the link that led here: a badge's QR code, or a receipt's (/v/<code>).
-PAGES = ("phone.invalid", "phone.invite", "phone.invite_rated")
+PAGES = ("phone.invalid", "phone.invite", "phone.invite_rated", "phone.invite_ended")
 
 
 def build(app: KioskHost) -> ft.Control:

@@ -180,6 +180,7 @@ class Invited:
     idle_reset_seconds: int
     contact_retention_days: int
     rated: bool  # the transaction already has its rating (the customer's, or the default)
+    defaulted: bool = False  # that rating is the policy's default: the time to rate it has ended
 
 
 def load_invitation(ctx: AppContext, code: str) -> Invited:
@@ -203,6 +204,7 @@ def load_invitation(ctx: AppContext, code: str) -> Invited:
             counter_name_en=counter.name_en, timezone=branch.timezone,
             idle_reset_seconds=policy.idle_reset_seconds,
             contact_retention_days=policy.contact_retention_days, rated=tx.rating_id is not None,
+            defaulted=tx.defaulted,
         )  # fmt: skip
 
 

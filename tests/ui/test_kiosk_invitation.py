@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import uuid
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -123,3 +124,20 @@ async def test_the_receipts_link_on_a_phone(open_kiosk: Open, ctx, hall, db, loc
     assert unknown.has_text(t(locale, "phone.invite.title")) and unknown.has_text(
         t(locale, "phone.invite.body")
     )
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+async def test_a_link_after_the_default_says_the_time_has_ended(open_kiosk: Open, ctx, hall, db, locale):  # type: ignore[no-untyped-def]
+    view = await report(ctx, hall)
+    with db.write() as s:  # the policy's default rating, given by the job (models/default_rating.py)
+        tx = s.exec(select(ServiceTransaction)).one()
+        tx.rating_id, tx.defaulted, tx.rated_at = uuid.uuid4(), True, tx.finished_at
+        s.add(tx)
+        s.commit()
+    h = await open_kiosk(f"/v/{view.invitation_url.rsplit('/', 1)[1]}", width=390, height=844)
+    if locale == "en":
+        await h.app.on_toggle_language(None)
+    assert h.app.state.screen is Screen.invalid_link
+    assert h.has_text(t(locale, "phone.invite_ended.title"))
+    assert h.has_text(t(locale, "phone.invite_ended.body"))
+    assert not h.has_text(t(locale, "phone.invite_rated.title"))
