@@ -6,7 +6,9 @@ and WPS read the Chinese, CRLF line ends, every cell guarded against formula inj
 ISO-8601 with the branch's offset. The three rates' numerators are columns of 1 and 0 (responded,
 resolved, satisfied), so a spreadsheet's sum is the numerator; ``satisfied`` is empty when the
 customer gave no grade, so the count of its non-empty cells is that rate's denominator. The reply
-is written with any contact data in it masked. No customer contact is ever read into the file.
+is written with any contact data in it masked. No customer contact is ever read into the file, nor a
+tracking code (whoever holds one can grade the handling on the status page; the work-order number is
+the hotline's own key), as in every other export.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from rapport.usecases.exports import BOM, _iso, _Writer
 
 COLUMNS = (
     "work_order_no",
-    "tracking_code",
     "state",
     "branch_code",
     "branch_name",
@@ -43,7 +44,6 @@ def _row(o: WorkOrderResult, locale: str) -> tuple[object, ...]:
     tz = o.timezone
     return (
         o.work_order_no,
-        o.tracking_code or "",
         t(locale, f"work_orders.state.{o.state.value}"),
         o.branch_code,
         pick(locale, o.branch_name_zh, o.branch_name_en),
