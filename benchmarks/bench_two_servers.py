@@ -155,6 +155,7 @@ def prepare(url: str, sessions: int) -> dict[str, Any]:
         ]
     db.dispose()
     return {
+        "url": url,
         "devices": org.devices,  # (device id, counter id, token)
         "branch": branch,
         "alert_counter": alert_counter,
@@ -171,6 +172,33 @@ def cpu_s(pid: int) -> float:
     """CPU seconds (user + system) a process has used so far, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wal_lsn(url: str, since: str | None = None) -> Any:
+    """The database server's current WAL position, or the bytes written since ``since``."""
+    import psycopg
+
+    from benchmarks.dataset import libpq
+
+    with psycopg.connect(libpq(url), autocommit=True) as conn:
+        if since is None:
+            return str(conn.execute("SELECT pg_current_wal_lsn()").fetchone()[0])  # type: ignore[index]
+        diff = conn.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)", (since,)).fetchone()
+        return int(diff[0])  # type: ignore[index]
+
+
+def database_connections(url: str) -> int:
+    """Connections the app servers hold to the database now (this query's own left out)."""
+    import psycopg
+
+    from benchmarks.dataset import libpq
+
+    with psycopg.connect(libpq(url), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()
+        return int(row[0])  # type: ignore[index]
 
 
 async def _probe(client: Any, server: Server, branch: int) -> int:
@@ -216,10 +244,13 @@ async def _run(
     rng = random.Random(7)
     ready = [t for t in tablets if t.error is None]
     cpu0 = [cpu_s(s.pid) for s in servers] + [time.process_time()]
+    wal0 = wal_lsn(world["url"])
     t0 = time.perf_counter()
     await asyncio.gather(*(_guard(t, t.journey(rng.uniform(0, window))) for t in ready))
     taps_s = time.perf_counter() - t0
     cpu1 = [cpu_s(s.pid) for s in servers] + [time.process_time()]
+    wal_bytes = wal_lsn(world["url"], since=wal0)
+    connections = database_connections(world["url"])
     await asyncio.sleep(2)
     done = [rss_kb(s.pid) for s in servers]
     logs = [s.log.read_text(errors="replace").count("Traceback") for s in servers]
@@ -260,6 +291,8 @@ async def _run(
         "taps_s": taps_s,
         "tap_cpu_s": [b - a for a, b in zip(cpu0, cpu1, strict=True)],  # server A, server B, this client
         "idle_cpu_s": idle_cpu,
+        "wal_bytes": wal_bytes,
+        "connections": connections,
         "errors": errors,
         "journey_tracebacks": logs,
         "ok": [(t.index, t.open_ms, t.ack_ms) for t in ok],
@@ -360,6 +393,7 @@ def measure_sizes(report: Report, url: str, ratings: int) -> None:
         }
         select = ", ".join(made.get(c, f't."{c}"') for c in columns)
         target = ", ".join(f'"{c}"' for c in columns)
+        wal0 = wal_lsn(url)
         started = time.monotonic()
         step = 100_000
         for first in range(0, ratings - written, step):
@@ -370,6 +404,7 @@ def measure_sizes(report: Report, url: str, ratings: int) -> None:
                 f" JOIN (SELECT row_number() OVER () - 1 AS k, * FROM rating LIMIT {written}) t"
                 f" ON t.k = g % {written}"
             )
+        grown_wal = wal_lsn(url, since=wal0)
         report.note(
             f"rating table grown from {written:,} to {ratings:,} rows in {time.monotonic() - started:.0f} s"
         )
@@ -394,6 +429,41 @@ def measure_sizes(report: Report, url: str, ratings: int) -> None:
     report.add("all indexes bytes per rating", sum(s for _n, s in indexes) / rows, "B")
     report.add("pg_total_relation_size per rating (heap + TOAST + indexes)", total / rows, "B")
     report.add("pg_total_relation_size(rating)", total / 1024 / 1024, "MB")
+    report.add(
+        "WAL written while growing, per rating (batches of 100,000)", grown_wal / (rows - written), "B"
+    )
+    sweep_ms, in_window = time_alert_sweep(url)
+    report.add(
+        f"one alert-rules sweep at {rows:,} ratings ({in_window} counters rated in the last 15 min)",
+        sweep_ms,
+        "ms",
+    )
+
+
+def time_alert_sweep(url: str) -> tuple[float, int]:
+    """The scheduler's minute sweep (rapport.usecases.alerting.alert_rules_sweep) once, as the leader
+    runs it: its read of every counter rated in the last 24 hours, then a write transaction per
+    counter rated within its burst window (15 minutes by default). Returns the milliseconds and how
+    many counters were in that window."""
+    import psycopg
+
+    from benchmarks.dataset import libpq
+    from rapport.core.context import AppContext
+    from rapport.core.db import Database
+    from rapport.core.settings import Settings
+    from rapport.usecases.alerting import alert_rules_sweep
+
+    with psycopg.connect(libpq(url)) as conn:
+        (in_window,) = conn.execute(
+            "SELECT count(DISTINCT counter_id) FROM rating WHERE created_at > now() - interval '15 minutes'"
+        ).fetchone()  # type: ignore[misc]
+    db = Database.from_url(url)
+    ctx = AppContext(settings=Settings(), db=db, secret_key=SECRET)
+    t0 = time.perf_counter()
+    alert_rules_sweep(ctx)
+    ms = (time.perf_counter() - t0) * 1000
+    db.dispose()
+    return ms, int(in_window)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -477,6 +547,14 @@ def _sessions(report: Report, url: str, work: Path, n: int, args: argparse.Names
         "ms",
     )
     report.add(f"CPU of both servers holding {n} idle sessions for {IDLE_S:.0f} s", idle[0] + idle[1], "s")
+    report.add(
+        "connections to the database held by the two servers after the taps", result["connections"], ""
+    )
+    report.add(
+        "WAL written during the taps, per journey (the whole database server)",
+        result["wal_bytes"] / max(len(ok), 1),
+        "B",
+    )
     for k, name in enumerate(("A", "B")):
         share = len(range(k, n, 2))
         report.add(f"server {name}: RSS after warm-up", result["baseline_kb"][k] / 1024, "MB")
