@@ -194,7 +194,8 @@ RULE_KEYS = (
     "reward_min_above_mean", "commendation_top_share", "service_star_min_score", "commendation_min_score",
     "service_star_bonus_yuan", "complaints_for_penalty", "inspection_violation_penalty",
     "penalty_deduction_yuan", "deduction_cap_yuan_per_month", "fines_enabled", "dismissal_after_penalties",
-    "escalation_lookback_months", "appeal_window_days", "appeal_decision_days",
+    "escalation_lookback_months", "appeal_window_days", "appeal_decision_days", "default_rating_days",
+    "default_rating_score", "default_rating_counted",
 )  # fmt: skip
 RULE_VERSIONS_MAX = 20
 

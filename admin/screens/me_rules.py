@@ -31,6 +31,12 @@ def plain_words(locale: str, v: dict[str, Any]) -> dict[str, list[str]]:
     relative = v["reward_basis"] == "relative"
     margin = _margin(locale, float(v["reward_min_above_mean"]))
     rewards = [t(locale, "me.rules.ranked", n=v["min_ratings_ranked"], prior=v["score_prior_weight"])]
+    if v.get("default_rating_days"):  # a transaction nobody rated gets the default (models/default_rating.py)
+        level = t(locale, f"kiosk.score.{v['default_rating_score']}")
+        counted = "me.rules.default.counted" if v["default_rating_counted"] else "me.rules.default.apart"
+        rewards.append(
+            t(locale, "me.rules.default", days=v["default_rating_days"], level=level) + t(locale, counted)
+        )
     if not v["service_star_enabled"]:
         rewards.append(t(locale, "me.rules.star.off"))
     elif relative:

@@ -336,3 +336,22 @@ def test_the_plain_words_follow_the_values(locale):
     assert not any(("奖金" if zh else "bonus") in line for line in off["rewards"])
     margin = plain_words(locale, {**base, "reward_basis": "relative", "reward_min_above_mean": 0.3})
     assert any(("0.3 分以上" if zh else "by more than 0.3 points") in line for line in margin["rewards"])
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_the_plain_words_say_whether_a_default_rating_counts(locale):
+    """Staff read the default-rating rule (models/default_rating.py) only while it is on, and whether it
+    weighs in their scores."""
+    base = PolicyValues().model_dump()
+    assert not any(
+        t(locale, "me.rules.default.apart") in line for line in plain_words(locale, base)["rewards"]
+    )
+    on = {**base, "default_rating_days": 7, "default_rating_score": 3}
+    [line] = [x for x in plain_words(locale, on)["rewards"] if "7" in x and t(locale, "kiosk.score.3") in x]
+    assert line.endswith(t(locale, "me.rules.default.apart"))
+    [counted] = [
+        x
+        for x in plain_words(locale, {**on, "default_rating_counted": True})["rewards"]
+        if t(locale, "kiosk.score.3") in x
+    ]
+    assert counted.endswith(t(locale, "me.rules.default.counted"))
