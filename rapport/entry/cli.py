@@ -45,10 +45,7 @@ def serve(
     ] = None,
 ) -> None:
     """Upgrade the schema and serve the kiosk, the admin app and the API."""
-    import uvicorn
-
     from rapport.core.logs import setup_logging
-    from rapport.entry.server import create_app
     from rapport.entry.workers import serve_workers, server_options
 
     ctx = _context(host=host, port=port, workers=workers)
@@ -70,9 +67,13 @@ def serve(
         if badge:
             print(f"  Rate from a phone (staff badge QR link of {badge[0]}): {base}/s/{badge[1]}")
     sys.stdout.flush()
-    if settings.workers > 1:  # several processes behind the port (rapport/entry/workers.py)
+    if settings.workers > 1:  # several processes behind the port; the app is loaded in each of them
         ctx.db.dispose()
         raise typer.Exit(code=serve_workers(settings))
+    import uvicorn
+
+    from rapport.entry.server import create_app
+
     uvicorn.run(create_app(ctx), host=settings.host, port=settings.port, **server_options(settings))
 
 
