@@ -92,6 +92,7 @@ def facts_of(session: Session, record: FeedRecord) -> RatingFacts:
         staff_login=login,
         staff_name=name,
         **_transaction_facts(session, rating.transaction_id),
+        is_default=rating.is_default,
     )
 
 

@@ -46,8 +46,11 @@ text           string    the customer's comment, at most 500 characters, phone n
 channel        string    评价渠道: "4" a counter's tablet or an integration (the kiosk channel),
                          "3" a phone through a staff badge's QR code, "6" the hotline (by telephone)
 ratedAt        string    when the rating was given, ISO 8601 with the head office's offset (+08:00)
-version        string    this mapping's version, ``rapport-hcp/2`` (``/1`` sent reasons without
-                         indicator and option)
+isDefault      boolean   true: the policy's default rating of a transaction nobody rated (默认评价,
+                         models/default_rating.py; sent only when the policy counts it), false: a
+                         customer's
+version        string    this mapping's version, ``rapport-hcp/3`` (``/2`` had no isDefault, ``/1``
+                         sent reasons without indicator and option)
 =============  ========  =============================================================================
 
 Fields are all present on every record (no field is left out because it is empty) and no other
@@ -67,7 +70,7 @@ from models.catalog import INDICATORS, reason_indicator
 from models.clock import HEAD_OFFICE_TZ, branch_zone
 from models.text import mask_contacts
 
-MAPPING_VERSION = "rapport-hcp/2"
+MAPPING_VERSION = "rapport-hcp/3"
 TEXT_MAX_CHARS = 500
 
 # The score (1–5) → the official five levels (RULES §1): the code sent and its name.
@@ -114,6 +117,7 @@ class RatingFacts:
     service_code: str = ""
     service_name: str = ""
     service_version: str = ""
+    is_default: bool = False  # the policy's default rating, not a customer's
 
 
 def level_of(score: int) -> tuple[int, str]:
@@ -156,6 +160,7 @@ def to_record(facts: RatingFacts, source: FeedSource) -> dict[str, Any]:
         "text": mask_contacts(facts.comment)[:TEXT_MAX_CHARS],
         "channel": CHANNELS[facts.channel],
         "ratedAt": facts.created_at.astimezone(branch_zone(HEAD_OFFICE_TZ)).isoformat(timespec="seconds"),
+        "isDefault": facts.is_default,
         "version": MAPPING_VERSION,
     }
 
@@ -227,6 +232,10 @@ def _reasons(v: Any) -> str | None:
 _OFFSET = re.compile(r".*([+-]\d\d:\d\d|Z)$")
 
 
+def _boolean(v: Any) -> str | None:
+    return None if isinstance(v, bool) else "must be true or false"
+
+
 def _instant(v: Any) -> str | None:
     try:
         datetime.fromisoformat(v)
@@ -253,6 +262,7 @@ FIELDS: tuple[Field, ...] = (
     Field("text", _text(TEXT_MAX_CHARS)),
     Field("channel", _one_of(frozenset(CHANNELS.values()))),
     Field("ratedAt", _instant),
+    Field("isDefault", _boolean),
     Field("version", _text(32, required=True)),
 )
 FIELD_NAMES = tuple(f.name for f in FIELDS)
@@ -282,6 +292,8 @@ def validate_record(record: Any) -> Problem | None:
         return Problem(str(extra[0]), "is not a field of this interface")
     if LEVELS[record["level"]] != record["levelName"]:
         return Problem("levelName", f"must be {LEVELS[record['level']]} for level {record['level']}")
+    if record["isDefault"] and (record["badReasons"] or record["text"]):
+        return Problem("isDefault", "a default rating has no reasons and no text: no customer gave it")
     if record["badReasons"] and record["level"] not in BAD_LEVELS:
         return Problem("badReasons", "must be empty unless the level is 不满意 or 非常不满意")
     return None

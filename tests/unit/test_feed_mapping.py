@@ -81,9 +81,19 @@ def test_a_bad_rating_carries_its_reasons_with_their_indicators_and_a_masked_tex
         "text": "等了很久，请回电 *** 或 ***",
         "channel": "4",
         "ratedAt": "2026-11-18T10:30:00+08:00",
+        "isDefault": False,
         "version": MAPPING_VERSION,
     }  # fmt: skip
     assert tuple(record) == FIELD_NAMES  # every documented field, in order, and no other
+
+
+def test_a_default_rating_says_so_and_the_receiver_refuses_one_with_a_customers_words():
+    record = to_record(facts(score=3, reasons=(), comment="", is_default=True), SOURCE)
+    assert (record["isDefault"], record["level"], record["levelName"]) == (True, 3, "基本满意")
+    assert validate_record(record) is None
+    assert str(validate_record({**record, "isDefault": "yes"})) == "isDefault: must be true or false"
+    worded = validate_record({**record, "text": "很好"})
+    assert worded is not None and worded.field == "isDefault"
 
 
 def test_a_reason_carries_its_official_option_when_the_deployment_lists_one(monkeypatch):
