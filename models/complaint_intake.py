@@ -43,6 +43,7 @@ from models import audit
 from models.alerts import AlertKind, AlertView, raise_alert_on
 from models.cases import RatingCase
 from models.catalog import ConductClause
+from models.clock import branch_zone
 from models.codes import derived_tracking_code, new_tracking_code, tracking_digest
 from models.complaint.filing import _CODE_ATTEMPTS, ComplaintCreate, _request_hash
 from models.complaint.records import Complaint, ComplaintEvent, ComplaintStatus, EventKind, Severity
@@ -169,7 +170,10 @@ def file_from_device(
     severity = initial_severity(data.category, policy=policy, score=score)
     zone = _TIMEZONE.first(conn, dialect, {"branch_id": device.branch_id})
     tz = zone[0] if zone is not None else Branch.model_fields["timezone"].default
-    calendar = work_calendar_on(conn, dialect, device.branch_id, policy.holidays)
+    # Every clock counts from the day the complaint is filed on at the branch, so the marks before it
+    # are not read.
+    filed_on = now.astimezone(branch_zone(tz)).date()
+    calendar = work_calendar_on(conn, dialect, device.branch_id, policy.holidays, since=filed_on)
     clock = clocks(now, severity, policy, tz=tz, calendar=calendar)
     code, code_digest = _unused_code(conn, dialect, code_secret, key)
     values = {

@@ -265,10 +265,12 @@ def work_calendar(
 
 # -- the same calendar on the driver's connection, for a complaint filed from a device ---------------
 
-# The marks of a branch's calendar as the driver returns them (branch_id, day, kind): the cache key.
+# The marks of a branch's calendar from a day on, as the driver returns them (branch_id, day, kind):
+# the cache key.
 _MARKS = Prepared(
     lambda _d: select(col(CalendarDay.branch_id), col(CalendarDay.day), col(CalendarDay.kind)).where(
-        col(CalendarDay.branch_id).is_(None) | (col(CalendarDay.branch_id) == bindparam("branch_id"))
+        col(CalendarDay.branch_id).is_(None) | (col(CalendarDay.branch_id) == bindparam("branch_id")),
+        col(CalendarDay.day) >= bindparam("since", type_=CalendarDay.__table__.c.day.type),  # type: ignore[attr-defined]
     )
 )
 # Calendars by the rows they were built from. Reading a branch's marks is one indexed query of a few
@@ -281,13 +283,15 @@ _CALENDARS_MAX = 256
 
 
 def work_calendar_on(
-    conn: Any, dialect: Dialect, branch_id: int, extra_holidays: Iterable[str] = ()
+    conn: Any, dialect: Dialect, branch_id: int, extra_holidays: Iterable[str] = (), *, since: date = date.min
 ) -> WorkCalendar:
     """:func:`work_calendar` on the driver's connection (:mod:`models.prepared`), in the caller's
-    transaction: the same marks, merged the same way, built once per distinct set of marks."""
-    cursor = _MARKS.execute(conn, dialect, {"branch_id": branch_id})
+    transaction: the same marks, merged the same way, built once per distinct set of marks. With
+    ``since``, only the marks from that day on (a deadline counted from a day never looks at an
+    earlier one, and a calendar of years keeps its past): the calendar answers for those days."""
+    cursor = _MARKS.execute(conn, dialect, {"branch_id": branch_id, "since": since})
     try:
-        rows = tuple(tuple(r) for r in cursor.fetchall())
+        rows = tuple(cursor.fetchall())
     finally:
         cursor.close()
     key = (rows, tuple(extra_holidays))

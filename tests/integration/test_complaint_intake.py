@@ -8,7 +8,7 @@ once. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -141,6 +141,11 @@ def test_the_calendar_read_on_the_driver_is_the_branchs_calendar(db, world):
                 conn, dialect, branch, extra
             )
         ours = work_calendar_on(conn, dialect, world.branch_id, extra)
+        # Read from a day on (as a filing reads it), it answers for those days as the whole one does.
+        later = work_calendar_on(conn, dialect, world.branch_id, extra, since=date(2026, 10, 8))
+    days = [date(2026, 10, 8) + timedelta(days=n) for n in range(90)]
+    assert [later.is_working_day(d) for d in days] == [ours.is_working_day(d) for d in days]
+    assert len(later.holidays) < len(ours.holidays)
     assert ours.is_working_day(date(2026, 10, 8)) and not ours.is_working_day(date(2026, 10, 7))
     assert not ours.is_working_day(date(2026, 11, 16)) and ours.is_working_day(date(2026, 11, 17))
     assert not ours.is_working_day(date(2026, 11, 18))
