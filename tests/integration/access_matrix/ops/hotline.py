@@ -75,7 +75,7 @@ def check_work_orders_export(c: Cell, d: hotline.WorkOrderDownload) -> None:
     assert d.file_name == f"rapport-work-orders-{c.t}-{NOV}.csv", d.file_name
     text = d.data.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))[1:]
-    assert {r[0] for r in rows} == _orders_of(c) and {r[3] for r in rows} == {c.t}, rows
+    assert {r[0] for r in rows} == _orders_of(c) and {r[2] for r in rows} == {c.t}, rows
     _no_customer_data(c, text)
     audit = [
         (r["actor_staff_id"], str(r["entity_id"]), r["details"]["document"])
