@@ -9,6 +9,7 @@ is on it."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import timedelta
 
@@ -30,7 +31,9 @@ from rapport.core.i18n import t
 from tests.e2e.conftest import ax_names, button, enable_semantics, screenshot
 
 BRANCH = "BJ-RM"
-VIEWPORTS = {"hall": (1920, 1080), "phone": (390, 844)}
+# The hall's big screen; a smaller one (1366×768), where the 事项 and counters take turns in pages; a phone.
+VIEWPORTS = {"hall": (1920, 1080), "hall-1366": (1366, 768), "phone": (390, 844)}
+PAGE_SECONDS = 12  # kiosk/screens/board.py: how long a page of the hall's screen stays
 COMMENT = "BOARD-SECRET 排队时工作人员态度恶劣"
 CONTACT = "13987654321"
 SERVICE, TX_NUMBER, RECEIPT = "E2E-S1", "BJ-E2E-TX-", "ZXCVBNM"
@@ -168,6 +171,55 @@ def said(page) -> str:  # type: ignore[no-untyped-def]
     return "\n".join(name for _role, name in ax_names(page))
 
 
+IN_WINDOW_JS = """() => {
+  const [w, h] = [window.innerWidth, window.innerHeight];
+  return [...document.querySelectorAll('flt-semantics')]
+    .filter(e => !e.querySelector('flt-semantics'))
+    .map(e => [(e.getAttribute('aria-label') || e.textContent || '').split(/\\s+/).join(' ').trim(),
+               e.getBoundingClientRect()])
+    .filter(([n, r]) => n && r.width > 0 && r.height > 0
+            && r.top >= -1 && r.left >= -1 && r.bottom <= h + 1 && r.right <= w + 1)
+    .map(([n, r]) => [n, (r.top + r.bottom) / 2]);
+}"""
+Shown = list[tuple[str, float]]  # what is wholly inside the window: (accessible name, its middle's height)
+
+
+def in_window(page) -> Shown:  # type: ignore[no-untyped-def]
+    """What a screen reader can reach that is wholly inside the window as it is, without scrolling."""
+    return [(name, y) for name, y in page.evaluate(IN_WINDOW_JS)]
+
+
+def in_a_row(shown: Shown, title: str, sentences: list[str]) -> bool:
+    """A row titled ``title`` (or "title，staff") with each of ``sentences`` beside it, all in the window."""
+    rows = [
+        y
+        for name, y in shown
+        if name == title or name.startswith(f"{title}，") or name.startswith(f"{title},")
+    ]
+    return any(all(any(n == s and abs(y - row) < 20 for n, y in shown) for s in sentences) for row in rows)
+
+
+def watch_pages(page, done, name: str) -> list[Shown]:  # type: ignore[no-untyped-def]
+    """Watch the hall's screen without touching it: what is inside the window, page after page (the
+    pages turn by themselves every PAGE_SECONDS), until ``done(pages)`` or a page comes round again.
+    Nothing scrolls. A screenshot of each page after the first."""
+    assert page.evaluate("document.scrollingElement.scrollHeight") <= page.viewport_size["height"]
+    pages: list[Shown] = []
+    while True:
+        now = in_window(page)
+        if now in pages:
+            return pages
+        pages.append(now)
+        if len(pages) > 1:
+            screenshot(page, f"{name}-page{len(pages)}")
+        if done(pages) or len(pages) > 6:
+            return pages
+        deadline = time.monotonic() + PAGE_SECONDS + 10
+        while in_window(page) == now and time.monotonic() < deadline:
+            page.wait_for_timeout(500)
+        page.wait_for_timeout(500)  # the whole new page drawn
+
+
 def scroll_to_end(page) -> None:  # type: ignore[no-untyped-def]
     size = page.viewport_size or {"width": 390, "height": 844}
     page.mouse.move(size["width"] / 2, size["height"] / 2)
@@ -175,12 +227,23 @@ def scroll_to_end(page) -> None:  # type: ignore[no-untyped-def]
     page.wait_for_timeout(600)
 
 
-@pytest.mark.parametrize("viewport", ["hall", "phone"])
-@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def counter_rows(locale: str, world) -> list[tuple[str, list[str]]]:  # type: ignore[no-untyped-def]
+    index = 0 if locale == "zh-CN" else 1
+    return [
+        (world["counter_names"][code][index], expected_sentences(locale, figures))
+        for code, figures in world["counters"].items()
+    ]
+
+
+@pytest.mark.parametrize(
+    ("viewport", "locale"),
+    [("hall", "zh-CN"), ("hall", "en"), ("hall-1366", "zh-CN"), ("phone", "zh-CN"), ("phone", "en")],
+)
 def test_the_board_in_a_browser(server, browser, world, viewport, locale):
     # English: the hall's screen through the language button, the phone through ?lang=en.
     by_address = locale == "en" and viewport == "phone"
     page = open_board(browser, server, viewport, "?lang=en" if by_address else "")
+    name = f"public-board-{viewport}-{locale}"
     try:
         page.get_by_text("人民路支行" if by_address is False else "Renmin Road Branch").first.wait_for()
         if locale == "en" and not by_address:
@@ -188,25 +251,50 @@ def test_the_board_in_a_browser(server, browser, world, viewport, locale):
             page.get_by_text("Renmin Road Branch").first.wait_for()
         page.get_by_text(t(locale, "board.good_rate")).first.wait_for()
         assert page.evaluate("document.documentElement.lang") == ("zh-CN" if locale == "zh-CN" else "en-US")
-        screenshot(page, f"public-board-{viewport}-{locale}")
+        screenshot(page, name)
         top = said(page)
         for sentence in expected_sentences(locale, world["branch"]):
             assert sentence in top, f"{sentence!r} not in the accessibility tree:\n{top}"
-        scroll_to_end(page)  # a hall with several 事项 and counters scrolls too
-        screenshot(page, f"public-board-{viewport}-{locale}-end")
-        whole = top + "\n" + said(page)
         assert world["bad"].bad >= 1 and world["service"].transactions == 3 and world["service"].rated == 1
+        service = "不动产登记" if locale == "zh-CN" else "Property registration"
+        rows = [(service, service_sentences(locale, world["service"])), *counter_rows(locale, world)]
+        if viewport.startswith("hall"):
+            # Nobody scrolls the hall's screen: every section's figures are inside the window, at once
+            # or page after page, each counter's and the 事项's beside their names.
+            first = [n for n, _y in in_window(page)]
+            for sentence in expected_sentences(locale, world["branch"]) + indicator_sentences(
+                locale, world["bad"]
+            ):
+                assert sentence in first, f"{sentence!r} is not inside the window"
+
+            def done(pages: list[Shown]) -> bool:
+                return all(any(in_a_row(p, title, sentences) for p in pages) for title, sentences in rows)
+
+            pages = watch_pages(page, done, name)
+            missing = [title for title, s in rows if not any(in_a_row(p, title, s) for p in pages)]
+            assert not missing, f"never inside the window with its figures: {missing}"
+            if viewport == "hall":  # a branch like the demo's fits the big screen: no pages
+                assert len(pages) == 1 and t(locale, "board.paging.next") not in top
+            else:
+                assert len(pages) > 1 and t(locale, "board.paging.next") in top
+                page_words = t(
+                    locale, "board.page.spoken", section=t(locale, "board.services"), page=2, pages=2
+                )
+                assert any(page_words == n for p in pages for n, _y in p), "no page indicator said"
+            whole = "\n".join([top, said(page)] + [n for p in pages for n, _y in p])
+        else:
+            scroll_to_end(page)  # a phone scrolls, as any page does
+            screenshot(page, f"{name}-end")
+            whole = top + "\n" + said(page)
         for sentence in indicator_sentences(locale, world["bad"]) + service_sentences(
             locale, world["service"]
         ):
             assert sentence in whole, f"{sentence!r} not in the accessibility tree:\n{whole}"
-        assert ("不动产登记" if locale == "zh-CN" else "Property registration") in whole
-        index = 0 if locale == "zh-CN" else 1
-        for code, figures in world["counters"].items():
-            counter = world["counter_names"][code][index]
+        assert service in whole
+        for counter, sentences in counter_rows(locale, world):
             assert counter in whole, f"{counter} not on the board"
-            for sentence in expected_sentences(locale, figures):
-                assert sentence in whole, f"{code}: {sentence!r} not in the accessibility tree"
+            for sentence in sentences:
+                assert sentence in whole, f"{counter}: {sentence!r} not in the accessibility tree"
         assert world["named"] in whole, "the staff member who agreed to be named is not named"
         assert world["hidden"] not in whole, "a staff member without consent is named"
         receipts = (TX_NUMBER, RECEIPT)  # a transaction's number, a receipt's code

@@ -17,7 +17,7 @@ import pytest
 
 from kiosk.app import KioskApp
 from kiosk.screens import board as board_screen
-from kiosk.screens.board import REFRESH_SECONDS
+from kiosk.screens.board import PAGE_SECONDS, REFRESH_SECONDS
 from models.cases import RatingCase
 from models.rating import Channel, Rating
 from models.services import ServiceItem, ServiceTransaction
@@ -178,3 +178,109 @@ async def test_the_board_refreshes_until_the_session_ends(open_board: Open, db, 
     await h.close()  # the session ends: the refresh is cancelled, no more reads
     await h.advance(REFRESH_SECONDS * 3)
     assert reads == ["A", "A"] and not h.errors
+
+
+def add_services(db, world, n: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """``n`` 事项 with one transaction each finished yesterday at counter A-01; their codes."""
+    codes = [f"S-{i:03d}" for i in range(n)]
+    with db.write() as s:
+        for i, code in enumerate(codes):
+            item = ServiceItem(code=code, name_zh=f"事项{i:03d}", name_en=f"Service {i:03d}")
+            s.add(item)
+            s.flush()
+            s.add(
+                ServiceTransaction(
+                    number=f"N-{code}", idempotency_key=f"k-{code}", request_hash="x",
+                    service_item_id=item.id, branch_id=world.branch_id, counter_id=world.counter_id,
+                    finished_at=NOW - timedelta(days=1), invitation_code=f"INV{i:03d}",
+                )
+            )  # fmt: skip
+        s.commit()
+    return codes
+
+
+def shown_services(h: FletHarness, codes: list[str]) -> set[str]:
+    return {code for code in codes if h.exists(f"board-service-{code}")}
+
+
+async def test_the_hall_screen_pages_through_many_services_by_itself(open_board: Open, db, world):
+    """At 1920×1080 nobody scrolls: the 事项 that do not fit are shown a page at a time, the next every
+    PAGE_SECONDS with "第 n/N 页"; every one of them comes round, each page's figures are on it, and
+    the counters and the branch's figures stay on screen throughout."""
+    codes = add_services(db, world, 25)
+    h = await open_board("/board/A")
+    first = shown_services(h, codes)
+    per_page = len(first)
+    assert 5 <= per_page < len(codes), per_page  # compact rows: many fit, not all
+    pages = -(-len(codes) // per_page)
+    seen: list[set[str]] = []
+    for n in range(1, pages + 1):
+        shown = shown_services(h, codes)
+        assert shown and not any(shown & before for before in seen), f"page {n} repeats a 事项"
+        seen.append(shown)
+        assert value(h, "board-services-page") == f"第 {n}/{pages} 页"
+        said = h.find("board-services-page").semantics_label  # type: ignore[attr-defined]
+        assert said == f"各事项，第 {n} 页，共 {pages} 页"
+        for code in shown:  # the figures of each 事项 shown, beside its name
+            assert value(h, f"board-service-{code}-transactions") == "1"
+            assert value(h, f"board-service-{code}-participation_rate") == "0.0%"
+        assert value(h, "board-A-01-rated") == "0" and value(h, "board-A-02-rated") == "0"
+        assert value(h, "board-rated") == "0" and h.exists("board-indicator-attitude")
+        assert not h.exists("board-counters-page")  # two counters fit: that column does not page
+        await h.advance(PAGE_SECONDS - 1)
+        assert shown_services(h, codes) == shown, "the page changed early"
+        await h.advance(1)
+    assert set().union(*seen) == set(codes)
+    assert shown_services(h, codes) == first and value(h, "board-services-page") == f"第 1/{pages} 页"
+    # In English too, and a paused screen stays on its page (WCAG 2.2.2) until it is resumed.
+    await h.click("lang")
+    assert value(h, "board-services-page") == f"Page 1/{pages}"
+    said = h.find("board-services-page").semantics_label  # type: ignore[attr-defined]
+    assert said == f"By service, page 1 of {pages}"
+    await h.click("board-pause")
+    assert h.has_text("Resume pages")
+    await h.advance(PAGE_SECONDS * 3)
+    assert shown_services(h, codes) == first
+    await h.click("board-next-page")  # a screen reader's user (or anyone) can step through
+    assert shown_services(h, codes) == seen[1] and value(h, "board-services-page") == f"Page 2/{pages}"
+    await h.click("board-pause")
+    assert h.has_text("Pause pages")
+    await h.advance(PAGE_SECONDS)
+    assert shown_services(h, codes) == seen[2 % pages]
+    assert not h.errors
+
+
+async def test_the_pages_turn_beside_the_refresh(open_board: Open, db, world, monkeypatch):
+    """Paging does not change when the figures are read: still every REFRESH_SECONDS, and a page
+    turned shows the figures last read."""
+    reads: list[str] = []
+    real = board_screen.read_board
+
+    def counted(ctx: Any, code: str) -> Any:
+        reads.append(code)
+        return real(ctx, code)
+
+    monkeypatch.setattr(board_screen, "read_board", counted)
+    codes = add_services(db, world, 25)
+    h = await open_board("/board/A")
+    add_rating(db, world, 5)
+    await h.advance(REFRESH_SECONDS - 1)
+    assert reads == ["A"] and value(h, "board-rated") == "0"
+    await h.advance(1)
+    await h.wait_for(lambda: value(h, "board-rated") == "1")
+    assert reads == ["A", "A"] and shown_services(h, codes)
+    await h.close()
+    await h.advance(REFRESH_SECONDS * 3)
+    assert reads == ["A", "A"] and not h.errors
+
+
+async def test_a_phone_shows_every_service_on_one_scrolling_page(open_board: Open, db, world):
+    codes = add_services(db, world, 25)
+    for width, height in ((390, 844), (1600, 560)):  # a phone, and a window too low for one screen
+        h = await open_board("/board/A", width=width, height=height)
+        assert shown_services(h, codes) == set(codes), (width, height)
+        assert not h.exists("board-services-page") and not h.exists("board-pause")
+        assert value(h, "board-service-S-024-transactions") == "1"
+        await h.advance(PAGE_SECONDS * 2)
+        assert shown_services(h, codes) == set(codes)
+        assert not h.errors
