@@ -433,14 +433,20 @@ class BoardScreen:
         name = width - 2 * 16 - figure * len(captions)
         head = ft.Container(
             ft.Row(
-                [ft.Container(width=name)]
-                + [
-                    seen_only(
-                        ft.Text(c, size=14 if self.roomy else 13, color=MUTED, width=figure - 4, max_lines=2)
-                    )
-                    for c in captions
+                [
+                    ft.Container(width=name),
+                    *[  # a caption of two words may take two lines, clear of the next one
+                        ft.Container(
+                            seen_only(ft.Text(c, size=14 if self.roomy else 13, color=MUTED, max_lines=2)),
+                            width=figure,
+                            padding=ft.Padding.only(right=12),
+                            alignment=ft.Alignment.BOTTOM_LEFT,
+                        )
+                        for c in captions
+                    ],
                 ],
                 spacing=0,
+                vertical_alignment=ft.CrossAxisAlignment.END,
             ),
             height=CAPTIONS,
             padding=ft.Padding.symmetric(horizontal=16),

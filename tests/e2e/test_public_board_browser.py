@@ -28,7 +28,8 @@ from models.sanction import set_public_name_consent
 from models.scores import local_month
 from models.services import ServiceItem, ServiceTransaction
 from rapport.core.i18n import t
-from tests.e2e.conftest import ax_names, button, enable_semantics, screenshot
+from tests.e2e.conftest import ax_names, button, enable_semantics
+from tests.e2e.conftest import screenshot as take_screenshot
 
 BRANCH = "BJ-RM"
 # The hall's big screen; a smaller one (1366×768), where the 事项 and counters take turns in pages; a phone.
@@ -155,6 +156,16 @@ def service_sentences(locale: str, f) -> list[str]:  # type: ignore[no-untyped-d
             )
         )
     return out
+
+
+def screenshot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """A screenshot of the page as drawn: now and then the first frame of a fresh tab is not painted
+    yet when the words are already in the semantics tree (an all-white image of a few KB); try again."""
+    for _ in range(10):
+        if take_screenshot(page, name).stat().st_size > 10_000:
+            return
+        page.wait_for_timeout(1000)
+    raise AssertionError(f"{name}: the page was never drawn")
 
 
 def open_board(browser, server, viewport: str, query: str = ""):  # type: ignore[no-untyped-def]
