@@ -31,8 +31,9 @@
    other, each rating's case joined, codes distinct, the audit chain verified. Targets: at least
    2 x 173 complaints/s (the figure before this phase's changes) and p95 < 100 ms; server CPU per
    complaint printed (from /proc), and as many ratings sent to the same server right after, as a
-   yardstick that saw the same machine (complaints / ratings throughput). ``--baseline-tree DIR`` (a ``git worktree`` of older code) runs
-   the same phase on it before each run of this code, back to back, and prints the ratios:
+   yardstick that saw the same machine (complaints / ratings throughput). ``--baseline-tree DIR``
+   (a ``git worktree`` of older code) runs the same phase on it before each run of this code, back
+   to back, and prints the ratios:
    ``python -m benchmarks.bench_intake --complaints-only --complaint-runs 3 --baseline-tree DIR``.
    SQLite only.
 
