@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import gc
 import logging
 import os
 import signal
@@ -55,6 +56,13 @@ STOP_SECONDS = GRACEFUL_SECONDS + 5  # then the supervisor kills what is left
 STARTUP_FAILURE = 3  # uvicorn's exit code for "could not start"; 2 is a refused setting
 RESTART_PAUSE_SECONDS = 1.0
 BACKLOG = 2048
+# Python's cyclic garbage collector in a worker. With the defaults (700, 10, 10) a worker holding a
+# thousand kiosk sessions ran a full collection every dozen seconds or so, each stopping its event
+# loop for 0.1-3.5 s (the heap is every session's controls): most of the seconds-long taps. A larger
+# youngest generation lets a render's short-lived cycles die young instead of being promoted, and
+# full collections became rare (none in a 2,000-session run, against 17 per worker); memory per
+# session stayed under 250 KB (docs/PERFORMANCE.md, "Worker processes").
+GC_THRESHOLDS = (10_000, 50, 100)
 
 
 def server_options(settings: Settings) -> dict[str, Any]:
@@ -248,6 +256,7 @@ def _worker(fd: int, index: int, parent: int) -> int:
     except typer.Exit as exc:  # open_context has printed the one-sentence reason
         return int(exc.exit_code)
     setup_logging(ctx.settings.log_format)
+    gc.set_threshold(*GC_THRESHOLDS)
     app = create_app(ctx, workers=ctx.settings.workers)
     server = uvicorn.Server(uvicorn.Config(app, **server_options(ctx.settings)))
     server.run(sockets=[sock])
