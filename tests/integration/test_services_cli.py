@@ -67,5 +67,6 @@ def test_a_hall_imports_its_services_and_gets_a_token_for_its_queue_system(tmp_p
         assert s.exec(select(AuditEvent).where(AuditEvent.action == "device.token")).one().entity_id == str(
             device.id
         )
-        assert [i.code for i in s.exec(select(ServiceItem)).all()] == ["SB-001"]
+        imported = s.exec(select(ServiceItem).where(ServiceItem.code == "SB-001")).one()
+        assert imported.name_zh == "社会保障卡申领"
     db.dispose()

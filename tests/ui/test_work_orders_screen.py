@@ -104,7 +104,8 @@ async def test_a_supervisor_enters_a_work_order_and_reads_the_month(open_admin: 
     [saved] = downloads(h)
     assert saved["file_name"] == "rapport-work-orders-A-2026-11.csv"
     rows = list(csv.reader(io.StringIO(saved["src_bytes"].decode("utf-8-sig"))))
-    assert [r[:3] for r in rows[1:]] == [["GD-2026-1118-7", code, "办理中"]]
+    assert [r[:3] for r in rows[1:]] == [["GD-2026-1118-7", "办理中", "A"]]
+    assert code not in saved["src_bytes"].decode("utf-8-sig"), "no tracking code in the file"
     assert h.find("wo-message").value == "已下载 rapport-work-orders-A-2026-11.csv。"
 
     await h.click("lang")
