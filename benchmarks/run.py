@@ -36,6 +36,8 @@ PLANS: dict[str, list[list[str]]] = {
         ],
         ["bench_dashboard", "--ratings", "200000", "--ratings", "2000000", "--ratings", "10000000"],
         ["bench_sessions", "--sessions", "500"],
+        # Issue 20's region on one 2-core server: 2,000 live tablets, two worker processes.
+        ["bench_sessions", "--sessions", "2000", "--ramp", "50", "--tap-window", "120", "--workers", "2"],
         ["bench_first_load", "--loads", "5"],
         ["bench_reads"],
         ["bench_mixed"],
