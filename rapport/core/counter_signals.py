@@ -88,7 +88,8 @@ def counter_probe_router(signals: CounterSignals) -> APIRouter:
     """Test-only routes (mounted with RAPPORT_ALERT_PROBE=1, beside rapport/core/live.alert_probe_router):
     subscribe to this process's nudges of a counter exactly as a tablet's welcome screen does, and
     count what arrived. The workers test watches a process other than the one that took the request."""
-    from fastapi import APIRouter, HTTPException
+    from fastapi import APIRouter
+    from fastapi.responses import JSONResponse
 
     router = APIRouter()
     counts: dict[int, list[int]] = {}
@@ -105,9 +106,10 @@ def counter_probe_router(signals: CounterSignals) -> APIRouter:
         return {"token": token, "pid": os.getpid()}
 
     @router.get("/_probe/counters/{token}")
-    async def heard(token: int) -> dict[str, int]:
+    async def heard(token: int) -> Any:
         if token not in counts:
-            raise HTTPException(404)
+            # Tokens are per process: the pid tells the workers test it reached the other worker.
+            return JSONResponse({"detail": "unknown token", "pid": os.getpid()}, status_code=404)
         return {"nudges": len(counts[token]), "pid": os.getpid()}
 
     return router

@@ -246,7 +246,8 @@ def alert_probe_router(bus: AlertBus) -> APIRouter:
     """Test-only routes (mounted when RAPPORT_ALERT_PROBE=1): subscribe to this server's bus exactly as
     a supervisor's screen does, and read back what arrived. The two-server test uses them to watch a
     server other than the one where an alert was raised."""
-    from fastapi import APIRouter, HTTPException
+    from fastapi import APIRouter
+    from fastapi.responses import JSONResponse
 
     router = APIRouter()
     inboxes: dict[int, tuple[list[AlertView], asyncio.Event]] = {}
@@ -266,9 +267,10 @@ def alert_probe_router(bus: AlertBus) -> APIRouter:
         return {"token": token, "pid": os.getpid()}
 
     @router.get("/_probe/alerts/{token}")
-    async def inbox(token: int, wait: float = 0) -> dict[str, Any]:
+    async def inbox(token: int, wait: float = 0) -> Any:
         if token not in inboxes:
-            raise HTTPException(404)
+            # Tokens are per process: the pid tells a test with several workers it reached another one.
+            return JSONResponse({"detail": "unknown token", "pid": os.getpid()}, status_code=404)
         received, arrived = inboxes[token]
         if not received and wait > 0:
             try:

@@ -96,14 +96,16 @@ class Served:
     device_token: str
 
     def on(self, pid: int, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        """The answer of worker ``pid``: a fresh connection each try until one lands there."""
+        """The answer of worker ``pid``: a fresh connection each try until one lands there. Probe tokens
+        are per process, so the other worker may not know the token (404, with its pid): try again."""
         for _ in range(60):
             with httpx.Client(base_url=self.url, timeout=10) as client:
                 answer = client.request(method, path, **kwargs)
-            answer.raise_for_status()
             body: dict[str, Any] = answer.json()
-            if body["pid"] == pid:
-                return body
+            if body.get("pid") != pid:
+                continue
+            answer.raise_for_status()
+            return body
         raise AssertionError(f"no connection reached worker {pid} in 60 tries")
 
 
