@@ -11,10 +11,11 @@ import contextvars
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -111,9 +112,76 @@ class ComplaintFiled(BaseModel):
 
 
 RATINGS_PATH = "/api/v1/ratings"
+COMPLAINTS_PATH = "/api/v1/complaints"
+
+# What a store function gives back: the status, the body, and what to run after the answer is sent
+# (in the loop's pool, not awaited), if anything.
+Stored = tuple[int, dict[str, Any] | bytes, Callable[[], None] | None]
 
 
-class RatingsEndpoint:
+class _BarePost:
+    """``POST`` at one path as a bare ASGI app in front of the framework: what :class:`RatingsEndpoint`
+    and :class:`ComplaintsEndpoint` share. Any other path goes on to ``app``; another method is a 405
+    with ``Allow: POST``. Then, each with its own answer: the token's form (401, with
+    ``WWW-Authenticate: Bearer`` as every 401), the body's size and JSON (413, 400), the
+    Idempotency-Key (422), and :meth:`store_call`'s field checks (422); then the store function it
+    returns, with the request's context, in one thread of its own on SQLite or the loop's pool."""
+
+    path: ClassVar[str]
+    wrong_method: ClassVar[str]  # the 405's message
+    writer_name: ClassVar[str]  # the SQLite writer thread's name
+
+    def __init__(self, app: ASGIApp, *, ctx: AppContext):
+        self.app = app
+        self.ctx = ctx
+        # SQLite has one writer at a time, so requests are stored by one thread of their own, in
+        # arrival order: worker threads queueing for the write lock only added hand-overs between
+        # them (docs/PERFORMANCE.md). PostgreSQL writes in parallel: the loop's shared pool.
+        self._writer = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.writer_name)
+            if ctx.db.dialect.name == "sqlite"
+            else None
+        )
+        self._pending: set[asyncio.Future[None]] = set()  # after-answer work still running
+
+    def store_call(self, token: str, key: str, data: dict[str, Any]) -> Callable[[], Stored]:
+        """Check the fields (:class:`ApiError`) and return the store function for the writer."""
+        raise NotImplementedError
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != self.path:
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] != "POST":
+            err = ApiError(405, "method_not_allowed", self.wrong_method)
+            await _send_json(send, err.status, err.body(), [(b"allow", b"POST")])
+            return
+        headers = {name.lower(): value for name, value in scope["headers"]}
+        try:
+            token = bearer(_latin1(headers.get(b"authorization")))
+            raw = await _read_body(receive)
+            if raw is None:  # the client went away; nobody to answer
+                return
+            data = json_object(raw)
+            key = idempotency_key(_latin1(headers.get(b"idempotency-key")))
+            store = self.store_call(token, key, data)
+            # As asyncio.to_thread, with the request's context (its id in every log line).
+            call = partial(contextvars.copy_context().run, store)
+            loop = asyncio.get_running_loop()
+            status, body, after = await loop.run_in_executor(self._writer, call)
+        except ApiError as err:
+            extra = [(b"www-authenticate", b"Bearer")] if err.status == 401 else []
+            await _send_json(send, err.status, err.body(), extra)
+            return
+        await _send_json(send, status, body)
+        if after is not None:
+            # Not awaited, so the connection's next request does not wait for it.
+            pending = loop.run_in_executor(None, partial(contextvars.copy_context().run, after))
+            self._pending.add(pending)
+            pending.add_done_callback(self._pending.discard)
+
+
+class RatingsEndpoint(_BarePost):
     """``POST /api/v1/ratings`` as a bare ASGI app in front of the framework (rapport/entry/server.py).
 
     It is the path under load (every integration's rating; docs/QUALITY.md's HTTP intake target), so it
@@ -123,62 +191,20 @@ class RatingsEndpoint:
     access-log line, the origin check. Checks come in this order, each with its own answer: the
     token's form (401), the body's size and JSON (413, 400), the Idempotency-Key (422), the fields
     (422); then one write transaction in a worker thread (401 unknown token, 409, 422, or 201/200).
+    After the answer, as the kiosk does after a tap: a burst of low scores at the counter alerts the
+    branch's supervisors now (not awaited; should a shutdown lose it, the alert-rules job catches it up).
     """
 
-    def __init__(self, app: ASGIApp, *, ctx: AppContext):
-        self.app = app
-        self.ctx = ctx
-        # SQLite has one writer at a time, so ratings are stored by one thread of their own, in
-        # arrival order: worker threads queueing for the write lock only added hand-overs between
-        # them (docs/PERFORMANCE.md). PostgreSQL writes in parallel: the loop's shared pool.
-        self._writer = (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapport-intake")
-            if ctx.db.dialect.name == "sqlite"
-            else None
-        )
-        self._pending: set[asyncio.Future[None]] = set()  # burst checks still running
+    path = RATINGS_PATH
+    wrong_method = "use POST to send a rating"
+    writer_name = "rapport-intake"
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != RATINGS_PATH:
-            await self.app(scope, receive, send)
-            return
-        if scope["method"] != "POST":
-            err = ApiError(405, "method_not_allowed", "use POST to send a rating")
-            await _send_json(send, err.status, err.body(), [(b"allow", b"POST")])
-            return
-        headers = {name.lower(): value for name, value in scope["headers"]}
-        try:
-            token = bearer(_latin1(headers.get(b"authorization")))
-            raw = await _read_body(receive)
-            if raw is None:  # the client went away; nobody to answer
-                return
-            data = json_object(raw)
-            key = idempotency_key(_latin1(headers.get(b"idempotency-key")))
-            staff_no, create = _parse_rating(data)
-            # As asyncio.to_thread, with the request's context (its id in every log line).
-            store = partial(_store_rating, self.ctx, token, key, staff_no, create)
-            call = partial(contextvars.copy_context().run, store)
-            loop = asyncio.get_running_loop()
-            status, body, counter = await loop.run_in_executor(self._writer, call)
-        except ApiError as err:
-            extra = [(b"www-authenticate", b"Bearer")] if err.status == 401 else []
-            await _send_json(send, err.status, err.body(), extra)
-            return
-        await _send_json(send, status, body)
-        if counter is not None:
-            # After the answer, as the kiosk does after a tap: a burst of low scores at the counter
-            # alerts the branch's supervisors now. Not awaited, so the connection's next request
-            # does not wait for it; if it is lost (a shutdown), the alert-rules job catches it up.
-            check = partial(contextvars.copy_context().run, _check_burst, self.ctx, *counter)
-            pending = loop.run_in_executor(None, check)
-            self._pending.add(pending)
-            pending.add_done_callback(self._pending.discard)
+    def store_call(self, token: str, key: str, data: dict[str, Any]) -> Callable[[], Stored]:
+        staff_no, create = _parse_rating(data)
+        return partial(_store_rating, self.ctx, token, key, staff_no, create)
 
 
-COMPLAINTS_PATH = "/api/v1/complaints"
-
-
-class ComplaintsEndpoint:
+class ComplaintsEndpoint(_BarePost):
     """``POST /api/v1/complaints`` as a bare ASGI app in front of the framework, as
     :class:`RatingsEndpoint` is and for the same reasons (docs/PERFORMANCE.md, "Complaints"): what
     a request passes through outside it (request id, access log, origin check) it still passes
@@ -187,42 +213,13 @@ class ComplaintsEndpoint:
     filing in one write transaction in a worker thread (422 naming the field, 401 unknown token,
     409, or 201/200), a high-severity complaint's alert stored with it and pushed after the commit."""
 
-    def __init__(self, app: ASGIApp, *, ctx: AppContext):
-        self.app = app
-        self.ctx = ctx
-        # One thread files complaints on SQLite, in arrival order (one writer at a time there anyway);
-        # PostgreSQL writes in parallel: the loop's shared pool.
-        self._writer = (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapport-complaints")
-            if ctx.db.dialect.name == "sqlite"
-            else None
-        )
+    path = COMPLAINTS_PATH
+    wrong_method = "use POST here"
+    writer_name = "rapport-complaints"
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != COMPLAINTS_PATH:
-            await self.app(scope, receive, send)
-            return
-        if scope["method"] != "POST":
-            err = ApiError(405, "method_not_allowed", "use POST here")
-            await _send_json(send, err.status, err.body(), [(b"allow", b"POST")])
-            return
-        headers = {name.lower(): value for name, value in scope["headers"]}
-        try:
-            token = bearer(_latin1(headers.get(b"authorization")))
-            raw = await _read_body(receive)
-            if raw is None:  # the client went away; nobody to answer
-                return
-            data = json_object(raw)
-            key = idempotency_key(_latin1(headers.get(b"idempotency-key")))
-            form, rating_id = _parse_complaint(data)
-            store = partial(_store_complaint, self.ctx, token, key, form, rating_id)
-            call = partial(contextvars.copy_context().run, store)
-            status, body = await asyncio.get_running_loop().run_in_executor(self._writer, call)
-        except ApiError as err:
-            extra = [(b"www-authenticate", b"Bearer")] if err.status == 401 else []
-            await _send_json(send, err.status, err.body(), extra)
-            return
-        await _send_json(send, status, body)
+    def store_call(self, token: str, key: str, data: dict[str, Any]) -> Callable[[], Stored]:
+        form, rating_id = _parse_complaint(data)
+        return partial(_store_complaint, self.ctx, token, key, form, rating_id)
 
 
 def _latin1(value: bytes | None) -> str | None:
@@ -297,12 +294,13 @@ def _check_burst(ctx: AppContext, branch_id: int, counter_id: int) -> None:
 
 def _store_rating(
     ctx: AppContext, token: str, key: str, staff_no: str | None, create: RatingCreate
-) -> tuple[int, bytes, tuple[int, int] | None]:
+) -> Stored:
     """One write transaction for the whole request: the device's token (and its ``last_seen_at``,
     when due), the rating and the answer (models/intake.py); the 201 is sent only after the commit.
     A refused rating still records that the device was seen, as a separate request for the device
     would, and stores nothing else; an unknown or revoked token writes nothing. The third value is
-    the (branch, counter) whose ratings this one made a negative burst, for its alert."""
+    the burst check of the (branch, counter) whose ratings this one made a negative burst, for its
+    alert after the answer."""
     refusal: IdempotencyConflict | StaffNotFound | ValidationFailed | None = None
     try:
         with ctx.db.raw_write() as conn:
@@ -322,13 +320,17 @@ def _store_rating(
     if isinstance(refusal, ValidationFailed):
         raise ApiError(422, "validation_failed", str(refusal), refusal.field)
     rating = taken.rating
-    counter = (rating.branch_id, rating.counter_id) if taken.burst and rating.counter_id is not None else None
-    return (201 if taken.created else 200), rating.model_dump_json().encode("utf-8"), counter
+    burst = (
+        partial(_check_burst, ctx, rating.branch_id, rating.counter_id)
+        if taken.burst and rating.counter_id is not None
+        else None
+    )
+    return (201 if taken.created else 200), rating.model_dump_json().encode("utf-8"), burst
 
 
 def _store_complaint(
     ctx: AppContext, token: str, key: str, form: dict[str, Any], rating_id: uuid.UUID | None
-) -> tuple[int, dict[str, Any]]:
+) -> Stored:
     """File through the kiosk's own path (rapport/usecases/filing.py file_at_place), so the API keeps the
     same rules: the device's counter and on-duty staff, a rating only from this device, the tracking
     code derived from the server's secret (a replay shows it again), a high-severity complaint's
@@ -348,7 +350,7 @@ def _store_complaint(
                 'contact details are kept only with consent: send "consent": true, or leave contact out',
             ) from None
         raise invalid(exc.field, str(exc)) from None
-    return (201 if filing.created else 200), _complaint_body(ctx, filing)
+    return (201 if filing.created else 200), _complaint_body(ctx, filing), None
 
 
 def _complaint_body(ctx: AppContext, filing: Filing) -> dict[str, Any]:
