@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from models.alerts import AlertView
+from rapport.core.pg_listen import PgListener
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
@@ -142,8 +143,9 @@ def latest_alert_id(db: Database) -> int:
         return int(session.exec(select(func.max(Alert.id))).one() or 0)
 
 
-class PgAlertRelay:
-    """NOTIFY on publish, LISTEN in a thread of its own; see the module docstring.
+class PgAlertRelay(PgListener):
+    """NOTIFY on publish, LISTEN in a thread of its own (rapport/core/pg_listen.py); see the module
+    docstring.
 
     1. :meth:`notify` (from the bus, after the alert's commit) remembers the id as sent from here and
        runs ``pg_notify`` through the pool.
@@ -155,70 +157,25 @@ class PgAlertRelay:
     """
 
     def __init__(self, *, conninfo: str, db: Database, bus: AlertBus):
-        self.conninfo = conninfo
-        self.db = db
+        super().__init__(conninfo=conninfo, db=db, channel=CHANNEL, name="alert")
         self.bus = bus
         self._sent: deque[int] = deque(maxlen=2048)
         self._sent_lock = threading.Lock()
-        self._stop = threading.Event()
-        self.listening = threading.Event()
-        self._thread: threading.Thread | None = None
         self._last_seen = 0
 
     # -- sending -------------------------------------------------------------------------------------
     def notify(self, alert: AlertView) -> None:
-        from sqlalchemy import text
-
         with self._sent_lock:
             self._sent.append(alert.id)
             self._last_seen = max(self._last_seen, alert.id)
-        with self.db.engine.begin() as conn:
-            conn.execute(
-                text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": str(alert.id)}
-            )
+        self.send(str(alert.id))
 
     # -- receiving -----------------------------------------------------------------------------------
     def start(self) -> None:
         self._last_seen = latest_alert_id(self.db)
-        self._thread = threading.Thread(target=self._listen_forever, name="alert-listener", daemon=True)
-        self._thread.start()
+        super().start()
 
-    def stop(self, timeout: float = 5) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _listen_forever(self) -> None:
-        import psycopg
-
-        from rapport.core.leader import KEEPALIVE
-
-        pause = 0.5
-        reconnecting = False
-        while not self._stop.is_set():
-            try:
-                with psycopg.connect(self.conninfo, autocommit=True, **KEEPALIVE) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
-                    self.listening.set()
-                    pause = 0.5
-                    if reconnecting:
-                        self._catch_up()
-                    while not self._stop.is_set():
-                        for note in conn.notifies(timeout=1.0):
-                            self._received(note.payload)
-            except Exception as exc:
-                self.listening.clear()
-                if self._stop.is_set():
-                    break
-                log.warning(
-                    "alert listener: connection lost (%s); retrying in %.1f s", type(exc).__name__, pause
-                )
-                reconnecting = True
-                self._stop.wait(pause)
-                pause = min(pause * 2, 10.0)
-        self.listening.clear()
-
-    def _received(self, payload: str) -> None:
+    def received(self, payload: str) -> None:
         try:
             alert_id = int(payload)
         except ValueError:
@@ -233,7 +190,7 @@ class PgAlertRelay:
         if alert is not None:
             self.bus.deliver(alert)
 
-    def _catch_up(self) -> None:
+    def reconnected(self) -> None:
         for alert in alerts_after(self.db, self._last_seen):
             with self._sent_lock:
                 mine = alert.id in self._sent

@@ -28,6 +28,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from rapport.core.live import alerts_after, latest_alert_id
+from rapport.core.pg_listen import PgListener
 
 if TYPE_CHECKING:
     from rapport.core.counter_signals import CounterSignals
@@ -115,66 +116,22 @@ class SqlitePoller:
                 self.counters.deliver(counter_id)
 
 
-class PgCounterRelay:
-    """``NOTIFY rapport_counters, '<origin>:<counter id>'`` on every nudge, and a listener thread that
-    hands the nudges of the other processes to this one's tablets (its own origin is skipped).
+class PgCounterRelay(PgListener):
+    """``NOTIFY rapport_counters, '<origin>:<counter id>'`` on every nudge, and a listener thread
+    (rapport/core/pg_listen.py) that hands the nudges of the other processes to this one's tablets (its
+    own origin is skipped).
 
     Unlike alerts nothing is caught up after a lost connection: a tablet reads its invitation again
     at every return to its welcome screen anyway.
     """
 
     def __init__(self, *, conninfo: str, db: Database, counters: CounterSignals):
-        self.conninfo = conninfo
-        self.db = db
+        super().__init__(conninfo=conninfo, db=db, channel=COUNTER_CHANNEL, name="counter")
         self.counters = counters
         self.origin = uuid.uuid4().hex[:12]
-        self._stop = threading.Event()
-        self.listening = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def notify(self, counter_id: int) -> None:
-        from sqlalchemy import text
-
-        with self.db.engine.begin() as conn:
-            conn.execute(
-                text("SELECT pg_notify(:channel, :payload)"),
-                {"channel": COUNTER_CHANNEL, "payload": f"{self.origin}:{counter_id}"},
-            )
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._listen_forever, name="counter-listener", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _listen_forever(self) -> None:
-        import psycopg
-
-        from rapport.core.leader import KEEPALIVE
-
-        pause = 0.5
-        while not self._stop.is_set():
-            try:
-                with psycopg.connect(self.conninfo, autocommit=True, **KEEPALIVE) as conn:
-                    conn.execute(f"LISTEN {COUNTER_CHANNEL}")
-                    self.listening.set()
-                    pause = 0.5
-                    while not self._stop.is_set():
-                        for note in conn.notifies(timeout=1.0):
-                            self.received(note.payload)
-            except Exception as exc:
-                self.listening.clear()
-                if self._stop.is_set():
-                    break
-                log.warning(
-                    "counter listener: connection lost (%s); retrying in %.1f s", type(exc).__name__, pause
-                )
-                self._stop.wait(pause)
-                pause = min(pause * 2, 10.0)
-        self.listening.clear()
+        self.send(f"{self.origin}:{counter_id}")
 
     def received(self, payload: str) -> None:
         origin, _, counter = payload.partition(":")

@@ -5,7 +5,9 @@ each with its own bus, tablets' signals and database pool, as two worker process
   the other; an alert raised in a process reaches its own supervisors once, although its poller
   reads it back too.
 - PostgreSQL: a nudge sent in one process reaches the other's tablets through NOTIFY, and not the
-  sender's a second time (run when RAPPORT_TEST_DATABASE_URL is set).
+  sender's a second time; after their listening connections are dropped, both relays reconnect, the
+  alert raised meanwhile reaches the other process once (caught up by id), and alerts and nudges cross
+  again (run when RAPPORT_TEST_DATABASE_URL is set).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from models.services import import_items
 from rapport.core.context import AppContext
 from rapport.core.db import Database
 from rapport.core.leader import libpq_conninfo
+from rapport.core.live import PgAlertRelay
 from rapport.core.migrate import upgrade
 from rapport.core.relay import PgCounterRelay, SqlitePoller
 from rapport.core.settings import Settings
@@ -78,6 +81,28 @@ def _contexts(url: str, data_dir: Path) -> list[AppContext]:
     ]
 
 
+def _subscribe(
+    contexts: list[AppContext], branch_id: int, counter_id: int
+) -> tuple[list[list[int]], list[int]]:
+    """In each process a supervisor of the branch and the counter's tablet, and another branch's and
+    another counter's that must get nothing: the alert ids and the nudges that reached each process."""
+    alerts: list[list[int]] = [[] for _ in contexts]
+    nudges = [0 for _ in contexts]
+    for n, ctx in enumerate(contexts):
+
+        async def on_alert(alert: AlertView, n: int = n) -> None:
+            alerts[n].append(alert.id)
+
+        async def on_nudge(n: int = n) -> None:
+            nudges[n] += 1
+
+        ctx.alerts.subscribe([branch_id], on_alert)
+        ctx.alerts.subscribe([branch_id + 1000], on_alert)  # another branch's supervisor: nothing
+        ctx.counters.subscribe(counter_id, on_nudge)
+        ctx.counters.subscribe(counter_id + 1000, on_nudge)  # another counter's tablet: nothing
+    return alerts, nudges
+
+
 async def _settle() -> None:
     for _ in range(5):  # the bus and the signals schedule their handlers on this loop
         await asyncio.sleep(0.02)
@@ -87,22 +112,10 @@ async def test_sqlite_workers_hear_each_others_alerts_and_transactions_once(tmp_
     url = f"sqlite:///{tmp_path / 'rapport.db'}"
     branch_id, counter_id, token = _seed(url)
     contexts = _contexts(url, tmp_path)
-    alerts: list[list[int]] = [[], []]
-    nudges = [0, 0]
+    alerts, nudges = _subscribe(contexts, branch_id, counter_id)
     pollers = []
     try:
-        for n, ctx in enumerate(contexts):
-
-            async def on_alert(alert: AlertView, n: int = n) -> None:
-                alerts[n].append(alert.id)
-
-            async def on_nudge(n: int = n) -> None:
-                nudges[n] += 1
-
-            ctx.alerts.subscribe([branch_id], on_alert)
-            ctx.alerts.subscribe([branch_id + 1000], on_alert)  # another branch's supervisor: nothing
-            ctx.counters.subscribe(counter_id, on_nudge)
-            ctx.counters.subscribe(counter_id + 1000, on_nudge)  # another counter's tablet: nothing
+        for ctx in contexts:
             poller = SqlitePoller(db=ctx.db, bus=ctx.alerts, counters=ctx.counters)
             poller._last_alert = poller._last_transaction = 0  # started before anything was stored
             pollers.append(poller)
@@ -191,4 +204,86 @@ async def test_postgresql_relays_a_nudge_to_the_other_process_and_not_back(pg_ur
         for ctx, relay in zip(contexts, relays, strict=False):
             ctx.counters.forward_to(None)
             relay.stop()
+            ctx.db.dispose()
+
+
+async def _until(condition: Callable[[], bool], seconds: float = 10) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("not reached in time")
+
+
+@pytest.mark.postgres
+async def test_postgresql_relays_reconnect_after_a_dropped_connection_and_catch_up_alerts_once(
+    pg_url, tmp_path
+):
+    branch_id, counter_id, token = _seed(pg_url)
+    contexts = _contexts(pg_url, tmp_path)
+    alerts, nudges = _subscribe(contexts, branch_id, counter_id)
+    relays: list[PgAlertRelay | PgCounterRelay] = []
+    try:
+        for ctx in contexts:
+            conninfo = libpq_conninfo(ctx.db.engine.url)
+            alert_relay = PgAlertRelay(conninfo=conninfo, db=ctx.db, bus=ctx.alerts)
+            counter_relay = PgCounterRelay(conninfo=conninfo, db=ctx.db, counters=ctx.counters)
+            for relay in (alert_relay, counter_relay):
+                relay.start()
+                relays.append(relay)
+            ctx.alerts.forward_to(alert_relay.notify)
+            ctx.counters.forward_to(counter_relay.notify)
+        assert all(r.listening.wait(5) for r in relays)
+
+        # Every listening connection is dropped, and none can come back until the alert is raised.
+        good = relays[0].conninfo
+        for relay in relays:
+            relay.conninfo = libpq_conninfo(make_url(pg_url).set(database="rapport_relay_nowhere"))
+        with contexts[0].db.engine.connect() as conn:
+            dropped = conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND query LIKE 'LISTEN %'"
+                )
+            ).scalar_one()
+        assert dropped == 4
+        await _until(lambda: not any(r.listening.is_set() for r in relays))
+        with contexts[0].db.write() as s:
+            missed = raise_alert(s, branch_id=branch_id, kind=AlertKind.high_complaint, dedupe_key="d1")
+            s.commit()
+        assert missed is not None
+        contexts[0].alerts.publish(missed)  # its NOTIFY reaches nobody
+        await asyncio.to_thread(
+            services.record_finished, contexts[0], device_token=token, idempotency_key="tx-1",
+            data={"number": "N-1", "service_code": "SB-001"},
+        )  # fmt: skip
+        await _settle()
+        assert alerts == [[missed.id], []] and nudges == [1, 0]
+
+        for relay in relays:
+            relay.conninfo = good
+        await _until(lambda: all(r.listening.is_set() for r in relays), 30)
+        await _until(lambda: alerts[1] == [missed.id])  # caught up by id after the reconnection
+
+        # Listening again: a new alert and a new nudge cross, once each, and not back to the sender.
+        with contexts[1].db.write() as s:
+            later = raise_alert(s, branch_id=branch_id, kind=AlertKind.high_complaint, dedupe_key="d2")
+            s.commit()
+        assert later is not None
+        contexts[1].alerts.publish(later)
+        await asyncio.to_thread(
+            services.record_finished, contexts[0], device_token=token, idempotency_key="tx-2",
+            data={"number": "N-2", "service_code": "SB-001"},
+        )  # fmt: skip
+        await _until(lambda: len(alerts[0]) == 2 and nudges[1] == 1)
+        await asyncio.sleep(0.5)  # time for a duplicate, if one came back
+        assert alerts == [[missed.id, later.id], [missed.id, later.id]]
+        assert nudges == [2, 1], "the nudge sent while down is not caught up; the later one crosses once"
+    finally:
+        for ctx in contexts:
+            ctx.alerts.forward_to(None)
+            ctx.counters.forward_to(None)
+        for relay in relays:
+            relay.stop()
+        for ctx in contexts:
             ctx.db.dispose()
