@@ -319,7 +319,9 @@ def submit_tap(
     """Store one tap at a counter (a retry of a stored tap returns the same rating's id); with
     ``transaction_id``, the rating of that transaction (办件) the tablet invited it for."""
     data = parse_rating({"score": score})
-    with ctx.db.raw_write() as conn:  # one transaction: the device's last_seen_at and the rating
+    # One transaction for the device's last_seen_at, the rating and its case or feed record; a lone
+    # rating is one statement (lazy: models/intake.py opens the transaction when more is written).
+    with ctx.db.raw_write(lazy=True) as conn:
         taken = take_rating_with_token(
             conn, ctx.db.dialect, token=device_token, idempotency_key=idempotency_key, data=data,
             staff_no=staff_no, now=ctx.clock(), transaction_id=transaction_id,

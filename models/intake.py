@@ -6,6 +6,8 @@ load (docs/PERFORMANCE.md): a handful of statements compiled once (:mod:`models.
 rows instead of ORM objects, the validated policy cached by its values, and the answer built from
 what the request already holds. It runs inside the caller's write transaction and never commits:
 ``rapport.core.db.Database.raw_write`` (the API and the kiosk) or an ORM session (``rate_at_device``).
+In a lazy ``raw_write`` on PostgreSQL it opens the transaction itself (``models.prepared.begin``)
+before the first of several writes; a rating that is the only write is one statement.
 
 1. :func:`device_by_token`: the active device holding the token, with its counter's branch; its
    ``last_seen_at`` moves (at most once a minute) in the same transaction.
@@ -40,7 +42,7 @@ from models.errors import DeviceNotAuthorized, IdempotencyConflict, StaffNotFoun
 from models.feed import FEED, enqueue
 from models.org import Counter, Device, Duty, Staff
 from models.policy import SCOPE_ROWS, Policy, PolicyValues, policy_of_scopes
-from models.prepared import Prepared, driver_of
+from models.prepared import Prepared, begin, driver_of
 from models.rating import (
     Channel,
     FlagReason,
@@ -223,6 +225,7 @@ def device_by_token(conn: Any, dialect: Dialect, token: str | None, *, now: date
         raise DeviceNotAuthorized("this device token is unknown or revoked")
     device = DeviceAtCounter(id=row[0], counter_id=row[1], branch_id=row[2], last_seen_at=row[4])
     if last_seen_due(device, now):
+        begin(conn, dialect)  # with the rating, in one transaction
         MARK_SEEN.rowcount(conn, dialect, {"device_id": device.id, "now": now, "seen_at": now})
     on_duty = (int(row[5]), str(row[6])) if row[5] is not None else None
     scopes: list[tuple[int | None, Any]] = [(None, row[7])] if row[7] is not None else []
@@ -319,6 +322,11 @@ def take_rating(
         "counted": flag is None, "overturned": False, "phone_key": None,
         "transaction_id": transaction_id, "is_default": False,
     }  # fmt: skip
+    # Writes that must commit with the row open the transaction first; a rating that is the only
+    # write (most taps) is one statement (rapport.core.db.Database.raw_write's ``lazy``).
+    opens = opens_case(score=data.score, flagged=flag is not None, max_score=policy.bad_rating_max_score)
+    if transaction_id is not None or opens or (FEED.on and flag is None):
+        begin(conn, dialect)
     if insert_rating(conn, dialect, values):
         if transaction_id is not None:
             bind_to_transaction(conn, dialect, values)

@@ -116,6 +116,21 @@ class Prepared:
             cursor.close()
 
 
+def begin(conn: Any, dialect: Dialect) -> None:
+    """Open the transaction now, if ``conn`` runs each statement on its own until told (a lazy
+    ``rapport.core.db.Database.raw_write`` on PostgreSQL): call it before the first of several
+    writes that must commit together. Anywhere else (SQLite, an ORM session's connection, a
+    transaction already open) it does nothing."""
+    if dialect.name != "postgresql":
+        return
+    dbapi = getattr(conn, "dbapi_connection", conn)
+    if dbapi.autocommit and dbapi.info.transaction_status == _IDLE:
+        dbapi.execute("BEGIN")
+
+
+_IDLE = 0  # libpq's PQTRANS_IDLE: no transaction open
+
+
 def driver_of(session: Any) -> tuple[Any, Dialect]:
     """The DBAPI connection (SQLAlchemy's pool proxy of it) under an ORM session, in the session's
     transaction (begun here if it has not been), and its dialect."""

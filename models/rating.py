@@ -343,12 +343,11 @@ _RATING_COLUMNS = [c.key for c in Rating.__table__.columns]  # type: ignore[attr
 def _insert_statement(dialect_name: str) -> Any:
     table = Rating.__table__  # type: ignore[attr-defined]
     key = table.c.idempotency_key
-    # SQLite's rowcount tells a stored row from a skipped one; psycopg reports none for this
-    # statement, so PostgreSQL's tells by RETURNING (which costs SQLite a sixth of the intake).
+    # The driver's rowcount tells a stored row (1) from a skipped one (0), on both databases.
     if dialect_name == "sqlite":
         return sqlite_insert(table).on_conflict_do_nothing(index_elements=[key])
     if dialect_name == "postgresql":
-        return pg_insert(table).on_conflict_do_nothing(index_elements=[key]).returning(key)
+        return pg_insert(table).on_conflict_do_nothing(index_elements=[key])
     raise ValueError(f"ratings are stored on SQLite or PostgreSQL, not {dialect_name}")
 
 
@@ -358,9 +357,7 @@ _INSERT = Prepared(_insert_statement, column_keys=_RATING_COLUMNS)
 def insert_rating(conn: Any, dialect: Dialect, values: dict[str, Any]) -> bool:
     """Insert one rating row (every column in ``values``); False when a rating with that
     idempotency key already exists (nothing is stored then)."""
-    if dialect.name == "sqlite":
-        return _INSERT.rowcount(conn, dialect, values) == 1
-    return _INSERT.first(conn, dialect, values) is not None
+    return _INSERT.rowcount(conn, dialect, values) == 1
 
 
 def as_loaded(session: Session, values: dict[str, Any]) -> Rating:

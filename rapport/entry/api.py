@@ -303,7 +303,7 @@ def _store_rating(
     alert after the answer."""
     refusal: IdempotencyConflict | StaffNotFound | ValidationFailed | None = None
     try:
-        with ctx.db.raw_write() as conn:
+        with ctx.db.raw_write(lazy=True) as conn:  # a lone rating: one statement (PostgreSQL)
             try:
                 taken = take_rating_with_token(
                     conn, ctx.db.dialect, token=token, idempotency_key=key, data=create,
