@@ -269,29 +269,36 @@ def service_vs_raw_pg(report: Report, *, preload: int, rounds: int, per_round: i
         branch, counter, staff = org.branch_ids[0], org.counter_ids[0], org.staff_ids[0]
         token = org.devices[0][2]
         ctx = _context(db)
-        with psycopg.connect(libpq(url)) as con:
+        # The baseline inserts one row per transaction (BEGIN, INSERT, COMMIT); for information, the
+        # same insert in autocommit (one round trip), which a lone tap now is (models/intake.py).
+        with psycopg.connect(libpq(url)) as con, psycopg.connect(libpq(url), autocommit=True) as auto:
             durable = con.execute("SHOW synchronous_commit").fetchone()
             con.rollback()
             print(f"     synchronous_commit = {durable[0] if durable else '?'}", flush=True)
             _pg_raw_round(con, 50, staff, counter, branch, "warm")
+            _pg_raw_round(auto, 50, staff, counter, branch, "warm-auto")
             _service_round(ctx, 50, token, "warm")
-            raw, svc, dev, ratios = [], [], [], []
+            raw, svc, dev, single, ratios = [], [], [], [], []
             for r in range(rounds):
-                spent = {"raw": 0.0, "svc": 0.0, "dev": 0.0}
+                spent = {"raw": 0.0, "svc": 0.0, "dev": 0.0, "auto": 0.0}
                 for b in range(per_round // BLOCK):
                     tag = f"{r}-{b}"
                     spent["raw"] += BLOCK / _pg_raw_round(con, BLOCK, staff, counter, branch, tag)
                     spent["svc"] += BLOCK / _service_round(ctx, BLOCK, token, tag)
                     if b % 2 == 0:
                         spent["dev"] += BLOCK / _session_round(db, BLOCK, staff, counter, branch, tag)
+                    else:
+                        spent["auto"] += BLOCK / _pg_raw_round(auto, BLOCK, staff, counter, branch, f"a{tag}")
                 done = per_round // BLOCK * BLOCK
                 raw.append(done / spent["raw"])
                 svc.append(done / spent["svc"])
                 dev.append((per_round // BLOCK + 1) // 2 * BLOCK / spent["dev"])
+                single.append(per_round // BLOCK // 2 * BLOCK / spent["auto"])
                 ratios.append(svc[-1] / raw[-1])
                 print(
                     f"     round {r + 1}/{rounds}: raw {raw[-1]:,.0f}/s  service {svc[-1]:,.0f}/s "
-                    f"(ratio {ratios[-1]:.2f})  submit_rating in a session {dev[-1]:,.0f}/s",
+                    f"(ratio {ratios[-1]:.2f})  submit_rating in a session {dev[-1]:,.0f}/s  "
+                    f"raw in autocommit {single[-1]:,.0f}/s",
                     flush=True,
                 )
     finally:
@@ -300,6 +307,7 @@ def service_vs_raw_pg(report: Report, *, preload: int, rounds: int, per_round: i
             _drop_bench_org(url)
     at = f"@{preload:,}"
     report.add(f"raw psycopg durable inserts {at}", statistics.median(raw), "/s")
+    report.add(f"raw psycopg in autocommit (one statement, info) {at}", statistics.median(single), "/s")
     report.add(f"service layer (kiosk submit_tap) durable intake {at}", statistics.median(svc), "/s")
     report.add(f"submit_rating in an ORM session (phone, hotline) {at}", statistics.median(dev), "/s")
     report.add(
