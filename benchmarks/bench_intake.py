@@ -402,7 +402,7 @@ async def _http_load(
     }
 
 
-def http_intake(report: Report, *, total: int, paced_rate: float) -> None:
+def http_intake(report: Report, *, total: int, paced_rate: float, workers: int = 1) -> None:
     from sqlmodel import func, select
 
     from models.rating import Rating
@@ -425,7 +425,7 @@ def http_intake(report: Report, *, total: int, paced_rate: float) -> None:
         # 32 tablets at 32 counters of 4 branches, each with someone on duty.
         org = seed_org(db, branches=4, counters_per_branch=8, staff_per_branch=8, devices=CLIENTS)
         tokens = [token for _d, _c, token in org.devices]
-        with running_server(work, env=env) as server:
+        with running_server(work, env=env, workers=workers) as server:
             asyncio.run(
                 _http_load(server.url, tokens, 64, prefix="warm")
             )  # warm-up (connections, imports, caches)
@@ -817,6 +817,9 @@ def main() -> int:
     parser.add_argument("--http-total", type=int)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="the HTTP phase's server as rapport serve --workers N"
+    )
     parser.add_argument("--complaints", type=int, help="complaints of the complaint phase (1,000; quick 300)")
     parser.add_argument("--complaint-runs", type=int, default=1, help="complaint phases (median judged)")
     parser.add_argument("--skip-complaints", action="store_true")
@@ -860,6 +863,7 @@ def main() -> int:
             "clients": CLIENTS,
             "complaints": complaints,
             "complaint_runs": args.complaint_runs,
+            "workers": args.workers,
             "baseline_tree": str(args.baseline_tree or ""),
         },
     )
@@ -872,7 +876,7 @@ def main() -> int:
         compare(report, preload=preload, rounds=rounds, per_round=per_round, seed=args.seed)
     if not args.skip_http and not args.complaints_only:
         print(f"-- HTTP: {total:,} ratings from {CLIENTS} concurrent clients", flush=True)
-        http_intake(report, total=total, paced_rate=args.http_rate)
+        http_intake(report, total=total, paced_rate=args.http_rate, workers=args.workers)
     if not args.skip_complaints:
         if pg:
             report.note("the complaint phase runs on SQLite only")

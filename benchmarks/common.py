@@ -229,11 +229,12 @@ class Server:
 
 @contextmanager
 def running_server(
-    data_dir: Path, *, env: dict[str, str] | None = None, tree: Path = REPO
+    data_dir: Path, *, env: dict[str, str] | None = None, tree: Path = REPO, workers: int = 1
 ) -> Iterator[Server]:
     """A real `rapport serve` on a free loopback port (the database must exist), stopped afterwards.
     ``tree``: the work tree whose code serves (``python -m`` imports from its working directory
-    first), for a before/after comparison against an older checkout in a ``git worktree``."""
+    first), for a before/after comparison against an older checkout in a ``git worktree``.
+    ``workers``: ``rapport serve --workers N`` (N processes behind the port) when more than one."""
     import httpx
 
     port = free_port()
@@ -241,7 +242,7 @@ def running_server(
     full_env = rapport_env(data_dir, RAPPORT_PORT=str(port), RAPPORT_HOST="127.0.0.1", **(env or {}))
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "rapport", "serve"],
+            [sys.executable, "-m", "rapport", "serve", *(["--workers", str(workers)] if workers > 1 else [])],
             env=full_env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -1,0 +1,98 @@
+"""Writers of one SQLite file in several processes take turns through the lock file.
+
+``rapport serve --workers N`` runs N processes on one SQLite file. Each process queues its own
+writers (rapport.core.db.WriteLock); the writer whose turn it is also takes an exclusive ``flock`` on
+``<database>-writer.lock``, so a process's writer waits for another process's transaction on the
+kernel's queue, which wakes it as soon as the lock is free, instead of sleeping in SQLite's busy
+handler. These tests hold the lock file from outside and watch a child process wait for it, and run
+two processes writing at once: every write stored, none refused.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import text
+
+from rapport.core.db import Database, write_lock_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+WRITER = """
+import sys, time
+from sqlalchemy import text
+from rapport.core.db import Database
+db = Database.from_url(f"sqlite:///{sys.argv[1]}")
+tag, n = sys.argv[2], int(sys.argv[3])
+print("ready", flush=True)
+for i in range(n):
+    with db.write() as s:
+        row = {"who": f"{tag}-{i}", "at": time.time()}
+        s.execute(text("INSERT INTO note (who, at) VALUES (:who, :at)"), row)
+        s.commit()
+    stored = time.time()
+print("done", stored, flush=True)
+"""
+
+
+def _database(tmp_path: Path) -> Database:
+    db = Database.from_url(f"sqlite:///{tmp_path / 'rapport.db'}")
+    with db.write() as s:
+        s.execute(text("CREATE TABLE note (who TEXT PRIMARY KEY, at REAL NOT NULL)"))
+        s.commit()
+    return db
+
+
+def _writer(tmp_path: Path, tag: str, n: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(tmp_path / "rapport.db"), tag, str(n)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+
+
+def test_a_writer_in_another_process_waits_while_the_lock_file_is_held(tmp_path):
+    db = _database(tmp_path)
+    lock_file = tmp_path / "rapport.db-writer.lock"
+    assert lock_file.exists(), "the first write made the lock file beside the database"
+    fd = os.open(lock_file, os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # as another process's writer in its transaction
+    try:
+        child = _writer(tmp_path, "child", 1)
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(1.0)
+        with db.read() as s:
+            assert s.execute(text("SELECT count(*) FROM note")).scalar() == 0, "it waited for its turn"
+        released = time.time()
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    out, err = child.communicate(timeout=30)
+    assert child.returncode == 0, err
+    done, stored = out.split()
+    assert done == "done"
+    assert float(stored) >= released, "committed after the lock was released, not before"
+    assert float(stored) - released < 1.0, "and at once, not after a busy handler's sleep"
+    with db.read() as s:
+        assert s.execute(text("SELECT count(*) FROM note")).scalar() == 1
+    db.dispose()
+
+
+def test_two_processes_writing_at_once_store_every_write(tmp_path):
+    db = _database(tmp_path)
+    writers = [_writer(tmp_path, tag, 300) for tag in ("a", "b")]
+    for w in writers:
+        out, err = w.communicate(timeout=120)
+        assert w.returncode == 0, err
+        assert out.split()[:2] == ["ready", "done"]
+    with db.read() as s:
+        assert s.execute(text("SELECT count(*) FROM note")).scalar() == 600
+    lock = write_lock_for(db.engine)
+    assert lock is not None and lock.owner is None
+    db.dispose()
