@@ -10,14 +10,14 @@
      insert, the commit. It does more than the raw path: everything a real tap needs.
    The two alternate in blocks of 25 ratings so both see the same machine load, disk and index
    sizes; each round's rates are over the summed times of its blocks, and the ratio judged is the
-   median over rounds of service / raw (target >= 0.5, aim 0.8). With
+   median over rounds of service / raw (target >= 0.8; >= 0.5 against raw psycopg). With
    ``--preload N`` the file first holds the generated region of N ratings (benchmarks/dataset.py),
    which gives the growth figures. ``models.rating.submit_rating`` in an ORM session (the path of
    phone and hotline ratings) is timed too, for information.
 2. HTTP: a real ``rapport serve``; 32 concurrent clients (one kiosk token each, one keep-alive
    connection each) post 5,000 ratings with idempotency keys to ``POST /api/v1/ratings``; then 10% of
-   them are sent again with the same key and must come back as the same rating. Target: p95 < 50 ms,
-   0 errors, 0 duplicates (exactly 5,000 rows, as many distinct keys). The clients are a closed
+   them are sent again with the same key and must come back as the same rating. Target: p95 < 30 ms,
+   p99 < 100 ms, 0 errors, 0 duplicates (exactly 5,000 rows, as many distinct keys). The clients are a closed
    loop: each sends its next rating as soon as the last is answered, so latency is 32 / throughput
    at saturation. For information, a second phase sends ratings at a steady ``--http-rate`` (default
    50/s: a region of 500 counters at its busiest sees a few a second) and prints that latency.
@@ -77,9 +77,13 @@ from benchmarks.common import (
 )
 from benchmarks.dataset import on_postgres
 
-RATIO_TARGET = 0.5
+# docs/QUALITY.md, "Speed and scale": the service at 0.8 x raw sqlite3 (the earlier bar was 0.5) and
+# at 0.5 x raw psycopg; over HTTP p95 < 30 ms and p99 < 100 ms (the earlier bar: p95 < 50 ms).
+RATIO_TARGET = 0.8
+PG_RATIO_TARGET = 0.5
 BLOCK = 25  # ratings per path before switching to the other one
-HTTP_P95_TARGET_MS = 50.0
+HTTP_P95_TARGET_MS = 30.0
+HTTP_P99_TARGET_MS = 100.0
 CLIENTS = 32
 
 
@@ -314,7 +318,7 @@ def service_vs_raw_pg(report: Report, *, preload: int, rounds: int, per_round: i
         f"service / raw psycopg ratio {at} (median of rounds)",
         statistics.median(ratios),
         "x",
-        (">=", RATIO_TARGET),
+        (">=", PG_RATIO_TARGET),
     )
 
 
@@ -448,7 +452,7 @@ def http_intake(report: Report, *, total: int, paced_rate: float, workers: int =
     report.add(f"HTTP intake throughput, {CLIENTS} clients", result["acked"] / result["elapsed"], "/s")
     report.add("HTTP intake latency p50", percentile(lat, 50), "ms")
     report.add("HTTP intake latency p95", percentile(lat, 95), "ms", ("<", HTTP_P95_TARGET_MS))
-    report.add("HTTP intake latency p99", percentile(lat, 99), "ms")
+    report.add("HTTP intake latency p99", percentile(lat, 99), "ms", ("<", HTTP_P99_TARGET_MS))
     report.add("HTTP errors (non-201 or transport)", len(result["errors"]) + server_errors, "", ("==", 0))
     report.add(f"ratings stored (sent {total})", rows, "", ("==", total))
     report.add("duplicates (rows - distinct keys)", rows - keys, "", ("==", 0))
