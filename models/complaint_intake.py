@@ -45,7 +45,7 @@ from models.cases import RatingCase
 from models.catalog import ConductClause
 from models.clock import branch_zone
 from models.codes import derived_tracking_code, new_tracking_code, tracking_digest
-from models.complaint.filing import _CODE_ATTEMPTS, ComplaintCreate, _request_hash
+from models.complaint.filing import _CODE_ATTEMPTS, ComplaintCreate, Filing, _recover_code, _request_hash
 from models.complaint.records import Complaint, ComplaintEvent, ComplaintStatus, EventKind, Severity
 from models.complaint.rules import clocks, initial_severity
 from models.errors import IdempotencyConflict, ValidationFailed
@@ -58,19 +58,12 @@ from models.rating import Channel, Rating, validate_idempotency_key
 
 @dataclass(frozen=True, slots=True)
 class DeviceFiled:
-    """A complaint as filed from a device, or as found again for a retry. ``code`` is None only on a
-    retry whose code cannot be recovered (the server's secret changed)."""
+    """A complaint as filed from a device, or as found again for a retry: its row's id, the customer's
+    answer (:class:`models.complaint.filing.Filing`, the same a badge's page gets; its ``code`` is None
+    only on a retry whose code cannot be recovered, the server's secret changed) and the alert."""
 
     id: int
-    code: str | None
-    created: bool
-    status: str
-    severity: str
-    category: str
-    created_at: datetime
-    due_at: datetime
-    promise_unit: str
-    promise_amount: int
+    filing: Filing
     alert: AlertView | None = None  # the high-severity alert this request stored, to publish
 
 
@@ -207,11 +200,12 @@ def file_from_device(
         details={"severity": severity.value, "channel": Channel.kiosk.value},
     )  # fmt: skip
     alert = _high_alert(conn, dialect, severity, device.branch_id, complaint_id, now)
-    return DeviceFiled(
-        id=complaint_id, code=code, created=True, status=ComplaintStatus.new.value, severity=severity.value,
+    filing = Filing(
+        code=code, created=True, status=ComplaintStatus.new.value, severity=severity.value,
         category=data.category, created_at=now, due_at=clock.due_at, promise_unit=clock.unit,
-        promise_amount=clock.amount, alert=alert,
+        promise_amount=clock.amount,
     )  # fmt: skip
+    return DeviceFiled(id=complaint_id, filing=filing, alert=alert)
 
 
 def _high_alert(
@@ -250,16 +244,12 @@ def _replay(
         raise IdempotencyConflict(
             "this Idempotency-Key was already used for a different complaint; use a new key"
         )
-    code = None
-    if secret:
-        for attempt in range(_CODE_ATTEMPTS):
-            candidate = derived_tracking_code(secret, key, attempt)
-            if tracking_digest(candidate) == code_digest:
-                code = candidate
-                break
+    filing = Filing(
+        code=_recover_code(code_digest, secret, key), created=False, status=str(status),
+        severity=str(severity), category=str(category), created_at=created_at, due_at=due_at,
+        promise_unit=str(unit), promise_amount=int(amount),
+    )  # fmt: skip
     return DeviceFiled(
-        id=int(complaint_id), code=code, created=False, status=str(status), severity=str(severity),
-        category=str(category), created_at=created_at, due_at=due_at, promise_unit=str(unit),
-        promise_amount=int(amount),
+        id=int(complaint_id), filing=filing,
         alert=_high_alert(conn, dialect, str(severity), int(branch_id), int(complaint_id), now),
     )  # fmt: skip

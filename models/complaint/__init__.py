@@ -41,6 +41,7 @@ from models.complaint.casework import (
 )
 from models.complaint.filing import (
     ComplaintCreate,
+    Filing,
     file_complaint,
     normalise_contact,
     parse_complaint,
@@ -97,6 +98,7 @@ __all__ = [
     "ContactKind",
     "DESCRIPTION_MAX_CHARS",
     "EventKind",
+    "Filing",
     "FINAL_STATUSES",
     "IDEMPOTENCY_KEY_MAX",
     "InvalidTransition",

@@ -14,6 +14,7 @@ import json
 import re
 import unicodedata
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -157,6 +158,25 @@ def parse_complaint(data: dict[str, Any]) -> ComplaintCreate:
 # Filing
 
 
+@dataclass(frozen=True)
+class Filing:
+    """A complaint as filed (or found again on a replay): the answer of rapport/usecases/filing.py
+    ``file_at_place``, the same whether a badge's page filed it (:func:`file_complaint`) or a device
+    (:func:`models.complaint_intake.file_from_device`, which returns it as is). ``code`` is the
+    tracking code, shown to the customer once; None on a replay whose code cannot be recovered (the
+    server's secret changed)."""
+
+    code: str | None
+    created: bool
+    status: str
+    severity: str
+    category: str
+    created_at: datetime
+    due_at: datetime
+    promise_unit: str
+    promise_amount: int
+
+
 def _request_hash(
     *,
     data: ComplaintCreate,
@@ -249,7 +269,7 @@ def file_complaint(
     )
     existing = _by_key(session, key)
     if existing is not None:
-        return _replay(existing, digest), _recover_code(existing, code_secret, key), False
+        return _replay(existing, digest), _recover_code(existing.code_digest, code_secret, key), False
     _check_category(session, data.category)
     if policy is None:
         policy = effective_policy(session, branch_id)
@@ -281,16 +301,19 @@ def file_complaint(
         existing = _by_key(session, key)
         if existing is None:
             raise
-        return _replay(existing, digest), _recover_code(existing, code_secret, key), False
+        return _replay(existing, digest), _recover_code(existing.code_digest, code_secret, key), False
     return complaint, code, True
 
 
-def _recover_code(existing: Complaint, secret: str | None, key: str) -> str | None:
+def _recover_code(code_digest: str, secret: str | None, key: str) -> str | None:
+    """The tracking code of a stored complaint (by its digest) derived again from the server's secret
+    and the idempotency key; None without a secret or if it changed. Also the device path's
+    (models/complaint_intake.py)."""
     if not secret:
         return None
     for attempt in range(_CODE_ATTEMPTS):
         code = derived_tracking_code(secret, key, attempt)
-        if tracking_digest(code) == existing.code_digest:
+        if tracking_digest(code) == code_digest:
             return code
     return None
 

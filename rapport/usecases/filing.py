@@ -5,11 +5,9 @@ use case shared by the kiosk's screens (kiosk/backend.py ``submit_complaint``) a
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from models.complaint import ComplaintCreate, Severity, file_complaint, parse_complaint
+from models.complaint import ComplaintCreate, Filing, Severity, file_complaint, parse_complaint
 from models.complaint_intake import file_from_device
 from models.errors import IdempotencyConflict, ValidationFailed
 from models.org import Branch, Staff
@@ -17,22 +15,6 @@ from models.policy import effective_policy
 from models.rating import Channel, Rating, staff_by_qr_token
 from rapport.core.context import AppContext
 from rapport.usecases.alerting import after_complaint
-
-
-@dataclass(frozen=True)
-class Filing:
-    """A complaint as filed (or found again on a replay). ``code`` is the tracking code, shown to the
-    customer once; None on a replay whose code cannot be recovered (the server's secret changed)."""
-
-    code: str | None
-    created: bool
-    status: str
-    severity: str
-    category: str
-    created_at: datetime
-    due_at: datetime
-    promise_unit: str
-    promise_amount: int
 
 
 def file_at_place(
@@ -129,8 +111,4 @@ def _file_at_device(
         raise refusal
     if filed.alert is not None:  # stored with the complaint; pushed to the supervisors' screens now
         ctx.alerts.publish(filed.alert)
-    return Filing(
-        code=filed.code, created=filed.created, status=filed.status, severity=filed.severity,
-        category=filed.category, created_at=filed.created_at, due_at=filed.due_at,
-        promise_unit=filed.promise_unit, promise_amount=filed.promise_amount,
-    )  # fmt: skip
+    return filed.filing
