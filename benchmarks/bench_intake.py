@@ -62,6 +62,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,7 @@ from benchmarks.common import (
     BENCH_DIR,
     REPO,
     Report,
+    Server,
     header,
     percentile,
     running_server,
@@ -326,26 +329,77 @@ def service_vs_raw_pg(report: Report, *, preload: int, rounds: int, per_round: i
 # 2. HTTP intake
 
 
-async def _http_load(
-    url: str, tokens: list[str], total: int, prefix: str = "http", rate: float = 0.0
+@contextmanager
+def _served_org(
+    prefix: str, *, tree: Path = REPO, postgres: bool = False
+) -> Iterator[tuple[Path, Any, list[str], dict[str, str]]]:
+    """What a phase's ``rapport serve`` needs: a work folder (removed afterwards) and a fresh database
+    of 32 tablets at 32 counters of 4 branches, each with someone on duty. The database is a SQLite
+    file in the folder made by ``tree``'s migrations, or with ``postgres`` the fresh schema
+    ``rapport_bench_http``. Yields the folder, the database, the tablets' tokens and the server's
+    environment (``running_server(folder, env=...)``)."""
+    from rapport.core.db import Database
+
+    work = Path(tempfile.mkdtemp(prefix=prefix, dir=BENCH_DIR))
+    try:
+        env: dict[str, str] = {}
+        if postgres:
+            from benchmarks.dataset import BENCH_DATABASE_URL, fresh_schema
+
+            schema = "rapport_bench_http"
+            db = Database.from_url(fresh_schema(schema))
+            # The server's URL without the search_path option (its migrations hand the URL to
+            # configparser, which refuses a "%"): libpq takes the search_path from PGOPTIONS.
+            env = {"RAPPORT_DATABASE_URL": BENCH_DATABASE_URL, "PGOPTIONS": f"-csearch_path={schema}"}
+        else:
+            upgrade_schema(work, tree=tree)
+            db = Database.from_url(f"sqlite:///{work / 'rapport.db'}")
+        org = seed_org(db, branches=4, counters_per_branch=8, staff_per_branch=8, devices=CLIENTS)
+        yield work, db, [token for _d, _c, token in org.devices], env
+        db.dispose()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _tracebacks(server: Server) -> int:
+    """The server's errors: the tracebacks in its log."""
+    return server.log.read_text(errors="replace").count("Traceback")
+
+
+# A request of a load: its number i and the client c that sends it -> (the tablet's token, the body).
+Request = Callable[[int, int], tuple[str, dict[str, Any]]]
+
+
+async def _post_load(
+    url: str,
+    path: str,
+    total: int,
+    request: Request,
+    same: Callable[[dict[str, Any], dict[str, Any]], bool],
+    *,
+    prefix: str,
+    rate: float = 0.0,
 ) -> dict[str, Any]:
-    """``total`` ratings from CLIENTS clients, each a tablet with its own keep-alive connection
-    (benchmarks/httpclient.py). ``rate`` 0: each client sends its next rating as soon as the last one
-    is answered (closed loop, the target's load). ``rate`` > 0: the clients together start ``rate``
-    ratings a second on a fixed schedule (open loop), whatever the answers take."""
+    """``total`` POSTs to ``path`` (``request`` builds each) from CLIENTS clients, each with its own
+    keep-alive connection (benchmarks/httpclient.py), each with an idempotency key of its own. ``rate``
+    0: each client sends its next request as soon as the last one is answered (closed loop, the
+    targets' load). ``rate`` > 0: the clients together start ``rate`` requests a second on a fixed
+    schedule (open loop), whatever the answers take. Then every 10th request answered 201 is sent
+    again with the same key and body: a retry, which must answer 200 with an answer ``same`` as the
+    first. Returns the latencies (ms), the errors, the elapsed seconds, what was sent and answered
+    (by key), how many were answered 201 (``acked``) and the retries answered otherwise."""
     from benchmarks.httpclient import Connection, ConnectionClosed, split_url
 
     host, port = split_url(url)
     latencies: list[float] = []
     errors: list[str] = []
     sent: dict[str, tuple[str, dict[str, Any]]] = {}  # key -> (token, body)
-    ids: dict[str, str] = {}
+    answers: dict[str, dict[str, Any]] = {}
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(total):
         queue.put_nowait(i)
 
     async def client(c: int) -> None:
-        token = tokens[c % len(tokens)]
         interval = CLIENTS / rate if rate else 0.0
         next_start = time.perf_counter() + c * interval / CLIENTS
         conn = Connection(host, port)
@@ -358,12 +412,12 @@ async def _http_load(
                 if interval:
                     await asyncio.sleep(max(0.0, next_start - time.perf_counter()))
                     next_start += interval
+                token, body = request(i, c)
                 key = f"{prefix}-{i:06d}-{uuid.uuid4().hex[:8]}"
-                body = {"score": 1 + i % 5}
                 t0 = time.perf_counter()
                 try:
                     resp = await conn.request(
-                        "POST", "/api/v1/ratings", json_body=body,
+                        "POST", path, json_body=body,
                         headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
                     )  # fmt: skip
                 except (OSError, ConnectionClosed) as exc:
@@ -375,7 +429,7 @@ async def _http_load(
                     errors.append(f"{resp.status} {resp.text[:200]}")
                     continue
                 sent[key] = (token, body)
-                ids[key] = resp.json()["id"]
+                answers[key] = resp.json()
         finally:
             conn.close()
 
@@ -383,59 +437,53 @@ async def _http_load(
     await asyncio.gather(*(client(c) for c in range(CLIENTS)))
     elapsed = time.perf_counter() - t0
 
-    # Retries: every 10th rating again with the same key and body must return the same rating.
     replay_mismatch = 0
     conn = Connection(host, port)
     try:
         for key in list(sent)[::10]:
             token, body = sent[key]
             resp = await conn.request(
-                "POST", "/api/v1/ratings", json_body=body,
+                "POST", path, json_body=body,
                 headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
             )  # fmt: skip
-            if resp.status != 200 or resp.json()["id"] != ids[key]:
+            if resp.status != 200 or not same(resp.json(), answers[key]):
                 replay_mismatch += 1
     finally:
         conn.close()
     return {
-        "latencies": latencies,
-        "errors": errors,
-        "elapsed": elapsed,
-        "acked": len(sent),
-        "replay_mismatch": replay_mismatch,
-    }
+        "latencies": latencies, "errors": errors, "elapsed": elapsed, "sent": sent, "answers": answers,
+        "acked": len(sent), "replay_mismatch": replay_mismatch,
+    }  # fmt: skip
+
+
+async def _http_load(
+    url: str, tokens: list[str], total: int, prefix: str = "http", rate: float = 0.0
+) -> dict[str, Any]:
+    """``total`` ratings to ``POST /api/v1/ratings`` (:func:`_post_load`, closed loop or at ``rate``),
+    from CLIENTS clients, each a tablet of its own; a retry must return the same rating."""
+
+    def rating(i: int, c: int) -> tuple[str, dict[str, Any]]:
+        return tokens[c % len(tokens)], {"score": 1 + i % 5}
+
+    def same(again: dict[str, Any], first: dict[str, Any]) -> bool:
+        return bool(again["id"] == first["id"])
+
+    return await _post_load(url, "/api/v1/ratings", total, rating, same, prefix=prefix, rate=rate)
 
 
 def http_intake(report: Report, *, total: int, paced_rate: float, workers: int = 1) -> None:
     from sqlmodel import func, select
 
     from models.rating import Rating
-    from rapport.core.db import Database
 
-    work = Path(tempfile.mkdtemp(prefix="rapport-http-", dir=BENCH_DIR))
-    try:
-        env: dict[str, str] = {}
-        if on_postgres():
-            from benchmarks.dataset import BENCH_DATABASE_URL, fresh_schema
-
-            schema = "rapport_bench_http"
-            db = Database.from_url(fresh_schema(schema))
-            # The server's URL without the search_path option (its migrations hand the URL to
-            # configparser, which refuses a "%"): libpq takes the search_path from PGOPTIONS.
-            env = {"RAPPORT_DATABASE_URL": BENCH_DATABASE_URL, "PGOPTIONS": f"-csearch_path={schema}"}
-        else:
-            upgrade_schema(work)
-            db = Database.from_url(f"sqlite:///{work / 'rapport.db'}")
-        # 32 tablets at 32 counters of 4 branches, each with someone on duty.
-        org = seed_org(db, branches=4, counters_per_branch=8, staff_per_branch=8, devices=CLIENTS)
-        tokens = [token for _d, _c, token in org.devices]
+    with _served_org("rapport-http-", postgres=on_postgres()) as (work, db, tokens, env):
         with running_server(work, env=env, workers=workers) as server:
             asyncio.run(
                 _http_load(server.url, tokens, 64, prefix="warm")
             )  # warm-up (connections, imports, caches)
             result = asyncio.run(_http_load(server.url, tokens, total))
             paced = asyncio.run(_http_load(server.url, tokens, int(paced_rate * 10), "paced", paced_rate))
-            server_errors = server.log.read_text(errors="replace").count("Traceback")
+            server_errors = _tracebacks(server)
         with db.read() as s:
             rows = s.exec(
                 select(func.count()).select_from(Rating).where(Rating.idempotency_key.startswith("http-"))  # type: ignore[attr-defined]
@@ -445,9 +493,6 @@ def http_intake(report: Report, *, total: int, paced_rate: float, workers: int =
                     Rating.idempotency_key.startswith("http-")  # type: ignore[attr-defined]
                 )
             ).one()
-        db.dispose()
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     lat = result["latencies"]
     report.add(f"HTTP intake throughput, {CLIENTS} clients", result["acked"] / result["elapsed"], "/s")
     report.add("HTTP intake latency p50", percentile(lat, 50), "ms")
@@ -498,70 +543,19 @@ def _complaint_form(i: int) -> dict[str, Any]:
 async def _complaint_load(
     url: str, tokens: list[str], total: int, ratings: dict[int, str], prefix: str = "complaint"
 ) -> dict[str, Any]:
-    """``total`` complaints from CLIENTS keep-alive clients in a closed loop (as :func:`_http_load`),
-    then every 10th again with the same key and body, which must answer 200 with the same code.
-    ``ratings``: complaint number -> the id of a rating its client's tablet gave."""
-    from benchmarks.httpclient import Connection, ConnectionClosed, split_url
+    """``total`` complaints to ``POST /api/v1/complaints`` from CLIENTS keep-alive clients in a closed
+    loop (:func:`_post_load`, as :func:`_http_load`), each from the tablet of its number; a retry
+    must answer 200 with the same code. ``ratings``: complaint number -> the id of a rating that
+    tablet gave."""
 
-    host, port = split_url(url)
-    latencies: list[float] = []
-    errors: list[str] = []
-    sent: dict[str, tuple[str, dict[str, Any]]] = {}
-    answers: dict[str, dict[str, Any]] = {}
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(total):
-        queue.put_nowait(i)
+    def complaint(i: int, _c: int) -> tuple[str, dict[str, Any]]:
+        body = _complaint_form(i) | ({"rating_id": ratings[i]} if i in ratings else {})
+        return tokens[i % len(tokens)], body
 
-    async def client(c: int) -> None:
-        conn = Connection(host, port)
-        try:
-            while True:
-                try:
-                    i = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
-                token = tokens[i % len(tokens)]
-                key = f"{prefix}-{i:06d}-{uuid.uuid4().hex[:8]}"
-                body = _complaint_form(i) | ({"rating_id": ratings[i]} if i in ratings else {})
-                t0 = time.perf_counter()
-                try:
-                    resp = await conn.request(
-                        "POST", "/api/v1/complaints", json_body=body,
-                        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
-                    )  # fmt: skip
-                except (OSError, ConnectionClosed) as exc:
-                    errors.append(f"{type(exc).__name__}: {exc}")
-                    conn.close()
-                    continue
-                latencies.append((time.perf_counter() - t0) * 1000)
-                if resp.status != 201:
-                    errors.append(f"{resp.status} {resp.text[:200]}")
-                    continue
-                sent[key] = (token, body)
-                answers[key] = resp.json()
-        finally:
-            conn.close()
+    def same(again: dict[str, Any], first: dict[str, Any]) -> bool:
+        return bool(again["tracking_code"] == first["tracking_code"])
 
-    t0 = time.perf_counter()
-    await asyncio.gather(*(client(c) for c in range(CLIENTS)))
-    elapsed = time.perf_counter() - t0
-    replay_mismatch = 0
-    conn = Connection(host, port)
-    try:
-        for key in list(sent)[::10]:
-            token, body = sent[key]
-            resp = await conn.request(
-                "POST", "/api/v1/complaints", json_body=body,
-                headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
-            )  # fmt: skip
-            if resp.status != 200 or resp.json()["tracking_code"] != answers[key]["tracking_code"]:
-                replay_mismatch += 1
-    finally:
-        conn.close()
-    return {
-        "latencies": latencies, "errors": errors, "elapsed": elapsed, "sent": sent, "answers": answers,
-        "replay_mismatch": replay_mismatch,
-    }  # fmt: skip
+    return await _post_load(url, "/api/v1/complaints", total, complaint, same, prefix=prefix)
 
 
 async def _low_ratings(url: str, tokens: list[str], wanted: list[int]) -> dict[int, str]:
@@ -671,16 +665,10 @@ def _import_calendar(db: Any) -> None:
 def _complaint_run(total: int, tree: Path) -> dict[str, Any]:
     """One complaint phase on a fresh SQLite file, served by ``tree``'s code; figures and checks."""
     from benchmarks.common import cpu_seconds
-    from rapport.core.db import Database
 
-    work = Path(tempfile.mkdtemp(prefix="rapport-complaints-", dir=BENCH_DIR))
-    try:
-        upgrade_schema(work, tree=tree)
-        db = Database.from_url(f"sqlite:///{work / 'rapport.db'}")
-        org = seed_org(db, branches=4, counters_per_branch=8, staff_per_branch=8, devices=CLIENTS)
-        tokens = [token for _d, _c, token in org.devices]
+    with _served_org("rapport-complaints-", tree=tree) as (work, db, tokens, env):
         _import_calendar(db)
-        with running_server(work, tree=tree) as server:
+        with running_server(work, env=env, tree=tree) as server:
             # Warm-up (imports, caches, the file's pages); its rows have other keys.
             warm = asyncio.run(_complaint_load(server.url, tokens, 64, {}, prefix="warm"))
             ratings = asyncio.run(_low_ratings(server.url, tokens, [i for i in range(total) if i % 4 == 1]))
@@ -691,11 +679,8 @@ def _complaint_run(total: int, tree: Path) -> dict[str, Any]:
             cpu0 = cpu_seconds(server.pid)
             rated = asyncio.run(_http_load(server.url, tokens, total, prefix="yardstick"))
             rating_cpu = cpu_seconds(server.pid) - cpu0
-            server_errors = server.log.read_text(errors="replace").count("Traceback")
+            server_errors = _tracebacks(server)
         checks = _complaint_checks(db, result, ratings)
-        db.dispose()
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     acked = len(result["answers"])
     lat = result["latencies"]
     return {
