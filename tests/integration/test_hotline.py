@@ -10,11 +10,10 @@ from models import auth
 from models.audit import AuditEvent
 from models.auth import SessionExpired
 from models.complaint import Complaint, public_status
-from models.crypto import hash_secret
 from models.errors import Forbidden, IdempotencyConflict
-from models.org import Role, Staff
+from models.org import Staff
+from tests.hotline_desk import complaints, sign_in_hall
 
-PASSWORD = "correct horse 42"
 NOW = datetime(2025, 3, 7, 7, 0, tzinfo=UTC)  # Friday 15:00 in Shanghai
 
 
@@ -23,26 +22,11 @@ def tokens(db, world, ctx) -> dict[str, str]:
     """Signed-in tokens: the branch A supervisor, a branch A staff member, and an administrator."""
     ctx.clock = lambda: NOW
     with db.write() as s:
-        boss = s.exec(select(Staff).where(Staff.employee_no == "S1")).one()
-        alice = s.exec(select(Staff).where(Staff.employee_no == world.staff_no)).one()
-        root = Staff(employee_no="A0", display_name="管理员", role=Role.admin, username="root")
-        for person in (boss, alice, root):
-            person.password_hash = hash_secret(PASSWORD)
-        s.add_all([boss, alice, root])
-        s.commit()
-        return {
-            who: auth.authenticate(s, login=login, password=PASSWORD, client="10.0.0.9", now=NOW)[1]
-            for who, login in (("boss", "S1"), ("alice", world.staff_no), ("root", "A0"))
-        }
+        return sign_in_hall(s, world, NOW)
 
 
 def form(**fields) -> dict:
     return {"category": "2.2.2", "description": "电话里说柜员态度很差", "locale": "zh-CN", **fields}
-
-
-def complaints(db) -> list[Complaint]:
-    with db.read() as s:
-        return list(s.exec(select(Complaint)).all())
 
 
 def test_a_supervisor_records_a_phone_complaint_about_a_staff_member_at_a_counter(ctx, db, world, tokens):

@@ -12,7 +12,6 @@ import pytest
 from sqlmodel import select
 
 from admin import hotline
-from models import auth
 from models.audit import AuditEvent
 from models.complaint import Complaint, ComplaintStatus, answer_satisfaction, transition
 from models.complaint.work_order import (
@@ -22,15 +21,13 @@ from models.complaint.work_order import (
     parse_work_order_no,
     work_order_result,
 )
-from models.crypto import hash_secret
 from models.errors import Forbidden, IdempotencyConflict, ValidationFailed
-from models.org import Role, Staff
 from models.policy import set_policy
 from models.rating import Rating
 from models.scores import Month
 from rapport.usecases.work_orders import work_orders_csv
+from tests.hotline_desk import complaints, sign_in_hall
 
-PASSWORD = "correct horse 42"
 NOW = datetime(2025, 3, 7, 7, 0, tzinfo=UTC)  # Friday 15:00 in Shanghai
 # With the hall's first-contact clock (1 working day), a call taken then must be answered by
 # Monday's close of business: 2025-03-10 17:00 in Shanghai.
@@ -43,27 +40,13 @@ def tokens(db, world, ctx) -> dict[str, str]:
     and B run the hall's first-contact clock of one working day."""
     ctx.clock = lambda: NOW
     with db.write() as s:
-        boss = s.exec(select(Staff).where(Staff.employee_no == "S1")).one()
-        alice = s.exec(select(Staff).where(Staff.employee_no == world.staff_no)).one()
-        root = Staff(employee_no="A0", display_name="管理员", role=Role.admin, username="root")
-        for person in (boss, alice, root):
-            person.password_hash = hash_secret(PASSWORD)
-        s.add_all([boss, alice, root])
-        s.commit()
+        signed_in = sign_in_hall(s, world, NOW)
         set_policy(s, values={"first_contact_working_days": 1}, now=NOW)
-        return {
-            who: auth.authenticate(s, login=login, password=PASSWORD, client="10.0.0.9", now=NOW)[1]
-            for who, login in (("boss", "S1"), ("alice", world.staff_no), ("root", "A0"))
-        }
+        return signed_in
 
 
 def form(**fields) -> dict:
     return {"category": "2.2.2", "description": "12345 转来：柜员态度差", "locale": "zh-CN", **fields}
-
-
-def complaints(db) -> list[Complaint]:
-    with db.read() as s:
-        return list(s.exec(select(Complaint).order_by(Complaint.id)).all())
 
 
 def enter(ctx, token: str, key: str, number: str | None, at: datetime = NOW, **fields) -> tuple[int, str]:
