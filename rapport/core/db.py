@@ -320,6 +320,10 @@ class Database:
         self.engine = engine
         self._write_engine = engine.execution_options(**{_WRITE_OPTION: True})
         self._write_lock = write_lock_for(engine)
+        # SQLite: one connection kept out of the pool for raw_write (the rating intake). Checking a
+        # connection out and back in (with the pool's reset) cost about a sixth of what a tap costs
+        # beyond the raw insert (docs/PERFORMANCE.md); the next raw_write takes it back instead.
+        self._spare: deque[Any] = deque(maxlen=1)
 
     @property
     def dialect(self) -> Dialect:
@@ -356,8 +360,13 @@ class Database:
         READ COMMITTED, reads see the same data inside or outside a transaction: each statement
         takes its own snapshot either way.
         """
-        conn = self._write_engine.raw_connection()
+        keep = self._write_lock is not None  # SQLite (PostgreSQL's pool pings an idle connection)
+        try:
+            conn = self._spare.pop() if keep else self._write_engine.raw_connection()
+        except IndexError:  # in use by another thread's raw_write, or none kept yet
+            conn = self._write_engine.raw_connection()
         lazy = lazy and self._write_lock is None and self.dialect.name == "postgresql"
+        done = False
         try:
             if self._write_lock is not None:
                 _begin_immediate(self._write_lock, conn)
@@ -367,6 +376,7 @@ class Database:
             try:
                 yield conn
                 conn.commit()
+                done = True
             except BaseException:
                 conn.rollback()
                 raise
@@ -375,7 +385,12 @@ class Database:
                 if lazy:
                     _leave_autocommit(conn)
         finally:
-            conn.close()
+            if keep and done and not self._spare:
+                self._spare.append(conn)  # committed: nothing for the pool's reset to undo
+            else:
+                conn.close()
 
     def dispose(self) -> None:
+        while self._spare:
+            self._spare.pop().close()
         self.engine.dispose()
