@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, case, func, select
+from sqlalchemy import Integer, Text, bindparam, case, cast, func, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
@@ -41,7 +41,7 @@ from models.duty import on_duty_where
 from models.errors import DeviceNotAuthorized, IdempotencyConflict, StaffNotFound, ValidationFailed
 from models.feed import FEED, enqueue
 from models.org import Counter, Device, Duty, Staff
-from models.policy import SCOPE_ROWS, Policy, PolicyValues, policy_of_scopes
+from models.policy import SCOPE_ROWS, Policy, PolicyValues, policy_of_scopes, policy_of_texts
 from models.prepared import Prepared, begin, driver_of
 from models.rating import (
     Channel,
@@ -115,9 +115,13 @@ def _device_statement(_dialect: str) -> Any:
         select(func.count()).select_from(Rating).where(*in_window).correlate(Device).scalar_subquery()
     )
     presses = case((nth_press.is_(None), few_presses), else_=bindparam("n", type_=Integer()))
-    global_values = select(col(Policy.values)).where(col(Policy.branch_id).is_(None)).scalar_subquery()
+    # The policy rows as their stored text: the validated policy is cached by it (no JSON decoding
+    # or re-encoding per tap; models.policy.policy_of_texts).
+    global_values = (
+        select(cast(col(Policy.values), Text)).where(col(Policy.branch_id).is_(None)).scalar_subquery()
+    )
     branch_values = (
-        select(col(branch_policy.values))
+        select(cast(col(branch_policy.values), Text))
         .where(col(branch_policy.branch_id) == col(Counter.branch_id))
         .correlate(Counter)
         .scalar_subquery()
@@ -228,10 +232,7 @@ def device_by_token(conn: Any, dialect: Dialect, token: str | None, *, now: date
         begin(conn, dialect)  # with the rating, in one transaction
         MARK_SEEN.rowcount(conn, dialect, {"device_id": device.id, "now": now, "seen_at": now})
     on_duty = (int(row[5]), str(row[6])) if row[5] is not None else None
-    scopes: list[tuple[int | None, Any]] = [(None, row[7])] if row[7] is not None else []
-    if row[8] is not None:
-        scopes.append((device.branch_id, row[8]))
-    policy = policy_of_scopes(scopes)
+    policy = policy_of_texts(row[7], row[8])
     latest = now - row[10] if row[10] is not None else None
     presses: tuple[int, timedelta | None] = (int(row[9]), latest)
     if (policy.burst_window_seconds, policy.burst_max_presses) != (window, most):

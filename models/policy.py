@@ -280,6 +280,29 @@ def policy_of_scopes(rows: list[tuple[Any, ...]]) -> PolicyValues:
     return policy
 
 
+# Validated policies by the stored text of the global and the branch's rows, as the rating intake's
+# one query reads them: a tap then neither decodes nor re-encodes the JSON. A saved change is new
+# text, so it can never be answered from here.
+_BY_TEXT: dict[tuple[str | None, str | None], PolicyValues] = {}
+
+
+def policy_of_texts(global_text: str | None, branch_text: str | None) -> PolicyValues:
+    """The policy from the global and the branch's rows' stored JSON text (None: no such row)."""
+    key = (global_text, branch_text)
+    policy = _BY_TEXT.get(key)
+    if policy is None:
+        scopes: list[tuple[int | None, Any]] = []
+        if global_text is not None:
+            scopes.append((None, json.loads(global_text)))
+        if branch_text is not None:
+            scopes.append((0, json.loads(branch_text)))
+        policy = policy_of_scopes(scopes)
+        if len(_BY_TEXT) >= _VALIDATED_MAX:
+            _BY_TEXT.clear()
+        _BY_TEXT[key] = policy
+    return policy
+
+
 def _scopes_affected(
     session: Session, branch_id: int | None, current: dict[str, Any]
 ) -> list[dict[str, Any]]:
