@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Integer, Text, bindparam, case, cast, func, select
@@ -172,6 +172,9 @@ _TRANSACTION = Prepared(
         .outerjoin(Staff, col(Staff.id) == col(ServiceTransaction.staff_id))
         .where(col(ServiceTransaction.id) == bindparam("transaction_id"))
     )
+)
+_TRANSACTION_BY_NUMBER = Prepared(
+    lambda _d: select(col(ServiceTransaction.id)).where(col(ServiceTransaction.number) == bindparam("number"))
 )
 _RATEABLE = Prepared(
     lambda _d: select(col(ConductClause.code)).where(col(ConductClause.rateable), col(ConductClause.active))
@@ -355,10 +358,19 @@ def take_rating_with_token(
     staff_no: str | None,
     now: datetime,
     transaction_id: int | None = None,
+    transaction_number: str | None = None,
 ) -> Taken:
     """:func:`device_by_token` then :func:`take_rating`, in one transaction (uncommitted). On a
-    refusal after the device is known, its ``last_seen_at`` is still pending in the transaction."""
+    refusal after the device is known, its ``last_seen_at`` is still pending in the transaction.
+    ``transaction_number``: the rating is of the transaction (办件) with that number, reported by
+    ``POST /api/v1/services`` (:class:`ValidationFailed` naming ``transaction`` when there is none)."""
     known = device_by_token(conn, dialect, token, now=now)
+    if transaction_number is not None:
+        row = _TRANSACTION_BY_NUMBER.first(conn, dialect, {"number": transaction_number})
+        if row is None:
+            unknown = f"no transaction numbered {transaction_number!r} was reported"
+            raise ValidationFailed("transaction", unknown)
+        transaction_id = int(row[0])
     return take_rating(
         conn, dialect, device=known.device, idempotency_key=idempotency_key, data=data, staff_no=staff_no,
         now=now, known=known, transaction_id=transaction_id,
@@ -433,7 +445,9 @@ def _public(values: dict[str, Any], staff_no: str | None) -> RatingPublic:
     return RatingPublic(
         id=values["id"], staff=staff_no, counter_id=values["counter_id"], branch_id=values["branch_id"],
         channel=values["channel"], score=values["score"], reasons=list(values["reasons"]),
-        comment=values["comment"], created_at=values["created_at"], flagged=values["flagged"],
+        # In UTC, as stored: the first answer and a retry's (read back) are the same, whatever the
+        # time zone of the clock the caller passed.
+        comment=values["comment"], created_at=values["created_at"].astimezone(UTC), flagged=values["flagged"],
         counted=values["counted"],
     )  # fmt: skip
 

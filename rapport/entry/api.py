@@ -30,6 +30,7 @@ from models.errors import (
 )
 from models.intake import take_rating_with_token
 from models.rating import RatingCreate
+from models.services import NUMBER_MAX as TRANSACTION_NUMBER_MAX
 from rapport.core.context import AppContext
 from rapport.entry import api_services
 from rapport.entry.api_common import (
@@ -53,20 +54,36 @@ CODE_NOT_RECOVERABLE = (
 )
 
 
-def _parse_rating(data: dict[str, Any]) -> tuple[str | None, RatingCreate]:
+def _parse_rating(data: dict[str, Any]) -> tuple[str | None, str | None, RatingCreate]:
+    """The person named, the transaction (办件) named by its number, and the rating itself."""
     staff = data.pop("staff", None)
     if staff is not None and (
         not isinstance(staff, str) or not staff.strip() or len(staff) > 32 or not staff.isprintable()
     ):
         raise ApiError(422, "validation_failed", "staff must be an employee number (text)", "staff")
+    transaction = data.pop("transaction", None)
+    if transaction is not None:
+        if (
+            not isinstance(transaction, str) or not transaction.strip()
+            or len(transaction) > TRANSACTION_NUMBER_MAX or not transaction.isprintable()
+        ):  # fmt: skip
+            raise ApiError(
+                422, "validation_failed", "transaction must be a transaction number (text)", "transaction"
+            )
+        if staff is not None:
+            raise ApiError(
+                422, "validation_failed",
+                "give staff or transaction, not both: a transaction's rating is of whoever served it",
+                "transaction",
+            )  # fmt: skip
     try:
-        return staff, RatingCreate.model_validate(data)
+        return staff, transaction, RatingCreate.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or "body"
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            msg = "unknown field; allowed fields are staff, score, reasons, comment"
+            msg = "unknown field; allowed fields are staff, transaction, score, reasons, comment"
         elif err["type"] == "missing":
             msg = "this field is required"
         raise ApiError(422, "validation_failed", f"{field}: {msg}", field) from None
@@ -200,8 +217,8 @@ class RatingsEndpoint(_BarePost):
     writer_name = "rapport-intake"
 
     def store_call(self, token: str, key: str, data: dict[str, Any]) -> Callable[[], Stored]:
-        staff_no, create = _parse_rating(data)
-        return partial(_store_rating, self.ctx, token, key, staff_no, create)
+        staff_no, transaction, create = _parse_rating(data)
+        return partial(_store_rating, self.ctx, token, key, staff_no, create, transaction)
 
 
 class ComplaintsEndpoint(_BarePost):
@@ -293,7 +310,12 @@ def _check_burst(ctx: AppContext, branch_id: int, counter_id: int) -> None:
 
 
 def _store_rating(
-    ctx: AppContext, token: str, key: str, staff_no: str | None, create: RatingCreate
+    ctx: AppContext,
+    token: str,
+    key: str,
+    staff_no: str | None,
+    create: RatingCreate,
+    transaction: str | None = None,
 ) -> Stored:
     """One write transaction for the whole request: the device's token (and its ``last_seen_at``,
     when due), the rating and the answer (models/intake.py); the 201 is sent only after the commit.
@@ -307,7 +329,7 @@ def _store_rating(
             try:
                 taken = take_rating_with_token(
                     conn, ctx.db.dialect, token=token, idempotency_key=key, data=create,
-                    staff_no=staff_no, now=ctx.clock(),
+                    staff_no=staff_no, now=ctx.clock(), transaction_number=transaction,
                 )  # fmt: skip
             except (IdempotencyConflict, StaffNotFound, ValidationFailed) as exc:
                 refusal = exc  # committed on the way out: only the device's last_seen_at is pending

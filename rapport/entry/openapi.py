@@ -95,6 +95,20 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 ),
                 "examples": ["E1001"],
             },
+            "transaction": {
+                "type": ["string", "null"],
+                "minLength": 1,
+                "maxLength": NUMBER_MAX,
+                "pattern": r"\S",
+                "description": (
+                    "Number (办件编号) of a transaction reported with `POST /api/v1/services` at the "
+                    "device's counter: the rating is of that transaction and of whoever served it (so "
+                    "not together with `staff`). One rating per transaction is counted; a later one is "
+                    "stored flagged `already_rated` and not counted. An unknown number, or one served at "
+                    "another counter, is 422."
+                ),
+                "examples": ["4403-2026-000123"],
+            },
             "score": {
                 "type": "integer",
                 "minimum": 1,

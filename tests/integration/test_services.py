@@ -185,6 +185,48 @@ def test_the_queue_system_reads_whether_its_transaction_was_rated(client, ctx, c
 # -- the counter's tablet -----------------------------------------------------------------------------
 
 
+def rate(client, token, body, key):  # type: ignore[no-untyped-def]
+    headers = {"Idempotency-Key": key, "Authorization": f"Bearer {token}"}
+    return client.post("/api/v1/ratings", json=body, headers=headers)
+
+
+def test_an_integration_rates_a_reported_transaction_through_the_api(client, clock, hall, db):  # type: ignore[no-untyped-def]
+    """An evaluator that is not Rapport's tablet (a queue system's own screen) names the transaction
+    by its number: the rating is bound to it and of whoever served it, once."""
+    here = {"number": "4403-0007", "service_code": "SB-001"}
+    at_a02 = {"number": "4403-0009", "service_code": "HJ-002", "counter": "A-02"}
+    assert report(client, hall.device_token, here).status_code == 201
+    assert report(client, hall.device_token, at_a02, key="tx-key-2").status_code == 201
+    first = rate(client, hall.device_token, {"transaction": "4403-0007", "score": 2}, "r-1")
+    assert first.status_code == 201, first.text
+    assert (first.json()["staff"], first.json()["counted"]) == ("E1", True)
+    tx = next(t for t in transactions(db) if t.number == "4403-0007")
+    assert str(tx.rating_id) == first.json()["id"] and tx.rated_at == clock()
+    # The retry is the same rating; a second rating of the transaction is kept, flagged, not counted.
+    again = rate(client, hall.device_token, {"transaction": "4403-0007", "score": 2}, "r-1")
+    assert (again.status_code, again.json()) == (200, first.json())
+    clock.advance(timedelta(minutes=1))
+    second = rate(client, hall.device_token, {"transaction": "4403-0007", "score": 5}, "r-2")
+    assert second.status_code == 201, second.text
+    assert (second.json()["counted"], second.json()["flagged"]) == (False, True)
+    with db.read() as s:
+        stored = s.get(Rating, tx.rating_id)
+        assert stored is not None and stored.transaction_id == tx.id
+        assert s.exec(select(func.count()).select_from(RatingCase)).one() == 1  # the counted 差评 only
+    # Refused, naming the field, storing nothing: unknown, another counter's, with a person too.
+    for body, words in (
+        ({"transaction": "4403-9999", "score": 4}, "no transaction numbered"),
+        ({"transaction": "4403-0009", "score": 4}, "not served at this counter"),
+        ({"transaction": "4403-0007", "staff": "E1", "score": 4}, "not both"),
+        ({"transaction": 7, "score": 4}, "transaction number"),
+    ):
+        refused = rate(client, hall.device_token, body, f"r-bad-{words}")
+        assert refused.status_code == 422, (body, refused.text)
+        error = refused.json()["error"]
+        assert error["field"] == "transaction" and words in error["message"]
+    assert len(ratings(db)) == 2
+
+
 def test_the_tablet_invites_the_latest_unrated_transaction_for_whoever_served_it(ctx, clock, hall, db):  # type: ignore[no-untyped-def]
     assert kiosk.load_counter(ctx, hall.device_token).invitation is None
     view, _ = services.record_finished(
