@@ -86,23 +86,19 @@ class WriteLock:
 
     def acquire(self, timeout: float) -> bool:
         me = threading.get_ident()
-        with self._mutex:
+        with self._mutex:  # free, or queued: decided under one hold of the mutex (no lost wake-up)
             if self._owner is None:
                 self._owner = me
-                taken = True
+                gate = None
             else:
-                taken = False
-        if taken:
-            self._take_file()
-            return True
-        with self._mutex:
-            gate = threading.Lock()
-            gate.acquire()
-            self._waiters.append(gate)
+                gate = threading.Lock()
+                gate.acquire()
+                self._waiters.append(gate)
+        if gate is None:
+            return self._turn_taken()
         if gate.acquire(timeout=timeout):
             self._owner = me
-            self._take_file()
-            return True
+            return self._turn_taken()
         with self._mutex:
             if gate in self._waiters:  # still queued: give up the place
                 self._waiters.remove(gate)
@@ -110,8 +106,26 @@ class WriteLock:
         # Handed over between the timeout and taking the mutex: it is ours after all.
         gate.acquire()
         self._owner = me
-        self._take_file()
+        return self._turn_taken()
+
+    def _turn_taken(self) -> bool:
+        """This process's turn is ours: now the other processes' (if the lock file fails, the turn
+        passes on rather than being held by a writer that never writes)."""
+        try:
+            self._take_file()
+        except BaseException:
+            self.release()
+            raise
         return True
+
+    def forget_file(self) -> None:
+        """Close the lock file while no writer holds it (a database disposed of); the next turn
+        opens it again. Keeps a process that opens many databases (a test run) from holding a
+        descriptor for each."""
+        with self._mutex:
+            if self._owner is None and self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
     def release(self) -> None:
         self._drop_file()
@@ -393,4 +407,6 @@ class Database:
     def dispose(self) -> None:
         while self._spare:
             self._spare.pop().close()
+        if self._write_lock is not None:
+            self._write_lock.forget_file()
         self.engine.dispose()

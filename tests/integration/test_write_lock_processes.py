@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from rapport.core.db import Database, write_lock_for
@@ -25,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 WRITER = """
 import sys, time
+import pytest
 from sqlalchemy import text
 from rapport.core.db import Database
 db = Database.from_url(f"sqlite:///{sys.argv[1]}")
@@ -95,4 +97,49 @@ def test_two_processes_writing_at_once_store_every_write(tmp_path):
         assert s.execute(text("SELECT count(*) FROM note")).scalar() == 600
     lock = write_lock_for(db.engine)
     assert lock is not None and lock.owner is None
+    db.dispose()
+
+
+def _open_lock_files() -> list[str]:
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.endswith("-writer.lock"):
+            found.append(target)
+    return found
+
+
+def test_a_disposed_database_keeps_no_lock_file_open(tmp_path):
+    db = _database(tmp_path)
+    assert str(tmp_path / "rapport.db-writer.lock") in _open_lock_files()
+    db.dispose()
+    assert str(tmp_path / "rapport.db-writer.lock") not in _open_lock_files()
+    again = Database.from_url(f"sqlite:///{tmp_path / 'rapport.db'}")  # the next turn opens it again
+    with again.write() as s:
+        s.execute(text("INSERT INTO note (who, at) VALUES ('after', 0)"))
+        s.commit()
+    with again.read() as s:
+        assert s.execute(text("SELECT count(*) FROM note")).scalar() == 1
+    again.dispose()
+
+
+def test_a_turn_whose_lock_file_fails_passes_on_instead_of_blocking_the_others(tmp_path, monkeypatch):
+    db = _database(tmp_path)
+    lock = write_lock_for(db.engine)
+    assert lock is not None
+
+    def broken() -> None:
+        raise OSError("the lock file's disk went away")
+
+    monkeypatch.setattr(lock, "_take_file", broken)
+    with pytest.raises(OSError, match="went away"), db.write() as s:
+        s.execute(text("INSERT INTO note (who, at) VALUES ('x', 0)"))
+    assert lock.owner is None, "the turn was handed on"
+    monkeypatch.undo()
+    with db.write() as s:  # the next writer is not blocked
+        s.execute(text("INSERT INTO note (who, at) VALUES ('y', 0)"))
+        s.commit()
     db.dispose()
