@@ -28,10 +28,11 @@ from models.errors import (
     StaffNotFound,
     ValidationFailed,
 )
-from models.intake import take_rating_with_token
+from models.intake import Taken, take_rating_with_token
 from models.rating import RatingCreate
 from models.services import NUMBER_MAX as TRANSACTION_NUMBER_MAX
 from rapport.core.context import AppContext
+from rapport.core.group_write import GroupWriter
 from rapport.entry import api_services
 from rapport.entry.api_common import (
     MAX_BODY_BYTES,
@@ -165,6 +166,13 @@ class _BarePost:
         """Check the fields (:class:`ApiError`) and return the store function for the writer."""
         raise NotImplementedError
 
+    async def store(self, token: str, key: str, data: dict[str, Any]) -> Stored:
+        """Check the fields and store the request: :meth:`store_call`'s function in the writer."""
+        store = self.store_call(token, key, data)
+        # As asyncio.to_thread, with the request's context (its id in every log line).
+        call = partial(contextvars.copy_context().run, store)
+        return await asyncio.get_running_loop().run_in_executor(self._writer, call)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != self.path:
             await self.app(scope, receive, send)
@@ -181,11 +189,7 @@ class _BarePost:
                 return
             data = json_object(raw)
             key = idempotency_key(_latin1(headers.get(b"idempotency-key")))
-            store = self.store_call(token, key, data)
-            # As asyncio.to_thread, with the request's context (its id in every log line).
-            call = partial(contextvars.copy_context().run, store)
-            loop = asyncio.get_running_loop()
-            status, body, after = await loop.run_in_executor(self._writer, call)
+            status, body, after = await self.store(token, key, data)
         except ApiError as err:
             extra = [(b"www-authenticate", b"Bearer")] if err.status == 401 else []
             await _send_json(send, err.status, err.body(), extra)
@@ -193,6 +197,7 @@ class _BarePost:
         await _send_json(send, status, body)
         if after is not None:
             # Not awaited, so the connection's next request does not wait for it.
+            loop = asyncio.get_running_loop()
             pending = loop.run_in_executor(None, partial(contextvars.copy_context().run, after))
             self._pending.add(pending)
             pending.add_done_callback(self._pending.discard)
@@ -216,9 +221,26 @@ class RatingsEndpoint(_BarePost):
     wrong_method = "use POST to send a rating"
     writer_name = "rapport-intake"
 
+    def __init__(self, app: ASGIApp, *, ctx: AppContext):
+        super().__init__(app, ctx=ctx)
+        # SQLite: the ratings waiting are stored together, each in a savepoint, one commit for all
+        # (rapport/core/group_write.py; docs/PERFORMANCE.md, "Group commit").
+        self._group = GroupWriter(ctx.db, name=self.writer_name) if self._writer is not None else None
+
     def store_call(self, token: str, key: str, data: dict[str, Any]) -> Callable[[], Stored]:
         staff_no, transaction, create = _parse_rating(data)
         return partial(_store_rating, self.ctx, token, key, staff_no, create, transaction)
+
+    async def store(self, token: str, key: str, data: dict[str, Any]) -> Stored:
+        if self._group is None:
+            return await super().store(token, key, data)
+        staff_no, transaction, create = _parse_rating(data)
+        work = partial(_take_rating, self.ctx, token, key, staff_no, create, transaction)
+        try:
+            outcome = await self._group.submit(work)
+        except DeviceNotAuthorized as exc:
+            raise ApiError(401, "unauthorized", str(exc)) from None
+        return _rating_answer(self.ctx, outcome)
 
 
 class ComplaintsEndpoint(_BarePost):
@@ -309,6 +331,33 @@ def _check_burst(ctx: AppContext, branch_id: int, counter_id: int) -> None:
         log.exception("negative-burst check after an API rating failed")
 
 
+# What storing a rating came to: the rating (stored now, or before for a retry), or why it was refused.
+Outcome = Taken | IdempotencyConflict | StaffNotFound | ValidationFailed
+
+
+def _take_rating(
+    ctx: AppContext,
+    token: str,
+    key: str,
+    staff_no: str | None,
+    create: RatingCreate,
+    transaction: str | None,
+    conn: Any,
+) -> Outcome:
+    """The request's writes in the caller's transaction on ``conn`` (models/intake.py): the device's
+    token (and its ``last_seen_at``, when due), then the rating. A refused rating is returned, not
+    raised, so that the transaction still records that the device was seen, as a separate request
+    for the device would, and nothing else; an unknown or revoked token raises
+    :class:`DeviceNotAuthorized` (nothing is written)."""
+    try:
+        return take_rating_with_token(
+            conn, ctx.db.dialect, token=token, idempotency_key=key, data=create,
+            staff_no=staff_no, now=ctx.clock(), transaction_number=transaction,
+        )  # fmt: skip
+    except (IdempotencyConflict, StaffNotFound, ValidationFailed) as exc:
+        return exc
+
+
 def _store_rating(
     ctx: AppContext,
     token: str,
@@ -317,37 +366,33 @@ def _store_rating(
     create: RatingCreate,
     transaction: str | None = None,
 ) -> Stored:
-    """One write transaction for the whole request: the device's token (and its ``last_seen_at``,
-    when due), the rating and the answer (models/intake.py); the 201 is sent only after the commit.
-    A refused rating still records that the device was seen, as a separate request for the device
-    would, and stores nothing else; an unknown or revoked token writes nothing. The third value is
-    the burst check of the (branch, counter) whose ratings this one made a negative burst, for its
-    alert after the answer."""
-    refusal: IdempotencyConflict | StaffNotFound | ValidationFailed | None = None
+    """One write transaction for the whole request (:func:`_take_rating`), committed before the answer
+    (PostgreSQL, in the loop's pool; SQLite stores a group of requests in one transaction)."""
     try:
         with ctx.db.raw_write(lazy=True) as conn:  # a lone rating: one statement (PostgreSQL)
-            try:
-                taken = take_rating_with_token(
-                    conn, ctx.db.dialect, token=token, idempotency_key=key, data=create,
-                    staff_no=staff_no, now=ctx.clock(), transaction_number=transaction,
-                )  # fmt: skip
-            except (IdempotencyConflict, StaffNotFound, ValidationFailed) as exc:
-                refusal = exc  # committed on the way out: only the device's last_seen_at is pending
+            outcome = _take_rating(ctx, token, key, staff_no, create, transaction, conn)
     except DeviceNotAuthorized as exc:
         raise ApiError(401, "unauthorized", str(exc)) from None
-    if isinstance(refusal, IdempotencyConflict):
-        raise ApiError(409, refusal.code, str(refusal), "Idempotency-Key")
-    if isinstance(refusal, StaffNotFound):
-        raise ApiError(422, "validation_failed", str(refusal), "staff")
-    if isinstance(refusal, ValidationFailed):
-        raise ApiError(422, "validation_failed", str(refusal), refusal.field)
-    rating = taken.rating
+    return _rating_answer(ctx, outcome)
+
+
+def _rating_answer(ctx: AppContext, outcome: Outcome) -> Stored:
+    """The answer to a committed :func:`_take_rating`: 201 (stored) or 200 (a retry) with the rating,
+    or the refusal's 409 or 422. The third value is the burst check of the (branch, counter) whose
+    ratings this one made a negative burst, for its alert after the answer."""
+    if isinstance(outcome, IdempotencyConflict):
+        raise ApiError(409, outcome.code, str(outcome), "Idempotency-Key")
+    if isinstance(outcome, StaffNotFound):
+        raise ApiError(422, "validation_failed", str(outcome), "staff")
+    if isinstance(outcome, ValidationFailed):
+        raise ApiError(422, "validation_failed", str(outcome), outcome.field)
+    rating = outcome.rating
     burst = (
         partial(_check_burst, ctx, rating.branch_id, rating.counter_id)
-        if taken.burst and rating.counter_id is not None
+        if outcome.burst and rating.counter_id is not None
         else None
     )
-    return (201 if taken.created else 200), rating.model_dump_json().encode("utf-8"), burst
+    return (201 if outcome.created else 200), rating.model_dump_json().encode("utf-8"), burst
 
 
 def _store_complaint(
