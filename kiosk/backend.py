@@ -326,7 +326,7 @@ def submit_tap(
             conn, ctx.db.dialect, token=device_token, idempotency_key=idempotency_key, data=data,
             staff_no=staff_no, now=ctx.clock(), transaction_id=transaction_id,
         )  # fmt: skip
-    rating_id, branch_id, counter_id = taken.rating.id, taken.rating.branch_id, taken.rating.counter_id
+    rating_id, branch_id, counter_id = taken.place
     if taken.burst:
         after_rating(ctx, branch_id=branch_id, counter_id=counter_id)
     return rating_id

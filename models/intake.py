@@ -67,12 +67,29 @@ TOKEN_MAX = 200
 class Taken:
     """A rating as stored (or as stored before, for a retry) and whether this request stored it."""
 
-    rating: RatingPublic
     created: bool
     values: dict[str, Any] | None = None  # the stored row's columns, when this request stored it
     # This request stored a low rating that makes its counter's window a negative burst (by the
     # policy): the caller raises the alert after the commit (rapport/usecases/alerting.after_rating).
     burst: bool = False
+    staff_no: str | None = None  # the employee number of the person rated (a new rating)
+    stored: RatingPublic | None = None  # the rating as stored before (a retry)
+
+    @property
+    def rating(self) -> RatingPublic:
+        """The rating as answered, built when asked for: a tap at the counter needs only its id."""
+        if self.stored is not None:
+            return self.stored
+        assert self.values is not None
+        return _public(self.values, self.staff_no)
+
+    @property
+    def place(self) -> tuple[uuid.UUID, int, int | None]:
+        """The rating's id, branch and counter."""
+        if self.stored is not None:
+            return self.stored.id, self.stored.branch_id, self.stored.counter_id
+        assert self.values is not None
+        return self.values["id"], self.values["branch_id"], self.values["counter_id"]
 
 
 # -- statements (built against the models, compiled once per dialect) -------------------------------
@@ -341,7 +358,7 @@ def take_rating(
             enqueue(conn, dialect, values)
         low = data.score <= NEGATIVE_SCORE
         burst = low and _negative_burst(conn, dialect, device.counter_id, policy, now)
-        return Taken(_public(values, staff[1] if staff else None), True, values, burst)
+        return Taken(True, values, burst, staff[1] if staff else None)
     existing = _by_key(conn, dialect, key)
     if existing is None:  # pragma: no cover - the conflicting row cannot vanish: ratings are kept
         raise IdempotencyConflict("this Idempotency-Key is in use by another request; try again")
@@ -438,7 +455,7 @@ def _replay(row: tuple[Any, ...], digest: str) -> Taken:
         branch_id=branch_id, channel=channel, score=score, reasons=list(reasons), comment=comment,
         created_at=created_at, flagged=bool(flagged), counted=bool(counted),
     )  # fmt: skip
-    return Taken(public, False)
+    return Taken(False, stored=public)
 
 
 def _public(values: dict[str, Any], staff_no: str | None) -> RatingPublic:

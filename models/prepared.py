@@ -12,6 +12,7 @@ them. It runs inside whatever transaction the connection is in; it never begins 
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,8 @@ class _Form:
     defaults: dict[str, Any]  # binds whose values the statement carries itself
     binds: tuple[tuple[str, Processor], ...]  # (name, processor) of binds whose type converts
     results: tuple[Processor | None, ...]  # per selected column
+    converted: tuple[tuple[int, Processor], ...]  # (index, processor) of the columns that convert
+    pick: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None  # the binds in order (positional)
 
 
 class Prepared:
@@ -68,7 +71,8 @@ class Prepared:
             columns = stmt.selected_columns if getattr(stmt, "is_select", False) else stmt._returning
             results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
         order = tuple(compiled.positiontup) if dialect.positional else None
-        return _Form(sql, order, defaults, tuple(processors), results)
+        converted = tuple((i, p) for i, p in enumerate(results) if p is not None)
+        return _Form(sql, order, defaults, tuple(processors), results, converted, _picker(order))
 
     def execute(self, conn: Any, dialect: Dialect, params: Mapping[str, Any] | None = None) -> Any:
         """Run on ``conn`` (a DBAPI connection, or SQLAlchemy's pool proxy of one); returns the
@@ -77,7 +81,7 @@ class Prepared:
         values = {**form.defaults, **(params or {})}
         for name, proc in form.binds:
             values[name] = proc(values[name])
-        args = tuple(values[n] for n in form.order) if form.order is not None else values
+        args = form.pick(values) if form.pick is not None else values
         cursor = conn.cursor()
         try:
             cursor.execute(form.sql, args)
@@ -96,10 +100,16 @@ class Prepared:
             raw = cursor.fetchall()
         finally:
             cursor.close()
-        procs = self._form(dialect).results
-        if not any(procs):
+        converted = self._form(dialect).converted
+        if not converted:
             return [tuple(r) for r in raw]
-        return [tuple(p(v) if p is not None else v for p, v in zip(procs, r, strict=True)) for r in raw]
+        rows = []
+        for r in raw:
+            row = list(r)
+            for i, convert in converted:
+                row[i] = convert(row[i])
+            rows.append(tuple(row))
+        return rows
 
     def first(
         self, conn: Any, dialect: Dialect, params: Mapping[str, Any] | None = None
@@ -114,6 +124,18 @@ class Prepared:
             return int(cursor.rowcount)
         finally:
             cursor.close()
+
+
+def _picker(order: tuple[str, ...] | None) -> Callable[[Mapping[str, Any]], tuple[Any, ...]] | None:
+    """The positional driver's argument tuple from the named values (None for a named driver)."""
+    if order is None:
+        return None
+    if not order:
+        return lambda _values: ()
+    if len(order) == 1:
+        only = order[0]
+        return lambda values: (values[only],)
+    return operator.itemgetter(*order)
 
 
 def begin(conn: Any, dialect: Dialect) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
@@ -93,7 +94,7 @@ class RatingCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     score: int
-    reasons: list[str] = []
+    reasons: list[str] = Field(default_factory=list)  # a new list, not a copy of a default
     comment: str = ""
 
     @field_validator("score", mode="before")
@@ -159,14 +160,37 @@ def request_hash(
 ) -> str:
     # The request as the client made it (the staff it named, not whoever the server resolved), so
     # a retry after a change of duty is still recognised as the same request.
+    if not data.comment and not data.reasons:  # a tap: few distinct requests, each hashed once
+        return _hash_of_tap(requested_staff, counter_id, channel.value, data.score, transaction_id)
+    return _hash_of(
+        requested_staff, counter_id, channel.value, data.score, data.reasons, data.comment, transaction_id
+    )
+
+
+def _hash_of(
+    staff: str | None,
+    counter_id: int | None,
+    channel: str,
+    score: int,
+    reasons: list[str],
+    comment: str,
+    transaction_id: int | None,
+) -> str:
     body: dict[str, Any] = {
-        "staff": requested_staff, "counter_id": counter_id, "channel": channel.value,
-        "score": data.score, "reasons": data.reasons, "comment": data.comment,
+        "staff": staff, "counter_id": counter_id, "channel": channel, "score": score, "reasons": reasons,
+        "comment": comment,
     }  # fmt: skip
     if transaction_id is not None:  # only then, so the fingerprints stored before transactions still match
         body["transaction"] = transaction_id
     raw = json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")
     return hashlib.sha256(raw).hexdigest()
+
+
+@functools.lru_cache(maxsize=4096)
+def _hash_of_tap(
+    staff: str | None, counter_id: int | None, channel: str, score: int, transaction_id: int | None
+) -> str:
+    return _hash_of(staff, counter_id, channel, score, [], "", transaction_id)
 
 
 def _check_reasons(session: Session, reasons: list[str]) -> None:

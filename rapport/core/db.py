@@ -389,7 +389,11 @@ class Database:
                 dbapi.autocommit = True
             try:
                 yield conn
-                conn.commit()
+                if keep:  # SQLite: its COMMIT statement kept prepared (Connection.commit prepares anew)
+                    driver: Any = conn.dbapi_connection
+                    driver.execute("COMMIT")
+                else:
+                    conn.commit()
                 done = True
             except BaseException:
                 conn.rollback()
