@@ -60,6 +60,11 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
 
 
+# The last time stored on SQLite and its text, swapped as one tuple (threads may share it): a tap
+# binds its moment three times (the duty it falls in, twice, and the rating's own time).
+_LAST_TEXT: list[tuple[datetime | None, str | None]] = [(None, None)]
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores naive UTC (portable across SQLite and PostgreSQL) and returns aware UTC."""
 
@@ -87,14 +92,20 @@ class UTCDateTime(TypeDecorator[datetime]):
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
 
+        last = _LAST_TEXT
+
         def to_text(value: datetime | None) -> str | None:
             if value is None:
                 return None
+            seen, text = last[0]
+            if value is seen:
+                return text
             if value.tzinfo is None:
                 raise ValueError("naive datetime given; Rapport stores only aware UTC datetimes")
-            if value.tzinfo is not UTC:
-                value = value.astimezone(UTC)
-            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+            utc = value if value.tzinfo is UTC else value.astimezone(UTC)
+            text = utc.replace(tzinfo=None).isoformat(" ", "microseconds")
+            last[0] = (value, text)
+            return text
 
         return to_text
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Integer, Text, bindparam, case, cast, func, select
 from sqlalchemy.engine import Dialect
@@ -271,8 +271,7 @@ def _remember_window(policy: PolicyValues) -> None:
     _presses_window = (policy.burst_window_seconds, policy.burst_max_presses)
 
 
-@dataclass(frozen=True, slots=True)
-class _Context:
+class _Context(NamedTuple):
     """What :func:`device_by_token` found: the device, who is on duty at its counter, the policy."""
 
     device: DeviceAtCounter

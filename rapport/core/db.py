@@ -26,6 +26,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,7 +58,7 @@ class WriteLock:
         self._owner: int | None = None
         self._path = path
         self._fd: int | None = None
-        self._pid = 0
+        _all_locks.add(self)
 
     def _take_file(self) -> None:
         """The lock across processes, once this process's turn has come: an exclusive ``flock`` on
@@ -66,14 +67,25 @@ class WriteLock:
         waits as long as the holder's transaction lasts; a process that dies releases it."""
         if self._path is None:
             return
-        if self._fd is None or self._pid != os.getpid():
+        if self._fd is None:
             try:
-                self._fd, self._pid = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
             except OSError as exc:  # a read-only directory: SQLite's busy timeout alone, as before
                 log.warning("no lock file %s (%s): other processes' writers wait in SQLite", self._path, exc)
                 self._path = None
                 return
         fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def _forked(self) -> None:
+        """In a forked child: the lock file's descriptor is shared with the parent, whose flock it
+        would share too (closing this copy leaves the parent's lock held; unlocking it would not);
+        the child opens its own on its first turn."""
+        if self._fd is not None:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+            self._fd = None
 
     def _drop_file(self) -> None:
         if self._path is not None and self._fd is not None:
@@ -136,6 +148,16 @@ class WriteLock:
             else:
                 self._owner = None
 
+
+def _after_fork() -> None:
+    for lock in list(_all_locks):
+        lock._forked()
+
+
+# Every write lock of this process, for the fork hook (asking for the pid on every turn cost a
+# system call per tap).
+_all_locks: weakref.WeakSet[WriteLock] = weakref.WeakSet()
+os.register_at_fork(after_in_child=_after_fork)
 
 _locks: dict[str, WriteLock] = {}
 _locks_mutex = threading.Lock()
