@@ -128,9 +128,6 @@ class RatingCreate(BaseModel):
 def parse_rating(data: dict[str, Any]) -> RatingCreate:
     """Validate a submission from a screen; the first problem is raised as ValidationFailed naming the
     field, like every other refusal (the HTTP API maps pydantic's errors itself, to 422)."""
-    score = data.get("score")
-    if len(data) == 1 and type(score) is int and 1 <= score <= 5:  # a tap: what the validators would give
-        return RatingCreate.model_construct(score=score, reasons=[], comment="")
     try:
         return RatingCreate.model_validate(data)
     except ValidationError as exc:
