@@ -35,7 +35,7 @@ from models.alerts import NEGATIVE_SCORE, burst_reached
 from models.cases import open_case, opens_case
 from models.catalog import ConductClause
 from models.clock import UTCDateTime, utcnow
-from models.crypto import token_digest
+from models.crypto import new_uuid, token_digest
 from models.devices import MARK_SEEN, DeviceAtCounter, last_seen_due
 from models.duty import on_duty_where
 from models.errors import DeviceNotAuthorized, IdempotencyConflict, StaffNotFound, ValidationFailed
@@ -239,10 +239,10 @@ def device_by_token(conn: Any, dialect: Dialect, token: str | None, *, now: date
         raise DeviceNotAuthorized("a valid device token is required")
     # The presses are counted in the window of the policy last seen (it changes only when an admin
     # saves the rules), and counted again below in the right one if this policy differs.
-    window, most = _presses_window
+    window, most, span = _presses_window
     params = {
-        "digest": token_digest(token), "at": now, "at_end": now, "since": now - timedelta(seconds=window),
-        "n": most, "nth": most - 1,
+        "digest": token_digest(token), "at": now, "at_end": now, "since": now - span, "n": most,
+        "nth": most - 1,
     }  # fmt: skip
     row = _DEVICE.first(conn, dialect, params)
     if row is None or row[3] is not None:
@@ -255,20 +255,25 @@ def device_by_token(conn: Any, dialect: Dialect, token: str | None, *, now: date
     policy = policy_of_texts(row[7], row[8])
     latest = now - row[10] if row[10] is not None else None
     presses: tuple[int, timedelta | None] = (int(row[9]), latest)
-    if (policy.burst_window_seconds, policy.burst_max_presses) != (window, most):
+    if policy.burst_window_seconds != window or policy.burst_max_presses != most:
         _remember_window(policy)
         presses = recent_presses(conn, dialect, device_id=device.id, now=now, policy=policy)
     return _Context(device, on_duty, policy, presses)
 
 
 _DEFAULTS = PolicyValues()
-# (burst_window_seconds, burst_max_presses) of the policy the last rating was taken under.
-_presses_window: tuple[int, int] = (_DEFAULTS.burst_window_seconds, _DEFAULTS.burst_max_presses)
+# (burst_window_seconds, burst_max_presses, the window as a timedelta) of the policy the last rating
+# was taken under.
+_presses_window: tuple[int, int, timedelta] = (
+    _DEFAULTS.burst_window_seconds, _DEFAULTS.burst_max_presses,
+    timedelta(seconds=_DEFAULTS.burst_window_seconds),
+)  # fmt: skip
 
 
 def _remember_window(policy: PolicyValues) -> None:
     global _presses_window
-    _presses_window = (policy.burst_window_seconds, policy.burst_max_presses)
+    seconds = policy.burst_window_seconds
+    _presses_window = (seconds, policy.burst_max_presses, timedelta(seconds=seconds))
 
 
 class _Context(NamedTuple):
@@ -334,7 +339,7 @@ def take_rating(
     )
     flag = decide_flag(count=count, latest=latest, policy=policy)
     values = {
-        "id": uuid.uuid4(), "idempotency_key": key, "request_hash": digest,
+        "id": new_uuid(), "idempotency_key": key, "request_hash": digest,
         "staff_id": staff[0] if staff else None, "counter_id": device.counter_id,
         "branch_id": device.branch_id, "device_id": device.id, "channel": Channel.kiosk,
         "score": data.score, "reasons": data.reasons, "comment": data.comment, "created_at": now,

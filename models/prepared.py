@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Boolean
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import Executable
@@ -63,6 +64,8 @@ class Prepared:
         defaults = {name: b.effective_value for name, b in binds.items() if not b.required}
         processors = []
         for name, bind in binds.items():
+            if dialect.name == "sqlite" and isinstance(bind.type, Boolean):
+                continue  # the driver stores True and False as 1 and 0, what the processor returns
             proc = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if proc is not None:
                 processors.append((name, proc))
@@ -114,8 +117,21 @@ class Prepared:
     def first(
         self, conn: Any, dialect: Dialect, params: Mapping[str, Any] | None = None
     ) -> tuple[Any, ...] | None:
-        found = self.rows(conn, dialect, params)
-        return found[0] if found else None
+        """The first row (converted as :meth:`rows` does), or None."""
+        cursor = self.execute(conn, dialect, params)
+        try:
+            raw = cursor.fetchone()
+        finally:
+            cursor.close()
+        if raw is None:
+            return None
+        converted = self._form(dialect).converted
+        if not converted:
+            return tuple(raw)
+        row = list(raw)
+        for i, convert in converted:
+            row[i] = convert(row[i])
+        return tuple(row)
 
     def rowcount(self, conn: Any, dialect: Dialect, params: Mapping[str, Any] | None = None) -> int:
         """Run a statement that returns no rows; how many rows it changed."""

@@ -22,6 +22,7 @@ queue.
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
 import threading
@@ -193,6 +194,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if url.startswith("sqlite"):
         in_memory = url in ("sqlite://", "sqlite:///:memory:")
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000}
+        kwargs["json_serializer"] = _json_text
         if in_memory:
             kwargs["poolclass"] = StaticPool
         engine = create_engine(url, **kwargs)
@@ -206,6 +208,14 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 # A pooled PostgreSQL connection is pinged on checkout only when it has been idle this long.
 PING_AFTER_IDLE_SECONDS = 10.0
+
+
+def _json_text(value: Any) -> str:
+    """JSON columns' text on SQLite: ``json.dumps`` (SQLAlchemy's default), with the empty list every
+    tap's reasons are written without a call."""
+    if type(value) is list and not value:
+        return "[]"
+    return json.dumps(value)
 
 
 def _ping_when_idle(engine: Engine) -> None:
