@@ -60,9 +60,10 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
 
 
-# The last time stored on SQLite and its text, swapped as one tuple (threads may share it): a tap
-# binds its moment three times (the duty it falls in, twice, and the rating's own time).
-_LAST_TEXT: list[tuple[datetime | None, str | None]] = [(None, None)]
+# The last two times stored on SQLite and their text, (time, text, time before, its text), swapped as
+# one tuple (threads share it): a tap binds its moment three times (the duty it falls in, twice, and
+# the rating's own time) and the start of its presses window between them.
+_LAST_TEXT: list[tuple[Any, Any, Any, Any]] = [(None, None, None, None)]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -97,14 +98,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         def to_text(value: datetime | None) -> str | None:
             if value is None:
                 return None
-            seen, text = last[0]
-            if value is seen:
-                return text
+            recent = last[0]
+            if value is recent[0]:
+                return recent[1]
+            if value is recent[2]:
+                return recent[3]
             if value.tzinfo is None:
                 raise ValueError("naive datetime given; Rapport stores only aware UTC datetimes")
             utc = value if value.tzinfo is UTC else value.astimezone(UTC)
-            text = utc.replace(tzinfo=None).isoformat(" ", "microseconds")
-            last[0] = (value, text)
+            text = utc.isoformat(" ", "microseconds")[:26]  # without its "+00:00"
+            last[0] = (value, text, recent[0], recent[1])
             return text
 
         return to_text
@@ -116,6 +119,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         def from_text(value: str | None) -> datetime | None:
             if value is None:
                 return None
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+            try:
+                parsed = datetime.fromisoformat(value + "+00:00")  # as UTC (its tzinfo UTC itself)
+            except ValueError:  # not as Rapport writes it (with an offset): read it as it is
+                parsed = datetime.fromisoformat(value)
+            if parsed.tzinfo is None:  # a date alone
+                return parsed.replace(tzinfo=UTC)
+            return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
 
         return from_text

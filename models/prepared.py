@@ -85,7 +85,7 @@ class Prepared:
         for name, proc in form.binds:
             values[name] = proc(values[name])
         args = form.pick(values) if form.pick is not None else values
-        cursor = conn.cursor()
+        cursor = getattr(conn, "dbapi_connection", conn).cursor()  # past the pool proxy's own method
         try:
             cursor.execute(form.sql, args)
         except dialect.loaded_dbapi.Error as exc:

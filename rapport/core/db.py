@@ -323,11 +323,7 @@ def _begin_immediate(lock: WriteLock, fairy: Any, run: Any = None) -> None:
         if run is not None:
             run("BEGIN IMMEDIATE")
         else:
-            cursor = fairy.cursor()
-            try:
-                cursor.execute("BEGIN IMMEDIATE")
-            finally:
-                cursor.close()
+            fairy.dbapi_connection.execute("BEGIN IMMEDIATE")  # the driver's statement cache
     except BaseException:
         _release_if_done(info, fairy.dbapi_connection, force=True)
         raise

@@ -40,6 +40,9 @@ def test_a_time_is_stored_as_sqlalchemys_sqlite_text_and_read_back_as_the_same_i
     # Text that SQLAlchemy's parser reads (no fraction, a shorter one) reads the same here.
     assert result("2026-11-18 02:30:00") == datetime(2026, 11, 18, 2, 30, tzinfo=UTC)
     assert result("2026-11-18 02:30:00.5") == datetime(2026, 11, 18, 2, 30, 0, 500000, tzinfo=UTC)
+    # Text Rapport does not write is still read: a date alone, a time with its offset.
+    assert result("2026-11-18") == datetime(2026, 11, 18, tzinfo=UTC)
+    assert result("2026-11-18 10:30:00+08:00") == datetime(2026, 11, 18, 2, 30, tzinfo=UTC)
 
 
 def test_stored_text_sorts_in_time_order():
