@@ -387,8 +387,7 @@ class Database:
         with Session(self._write_engine, expire_on_commit=False) as session:
             yield session
 
-    @contextmanager
-    def raw_write(self, *, lazy: bool = False) -> Iterator[Any]:
+    def raw_write(self, *, lazy: bool = False) -> _RawWrite:
         """The driver's connection (SQLAlchemy's pool proxy of it) in one write transaction,
         committed when the block ends normally and rolled back when it raises: for the rating
         intake (models/intake.py), whose prepared statements need no ORM session. On SQLite it
@@ -402,39 +401,7 @@ class Database:
         READ COMMITTED, reads see the same data inside or outside a transaction: each statement
         takes its own snapshot either way.
         """
-        keep = self._write_lock is not None  # SQLite (PostgreSQL's pool pings an idle connection)
-        try:
-            conn = self._spare.pop() if keep else self._write_engine.raw_connection()
-        except IndexError:  # in use by another thread's raw_write, or none kept yet
-            conn = self._write_engine.raw_connection()
-        lazy = lazy and self._write_lock is None and self.dialect.name == "postgresql"
-        done = False
-        try:
-            if self._write_lock is not None:
-                _begin_immediate(self._write_lock, conn)
-            elif lazy:
-                dbapi: Any = conn.dbapi_connection
-                dbapi.autocommit = True
-            try:
-                yield conn
-                if keep:  # SQLite: its COMMIT statement kept prepared (Connection.commit prepares anew)
-                    driver: Any = conn.dbapi_connection
-                    driver.execute("COMMIT")
-                else:
-                    conn.commit()
-                done = True
-            except BaseException:
-                conn.rollback()
-                raise
-            finally:
-                _release_if_done(_info_of(conn), conn.dbapi_connection)
-                if lazy:
-                    _leave_autocommit(conn)
-        finally:
-            if keep and done and not self._spare:
-                self._spare.append(conn)  # committed: nothing for the pool's reset to undo
-            else:
-                conn.close()
+        return _RawWrite(self, lazy)
 
     def dispose(self) -> None:
         while self._spare:
@@ -442,3 +409,65 @@ class Database:
         if self._write_lock is not None:
             self._write_lock.forget_file()
         self.engine.dispose()
+
+
+class _RawWrite:
+    """:meth:`Database.raw_write`'s block, written out as a class: it runs for every tap, and a
+    generator-based context manager cost several calls more on each (docs/PERFORMANCE.md)."""
+
+    __slots__ = ("_db", "_lazy", "_conn", "_keep")
+
+    def __init__(self, db: Database, lazy: bool):
+        self._db = db
+        self._lazy = lazy
+        self._conn: Any = None
+        self._keep = False
+
+    def __enter__(self) -> Any:
+        db = self._db
+        lock = db._write_lock
+        keep = lock is not None  # SQLite (PostgreSQL's pool pings an idle connection)
+        conn: Any
+        try:
+            conn = db._spare.pop() if keep else db._write_engine.raw_connection()
+        except IndexError:  # in use by another thread's raw_write, or none kept yet
+            conn = db._write_engine.raw_connection()
+        lazy = self._lazy and not keep and db.dialect.name == "postgresql"
+        try:
+            if lock is not None:
+                _begin_immediate(lock, conn)
+            elif lazy:
+                conn.dbapi_connection.autocommit = True
+        except BaseException:
+            conn.close()
+            raise
+        self._conn, self._keep, self._lazy = conn, keep, lazy
+        return conn
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        conn, keep = self._conn, self._keep
+        done = False
+        try:
+            try:
+                if exc_type is not None:
+                    conn.rollback()
+                else:
+                    try:
+                        if keep:  # SQLite: COMMIT from the statement cache (commit() prepares anew)
+                            conn.dbapi_connection.execute("COMMIT")
+                        else:
+                            conn.commit()
+                    except BaseException:
+                        conn.rollback()
+                        raise
+                    done = True
+            finally:
+                _release_if_done(_info_of(conn), conn.dbapi_connection)
+                if self._lazy:
+                    _leave_autocommit(conn)
+        finally:
+            spare = self._db._spare
+            if keep and done and not spare:
+                spare.append(conn)  # committed: nothing for the pool's reset to undo
+            else:
+                conn.close()
