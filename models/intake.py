@@ -353,10 +353,13 @@ def take_rating(
     if transaction_id is not None or opens or (FEED.on and flag is None):
         begin(conn, dialect)
     if insert_rating(conn, dialect, values):
-        if transaction_id is not None:
+        if transaction_id is not None:  # binding may flag it (a transaction rated before)
             bind_to_transaction(conn, dialect, values)
             flag = FlagReason(str(values["flag_reason"])) if values["flag_reason"] else None
-        if opens_case(score=data.score, flagged=flag is not None, max_score=policy.bad_rating_max_score):
+            opens = opens_case(
+                score=data.score, flagged=flag is not None, max_score=policy.bad_rating_max_score
+            )
+        if opens:
             open_case(conn, dialect, values)  # the 差评's case, in the rating's transaction
         if FEED.on and flag is None:  # the provincial feed's record (models/feed.py), likewise
             enqueue(conn, dialect, values)

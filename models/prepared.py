@@ -80,7 +80,10 @@ class Prepared:
     def execute(self, conn: Any, dialect: Dialect, params: Mapping[str, Any] | None = None) -> Any:
         """Run on ``conn`` (a DBAPI connection, or SQLAlchemy's pool proxy of one); returns the
         driver's cursor."""
-        form = self._form(dialect)
+        return self._run(conn, dialect, self._forms.get(dialect.name) or self._form(dialect), params)
+
+    @staticmethod
+    def _run(conn: Any, dialect: Dialect, form: _Form, params: Mapping[str, Any] | None) -> Any:
         values = {**form.defaults, **(params or {})}
         for name, proc in form.binds:
             values[name] = proc(values[name])
@@ -118,14 +121,15 @@ class Prepared:
         self, conn: Any, dialect: Dialect, params: Mapping[str, Any] | None = None
     ) -> tuple[Any, ...] | None:
         """The first row (converted as :meth:`rows` does), or None."""
-        cursor = self.execute(conn, dialect, params)
+        form = self._forms.get(dialect.name) or self._form(dialect)
+        cursor = self._run(conn, dialect, form, params)
         try:
             raw = cursor.fetchone()
         finally:
             cursor.close()
         if raw is None:
             return None
-        converted = self._form(dialect).converted
+        converted = form.converted
         if not converted:
             return tuple(raw)
         row = list(raw)
@@ -135,7 +139,7 @@ class Prepared:
 
     def rowcount(self, conn: Any, dialect: Dialect, params: Mapping[str, Any] | None = None) -> int:
         """Run a statement that returns no rows; how many rows it changed."""
-        cursor = self.execute(conn, dialect, params)
+        cursor = self._run(conn, dialect, self._forms.get(dialect.name) or self._form(dialect), params)
         try:
             return int(cursor.rowcount)
         finally:
