@@ -22,7 +22,6 @@ before the first of several writes; a rating that is the only write is one state
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -63,9 +62,9 @@ from models.text import is_plain_key
 TOKEN_MAX = 200
 
 
-@dataclass(frozen=True, slots=True)
-class Taken:
-    """A rating as stored (or as stored before, for a retry) and whether this request stored it."""
+class Taken(NamedTuple):
+    """A rating as stored (or as stored before, for a retry) and whether this request stored it (a
+    tuple: made for every tap)."""
 
     created: bool
     values: dict[str, Any] | None = None  # the stored row's columns, when this request stored it

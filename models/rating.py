@@ -470,7 +470,8 @@ def decide_kiosk_flag(ages: list[timedelta], policy: PolicyValues) -> FlagReason
 def decide_flag(*, count: int, latest: timedelta | None, policy: PolicyValues) -> FlagReason | None:
     """The misuse rule: a press too soon after the latest one on the same kiosk, or one press more
     than a burst allows (``count`` earlier presses in the burst window)."""
-    if latest is not None and latest < timedelta(seconds=policy.min_press_interval_seconds):
+    # In seconds (exact for whole microseconds against a whole number of seconds): no timedelta per tap.
+    if latest is not None and latest.total_seconds() < policy.min_press_interval_seconds:
         return FlagReason.too_soon
     if count + 1 > policy.burst_max_presses:
         return FlagReason.burst
