@@ -21,6 +21,7 @@ before the first of several writes; a rating that is the only write is one state
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -240,7 +241,7 @@ def device_by_token(conn: Any, dialect: Dialect, token: str | None, *, now: date
     # saves the rules), and counted again below in the right one if this policy differs.
     window, most, span = _presses_window
     params = {
-        "digest": token_digest(token), "at": now, "at_end": now, "since": now - span, "n": most,
+        "digest": _device_digest(token), "at": now, "at_end": now, "since": now - span, "n": most,
         "nth": most - 1,
     }  # fmt: skip
     row = _DEVICE.first(conn, dialect, params)
@@ -259,6 +260,11 @@ def device_by_token(conn: Any, dialect: Dialect, token: str | None, *, now: date
         presses = recent_presses(conn, dialect, device_id=device.id, now=now, policy=policy)
     return _Context(device, on_duty, policy, presses)
 
+
+# The digests of the device tokens seen lately: a kiosk sends the same token with every tap, and
+# hashing it again each time was a share of the tap (docs/PERFORMANCE.md). Device tokens only (a
+# revoked one still maps to its digest, which the device query refuses).
+_device_digest = functools.lru_cache(maxsize=4096)(token_digest)
 
 _DEFAULTS = PolicyValues()
 # (burst_window_seconds, burst_max_presses, the window as a timedelta) of the policy the last rating
