@@ -161,9 +161,10 @@ def request_hash(
     # The request as the client made it (the staff it named, not whoever the server resolved), so
     # a retry after a change of duty is still recognised as the same request.
     if not data.comment and not data.reasons:  # a tap: few distinct requests, each hashed once
-        return _hash_of_tap(requested_staff, counter_id, channel.value, data.score, transaction_id)
+        # The channel as itself: a str enum hashes and encodes as its value.
+        return _hash_of_tap(requested_staff, counter_id, channel, data.score, transaction_id)
     return _hash_of(
-        requested_staff, counter_id, channel.value, data.score, data.reasons, data.comment, transaction_id
+        requested_staff, counter_id, channel, data.score, data.reasons, data.comment, transaction_id
     )
 
 
