@@ -42,6 +42,7 @@ from sqlmodel import Session, create_engine
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
+ALONE_RECHECK_S = 1.0  # how often a process writing alone looks again for another (WriteLock)
 _WRITE_OPTION = "rapport_write"
 _LOCK_HELD = "rapport_write_lock"  # key in a pooled connection's ``info``: the WriteLock it holds
 
@@ -53,12 +54,20 @@ class WriteLock:
     :meth:`release` wakes exactly the first one, which then owns the lock without a race.
     """
 
-    def __init__(self, path: str | None = None) -> None:
+    def __init__(self, path: str | None = None, members: str | None = None) -> None:
         self._mutex = threading.Lock()
         self._waiters: deque[threading.Lock] = deque()
         self._owner: int | None = None
         self._path = path
         self._fd: int | None = None
+        # Every process writing the file holds a shared flock on ``members`` while it has the lock
+        # file open; a process that finds itself the only holder skips the lock file for its turns
+        # (two system calls a tap), looking again every ALONE_RECHECK_S.
+        self._members_path = members
+        self._members: int | None = None
+        self._alone = False
+        self._recheck_at = 0.0
+        self._file_held = False
         _all_locks.add(self)
 
     def _take_file(self) -> None:
@@ -71,25 +80,56 @@ class WriteLock:
         if self._fd is None:
             try:
                 self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                if self._members_path is not None:
+                    self._members = os.open(self._members_path, os.O_RDWR | os.O_CREAT, 0o600)
+                    fcntl.flock(self._members, fcntl.LOCK_SH)
             except OSError as exc:  # a read-only directory: SQLite's busy timeout alone, as before
                 log.warning("no lock file %s (%s): other processes' writers wait in SQLite", self._path, exc)
+                self._close_files()
                 self._path = None
                 return
+            self._recheck_at = 0.0
+        if self._members is not None:
+            now = time.monotonic()
+            if now >= self._recheck_at:
+                self._alone = self._only_process()
+                self._recheck_at = now + ALONE_RECHECK_S
+            if self._alone:
+                return
         fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self._file_held = True
+
+    def _only_process(self) -> bool:
+        """Whether no other process holds the members file: an exclusive lock on it is granted
+        only then. Converting a flock may drop the shared one first, so it is taken again after."""
+        assert self._members is not None
+        try:
+            fcntl.flock(self._members, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fcntl.flock(self._members, fcntl.LOCK_SH)
+            return False
+        fcntl.flock(self._members, fcntl.LOCK_SH)
+        return True
+
+    def _close_files(self) -> None:
+        for fd in (self._fd, self._members):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._fd = self._members = None
+        self._file_held = False
 
     def _forked(self) -> None:
         """In a forked child: the lock file's descriptor is shared with the parent, whose flock it
         would share too (closing this copy leaves the parent's lock held; unlocking it would not);
         the child opens its own on its first turn."""
-        if self._fd is not None:
-            try:
-                os.close(self._fd)
-            except OSError:
-                pass
-            self._fd = None
+        self._close_files()
 
     def _drop_file(self) -> None:
-        if self._path is not None and self._fd is not None:
+        if self._file_held and self._fd is not None:
+            self._file_held = False
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     @property
@@ -137,8 +177,7 @@ class WriteLock:
         descriptor for each."""
         with self._mutex:
             if self._owner is None and self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
+                self._close_files()
 
     def release(self) -> None:
         self._drop_file()
@@ -176,7 +215,10 @@ def write_lock_for(engine: Engine) -> WriteLock | None:
     key = f"memory:{id(engine.pool)}" if name in ("", ":memory:") else os.path.abspath(name)
     with _locks_mutex:
         if key not in _locks:
-            _locks[key] = WriteLock(None if key.startswith("memory:") else f"{key}-writer.lock")
+            memory = key.startswith("memory:")
+            _locks[key] = WriteLock(
+                None if memory else f"{key}-writer.lock", None if memory else f"{key}-processes.lock"
+            )
         return _locks[key]
 
 

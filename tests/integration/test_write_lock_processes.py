@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+import rapport.core.db as db_module
 from rapport.core.db import Database, write_lock_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,16 +108,17 @@ def _open_lock_files() -> list[str]:
             target = os.readlink(f"/proc/self/fd/{fd}")
         except OSError:
             continue
-        if target.endswith("-writer.lock"):
+        if target.endswith(("-writer.lock", "-processes.lock")):
             found.append(target)
     return found
 
 
 def test_a_disposed_database_keeps_no_lock_file_open(tmp_path):
     db = _database(tmp_path)
-    assert str(tmp_path / "rapport.db-writer.lock") in _open_lock_files()
+    files = {str(tmp_path / "rapport.db-writer.lock"), str(tmp_path / "rapport.db-processes.lock")}
+    assert files <= set(_open_lock_files())
     db.dispose()
-    assert str(tmp_path / "rapport.db-writer.lock") not in _open_lock_files()
+    assert not files & set(_open_lock_files())
     again = Database.from_url(f"sqlite:///{tmp_path / 'rapport.db'}")  # the next turn opens it again
     with again.write() as s:
         s.execute(text("INSERT INTO note (who, at) VALUES ('after', 0)"))
@@ -142,4 +144,61 @@ def test_a_turn_whose_lock_file_fails_passes_on_instead_of_blocking_the_others(t
     with db.write() as s:  # the next writer is not blocked
         s.execute(text("INSERT INTO note (who, at) VALUES ('y', 0)"))
         s.commit()
+    db.dispose()
+
+
+def _writes(db: Database, tag: str, n: int) -> None:
+    for i in range(n):
+        with db.write() as s:
+            s.execute(text("INSERT INTO note (who, at) VALUES (:who, 0)"), {"who": f"{tag}-{i}"})
+            s.commit()
+
+
+def test_a_process_writing_alone_skips_the_lock_file_until_another_process_joins(tmp_path, monkeypatch):
+    """The lock file costs two system calls a turn; a process that is the only one writing the file
+    (the only holder of ``<database>-processes.lock``) skips it, and takes it again once another
+    process has joined, within ALONE_RECHECK_S."""
+    monkeypatch.setattr(db_module, "ALONE_RECHECK_S", 0.2)
+    db = _database(tmp_path)
+    lock = write_lock_for(db.engine)
+    assert lock is not None
+    taken: list[int] = []
+    real_flock = fcntl.flock
+
+    def watching(fd: int, op: int) -> None:
+        if fd == lock._fd and op == fcntl.LOCK_EX:
+            taken.append(fd)
+        real_flock(fd, op)
+
+    monkeypatch.setattr(db_module.fcntl, "flock", watching)
+    time.sleep(0.25)
+    _writes(db, "alone", 5)
+    assert taken == [], "alone: no turn took the lock file"
+    # Another process joins: its own open of the members file, held shared, as every writer holds it.
+    other = os.open(tmp_path / "rapport.db-processes.lock", os.O_RDWR)
+    real_flock(other, fcntl.LOCK_SH)
+    try:
+        time.sleep(0.25)
+        _writes(db, "shared", 5)
+        assert len(taken) == 5, "with another process, every turn takes the lock file"
+        # And a writer of the other process in its transaction holds this process's writers back.
+        holder = os.open(tmp_path / "rapport.db-writer.lock", os.O_RDWR)
+        real_flock(holder, fcntl.LOCK_EX)
+        child = _writer(tmp_path, "child", 1)
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        time.sleep(0.5)
+        with db.read() as s:
+            assert s.execute(text("SELECT count(*) FROM note WHERE who LIKE 'child-%'")).scalar() == 0
+        real_flock(holder, fcntl.LOCK_UN)
+        os.close(holder)
+        out, err = child.communicate(timeout=30)
+        assert child.returncode == 0, err
+    finally:
+        os.close(other)
+    time.sleep(0.25)
+    taken.clear()
+    _writes(db, "alone-again", 5)
+    assert taken == [], "the other process gone: alone again"
+    with db.read() as s:
+        assert s.execute(text("SELECT count(*) FROM note")).scalar() == 16
     db.dispose()
