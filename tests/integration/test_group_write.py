@@ -81,6 +81,18 @@ def _holding(writer: GroupWriter, release: threading.Event) -> asyncio.Future[An
     return writer.submit(hold)
 
 
+async def _as_one_group(writer: GroupWriter, works: list[Callable[[Any], Any]]) -> list[Any]:
+    """Submit ``works`` while the writer is kept busy, so that they form one group; their outcomes
+    (results or exceptions), in order."""
+    release = threading.Event()
+    first = _holding(writer, release)
+    await asyncio.sleep(0.2)  # the writer has taken the holder and is inside it
+    group = [writer.submit(work) for work in works]
+    release.set()
+    await first
+    return await _gather(group)
+
+
 def test_requests_that_wait_together_are_stored_in_one_commit_and_answered_only_after_it(db):
     writer = GroupWriter(db, name="test-group")
 
@@ -117,16 +129,9 @@ def test_a_request_that_fails_is_rolled_back_alone_and_the_rest_of_its_group_is_
         conn.cursor().execute("INSERT INTO note (body) VALUES ('half')")
         raise ValueError("refused after writing")
 
-    async def scenario() -> list[Any]:
-        release = threading.Event()
-        first = _holding(writer, release)
-        await asyncio.sleep(0.2)
-        group = [writer.submit(_note("before")), writer.submit(half_then_fail), writer.submit(_note("after"))]
-        release.set()
-        await first
-        return await _gather(group)
-
-    before, failed, after = asyncio.run(scenario())
+    before, failed, after = asyncio.run(
+        _as_one_group(writer, [_note("before"), half_then_fail, _note("after")])
+    )
     assert (before, after) == ("before", "after")
     assert isinstance(failed, ValueError) and str(failed) == "refused after writing"
     assert _notes(db) == ["before", "after"]
@@ -141,13 +146,7 @@ def test_a_commit_that_fails_stores_nothing_of_its_group_and_answers_each_with_t
         return "orphan"
 
     async def scenario() -> list[Any]:
-        release = threading.Event()
-        first = _holding(writer, release)
-        await asyncio.sleep(0.2)
-        group = [writer.submit(_note("lost 1")), writer.submit(orphan), writer.submit(_note("lost 2"))]
-        release.set()
-        await first
-        answers = await _gather(group)
+        answers = await _as_one_group(writer, [_note("lost 1"), orphan, _note("lost 2")])
         # The writer goes on: the next request is a group of its own, stored.
         answers.append(await asyncio.wait_for(writer.submit(_note("next")), 20))
         return answers
