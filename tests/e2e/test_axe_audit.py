@@ -188,6 +188,9 @@ def test_admin_screens(server, browser, size):
     button(page, t(ZH, "admin.detail.back")).wait_for()
     audit.both_languages(page, "complaint detail", *same("admin.detail.back"), ready_is_button=True)
     button(page, t(ZH, "admin.detail.back")).click()
+    # Back on the queue before the next section is asked for: a tab clicked while the queue was
+    # being drawn again could be lost, and the dashboard never came.
+    page.get_by_text(t(ZH, "admin.queue.title"), exact=True).first.wait_for()
     open_section(page, t(ZH, "admin.dash.nav"))
     audit.both_languages(page, "dashboard", *same("admin.dash.title"))
     page.context.close()
