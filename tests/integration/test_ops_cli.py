@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import sqlite3
 import threading
 import time
@@ -198,6 +199,43 @@ class Clients:
             t.join(timeout=30)
 
 
+class HalfSent:
+    """A rating whose headers are sent and whose body waits for ``finish()``: a request in progress."""
+
+    def __init__(self, url: str, token: str, key: str):
+        host, port = url.removeprefix("http://").split(":")
+        self.body = json.dumps({"score": 5}).encode()
+        self.sock = socket.create_connection((host, int(port)), timeout=10)
+        head = (
+            f"POST /api/v1/ratings HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+            f"Idempotency-Key: {key}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(self.body)}\r\n\r\n"
+        )
+        self.sock.sendall(head.encode() + self.body[:1])
+        time.sleep(0.5)  # the server reads the headers and starts on the request, waiting for its body
+
+    def finish(self) -> str:
+        """Send the rest of the body; the answer's status line and headers."""
+        try:
+            self.sock.sendall(self.body[1:])
+            answer = b""
+            while b"\r\n\r\n" not in answer:
+                chunk = self.sock.recv(4096)
+                if not chunk:
+                    break
+                answer += chunk
+            return answer.decode("latin-1")
+        finally:
+            self.sock.close()
+
+
+def wait_for_line(log: Path, text: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text(encoding="utf-8", errors="replace"):
+        assert time.monotonic() < deadline, f"{text} never appeared in {log}"
+        time.sleep(0.02)
+
+
 def test_a_backup_of_a_busy_server_restores_every_acknowledged_rating_and_sigterm_loses_none(tmp_path):
     data = tmp_path / "live"
     env = clean_env(
@@ -218,7 +256,12 @@ def test_a_backup_of_a_busy_server_restores_every_acknowledged_rating_and_sigter
         clients.wait_for(len(clients.acknowledged) + 20)
         httpx.get(f"{server.url}/s/badge-token-in-a-url", timeout=10)
         assert server.proc is not None
+        # One request is in the server when SIGTERM comes: its headers are in, its body is not. The
+        # clients' own requests take about a millisecond each, too short to be caught reliably.
+        caught = HalfSent(server.url, device_token(demo.stdout), "ops-in-flight")
         server.proc.send_signal(signal.SIGTERM)
+        wait_for_line(tmp_path / "server.log", '"Shutting down"')
+        in_flight = caught.finish()
         server.proc.wait(timeout=30)
     finally:
         clients.join()
@@ -245,6 +288,8 @@ def test_a_backup_of_a_busy_server_restores_every_acknowledged_rating_and_sigter
     access = [r for r in records if r["logger"] == "rapport.http"]
     assert access and all(r.get("request_id") for r in access)
     assert any(r["path"] == "/s/<redacted>" for r in access)
-    # Requests already being served when SIGTERM came were answered (and stored) before the exit.
+    # The request already being served when SIGTERM came was answered, and stored, before the exit.
+    assert in_flight.startswith("HTTP/1.1 201 "), in_flight
+    assert "ops-in-flight" in stored
     shutting = next(i for i, r in enumerate(records) if r["message"] == "Shutting down")
     assert any(r["logger"] == "rapport.http" and r["status"] == 201 for r in records[shutting:])
