@@ -14,9 +14,14 @@ from admin.labels import Clause
 from models import reports
 from models.bilingual import pick
 from models.catalog import ConductClause
-from models.indicators import Indicators, indicators, total
+from models.indicators import Indicators, indicators_of_branches, total
 from models.org import Branch
-from models.participation import Participation, ServiceFigures, merge_services, participation, per_service
+from models.participation import (
+    Participation,
+    ServiceFigures,
+    participation_of_branches,
+    per_service_of_branches,
+)
 from models.participation import total as participation_total
 from models.scores import local_month
 from rapport.core.context import AppContext
@@ -88,29 +93,31 @@ def _gather(session: Session, branch_ids: list[int] | None, now: datetime) -> Da
     ).all()
     per_branch, everything = [], Indicators()
     counter_defaults: dict[int | None, tuple[int, int]] = {}
-    taken, taken_branches, services = Participation(), [], []
+    taken, taken_branches = Participation(), []
+    months = {b.id: local_month(now, b.timezone) for b in scope if b.id is not None}
+    # Every branch's figures in a few queries (one per time zone), not a few per branch.
+    cases_of = indicators_of_branches(session, scope, local_months=months, level="counter")
+    taken_of = participation_of_branches(session, scope, local_months=months)
     for b in sorted(scope, key=lambda b: b.code):
         assert b.id is not None
-        month = local_month(now, b.timezone)
-        by_counter = indicators(session, branch_id=b.id, month=month, level="counter")
+        by_counter = cases_of[b.id]
         for counter_id, one in by_counter.items():
             if one.defaults or one.defaults_uncounted:
                 counter_defaults[counter_id] = (one.defaults, one.defaults_uncounted)
         figures = total(by_counter)
         per_branch.append((b.name_zh, b.name_en, figures))
         everything = everything.plus(figures)
-        mine = participation_total(participation(session, branch_id=b.id, month=month))
+        mine = participation_total(taken_of[b.id])
         if mine.transactions:
             taken_branches.append((b.name_zh, b.name_en, mine))
             taken = taken.plus(mine)
-            services.append(per_service(session, branch_id=b.id, month=month))
     return DashboardData(
         cases=everything,
         case_branches=tuple(per_branch),
         counter_defaults=counter_defaults,
         participation=taken,
         participation_branches=tuple(taken_branches),
-        services=tuple(merge_services(services)),
+        services=tuple(per_service_of_branches(session, scope, local_months=months)),
         now=now,
         branch_zh=branch.name_zh if branch else None,
         branch_en=branch.name_en if branch else None,

@@ -20,7 +20,9 @@ A case belongs to the month it was opened in (the rating's month), in the branch
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import case as when
@@ -32,7 +34,7 @@ from models.cases import CallbackOutcome, CaseStatus, Grade, RatingCase
 from models.complaint import Severity, branch_clocks
 from models.errors import ValidationFailed
 from models.org import Branch
-from models.policy import effective_policy
+from models.policy import PolicyValues, effective_policy
 from models.rating import Rating
 from models.scores import Month
 
@@ -117,55 +119,90 @@ def indicators(
     branch = session.get(Branch, branch_id)
     if branch is None:
         raise ValidationFailed("branch", "no such branch")
-    start, end = month.bounds(branch.timezone)
-    out: dict[int | None, Indicators] = defaultdict(Indicators)
-    counted = session.execute(
-        sa_select(
-            col(Rating.counter_id), col(Rating.staff_id), col(Rating.counted), col(Rating.is_default),
-            func.count(), func.sum(GOOD),
-        )
-        .where(
-            col(Rating.branch_id) == branch_id, col(Rating.counted) | col(Rating.is_default),
-            col(Rating.created_at) >= start, col(Rating.created_at) < end,
-        )
-        .group_by(col(Rating.counter_id), col(Rating.staff_id), col(Rating.counted), col(Rating.is_default))
-    ).all()  # fmt: skip
-    for counter_id, staff_id, is_counted, is_default, n, good in counted:
-        k = _key(level, branch_id, counter_id, staff_id)
-        if is_counted:
-            one = Indicators(rated=int(n), good=int(good or 0), defaults=int(n) if is_default else 0)
-        else:
-            one = Indicators(defaults_uncounted=int(n))
-        out[k] = out[k].plus(one)
-    cases = session.exec(
-        select(RatingCase).where(
-            RatingCase.branch_id == branch_id,
-            col(RatingCase.opened_at) >= start,
-            col(RatingCase.opened_at) < end,
-        )
-    ).all()
-    policy = effective_policy(session, branch_id)
-    for case in cases:
-        assert case.id is not None
-        closed = case.status == CaseStatus.closed
-        reached = case.contact is not None and any(
-            e.kind == "callback" and e.outcome == CallbackOutcome.reached for e in events_of(session, case.id)
-        )
-        on_time = False
-        if closed and case.closed_at is not None:
-            due = branch_clocks(session, branch_id, case.opened_at, Severity.normal, policy).due_at
-            on_time = case.closed_at <= due
-        ok = case.grade in (Grade.satisfied, Grade.fairly)
-        k = _key(level, branch_id, case.counter_id, case.staff_id)
-        out[k] = out[k].plus(
-            Indicators(
-                bad=1, verified=int(case.finding is not None),
-                rectified=int(closed and case.action is not None), with_contact=int(case.contact is not None),
-                reached=int(reached), closed=int(closed), on_time=int(on_time),
-                graded=int(case.grade is not None), graded_ok=int(ok),
+    return indicators_of_branches(session, [branch], local_months={branch_id: month}, level=level)[branch_id]
+
+
+def indicators_of_branches(
+    session: Session, branches: Sequence[Branch], *, local_months: dict[int, Month], level: Level = "branch"
+) -> dict[int, dict[int | None, Indicators]]:
+    """:func:`indicators` of several branches, each for its month (``local_months`` by branch id):
+    one query for the ratings and one for the cases of all the branches whose month has the same
+    bounds (the same time zone), not two per branch: an administrator's dashboard shows every
+    branch of a region."""
+    out: dict[int, dict[int | None, Indicators]] = {}
+    for (start, end), ids in month_scopes(branches, local_months).items():
+        for branch_id in ids:
+            out[branch_id] = defaultdict(Indicators)
+        counted = session.execute(
+            sa_select(
+                col(Rating.branch_id), col(Rating.counter_id), col(Rating.staff_id), col(Rating.counted),
+                col(Rating.is_default), func.count(), func.sum(GOOD),
             )
-        )  # fmt: skip
-    return dict(out)
+            .where(
+                col(Rating.branch_id).in_(ids), col(Rating.counted) | col(Rating.is_default),
+                col(Rating.created_at) >= start, col(Rating.created_at) < end,
+            )
+            .group_by(
+                col(Rating.branch_id), col(Rating.counter_id), col(Rating.staff_id), col(Rating.counted),
+                col(Rating.is_default),
+            )
+        ).all()  # fmt: skip
+        for branch_id, counter_id, staff_id, is_counted, is_default, n, good in counted:
+            k = _key(level, branch_id, counter_id, staff_id)
+            if is_counted:
+                one = Indicators(rated=int(n), good=int(good or 0), defaults=int(n) if is_default else 0)
+            else:
+                one = Indicators(defaults_uncounted=int(n))
+            out[branch_id][k] = out[branch_id][k].plus(one)
+        cases = session.exec(
+            select(RatingCase)
+            .where(
+                col(RatingCase.branch_id).in_(ids),
+                col(RatingCase.opened_at) >= start,
+                col(RatingCase.opened_at) < end,
+            )
+            .order_by(col(RatingCase.id))
+        ).all()
+        policies: dict[int, PolicyValues] = {}
+        for case in cases:
+            assert case.id is not None
+            branch_id = case.branch_id
+            if branch_id not in policies:
+                policies[branch_id] = effective_policy(session, branch_id)
+            closed = case.status == CaseStatus.closed
+            reached = case.contact is not None and any(
+                e.kind == "callback" and e.outcome == CallbackOutcome.reached
+                for e in events_of(session, case.id)
+            )
+            on_time = False
+            if closed and case.closed_at is not None:
+                clock = branch_clocks(
+                    session, branch_id, case.opened_at, Severity.normal, policies[branch_id]
+                )
+                on_time = case.closed_at <= clock.due_at
+            ok = case.grade in (Grade.satisfied, Grade.fairly)
+            k = _key(level, branch_id, case.counter_id, case.staff_id)
+            out[branch_id][k] = out[branch_id][k].plus(
+                Indicators(
+                    bad=1, verified=int(case.finding is not None),
+                    rectified=int(closed and case.action is not None),
+                    with_contact=int(case.contact is not None), reached=int(reached), closed=int(closed),
+                    on_time=int(on_time), graded=int(case.grade is not None), graded_ok=int(ok),
+                )
+            )  # fmt: skip
+    return {branch_id: dict(figures) for branch_id, figures in out.items()}
+
+
+def month_scopes(
+    branches: Sequence[Branch], local_months: dict[int, Month]
+) -> dict[tuple[datetime, datetime], list[int]]:
+    """The branches by the bounds of their month (in their own time zones): the branches one query
+    can cover."""
+    scopes: dict[tuple[datetime, datetime], list[int]] = defaultdict(list)
+    for branch in branches:
+        assert branch.id is not None
+        scopes[local_months[branch.id].bounds(branch.timezone)].append(branch.id)
+    return dict(scopes)
 
 
 def total(figures: dict[int | None, Indicators]) -> Indicators:

@@ -22,6 +22,7 @@ they finished, and one query over ``service_transaction`` answers every level at
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
@@ -30,6 +31,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from models.errors import ValidationFailed
+from models.indicators import month_scopes
 from models.org import Branch
 from models.rating import Rating
 from models.scores import Month
@@ -77,26 +79,41 @@ def participation(
     branch = session.get(Branch, branch_id)
     if branch is None:
         raise ValidationFailed("branch", "no such branch")
-    start, end = month.bounds(branch.timezone)
+    return participation_of_branches(session, [branch], local_months={branch_id: month}, level=level)[
+        branch_id
+    ]
+
+
+def participation_of_branches(
+    session: Session, branches: Sequence[Branch], *, local_months: dict[int, Month], level: Level = "branch"
+) -> dict[int, dict[int | None, Participation]]:
+    """:func:`participation` of several branches, each for its month (``local_months`` by branch
+    id), in one query per distinct month bounds (models/indicators.py ``month_scopes``)."""
     tx, rating = ServiceTransaction, Rating
     counted = col(rating.counted).is_(True)
     default = col(tx.defaulted).is_(True)
-    rows = session.execute(
-        sa_select(
-            col(tx.service_item_id), col(tx.counter_id), col(tx.staff_id), func.count(),
-            _flag(counted & ~default), _flag(default), _flag(counted & default), _flag(counted),
-            func.sum(when((counted, col(rating.score)), else_=0)), _flag(counted & (col(rating.score) >= 4)),
-        )
-        .select_from(tx)
-        .outerjoin(rating, col(rating.id) == col(tx.rating_id))
-        .where(col(tx.branch_id) == branch_id, col(tx.finished_at) >= start, col(tx.finished_at) < end)
-        .group_by(col(tx.service_item_id), col(tx.counter_id), col(tx.staff_id))
-    ).all()  # fmt: skip
-    out: dict[int | None, Participation] = defaultdict(Participation)
-    for service_id, counter_id, staff_id, *counts in rows:
-        key = {"branch": branch_id, "counter": counter_id, "staff": staff_id, "service": service_id}[level]
-        out[key] = out[key].plus(Participation(*(int(n or 0) for n in counts)))
-    return dict(out)
+    out: dict[int, dict[int | None, Participation]] = {}
+    for (start, end), ids in month_scopes(branches, local_months).items():
+        for branch_id in ids:
+            out[branch_id] = defaultdict(Participation)
+        rows = session.execute(
+            sa_select(
+                col(tx.branch_id), col(tx.service_item_id), col(tx.counter_id), col(tx.staff_id),
+                func.count(), _flag(counted & ~default), _flag(default), _flag(counted & default),
+                _flag(counted), func.sum(when((counted, col(rating.score)), else_=0)),
+                _flag(counted & (col(rating.score) >= 4)),
+            )
+            .select_from(tx)
+            .outerjoin(rating, col(rating.id) == col(tx.rating_id))
+            .where(col(tx.branch_id).in_(ids), col(tx.finished_at) >= start, col(tx.finished_at) < end)
+            .group_by(col(tx.branch_id), col(tx.service_item_id), col(tx.counter_id), col(tx.staff_id))
+        ).all()  # fmt: skip
+        for branch_id, service_id, counter_id, staff_id, *counts in rows:
+            keys = {"branch": branch_id, "counter": counter_id, "staff": staff_id, "service": service_id}
+            key = keys[level]
+            mine = out[branch_id]
+            mine[key] = mine[key].plus(Participation(*(int(n or 0) for n in counts)))
+    return {branch_id: dict(figures) for branch_id, figures in out.items()}
 
 
 def total(figures: dict[int | None, Participation]) -> Participation:
@@ -122,7 +139,23 @@ class ServiceFigures:
 
 def per_service(session: Session, *, branch_id: int, month: Month) -> list[ServiceFigures]:
     """The month's figures of each 事项 the branch had a transaction of, by code."""
-    figures = participation(session, branch_id=branch_id, month=month, level="service")
+    return _service_lines(session, participation(session, branch_id=branch_id, month=month, level="service"))
+
+
+def per_service_of_branches(
+    session: Session, branches: Sequence[Branch], *, local_months: dict[int, Month]
+) -> list[ServiceFigures]:
+    """The figures of each 事项 summed over several branches, each for its month (an administrator's
+    dashboard), by code."""
+    by_branch = participation_of_branches(session, branches, local_months=local_months, level="service")
+    summed: dict[int | None, Participation] = defaultdict(Participation)
+    for figures in by_branch.values():
+        for service_id, one in figures.items():
+            summed[service_id] = summed[service_id].plus(one)
+    return _service_lines(session, dict(summed))
+
+
+def _service_lines(session: Session, figures: dict[int | None, Participation]) -> list[ServiceFigures]:
     if not figures:
         return []
     items = session.exec(select(ServiceItem).where(col(ServiceItem.id).in_(list(figures)))).all()
@@ -132,27 +165,13 @@ def per_service(session: Session, *, branch_id: int, month: Month) -> list[Servi
     return sorted(lines, key=lambda line: line.code)
 
 
-def merge_services(lines: list[list[ServiceFigures]]) -> list[ServiceFigures]:
-    """Several branches' lines as one line per 事项 (an administrator's dashboard)."""
-    merged: dict[int, ServiceFigures] = {}
-    for line in (one for branch in lines for one in branch):
-        seen = merged.get(line.service_id)
-        merged[line.service_id] = (
-            line
-            if seen is None
-            else ServiceFigures(
-                line.service_id, line.code, line.name_zh, line.name_en, seen.figures.plus(line.figures)
-            )
-        )
-    return sorted(merged.values(), key=lambda line: line.code)
-
-
 __all__ = [
     "Level",
     "Participation",
     "ServiceFigures",
-    "merge_services",
     "participation",
+    "participation_of_branches",
     "per_service",
+    "per_service_of_branches",
     "total",
 ]

@@ -38,8 +38,8 @@ from models.audit import AuditEvent
 from models.cases import RatingCase
 from models.default_rating import Due, apply_defaults, deadline, give_default, idempotency_key
 from models.indicators import indicators, total
-from models.org import Counter, Staff
-from models.participation import Participation, merge_services, participation, per_service
+from models.org import Branch, Counter, Staff
+from models.participation import Participation, participation, per_service, per_service_of_branches
 from models.policy import effective_policy, set_policy
 from models.rating import Channel, FlagReason, Rating, RatingCreate, submit_rating
 from models.sanction import Appeal
@@ -338,8 +338,10 @@ def test_an_administrator_sees_one_line_per_service_over_every_branch(db, hall):
     hall.transaction("b1", "SB-001", 3, "E1", local(4, 9), branch_id=other)
     hall.tap("b1", 5, local(4, 9, 5))
     with db.read() as s:
-        lines = [per_service(s, branch_id=b, month=NOV) for b in (hall.world.branch_id, other)]
-    merged = {line.code: line.figures for line in merge_services(lines)}
+        both = s.exec(select(Branch).where(col(Branch.id).in_([hall.world.branch_id, other]))).all()
+        lines = per_service_of_branches(s, both, local_months={b.id: NOV for b in both if b.id is not None})
+    assert [line.code for line in lines] == sorted(line.code for line in lines)
+    merged = {line.code: line.figures for line in lines}
     assert (merged["SB-001"].transactions, merged["SB-001"].rated, merged["SB-001"].score_sum) == (5, 4, 16)
     assert merged["HJ-002"].transactions == 3
 

@@ -13,8 +13,8 @@ import pytest
 from sqlmodel import select
 
 from models import case_flow as flow
-from models.indicators import Indicators, indicators, total
-from models.org import Staff
+from models.indicators import Indicators, indicators, indicators_of_branches, month_scopes, total
+from models.org import Branch, Counter, Staff
 from models.rating import Channel, Rating
 from models.scores import Month
 from rapport.usecases.report_pdf import build_report
@@ -116,6 +116,42 @@ def test_per_staff_member_and_counter(db, world, month):
     assert people[month["bob"]] == Indicators(rated=3, good=1, bad=1, verified=1, graded=1)
     assert counters[month["c1"]] == people[month["alice"]] and counters[month["c2"]] == people[month["bob"]]
     assert total(people) == total(counters) == total(branch)
+
+
+def test_several_branches_at_once_are_each_branch_in_its_own_time_zone(db, world, month):
+    """An administrator's dashboard reads every branch together: branch B keeps London time, so a
+    rating at 20:00 UTC on 31 October is October there and November in Shanghai (branch A)."""
+    last_evening = datetime(2026, 10, 31, 20, 0, tzinfo=UTC)
+    with db.write() as s:
+        a, b = s.get(Branch, world.branch_id), s.get(Branch, world.other_branch_id)
+        assert a is not None and b is not None
+        b.timezone = "Europe/London"
+        s.add(b)
+        carol = s.exec(select(Staff.id).where(Staff.employee_no == "E9")).one()
+        counter = Counter(branch_id=world.other_branch_id, code="B-01", name_zh="B1", name_en="B1")
+        s.add(counter)
+        s.flush()
+        assert counter.id is not None
+        for score in (5, 2):
+            s.add(
+                Rating(
+                    idempotency_key=f"ind-{uuid.uuid4()}", request_hash="x", staff_id=carol,
+                    counter_id=counter.id, branch_id=world.other_branch_id, channel=Channel.kiosk,
+                    score=score, created_at=last_evening,
+                )
+            )  # fmt: skip
+        rating(s, world, staff_id=world.staff_id, counter_id=world.counter_id, score=5, at=last_evening)
+        s.commit()
+    with db.read() as s:
+        branches = [s.get(Branch, world.branch_id), s.get(Branch, world.other_branch_id)]
+        both = [x for x in branches if x is not None]
+        months = {x.id: OCTOBER for x in both if x.id is not None}
+        assert len(month_scopes(both, months)) == 2  # two time zones: two sets of month bounds
+        together = indicators_of_branches(s, both, local_months=months, level="staff")
+        alone = {x.id: indicators(s, branch_id=x.id, month=OCTOBER, level="staff") for x in both if x.id}
+    assert together == alone
+    assert total(together[world.other_branch_id]) == Indicators(rated=2, good=1)
+    assert total(together[world.branch_id]).rated == 8  # its evening rating is November in Shanghai
 
 
 def test_an_empty_month_has_no_rates_rather_than_zero(db, world, month):
