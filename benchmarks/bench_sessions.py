@@ -1,7 +1,8 @@
 """Concurrent kiosk sessions over Flet's own websocket protocol (QUALITY.md, "Speed and scale").
 
-Target: 500 Flet sessions doing welcome -> tap -> thank-you; p95 tap-to-acknowledge < 150 ms, server
-memory growth < 250 KB per session, no errors.
+Target: 500 Flet sessions doing welcome -> tap -> thank-you, and 2,000 (``make bench``: ``--sessions
+2000 --ramp 50 --tap-window 120 --workers 2``); p95 tap-to-acknowledge < 150 ms, session open (socket
+to welcome screen) p95 < 1 s, server memory growth < 250 KB per session, no errors.
 
 Each simulated tablet is a websocket client that speaks the protocol the Dart client speaks (flet
 1.0.5, ``flet_web/fastapi/flet_app.py`` and ``flet/messaging/protocol.py``): every frame is
@@ -61,6 +62,7 @@ from benchmarks.common import (
 )
 
 ACK_TARGET_MS = 150.0
+OPEN_TARGET_MS = 1000.0
 MEMORY_TARGET_KB = 250.0
 TARGET_SESSIONS = 500
 TIMEOUT_S = 30.0
@@ -343,7 +345,9 @@ def main() -> int:
     growth_kb = (result["done_kb"] - result["baseline_kb"]) / n
     report.add(f"sessions completed welcome -> tap -> thank-you (of {n})", ok, "", ("==", n))
     report.add("session open to welcome screen p50", percentile(result["open_ms"], 50), "ms")
-    report.add("session open to welcome screen p95", percentile(result["open_ms"], 95), "ms")
+    report.add(
+        "session open to welcome screen p95", percentile(result["open_ms"], 95), "ms", ("<", OPEN_TARGET_MS)
+    )
     report.add("offered tap rate", n / args.tap_window, "/s")
     report.add("tap-to-acknowledge p50", percentile(result["ack_ms"], 50), "ms")
     report.add("tap-to-acknowledge p95", percentile(result["ack_ms"], 95), "ms", ("<", ACK_TARGET_MS))
