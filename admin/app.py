@@ -50,6 +50,8 @@ class AdminApp:
         # Per-section data and drafts, keyed by section (see admin/sections.py).
         self.view: dict[str, Any] = {}
         self.alert_token: int | None = None
+        # (what they show, top bar, tabs or bar) of the last draw: see _frame.
+        self._framed: tuple[tuple[Any, ...], ft.Control, ft.Control] | None = None
 
     @property
     def queue_rows(self) -> list[backend.QueueRow]:
@@ -89,11 +91,12 @@ class AdminApp:
                 body = current.build(self)
             # A wide window has a row of tabs under the top bar; a phone a bar at the bottom with the
             # role's most used sections and More for the rest, leaving the screen to the content.
-            if is_narrow(self):
-                bar, rest = bar_sections(self.user.role)
-                frame = [top_bar(self), ft.Container(content=body, expand=True), bottom_bar(self, bar, rest)]
+            narrow = is_narrow(self)
+            top, nav = self._frame(narrow, sections)
+            if narrow:
+                frame = [top, ft.Container(content=body, expand=True), nav]
             else:
-                frame = [top_bar(self), section_tabs(self, sections), body]
+                frame = [top, nav, body]
             content = ft.Column(
                 frame,
                 spacing=0,
@@ -105,6 +108,23 @@ class AdminApp:
         set_language(self.page, self.locale)
         self.page.controls = [ft.SafeArea(content=content, expand=True)]
         self.page.update()
+
+    def _frame(self, narrow: bool, sections: list[Any]) -> tuple[ft.Control, ft.Control]:
+        """The top bar and the tabs (or the phone's bar), the same controls from one draw to the next
+        while what they show is the same. A tap reaches the server after the screen it was made on:
+        made while the screen was being drawn again (back from a complaint, a refresh, an alert
+        coming in), it names a tab of the draw before, and Flet drops an event for a control that is
+        no longer on the page (tests/ui/test_admin_redraw.py)."""
+        assert self.user is not None
+        shown = (narrow, self.locale, self.user, self.section, self.view.get("alerts_count", 0))
+        if self._framed is None or self._framed[0] != shown:
+            if narrow:
+                bar, rest = bar_sections(self.user.role)
+                nav = bottom_bar(self, bar, rest)
+            else:
+                nav = section_tabs(self, sections)
+            self._framed = (shown, top_bar(self), nav)
+        return self._framed[1], self._framed[2]
 
     async def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """For sections: run ``fn(ctx, token, *args)`` in a thread, as every backend call does."""

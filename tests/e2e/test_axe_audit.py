@@ -188,8 +188,9 @@ def test_admin_screens(server, browser, size):
     button(page, t(ZH, "admin.detail.back")).wait_for()
     audit.both_languages(page, "complaint detail", *same("admin.detail.back"), ready_is_button=True)
     button(page, t(ZH, "admin.detail.back")).click()
-    # Back on the queue before the next section is asked for: a tab clicked while the queue was
-    # being drawn again could be lost, and the dashboard never came.
+    # Back on the queue before the next section is asked for. The tabs now outlive a redraw (admin/app.py
+    # ``_frame``, tests/ui/test_admin_redraw.py), but without this wait 1 of 17 runs still timed out
+    # waiting for the dashboard, for a reason not yet found; this audit is about the screens, not that.
     page.get_by_text(t(ZH, "admin.queue.title"), exact=True).first.wait_for()
     open_section(page, t(ZH, "admin.dash.nav"))
     audit.both_languages(page, "dashboard", *same("admin.dash.title"))
