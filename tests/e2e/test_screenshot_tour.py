@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlmodel import select
 
 from models.org import Staff
@@ -157,9 +158,20 @@ class Tour:
     def language(self) -> None:
         """Switch to the tour's language if the screen is in the other one (it resets to Chinese)."""
         switch = button(self.page, t("zh-CN", "lang.switch"))  # "English", shown while in Chinese
+        wanted = button(self.page, self.t("lang.switch"))
         if self.lang == "en" and switch.count():
             self.tap(switch, "language switch")
-        self.target(button(self.page, self.t("lang.switch")), "language switch")
+            try:
+                wanted.wait_for(timeout=10_000)
+            except PlaywrightTimeout:
+                # Seen once in CI (the status lookup, just opened): the screen stayed in Chinese for
+                # 30 s after the tap; the cause is not known (that screen is drawn once before the
+                # tap, no redraw replaces its switch). A person taps again; so does the tour, only
+                # while the switch still says "English".
+                if not (switch.count() and not wanted.count()):
+                    raise
+                self.tap(switch, "language switch")
+        self.target(wanted, "language switch")
 
     def goto(self, url: str) -> None:
         """Open ``url`` in a new tab of the same context (warm cache). Not in the same tab: Flet keeps
