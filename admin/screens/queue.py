@@ -118,7 +118,7 @@ def build(app: AdminHost) -> ft.Control:
                 value=v.text,
                 key="filter-text",
                 # On a phone the whole width, so its label (longer in English) stays on one line.
-                width=max(200, (app.page.width or 0) - 32) if is_narrow(app) else 280,
+                width=max(200, (app.page.width or 0) - 32) if is_narrow(app) else 400,
                 on_submit=on_text,
                 on_blur=on_text,
             ),
@@ -219,10 +219,16 @@ def build(app: AdminHost) -> ft.Control:
 
 
 def matching(rows: list[Any], *, severity: str, needle: str) -> list[Any]:
-    """Narrow the loaded queue by severity and by text in branch, counter, person or category."""
+    """Narrow the loaded queue by severity and by text in branch, counter, person or category; "#23"
+    is complaint 23 alone (not #230 or #123), the number a customer or a colleague quotes."""
+    number = int(needle[1:]) if needle[:1] == "#" and needle[1:].isdigit() else None
     found = []
     for row in rows:
         if severity != "all" and row.severity != severity:
+            continue
+        if number is not None:
+            if row.id == number:
+                found.append(row)
             continue
         haystack = " ".join(
             x or ""
