@@ -410,15 +410,17 @@ def reveal(page, locator, *, wait: float = 30.0) -> None:  # type: ignore[no-unt
     page.mouse.wheel(0, -100_000)
     while time.monotonic() < deadline:
         try:
-            locator.wait_for(timeout=1_500)
+            # The semantics tree follows a scroll within a frame or two; a long wait per step only
+            # shortens how far down the list the search reaches in ``wait`` s.
+            locator.wait_for(timeout=1_500 if steps == 0 else 500)
             return
         except PlaywrightTimeout:
             pass
         page.mouse.move(size["width"] / 2, size["height"] / 2)
         steps += 1
-        # Down a screenful at a time; after 20 screens back to the top and down again.
-        page.mouse.wheel(0, -100_000 if steps % 20 == 0 else size["height"] * 0.6)
-        page.wait_for_timeout(300)
+        # Down most of a screen at a time; after 50 steps back to the top and down again.
+        page.mouse.wheel(0, -100_000 if steps % 50 == 0 else size["height"] * 0.6)
+        page.wait_for_timeout(200)
     locator.wait_for(timeout=1_000)
 
 
