@@ -42,6 +42,7 @@ from tests.e2e.conftest import (
     screenshot,
     sign_in_admin,
     tap_face,
+    tap_until,
     tracking_code_on_screen,
     type_at,
     type_multiline,
@@ -184,8 +185,7 @@ def test_an_admin_sets_the_calendar_and_preset_and_the_customer_is_promised_the_
         kiosk.get_by_text("投诉类别").wait_for()
         pick(kiosk, "等太久了")  # the customers' words for 2.2.3 主动高效
         type_multiline(kiosk, DESCRIPTION, "办业务要求的材料前后说法不一，跑了三趟。")
-        button(kiosk, "提交投诉").click()
-        kiosk.get_by_text("我们已收到您的投诉").wait_for()
+        tap_until(kiosk, "提交投诉", "我们已收到您的投诉", server)
         code = tracking_code_on_screen(kiosk)
         with server.db.read() as s:
             complaint = s.exec(select(Complaint).where(Complaint.code_digest == tracking_digest(code))).one()

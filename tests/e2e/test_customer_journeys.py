@@ -33,6 +33,7 @@ from tests.e2e.conftest import (
     selectable_texts,
     spoken_code,
     tap_face,
+    tap_until,
     tracking_code_on_screen,
     type_into,
     type_multiline,
@@ -123,8 +124,7 @@ def test_c_a_formal_complaint_with_a_contact(server, browser):
     type_multiline(page, DESCRIPTION, "取号后等了一个小时，没有人解释原因。")
     type_into(page, CONTACT, "13812345678")
     pick(page, re.compile("^我同意使用上述联系方式"))
-    button(page, "提交投诉").click()
-    page.get_by_text("我们已收到您的投诉").wait_for()
+    tap_until(page, "提交投诉", "我们已收到您的投诉", server)
     page.get_by_role("img", name="查询投诉处理进度的二维码").wait_for()
 
     code = tracking_code_on_screen(page)
@@ -139,6 +139,8 @@ def test_c_a_formal_complaint_with_a_contact(server, browser):
     assert (complaint.contact, complaint.contact_kind) == ("13812345678", "phone")
     assert complaint.consent_at is not None
     assert complaint.rating_id == rating.id and rating.score == 2
+    with server.db.read() as s:  # filed once, even when the submit was tapped twice
+        assert len(s.exec(select(Complaint.id).where(Complaint.rating_id == rating.id)).all()) == 1
     assert complaint.category == clauses(server, "等太久了")[0] == "2.2.3"  # filed under its main clause
     assert complaint.description == "取号后等了一个小时，没有人解释原因。"
     assert (complaint.channel, complaint.counter_id, complaint.locale) == ("kiosk", counter.id, "zh-CN")
@@ -200,7 +202,9 @@ def test_d_following_the_complaint_by_its_code(server, browser):
     assert "已与当班柜员谈话，并调整了午间窗口安排。" in selectable_texts(page)
     button(page, "不满意").click()
     # Read on the screen, not in the live region that also announces it (flt-announcement-polite).
-    page.locator("flt-semantics-host").get_by_text("抱歉没有让您满意。投诉已重新打开并提交上级处理。").wait_for()
+    page.locator("flt-semantics-host").get_by_text(
+        "抱歉没有让您满意。投诉已重新打开并提交上级处理。"
+    ).wait_for()
     page.get_by_text("当前状态：调查处理中").wait_for()
     for text in ("您表示不满意", "重新处理"):
         page.get_by_text(text, exact=True).first.wait_for()
