@@ -248,9 +248,12 @@ def icon_button(page, tooltip: str):  # type: ignore[no-untyped-def]
     return named.or_(page.get_by_label(tooltip, exact=True)).first
 
 
+# The focus must be on an editable element: while Flutter moves it into a field, the field's
+# semantics node can hold it for a moment, and a ``fill`` then fails ("Element is not an <input>").
 FOCUSED_FIELD_JS = """label => {
   const e = document.activeElement;
-  return !!e && (e.getAttribute('aria-label') === label || e.classList.contains('flt-text-editing'));
+  return !!e && (e.tagName === 'INPUT' || e.tagName === 'TEXTAREA')
+    && (e.getAttribute('aria-label') === label || e.classList.contains('flt-text-editing'));
 }"""
 
 

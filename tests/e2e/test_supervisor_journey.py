@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 from sqlmodel import select
@@ -37,10 +38,10 @@ from rapport.core.context import AppContext
 from rapport.core.settings import Settings
 from rapport.usecases.alerting import overdue_sweep
 from tests.e2e.conftest import (
+    FOCUSED_FIELD_JS,
     button,
     choose,
     enrol_tablet,
-    focus,
     icon_button,
     log_tail,
     open_page,
@@ -51,7 +52,6 @@ from tests.e2e.conftest import (
     sign_in_admin,
     tap_face,
     tracking_code_on_screen,
-    type_into,
     type_multiline,
 )
 
@@ -130,21 +130,35 @@ QUEUE_FILTER = "按编号、网点、窗口、员工或类别筛选"
 
 
 def filter_queue(page, text: str) -> None:  # type: ignore[no-untyped-def]
-    """Type ``text`` into the queue's filter and submit it with Enter; an empty text (the field's
-    text selected and deleted) shows the whole list again."""
+    """Tap the queue's filter, replace what it holds with ``text`` and press Enter (an empty text
+    shows the whole list again). Keys go to whatever editor Flutter has focused, never to an element
+    held across the taps: an alert arriving meanwhile redraws the screen and replaces the field's."""
+    # The list keeps its scroll offset (reveal wheeled down it), and a field scrolled out of view is
+    # not in the semantics tree: back to the top first.
+    page.mouse.move(640, 400)
+    page.mouse.wheel(0, -100_000)
+    page.get_by_role("textbox", name=QUEUE_FILTER).click()
+    page.wait_for_function(FOCUSED_FIELD_JS, arg=QUEUE_FILTER, timeout=5_000)
+    page.keyboard.press("ControlOrMeta+A")
+    page.keyboard.press("Backspace")
     if text:
-        type_into(page, QUEUE_FILTER, text)
-    else:
-        focus(page, QUEUE_FILTER)
-        page.keyboard.press("ControlOrMeta+A")
-        page.keyboard.press("Backspace")
+        page.keyboard.type(text)
     page.keyboard.press("Enter")
 
 
 def find_in_queue(page, complaint_id: int) -> None:  # type: ignore[no-untyped-def]
-    """Filter the queue by a complaint's number ("#23" is complaint 23 alone) and wait for its card."""
-    filter_queue(page, f"#{complaint_id}")
-    card(page, complaint_id).wait_for(timeout=15_000)
+    """Filter the queue by a complaint's number ("#23" is complaint 23 alone) and wait until its card
+    is the only one shown; if the filter has not taken (keys dropped while Flutter attached its
+    editor, or the screen redrawn under them), type it again, as a person would."""
+    for attempt in range(3):
+        try:
+            filter_queue(page, f"#{complaint_id}")
+            card(page, complaint_id).wait_for(timeout=10_000)
+            expect(page.get_by_role("button", name=re.compile(r"^查看投诉 #"))).to_have_count(1)
+            return
+        except (AssertionError, PlaywrightError):
+            if attempt == 2:
+                raise
 
 
 def open_complaint(page, complaint_id: int) -> None:  # type: ignore[no-untyped-def]
@@ -425,9 +439,14 @@ def test_3_an_overdue_complaint_is_flagged_in_the_queue(server, renmin):
     find_in_queue(page, overdue_id)
     if "id" in JOURNEY:
         find_in_queue(page, JOURNEY["id"])
-        # The filter's list has that one complaint (once redrawn: the card may have been in view before).
-        expect(page.get_by_role("button", name=re.compile(r"^查看投诉 #"))).to_have_count(1)
-    filter_queue(page, "")
+    for attempt in range(3):  # the whole list again
+        try:
+            filter_queue(page, "")
+            expect(page.get_by_role("button", name=re.compile(r"^查看投诉 #")).nth(1)).to_be_attached()
+            break
+        except (AssertionError, PlaywrightError):
+            if attempt == 2:
+                raise
     reveal(page, card(page, overdue_id))
     screenshot(page, "admin-queue-tablet-zh")
 
@@ -480,6 +499,9 @@ def test_5_dashboard_and_phone_screenshots(server, browser, renmin):
     page.get_by_text("各窗口评价", exact=True).wait_for()
     screenshot(page, "admin-dashboard-tablet-zh")
     button(page, "投诉处理").click()
+    # The queue keeps the place its list was scrolled to (test 3 wheeled down it): back to the top.
+    page.mouse.move(640, 400)
+    page.mouse.wheel(0, -100_000)
     page.get_by_text("投诉队列", exact=True).wait_for()
 
     phone = sign_in(browser, server, "sup.renmin", "phone")
