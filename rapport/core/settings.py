@@ -24,6 +24,8 @@ from models.feed import switch_off, switch_on
 SUPPORTED_LOCALES = ("zh-CN", "en")
 SECRET_FILE_NAME = "secret_key"
 MAX_WORKERS = 64  # `rapport serve --workers`: far more than a machine this app runs on has cores
+_ON = frozenset({"1", "true", "yes", "on"})
+_OFF = frozenset({"0", "false", "no", "off", ""})
 # Placeholder values people copy from examples; production refuses them like an empty key.
 KNOWN_DEFAULT_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development"}
 
@@ -66,6 +68,11 @@ class Settings(BaseSettings):
     # Server processes sharing the port (`rapport serve --workers N`; docs/OPERATIONS.md "Several worker
     # processes"). 1: one process, as before.
     workers: int = 1
+    # Per-message deflate on the screens' websockets (docs/OPERATIONS.md "Memory per session"). Off:
+    # each open kiosk or admin screen costs about 50 KB less (the zlib state of its socket), for about
+    # twice the bytes on the wire (a kiosk journey: 13 KB instead of 6 KB). On: for phones on slow
+    # links where those few KB matter more than the server's memory.
+    ws_compression: bool = False
     # Run the clock from this instant (ISO-8601 with offset) instead of the system's: for the browser
     # tests and for trying a policy on a given day. Empty: the system clock. Production refuses it.
     clock_at: str = ""
@@ -91,6 +98,16 @@ class Settings(BaseSettings):
     def _workers_in_range(cls, v: int) -> int:
         if not 1 <= v <= MAX_WORKERS:
             raise ValueError(f"must be a whole number of processes from 1 to {MAX_WORKERS}")
+        return v
+
+    @field_validator("ws_compression", mode="before")
+    @classmethod
+    def _on_or_off(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            word = v.strip().lower()
+            if word in _ON or word in _OFF:
+                return word in _ON
+            raise ValueError(f"{v!r} is neither on nor off; use 1 or 0 (or true/false, yes/no, on/off)")
         return v
 
     @field_validator("backup_keep")

@@ -80,6 +80,7 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "proxy_headers": bool(settings.forwarded_allow_ips),
         "forwarded_allow_ips": settings.forwarded_allow_ips or None,
         "backlog": BACKLOG,
+        "ws_per_message_deflate": settings.ws_compression,
     }
 
 

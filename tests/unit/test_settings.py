@@ -39,6 +39,7 @@ def test_environment_variables_are_read(monkeypatch):
         ("RAPPORT_PUBLIC_URL", "example.org", "RAPPORT_PUBLIC_URL"),
         ("RAPPORT_CLOCK_AT", "next tuesday", "RAPPORT_CLOCK_AT"),
         ("RAPPORT_CLOCK_AT", "2026-11-18T10:30:00", "RAPPORT_CLOCK_AT"),  # no offset: which zone?
+        ("RAPPORT_WS_COMPRESSION", "sometimes", "RAPPORT_WS_COMPRESSION"),
     ],
 )
 def test_a_bad_setting_is_refused_with_one_sentence_naming_it(monkeypatch, var, value, named):
@@ -47,6 +48,20 @@ def test_a_bad_setting_is_refused_with_one_sentence_naming_it(monkeypatch, var, 
         load_settings()
     message = str(info.value)
     assert named in message and message.endswith(".") and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("value", "on"),
+    [(None, False), ("1", True), ("on", True), ("Yes", True), ("true", True), ("0", False), ("off", False)],
+)
+def test_websocket_compression_is_off_unless_switched_on(monkeypatch, value, on):
+    from rapport.entry.workers import server_options
+
+    if value is not None:
+        monkeypatch.setenv("RAPPORT_WS_COMPRESSION", value)
+    settings = load_settings()
+    assert settings.ws_compression is on
+    assert server_options(settings)["ws_per_message_deflate"] is on
 
 
 def test_unknown_database_url_is_refused(tmp_path):
