@@ -63,7 +63,7 @@ def build(app: KioskHost) -> ft.Control:
     code = ft.TextField(
         label=t(locale, "kiosk.enrol.code"),
         key="enrol-code",
-        autofocus=True,
+        autofocus=message is not None,  # as the status page's field (kiosk/screens/tracking.py)
         capitalization=ft.TextCapitalization.CHARACTERS,
         max_length=12,
         text_size=24,

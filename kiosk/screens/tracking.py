@@ -94,7 +94,10 @@ def lookup(app: KioskHost) -> ft.Control:
         on_submit=h.on_lookup,
         error=message,
         error_max_lines=3,
-        autofocus=True,
+        # The focus goes to the field once it shows an error, not when the page opens: focused before
+        # a screen reader has turned Flutter's semantics on, the field is edited through a hidden input
+        # of Flutter's that has no name (axe: "form elements must have labels"), and stays so.
+        autofocus=message is not None,
     )
     h.field = field
     body = ft.Column(

@@ -599,11 +599,15 @@ async def test_the_status_page_refuses_more_than_ten_lookups_a_minute_from_one_c
     _id, code = file_one(db, world)
     h = await open_kiosk("/t")
     assert h.exists("status-code") and h.find("status-code").error is None
+    # Not focused on opening (a screen reader would meet Flutter's unnamed editing input), only once
+    # it shows an error to correct.
+    assert not h.find("status-code").autofocus
 
     for _ in range(9):
         await h.fill("status-code", new_tracking_code())
         await h.click("status-search")
         assert h.find("status-code").error == "没有找到该跟踪码，请核对后重新输入。"
+        assert h.find("status-code").autofocus
     await h.fill("status-code", code)
     await h.click("status-search")  # the tenth lookup still answers
     assert value(h, "status-current") == "当前状态：已收到"
@@ -739,8 +743,10 @@ async def test_a_bad_enrolment_code_is_refused_and_can_be_corrected(open_kiosk: 
 async def test_a_tablet_without_a_token_asks_for_enrolment(open_kiosk: Open, db):
     h = await open_kiosk("/")
     assert h.exists("enrol-code") and h.exists("enrol-submit") and not h.exists("rate-5")
+    assert not h.find("enrol-code").autofocus
     await h.click("enrol-submit")
     assert h.find("enrol-code").error == "请输入登记码。"
+    assert h.find("enrol-code").autofocus
 
 
 async def test_the_lookup_limit_follows_the_policy_an_administrator_sets(open_kiosk: Open, db, world):
