@@ -11,7 +11,9 @@ from sqlmodel import col, select
 from models.devices import issue_enrolment_code
 from models.org import Counter, Device, Staff
 from models.rating import Rating
+from rapport.core.i18n import t
 from tests.e2e.conftest import EMPTY_FIELDS, enable_semantics, open_page, screenshot, sign_in_admin
+from tests.e2e.conftest import type_into as type_field
 
 pytestmark = pytest.mark.e2e
 
@@ -121,7 +123,8 @@ def test_phone_size_lays_the_faces_out_in_a_column(server, browser):
 def test_an_unenrolled_browser_is_asked_for_a_code_and_a_wrong_one_is_explained(server, browser):
     page = open_page(browser, server.url + "/", "tablet")
     page.get_by_text("登记柜台平板").wait_for()
-    page.get_by_label("登记码").fill("WRONG-CODE")
+    # The field takes the focus only once it shows an error (kiosk/screens/enrol.py): focus it first.
+    type_field(page, t("zh-CN", "kiosk.enrol.code"), "WRONG-CODE")
     page.get_by_role("button", name="登记", exact=True).click()
     page.get_by_text(re.compile("登记码无效")).wait_for()
     screenshot(page, "kiosk-enrol-error-tablet-zh")
