@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     # Server processes sharing the port (`rapport serve --workers N`; docs/OPERATIONS.md "Several worker
     # processes"). 1: one process, as before.
     workers: int = 1
-    # Per-message deflate on the screens' websockets (docs/OPERATIONS.md "Memory per session"). Off:
+    # Per-message deflate on the screens' websockets (docs/OPERATIONS.md "Sizing"). Off:
     # each open kiosk or admin screen costs about 50 KB less (the zlib state of its socket), for about
     # twice the bytes on the wire (a kiosk journey: 13 KB instead of 6 KB). On: for phones on slow
     # links where those few KB matter more than the server's memory.

@@ -1,5 +1,5 @@
 """The screens' websockets and per-message deflate (RAPPORT_WS_COMPRESSION, docs/OPERATIONS.md
-"Memory per session"): a real `rapport serve`, asked for compression by a handshake that offers it as
+"Sizing"): a real `rapport serve`, asked for compression by a handshake that offers it as
 a browser does. Off by default, so an open kiosk screen does not hold a deflate state of its own
 (about 50 KB each, docs/PERFORMANCE.md); switched on, the server accepts the offer.
 """
