@@ -1,18 +1,30 @@
-"""Group commit for SQLite: the requests waiting to be stored, stored together in one transaction.
+"""Group commit: the requests waiting to be stored, stored together in one transaction.
 
-SQLite takes one durable commit at a time, and a commit is most of what storing a rating costs: the
-fsync, the WAL frames of every index page the row touched, the file locks, and the threads handing
-the interpreter lock to each other around each of them (docs/PERFORMANCE.md, "Group commit"). When
-32 integrations post ratings at once, a writer that commits each one alone spends its time on that.
+A commit is most of what storing a rating costs: on SQLite the fsync, the WAL frames of every index
+page the row touched, the file locks; on PostgreSQL the WAL flush and a round trip; on both, the
+threads handing the interpreter lock to each other around each of them (docs/PERFORMANCE.md, "Group
+commit"). When 32 integrations post ratings at once, a writer that commits each one alone spends its
+time on that.
 
-A :class:`GroupWriter` is one thread, started when work arrives and gone after a quiet moment, that
-takes every request queued (up to :data:`MOST`) into one write transaction
-(``rapport.core.db.Database.raw_write``): each request's work runs in a ``SAVEPOINT`` of its own, so
-one that raises is rolled back alone and the others go on; then one ``COMMIT``, and only then is
-each request answered (its result, or its own exception). A request is never answered before the
-commit that holds it is durable; if that commit fails, every request in it gets the error and
-nothing of them is stored (a retry with the same Idempotency-Key is then stored as new). A lone
-request is a group of one: no waiting for company, the same transaction as before.
+A :class:`GroupWriter` is one thread (or a few, ``threads``), started when work arrives and gone
+after a quiet moment, that takes every request queued (up to :data:`MOST`) into one write
+transaction (``rapport.core.db.Database.raw_write``), then one ``COMMIT``, and only then answers
+each request (its result, or its own exception). A request is never answered before the commit that
+holds it is durable. A lone request is a group of one: no waiting for company, the same transaction
+as when it was stored alone.
+
+What one request's failure does to the others depends on ``savepoints``:
+
+- With savepoints (SQLite, where a savepoint costs no round trip): each request runs in a
+  ``SAVEPOINT`` of its own, so one that raises is rolled back alone and the others go on. If the
+  commit fails, every request in the group gets the error and nothing of them is stored (a retry
+  with the same Idempotency-Key is then stored as new).
+- Without (PostgreSQL, where a savepoint and its release are two more round trips a request, which
+  cost more than the commit they share): a request may raise only the exceptions named ``clean``,
+  which it must raise before it writes anything (an unknown device token). Any other exception, or a
+  commit that fails (a deadlock with another worker's group, say), rolls the whole group back, and
+  each of its requests is then stored alone, in a transaction of its own, and answered with what
+  that gives: exactly what it would have got had it never been grouped.
 """
 
 from __future__ import annotations
@@ -43,26 +55,50 @@ class _Work:
 
 
 class GroupWriter:
-    """Runs ``work(conn)`` callables for the event loop, in groups sharing one SQLite transaction."""
+    """Runs ``work(conn)`` callables for the event loop, in groups sharing one write transaction.
 
-    def __init__(self, db: Database, *, name: str):
+    ``savepoints``: each request in a savepoint of its own (see the module's text). Without:
+    ``clean`` names the exceptions a request raises before writing anything; ``lazy``, that a
+    request stored alone runs in a lazy ``raw_write`` (on PostgreSQL each statement commits until
+    the request begins a transaction itself: its work must call ``models.prepared.begin`` before
+    a second write); ``threads``, how many groups may be stored at once (each with its own
+    connection and transaction)."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        name: str,
+        savepoints: bool = True,
+        clean: tuple[type[Exception], ...] = (),
+        lazy: bool = False,
+        threads: int = 1,
+    ):
+        if threads < 1:
+            raise ValueError("a group writer needs at least one thread")
         self._db = db
         self._name = name
+        self._savepoints = savepoints
+        self._clean = clean
+        self._lazy = lazy
+        self._most_threads = threads
         self._queue: queue.SimpleQueue[_Work] = queue.SimpleQueue()
         self._mutex = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._threads: set[threading.Thread] = set()
         self.committed = (0, 0)  # (groups, requests) committed so far: what grouping achieved
+        self.stored_alone = 0  # requests stored alone after their group was rolled back (no savepoints)
 
     def submit(self, work: Callable[[Any], Any]) -> asyncio.Future[Any]:
-        """Queue ``work`` (called with the DBAPI connection, inside the group's transaction, in a
-        savepoint of its own); the future has its result or exception once the group is committed."""
+        """Queue ``work`` (called with the DBAPI connection, inside the group's transaction); the
+        future has its result or exception once the transaction that holds it is committed."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self._queue.put(_Work(work, contextvars.copy_context(), loop, future))
         with self._mutex:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._serve, name=self._name, daemon=True)
-                self._thread.start()
+            if len(self._threads) < self._most_threads:
+                thread = threading.Thread(target=self._serve, name=self._name, daemon=True)
+                self._threads.add(thread)
+                thread.start()
         return future
 
     def _serve(self) -> None:
@@ -70,7 +106,7 @@ class GroupWriter:
             self._loop_until_idle()
         except BaseException:  # not an Exception (those are answered): let a later submit start anew
             with self._mutex:
-                self._thread = None
+                self._threads.discard(threading.current_thread())
             raise
 
     def _loop_until_idle(self) -> None:
@@ -79,8 +115,8 @@ class GroupWriter:
                 first = self._queue.get(timeout=IDLE_S)
             except queue.Empty:
                 with self._mutex:
-                    if self._queue.empty():  # submit() puts before it looks at the thread
-                        self._thread = None
+                    if self._queue.empty():  # submit() puts before it looks at the threads
+                        self._threads.discard(threading.current_thread())
                         return
                 continue
             group = [first]
@@ -92,6 +128,12 @@ class GroupWriter:
             self._store(group)
 
     def _store(self, group: list[_Work]) -> None:
+        if self._savepoints:
+            self._store_with_savepoints(group)
+        else:
+            self._store_or_each_alone(group)
+
+    def _store_with_savepoints(self, group: list[_Work]) -> None:
         outcomes: list[tuple[bool, Any]] = []
         try:
             with self._db.raw_write() as conn:
@@ -108,9 +150,55 @@ class GroupWriter:
                 self._answer(group, outcomes)
                 raise
         else:
-            groups, requests = self.committed
-            self.committed = (groups + 1, requests + len(group))
+            self._count(len(group))
         self._answer(group, outcomes)
+
+    def _count(self, requests: int, *, alone: bool = False) -> None:
+        with self._mutex:
+            if alone:
+                self.stored_alone += requests
+            else:
+                groups, stored = self.committed
+                self.committed = (groups + 1, stored + requests)
+
+    def _store_or_each_alone(self, group: list[_Work]) -> None:
+        if len(group) == 1:  # as when it was stored alone: on PostgreSQL, a lone write is one statement
+            outcome = self._alone(group[0])
+            if outcome[0]:
+                self._count(1)
+            self._answer(group, [outcome])
+            return
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            with self._db.raw_write() as conn:
+                for work in group:
+                    try:
+                        value = work.context.run(work.run, conn)
+                    except self._clean as exc:  # raised before it wrote anything: the others go on
+                        outcomes.append((False, exc))
+                    else:
+                        outcomes.append((True, value))
+        except Exception:
+            # One request failed after it may have written, or the commit failed: nothing of the group
+            # is stored; each is stored alone, as it would have been without the others.
+            log.warning("a group of %d writes rolled back; each is stored alone", len(group), exc_info=True)
+            outcomes = [self._alone(work) for work in group]
+            self._count(len(group), alone=True)
+        except BaseException as exc:  # answered, then the thread ends as it was told
+            self._answer(group, [(False, exc)] * len(group))
+            raise
+        else:
+            self._count(len(group))
+        self._answer(group, outcomes)
+
+    def _alone(self, work: _Work) -> tuple[bool, Any]:
+        """One request in a transaction of its own."""
+        try:
+            with self._db.raw_write(lazy=self._lazy) as conn:
+                value = work.context.run(work.run, conn)
+        except Exception as exc:
+            return False, exc
+        return True, value
 
     @staticmethod
     def _answer(group: list[_Work], outcomes: list[tuple[bool, Any]]) -> None:

@@ -130,6 +130,10 @@ class ComplaintFiled(BaseModel):
 
 
 RATINGS_PATH = "/api/v1/ratings"
+# PostgreSQL: groups of ratings stored at once by each server process. With one, a group's round trips
+# to the server run one after another while the second core waits; two took 15-35 % more ratings a
+# second than one, and than a transaction per rating (docs/PERFORMANCE.md, "Group commit on PostgreSQL").
+PG_GROUP_THREADS = 2
 COMPLAINTS_PATH = "/api/v1/complaints"
 
 # What a store function gives back: the status, the body, and what to run after the answer is sent
@@ -212,7 +216,9 @@ class RatingsEndpoint(_BarePost):
     what every request gets from the layers outside it (rapport/entry/server.py): the request id and the
     access-log line, the origin check. Checks come in this order, each with its own answer: the
     token's form (401), the body's size and JSON (413, 400), the Idempotency-Key (422), the fields
-    (422); then one write transaction in a worker thread (401 unknown token, 409, 422, or 201/200).
+    (422); then the rating is stored with the others waiting, in one write transaction of a writer
+    thread (rapport/core/group_write.py), and answered once it is committed (401 unknown token, 409,
+    422, or 201/200).
     After the answer, as the kiosk does after a tap: a burst of low scores at the counter alerts the
     branch's supervisors now (not awaited; should a shutdown lose it, the alert-rules job catches it up).
     """
@@ -223,17 +229,23 @@ class RatingsEndpoint(_BarePost):
 
     def __init__(self, app: ASGIApp, *, ctx: AppContext):
         super().__init__(app, ctx=ctx)
-        # SQLite: the ratings waiting are stored together, each in a savepoint, one commit for all
-        # (rapport/core/group_write.py; docs/PERFORMANCE.md, "Group commit").
-        self._group = GroupWriter(ctx.db, name=self.writer_name) if self._writer is not None else None
-
-    def store_call(self, token: str, key: str, data: dict[str, Any]) -> Callable[[], Stored]:
-        staff_no, transaction, create = _parse_rating(data)
-        return partial(_store_rating, self.ctx, token, key, staff_no, create, transaction)
+        # The ratings waiting are stored together, one commit for all (rapport/core/group_write.py;
+        # docs/PERFORMANCE.md, "Group commit"): on SQLite each in a savepoint; on PostgreSQL without
+        # (an unknown token raises before anything is written; any other failure stores each alone).
+        self._group = (
+            GroupWriter(ctx.db, name=self.writer_name)
+            if ctx.db.dialect.name == "sqlite"
+            else GroupWriter(
+                ctx.db,
+                name=self.writer_name,
+                savepoints=False,
+                clean=(DeviceNotAuthorized,),
+                lazy=True,
+                threads=PG_GROUP_THREADS,
+            )
+        )
 
     async def store(self, token: str, key: str, data: dict[str, Any]) -> Stored:
-        if self._group is None:
-            return await super().store(token, key, data)
         staff_no, transaction, create = _parse_rating(data)
         work = partial(_take_rating, self.ctx, token, key, staff_no, create, transaction)
         try:
@@ -356,24 +368,6 @@ def _take_rating(
         )  # fmt: skip
     except (IdempotencyConflict, StaffNotFound, ValidationFailed) as exc:
         return exc
-
-
-def _store_rating(
-    ctx: AppContext,
-    token: str,
-    key: str,
-    staff_no: str | None,
-    create: RatingCreate,
-    transaction: str | None = None,
-) -> Stored:
-    """One write transaction for the whole request (:func:`_take_rating`), committed before the answer
-    (PostgreSQL, in the loop's pool; SQLite stores a group of requests in one transaction)."""
-    try:
-        with ctx.db.raw_write(lazy=True) as conn:  # a lone rating: one statement (PostgreSQL)
-            outcome = _take_rating(ctx, token, key, staff_no, create, transaction, conn)
-    except DeviceNotAuthorized as exc:
-        raise ApiError(401, "unauthorized", str(exc)) from None
-    return _rating_answer(ctx, outcome)
 
 
 def _rating_answer(ctx: AppContext, outcome: Outcome) -> Stored:

@@ -188,6 +188,12 @@ def _post(client: TestClient, token: str, key: str, body: dict[str, Any]) -> Any
 
 
 def test_ratings_posted_at_once_each_get_their_own_answer(db, world, ctx):
+    ratings_posted_at_once(db, world, ctx)
+
+
+def ratings_posted_at_once(db: Database, world: Any, ctx: Any) -> None:
+    """Six ratings posted in the same moment (tests/integration/test_group_write_each_alone.py runs it
+    on PostgreSQL): each its own answer, the device seen, then a retry and a reused key."""
     with db.write() as s:  # the device is due to be marked seen by the first request that names it
         device = find_device(s, world.device_token)
         device.last_seen_at = utcnow() - LAST_SEEN_RESOLUTION * 5

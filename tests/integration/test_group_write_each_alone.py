@@ -1,0 +1,246 @@
+"""Group commit without savepoints (rapport/core/group_write.py), as PostgreSQL's ``POST /api/v1/ratings``
+stores the ratings waiting: one transaction for the group, no savepoint round trips.
+
+What a client relies on, on either database: an answer means the rating is stored (never before the
+commit); a request that refuses before writing (an unknown device token) is answered alone and the
+rest of its group is stored; any other failure, or a commit that fails, costs nobody else their
+answer: the group is rolled back and each of its requests is stored alone, answered exactly as if it
+had never been grouped. With two threads, two groups are stored at once (PostgreSQL only: SQLite has
+one writer at a time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from models.catalog import load_catalog
+from rapport.core.db import Database
+from rapport.core.group_write import GroupWriter
+from tests.conftest import BACKENDS
+from tests.integration.test_group_write import ratings_posted_at_once
+
+
+class Refused(Exception):
+    """A refusal raised before the request writes anything (as an unknown device token is)."""
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:  # type: ignore[no-untyped-def]
+    """The schema plus two scratch tables: ``note``, and ``child``, whose foreign key is checked only
+    at COMMIT (a way to make a commit fail on purpose). SQLite as a file (the writer's threads use
+    their own connections), or the run's PostgreSQL database, emptied."""
+    if request.param == "sqlite":
+        database = Database.from_url(f"sqlite:///{tmp_path / 'group.db'}")
+        SQLModel.metadata.create_all(database.engine)
+        key = "INTEGER PRIMARY KEY"
+    else:
+        database = Database.from_url(request.getfixturevalue("pg_template"))
+        tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+        with database.engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        key = "SERIAL PRIMARY KEY"
+    with database.engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS child"))
+        conn.execute(text("DROP TABLE IF EXISTS note"))
+        conn.execute(text(f"CREATE TABLE note (id {key}, body TEXT NOT NULL)"))
+        conn.execute(
+            text(
+                "CREATE TABLE child (id INTEGER PRIMARY KEY, note_id INTEGER NOT NULL"
+                " REFERENCES note (id) DEFERRABLE INITIALLY DEFERRED)"
+            )
+        )
+    with database.write() as session:
+        load_catalog(session)
+    yield database
+    database.dispose()
+
+
+def _run(db: Database, conn: Any, sql: str, *args: Any) -> None:
+    """``sql`` written with ``?`` placeholders, on the driver's cursor of either database."""
+    if db.dialect.name != "sqlite":
+        sql = sql.replace("?", "%s")
+    conn.cursor().execute(sql, args)
+
+
+def _note(db: Database, body: str) -> Callable[[Any], str]:
+    def work(conn: Any) -> str:
+        _run(db, conn, "INSERT INTO note (body) VALUES (?)", body)
+        return body
+
+    return work
+
+
+def _notes(db: Database) -> list[str]:
+    with db.engine.connect() as conn:
+        return [row[0] for row in conn.execute(text("SELECT body FROM note ORDER BY body"))]
+
+
+def _writer(db: Database, threads: int = 1) -> GroupWriter:
+    return GroupWriter(db, name="test-each-alone", savepoints=False, clean=(Refused,), threads=threads)
+
+
+async def _as_one_group(writer: GroupWriter, works: list[Callable[[Any], Any]]) -> list[Any]:
+    """Submit ``works`` while the writer is kept busy by a first request, so that they form one
+    group; their outcomes (results or exceptions), in order."""
+    release = threading.Event()
+
+    def hold(conn: Any) -> str:
+        assert release.wait(20)
+        return "held"
+
+    first = writer.submit(hold)
+    await asyncio.sleep(0.2)  # the writer has taken the holder and is inside it
+    group = [writer.submit(work) for work in works]
+    release.set()
+    assert await asyncio.wait_for(first, 20) == "held"
+    return await asyncio.wait_for(asyncio.gather(*group, return_exceptions=True), timeout=20)
+
+
+def test_requests_that_wait_together_share_one_commit_and_are_answered_after_it(db):
+    writer = _writer(db)
+    answered_early: list[bool] = []
+
+    def last(conn: Any) -> str:  # the group's last request: the others are done, not yet committed
+        _run(db, conn, "INSERT INTO note (body) VALUES (?)", "n9")
+        answered_early.append(any(f.done() for f in futures))
+        answered_early.append(_notes(db) != [])  # nothing of the group is visible before its commit
+        return "n9"
+
+    futures: list[asyncio.Future[Any]] = []
+
+    async def scenario() -> list[Any]:
+        release = threading.Event()
+
+        def hold(conn: Any) -> str:
+            assert release.wait(20)
+            return "held"
+
+        first = writer.submit(hold)
+        await asyncio.sleep(0.2)
+        futures.extend(writer.submit(_note(db, f"n{i}")) for i in range(4))
+        futures.append(writer.submit(last))
+        release.set()
+        await asyncio.wait_for(first, 20)
+        return await asyncio.wait_for(asyncio.gather(*futures), timeout=20)
+
+    assert asyncio.run(scenario()) == ["n0", "n1", "n2", "n3", "n9"]
+    assert answered_early == [False, False]
+    assert _notes(db) == ["n0", "n1", "n2", "n3", "n9"]
+    assert writer.committed == (2, 6)  # the holder alone, then the five that waited for it
+    assert writer.stored_alone == 0
+
+
+def test_a_refusal_before_writing_is_answered_alone_and_its_group_is_stored_in_one_commit(db):
+    writer = _writer(db)
+
+    def refuse(conn: Any) -> str:
+        raise Refused("unknown device token")
+
+    before, refused, after = asyncio.run(
+        _as_one_group(writer, [_note(db, "before"), refuse, _note(db, "after")])
+    )
+    assert (before, after) == ("before", "after")
+    assert isinstance(refused, Refused) and str(refused) == "unknown device token"
+    assert _notes(db) == ["after", "before"]
+    assert writer.committed == (2, 4) and writer.stored_alone == 0
+
+
+def test_a_failure_after_writing_rolls_the_group_back_and_stores_each_request_alone(db):
+    writer = _writer(db)
+
+    def half_then_fail(conn: Any) -> str:
+        _run(db, conn, "INSERT INTO note (body) VALUES (?)", "half")
+        raise ValueError("failed after writing")
+
+    before, failed, after = asyncio.run(
+        _as_one_group(writer, [_note(db, "before"), half_then_fail, _note(db, "after")])
+    )
+    assert (before, after) == ("before", "after")
+    assert isinstance(failed, ValueError) and str(failed) == "failed after writing"
+    assert _notes(db) == ["after", "before"]  # nothing of the failed request, the others once each
+    assert writer.stored_alone == 3
+    assert writer.committed == (1, 1)  # only the holder was committed as a group
+
+
+def test_a_statement_that_fails_is_only_its_own_requests_error(db):
+    # On PostgreSQL a failed statement aborts the whole transaction: the other requests of its group
+    # could not even run after it. Each is stored alone instead.
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO note (id, body) VALUES (1000, 'taken')"))
+    writer = _writer(db)
+
+    def duplicate(conn: Any) -> str:
+        _run(db, conn, "INSERT INTO note (id, body) VALUES (?, ?)", 1000, "twice")
+        return "twice"
+
+    before, failed, after = asyncio.run(
+        _as_one_group(writer, [_note(db, "before"), duplicate, _note(db, "after")])
+    )
+    assert (before, after) == ("before", "after")
+    assert "IntegrityError" in {cls.__name__ for cls in type(failed).__mro__}, failed
+    assert _notes(db) == ["after", "before", "taken"]
+    assert writer.stored_alone == 3
+
+
+def test_a_commit_that_fails_stores_the_rest_of_its_group_each_alone(db):
+    writer = _writer(db)
+
+    def orphan(conn: Any) -> str:  # a row whose foreign key is checked only at COMMIT, and fails it
+        _run(db, conn, "INSERT INTO child (id, note_id) VALUES (?, ?)", 1, 999)
+        return "orphan"
+
+    async def scenario() -> list[Any]:
+        answers = await _as_one_group(writer, [_note(db, "kept 1"), orphan, _note(db, "kept 2")])
+        answers.append(await asyncio.wait_for(writer.submit(_note(db, "next")), 20))  # it goes on
+        return answers
+
+    kept_1, failed, kept_2, after = asyncio.run(scenario())
+    assert (kept_1, kept_2, after) == ("kept 1", "kept 2", "next")
+    assert "IntegrityError" in {cls.__name__ for cls in type(failed).__mro__}, failed
+    assert _notes(db) == ["kept 1", "kept 2", "next"]
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM child")).scalar() == 0
+    assert writer.stored_alone == 3
+
+
+def test_two_threads_store_a_second_group_while_the_first_is_still_open(db):
+    if db.dialect.name == "sqlite":
+        pytest.skip("SQLite has one writer at a time: its group writer keeps one thread")
+    writer = _writer(db, threads=2)
+
+    async def scenario() -> tuple[str, bool]:
+        release = threading.Event()
+
+        def hold(conn: Any) -> str:
+            _run(db, conn, "INSERT INTO note (body) VALUES (?)", "held")
+            assert release.wait(20)
+            return "held"
+
+        first = writer.submit(hold)
+        await asyncio.sleep(0.2)  # one thread is inside the holder's transaction
+        second = await asyncio.wait_for(writer.submit(_note(db, "second")), 20)
+        still_open = not first.done()
+        release.set()
+        await asyncio.wait_for(first, 20)
+        return second, still_open
+
+    assert asyncio.run(scenario()) == ("second", True)
+    assert _notes(db) == ["held", "second"]
+
+
+def test_a_group_writer_needs_a_thread(db):
+    with pytest.raises(ValueError, match="at least one thread"):
+        GroupWriter(db, name="none", threads=0)
+
+
+def test_ratings_posted_at_once_each_get_their_own_answer_on_postgresql(db, world, ctx):
+    if db.dialect.name == "sqlite":
+        pytest.skip("SQLite's ratings are grouped with savepoints: tests/integration/test_group_write.py")
+    ratings_posted_at_once(db, world, ctx)
