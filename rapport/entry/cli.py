@@ -70,10 +70,14 @@ def serve(
     if settings.workers > 1:  # several processes behind the port; the app is loaded in each of them
         ctx.db.dispose()
         raise typer.Exit(code=serve_workers(settings))
+    import gc
+
     import uvicorn
 
     from rapport.entry.server import create_app
+    from rapport.entry.workers import GC_THRESHOLDS
 
+    gc.set_threshold(*GC_THRESHOLDS)  # as in each of several workers (rapport/entry/workers.py)
     uvicorn.run(create_app(ctx), host=settings.host, port=settings.port, **server_options(settings))
 
 

@@ -56,12 +56,14 @@ STOP_SECONDS = GRACEFUL_SECONDS + 5  # then the supervisor kills what is left
 STARTUP_FAILURE = 3  # uvicorn's exit code for "could not start"; 2 is a refused setting
 RESTART_PAUSE_SECONDS = 1.0
 BACKLOG = 2048
-# Python's cyclic garbage collector in a worker. With the defaults (700, 10, 10) a worker holding a
-# thousand kiosk sessions ran a full collection every dozen seconds or so, each stopping its event
-# loop for 0.1-3.5 s (the heap is every session's controls): most of the seconds-long taps. A larger
-# youngest generation lets a render's short-lived cycles die young instead of being promoted, and
-# full collections became rare (none in a 2,000-session run, against 17 per worker); memory per
-# session stayed under 250 KB (docs/PERFORMANCE.md, "Worker processes").
+# Python's cyclic garbage collector in a server process (each worker, or `rapport serve` alone). With
+# the defaults (700, 10, 10) a worker holding a thousand kiosk sessions ran a full collection every
+# dozen seconds or so, each stopping its event loop for 0.1-3.5 s (the heap is every session's
+# controls): most of the seconds-long taps. A larger youngest generation lets a render's short-lived
+# cycles die young instead of being promoted, and full collections became rare (none in a
+# 2,000-session run, against 17 per worker); memory per session stayed under 250 KB
+# (docs/PERFORMANCE.md, "Worker processes"). In one process serving 32 API clients on PostgreSQL the
+# slowest rating went from 109-157 ms to 49 ms (docs/PERFORMANCE.md, "Group commit on PostgreSQL").
 GC_THRESHOLDS = (10_000, 50, 100)
 
 

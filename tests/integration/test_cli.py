@@ -112,3 +112,27 @@ def test_user_create_makes_an_account_that_can_sign_in_and_refuses_bad_input(tmp
     assert no_branch.returncode == 2 and "branch" in no_branch.stderr
     weak = create("--employee-no", "S902", "--name", "x", "--branch", "BJ-RM", password="123")
     assert weak.returncode == 2 and "password" in weak.stderr
+
+
+def test_serve_in_one_process_tunes_the_garbage_collector_as_each_worker_does(tmp_path, monkeypatch):
+    # With Python's default thresholds, full collections paused the one event loop for 0.1 s and
+    # more under load (docs/PERFORMANCE.md); several workers had the tuning, one process did not.
+    import gc
+
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from rapport.entry.cli import app
+    from rapport.entry.workers import GC_THRESHOLDS
+
+    seen: list[tuple[int, ...]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: seen.append(gc.get_threshold()))
+    monkeypatch.setattr("rapport.core.logs.setup_logging", lambda *args, **kwargs: None)
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("RAPPORT_")}
+    before = gc.get_threshold()
+    try:
+        result = CliRunner().invoke(app, ["serve"], env={**env, "RAPPORT_DATA_DIR": str(tmp_path)})
+    finally:
+        gc.set_threshold(*before)
+    assert result.exit_code == 0, result.output
+    assert seen == [GC_THRESHOLDS] != [before]
