@@ -131,8 +131,9 @@ class ComplaintFiled(BaseModel):
 
 RATINGS_PATH = "/api/v1/ratings"
 # PostgreSQL: groups of ratings stored at once by each server process. With one, a group's round trips
-# to the server run one after another while the second core waits; two took 15-35 % more ratings a
-# second than one, and than a transaction per rating (docs/PERFORMANCE.md, "Group commit on PostgreSQL").
+# to the server run one after another while the second core waits. Two took 26-59 % more ratings a
+# second than one, and 13-40 % more than a transaction per rating (docs/PERFORMANCE.md, "Group commit
+# on PostgreSQL").
 PG_GROUP_THREADS = 2
 COMPLAINTS_PATH = "/api/v1/complaints"
 

@@ -63,7 +63,7 @@ BACKLOG = 2048
 # cycles die young instead of being promoted, and full collections became rare (none in a
 # 2,000-session run, against 17 per worker); memory per session stayed under 250 KB
 # (docs/PERFORMANCE.md, "Worker processes"). In one process serving 32 API clients on PostgreSQL the
-# slowest rating went from 109-157 ms to 49 ms (docs/PERFORMANCE.md, "Group commit on PostgreSQL").
+# slowest rating went from 109-157 ms to 49 ms (docs/PERFORMANCE.md, "The collector in one process").
 GC_THRESHOLDS = (10_000, 50, 100)
 
 
