@@ -35,12 +35,21 @@ from rapport.entry.server import create_app
 
 @pytest.fixture
 def db(tmp_path) -> Iterator[Database]:  # type: ignore[no-untyped-def]
-    """An SQLite file (the group writer is SQLite's), with two scratch tables: ``note`` and ``child``,
-    whose foreign key is checked only at COMMIT (a way to make a commit fail on purpose)."""
+    """An SQLite file (the group writer with savepoints is SQLite's), with the scratch tables."""
     database = Database.from_url(f"sqlite:///{tmp_path / 'group.db'}")
     SQLModel.metadata.create_all(database.engine)
+    scratch_tables(database)
+    yield database
+    database.dispose()
+
+
+def scratch_tables(database: Database, *, key: str = "INTEGER PRIMARY KEY") -> None:
+    """Two scratch tables, made anew: ``note``, and ``child``, whose foreign key is checked only at
+    COMMIT (a way to make a commit fail on purpose); then the catalogue (the ratings need it)."""
     with database.engine.begin() as conn:
-        conn.execute(text("CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"))
+        conn.execute(text("DROP TABLE IF EXISTS child"))
+        conn.execute(text("DROP TABLE IF EXISTS note"))
+        conn.execute(text(f"CREATE TABLE note (id {key}, body TEXT NOT NULL)"))
         conn.execute(
             text(
                 "CREATE TABLE child (id INTEGER PRIMARY KEY, note_id INTEGER NOT NULL"
@@ -49,8 +58,6 @@ def db(tmp_path) -> Iterator[Database]:  # type: ignore[no-untyped-def]
         )
     with database.write() as session:
         load_catalog(session)
-    yield database
-    database.dispose()
 
 
 def _note(body: str) -> Callable[[Any], str]:

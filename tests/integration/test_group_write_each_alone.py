@@ -20,11 +20,10 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-from models.catalog import load_catalog
 from rapport.core.db import Database
 from rapport.core.group_write import GroupWriter
 from tests.conftest import BACKENDS
-from tests.integration.test_group_write import ratings_posted_at_once
+from tests.integration.test_group_write import ratings_posted_at_once, scratch_tables
 
 
 class Refused(Exception):
@@ -39,25 +38,13 @@ def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:  # type:
     if request.param == "sqlite":
         database = Database.from_url(f"sqlite:///{tmp_path / 'group.db'}")
         SQLModel.metadata.create_all(database.engine)
-        key = "INTEGER PRIMARY KEY"
+        scratch_tables(database)
     else:
         database = Database.from_url(request.getfixturevalue("pg_template"))
         tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
         with database.engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        key = "SERIAL PRIMARY KEY"
-    with database.engine.begin() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS child"))
-        conn.execute(text("DROP TABLE IF EXISTS note"))
-        conn.execute(text(f"CREATE TABLE note (id {key}, body TEXT NOT NULL)"))
-        conn.execute(
-            text(
-                "CREATE TABLE child (id INTEGER PRIMARY KEY, note_id INTEGER NOT NULL"
-                " REFERENCES note (id) DEFERRABLE INITIALLY DEFERRED)"
-            )
-        )
-    with database.write() as session:
-        load_catalog(session)
+        scratch_tables(database, key="SERIAL PRIMARY KEY")
     yield database
     database.dispose()
 
