@@ -86,7 +86,7 @@ class GroupWriter:
         self._mutex = threading.Lock()
         self._threads: set[threading.Thread] = set()
         self.committed = (0, 0)  # (groups, requests) committed so far: what grouping achieved
-        self.stored_alone = 0  # requests stored alone after their group was rolled back (no savepoints)
+        self.stored_alone = 0  # requests run alone after their group was rolled back, whatever came of it
 
     def submit(self, work: Callable[[Any], Any]) -> asyncio.Future[Any]:
         """Queue ``work`` (called with the DBAPI connection, inside the group's transaction); the
