@@ -46,8 +46,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rapport.core.coalesce import CoalescingHttpToolsProtocol
-
 if TYPE_CHECKING:
     from rapport.core.settings import Settings
 
@@ -85,8 +83,6 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "forwarded_allow_ips": settings.forwarded_allow_ips or None,
         "backlog": BACKLOG,
         "ws_per_message_deflate": settings.ws_compression,
-        # uvicorn's httptools protocol, sending a response's headers and body as one write.
-        "http": CoalescingHttpToolsProtocol,
     }
 
 
