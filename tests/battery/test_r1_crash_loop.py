@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy import text
 
 from rapport.core.db import Database
-from tests.battery.support import SOAK, ServerProcess, clean_env, postgres_database, rapport
+from tests.battery.support import SOAK, ServerProcess, postgres_database, rapport
+from tests.serving import clean_env
 
 TOTAL = 1000 if SOAK else 240
 CLIENTS = 32

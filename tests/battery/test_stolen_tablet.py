@@ -13,7 +13,8 @@ from models.devices import authenticate_device, list_devices, revoke_device
 from models.errors import DeviceNotAuthorized
 from models.rating import Rating
 from rapport.entry.server import create_app
-from tests.battery.support import clean_env, rapport
+from tests.battery.support import rapport
+from tests.serving import clean_env
 
 
 def test_a_revoked_tablet_is_refused_everywhere_and_its_ratings_stay(ctx, world, db):

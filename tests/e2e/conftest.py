@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,11 +22,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from models.clock import parse_instant, pin, utcnow
 from rapport.core.db import Database
+from tests.serving import clean_env, free_port, stop, wait_until_up
 
 CHROMIUM = os.environ.get("RAPPORT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -39,12 +38,6 @@ SIZES = {"phone": (390, 844), "tablet": (1280, 800), "portrait": (800, 1280)}
 # An ordinary working Wednesday morning in Shanghai, in the middle of a month: the demo's three days
 # of ratings all fall in this month, and last month holds only what a test puts there.
 DEFAULT_E2E_AT = "2026-11-18T10:30:00+08:00"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -78,9 +71,8 @@ def _same_clock(env: dict[str, str], pinned: datetime | None) -> dict[str, str]:
 @pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory, pinned_clock: datetime | None) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("e2e-data")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
-    env.update(RAPPORT_DATA_DIR=str(data_dir), RAPPORT_PORT=str(port), RAPPORT_LOCALE="zh-CN")
+    port = free_port()
+    env = clean_env(RAPPORT_DATA_DIR=str(data_dir), RAPPORT_PORT=str(port), RAPPORT_LOCALE="zh-CN")
     subprocess.run(
         [sys.executable, "-m", "rapport", "demo", "--days", "3"],
         env=_same_clock(env, pinned_clock),
@@ -96,25 +88,11 @@ def server(tmp_path_factory: pytest.TempPathFactory, pinned_clock: datetime | No
             stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"server did not start:\n{log.read_text()}")
-        time.sleep(0.2)
+    wait_until_up(f"{url}/healthz", proc, log)
     db = Database.from_url(f"sqlite:///{data_dir / 'rapport.db'}")
     yield Server(url=url, data_dir=data_dir, db=db, log=log)
     db.dispose()
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop(proc)
 
 
 @pytest.fixture(scope="package")

@@ -36,6 +36,7 @@ from rapport.core.db import Database
 from rapport.core.i18n import t
 from rapport.usecases.feed_mapping import validate_record
 from tests.e2e.conftest import Server, _same_clock, enrol_tablet, open_page, screenshot, tap_face
+from tests.serving import clean_env, free_port, stop, wait_until_up
 
 pytestmark = pytest.mark.e2e
 
@@ -50,40 +51,11 @@ QUESTION_ZH = "请对本次办理的【社会保障卡申领】进行评价"
 QUESTION_EN = "Please rate the service you just received: Social security card application"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_for(url: str, proc: subprocess.Popen[bytes], log: Path, what: str) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"{what} did not start:\n{log.read_text(errors='replace')[-3000:]}")
-        time.sleep(0.2)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 @pytest.fixture
 def receiver(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """``rapport feed receiver --fail-first 2``: (its URL, the file of the records it accepted)."""
-    port, out, log = _free_port(), tmp_path / "received.jsonl", tmp_path / "receiver.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+    port, out, log = free_port(), tmp_path / "received.jsonl", tmp_path / "receiver.log"
+    env = clean_env()
     command = [sys.executable, "-m", "rapport", "feed", "receiver", "--port", str(port), "--out", str(out),
                "--fail-first", "2"]  # fmt: skip
     with log.open("wb") as sink:
@@ -100,7 +72,7 @@ def receiver(tmp_path: Path) -> Iterator[tuple[str, Path]]:
                 pytest.fail(f"the receiver did not start:\n{log.read_text(errors='replace')}")
             time.sleep(0.05)
     yield url, out
-    _stop(proc)
+    stop(proc)
 
 
 class Hall:
@@ -108,7 +80,7 @@ class Hall:
 
     def __init__(self, data_dir: Path, feed_url: str):
         self.data_dir = data_dir
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir / "server.log"
         base = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
@@ -132,11 +104,11 @@ class Hall:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen([sys.executable, "-m", "rapport", "serve"], env=env, cwd=ROOT,
                                          stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
-        _wait_for(f"{self.url}/healthz", self.proc, self.log, "the server")
+        wait_until_up(f"{self.url}/healthz", self.proc, self.log)
 
     def stop(self) -> None:
         if self.proc is not None:
-            _stop(self.proc)
+            stop(self.proc)
             self.proc = None
 
     def as_server(self) -> Server:

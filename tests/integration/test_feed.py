@@ -44,6 +44,7 @@ from rapport.usecases import scheduler
 from rapport.usecases.feed import deliver_due
 from rapport.usecases.feed_mapping import validate_record
 from tests.conftest import clock_pinned
+from tests.serving import clean_env, free_port
 
 NOW = parse_instant("2026-11-18T10:30:00+08:00")
 DEPT = "11440300MB2C12345X"
@@ -310,7 +311,7 @@ def test_the_token_is_sent_as_a_bearer_and_the_details_added_after_the_tap_are_i
 
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+    base = clean_env()
     return subprocess.run(
         [sys.executable, "-m", "rapport", *args], env={**base, **env}, capture_output=True, text=True,
         timeout=120, cwd=ROOT,
@@ -406,17 +407,11 @@ def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def receiver(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """``rapport feed receiver --fail-first 2`` as a real process; (its URL, its output file)."""
     port, out = free_port(), tmp_path / "received.jsonl"
-    base = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+    base = clean_env()
     proc = subprocess.Popen(
         [sys.executable, "-m", "rapport", "feed", "receiver", "--port", str(port), "--out", str(out),
          "--fail-first", "2"],

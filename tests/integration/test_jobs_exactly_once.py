@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -16,7 +15,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import text
 from sqlmodel import SQLModel, col, select
@@ -48,6 +46,7 @@ from rapport.usecases.alerting import after_rating
 from rapport.usecases.backup import backup_sqlite, read_manifest
 from rapport.usecases.scheduler import Job, job_named, run_due, run_slot
 from tests.conftest import BACKENDS
+from tests.serving import clean_env, free_port, stop, wait_until_up
 
 FRIDAY = datetime(2026, 11, 27, 2, 5, tzinfo=UTC)  # Friday 10:05 in Shanghai, ISO week 2026-W48
 PHONE = "13812345678"
@@ -468,17 +467,10 @@ def test_only_one_holder_of_the_lock_file_leads_until_it_lets_go(tmp_path):
     assert not FileLeadership(tmp_path / "no such directory" / "lock").try_acquire()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def two_servers(tmp_path: Path) -> Iterator[tuple[Path, list[subprocess.Popen[bytes]]]]:
     data = tmp_path / "data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
-    env.update(RAPPORT_DATA_DIR=str(data), RAPPORT_SWEEP_SECONDS="1", RAPPORT_LEADER_RETRY_SECONDS="1")
+    env = clean_env(RAPPORT_DATA_DIR=str(data), RAPPORT_SWEEP_SECONDS="1", RAPPORT_LEADER_RETRY_SECONDS="1")
     subprocess.run(
         [sys.executable, "-m", "rapport", "db", "upgrade"], env=env, check=True, capture_output=True
     )
@@ -487,8 +479,9 @@ def two_servers(tmp_path: Path) -> Iterator[tuple[Path, list[subprocess.Popen[by
         # One after the other: two processes checking the same data directory at the same instant
         # trip over each other's write probe (rapport/core/settings.prepare_data_dir, one fixed file name).
         for n in range(2):
-            port = _free_port()
-            with (tmp_path / f"server{n}.log").open("wb") as out:
+            port = free_port()
+            log = tmp_path / f"server{n}.log"
+            with log.open("wb") as out:
                 procs.append(
                     subprocess.Popen(
                         [sys.executable, "-m", "rapport", "serve"],
@@ -497,25 +490,11 @@ def two_servers(tmp_path: Path) -> Iterator[tuple[Path, list[subprocess.Popen[by
                         stderr=subprocess.STDOUT,
                     )
                 )
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                log = (tmp_path / f"server{n}.log").read_text(errors="replace")
-                assert procs[n].poll() is None and time.monotonic() < deadline, log
-                time.sleep(0.2)
+            wait_until_up(f"http://127.0.0.1:{port}/healthz", procs[n], log)
         yield data, procs
     finally:
         for p in procs:
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(15)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            stop(p)
 
 
 def _runners(db: Database) -> list[str]:

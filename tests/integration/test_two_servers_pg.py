@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -52,6 +51,7 @@ from rapport.core.live import PgAlertRelay
 from rapport.core.migrate import upgrade
 from rapport.core.settings import Settings
 from rapport.usecases.alerting import after_complaint
+from tests.serving import clean_env, free_port, stop, wait_until_up
 
 PG_URL = os.environ.get("RAPPORT_TEST_DATABASE_URL", "")
 pytestmark = [
@@ -101,12 +101,6 @@ def device_token(pg_url: str) -> str:
         db.dispose()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Server:
     proc: subprocess.Popen[bytes]
@@ -122,8 +116,7 @@ class Server:
 
 @pytest.fixture
 def servers(pg_url: str, tmp_path: Path) -> Iterator[list[Server]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
-    env.update(
+    env = clean_env(
         RAPPORT_DATABASE_URL=pg_url,
         RAPPORT_SECRET_KEY=SECRET,
         RAPPORT_ALERT_PROBE="1",
@@ -133,7 +126,7 @@ def servers(pg_url: str, tmp_path: Path) -> Iterator[list[Server]]:
     started: list[Server] = []
     try:
         for n in range(2):  # two machines: a data directory each, one database
-            port = _free_port()
+            port = free_port()
             log = tmp_path / f"server{n}.log"
             with log.open("wb") as out:
                 proc = subprocess.Popen(
@@ -143,25 +136,12 @@ def servers(pg_url: str, tmp_path: Path) -> Iterator[list[Server]]:
                     stderr=subprocess.STDOUT,
                 )
             started.append(Server(proc, f"http://127.0.0.1:{port}", log))
-        deadline = time.monotonic() + 60
         for server in started:
-            while True:
-                try:
-                    if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert server.proc.poll() is None and time.monotonic() < deadline, server.log.read_text()
-                time.sleep(0.2)
+            wait_until_up(f"{server.url}/healthz", server.proc, server.log)
         yield started
     finally:
         for server in started:
-            if server.proc.poll() is None:
-                server.proc.terminate()
-                try:
-                    server.proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    server.proc.kill()
+            stop(server.proc)
 
 
 def wait_until(predicate, timeout: float = 20) -> None:  # type: ignore[no-untyped-def]

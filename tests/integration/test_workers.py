@@ -41,14 +41,9 @@ from models.services import import_items
 from rapport.core.db import Database
 from rapport.core.migrate import upgrade
 from tests.conftest import DEMO_AT, clock_pinned
+from tests.serving import clean_env, free_port
 
 SERVICES_CSV = "code,name_zh,name_en\nSB-001,社会保障卡申领,Social security card application\n"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _children(pid: int) -> set[int]:
@@ -80,9 +75,9 @@ def _wait_until(predicate: Callable[[], Any], timeout: float, what: str) -> None
 
 
 def _env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
-    env.update(RAPPORT_DATA_DIR=str(data_dir), RAPPORT_PORT=str(port), RAPPORT_CLOCK_AT=DEMO_AT, **extra)
-    return env
+    return clean_env(
+        RAPPORT_DATA_DIR=str(data_dir), RAPPORT_PORT=str(port), RAPPORT_CLOCK_AT=DEMO_AT, **extra
+    )
 
 
 @dataclass
@@ -129,7 +124,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
             assert counter.id is not None
             _device, token = register_device(s, counter_id=counter.id, label="queue system")
             ids = (branch.id, counter.id)
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "server.log"
     env = _env(
         data_dir, port, RAPPORT_ALERT_PROBE="1", RAPPORT_SWEEP_SECONDS="1", RAPPORT_LEADER_RETRY_SECONDS="1"
@@ -239,7 +234,7 @@ def test_two_workers_share_the_port_relay_alerts_and_nudges_run_the_jobs_once_an
 
 
 def test_a_port_in_use_is_refused_and_nothing_is_served(tmp_path):
-    port = _free_port()
+    port = free_port()
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", port))
         taken.listen()
@@ -258,7 +253,7 @@ def test_a_port_in_use_is_refused_and_nothing_is_served(tmp_path):
 def test_a_bad_number_of_workers_is_refused_with_one_sentence(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "rapport", "serve"],
-        env=_env(tmp_path, _free_port(), RAPPORT_WORKERS="0"),
+        env=_env(tmp_path, free_port(), RAPPORT_WORKERS="0"),
         capture_output=True,
         text=True,
         timeout=60,

@@ -11,23 +11,16 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
 
 from rapport.core.db import Database
 from rapport.core.migrate import upgrade
 from tests.conftest import DEMO_AT, clock_pinned
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.serving import clean_env, free_port, stop, wait_until_up
 
 
 @contextmanager
@@ -38,29 +31,18 @@ def _server(tmp_path: Path, **extra: str) -> Iterator[int]:
     with clock_pinned():
         upgrade(db.engine)
     db.dispose()
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
-    env.update(RAPPORT_DATA_DIR=str(data_dir), RAPPORT_PORT=str(port), RAPPORT_CLOCK_AT=DEMO_AT, **extra)
+    port = free_port()
+    env = clean_env(RAPPORT_DATA_DIR=str(data_dir), RAPPORT_PORT=str(port), RAPPORT_CLOCK_AT=DEMO_AT, **extra)
     log = tmp_path / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "rapport", "serve"], env=env, stdout=out, stderr=subprocess.STDOUT
         )
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, log.read_text(errors="replace")
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start in 90 s"
-            time.sleep(0.2)
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", proc, log, timeout=90)
         yield port
     finally:
-        proc.kill()  # nothing to finish: only a handshake was made (a graceful stop waits for its session)
-        proc.wait()
+        stop(proc, seconds=0)  # nothing to finish: only a handshake was made (a graceful stop waits for it)
 
 
 def _handshake(port: int, path: str) -> dict[str, str]:
