@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.battery.support import ServerProcess, clean_env, rapport
+from tests.battery.support import ServerProcess, rapport
+from tests.serving import clean_env
 
 
 def one_line(stderr: str) -> str:
