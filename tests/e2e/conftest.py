@@ -386,18 +386,22 @@ def tracking_code_on_screen(page) -> str:  # type: ignore[no-untyped-def]
     return codes[0].strip()
 
 
-def reveal(page, locator, *, wait: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+def reveal(page, locator, *, wait: float = 30.0, from_end: bool = False) -> None:  # type: ignore[no-untyped-def]
     """Wait for a card in a long list that may lie outside the window. Flutter leaves rows well outside the
     viewport out of the semantics tree, and the list keeps its scroll offset across filter changes,
     so how far down a card is depends on what the tests before filed and scrolled: wheel to the top,
-    then down through the list (and round again) until the card is there, for up to ``wait`` s."""
+    then down through the list (and round again) until the card is there, for up to ``wait`` s.
+    ``from_end``: start at the bottom and wheel up, for a card the list's order puts near its end."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     size = page.viewport_size or {"width": 1280, "height": 800}
     deadline = time.monotonic() + wait
     steps = 0
+    way = -1 if from_end else 1  # the direction of the search: up from the end, or down from the top
     page.mouse.move(size["width"] / 2, size["height"] / 2)
-    page.mouse.wheel(0, -100_000)
+    for _ in range(3 if from_end else 1):  # a lazy list learns its full length as it is wheeled
+        page.mouse.wheel(0, -100_000 * way)
+        page.wait_for_timeout(300)
     while time.monotonic() < deadline:
         try:
             # The semantics tree follows a scroll within a frame or two; a long wait per step only
@@ -408,8 +412,8 @@ def reveal(page, locator, *, wait: float = 30.0) -> None:  # type: ignore[no-unt
             pass
         page.mouse.move(size["width"] / 2, size["height"] / 2)
         steps += 1
-        # Down most of a screen at a time; after 50 steps back to the top and down again.
-        page.mouse.wheel(0, -100_000 if steps % 50 == 0 else size["height"] * 0.6)
+        # Most of a screen at a time; after 50 steps back to where the search began, and again.
+        page.mouse.wheel(0, -100_000 * way if steps % 50 == 0 else size["height"] * 0.6 * way)
         page.wait_for_timeout(200)
     locator.wait_for(timeout=1_000)
 
