@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-STOP_SECONDS = 15  # a graceful stop's time (rapport/entry/workers.GRACEFUL_SECONDS) before a kill
+from rapport.entry.workers import GRACEFUL_SECONDS
 
 
 def free_port() -> int:
@@ -48,7 +48,7 @@ def wait_until_up(
         time.sleep(0.2)
 
 
-def stop(proc: subprocess.Popen[bytes], *, seconds: float = STOP_SECONDS) -> None:
+def stop(proc: subprocess.Popen[bytes], *, seconds: float = GRACEFUL_SECONDS) -> None:
     """SIGTERM, up to ``seconds`` for a graceful stop, then SIGKILL (at once with ``seconds`` 0)."""
     if proc.poll() is None and seconds > 0:
         proc.terminate()
