@@ -447,14 +447,21 @@ def choose(page, label: str, option: str) -> None:  # type: ignore[no-untyped-de
     reveal(page, field)
     into_view(page, field)
     item = button(page, option)
-    for _attempt in range(3):
-        box = field.bounding_box()
-        page.mouse.click(box["x"] + 60, box["y"] + box["height"] / 2)
+    for attempt in range(4):
+        # A menu that is slow to open (a busy machine) would be shut again by a second click on the
+        # field, so click only while no entry is shown, and wait longer each time.
+        if item.count() == 0:
+            box = field.bounding_box()
+            assert box is not None, f"the dropdown {label!r} is not drawn"
+            page.mouse.click(box["x"] + 60, box["y"] + box["height"] / 2)
         try:
-            item.last.wait_for(timeout=3_000)
+            item.last.wait_for(timeout=3_000 * (attempt + 1))
             break
         except Exception:
             continue
+    else:
+        shown = [name for role, name in ax_names(page) if role == "button"]
+        raise AssertionError(f"the dropdown {label!r} did not show {option!r}; buttons on screen: {shown!r}")
     item.last.click()
     page.get_by_role("button", name=f"{label}: {option}", exact=True).wait_for()
 
