@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -35,17 +36,48 @@ def wait_until_up(
 ) -> None:
     """Until ``url`` answers below 500. If ``proc`` exits or ``timeout`` passes first, it is killed and
     the test fails with the end of its ``log``."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def answers() -> bool:
         try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
+            return httpx.get(url, timeout=1).status_code < 500
         except httpx.HTTPError:
-            pass
+            return False
+
+    _wait(answers, proc, log, timeout=timeout, what=what, pause=0.2)
+
+
+def wait_for_port(
+    port: int, proc: subprocess.Popen[bytes], log: Path, *, timeout: float = 30, what: str = "the process"
+) -> None:
+    """Until something accepts a TCP connection on 127.0.0.1:``port`` (for a process that answers no
+    GET, like the feed receiver). If ``proc`` exits or ``timeout`` passes first, it is killed and the
+    test fails with the end of its ``log``."""
+
+    def listens() -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    _wait(listens, proc, log, timeout=timeout, what=what, pause=0.05)
+
+
+def _wait(
+    ready: Callable[[], bool],
+    proc: subprocess.Popen[bytes],
+    log: Path,
+    *,
+    timeout: float,
+    what: str,
+    pause: float,
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
         if proc.poll() is not None or time.monotonic() > deadline:
             stop(proc, seconds=0)
             pytest.fail(f"{what} did not start in {timeout:g} s:\n{log.read_text(errors='replace')[-4000:]}")
-        time.sleep(0.2)
+        time.sleep(pause)
 
 
 def stop(proc: subprocess.Popen[bytes], *, seconds: float = GRACEFUL_SECONDS) -> None:

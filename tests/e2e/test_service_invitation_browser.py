@@ -12,9 +12,7 @@ made by the server's own job, one per start, the server stopped after each.
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -36,7 +34,7 @@ from rapport.core.db import Database
 from rapport.core.i18n import t
 from rapport.usecases.feed_mapping import validate_record
 from tests.e2e.conftest import Server, _same_clock, enrol_tablet, open_page, screenshot, tap_face
-from tests.serving import clean_env, free_port, stop, wait_until_up
+from tests.serving import clean_env, free_port, stop, wait_for_port, wait_until_up
 
 pytestmark = pytest.mark.e2e
 
@@ -60,18 +58,8 @@ def receiver(tmp_path: Path) -> Iterator[tuple[str, Path]]:
                "--fail-first", "2"]  # fmt: skip
     with log.open("wb") as sink:
         proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/records"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"the receiver did not start:\n{log.read_text(errors='replace')}")
-            time.sleep(0.05)
-    yield url, out
+    wait_for_port(port, proc, log, what="the receiver")
+    yield f"http://127.0.0.1:{port}/records", out
     stop(proc)
 
 
@@ -83,12 +71,11 @@ class Hall:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir / "server.log"
-        base = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
-        self.env = {
-            **base, "RAPPORT_DATA_DIR": str(data_dir), "RAPPORT_PORT": str(self.port),
+        self.env = clean_env(**{
+            "RAPPORT_DATA_DIR": str(data_dir), "RAPPORT_PORT": str(self.port),
             "RAPPORT_LOCALE": "zh-CN", "RAPPORT_FEED_URL": feed_url, "RAPPORT_FEED_REGION_CODE": "440304",
             "RAPPORT_FEED_DEPARTMENT_CODE": "440304ZWFW",
-        }  # fmt: skip
+        })  # fmt: skip
         self.proc: subprocess.Popen[bytes] | None = None
         self.db = Database.from_url(f"sqlite:///{data_dir / 'rapport.db'}")
 

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -44,7 +42,7 @@ from rapport.usecases import scheduler
 from rapport.usecases.feed import deliver_due
 from rapport.usecases.feed_mapping import validate_record
 from tests.conftest import clock_pinned
-from tests.serving import clean_env, free_port
+from tests.serving import clean_env, free_port, stop, wait_for_port
 
 NOW = parse_instant("2026-11-18T10:30:00+08:00")
 DEPT = "11440300MB2C12345X"
@@ -410,27 +408,16 @@ def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def receiver(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """``rapport feed receiver --fail-first 2`` as a real process; (its URL, its output file)."""
-    port, out = free_port(), tmp_path / "received.jsonl"
-    base = clean_env()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rapport", "feed", "receiver", "--port", str(port), "--out", str(out),
-         "--fail-first", "2"],
-        env=base, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    port, out, log = free_port(), tmp_path / "received.jsonl", tmp_path / "receiver.log"
+    command = [sys.executable, "-m", "rapport", "feed", "receiver", "--port", str(port), "--out", str(out),
+               "--fail-first", "2"]  # fmt: skip
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(command, env=clean_env(), cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
     try:
-        for _ in range(200):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if proc.poll() is not None:
-                    why = proc.stderr.read() if proc.stderr else ""
-                    raise AssertionError(f"the receiver stopped: {why}") from None
-                time.sleep(0.05)
+        wait_for_port(port, proc, log, what="the receiver")
         yield f"http://127.0.0.1:{port}/records", out
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop(proc, seconds=10)
 
 
 def start_server(url: str, feed_url: str, tmp_path: Path, at) -> AppContext:  # type: ignore[no-untyped-def]
