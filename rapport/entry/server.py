@@ -29,6 +29,7 @@ from rapport.core.origin import OriginCheck
 from rapport.core.relay import Relays
 from rapport.entry.api import ComplaintsEndpoint, RatingsEndpoint, build_router
 from rapport.entry.openapi import OPENAPI_PATH, openapi_document
+from rapport.entry.socket_end import EndWithClient
 from rapport.usecases.scheduler import Background
 
 # A customer's session is short; a disconnected one should not linger for Flet's default hour.
@@ -86,22 +87,28 @@ def create_app(ctx: AppContext, *, scheduler: bool = True, workers: int = 1) -> 
         return RedirectResponse("/admin/", status_code=308)
 
     common = {"no_cdn": True, "assets_dir": str(ASSETS_DIR)}
+    # Each screen's websocket handler ends when its client goes, with or without a session
+    # (rapport/entry/socket_end.py).
     app.mount(
         "/admin",
-        flet_fastapi.app(
-            build_admin_main(ctx),
-            app_name="Rapport Admin",
-            session_timeout_seconds=ADMIN_SESSION_TIMEOUT_S,
-            **common,
+        EndWithClient(
+            flet_fastapi.app(
+                build_admin_main(ctx),
+                app_name="Rapport Admin",
+                session_timeout_seconds=ADMIN_SESSION_TIMEOUT_S,
+                **common,
+            )
         ),
     )
     app.mount(
         "/",
-        flet_fastapi.app(
-            build_kiosk_main(ctx),
-            app_name="Rapport",
-            session_timeout_seconds=KIOSK_SESSION_TIMEOUT_S,
-            **common,
+        EndWithClient(
+            flet_fastapi.app(
+                build_kiosk_main(ctx),
+                app_name="Rapport",
+                session_timeout_seconds=KIOSK_SESSION_TIMEOUT_S,
+                **common,
+            )
         ),
     )
     # Flet's own server does not compress; main.dart.wasm alone is several MB. The big static files
