@@ -262,18 +262,19 @@ def pick(page, name: str | re.Pattern[str]) -> None:  # type: ignore[no-untyped-
     expect(box).to_have_attribute("aria-checked", "true")
 
 
-def type_into(page, label: str, text: str) -> None:  # type: ignore[no-untyped-def]
-    """A single-line text field."""
+def type_into(page, label: str, text: str, *, counts: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    """A single-line text field. ``counts``: what the field's counter then says in the semantics tree
+    (Flutter's own "还可输入 N 个字符"), proof that Flutter, not only the DOM, holds the text."""
     field = focus(page, label).element_handle()
     field.fill(text)
-    _check_typed(page, label, field, text)
+    _check_typed(page, label, field, text, counts)
 
 
-def type_multiline(page, label: str, text: str) -> None:  # type: ignore[no-untyped-def]
+def type_multiline(page, label: str, text: str, *, counts: str | None = None) -> None:  # type: ignore[no-untyped-def]
     """A multi-line text field: Flutter's textarea does not take ``fill``, so type key by key."""
     field = focus(page, label).element_handle()
     page.keyboard.type(text)
-    _check_typed(page, label, field, text)
+    _check_typed(page, label, field, text, counts)
 
 
 def replace_multiline(page, label: str, text: str) -> None:  # type: ignore[no-untyped-def]
@@ -284,20 +285,27 @@ def replace_multiline(page, label: str, text: str) -> None:  # type: ignore[no-u
     _check_typed(page, label, field, text)
 
 
-def _check_typed(page, label: str, field, text: str) -> None:  # type: ignore[no-untyped-def]
+def _check_typed(page, label: str, field, text: str, counts: str | None = None) -> None:  # type: ignore[no-untyped-def]
     """Flutter can drop the first keys sent while it is still attaching its editor to a field that
     has just taken the focus, and it may replace the editor element when the form redraws (an error
     message appearing): check what the field holds and, if needed, focus it again by its label,
-    select all and type again."""
+    select all and type again.
+
+    The DOM alone can be wrong both ways: an editor element holds text Flutter never read, or Flutter
+    holds text its element no longer shows. Where the field has a counter, ``counts`` (its text once
+    Flutter holds ``text``) is read from the semantics tree too: CI once filed a complaint without
+    the contact the DOM showed typed."""
     # Read the element that has the focus now: when Flutter has swapped its editor element, the old
-    # handle still holds the text although the field does not (a complaint then lost its contact).
-    holds = """([e, text]) => {
+    # handle still holds the text although the field does not.
+    holds = """([e, text, counts]) => {
       const a = document.activeElement;
       const f = a && (a.tagName === 'INPUT' || a.tagName === 'TEXTAREA') ? a : e;
-      return !!f && typeof f.value === 'string' && f.value.endsWith(text);
+      const typed = !!f && typeof f.value === 'string' && f.value.endsWith(text);
+      return typed && (counts === null
+        || [...document.querySelectorAll('flt-semantics')].some(s => s.textContent === counts));
     }"""
     try:
-        page.wait_for_function(holds, arg=[field, text], timeout=2_000)
+        page.wait_for_function(holds, arg=[field, text, counts], timeout=3_000)
         return
     except Exception:
         pass
@@ -306,11 +314,12 @@ def _check_typed(page, label: str, field, text: str) -> None:  # type: ignore[no
         page.keyboard.press("ControlOrMeta+A")
         page.keyboard.type(text)
         try:
-            page.wait_for_function(holds, arg=[field, text], timeout=3_000)
+            page.wait_for_function(holds, arg=[field, text, counts], timeout=3_000)
             return
-        except Exception:
+        except Exception as exc:
             if attempt == 2:
-                raise
+                said = f" (its counter never said {counts!r})" if counts else ""
+                raise AssertionError(f"{label!r} does not hold {text!r}{said}") from exc
 
 
 EMPTY_FIELDS = "请填写用户名和密码。"

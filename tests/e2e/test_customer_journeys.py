@@ -43,6 +43,13 @@ pytestmark = pytest.mark.e2e
 
 DESCRIPTION = "发生了什么（必填，最多 1000 字）"
 CONTACT = "联系电话或电子邮箱（选填）"
+
+
+def left(limit: int, text: str) -> str:
+    """What Flutter's counter under a field of ``limit`` characters says, in the semantics tree, once
+    it holds ``text``: the description takes 1,000 characters and the contact 120."""
+    return f"还可输入 {limit - len(text):,} 个字符"  # Flutter groups thousands: 1,000
+
 COMMENT = "补充说明（选填）"
 # Journey c files a complaint; journey d follows that same complaint by its code.
 FILED: dict[str, str] = {}
@@ -121,8 +128,9 @@ def test_c_a_formal_complaint_with_a_contact(server, browser):
     button(page, "我要正式投诉").click()
     page.get_by_text("投诉类别").wait_for()
     pick(page, "等太久了")
-    type_multiline(page, DESCRIPTION, "取号后等了一个小时，没有人解释原因。")
-    type_into(page, CONTACT, "13812345678")
+    type_multiline(page, DESCRIPTION, "取号后等了一个小时，没有人解释原因。",
+                   counts=left(1000, "取号后等了一个小时，没有人解释原因。"))  # fmt: skip
+    type_into(page, CONTACT, "13812345678", counts=left(120, "13812345678"))
     pick(page, re.compile("^我同意使用上述联系方式"))
     tap_until(page, "提交投诉", "我们已收到您的投诉", server)
     page.get_by_role("img", name="查询投诉处理进度的二维码").wait_for()
@@ -136,7 +144,7 @@ def test_c_a_formal_complaint_with_a_contact(server, browser):
         counter = s.exec(select(Counter).where(Counter.code == "BJ-RM-03")).one()
     assert complaint is not None, f"no complaint has the code shown on screen ({code})\n{log_tail(server)}"
     assert complaint.status == ComplaintStatus.new
-    assert (complaint.contact, complaint.contact_kind) == ("13812345678", "phone")
+    assert (complaint.contact, complaint.contact_kind) == ("13812345678", "phone"), log_tail(server)
     assert complaint.consent_at is not None
     assert complaint.rating_id == rating.id and rating.score == 2
     with server.db.read() as s:  # filed once, even when the submit was tapped twice
@@ -401,8 +409,8 @@ def test_g_the_idle_reset_clears_a_half_typed_complaint(server, browser):
     button(page, "非常不满意").click()
     button(page, "我要正式投诉").click()
     page.get_by_text("投诉类别").wait_for()
-    type_multiline(page, DESCRIPTION, "我的卡号是 6222")
-    type_into(page, CONTACT, "13900001111")
+    type_multiline(page, DESCRIPTION, "我的卡号是 6222", counts=left(1000, "我的卡号是 6222"))
+    type_into(page, CONTACT, "13900001111", counts=left(120, "13900001111"))
     assert field_value(page, DESCRIPTION) == "我的卡号是 6222"
     typed_at = time.monotonic()
 
