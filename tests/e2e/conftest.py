@@ -109,6 +109,35 @@ def browser() -> Iterator[object]:
         b.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """When a browser test fails, its report also holds what every page still open showed (the text
+    of its semantics tree, what a screen reader reads) and the end of the server's log, and a
+    screenshot of each page goes to test-artifacts/failures: a failure seen once in CI can then be
+    read, not guessed at."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    funcargs = getattr(item, "funcargs", {})
+    if report.when != "call" or not report.failed or "browser" not in funcargs:
+        return
+    shown: list[str] = []
+    for c, context in enumerate(funcargs["browser"].contexts):
+        for n, page in enumerate(context.pages):
+            try:
+                text = page.inner_text("body", timeout=2_000)
+                path = ARTIFACTS / "failures" / f"{item.name}-{c}-{n}.png"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(path), timeout=5_000)
+            except Exception as exc:  # a page gone or hung: say so and go on with the others
+                text, path = f"(could not be read: {exc})", None
+            shown.append(f"--- page {c}-{n} {page.url} (screenshot: {path})\n{text}")
+    if shown:
+        report.sections.append(("what the browser showed", "\n".join(shown)))
+    server = funcargs.get("server")
+    if isinstance(server, Server):
+        report.sections.append(("the end of the server's log", log_tail(server, 60)))
+
+
 def open_page(browser, url: str, size: str = "tablet"):  # type: ignore[no-untyped-def]
     """A fresh browser context (empty localStorage) at one of the three sizes, semantics on."""
     width, height = SIZES[size]
