@@ -41,6 +41,7 @@ from rapport.core.context import AppContext
 from rapport.core.i18n import other_locale, t
 from rapport.core.lanes import KIOSK
 from rapport.ui.a11y import set_language
+from rapport.ui.timers import timer_step
 from rapport.ui.ui_theme import apply_theme
 
 __all__ = ["PHONE_KEY", "TOKEN_KEY", "KioskApp", "build_kiosk_main"]  # TOKEN_KEY: kiosk/state.py
@@ -279,11 +280,7 @@ class KioskApp:
                 state.screen is Screen.welcome and (state.locale != state.default_locale or state.large_text)
             )
             if state.mode is Mode.counter and leftover and self.idle_seconds >= limit:
-                try:
-                    await self._back_to_welcome()
-                except Exception:  # the session went away mid-update
-                    log.debug("idle reset: session gone", exc_info=True)
-                    return
+                await timer_step("kiosk: idle reset", self._back_to_welcome, log)
 
     # -- common ---------------------------------------------------------------------------
     async def on_toggle_language(self, _e: ft.Event[Any]) -> None:
@@ -386,12 +383,12 @@ class KioskApp:
         for remaining in range(self.thanks_seconds, 0, -1):
             if self.state.generation != generation or self.closed:
                 return
-            if self.countdown is not None:
-                self.countdown.value = t(self.state.locale, "kiosk.thanks.countdown", seconds=remaining)
-                self.countdown.update()
+            if (countdown := self.countdown) is not None:
+                countdown.value = t(self.state.locale, "kiosk.thanks.countdown", seconds=remaining)
+                await timer_step("kiosk: thank-you count-down", countdown.update, log)
             await self.sleep(1)
         if self.state.generation == generation and not self.closed:
-            await self._back_to_welcome()
+            await timer_step("kiosk: thank-you reset", self._back_to_welcome, log)
 
     # -- staff sign-in at the counter (its form and handlers: kiosk/screens/staff.py) ------
     async def on_open_staff(self, _e: ft.Event[Any]) -> None:

@@ -34,6 +34,7 @@ from rapport.core.context import AppContext
 from rapport.core.i18n import fmt_datetime, other_locale, t
 from rapport.core.lanes import KIOSK
 from rapport.ui.a11y import seen_only, set_language, spoken
+from rapport.ui.timers import timer_step
 from rapport.ui.ui_theme import ACCENT, WHITE, apply_theme
 
 log = logging.getLogger(__name__)
@@ -201,11 +202,7 @@ class BoardScreen:
             if view is None or self.closed:
                 continue
             self.view = view
-            try:
-                self.render()
-            except Exception:  # the session went away mid-update
-                log.debug("board refresh: session gone", exc_info=True)
-                return
+            await timer_step(f"board {self.code}: refresh", self.render, log)
 
     async def _turn_pages(self) -> None:
         """The hall's screen: the next page of each column that has several, every PAGE_SECONDS (a plain
@@ -217,11 +214,7 @@ class BoardScreen:
             if self.paused or not self.paging:
                 continue
             self.turn += 1
-            try:
-                self.render()
-            except Exception:  # the session went away mid-update
-                log.debug("board pages: session gone", exc_info=True)
-                return
+            await timer_step(f"board {self.code}: page turn", self.render, log)
 
     async def on_toggle_language(self, _e: ft.Event[Any]) -> None:
         self.locale = other_locale(self.locale)

@@ -356,6 +356,18 @@ class FletHarness:
         await self.settle()
         self._check_errors()
 
+    async def reconnect(self) -> None:
+        """The browser's socket closed and came back: Flet keeps a session through a short loss,
+        answers the new registration with the whole page (flet_web's FletApp, a known session id)
+        and then dispatches the page's "connect" event."""
+        if self.session.connection is not None:
+            await self.session.disconnect(60)  # page.on_disconnect: the loss is noticed
+        body = RegisterClientResponseBody(self.session.id, self.session.page, "")
+        self.conn.send_message(Message(MessageAction.REGISTER_CLIENT, body))
+        await self.session.connect(self.conn)
+        await self.settle()
+        self._check_errors()
+
     async def settle(self, rounds: int = 20) -> None:
         """Let queued callbacks, update-scheduler work and fake-client replies run."""
         for _ in range(rounds):

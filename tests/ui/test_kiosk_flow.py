@@ -380,6 +380,59 @@ async def test_typing_delays_the_idle_reset(counter: KioskHarness, db):
     assert not h.exists("description")
 
 
+SOCKET_GONE = "'NoneType' object has no attribute 'put_nowait'"  # flet_web 1.0.5, socket closed
+
+
+def socket_just_closed(message: object) -> None:
+    """What sending does between a tablet's socket closing and Flet detaching its session."""
+    raise AttributeError(SOCKET_GONE)
+
+
+async def test_an_idle_reset_while_the_socket_closes_keeps_resetting_after_it_comes_back(
+    counter: KioskHarness, db, at, monkeypatch, caplog
+):
+    h = counter
+    await h.click("rate-2")
+    await h.click("open-complaint")
+    await h.fill("description", "第一位顾客的话")
+    with monkeypatch.context() as m:
+        m.setattr(h.conn, "send_message", socket_just_closed)
+        await h.advance(30)  # the idle reset, with the tablet's socket just gone
+        await h.wait_for(lambda: h.app.state.screen is Screen.welcome)  # kept on the server
+    assert "Traceback" not in caplog.text
+    await h.reconnect()
+    await back_to_welcome(h)
+    assert not h.exists("description")  # the tablet is shown the reset screen, not the old words
+
+    at.advance(60)  # the next customer, and the next walk-away: the idle watcher still runs
+    await h.click("rate-2")
+    await h.click("open-complaint")
+    await h.fill("description", "第二位顾客的话")
+    await h.advance(30)
+    await back_to_welcome(h)
+    assert not h.exists("description")
+    assert len(ratings(db)) == 2 and complaints(db) == []
+
+
+async def test_the_thank_you_count_down_goes_on_through_a_socket_closing(
+    counter: KioskHarness, db, monkeypatch, caplog
+):
+    h = counter
+    await h.click("rate-5")
+    await h.click("details-skip")
+    assert h.app.state.screen is Screen.thanks
+    assert value(h, "countdown") == "5 秒后返回首页"
+    with monkeypatch.context() as m:
+        m.setattr(h.conn, "send_message", socket_just_closed)
+        await h.advance(2)  # count-down updates that cannot be sent
+    assert "Traceback" not in caplog.text
+    await h.reconnect()
+    await h.advance(1)
+    assert value(h, "countdown") == "2 秒后返回首页"  # still counting, on the screen it came back to
+    await h.advance(2)
+    await back_to_welcome(h)  # the count-down's end, well before the 30 s idle reset
+
+
 async def test_the_details_screen_is_reset_after_the_idle_time(counter: KioskHarness, db):
     h = counter
     await h.click("rate-3")

@@ -180,6 +180,29 @@ async def test_the_board_refreshes_until_the_session_ends(open_board: Open, db, 
     assert reads == ["A", "A"] and not h.errors
 
 
+async def test_a_refresh_while_the_socket_closes_does_not_freeze_the_board(
+    open_board: Open, db, world, monkeypatch
+):
+    """A hall's screen nobody touches: a refresh sent just as its socket closed used to end the
+    refresh for good, leaving the hall on old figures until someone reloaded it."""
+
+    def socket_just_closed(message: object) -> None:  # flet_web 1.0.5, a socket that has just closed
+        raise AttributeError("'NoneType' object has no attribute 'put_nowait'")
+
+    h = await open_board("/board/A")
+    add_rating(db, world, 5)
+    with monkeypatch.context() as m:
+        m.setattr(h.conn, "send_message", socket_just_closed)
+        await h.advance(REFRESH_SECONDS)  # read and drawn on the server, not sent
+        await h.wait_for(lambda: value(h, "board-rated") == "1")
+    await h.reconnect()
+    assert value(h, "board-rated") == "1"  # the screen that came back shows that refresh
+    add_rating(db, world, 1)
+    await h.advance(REFRESH_SECONDS)
+    await h.wait_for(lambda: value(h, "board-rated") == "2")  # and the refresh goes on
+    assert not h.errors
+
+
 def add_services(db, world, n: int) -> list[str]:  # type: ignore[no-untyped-def]
     """``n`` 事项 with one transaction each finished yesterday at counter A-01; their codes."""
     codes = [f"S-{i:03d}" for i in range(n)]
