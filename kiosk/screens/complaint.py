@@ -71,6 +71,12 @@ class Handlers:
     async def on_submit(self, _e: ft.Event[Any]) -> None:
         self.app.touch()
         state = self.app.state
+        if state.complaint.consent and not state.complaint.contact.strip():
+            # Consent to be answered with no contact to answer: ask rather than file a complaint the
+            # customer expects a call about and will never get one.
+            state.say("complaint.error.consent_alone", "contact")
+            self.app.render()
+            return
         form = state.complaint_form()
         form["category"] = category_clause(self.app, state.complaint.category)
         try:
@@ -135,6 +141,7 @@ def build(app: KioskHost) -> ft.Control:
             data="description",
             key="description",
             error=error_for("description"),
+            error_max_lines=3,
         ),
         ft.TextField(
             label=t(locale, "complaint.contact"),
@@ -147,6 +154,7 @@ def build(app: KioskHost) -> ft.Control:
             key="contact",
             keyboard_type=ft.KeyboardType.EMAIL,
             error=error_for("contact"),
+            error_max_lines=3,  # the longer messages wrap on a phone rather than end in "…"
         ),
         consent_row(
             t(locale, "complaint.consent", days=app.contact_retention_days),

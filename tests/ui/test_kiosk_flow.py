@@ -293,6 +293,38 @@ async def test_a_complaint_is_validated_then_filed_once_with_its_tracking_code(
     assert on_welcome(h)
 
 
+@pytest.mark.parametrize("then", ["types the contact", "unticks the box"])
+async def test_consent_ticked_with_no_contact_asks_for_one_before_filing(
+    counter: KioskHarness, db, then: str
+):
+    """The box agrees to be answered at "the above contact": ticked with the field empty, the customer
+    expects an answer nobody could give. The form asks, and files nothing until one or the other."""
+    h = counter
+    await h.click("rate-2")
+    await h.click("open-complaint")
+    await select_chip(h, "category-slow")
+    await h.fill("description", "等了一个小时")
+    await h.fill("consent", True)
+    await h.fill("contact", "   ")  # spaces are no contact
+    await h.click("complaint-submit")
+    asked = "您勾选了同意，却没有填写联系方式：请填写手机号码或电子邮箱，或取消勾选。"
+    assert h.find("contact").error == asked
+    assert h.app.state.screen is Screen.complaint and complaints(db) == []
+    assert value(h, "description") == "等了一个小时" and value(h, "consent")  # nothing typed is lost
+
+    if then == "types the contact":
+        await h.fill("contact", "13812345678")
+    else:
+        await h.fill("consent", False)
+    await h.click("complaint-submit")
+    assert value(h, "complaint-done-title") == "我们已收到您的投诉"
+    [c] = complaints(db)
+    if then == "types the contact":
+        assert (c.contact, c.contact_kind) == ("13812345678", "phone") and c.consent_at is not None
+    else:
+        assert (c.contact, c.consent_at) == (None, None)
+
+
 async def test_a_complaint_whose_answer_was_lost_is_not_filed_twice_when_sent_again(
     counter: KioskHarness, db, monkeypatch
 ):
