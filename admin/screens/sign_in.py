@@ -16,10 +16,13 @@ if TYPE_CHECKING:
 def build(app: AdminHost) -> ft.Control:
     locale = app.locale
     message = t(locale, app.message_key, **app.message_values) if app.message_key else None
-    # The cursor goes where the person types next, and only one field asks for focus: the login
-    # first; the password again after a refused attempt (the login is kept, the password cleared);
-    # the code when the authenticator is asked for (login and password both kept).
-    focus = "totp" if app.password_draft else "password" if app.login_draft else "login"
+    # The cursor goes where the person types next, and only one field asks for focus: the password
+    # again after a refused attempt (the login is kept, the password cleared); the code when the
+    # authenticator is asked for (login and password both kept); the login when the form comes back
+    # with a message. Not on opening: a field focused as the page loads, before a screen reader has
+    # turned Flutter's semantics on, edits in Flutter's own unnamed input (an axe "label" finding,
+    # and a blind supervisor hears an unnamed edit box), as the kiosk's enrolment and status fields.
+    focus = "totp" if app.password_draft else "password" if app.login_draft else "login" if message else None
 
     async def on_sign_in(_e: ft.Event[Any]) -> None:
         if not (login.value or "").strip() or not password.value:

@@ -67,6 +67,8 @@ def status_of(db, cid: int) -> str:
 
 async def test_a_wrong_password_is_refused_with_a_clear_message(open_admin: Open, people):
     h = await open_admin()
+    # No field takes the focus as the page opens (a screen reader would meet Flutter's unnamed input).
+    assert not h.find("login").autofocus and not h.find("password").autofocus
     await sign_in(h, "boss.a", "wrong password!")
     assert h.find("sign-in-error").value == "用户名或密码不正确。"
     assert not h.exists("filter-open")
