@@ -356,6 +356,20 @@ class FletHarness:
         await self.settle()
         self._check_errors()
 
+    @contextlib.contextmanager
+    def socket_closing(self) -> Iterator[None]:
+        """Within the block every send fails as flet_web 1.0.5's does between a socket closing and
+        Flet detaching its session (FletApp.send_message on its cleared queue)."""
+
+        def fail(message: Message) -> None:
+            raise AttributeError("'NoneType' object has no attribute 'put_nowait'")
+
+        real, self.conn.send_message = self.conn.send_message, fail  # type: ignore[method-assign]
+        try:
+            yield
+        finally:
+            self.conn.send_message = real  # type: ignore[method-assign]
+
     async def reconnect(self) -> None:
         """The browser's socket closed and came back: Flet keeps a session through a short loss,
         answers the new registration with the whole page (flet_web's FletApp, a known session id)

@@ -413,24 +413,15 @@ async def test_typing_delays_the_idle_reset(counter: KioskHarness, db):
     assert not h.exists("description")
 
 
-SOCKET_GONE = "'NoneType' object has no attribute 'put_nowait'"  # flet_web 1.0.5, socket closed
-
-
-def socket_just_closed(message: object) -> None:
-    """What sending does between a tablet's socket closing and Flet detaching its session."""
-    raise AttributeError(SOCKET_GONE)
-
-
 async def test_an_idle_reset_while_the_socket_closes_keeps_resetting_after_it_comes_back(
-    counter: KioskHarness, db, at, monkeypatch, caplog
+    counter: KioskHarness, db, at, caplog
 ):
     h = counter
     await h.click("rate-2")
     await h.click("open-complaint")
     await h.fill("description", "第一位顾客的话")
     caplog.set_level(logging.DEBUG, logger="kiosk.app")
-    with monkeypatch.context() as m:
-        m.setattr(h.conn, "send_message", socket_just_closed)
+    with h.socket_closing():
         await h.advance(30)  # the idle reset, with the tablet's socket just gone
         # Its end: the counter reloaded (in a thread) and the screen that could not be sent noted.
         await h.wait_for(lambda: "kiosk: idle reset: the screen's socket had just closed" in caplog.text)
@@ -451,15 +442,14 @@ async def test_an_idle_reset_while_the_socket_closes_keeps_resetting_after_it_co
 
 
 async def test_the_thank_you_count_down_goes_on_through_a_socket_closing(
-    counter: KioskHarness, db, monkeypatch, caplog
+    counter: KioskHarness, db, caplog
 ):
     h = counter
     await h.click("rate-5")
     await h.click("details-skip")
     assert h.app.state.screen is Screen.thanks
     assert value(h, "countdown") == "5 秒后返回首页"
-    with monkeypatch.context() as m:
-        m.setattr(h.conn, "send_message", socket_just_closed)
+    with h.socket_closing():
         await h.advance(2)  # count-down updates that cannot be sent
     assert "Traceback" not in caplog.text
     await h.reconnect()

@@ -180,19 +180,12 @@ async def test_the_board_refreshes_until_the_session_ends(open_board: Open, db, 
     assert reads == ["A", "A"] and not h.errors
 
 
-async def test_a_refresh_while_the_socket_closes_does_not_freeze_the_board(
-    open_board: Open, db, world, monkeypatch
-):
+async def test_a_refresh_while_the_socket_closes_does_not_freeze_the_board(open_board: Open, db, world):
     """A hall's screen nobody touches: a refresh sent just as its socket closed used to end the
     refresh for good, leaving the hall on old figures until someone reloaded it."""
-
-    def socket_just_closed(message: object) -> None:  # flet_web 1.0.5, a socket that has just closed
-        raise AttributeError("'NoneType' object has no attribute 'put_nowait'")
-
     h = await open_board("/board/A")
     add_rating(db, world, 5)
-    with monkeypatch.context() as m:
-        m.setattr(h.conn, "send_message", socket_just_closed)
+    with h.socket_closing():
         await h.advance(REFRESH_SECONDS)  # read and drawn on the server, not sent
         await h.wait_for(lambda: value(h, "board-rated") == "1")
     await h.reconnect()
