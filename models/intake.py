@@ -231,20 +231,22 @@ _COUNTER_WINDOW = Prepared(
 # -- steps ------------------------------------------------------------------------------------------
 
 
-def device_by_token(conn: Any, dialect: Dialect, token: str | None, *, now: datetime) -> _Context:
+def device_by_token(
+    conn: Any, dialect: Dialect, token: str | None, *, now: datetime, read: DeviceRead | None = None
+) -> _Context:
     """The active device holding ``token`` and its counter's branch, or :class:`DeviceNotAuthorized`,
     with who is on duty there at ``now`` and the branch's policy (one query); the device's
-    ``last_seen_at`` moves when due (see :func:`models.devices.last_seen_due`), uncommitted."""
+    ``last_seen_at`` moves when due (see :func:`models.devices.last_seen_due`), uncommitted.
+    ``read``: that query's answer already read by :func:`read_devices` (for a group of requests, all
+    in one round trip), at ``now``."""
+    if read is not None and read.at != now:
+        raise ValueError("a device read ahead is used at the moment it was read for")
     if not token or len(token) > TOKEN_MAX:
         raise DeviceNotAuthorized("a valid device token is required")
     # The presses are counted in the window of the policy last seen (it changes only when an admin
     # saves the rules), and counted again below in the right one if this policy differs.
-    window, most, span = _presses_window
-    params = {
-        "digest": _device_digest(token), "at": now, "at_end": now, "since": now - span, "n": most,
-        "nth": most - 1,
-    }  # fmt: skip
-    row = _DEVICE.first(conn, dialect, params)
+    window, most, _span = read.window if read is not None else _presses_window
+    row = read.row if read is not None else _DEVICE.first(conn, dialect, _device_params(token, now))
     if row is None or row[3] is not None:
         raise DeviceNotAuthorized("this device token is unknown or revoked")
     device = DeviceAtCounter(id=row[0], counter_id=row[1], branch_id=row[2], last_seen_at=row[4])
@@ -259,6 +261,41 @@ def device_by_token(conn: Any, dialect: Dialect, token: str | None, *, now: date
         _remember_window(policy)
         presses = recent_presses(conn, dialect, device_id=device.id, now=now, policy=policy)
     return _Context(device, on_duty, policy, presses)
+
+
+class DeviceRead(NamedTuple):
+    """The device query's answer for one token, read ahead by :func:`read_devices`."""
+
+    row: tuple[Any, ...] | None  # None: no device holds the token
+    at: datetime  # the moment it was read for (who was on duty then, the presses before it)
+    window: tuple[int, int, timedelta]  # the presses window it was counted in
+
+
+def read_devices(conn: Any, dialect: Dialect, tokens: list[str], *, now: datetime) -> dict[str, DeviceRead]:
+    """The device query of :func:`device_by_token` for each token, at ``now``, sent together (one
+    round trip on PostgreSQL: models.prepared.Prepared.first_each). A token of the wrong form is
+    left out (:func:`device_by_token` refuses it without a query).
+
+    A group of ratings stored in one transaction reads its devices first and then stores each: the
+    answer for a token is what :func:`device_by_token` would read when that token's rating comes,
+    provided no rating before it in the group is from the same device. What the query reads that a
+    rating changes (the device's presses and ``last_seen_at``) is the device's own; the rest (its
+    counter, who is on duty, the policy) no rating writes. The caller reads each token ahead for
+    its first rating in the group only."""
+    window = _presses_window
+    asked = [token for token in tokens if token and len(token) <= TOKEN_MAX]
+    rows = _DEVICE.first_each(conn, dialect, [_device_params(token, now, window) for token in asked])
+    return {token: DeviceRead(row, now, window) for token, row in zip(asked, rows, strict=True)}
+
+
+def _device_params(
+    token: str, now: datetime, window: tuple[int, int, timedelta] | None = None
+) -> dict[str, Any]:
+    _seconds, most, span = window if window is not None else _presses_window
+    return {
+        "digest": _device_digest(token), "at": now, "at_end": now, "since": now - span, "n": most,
+        "nth": most - 1,
+    }  # fmt: skip
 
 
 # The digests of the device tokens seen lately: a kiosk sends the same token with every tap, and
@@ -388,12 +425,14 @@ def take_rating_with_token(
     now: datetime,
     transaction_id: int | None = None,
     transaction_number: str | None = None,
+    read: DeviceRead | None = None,
 ) -> Taken:
     """:func:`device_by_token` then :func:`take_rating`, in one transaction (uncommitted). On a
     refusal after the device is known, its ``last_seen_at`` is still pending in the transaction.
     ``transaction_number``: the rating is of the transaction (办件) with that number, reported by
-    ``POST /api/v1/services`` (:class:`ValidationFailed` naming ``transaction`` when there is none)."""
-    known = device_by_token(conn, dialect, token, now=now)
+    ``POST /api/v1/services`` (:class:`ValidationFailed` naming ``transaction`` when there is none).
+    ``read``: the device query's answer read ahead at ``now`` (:func:`read_devices`)."""
+    known = device_by_token(conn, dialect, token, now=now, read=read)
     if transaction_number is not None:
         row = _TRANSACTION_BY_NUMBER.first(conn, dialect, {"number": transaction_number})
         if row is None:

@@ -137,6 +137,39 @@ class Prepared:
             row[i] = convert(row[i])
         return tuple(row)
 
+    def first_each(
+        self, conn: Any, dialect: Dialect, params: list[Mapping[str, Any]]
+    ) -> list[tuple[Any, ...] | None]:
+        """:meth:`first` for each of ``params``, in order. On PostgreSQL every statement is sent
+        before the first answer is read (psycopg's pipeline mode): one round trip for all of them,
+        where :meth:`first` in a loop waits for each in turn (and its thread takes the interpreter
+        lock back after each wait). Elsewhere, one after another."""
+        if dialect.name != "postgresql" or len(params) < 2:
+            return [self.first(conn, dialect, p) for p in params]
+        form = self._forms.get(dialect.name) or self._form(dialect)
+        dbapi = getattr(conn, "dbapi_connection", conn)
+        raws: list[Any] = []
+        try:
+            with dbapi.pipeline():
+                cursors = [self._run(dbapi, dialect, form, p) for p in params]
+                try:
+                    raws = [cursor.fetchone() for cursor in cursors]
+                finally:
+                    for cursor in cursors:
+                        cursor.close()
+        except dialect.loaded_dbapi.Error as exc:  # raised when the pipeline's answers are read
+            raise DBAPIError.instance(form.sql, None, exc, dialect.loaded_dbapi.Error) from exc
+        rows: list[tuple[Any, ...] | None] = []
+        for raw in raws:
+            if raw is None:
+                rows.append(None)
+                continue
+            row = list(raw)
+            for i, convert in form.converted:
+                row[i] = convert(row[i])
+            rows.append(tuple(row))
+        return rows
+
     def rowcount(self, conn: Any, dialect: Dialect, params: Mapping[str, Any] | None = None) -> int:
         """Run a statement that returns no rows; how many rows it changed."""
         cursor = self._run(conn, dialect, self._forms.get(dialect.name) or self._form(dialect), params)

@@ -25,6 +25,14 @@ What one request's failure does to the others depends on ``savepoints``:
   commit that fails (a deadlock with another worker's group, say), rolls the whole group back, and
   each of its requests is then stored alone, in a transaction of its own, and answered with what
   that gives: exactly what it would have got had it never been grouped.
+
+Without savepoints, a writer may also read ahead (``read_ahead``): a group of two or more first
+asks for what its requests will read, all in one go (on PostgreSQL one round trip for the lot, where
+each request reading for itself waits for one round trip after another, and its thread takes the
+interpreter lock back after each). Each request names what it reads by a key when it is submitted;
+only the first request with a given key in a group gets what was read ahead (a later one with the
+same key reads for itself, after the writes of those before it). A request stored alone reads for
+itself.
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ import contextvars
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +60,12 @@ class _Work:
     context: contextvars.Context  # the request's (its id in every log line)
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[Any]
+    key: Hashable | None = None  # what it reads, for a writer that reads ahead
+
+
+# A writer's read-ahead: given the group's connection (in its transaction) and the distinct keys of
+# the requests that named one, what each key's request would read, by key.
+ReadAhead = Callable[[Any, list[Any]], Mapping[Any, Any]]
 
 
 class GroupWriter:
@@ -62,7 +76,9 @@ class GroupWriter:
     request stored alone runs in a lazy ``raw_write`` (on PostgreSQL each statement commits until
     the request begins a transaction itself: its work must call ``models.prepared.begin`` before
     a second write); ``threads``, how many groups may be stored at once (each with its own
-    connection and transaction)."""
+    connection and transaction); ``read_ahead`` (only without savepoints): see the module's text.
+    With it, each request's work is called with two arguments, the connection and what was read
+    ahead for it (None when it was not: it reads for itself)."""
 
     def __init__(
         self,
@@ -73,27 +89,32 @@ class GroupWriter:
         clean: tuple[type[Exception], ...] = (),
         lazy: bool = False,
         threads: int = 1,
+        read_ahead: ReadAhead | None = None,
     ):
         if threads < 1:
             raise ValueError("a group writer needs at least one thread")
+        if read_ahead is not None and savepoints:
+            raise ValueError("a group writer reads ahead only without savepoints")
         self._db = db
         self._name = name
         self._savepoints = savepoints
         self._clean = clean
         self._lazy = lazy
         self._most_threads = threads
+        self._read_ahead = read_ahead
         self._queue: queue.SimpleQueue[_Work] = queue.SimpleQueue()
         self._mutex = threading.Lock()
         self._threads: set[threading.Thread] = set()
         self.committed = (0, 0)  # (groups, requests) committed so far: what grouping achieved
         self.stored_alone = 0  # requests run alone after their group was rolled back, whatever came of it
 
-    def submit(self, work: Callable[[Any], Any]) -> asyncio.Future[Any]:
-        """Queue ``work`` (called with the DBAPI connection, inside the group's transaction); the
-        future has its result or exception once the transaction that holds it is committed."""
+    def submit(self, work: Callable[..., Any], *, key: Hashable | None = None) -> asyncio.Future[Any]:
+        """Queue ``work`` (called with the DBAPI connection, inside the group's transaction, and for a
+        writer that reads ahead with what was read for ``key``); the future has its result or
+        exception once the transaction that holds it is committed."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._queue.put(_Work(work, contextvars.copy_context(), loop, future))
+        self._queue.put(_Work(work, contextvars.copy_context(), loop, future, key))
         with self._mutex:
             if len(self._threads) < self._most_threads:
                 thread = threading.Thread(target=self._serve, name=self._name, daemon=True)
@@ -171,9 +192,10 @@ class GroupWriter:
         outcomes: list[tuple[bool, Any]] = []
         try:
             with self._db.raw_write() as conn:
-                for work in group:
+                aheads = self._aheads(conn, group)
+                for work, ahead in zip(group, aheads, strict=True):
                     try:
-                        value = work.context.run(work.run, conn)
+                        value = work.context.run(work.run, conn, *ahead)
                     except self._clean as exc:  # raised before it wrote anything: the others go on
                         outcomes.append((False, exc))
                     else:
@@ -191,11 +213,27 @@ class GroupWriter:
             self._count(len(group))
         self._answer(group, outcomes)
 
+    def _aheads(self, conn: Any, group: list[_Work]) -> list[tuple[Any, ...]]:
+        """Each request's extra arguments: none for a writer that does not read ahead; else what was
+        read ahead for it, or None for a request without a key or not the first with its key."""
+        if self._read_ahead is None:
+            return [()] * len(group)
+        firsts: dict[Hashable, int] = {}
+        for i, work in enumerate(group):
+            if work.key is not None and work.key not in firsts:
+                firsts[work.key] = i
+        read = self._read_ahead(conn, list(firsts)) if firsts else {}
+        aheads: list[tuple[Any, ...]] = [(None,)] * len(group)
+        for key, i in firsts.items():
+            aheads[i] = (read.get(key),)
+        return aheads
+
     def _alone(self, work: _Work) -> tuple[bool, Any]:
         """One request in a transaction of its own."""
+        extra = (None,) if self._read_ahead is not None else ()
         try:
             with self._db.raw_write(lazy=self._lazy) as conn:
-                value = work.context.run(work.run, conn)
+                value = work.context.run(work.run, conn, *extra)
         except Exception as exc:
             return False, exc
         return True, value

@@ -28,7 +28,7 @@ from models.errors import (
     StaffNotFound,
     ValidationFailed,
 )
-from models.intake import Taken, take_rating_with_token
+from models.intake import DeviceRead, Taken, read_devices, take_rating_with_token
 from models.rating import RatingCreate
 from models.services import NUMBER_MAX as TRANSACTION_NUMBER_MAX
 from rapport.core.context import AppContext
@@ -243,6 +243,8 @@ class RatingsEndpoint(_BarePost):
                 clean=(DeviceNotAuthorized,),
                 lazy=True,
                 threads=PG_GROUP_THREADS,
+                # A group's devices are read in one round trip before its ratings are stored.
+                read_ahead=partial(_read_devices, ctx),
             )
         )
 
@@ -250,7 +252,7 @@ class RatingsEndpoint(_BarePost):
         staff_no, transaction, create = _parse_rating(data)
         work = partial(_take_rating, self.ctx, token, key, staff_no, create, transaction)
         try:
-            outcome = await self._group.submit(work)
+            outcome = await self._group.submit(work, key=token)
         except DeviceNotAuthorized as exc:
             raise ApiError(401, "unauthorized", str(exc)) from None
         return _rating_answer(self.ctx, outcome)
@@ -356,19 +358,27 @@ def _take_rating(
     create: RatingCreate,
     transaction: str | None,
     conn: Any,
+    read: DeviceRead | None = None,
 ) -> Outcome:
     """The request's writes in the caller's transaction on ``conn`` (models/intake.py): the device's
     token (and its ``last_seen_at``, when due), then the rating. A refused rating is returned, not
     raised, so that the transaction still records that the device was seen, as a separate request
     for the device would, and nothing else; an unknown or revoked token raises
-    :class:`DeviceNotAuthorized` (nothing is written)."""
+    :class:`DeviceNotAuthorized` (nothing is written). ``read``: the device's row read ahead with
+    the group's others (:func:`_read_devices`); the rating is then taken at the time it was read."""
     try:
         return take_rating_with_token(
             conn, ctx.db.dialect, token=token, idempotency_key=key, data=create,
-            staff_no=staff_no, now=ctx.clock(), transaction_number=transaction,
+            staff_no=staff_no, now=read.at if read is not None else ctx.clock(),
+            transaction_number=transaction, read=read,
         )  # fmt: skip
     except (IdempotencyConflict, StaffNotFound, ValidationFailed) as exc:
         return exc
+
+
+def _read_devices(ctx: AppContext, conn: Any, tokens: list[Any]) -> dict[str, DeviceRead]:
+    """A group's devices by token, read together at one moment (models/intake.py read_devices)."""
+    return read_devices(conn, ctx.db.dialect, tokens, now=ctx.clock())
 
 
 def _rating_answer(ctx: AppContext, outcome: Outcome) -> Stored:

@@ -14,14 +14,18 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
+from models.errors import DeviceNotAuthorized
+from models.rating import FlagReason, RatingCreate
 from rapport.core.db import Database
 from rapport.core.group_write import GroupWriter
+from rapport.entry.api import _read_devices, _take_rating
 from tests.conftest import BACKENDS
 from tests.integration.test_group_write import ratings_posted_at_once, scratch_tables
 
@@ -73,18 +77,23 @@ def _writer(db: Database, threads: int = 1) -> GroupWriter:
     return GroupWriter(db, name="test-each-alone", savepoints=False, clean=(Refused,), threads=threads)
 
 
-async def _as_one_group(writer: GroupWriter, works: list[Callable[[Any], Any]]) -> list[Any]:
-    """Submit ``works`` while the writer is kept busy by a first request, so that they form one
-    group; their outcomes (results or exceptions), in order."""
+async def _as_one_group(
+    writer: GroupWriter, works: list[Callable[..., Any]], keys: list[Any] | None = None
+) -> list[Any]:
+    """Submit ``works`` (each with its key of ``keys``, for a writer that reads ahead) while the
+    writer is kept busy by a first request, so that they form one group; their outcomes (results or
+    exceptions), in order."""
     release = threading.Event()
 
-    def hold(conn: Any) -> str:
+    def hold(conn: Any, *_ahead: Any) -> str:
         assert release.wait(20)
         return "held"
 
     first = writer.submit(hold)
     await asyncio.sleep(0.2)  # the writer has taken the holder and is inside it
-    group = [writer.submit(work) for work in works]
+    group = [
+        writer.submit(work, key=key) for work, key in zip(works, keys or [None] * len(works), strict=True)
+    ]
     release.set()
     assert await asyncio.wait_for(first, 20) == "held"
     return await asyncio.wait_for(asyncio.gather(*group, return_exceptions=True), timeout=20)
@@ -231,3 +240,97 @@ def test_ratings_posted_at_once_each_get_their_own_answer_on_postgresql(db, worl
     if db.dialect.name == "sqlite":
         pytest.skip("SQLite's ratings are grouped with savepoints: tests/integration/test_group_write.py")
     ratings_posted_at_once(db, world, ctx)
+
+
+def _reading_writer(db: Database, asked: list[list[Any]], fail: bool = False) -> GroupWriter:
+    """A writer that reads ahead: what it reads for a key is ``read <key>``; ``asked`` gets the
+    keys of each read-ahead, ``fail`` makes the read-ahead raise."""
+
+    def read_ahead(conn: Any, keys: list[Any]) -> dict[Any, str]:
+        asked.append(keys)
+        if fail:
+            raise RuntimeError("the read-ahead failed")
+        return {key: f"read {key}" for key in keys}
+
+    return GroupWriter(db, name="test-read-ahead", savepoints=False, clean=(Refused,), read_ahead=read_ahead)
+
+
+def _echo(db: Database, body: str) -> Callable[[Any, Any], tuple[str, Any]]:
+    """A request that stores ``body`` and answers what was read ahead for it."""
+
+    def work(conn: Any, ahead: Any) -> tuple[str, Any]:
+        _run(db, conn, "INSERT INTO note (body) VALUES (?)", body)
+        return body, ahead
+
+    return work
+
+
+def test_a_group_reads_ahead_once_for_the_first_request_of_each_key(db):
+    asked: list[list[Any]] = []
+    writer = _reading_writer(db, asked)
+
+    async def scenario() -> list[Any]:
+        release = threading.Event()
+
+        def hold(conn: Any, ahead: Any) -> str:
+            assert release.wait(20)
+            return f"held, {ahead}"
+
+        first = writer.submit(hold, key="h")
+        await asyncio.sleep(0.2)  # the holder is stored alone: it reads for itself
+        group = [
+            writer.submit(_echo(db, "a1"), key="a"),
+            writer.submit(_echo(db, "b1"), key="b"),
+            writer.submit(_echo(db, "a2"), key="a"),  # a second of key a: reads after a1's write
+            writer.submit(_echo(db, "none")),  # no key: nothing read for it
+        ]
+        release.set()
+        return [await asyncio.wait_for(first, 20), *await asyncio.wait_for(asyncio.gather(*group), 20)]
+
+    answers = asyncio.run(scenario())
+    assert answers == ["held, None", ("a1", "read a"), ("b1", "read b"), ("a2", None), ("none", None)]
+    assert asked == [["a", "b"]]  # once for the group, each key once, in the order they came
+    assert _notes(db) == ["a1", "a2", "b1", "none"]
+    assert writer.committed == (2, 5)
+
+
+def test_a_read_ahead_that_fails_stores_each_request_of_its_group_alone(db):
+    asked: list[list[Any]] = []
+    writer = _reading_writer(db, asked, fail=True)
+    answers = asyncio.run(_as_one_group(writer, [_echo(db, "one"), _echo(db, "two")], keys=["k1", "k2"]))
+    assert asked == [["k1", "k2"]]
+    assert answers == [("one", None), ("two", None)]  # each read for itself, alone
+    assert _notes(db) == ["one", "two"]
+    assert writer.stored_alone == 2
+
+
+def test_only_a_writer_without_savepoints_reads_ahead(db):
+    with pytest.raises(ValueError, match="only without savepoints"):
+        GroupWriter(db, name="both", read_ahead=lambda conn, keys: {})
+
+
+def test_two_taps_of_one_tablet_in_one_group_are_taken_one_after_the_other(db, world, ctx):
+    """The API's writer reads a group's devices ahead (rapport/entry/api.py): a tablet's second tap
+    in the same group still sees its first, as it would have stored alone (too soon: flagged), and a
+    revoked or unknown token is still refused."""
+    writer = GroupWriter(
+        db,
+        name="test-intake",
+        savepoints=False,
+        clean=(DeviceNotAuthorized,),
+        read_ahead=partial(_read_devices, ctx),
+    )
+    taps = [
+        (world.device_token, "tap-1"),
+        (world.closed_device_token, "closed-1"),
+        ("not-a-device-token", "stranger"),
+        (world.device_token, "tap-2"),  # a second press of the same tablet, a moment after the first
+    ]
+    works = [partial(_take_rating, ctx, token, key, None, RatingCreate(score=5), None) for token, key in taps]
+    first, closed, stranger, second = asyncio.run(_as_one_group(writer, works, [t for t, _k in taps]))
+    assert first.created and not first.rating.flagged and first.staff_no == world.staff_no
+    assert closed.created and not closed.rating.flagged and closed.rating.staff is None
+    assert isinstance(stranger, DeviceNotAuthorized)
+    assert second.created and second.rating.flagged and not second.rating.counted
+    assert second.values["flag_reason"] == FlagReason.too_soon.value
+    assert writer.committed == (2, 5) and writer.stored_alone == 0

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from models.clock import utcnow
 from models.duty import on_duty
 from models.intake import device_by_token, take_rating_with_token
@@ -128,3 +130,36 @@ def test_a_low_rating_says_when_it_makes_its_counters_window_a_negative_burst(db
     # Outside the window the early low ratings no longer count.
     late = _tap(db, world, "nb-late", start + timedelta(minutes=20), score=1)
     assert late.burst is False
+
+
+def test_devices_read_together_are_what_each_token_reads_alone(db, world):
+    """A group of API ratings reads its devices in one go (models/intake.py read_devices; on
+    PostgreSQL in one round trip): each token's answer is the device query's own, in any order, an
+    unknown token reads nothing, and a token of the wrong form is not asked about."""
+    from models.errors import DeviceNotAuthorized
+    from models.intake import _DEVICE, TOKEN_MAX, _device_params, read_devices
+
+    at = utcnow() - timedelta(minutes=1)
+    _tap(db, world, "before-the-read", at - timedelta(seconds=20))  # a press in the window
+    tokens = [world.closed_device_token, "no-such-token", world.device_token, "", "x" * (TOKEN_MAX + 1)]
+    with db.raw_write() as conn:
+        read = read_devices(conn, db.dialect, tokens, now=at)
+        assert list(read) == tokens[:3]
+        for token in tokens[:3]:
+            assert read[token].at == at
+            assert read[token].row == _DEVICE.first(conn, db.dialect, _device_params(token, at))
+        assert read["no-such-token"].row is None
+        assert read[world.device_token].row[9] == 1  # the press before, counted
+        known = device_by_token(conn, db.dialect, world.device_token, now=at, read=read[world.device_token])
+        assert known.device.counter_id == world.counter_id and known.presses[0] == 1
+        assert known.on_duty == (world.staff_id, world.staff_no)
+        with pytest.raises(DeviceNotAuthorized, match="unknown or revoked"):
+            device_by_token(conn, db.dialect, "no-such-token", now=at, read=read["no-such-token"])
+        with pytest.raises(ValueError, match="at the moment it was read for"):
+            device_by_token(
+                conn,
+                db.dialect,
+                world.device_token,
+                now=at + timedelta(seconds=1),
+                read=read[world.device_token],
+            )
