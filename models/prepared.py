@@ -24,6 +24,11 @@ from sqlalchemy.sql.expression import Executable
 
 Processor = Callable[[Any], Any]
 
+# Entering and leaving psycopg's pipeline mode costs about a round trip: on the 2-core machine, two
+# one-row SELECTs took 255 us pipelined and 238 us one after another; four, 318 and 526 us; ten,
+# 430 and 1,140 us (docs/PERFORMANCE.md, 2026-12-07 08:15).
+PIPELINE_FROM = 3
+
 
 @dataclass(frozen=True)
 class _Form:
@@ -143,8 +148,9 @@ class Prepared:
         """:meth:`first` for each of ``params``, in order. On PostgreSQL every statement is sent
         before the first answer is read (psycopg's pipeline mode): one round trip for all of them,
         where :meth:`first` in a loop waits for each in turn (and its thread takes the interpreter
-        lock back after each wait). Elsewhere, one after another."""
-        if dialect.name != "postgresql" or len(params) < 2:
+        lock back after each wait), from :data:`PIPELINE_FROM` statements on. Elsewhere, or fewer,
+        one after another."""
+        if dialect.name != "postgresql" or len(params) < PIPELINE_FROM:
             return [self.first(conn, dialect, p) for p in params]
         form = self._forms.get(dialect.name) or self._form(dialect)
         dbapi = getattr(conn, "dbapi_connection", conn)
