@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Generator
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -42,7 +43,7 @@ from models.errors import DeviceNotAuthorized, IdempotencyConflict, StaffNotFoun
 from models.feed import FEED, enqueue
 from models.org import Counter, Device, Duty, Staff
 from models.policy import SCOPE_ROWS, Policy, PolicyValues, policy_of_scopes, policy_of_texts
-from models.prepared import Prepared, begin, driver_of
+from models.prepared import Prepared, begin, driver_of, run_steps
 from models.rating import (
     Channel,
     FlagReason,
@@ -53,8 +54,10 @@ from models.rating import (
     bind_to_transaction,
     decide_flag,
     insert_rating,
+    rating_inserted,
     recent_presses,
     request_hash,
+    send_rating,
     validate_idempotency_key,
 )
 from models.services import ServiceTransaction
@@ -349,6 +352,37 @@ def take_rating(
     the stored rating back, a different request with a used key :class:`IdempotencyConflict`.
     Refusals (:class:`StaffNotFound`, :class:`ValidationFailed`) store nothing. ``known``: who is on
     duty and the policy, when :func:`device_by_token` already read them."""
+    return run_steps(
+        take_rating_staged(
+            conn,
+            dialect,
+            device=device,
+            idempotency_key=idempotency_key,
+            data=data,
+            staff_no=staff_no,
+            now=now,
+            known=known,
+            transaction_id=transaction_id,
+        )  # fmt: skip
+    )
+
+
+def take_rating_staged(
+    conn: Any,
+    dialect: Dialect,
+    *,
+    device: DeviceAtCounter,
+    idempotency_key: str,
+    data: RatingCreate,
+    staff_no: str | None,
+    now: datetime,
+    known: _Context | None = None,
+    transaction_id: int | None = None,
+) -> Generator[None, None, Taken]:
+    """:func:`take_rating` in two steps: it pauses (yields) once, after sending the rating's row and
+    before reading whether it was stored, so that a group of ratings in one transaction can send
+    every row first and wait for their answers together (rapport/core/group_write.py, in a
+    pipeline). A request refused, or a retry found before its row is sent, ends without pausing."""
     key = validate_idempotency_key(idempotency_key)
     staff: tuple[int, str] | None
     if transaction_id is not None:  # a rating of a transaction (办件): of whoever served it
@@ -394,7 +428,9 @@ def take_rating(
     opens = opens_case(score=data.score, flagged=flag is not None, max_score=policy.bad_rating_max_score)
     if transaction_id is not None or opens or (FEED.on and flag is None):
         begin(conn, dialect)
-    if insert_rating(conn, dialect, values):
+    sent = send_rating(conn, dialect, values)
+    yield
+    if rating_inserted(sent):
         if transaction_id is not None:  # binding may flag it (a transaction rated before)
             bind_to_transaction(conn, dialect, values)
             flag = FlagReason(str(values["flag_reason"])) if values["flag_reason"] else None
@@ -432,6 +468,36 @@ def take_rating_with_token(
     ``transaction_number``: the rating is of the transaction (办件) with that number, reported by
     ``POST /api/v1/services`` (:class:`ValidationFailed` naming ``transaction`` when there is none).
     ``read``: the device query's answer read ahead at ``now`` (:func:`read_devices`)."""
+    return run_steps(
+        take_rating_with_token_staged(
+            conn,
+            dialect,
+            token=token,
+            idempotency_key=idempotency_key,
+            data=data,
+            staff_no=staff_no,
+            now=now,
+            transaction_id=transaction_id,
+            transaction_number=transaction_number,
+            read=read,
+        )  # fmt: skip
+    )
+
+
+def take_rating_with_token_staged(
+    conn: Any,
+    dialect: Dialect,
+    *,
+    token: str | None,
+    idempotency_key: str,
+    data: RatingCreate,
+    staff_no: str | None,
+    now: datetime,
+    transaction_id: int | None = None,
+    transaction_number: str | None = None,
+    read: DeviceRead | None = None,
+) -> Generator[None, None, Taken]:
+    """:func:`take_rating_with_token` in :func:`take_rating_staged`'s two steps."""
     known = device_by_token(conn, dialect, token, now=now, read=read)
     if transaction_number is not None:
         row = _TRANSACTION_BY_NUMBER.first(conn, dialect, {"number": transaction_number})
@@ -439,10 +505,11 @@ def take_rating_with_token(
             unknown = f"no transaction numbered {transaction_number!r} was reported"
             raise ValidationFailed("transaction", unknown)
         transaction_id = int(row[0])
-    return take_rating(
+    taken = yield from take_rating_staged(
         conn, dialect, device=known.device, idempotency_key=idempotency_key, data=data, staff_no=staff_no,
         now=now, known=known, transaction_id=transaction_id,
     )  # fmt: skip
+    return taken
 
 
 # -- helpers ----------------------------------------------------------------------------------------
@@ -557,5 +624,7 @@ __all__ = [
     "insert_rating",
     "rate_at_device",
     "take_rating",
+    "take_rating_staged",
     "take_rating_with_token",
+    "take_rating_with_token_staged",
 ]

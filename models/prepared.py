@@ -13,9 +13,10 @@ them. It runs inside whatever transaction the connection is in; it never begins 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Boolean
 from sqlalchemy.engine import Dialect
@@ -23,6 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import Executable
 
 Processor = Callable[[Any], Any]
+T = TypeVar("T")
 
 # Entering and leaving psycopg's pipeline mode costs about a round trip: on the 2-core machine, two
 # one-row SELECTs took 255 us pipelined and 238 us one after another; four, 318 and 526 us; ten,
@@ -210,6 +212,29 @@ def begin(conn: Any, dialect: Dialect) -> None:
 
 
 _IDLE = 0  # libpq's PQTRANS_IDLE: no transaction open
+
+
+def pipelined(conn: Any, dialect: Dialect) -> AbstractContextManager[Any]:
+    """A block whose statements go to PostgreSQL together (psycopg's pipeline mode): each is sent
+    when executed, the first answer read waits for every statement sent before it (one round trip
+    for all), and leaving the block waits for the rest. In the block a statement's count of rows
+    changed (:meth:`Prepared.rowcount`) is not known until an answer after it is read, and a failed
+    statement's error is raised then (or on leaving). Elsewhere (SQLite) it does nothing."""
+    if dialect.name != "postgresql":
+        return nullcontext()
+    pipeline: AbstractContextManager[Any] = getattr(conn, "dbapi_connection", conn).pipeline()
+    return pipeline
+
+
+def run_steps(steps: Generator[None, None, T]) -> T:
+    """The result of work written in steps (a generator that yields where it waits for an answer
+    it has asked for, as :func:`models.intake.take_rating_staged`), run without pausing."""
+    try:
+        while True:
+            next(steps)
+    except StopIteration as stop:
+        result: T = stop.value
+        return result
 
 
 def driver_of(session: Any) -> tuple[Any, Dialect]:

@@ -382,7 +382,21 @@ _INSERT = Prepared(_insert_statement, column_keys=_RATING_COLUMNS)
 def insert_rating(conn: Any, dialect: Dialect, values: dict[str, Any]) -> bool:
     """Insert one rating row (every column in ``values``); False when a rating with that
     idempotency key already exists (nothing is stored then)."""
-    return _INSERT.rowcount(conn, dialect, values) == 1
+    return rating_inserted(send_rating(conn, dialect, values))
+
+
+def send_rating(conn: Any, dialect: Dialect, values: dict[str, Any]) -> Any:
+    """:func:`insert_rating`'s statement, executed; its answer (:func:`rating_inserted`) is read
+    later, which in a pipeline (models.prepared.pipelined) is once it has come. Returns the cursor."""
+    return _INSERT.execute(conn, dialect, values)
+
+
+def rating_inserted(cursor: Any) -> bool:
+    """Whether :func:`send_rating`'s row was stored (False: the idempotency key was taken)."""
+    try:
+        return bool(cursor.rowcount == 1)
+    finally:
+        cursor.close()
 
 
 def as_loaded(session: Session, values: dict[str, Any]) -> Rating:

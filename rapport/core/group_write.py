@@ -33,6 +33,14 @@ interpreter lock back after each). Each request names what it reads by a key whe
 only the first request with a given key in a group gets what was read ahead (a later one with the
 same key reads for itself, after the writes of those before it). A request stored alone reads for
 itself.
+
+And its requests may be written in steps (``staged``): each is a generator that pauses (yields)
+once, after sending a write whose answer it needs, before reading it. The group runs each request up
+to its pause, in order, in one pipeline (models.prepared.pipelined), so that every request's write
+is sent before any answer is awaited; then it finishes each, in order, with the answers in. A
+request's reads before its pause still see the writes sent by the requests before it (an answer
+waited for waits for every statement sent before it); what it does after its pause comes after the
+writes of the whole group. A request stored alone runs its steps without pausing.
 """
 
 from __future__ import annotations
@@ -46,6 +54,7 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from models.prepared import pipelined, run_steps
 from rapport.core.db import Database
 
 log = logging.getLogger(__name__)
@@ -76,9 +85,10 @@ class GroupWriter:
     request stored alone runs in a lazy ``raw_write`` (on PostgreSQL each statement commits until
     the request begins a transaction itself: its work must call ``models.prepared.begin`` before
     a second write); ``threads``, how many groups may be stored at once (each with its own
-    connection and transaction); ``read_ahead`` (only without savepoints): see the module's text.
-    With it, each request's work is called with two arguments, the connection and what was read
-    ahead for it (None when it was not: it reads for itself)."""
+    connection and transaction); ``read_ahead`` and ``staged`` (only without savepoints): see the
+    module's text. With ``read_ahead``, each request's work is called with two arguments, the
+    connection and what was read ahead for it (None when it was not: it reads for itself); with
+    ``staged``, it returns a generator that yields once (:func:`models.prepared.run_steps`)."""
 
     def __init__(
         self,
@@ -90,11 +100,12 @@ class GroupWriter:
         lazy: bool = False,
         threads: int = 1,
         read_ahead: ReadAhead | None = None,
+        staged: bool = False,
     ):
         if threads < 1:
             raise ValueError("a group writer needs at least one thread")
-        if read_ahead is not None and savepoints:
-            raise ValueError("a group writer reads ahead only without savepoints")
+        if (read_ahead is not None or staged) and savepoints:
+            raise ValueError("a group writer reads ahead or runs requests in steps only without savepoints")
         self._db = db
         self._name = name
         self._savepoints = savepoints
@@ -102,6 +113,7 @@ class GroupWriter:
         self._lazy = lazy
         self._most_threads = threads
         self._read_ahead = read_ahead
+        self._staged = staged
         self._queue: queue.SimpleQueue[_Work] = queue.SimpleQueue()
         self._mutex = threading.Lock()
         self._threads: set[threading.Thread] = set()
@@ -193,13 +205,16 @@ class GroupWriter:
         try:
             with self._db.raw_write() as conn:
                 aheads = self._aheads(conn, group)
-                for work, ahead in zip(group, aheads, strict=True):
-                    try:
-                        value = work.context.run(work.run, conn, *ahead)
-                    except self._clean as exc:  # raised before it wrote anything: the others go on
-                        outcomes.append((False, exc))
-                    else:
-                        outcomes.append((True, value))
+                if self._staged:
+                    outcomes = self._in_steps(conn, group, aheads)
+                else:
+                    for work, ahead in zip(group, aheads, strict=True):
+                        try:
+                            value = work.context.run(work.run, conn, *ahead)
+                        except self._clean as exc:  # raised before it wrote anything: the others go on
+                            outcomes.append((False, exc))
+                        else:
+                            outcomes.append((True, value))
         except Exception:
             # One request failed after it may have written, or the commit failed: nothing of the group
             # is stored; each is stored alone, as it would have been without the others.
@@ -212,6 +227,34 @@ class GroupWriter:
         else:
             self._count(len(group))
         self._answer(group, outcomes)
+
+    def _in_steps(
+        self, conn: Any, group: list[_Work], aheads: list[tuple[Any, ...]]
+    ) -> list[tuple[bool, Any]]:
+        """Each request of a staged writer up to its pause, in one pipeline; then each to its end.
+        A ``clean`` exception before the pause is the request's answer; any other, or a request that
+        pauses twice, ends the group (each is then stored alone)."""
+        outcomes: list[tuple[bool, Any]] = [(False, None)] * len(group)
+        paused: list[tuple[int, _Work, Any]] = []
+        with pipelined(conn, self._db.dialect):
+            for i, (work, ahead) in enumerate(zip(group, aheads, strict=True)):
+                try:
+                    steps = work.context.run(work.run, conn, *ahead)
+                    work.context.run(next, steps)
+                except StopIteration as stop:  # done without pausing (a refusal, a retry)
+                    outcomes[i] = (True, stop.value)
+                except self._clean as exc:  # raised before it wrote anything: the others go on
+                    outcomes[i] = (False, exc)
+                else:
+                    paused.append((i, work, steps))
+        for i, work, steps in paused:  # every answer has come (leaving the pipeline waits for them)
+            try:
+                work.context.run(next, steps)
+            except StopIteration as stop:
+                outcomes[i] = (True, stop.value)
+            else:
+                raise RuntimeError("a request written in steps pauses once")
+        return outcomes
 
     def _aheads(self, conn: Any, group: list[_Work]) -> list[tuple[Any, ...]]:
         """Each request's extra arguments: none for a writer that does not read ahead; else what was
@@ -234,6 +277,8 @@ class GroupWriter:
         try:
             with self._db.raw_write(lazy=self._lazy) as conn:
                 value = work.context.run(work.run, conn, *extra)
+                if self._staged:
+                    value = work.context.run(run_steps, value)
         except Exception as exc:
             return False, exc
         return True, value

@@ -11,7 +11,7 @@ import contextvars
 import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
@@ -28,7 +28,8 @@ from models.errors import (
     StaffNotFound,
     ValidationFailed,
 )
-from models.intake import DeviceRead, Taken, read_devices, take_rating_with_token
+from models.intake import DeviceRead, Taken, read_devices, take_rating_with_token_staged
+from models.prepared import run_steps
 from models.rating import RatingCreate
 from models.services import NUMBER_MAX as TRANSACTION_NUMBER_MAX
 from rapport.core.context import AppContext
@@ -230,32 +231,42 @@ class RatingsEndpoint(_BarePost):
 
     def __init__(self, app: ASGIApp, *, ctx: AppContext):
         super().__init__(app, ctx=ctx)
-        # The ratings waiting are stored together, one commit for all (rapport/core/group_write.py;
-        # docs/PERFORMANCE.md, "Group commit"): on SQLite each in a savepoint; on PostgreSQL without
-        # (an unknown token raises before anything is written; any other failure stores each alone).
-        self._group = (
-            GroupWriter(ctx.db, name=self.writer_name)
-            if ctx.db.dialect.name == "sqlite"
-            else GroupWriter(
-                ctx.db,
-                name=self.writer_name,
-                savepoints=False,
-                clean=(DeviceNotAuthorized,),
-                lazy=True,
-                threads=PG_GROUP_THREADS,
-                # A group's devices are read in one round trip before its ratings are stored.
-                read_ahead=partial(_read_devices, ctx),
-            )
-        )
+        self._group, self._take = rating_writer(ctx, self.writer_name)
 
     async def store(self, token: str, key: str, data: dict[str, Any]) -> Stored:
         staff_no, transaction, create = _parse_rating(data)
-        work = partial(_take_rating, self.ctx, token, key, staff_no, create, transaction)
+        work = partial(self._take, self.ctx, token, key, staff_no, create, transaction)
         try:
             outcome = await self._group.submit(work, key=token)
         except DeviceNotAuthorized as exc:
             raise ApiError(401, "unauthorized", str(exc)) from None
         return _rating_answer(self.ctx, outcome)
+
+
+# What stores one API rating in a group writer's transaction: (ctx, token, key, staff_no, create,
+# transaction) and then the writer's (conn, what was read ahead).
+TakeRating = Callable[..., Any]
+
+
+def rating_writer(ctx: AppContext, name: str) -> tuple[GroupWriter, TakeRating]:
+    """The group writer that stores the API's ratings, and the work it runs for each. The ratings
+    waiting are stored together, one commit for all (rapport/core/group_write.py; docs/PERFORMANCE.md,
+    "Group commit"): on SQLite each in a savepoint; on PostgreSQL without (an unknown token raises
+    before anything is written; any other failure stores each alone), the group's devices read in
+    one round trip and then its rows sent together, their answers awaited in one more."""
+    if ctx.db.dialect.name == "sqlite":
+        return GroupWriter(ctx.db, name=name), _take_rating
+    writer = GroupWriter(
+        ctx.db,
+        name=name,
+        savepoints=False,
+        clean=(DeviceNotAuthorized,),
+        lazy=True,
+        threads=PG_GROUP_THREADS,
+        read_ahead=partial(_read_devices, ctx),
+        staged=True,
+    )
+    return writer, _take_rating_staged
 
 
 class ComplaintsEndpoint(_BarePost):
@@ -366,14 +377,30 @@ def _take_rating(
     for the device would, and nothing else; an unknown or revoked token raises
     :class:`DeviceNotAuthorized` (nothing is written). ``read``: the device's row read ahead with
     the group's others (:func:`_read_devices`); the rating is then taken at the time it was read."""
+    return run_steps(_take_rating_staged(ctx, token, key, staff_no, create, transaction, conn, read))
+
+
+def _take_rating_staged(
+    ctx: AppContext,
+    token: str,
+    key: str,
+    staff_no: str | None,
+    create: RatingCreate,
+    transaction: str | None,
+    conn: Any,
+    read: DeviceRead | None = None,
+) -> Generator[None, None, Outcome]:
+    """:func:`_take_rating` in two steps (models/intake.py take_rating_staged): it pauses once,
+    after sending the rating's row, so that a group's rows are sent together on PostgreSQL."""
     try:
-        return take_rating_with_token(
+        taken = yield from take_rating_with_token_staged(
             conn, ctx.db.dialect, token=token, idempotency_key=key, data=create,
             staff_no=staff_no, now=read.at if read is not None else ctx.clock(),
             transaction_number=transaction, read=read,
         )  # fmt: skip
     except (IdempotencyConflict, StaffNotFound, ValidationFailed) as exc:
         return exc
+    return taken
 
 
 def _read_devices(ctx: AppContext, conn: Any, tokens: list[Any]) -> dict[str, DeviceRead]:

@@ -13,19 +13,20 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from functools import partial
 from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, select
 
+from models.cases import RatingCase
 from models.errors import DeviceNotAuthorized
-from models.rating import FlagReason, RatingCreate
+from models.rating import FlagReason, Rating, RatingCreate
 from rapport.core.db import Database
 from rapport.core.group_write import GroupWriter
-from rapport.entry.api import _read_devices, _take_rating
+from rapport.entry.api import rating_writer
 from tests.conftest import BACKENDS
 from tests.integration.test_group_write import ratings_posted_at_once, scratch_tables
 
@@ -80,23 +81,37 @@ def _writer(db: Database, threads: int = 1) -> GroupWriter:
 async def _as_one_group(
     writer: GroupWriter, works: list[Callable[..., Any]], keys: list[Any] | None = None
 ) -> list[Any]:
-    """Submit ``works`` (each with its key of ``keys``, for a writer that reads ahead) while the
-    writer is kept busy by a first request, so that they form one group; their outcomes (results or
-    exceptions), in order."""
-    release = threading.Event()
+    """Submit ``works`` (each with its key of ``keys``, for a writer that reads ahead) while each of
+    the writer's threads is kept busy by a request of its own, then free one thread, so that they
+    form one group; their outcomes (results or exceptions), in order. Each holder is a group of its
+    own (``committed`` counts them)."""
+    holders = [threading.Event() for _ in range(writer._most_threads)]
 
-    def hold(conn: Any, *_ahead: Any) -> str:
-        assert release.wait(20)
-        return "held"
+    def holding(release: threading.Event) -> Callable[..., Any]:
+        def hold(conn: Any, *_ahead: Any) -> str:
+            assert release.wait(20)
+            return "held"
 
-    first = writer.submit(hold)
-    await asyncio.sleep(0.2)  # the writer has taken the holder and is inside it
+        def hold_in_steps(conn: Any, *_ahead: Any) -> Iterator[None]:  # a writer of requests in steps
+            yield from ()
+            return hold(conn)
+
+        return hold_in_steps if writer._staged else hold
+
+    held = []
+    for release in holders:
+        held.append(writer.submit(holding(release)))
+        await asyncio.sleep(0.2)  # a thread has taken the holder and is inside it
     group = [
         writer.submit(work, key=key) for work, key in zip(works, keys or [None] * len(works), strict=True)
     ]
-    release.set()
-    assert await asyncio.wait_for(first, 20) == "held"
-    return await asyncio.wait_for(asyncio.gather(*group, return_exceptions=True), timeout=20)
+    holders[0].set()  # one thread takes every request waiting, as one group
+    assert await asyncio.wait_for(held[0], 20) == "held"
+    outcomes = await asyncio.wait_for(asyncio.gather(*group, return_exceptions=True), timeout=20)
+    for release, holder in zip(holders[1:], held[1:], strict=True):
+        release.set()
+        assert await asyncio.wait_for(holder, 20) == "held"
+    return outcomes
 
 
 def test_requests_that_wait_together_share_one_commit_and_are_answered_after_it(db):
@@ -310,27 +325,97 @@ def test_only_a_writer_without_savepoints_reads_ahead(db):
 
 
 def test_two_taps_of_one_tablet_in_one_group_are_taken_one_after_the_other(db, world, ctx):
-    """The API's writer reads a group's devices ahead (rapport/entry/api.py): a tablet's second tap
-    in the same group still sees its first, as it would have stored alone (too soon: flagged), and a
-    revoked or unknown token is still refused."""
-    writer = GroupWriter(
-        db,
-        name="test-intake",
-        savepoints=False,
-        clean=(DeviceNotAuthorized,),
-        read_ahead=partial(_read_devices, ctx),
-    )
+    """The API's writer (rapport/entry/api.py rating_writer; on PostgreSQL it reads a group's devices
+    ahead and sends the group's rows together): a tablet's second tap in the same group still sees
+    its first, as it would have stored alone (too soon: flagged); a retry in the same group is
+    answered with the first's rating; a revoked or unknown token is still refused."""
+    writer, take = rating_writer(ctx, "test-intake")
     taps = [
-        (world.device_token, "tap-1"),
-        (world.closed_device_token, "closed-1"),
-        ("not-a-device-token", "stranger"),
-        (world.device_token, "tap-2"),  # a second press of the same tablet, a moment after the first
+        (world.device_token, "tap-1", 5),
+        (world.closed_device_token, "closed-1", 1),
+        ("not-a-device-token", "stranger", 5),
+        (world.device_token, "tap-1", 5),  # the first tap again, with its key: a retry
+        (world.device_token, "tap-2", 4),  # a second press of the same tablet, a moment after the first
     ]
-    works = [partial(_take_rating, ctx, token, key, None, RatingCreate(score=5), None) for token, key in taps]
-    first, closed, stranger, second = asyncio.run(_as_one_group(writer, works, [t for t, _k in taps]))
+    works = [
+        partial(take, ctx, token, key, None, RatingCreate(score=score), None) for token, key, score in taps
+    ]
+    first, closed, stranger, retry, second = asyncio.run(
+        _as_one_group(writer, works, [t for t, _k, _s in taps])
+    )
     assert first.created and not first.rating.flagged and first.staff_no == world.staff_no
-    assert closed.created and not closed.rating.flagged and closed.rating.staff is None
+    assert closed.created and closed.rating.counted and closed.rating.staff is None
     assert isinstance(stranger, DeviceNotAuthorized)
+    assert not retry.created and retry.rating.id == first.rating.id
     assert second.created and second.rating.flagged and not second.rating.counted
     assert second.values["flag_reason"] == FlagReason.too_soon.value
+    holders = writer._most_threads
+    assert writer.committed == (holders + 1, holders + 5) and writer.stored_alone == 0
+    with db.read() as s:
+        keys = sorted(s.exec(select(Rating.idempotency_key)).all())
+        assert keys == ["closed-1", "tap-1", "tap-2"]
+        case = s.exec(select(RatingCase)).one()  # the low rating's case, opened with it
+        assert case.rating_id == closed.rating.id
+
+
+def _steps_writer(db: Database) -> GroupWriter:
+    return GroupWriter(db, name="test-steps", savepoints=False, clean=(Refused,), staged=True)
+
+
+def _count_notes(db: Database, conn: Any) -> int:
+    cursor = conn.cursor()
+    cursor.execute("SELECT count(*) FROM note")
+    return int(cursor.fetchone()[0])
+
+
+def _note_in_steps(db: Database, body: str) -> Callable[[Any], Iterator[None]]:
+    """A request in steps: it reads how many notes it sees, sends its own, pauses, then reads again."""
+
+    def work(conn: Any) -> Generator[None, None, tuple[str, int, int]]:
+        before = _count_notes(db, conn)
+        _run(db, conn, "INSERT INTO note (body) VALUES (?)", body)
+        yield
+        return body, before, _count_notes(db, conn)
+
+    return work
+
+
+def test_a_group_in_steps_sends_every_write_before_it_reads_any_answer(db):
+    """Each request reads what the requests before it in the group sent, and after its pause it
+    finds the whole group's writes (on PostgreSQL they were all sent in one pipeline)."""
+    writer = _steps_writer(db)
+    answers = asyncio.run(_as_one_group(writer, [_note_in_steps(db, f"n{i}") for i in range(4)]))
+    assert answers == [("n0", 0, 4), ("n1", 1, 4), ("n2", 2, 4), ("n3", 3, 4)]
+    assert _notes(db) == ["n0", "n1", "n2", "n3"]
     assert writer.committed == (2, 5) and writer.stored_alone == 0
+
+
+def test_a_request_in_steps_may_end_or_refuse_before_its_pause_and_one_that_fails_after_costs_nobody(db):
+    writer = _steps_writer(db)
+
+    def found_before(conn: Any) -> Generator[None, None, str]:  # a retry answered without writing
+        yield from ()
+        return "found"
+
+    def refused(conn: Any) -> Generator[None, None, str]:
+        raise Refused("unknown device token")
+        yield
+
+    def fails_after(conn: Any) -> Generator[None, None, str]:
+        _run(db, conn, "INSERT INTO note (body) VALUES (?)", "half")
+        yield
+        raise ValueError("failed after its pause")
+
+    kept, found, refusal = asyncio.run(
+        _as_one_group(writer, [_note_in_steps(db, "kept"), found_before, refused])
+    )
+    assert kept == ("kept", 0, 1) and found == "found" and isinstance(refusal, Refused)
+    assert writer.stored_alone == 0
+    before, failed, after = asyncio.run(
+        _as_one_group(writer, [_note_in_steps(db, "before"), fails_after, _note_in_steps(db, "after")])
+    )
+    # The group was rolled back and each request stored alone, as if it had never been grouped.
+    assert before == ("before", 1, 2) and after == ("after", 2, 3)
+    assert isinstance(failed, ValueError) and str(failed) == "failed after its pause"
+    assert _notes(db) == ["after", "before", "kept"]
+    assert writer.stored_alone == 3

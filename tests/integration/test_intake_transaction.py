@@ -74,8 +74,10 @@ def test_a_bad_rating_and_its_case_are_stored_together_or_not_at_all(db, world):
 def test_with_the_feed_on_a_good_rating_and_its_feed_record_are_stored_together(db, world):
     apply_feed(
         Settings(
-            feed_url="http://127.0.0.1:9/feed", feed_region_code="440304",
-            feed_department_code="11440300MB2C92162R", feed_department_name="政务服务中心",
+            feed_url="http://127.0.0.1:9/feed",
+            feed_region_code="440304",
+            feed_department_code="11440300MB2C92162R",
+            feed_department_name="政务服务中心",
         )  # fmt: skip
     )
     try:
@@ -137,8 +139,16 @@ def test_on_postgresql_the_connection_goes_back_to_the_pool_out_of_autocommit(db
     assert used.closed or used.autocommit is False
     # And an ordinary write on the pool still rolls back what it does not commit.
     with db.write() as s:
-        s.add(Rating(idempotency_key="txn-pool-2", request_hash="x", branch_id=world.branch_id, score=3,
-                     channel=Channel.hotline, created_at=NOW))
+        s.add(
+            Rating(
+                idempotency_key="txn-pool-2",
+                request_hash="x",
+                branch_id=world.branch_id,
+                score=3,
+                channel=Channel.hotline,
+                created_at=NOW,
+            )
+        )
         s.flush()
         s.rollback()
     assert _stored(db, "txn-pool-2") == 0

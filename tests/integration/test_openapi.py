@@ -171,7 +171,11 @@ def test_the_description_is_valid_openapi_3_1_and_covers_the_api(app, ctx):  # t
     validate(document)  # raises on anything that is not valid OpenAPI 3.1
     assert document["openapi"].startswith("3.1")
     assert set(document["paths"]) == {
-        "/api/v1/ratings", "/api/v1/complaints", "/api/v1/services", "/api/v1/services/{number}", OPENAPI_PATH
+        "/api/v1/ratings",
+        "/api/v1/complaints",
+        "/api/v1/services",
+        "/api/v1/services/{number}",
+        OPENAPI_PATH,
     }
     assert document["servers"] == [{"url": PUBLIC_URL}]
     # Every endpoint of the API's router is described with its methods (and the ratings and
