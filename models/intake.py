@@ -442,6 +442,9 @@ def take_rating_staged(
         if FEED.on and flag is None:  # the provincial feed's record (models/feed.py), likewise
             enqueue(conn, dialect, values)
         low = data.score <= NEGATIVE_SCORE
+        # In a group sent together (rapport/core/group_write.py) the count also sees the group's
+        # later ratings at this counter, so more than one of them may ask for the alert; the check
+        # after the commit reads again and keeps one alert (rapport/usecases/alerting.after_rating).
         burst = low and _negative_burst(conn, dialect, device.counter_id, policy, now)
         return Taken(True, values, burst, staff[1] if staff else None)
     existing = _by_key(conn, dialect, key)
