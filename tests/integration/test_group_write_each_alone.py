@@ -419,3 +419,29 @@ def test_a_request_in_steps_may_end_or_refuse_before_its_pause_and_one_that_fail
     assert isinstance(failed, ValueError) and str(failed) == "failed after its pause"
     assert _notes(db) == ["after", "before", "kept"]
     assert writer.stored_alone == 3
+
+
+def test_a_write_that_fails_in_a_group_in_steps_is_only_its_own_requests_error(db):
+    # On PostgreSQL the failed insert is found only when an answer is read (in the pipeline, by a
+    # later request's read, or on leaving it): the group is rolled back and each is stored alone.
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO note (id, body) VALUES (1000, 'taken')"))
+    writer = _steps_writer(db)
+
+    def duplicate(conn: Any) -> Generator[None, None, str]:
+        _run(db, conn, "INSERT INTO note (id, body) VALUES (?, ?)", 1000, "twice")
+        yield
+        return "twice"
+
+    before, failed, after = asyncio.run(
+        _as_one_group(writer, [_note_in_steps(db, "before"), duplicate, _note_in_steps(db, "after")])
+    )
+    assert before == ("before", 1, 2) and after == ("after", 2, 3)  # each alone, as without the others
+    assert "IntegrityError" in {cls.__name__ for cls in type(failed).__mro__}, failed
+    assert _notes(db) == ["after", "before", "taken"]
+    assert writer.stored_alone == 3
+
+    async def next_one() -> Any:  # the writer's connection goes on
+        return await asyncio.wait_for(writer.submit(_note_in_steps(db, "next")), 20)
+
+    assert asyncio.run(next_one()) == ("next", 3, 4)
