@@ -43,7 +43,7 @@ from models.errors import DeviceNotAuthorized, IdempotencyConflict, StaffNotFoun
 from models.feed import FEED, enqueue
 from models.org import Counter, Device, Duty, Staff
 from models.policy import SCOPE_ROWS, Policy, PolicyValues, policy_of_scopes, policy_of_texts
-from models.prepared import Prepared, begin, driver_of, run_steps
+from models.prepared import Prepared, begin, driver_of, in_one_go
 from models.rating import (
     Channel,
     FlagReason,
@@ -336,37 +336,6 @@ def counter_branch(conn: Any, dialect: Dialect, counter_id: int) -> int:
     return int(row[0])
 
 
-def take_rating(
-    conn: Any,
-    dialect: Dialect,
-    *,
-    device: DeviceAtCounter,
-    idempotency_key: str,
-    data: RatingCreate,
-    staff_no: str | None,
-    now: datetime,
-    known: _Context | None = None,
-    transaction_id: int | None = None,
-) -> Taken:
-    """Store a rating from ``device`` once (uncommitted); a retry with the same key and request gets
-    the stored rating back, a different request with a used key :class:`IdempotencyConflict`.
-    Refusals (:class:`StaffNotFound`, :class:`ValidationFailed`) store nothing. ``known``: who is on
-    duty and the policy, when :func:`device_by_token` already read them."""
-    return run_steps(
-        take_rating_staged(
-            conn,
-            dialect,
-            device=device,
-            idempotency_key=idempotency_key,
-            data=data,
-            staff_no=staff_no,
-            now=now,
-            known=known,
-            transaction_id=transaction_id,
-        )  # fmt: skip
-    )
-
-
 def take_rating_staged(
     conn: Any,
     dialect: Dialect,
@@ -379,10 +348,15 @@ def take_rating_staged(
     known: _Context | None = None,
     transaction_id: int | None = None,
 ) -> Generator[None, None, Taken]:
-    """:func:`take_rating` in two steps: it pauses (yields) once, after sending the rating's row and
-    before reading whether it was stored, so that a group of ratings in one transaction can send
-    every row first and wait for their answers together (rapport/core/group_write.py, in a
-    pipeline). A request refused, or a retry found before its row is sent, ends without pausing."""
+    """Store a rating from ``device`` once (uncommitted); a retry with the same key and request gets
+    the stored rating back, a different request with a used key :class:`IdempotencyConflict`.
+    Refusals (:class:`StaffNotFound`, :class:`ValidationFailed`) store nothing. ``known``: who is on
+    duty and the policy, when :func:`device_by_token` already read them.
+
+    In two steps: it pauses (yields) once, after sending the rating's row and before reading whether
+    it was stored, so that a group of ratings in one transaction can send every row first and wait
+    for their answers together (rapport/core/group_write.py, in a pipeline). A request refused, or a
+    retry found before its row is sent, ends without pausing. :func:`take_rating` runs it in one go."""
     key = validate_idempotency_key(idempotency_key)
     staff: tuple[int, str] | None
     if transaction_id is not None:  # a rating of a transaction (办件): of whoever served it
@@ -453,40 +427,6 @@ def take_rating_staged(
     return _replay(existing, digest)
 
 
-def take_rating_with_token(
-    conn: Any,
-    dialect: Dialect,
-    *,
-    token: str | None,
-    idempotency_key: str,
-    data: RatingCreate,
-    staff_no: str | None,
-    now: datetime,
-    transaction_id: int | None = None,
-    transaction_number: str | None = None,
-    read: DeviceRead | None = None,
-) -> Taken:
-    """:func:`device_by_token` then :func:`take_rating`, in one transaction (uncommitted). On a
-    refusal after the device is known, its ``last_seen_at`` is still pending in the transaction.
-    ``transaction_number``: the rating is of the transaction (办件) with that number, reported by
-    ``POST /api/v1/services`` (:class:`ValidationFailed` naming ``transaction`` when there is none).
-    ``read``: the device query's answer read ahead at ``now`` (:func:`read_devices`)."""
-    return run_steps(
-        take_rating_with_token_staged(
-            conn,
-            dialect,
-            token=token,
-            idempotency_key=idempotency_key,
-            data=data,
-            staff_no=staff_no,
-            now=now,
-            transaction_id=transaction_id,
-            transaction_number=transaction_number,
-            read=read,
-        )  # fmt: skip
-    )
-
-
 def take_rating_with_token_staged(
     conn: Any,
     dialect: Dialect,
@@ -500,7 +440,12 @@ def take_rating_with_token_staged(
     transaction_number: str | None = None,
     read: DeviceRead | None = None,
 ) -> Generator[None, None, Taken]:
-    """:func:`take_rating_with_token` in :func:`take_rating_staged`'s two steps."""
+    """:func:`device_by_token` then :func:`take_rating`, in one transaction (uncommitted). On a
+    refusal after the device is known, its ``last_seen_at`` is still pending in the transaction.
+    ``transaction_number``: the rating is of the transaction (办件) with that number, reported by
+    ``POST /api/v1/services`` (:class:`ValidationFailed` naming ``transaction`` when there is none).
+    ``read``: the device query's answer read ahead at ``now`` (:func:`read_devices`).
+    In :func:`take_rating_staged`'s two steps; :func:`take_rating_with_token` runs it in one go."""
     known = device_by_token(conn, dialect, token, now=now, read=read)
     if transaction_number is not None:
         row = _TRANSACTION_BY_NUMBER.first(conn, dialect, {"number": transaction_number})
@@ -588,6 +533,11 @@ def _public(values: dict[str, Any], staff_no: str | None) -> RatingPublic:
         comment=values["comment"], created_at=values["created_at"].astimezone(UTC), flagged=values["flagged"],
         counted=values["counted"],
     )  # fmt: skip
+
+
+# The two above run in one go: a counter tap, a phone or hotline rating, a rating stored alone.
+take_rating = in_one_go(take_rating_staged)
+take_rating_with_token = in_one_go(take_rating_with_token_staged)
 
 
 def rate_at_device(

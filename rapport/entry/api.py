@@ -29,7 +29,7 @@ from models.errors import (
     ValidationFailed,
 )
 from models.intake import DeviceRead, Taken, read_devices, take_rating_with_token_staged
-from models.prepared import run_steps
+from models.prepared import in_one_go
 from models.rating import RatingCreate
 from models.services import NUMBER_MAX as TRANSACTION_NUMBER_MAX
 from rapport.core.context import AppContext
@@ -361,25 +361,6 @@ def _check_burst(ctx: AppContext, branch_id: int, counter_id: int) -> None:
 Outcome = Taken | IdempotencyConflict | StaffNotFound | ValidationFailed
 
 
-def _take_rating(
-    ctx: AppContext,
-    token: str,
-    key: str,
-    staff_no: str | None,
-    create: RatingCreate,
-    transaction: str | None,
-    conn: Any,
-    read: DeviceRead | None = None,
-) -> Outcome:
-    """The request's writes in the caller's transaction on ``conn`` (models/intake.py): the device's
-    token (and its ``last_seen_at``, when due), then the rating. A refused rating is returned, not
-    raised, so that the transaction still records that the device was seen, as a separate request
-    for the device would, and nothing else; an unknown or revoked token raises
-    :class:`DeviceNotAuthorized` (nothing is written). ``read``: the device's row read ahead with
-    the group's others (:func:`_read_devices`); the rating is then taken at the time it was read."""
-    return run_steps(_take_rating_staged(ctx, token, key, staff_no, create, transaction, conn, read))
-
-
 def _take_rating_staged(
     ctx: AppContext,
     token: str,
@@ -390,8 +371,16 @@ def _take_rating_staged(
     conn: Any,
     read: DeviceRead | None = None,
 ) -> Generator[None, None, Outcome]:
-    """:func:`_take_rating` in two steps (models/intake.py take_rating_staged): it pauses once,
-    after sending the rating's row, so that a group's rows are sent together on PostgreSQL."""
+    """The request's writes in the caller's transaction on ``conn`` (models/intake.py): the device's
+    token (and its ``last_seen_at``, when due), then the rating. A refused rating is returned, not
+    raised, so that the transaction still records that the device was seen, as a separate request
+    for the device would, and nothing else; an unknown or revoked token raises
+    :class:`DeviceNotAuthorized` (nothing is written). ``read``: the device's row read ahead with
+    the group's others (:func:`_read_devices`); the rating is then taken at the time it was read.
+
+    In two steps (models/intake.py take_rating_staged): it pauses once, after sending the rating's
+    row, so that a group's rows are sent together on PostgreSQL; :func:`_take_rating` runs it in one
+    go (SQLite's group writer)."""
     try:
         taken = yield from take_rating_with_token_staged(
             conn, ctx.db.dialect, token=token, idempotency_key=key, data=create,
@@ -401,6 +390,9 @@ def _take_rating_staged(
     except (IdempotencyConflict, StaffNotFound, ValidationFailed) as exc:
         return exc
     return taken
+
+
+_take_rating = in_one_go(_take_rating_staged)
 
 
 def _read_devices(ctx: AppContext, conn: Any, tokens: list[Any]) -> dict[str, DeviceRead]:
