@@ -114,16 +114,8 @@ class Prepared:
             raw = cursor.fetchall()
         finally:
             cursor.close()
-        converted = self._form(dialect).converted
-        if not converted:
-            return [tuple(r) for r in raw]
-        rows = []
-        for r in raw:
-            row = list(r)
-            for i, convert in converted:
-                row[i] = convert(row[i])
-            rows.append(tuple(row))
-        return rows
+        form = self._form(dialect)
+        return [_converted(form, r) for r in raw]
 
     def first(
         self, conn: Any, dialect: Dialect, params: Mapping[str, Any] | None = None
@@ -135,15 +127,7 @@ class Prepared:
             raw = cursor.fetchone()
         finally:
             cursor.close()
-        if raw is None:
-            return None
-        converted = form.converted
-        if not converted:
-            return tuple(raw)
-        row = list(raw)
-        for i, convert in converted:
-            row[i] = convert(row[i])
-        return tuple(row)
+        return _converted(form, raw) if raw is not None else None
 
     def first_each(
         self, conn: Any, dialect: Dialect, params: list[Mapping[str, Any]]
@@ -156,11 +140,10 @@ class Prepared:
         if dialect.name != "postgresql" or len(params) < PIPELINE_FROM:
             return [self.first(conn, dialect, p) for p in params]
         form = self._forms.get(dialect.name) or self._form(dialect)
-        dbapi = getattr(conn, "dbapi_connection", conn)
         raws: list[Any] = []
         try:
-            with dbapi.pipeline():
-                cursors = [self._run(dbapi, dialect, form, p) for p in params]
+            with pipelined(conn, dialect):
+                cursors = [self._run(conn, dialect, form, p) for p in params]
                 try:
                     raws = [cursor.fetchone() for cursor in cursors]
                 finally:
@@ -168,16 +151,7 @@ class Prepared:
                         cursor.close()
         except dialect.loaded_dbapi.Error as exc:  # raised when the pipeline's answers are read
             raise DBAPIError.instance(form.sql, None, exc, dialect.loaded_dbapi.Error) from exc
-        rows: list[tuple[Any, ...] | None] = []
-        for raw in raws:
-            if raw is None:
-                rows.append(None)
-                continue
-            row = list(raw)
-            for i, convert in form.converted:
-                row[i] = convert(row[i])
-            rows.append(tuple(row))
-        return rows
+        return [_converted(form, raw) if raw is not None else None for raw in raws]
 
     def rowcount(self, conn: Any, dialect: Dialect, params: Mapping[str, Any] | None = None) -> int:
         """Run a statement that returns no rows; how many rows it changed."""
@@ -186,6 +160,16 @@ class Prepared:
             return int(cursor.rowcount)
         finally:
             cursor.close()
+
+
+def _converted(form: _Form, raw: Any) -> tuple[Any, ...]:
+    """A row as the driver gave it, with the columns that convert converted."""
+    if not form.converted:
+        return tuple(raw)
+    row = list(raw)
+    for i, convert in form.converted:
+        row[i] = convert(row[i])
+    return tuple(row)
 
 
 def _picker(order: tuple[str, ...] | None) -> Callable[[Mapping[str, Any]], tuple[Any, ...]] | None:
