@@ -53,8 +53,10 @@ from models.rating import Rating
 
 log = logging.getLogger(__name__)
 
-# The dashboards read this month and the last 30 days: closed days further back are not counted.
-ROLLUP_DAYS = 40
+# The dashboards read this month and the last 30 days, the personal file this month and the five
+# before it (models/scores.py ``profile``): six months of at most 31 days. Closed days further back
+# are not counted, and are read from the ratings when asked for.
+ROLLUP_DAYS = 6 * 31
 GRACE = timedelta(minutes=15)
 NO_COUNTER = 0
 LOW_SCORE = 2  # a "low" rating: this score or less

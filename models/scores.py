@@ -34,6 +34,7 @@ from sqlalchemy import ColumnElement, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from models import rollup
 from models.errors import ValidationFailed
 from models.org import Branch, Staff
 from models.policy import PolicyValues, effective_policy
@@ -265,6 +266,39 @@ def branch_moments(session: Session, branch_id: int, start: datetime, end: datet
     return _tally(_per_score(session, _period(Rating.branch_id, branch_id, start, end)))
 
 
+def branch_months(session: Session, branch_id: int, tz: str, months: Iterable[Month]) -> dict[Month, Moments]:
+    """The branch's counted ratings in each of some months, as :func:`branch_moments` counts them:
+    closed local days from the roll-up (models/rollup.py), the days it does not hold (not counted
+    yet, changed since, today, or further back than ``ROLLUP_DAYS``) from the ratings, in as few
+    ranges as runs of days allow. A closed month is then a few hundred roll-up rows rather than
+    every one of its ratings (docs/PERFORMANCE.md, the personal file at 10,000,000)."""
+    wanted = sorted(set(months), key=lambda m: (m.year, m.month))
+    if not wanted:
+        return {}
+    zone = ZoneInfo(tz)
+    closed = rollup.closed_days(
+        session,
+        tz=zone,
+        branch_ids=[branch_id],
+        first=wanted[0].first_day,
+        end=wanted[-1].next().first_day,
+        keys=["day", "score"],
+    )
+    per_month: dict[Month, list[tuple[int, int]]] = {}
+    for day, score, n in closed.rows:
+        per_month.setdefault(Month.of(day), []).append((score, n))
+    live: dict[Month, dict[date, tuple[int, ...]]] = {}
+    for day, ids in closed.live.items():
+        live.setdefault(Month.of(day), {})[day] = ids
+    out: dict[Month, Moments] = {}
+    for m in wanted:
+        found = _tally(per_month.get(m, []))
+        for _ids, start, end in rollup.ClosedDays(live=live.get(m, {})).ranges(zone):
+            found = found + branch_moments(session, branch_id, start, end)
+        out[m] = found
+    return out
+
+
 def branch_and_staff_moments(
     session: Session, branch_id: int, start: datetime, end: datetime
 ) -> tuple[Moments, dict[int, Moments]]:
@@ -435,16 +469,24 @@ def profile(
         )
     )
     scores = [s.score.score for s in board.ranked if s.score.score is not None]
-    months: list[MonthScore] = []
-    m = month
+    earlier: list[Month] = []
     for _ in range(max(0, history - 1)):
-        m = m.previous()
-        start, end = m.bounds(branch.timezone)
-        own = staff_moments(session, staff_id, start, end)
-        whole = branch_moments(session, branch.id, start, end) if own.n else Moments()
-        sc = fair_score(own, whole, prior_weight=p.score_prior_weight, min_ranked=p.min_ratings_ranked)
-        months.append(MonthScore(str(m), sc))
-    months.reverse()
+        earlier.insert(0, (earlier[0] if earlier else month).previous())
+    own_by_month = {m: staff_moments(session, staff_id, *m.bounds(branch.timezone)) for m in earlier}
+    # The branch's figure only for months the person has ratings in, from the roll-up where it can.
+    wholes = branch_months(session, branch.id, branch.timezone, [m for m in earlier if own_by_month[m].n])
+    months = [
+        MonthScore(
+            str(m),
+            fair_score(
+                own_by_month[m],
+                wholes.get(m, Moments()),
+                prior_weight=p.score_prior_weight,
+                min_ranked=p.min_ratings_ranked,
+            ),
+        )
+        for m in earlier
+    ]
     months.append(MonthScore(str(month), current))
     days = staff_daily(session, staff_id, month, branch.timezone)
     return Profile(
