@@ -120,6 +120,16 @@ class GroupWriter:
         self.committed = (0, 0)  # (groups, requests) committed so far: what grouping achieved
         self.stored_alone = 0  # requests run alone after their group was rolled back, whatever came of it
 
+    @property
+    def threads(self) -> int:
+        """How many groups may be stored at once (each on a thread of its own)."""
+        return self._most_threads
+
+    @property
+    def staged(self) -> bool:
+        """Whether each request's work is written in steps (it returns a generator)."""
+        return self._staged
+
     def submit(self, work: Callable[..., Any], *, key: Hashable | None = None) -> asyncio.Future[Any]:
         """Queue ``work`` (called with the DBAPI connection, inside the group's transaction, and for a
         writer that reads ahead with what was read for ``key``); the future has its result or

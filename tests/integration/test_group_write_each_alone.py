@@ -85,7 +85,7 @@ async def _as_one_group(
     the writer's threads is kept busy by a request of its own, then free one thread, so that they
     form one group; their outcomes (results or exceptions), in order. Each holder is a group of its
     own (``committed`` counts them)."""
-    holders = [threading.Event() for _ in range(writer._most_threads)]
+    holders = [threading.Event() for _ in range(writer.threads)]
 
     def holding(release: threading.Event) -> Callable[..., Any]:
         def hold(conn: Any, *_ahead: Any) -> str:
@@ -96,7 +96,7 @@ async def _as_one_group(
             yield from ()
             return hold(conn)
 
-        return hold_in_steps if writer._staged else hold
+        return hold_in_steps if writer.staged else hold
 
     held = []
     for release in holders:
@@ -349,7 +349,7 @@ def test_two_taps_of_one_tablet_in_one_group_are_taken_one_after_the_other(db, w
     assert not retry.created and retry.rating.id == first.rating.id
     assert second.created and second.rating.flagged and not second.rating.counted
     assert second.values["flag_reason"] == FlagReason.too_soon.value
-    holders = writer._most_threads
+    holders = writer.threads
     assert writer.committed == (holders + 1, holders + 5) and writer.stored_alone == 0
     with db.read() as s:
         keys = sorted(s.exec(select(Rating.idempotency_key)).all())
