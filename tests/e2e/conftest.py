@@ -359,12 +359,13 @@ def sign_in_admin(page, login: str, password: str, landed) -> None:  # type: ign
     after signing in) shows. Two races end in "fill in both" while both fields look filled: Flutter
     can drop a ``fill`` into an editor element it is replacing (the DOM element holds the text, the
     field does not), and the tap can reach the server before the field's last change. The form then
-    keeps what it holds and says so; type the password again and tap again, as a person would.
-    Anything else (a wrong password, a screen that never comes) raises the timeout."""
+    keeps what it holds and says so; type both again and tap again, as a person would (either field
+    can be the one dropped). Anything else (a wrong password, a screen that never comes) raises the
+    timeout."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    type_into(page, "用户名或工号", login)
     for attempt in range(3):
+        type_into(page, "用户名或工号", login)
         type_into(page, "密码", password)
         button(page, "登录").click()
         try:

@@ -318,10 +318,10 @@ def staff_step(page, action: str, number: str, pin: str, expect: str) -> None:  
     """Type the employee number and PIN, tap ``action`` (签到 / 签退) and wait for ``expect``. A tap
     can reach the server before the PIN's last keystroke, or Flutter can drop the typed text into an
     editor it is replacing (the race sign_in_admin handles too): the kiosk then says "fill in both"
-    and keeps the form, so type the PIN again and tap again, as a person would. Anything else raises
+    and keeps the form, so type both again and tap again, as a person would. Anything else raises
     the timeout."""
-    type_into(page, "工号", number)
     for attempt in range(3):
+        type_into(page, "工号", number)
         type_into(page, "PIN 码", pin)
         button(page, action).click()
         try:
@@ -351,25 +351,26 @@ def test_f_staff_sign_in_and_out_at_a_closed_counter(server, browser):
         staff_step(page, "签到", "E1014", "2468", "入职培训考核尚未通过，暂不能上岗签到。请联系主管。")
         assert _duties(server, "E1014") == [], "no induction, no duty"
 
-        staff_step(page, "签到", "E1008", "2468", "为您服务的是")
+        # The confirmation first: it is a snack bar, gone after a few seconds; the screen it lies over
+        # (the counter, now showing who serves there) stays.
+        staff_step(page, "签到", "E1008", "2468", "黄丽 已签到")
+        page.get_by_text("为您服务的是").first.wait_for()
         page.get_by_text("黄丽", exact=True).wait_for()
         page.get_by_text("工号 E1008").wait_for()
-        page.get_by_text("黄丽 已签到").first.wait_for()
         assert _open_at(server, "E1008") == ["BJ-BJ-03"], "one open duty, at this counter"
 
         icon_button(page, "员工登录").click()
         page.get_by_text("员工签到 / 签退").wait_for()
-        type_into(page, "工号", "E1008")
-        type_into(page, "PIN 码", "2468")
-        button(page, "签退").click()
+        staff_step(page, "签退", "E1008", "2468", "已签退")
+        # The confirmation (read while its snack bar shows) names the person, as it does when they
+        # sign in, not their number; the counter is closed again under it.
+        said = page.get_by_text(re.compile("已签退")).first.inner_text(timeout=5_000).strip()
+        assert said == "黄丽 已签退", f"the sign-out confirmation says {said!r}"
         page.get_by_text("本窗口暂停服务").wait_for()
         assert _open_at(server, "E1008") == []
         at_03 = [d for code, d in _duties(server, "E1008") if code == "BJ-BJ-03"]
         assert len(at_03) == len(at_03_before) + 1 and at_03[-1].ended_at is not None
         assert at_03[-1].ended_at >= at_03[-1].started_at
-        # The confirmation names the person, as it does when they sign in (not their number).
-        said = page.get_by_text(re.compile("已签退")).first.inner_text(timeout=5_000).strip()
-        assert said == "黄丽 已签退", f"the sign-out confirmation says {said!r}"
     finally:
         page.context.close()
         _restore_duties(server, "E1008", was_open_at, closed_counter="BJ-BJ-03")
