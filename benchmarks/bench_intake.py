@@ -215,6 +215,100 @@ def service_vs_raw(report: Report, *, preload: int, rounds: int, per_round: int,
 
 
 # ---------------------------------------------------------------------------------------------------
+# 1a. What the ratio is made of (--anatomy, SQLite)
+
+ANATOMY_SPIN_US = (30, 60)  # busy CPU before each raw insert, in microseconds
+
+
+def _spin(microseconds: float) -> None:
+    end = time.perf_counter() + microseconds / 1e6
+    while time.perf_counter() < end:
+        pass
+
+
+def _anatomy_on(where: Path, *, rounds: int, per_round: int) -> dict[str, tuple[float, float]]:
+    """Per rating, (wall, CPU) microseconds of each path on a fresh file in ``where``, alternating
+    blocks of BLOCK ratings: raw; raw preceded by the service's device query on the same
+    connection; raw preceded by busy CPU; the service."""
+    from datetime import UTC, datetime
+
+    from models import intake
+    from rapport.core.db import Database
+
+    work = Path(tempfile.mkdtemp(prefix="rapport-anatomy-", dir=where))
+    try:
+        upgrade_schema(work)
+        db = Database.from_url(f"sqlite:///{work / 'rapport.db'}")
+        org = seed_org(db, branches=1, counters_per_branch=1, staff_per_branch=1, devices=1)
+        branch, counter, staff = org.branch_ids[0], org.counter_ids[0], org.staff_ids[0]
+        token = org.devices[0][2]
+        ctx = _context(db)
+        con = _raw_connection(work / "rapport.db")
+        dialect = db.dialect
+
+        def device_then_raw(n: int, tag: str) -> None:
+            for i in range(n):
+                now = datetime.now(UTC)
+                con.execute("BEGIN IMMEDIATE")
+                intake._DEVICE.first(con, dialect, intake._device_params(token, now))
+                text = now.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+                row = (uuid.uuid4().hex, f"dev-{tag}-{i}", "x" * 64, staff, counter, branch, 4, text)
+                con.execute(RAW_INSERT, row)
+                con.execute("COMMIT")
+
+        def spun(us: int) -> Callable[[int, str], None]:
+            def run(n: int, tag: str) -> None:
+                for i in range(n):
+                    _spin(us)
+                    _raw_round(con, 1, staff, counter, branch, f"spin{us}-{tag}-{i}")
+
+            return run
+
+        paths: dict[str, Callable[[int, str], Any]] = {
+            "raw sqlite3": lambda n, tag: _raw_round(con, n, staff, counter, branch, tag),
+            "raw + the device query": device_then_raw,
+            **{f"raw + {us} us of CPU before each": spun(us) for us in ANATOMY_SPIN_US},
+            "service (submit_tap)": lambda n, tag: _service_round(ctx, n, token, tag),
+        }
+        for name, run in paths.items():  # warm every path
+            run(50, f"warm-{len(name)}")
+        spent = {name: [0.0, 0.0] for name in paths}
+        for r in range(rounds):
+            for b in range(per_round // BLOCK):
+                for k, (name, run) in enumerate(paths.items()):
+                    wall, cpu = time.perf_counter(), time.thread_time()
+                    run(BLOCK, f"{r}-{b}-{k}")
+                    spent[name][0] += time.perf_counter() - wall
+                    spent[name][1] += time.thread_time() - cpu
+        con.close()
+        db.dispose()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    n = rounds * (per_round // BLOCK) * BLOCK
+    return {name: (w / n * 1e6, c / n * 1e6) for name, (w, c) in spent.items()}
+
+
+def anatomy(report: Report, *, rounds: int, per_round: int) -> None:
+    """For information: where the service's time per rating goes against raw sqlite3, on the disk the
+    benchmarks use and (for contrast) in memory (/dev/shm: no wait for the disk). "Waiting" is wall
+    time minus this thread's CPU time (user and system): almost all of it the commit's fdatasync.
+    The rows with busy CPU before each raw insert show how much CPU alone, spent between one commit
+    and the next, moves the ratio and the wait on the machine at hand: on the virtual machines of
+    docs/PERFORMANCE.md (2026-12-07) the service's commits waited longer for the same writes."""
+    places = [("disk", BENCH_DIR)]
+    if Path("/dev/shm").is_dir():
+        places.append(("memory", Path("/dev/shm")))
+    for label, where in places:
+        figures = _anatomy_on(where, rounds=rounds, per_round=per_round)
+        raw_wall = figures["raw sqlite3"][0]
+        print(f"     {label} ({where}), per rating:  wall     CPU  waiting   raw / this", flush=True)
+        for name, (wall, cpu) in figures.items():
+            print(f"       {name:34s} {wall:7.1f} {cpu:7.1f} {wall - cpu:7.1f}   {raw_wall / wall:6.3f}")
+            report.add(f"{name}, wall per rating ({label})", wall, "us")
+            report.add(f"{name}, CPU per rating ({label})", cpu, "us")
+
+
+# ---------------------------------------------------------------------------------------------------
 # 1b. Service layer vs raw psycopg (RAPPORT_BENCH_DATABASE_URL)
 
 PG_RAW_INSERT = (
@@ -815,6 +909,11 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument(
+        "--anatomy",
+        action="store_true",
+        help="only: where the service's time per rating goes against raw sqlite3 (information, SQLite)",
+    )
+    parser.add_argument(
         "--no-rollup-first",
         action="store_true",
         help="serve the HTTP phase on a database whose closed days are not counted yet (as before)",
@@ -869,6 +968,13 @@ def main() -> int:
             "baseline_tree": str(args.baseline_tree or ""),
         },
     )
+    if args.anatomy:
+        if pg:
+            print("--anatomy compares with raw sqlite3: run it without RAPPORT_BENCH_DATABASE_URL")
+            return 2
+        print("-- what the ratio is made of (information)", flush=True)
+        anatomy(report, rounds=rounds, per_round=per_round)
+        return report.finish()
     if args.complaints_only:
         preloads = []
     for preload in preloads:
