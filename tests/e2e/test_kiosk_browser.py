@@ -140,9 +140,9 @@ def type_into(page, label: str, text: str) -> None:  # type: ignore[no-untyped-d
 def test_a_supervisor_signs_in_to_the_admin_app_and_sees_the_queue(server, browser):
     page = open_page(browser, server.url + "/admin", "tablet")
     assert page.url.endswith("/admin/")
-    type_into(page, "用户名或工号", "sup.renmin")
     wrong = page.get_by_text("用户名或密码不正确。")
-    for attempt in range(3):  # a tap can beat the password's keystrokes: "fill in both" (conftest)
+    for attempt in range(3):  # a typed field can be dropped: "fill in both", then both again (conftest)
+        type_into(page, "用户名或工号", "sup.renmin")
         type_into(page, "密码", "wrong-password")
         page.get_by_role("button", name="登录", exact=True).click()
         try:
