@@ -157,8 +157,18 @@ def _context(db: Any) -> Any:
     return AppContext(settings=Settings(), db=db, secret_key="bench-" + "x" * 40)
 
 
-def service_vs_raw(report: Report, *, preload: int, rounds: int, per_round: int, seed: int) -> None:
+def _one_tablet(work: Path) -> tuple[Any, Any, sqlite3.Connection, tuple[int, int, int, str]]:
+    """On the database in ``work``: the app's Database and context, a raw connection, and a branch
+    with one counter, one person on duty and one tablet (branch, counter, staff ids, token)."""
     from rapport.core.db import Database
+
+    db = Database.from_url(f"sqlite:///{work / 'rapport.db'}")
+    org = seed_org(db, branches=1, counters_per_branch=1, staff_per_branch=1, devices=1)
+    place = (org.branch_ids[0], org.counter_ids[0], org.staff_ids[0], org.devices[0][2])
+    return db, _context(db), _raw_connection(work / "rapport.db"), place
+
+
+def service_vs_raw(report: Report, *, preload: int, rounds: int, per_round: int, seed: int) -> None:
 
     work = Path(tempfile.mkdtemp(prefix="rapport-intake-", dir=BENCH_DIR))
     try:
@@ -171,12 +181,7 @@ def service_vs_raw(report: Report, *, preload: int, rounds: int, per_round: int,
                     shutil.copyfile(f"{source}{suffix}", work / f"rapport.db{suffix}")
         else:
             upgrade_schema(work)
-        db = Database.from_url(f"sqlite:///{work / 'rapport.db'}")
-        org = seed_org(db, branches=1, counters_per_branch=1, staff_per_branch=1, devices=1)
-        branch, counter, staff = org.branch_ids[0], org.counter_ids[0], org.staff_ids[0]
-        token = org.devices[0][2]
-        ctx = _context(db)
-        con = _raw_connection(work / "rapport.db")
+        db, ctx, con, (branch, counter, staff, token) = _one_tablet(work)
         # Warm both paths (imports, statement caches, the file's pages) before timing.
         _raw_round(con, 50, staff, counter, branch, "warm")
         _service_round(ctx, 50, token, "warm")
@@ -233,17 +238,11 @@ def _anatomy_on(where: Path, *, rounds: int, per_round: int) -> dict[str, tuple[
     from datetime import UTC, datetime
 
     from models import intake
-    from rapport.core.db import Database
 
     work = Path(tempfile.mkdtemp(prefix="rapport-anatomy-", dir=where))
     try:
         upgrade_schema(work)
-        db = Database.from_url(f"sqlite:///{work / 'rapport.db'}")
-        org = seed_org(db, branches=1, counters_per_branch=1, staff_per_branch=1, devices=1)
-        branch, counter, staff = org.branch_ids[0], org.counter_ids[0], org.staff_ids[0]
-        token = org.devices[0][2]
-        ctx = _context(db)
-        con = _raw_connection(work / "rapport.db")
+        db, ctx, con, (branch, counter, staff, token) = _one_tablet(work)
         dialect = db.dialect
 
         def device_then_raw(n: int, tag: str) -> None:
