@@ -12,6 +12,7 @@ in process, on a virtual clock (tests/ui/test_kiosk_large_text.py).
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlmodel import select
 
 from models.org import Staff
@@ -30,6 +31,23 @@ SWITCHED_ON_JS = """name => [...document.querySelectorAll('flt-semantics[role=sw
 
 def large_switch(page, lang: str):  # type: ignore[no-untyped-def]
     return page.get_by_role("switch", name=t(lang, "kiosk.large_text"), exact=True)
+
+
+def switch_on(page, lang: str) -> None:  # type: ignore[no-untyped-def]
+    """Tap the large-text switch until it says it is on. A tap can be lost while Flutter replaces the
+    switch's element (the screen settling after a language change); tap again only while it still
+    says off, so a late first tap is never undone by a second."""
+    switch = large_switch(page, lang)
+    name = t(lang, "kiosk.large_text")
+    for attempt in range(3):
+        if switch.get_attribute("aria-checked") != "true":
+            switch.click()
+        try:
+            page.wait_for_function(SWITCHED_ON_JS, arg=name, timeout=5_000 if attempt < 2 else 30_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
 
 
 def check_and_shoot(page, name: str) -> list[str]:  # type: ignore[no-untyped-def]
@@ -60,10 +78,8 @@ def test_large_text_welcome_reasons_and_complaint(server, browser, size, lang):
         button(page, t("zh-CN", "kiosk.score.1")).wait_for()
         if lang == "en":
             button(page, t("zh-CN", "lang.switch")).click()
-        switch = large_switch(page, lang)
-        assert switch.get_attribute("aria-checked") == "false"
-        switch.click()
-        page.wait_for_function(SWITCHED_ON_JS, arg=t(lang, "kiosk.large_text"))
+        assert large_switch(page, lang).get_attribute("aria-checked") == "false"
+        switch_on(page, lang)
         for score in (5, 4, 3, 2, 1):
             button(page, t(lang, f"kiosk.score.{score}")).wait_for()
         problems += check_and_shoot(page, f"kiosk-large-welcome-{size}-{lang}")
