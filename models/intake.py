@@ -369,8 +369,11 @@ def take_rating_staged(
         requested_staff=staff_no or None, counter_id=device.counter_id, channel=Channel.kiosk, data=data,
         transaction_id=transaction_id,
     )  # fmt: skip
-    if data.reasons:
-        unknown = _unknown_reasons(conn, dialect, data.reasons)
+    # The request's fields read once: each read of a pydantic model's attribute goes through its
+    # ``__getattr__`` hook first (docs/PERFORMANCE.md).
+    score, reasons = data.score, data.reasons
+    if reasons:
+        unknown = _unknown_reasons(conn, dialect, reasons)
         if unknown:
             existing = _by_key(conn, dialect, key)  # a retry stays a retry if a clause was retired meanwhile
             if existing is None:
@@ -392,14 +395,14 @@ def take_rating_staged(
         "id": new_uuid(), "idempotency_key": key, "request_hash": digest,
         "staff_id": staff[0] if staff else None, "counter_id": device.counter_id,
         "branch_id": device.branch_id, "device_id": device.id, "channel": Channel.kiosk,
-        "score": data.score, "reasons": data.reasons, "comment": data.comment, "created_at": now,
+        "score": score, "reasons": reasons, "comment": data.comment, "created_at": now,
         "flagged": flag is not None, "flag_reason": flag.value if flag else None,
         "counted": flag is None, "overturned": False, "phone_key": None,
         "transaction_id": transaction_id, "is_default": False,
     }  # fmt: skip
     # Writes that must commit with the row open the transaction first; a rating that is the only
     # write (most taps) is one statement (rapport.core.db.Database.raw_write's ``lazy``).
-    opens = opens_case(score=data.score, flagged=flag is not None, max_score=policy.bad_rating_max_score)
+    opens = opens_case(score=score, flagged=flag is not None, max_score=policy.bad_rating_max_score)
     if transaction_id is not None or opens or (FEED.on and flag is None):
         begin(conn, dialect)
     sent = send_rating(conn, dialect, values)
@@ -408,14 +411,12 @@ def take_rating_staged(
         if transaction_id is not None:  # binding may flag it (a transaction rated before)
             bind_to_transaction(conn, dialect, values)
             flag = FlagReason(str(values["flag_reason"])) if values["flag_reason"] else None
-            opens = opens_case(
-                score=data.score, flagged=flag is not None, max_score=policy.bad_rating_max_score
-            )
+            opens = opens_case(score=score, flagged=flag is not None, max_score=policy.bad_rating_max_score)
         if opens:
             open_case(conn, dialect, values)  # the 差评's case, in the rating's transaction
         if FEED.on and flag is None:  # the provincial feed's record (models/feed.py), likewise
             enqueue(conn, dialect, values)
-        low = data.score <= NEGATIVE_SCORE
+        low = score <= NEGATIVE_SCORE
         # In a group sent together (rapport/core/group_write.py) the count also sees the group's
         # later ratings at this counter, so more than one of them may ask for the alert; the check
         # after the commit reads again and keeps one alert (rapport/usecases/alerting.after_rating).

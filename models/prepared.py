@@ -21,6 +21,7 @@ from typing import Any, ParamSpec, TypeVar
 from sqlalchemy import Boolean
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.expression import Executable
 
 Processor = Callable[[Any], Any]
@@ -96,7 +97,7 @@ class Prepared:
         for name, proc in form.binds:
             values[name] = proc(values[name])
         args = form.pick(values) if form.pick is not None else values
-        cursor = getattr(conn, "dbapi_connection", conn).cursor()  # past the pool proxy's own method
+        cursor = conn.cursor()
         try:
             cursor.execute(form.sql, args)
         except dialect.loaded_dbapi.Error as exc:
@@ -191,7 +192,7 @@ def begin(conn: Any, dialect: Dialect) -> None:
     transaction already open) it does nothing."""
     if dialect.name != "postgresql":
         return
-    dbapi = getattr(conn, "dbapi_connection", conn)
+    dbapi = _driver(conn)
     if dbapi.autocommit and dbapi.info.transaction_status == _IDLE:
         dbapi.execute("BEGIN")
 
@@ -207,7 +208,7 @@ def pipelined(conn: Any, dialect: Dialect) -> AbstractContextManager[Any]:
     statement's error is raised then (or on leaving). Elsewhere (SQLite) it does nothing."""
     if dialect.name != "postgresql":
         return nullcontext()
-    pipeline: AbstractContextManager[Any] = getattr(conn, "dbapi_connection", conn).pipeline()
+    pipeline: AbstractContextManager[Any] = _driver(conn).pipeline()
     return pipeline
 
 
@@ -231,6 +232,11 @@ def in_one_go(staged: Callable[P, Generator[None, None, T]]) -> Callable[P, T]:
 
     run.__doc__ = f"{staged.__name__}, run in one go (models.prepared.in_one_go)."
     return run
+
+
+def _driver(conn: Any) -> Any:
+    """The driver's connection: ``conn`` itself, or the one under SQLAlchemy's pool proxy."""
+    return conn.dbapi_connection if isinstance(conn, PoolProxiedConnection) else conn
 
 
 def driver_of(session: Any) -> tuple[Any, Dialect]:

@@ -25,13 +25,14 @@ import fcntl
 import json
 import logging
 import os
+import sqlite3
 import threading
 import time
 import weakref
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import event
 from sqlalchemy.engine import Dialect, Engine
@@ -234,6 +235,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Build the process's engine with the right pragmas and transaction behaviour."""
     kwargs: dict[str, Any] = {"echo": echo}
     if url.startswith("sqlite"):
+        _bind_plainly()
         in_memory = url in ("sqlite://", "sqlite:///:memory:")
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000}
         kwargs["json_serializer"] = _json_text
@@ -258,6 +260,21 @@ def _json_text(value: Any) -> str:
     if type(value) is list and not value:
         return "[]"
     return json.dumps(value)
+
+
+def _bind_plainly() -> None:
+    """Have the sqlite3 driver bind ``None`` and ``bool`` through its table of adapters. It binds
+    only exact ``int``, ``float``, ``str`` and ``bytearray`` values directly; any other value (every
+    NULL, every boolean) it first offers to the adaptation protocol, whose failed attribute lookup
+    builds and discards an ``AttributeError``: seven per rating, 3% of a tap's instructions under
+    callgrind (docs/PERFORMANCE.md). Registered, they are found in the table at once and stored as
+    before: NULL, and 0 or 1. The table is the driver's, for the whole process: Rapport's own."""
+    sqlite3.register_adapter(bool, int)
+    sqlite3.register_adapter(type(None), _null)
+
+
+def _null(_value: None) -> None:
+    return None
 
 
 def _ping_when_idle(engine: Engine) -> None:
@@ -318,7 +335,8 @@ def _install_sqlite_hooks(engine: Engine, *, in_memory: bool) -> None:
         if not immediate:
             conn.exec_driver_sql("BEGIN")
             return
-        _begin_immediate(lock, conn.connection, run=conn.exec_driver_sql)
+        fairy = conn.connection
+        _begin_immediate(lock, fairy.info, fairy.dbapi_connection, run=conn.exec_driver_sql)
 
     # The COMMIT or ROLLBACK itself has to be over before the next writer may begin, and SQLAlchemy's
     # commit/rollback events fire before it; so the dialect's own calls are wrapped (the pool's
@@ -350,14 +368,14 @@ def _install_sqlite_hooks(engine: Engine, *, in_memory: bool) -> None:
             held.release()
 
 
-def _begin_immediate(lock: WriteLock, fairy: Any, run: Any = None) -> None:
-    """Queue for the write lock, then ``BEGIN IMMEDIATE`` on the pooled connection ``fairy``
-    (through ``run`` when given: SQLAlchemy's own execution, so its statement events see it).
+def _begin_immediate(lock: WriteLock, info: dict[str, Any], dbapi: Any, run: Any = None) -> None:
+    """Queue for the write lock, then ``BEGIN IMMEDIATE`` on the driver connection ``dbapi`` of a
+    pooled connection whose record's ``info`` is given (through ``run`` when given: SQLAlchemy's own
+    execution, so its statement events see it).
 
     A thread that already holds the lock (a second write session opened inside a first) goes
     straight to SQLite, which refuses it as it always did, instead of waiting on itself."""
-    info = fairy.info
-    if lock.owner != threading.get_ident():
+    if lock._owner != threading.get_ident():
         if not lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
             raise OperationalError("BEGIN IMMEDIATE", None, Exception("database is locked"))
         info[_LOCK_HELD] = lock
@@ -365,9 +383,9 @@ def _begin_immediate(lock: WriteLock, fairy: Any, run: Any = None) -> None:
         if run is not None:
             run("BEGIN IMMEDIATE")
         else:
-            fairy.dbapi_connection.execute("BEGIN IMMEDIATE")  # the driver's statement cache
+            dbapi.execute("BEGIN IMMEDIATE")  # the driver's statement cache
     except BaseException:
-        _release_if_done(info, fairy.dbapi_connection, force=True)
+        _release_if_done(info, dbapi, force=True)
         raise
 
 
@@ -407,7 +425,7 @@ class Database:
         # SQLite: one connection kept out of the pool for raw_write (the rating intake). Checking a
         # connection out and back in (with the pool's reset) cost about a sixth of what a tap costs
         # beyond the raw insert (docs/PERFORMANCE.md); the next raw_write takes it back instead.
-        self._spare: deque[Any] = deque(maxlen=1)
+        self._spare: deque[_Kept] = deque(maxlen=1)
 
     @property
     def dialect(self) -> Dialect:
@@ -430,7 +448,7 @@ class Database:
             yield session
 
     def raw_write(self, *, lazy: bool = False) -> _RawWrite:
-        """The driver's connection (SQLAlchemy's pool proxy of it) in one write transaction,
+        """The driver's connection (sqlite3's or psycopg's) in one write transaction,
         committed when the block ends normally and rolled back when it raises: for the rating
         intake (models/intake.py), whose prepared statements need no ORM session. On SQLite it
         takes the same place in the write queue and the same ``BEGIN IMMEDIATE`` as :meth:`write`.
@@ -447,7 +465,7 @@ class Database:
 
     def dispose(self) -> None:
         while self._spare:
-            self._spare.pop().close()
+            self._spare.pop().fairy.close()
         if self._write_lock is not None:
             self._write_lock.forget_file()
         self.engine.dispose()
@@ -455,61 +473,78 @@ class Database:
 
 class _RawWrite:
     """:meth:`Database.raw_write`'s block, written out as a class: it runs for every tap, and a
-    generator-based context manager cost several calls more on each (docs/PERFORMANCE.md)."""
+    generator-based context manager cost several calls more on each (docs/PERFORMANCE.md). The pool
+    proxy's attributes are read once per connection, not per statement: every attribute of the proxy
+    goes through its ``__getattr__`` hook first."""
 
-    __slots__ = ("_db", "_lazy", "_conn", "_keep")
+    __slots__ = ("_db", "_lazy", "_kept", "_keep")
 
     def __init__(self, db: Database, lazy: bool):
         self._db = db
         self._lazy = lazy
-        self._conn: Any = None
+        self._kept: _Kept | None = None
         self._keep = False
 
     def __enter__(self) -> Any:
         db = self._db
         lock = db._write_lock
         keep = lock is not None  # SQLite (PostgreSQL's pool pings an idle connection)
-        conn: Any
+        kept: _Kept
         try:
-            conn = db._spare.pop() if keep else db._write_engine.raw_connection()
+            kept = db._spare.pop() if keep else _Kept.of(db._write_engine.raw_connection())
         except IndexError:  # in use by another thread's raw_write, or none kept yet
-            conn = db._write_engine.raw_connection()
+            kept = _Kept.of(db._write_engine.raw_connection())
         lazy = self._lazy and not keep and db.dialect.name == "postgresql"
+        dbapi = kept.dbapi
         try:
             if lock is not None:
-                _begin_immediate(lock, conn)
+                _begin_immediate(lock, kept.info, dbapi)
             elif lazy:
-                conn.dbapi_connection.autocommit = True
+                dbapi.autocommit = True
         except BaseException:
-            conn.close()
+            kept.fairy.close()
             raise
-        self._conn, self._keep, self._lazy = conn, keep, lazy
-        return conn
+        self._kept, self._keep, self._lazy = kept, keep, lazy
+        return dbapi
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        conn, keep = self._conn, self._keep
+        kept, keep = self._kept, self._keep
+        assert kept is not None
+        fairy, dbapi = kept.fairy, kept.dbapi
         done = False
         try:
             try:
                 if exc_type is not None:
-                    conn.rollback()
+                    fairy.rollback()
                 else:
                     try:
                         if keep:  # SQLite: COMMIT from the statement cache (commit() prepares anew)
-                            conn.dbapi_connection.execute("COMMIT")
+                            dbapi.execute("COMMIT")
                         else:
-                            conn.commit()
+                            fairy.commit()
                     except BaseException:
-                        conn.rollback()
+                        fairy.rollback()
                         raise
                     done = True
             finally:
-                _release_if_done(_info_of(conn), conn.dbapi_connection)
+                _release_if_done(kept.info, dbapi)
                 if self._lazy:
-                    _leave_autocommit(conn)
+                    _leave_autocommit(fairy)
         finally:
             spare = self._db._spare
             if keep and done and not spare:
-                spare.append(conn)  # committed: nothing for the pool's reset to undo
+                spare.append(kept)  # committed: nothing for the pool's reset to undo
             else:
-                conn.close()
+                fairy.close()
+
+
+class _Kept(NamedTuple):
+    """A pooled connection (SQLAlchemy's proxy), its driver connection and its record's ``info``."""
+
+    fairy: Any
+    dbapi: Any
+    info: dict[str, Any]
+
+    @classmethod
+    def of(cls, fairy: Any) -> _Kept:
+        return cls(fairy, fairy.dbapi_connection, fairy.info)

@@ -34,6 +34,26 @@ def test_write_sessions_begin_immediate_and_read_sessions_do_not(file_db):
     assert begins == ["BEGIN IMMEDIATE", "BEGIN"]
 
 
+def test_booleans_and_nulls_are_stored_as_integers_and_null_through_the_drivers_adapters(file_db):
+    """The engine registers the sqlite3 driver's adapters for bool and None (rapport/core/db.py
+    _bind_plainly: a faster path, not a different value): True and False are still stored as the
+    integers 1 and 0, None as NULL, on the intake's connection and on an ORM session's alike."""
+    import sqlite3
+
+    assert sqlite3.adapters[(bool, sqlite3.PrepareProtocol)] is int
+    with file_db.raw_write() as conn:
+        conn.cursor().execute("CREATE TABLE flags (b BOOLEAN, n INTEGER)")
+        conn.cursor().execute("INSERT INTO flags VALUES (?, ?), (?, ?)", (True, None, False, 7))
+    with file_db.write() as s:
+        s.execute(text("INSERT INTO flags VALUES (:b, :n)"), {"b": True, "n": None})
+        s.commit()
+    with file_db.read() as s:
+        stored = s.execute(text("SELECT b, typeof(b), n, typeof(n) FROM flags ORDER BY rowid")).all()
+    assert [tuple(r) for r in stored] == [
+        (1, "integer", None, "null"), (0, "integer", 7, "integer"), (1, "integer", None, "null"),
+    ]  # fmt: skip
+
+
 def test_two_writers_wait_for_each_other_instead_of_failing(file_db):
     with file_db.write() as s:
         s.execute(text("CREATE TABLE t (n INTEGER)"))

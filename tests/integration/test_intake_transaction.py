@@ -117,7 +117,7 @@ def test_on_postgresql_a_lone_rating_is_committed_by_its_one_statement(db, world
     with db.raw_write(lazy=True) as conn:
         _take(conn, db, world, "txn-lone-1", score=5)
         assert _stored(db, "txn-lone-1") == 1
-        assert conn.dbapi_connection.info.transaction_status == 0  # idle: nothing left to commit
+        assert conn.info.transaction_status == 0  # idle: nothing left to commit
     with db.raw_write(lazy=True) as conn:
         # 30 s later: not a press too soon (a flagged rating opens no case), last_seen_at not due.
         _take(conn, db, world, "txn-lone-2", score=1, at=NOW + timedelta(seconds=30))
@@ -129,12 +129,12 @@ def test_on_postgresql_the_connection_goes_back_to_the_pool_out_of_autocommit(db
     _postgresql_only(db)
     _seen_now(db)
     with db.raw_write(lazy=True) as conn:
-        used = conn.dbapi_connection
+        used = conn
         _take(conn, db, world, "txn-pool-1", score=5)
     assert used.autocommit is False
     # A broken block too: the connection is back in ordinary transactions (or discarded).
     with pytest.raises(Boom), db.raw_write(lazy=True) as conn:
-        used = conn.dbapi_connection
+        used = conn
         raise Boom
     assert used.closed or used.autocommit is False
     # And an ordinary write on the pool still rolls back what it does not commit.
@@ -170,11 +170,11 @@ def test_the_intakes_kept_connection_is_reused_and_given_back(tmp_path):
     db = Database.from_url(f"sqlite:///{tmp_path / 'rapport.db'}")
     pool = db.engine.pool
     with db.raw_write() as conn:
-        first = conn.dbapi_connection
+        first = conn
         conn.cursor().execute("CREATE TABLE note (n INTEGER)")
     assert pool.checkedout() == 1, "kept for the next raw_write"  # type: ignore[attr-defined]
     with db.raw_write() as conn:
-        assert conn.dbapi_connection is first, "the committed block's connection, taken again"
+        assert conn is first, "the committed block's connection, taken again"
         conn.cursor().execute("INSERT INTO note VALUES (1)")
     with pytest.raises(Boom), db.raw_write() as conn:
         conn.cursor().execute("INSERT INTO note VALUES (2)")
