@@ -308,7 +308,68 @@ def anatomy(report: Report, *, rounds: int, per_round: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------
-# 1b. Service layer vs raw psycopg (RAPPORT_BENCH_DATABASE_URL)
+# 1b. Instructions per rating (--instructions, SQLite, valgrind)
+
+INSTRUCTION_TAPS = 4000  # ratings counted per path; the count with none is subtracted
+INSTRUCTION_WARM = 200  # ratings of each path before counting: imports, statement caches, pages
+
+
+def _instructions_child(path: str, n: int) -> None:
+    """In a process under callgrind: a fresh file in /dev/shm (no wait for a disk, and no time in
+    the kernel's sync), both paths warmed, then ``n`` ratings of ``path`` ("raw" or "service")."""
+    work = Path(tempfile.mkdtemp(prefix="rapport-instructions-", dir="/dev/shm"))
+    try:
+        upgrade_schema(work)
+        db, ctx, con, (branch, counter, staff, token) = _one_tablet(work)
+        _raw_round(con, INSTRUCTION_WARM, staff, counter, branch, "warm")
+        _service_round(ctx, INSTRUCTION_WARM, token, "warm")
+        if path == "raw":
+            _raw_round(con, n, staff, counter, branch, "count")
+        else:
+            _service_round(ctx, n, token, "count")
+        con.close()
+        db.dispose()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _collected(path: str, n: int) -> int:
+    """Instructions callgrind counted in a whole child process doing ``n`` ratings of ``path``."""
+    import os
+    import re
+    import subprocess
+
+    env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same dict layouts in every run
+    command = [
+        "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+        sys.executable, "-m", "benchmarks.bench_intake", "--instructions-child", path, str(n),
+    ]  # fmt: skip
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    found = re.search(r"Collected : ([\d,]+)", done.stderr)
+    if found is None:
+        raise RuntimeError(f"callgrind printed no count: {done.stderr[-500:]}")
+    return int(found.group(1).replace(",", ""))
+
+
+def instructions(report: Report, *, taps: int) -> None:
+    """For information: machine instructions per rating (user space: Python, SQLite, libc) of raw
+    sqlite3 and of the service, counted by valgrind's callgrind as the difference between a process
+    doing ``taps`` ratings and one doing none. Unlike time, the count hardly moves between runs or
+    with the machine's load, so it shows a change of a few per cent that the ratio's noise hides;
+    it leaves out the disk's sync, which the ratio includes (--anatomy)."""
+    if shutil.which("valgrind") is None:
+        report.note("valgrind is not installed: no instruction counts")
+        return
+    per: dict[str, float] = {}
+    for path in ("raw", "service"):
+        base, counted = _collected(path, 0), _collected(path, taps)
+        per[path] = (counted - base) / taps
+        report.add(f"{path}: instructions per rating", per[path], "")
+    print(f"     raw / service in instructions: {per['raw'] / per['service']:.3f}", flush=True)
+
+
+# ---------------------------------------------------------------------------------------------------
+# 1c. Service layer vs raw psycopg (RAPPORT_BENCH_DATABASE_URL)
 
 PG_RAW_INSERT = (
     RAW_INSERT.replace("?", "%s")
@@ -913,6 +974,12 @@ def main() -> int:
         help="only: where the service's time per rating goes against raw sqlite3 (information, SQLite)",
     )
     parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="only: instructions per rating of raw sqlite3 and the service under callgrind (information)",
+    )
+    parser.add_argument("--instructions-child", nargs=2, metavar=("PATH", "N"), help=argparse.SUPPRESS)
+    parser.add_argument(
         "--no-rollup-first",
         action="store_true",
         help="serve the HTTP phase on a database whose closed days are not counted yet (as before)",
@@ -936,6 +1003,9 @@ def main() -> int:
         help="ratings/s of the steady (open-loop) phase, for information",
     )
     args = parser.parse_args()
+    if args.instructions_child:
+        _instructions_child(args.instructions_child[0], int(args.instructions_child[1]))
+        return 0
     rounds = args.rounds or (3 if args.quick else 5)
     per_round = args.per_round or (200 if args.quick else 1000)
     total = args.http_total or (1000 if args.quick else 5000)
@@ -973,6 +1043,13 @@ def main() -> int:
             return 2
         print("-- what the ratio is made of (information)", flush=True)
         anatomy(report, rounds=rounds, per_round=per_round)
+        return report.finish()
+    if args.instructions:
+        if pg:
+            print("--instructions counts on SQLite: run it without RAPPORT_BENCH_DATABASE_URL")
+            return 2
+        print(f"-- instructions per rating, {INSTRUCTION_TAPS:,} of each path (information)", flush=True)
+        instructions(report, taps=INSTRUCTION_TAPS)
         return report.finish()
     if args.complaints_only:
         preloads = []
