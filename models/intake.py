@@ -64,9 +64,6 @@ from models.services import ServiceTransaction
 from models.text import is_plain_key
 
 TOKEN_MAX = 200
-# The channel as its text: the sqlite3 driver binds an exact ``str`` directly, while an enum member
-# goes through its adaptation protocol first (a failed lookup and an exception built and dropped).
-_KIOSK = Channel.kiosk.value
 
 
 class Taken(NamedTuple):
@@ -397,7 +394,7 @@ def take_rating_staged(
     values = {
         "id": new_uuid(), "idempotency_key": key, "request_hash": digest,
         "staff_id": staff[0] if staff else None, "counter_id": device.counter_id,
-        "branch_id": device.branch_id, "device_id": device.id, "channel": _KIOSK,
+        "branch_id": device.branch_id, "device_id": device.id, "channel": Channel.kiosk,
         "score": score, "reasons": reasons, "comment": data.comment, "created_at": now,
         "flagged": flag is not None, "flag_reason": flag.value if flag else None,
         "counted": flag is None, "overturned": False, "phone_key": None,
