@@ -266,7 +266,7 @@ def _bind_plainly() -> None:
     """Have the sqlite3 driver bind ``None`` and ``bool`` through its table of adapters. It binds
     only exact ``int``, ``float``, ``str`` and ``bytearray`` values directly; any other value (every
     NULL, every boolean) it first offers to the adaptation protocol, whose failed attribute lookup
-    builds and discards an ``AttributeError``: seven per rating, 3% of a tap's instructions under
+    builds and discards an ``AttributeError``: seven per rating, 2% of a tap's instructions under
     callgrind (docs/PERFORMANCE.md). Registered, they are found in the table at once and stored as
     before: NULL, and 0 or 1. The table is the driver's, for the whole process: Rapport's own."""
     sqlite3.register_adapter(bool, int)
