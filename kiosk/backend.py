@@ -37,6 +37,7 @@ from models.rating import (
     parse_rating,
     rate_by_qr,
     staff_by_qr_token,
+    tap_request,
 )
 from models.sanction import current_service_star
 from models.services import ServiceItem, invitation_at_counter
@@ -318,7 +319,7 @@ def submit_tap(
 ) -> uuid.UUID:
     """Store one tap at a counter (a retry of a stored tap returns the same rating's id); with
     ``transaction_id``, the rating of that transaction (办件) the tablet invited it for."""
-    data = parse_rating({"score": score})
+    data = tap_request(score)
     # One transaction for the device's last_seen_at, the rating and its case or feed record; a lone
     # rating is one statement (lazy: models/intake.py opens the transaction when more is written).
     with ctx.db.raw_write(lazy=True) as conn:

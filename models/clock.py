@@ -64,7 +64,13 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
 # one tuple (threads share it): a tap binds its moment three times (the duty it falls in, twice, and
 # the rating's own time) and the start of its presses window between them.
 _LAST_TEXT: list[tuple[Any, Any, Any, Any]] = [(None, None, None, None)]
-_TEXT = "%04d-%02d-%02d %02d:%02d:%02d.%06d"  # a UTC time as stored on SQLite
+# A UTC time as stored on SQLite: "YYYY-MM-DD HH:MM:" (_MINUTE), then "SS.ffffff" (_SECONDS).
+# The last two minutes a time was stored in and their text up to the seconds, (fields, text, fields
+# before, its text), swapped as one tuple: a tap's moment and the start of its presses window are
+# in two minutes, and the seconds alone cost half of what all seven fields do (docs/PERFORMANCE.md).
+_LAST_MINUTES: list[tuple[Any, Any, Any, Any]] = [(None, None, None, None)]
+_MINUTE = "%04d-%02d-%02d %02d:%02d:"
+_SECONDS = "%02d.%06d"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -94,7 +100,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
 
-        last = _LAST_TEXT
+        last, minutes = _LAST_TEXT, _LAST_MINUTES
 
         def to_text(value: datetime | None) -> str | None:
             if value is None:
@@ -109,7 +115,16 @@ class UTCDateTime(TypeDecorator[datetime]):
             utc = value if value.tzinfo is UTC else value.astimezone(UTC)
             # Python's own formatting of the fields: ``isoformat`` formats through the C library's
             # printf, about 7,000 instructions a call under callgrind (docs/PERFORMANCE.md).
-            text = _TEXT % (utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond)
+            minute = (utc.year, utc.month, utc.day, utc.hour, utc.minute)
+            seen = minutes[0]
+            if minute == seen[0]:
+                head = seen[1]
+            elif minute == seen[2]:
+                head = seen[3]
+            else:
+                head = _MINUTE % minute
+                minutes[0] = (minute, head, seen[0], seen[1])
+            text = head + _SECONDS % (utc.second, utc.microsecond)
             last[0] = (value, text, recent[0], recent[1])
             return text
 
@@ -119,15 +134,29 @@ class UTCDateTime(TypeDecorator[datetime]):
         if dialect.name != "sqlite":
             return super().result_processor(dialect, coltype)
 
+        # The last text read in this column and its time, as one tuple (threads share it): a
+        # device's last_seen_at is the same text tap after tap (docs/PERFORMANCE.md).
+        last: list[tuple[str | None, datetime | None]] = [(None, None)]
+
         def from_text(value: str | None) -> datetime | None:
             if value is None:
                 return None
-            try:
-                parsed = datetime.fromisoformat(value + "+00:00")  # as UTC (its tzinfo UTC itself)
-            except ValueError:  # not as Rapport writes it (with an offset): read it as it is
-                parsed = datetime.fromisoformat(value)
-            if parsed.tzinfo is None:  # a date alone
-                return parsed.replace(tzinfo=UTC)
-            return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
+            seen = last[0]
+            if value == seen[0]:
+                return seen[1]
+            parsed = _parsed(value)
+            last[0] = (value, parsed)
+            return parsed
 
         return from_text
+
+
+def _parsed(value: str) -> datetime:
+    """A time as SQLite holds it, aware in UTC."""
+    try:
+        parsed = datetime.fromisoformat(value + "+00:00")  # as UTC (its tzinfo UTC itself)
+    except ValueError:  # not as Rapport writes it (with an offset): read it as it is
+        parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:  # a date alone
+        return parsed.replace(tzinfo=UTC)
+    return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)

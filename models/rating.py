@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import sqlite3
 import uuid
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -45,6 +46,12 @@ class Channel(StrEnum):
     kiosk = "kiosk"
     qr = "qr"
     hotline = "hotline"
+
+
+# The sqlite3 driver stores a Channel as its text either way; with an adapter registered it finds
+# that at once, instead of first failing the adaptation protocol's lookup (an AttributeError built
+# and dropped, about 2,000 instructions a tap: docs/PERFORMANCE.md, rapport/core/db.py _bind_plainly).
+sqlite3.register_adapter(Channel, str.__str__)
 
 
 class Rating(SQLModel, table=True):
@@ -134,6 +141,25 @@ def parse_rating(data: dict[str, Any]) -> RatingCreate:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or "rating"
         raise ValidationFailed(field, err["msg"].removeprefix("Value error, ")) from None
+
+
+def tap_request(score: Any) -> RatingCreate:
+    """``parse_rating({"score": score})``: a tap's request is its score alone, so the validated
+    request of each score is kept and handed out again, after checking that it is still what
+    validation made (a caller that changed it gets a new one). Validating it anew cost about 2% of
+    a tap's instructions (docs/PERFORMANCE.md)."""
+    if type(score) is int:
+        kept = _TAP_REQUESTS.get(score)
+        if kept is not None:
+            held, reasons, comment = kept.score, kept.reasons, kept.comment
+            if held == score and not reasons and not comment and type(reasons) is list:
+                return kept
+    data = parse_rating({"score": score})
+    _TAP_REQUESTS[data.score] = data  # only a valid score gets here: at most five entries
+    return data
+
+
+_TAP_REQUESTS: dict[int, RatingCreate] = {}
 
 
 class RatingPublic(BaseModel):

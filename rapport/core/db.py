@@ -43,6 +43,7 @@ from sqlmodel import Session, create_engine
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
+_BUSY_TIMEOUT_S = BUSY_TIMEOUT_MS / 1000
 ALONE_RECHECK_S = 1.0  # how often a process writing alone looks again for another (WriteLock)
 _WRITE_OPTION = "rapport_write"
 _LOCK_HELD = "rapport_write_lock"  # key in a pooled connection's ``info``: the WriteLock it holds
@@ -120,7 +121,7 @@ class WriteLock:
                 except OSError:
                     pass
         self._fd = self._members = None
-        self._file_held = False
+        self._file_held = self._alone = False
 
     def _forked(self) -> None:
         """In a forked child: the lock file's descriptor is shared with the parent, whose flock it
@@ -149,6 +150,8 @@ class WriteLock:
                 gate.acquire()
                 self._waiters.append(gate)
         if gate is None:
+            if self._alone and time.monotonic() < self._recheck_at:
+                return True  # writing alone, as looked at lately: no lock file (_take_file)
             return self._turn_taken()
         if gate.acquire(timeout=timeout):
             self._owner = me
@@ -181,7 +184,8 @@ class WriteLock:
                 self._close_files()
 
     def release(self) -> None:
-        self._drop_file()
+        if self._file_held:
+            self._drop_file()
         with self._mutex:
             if self._waiters:
                 self._owner = -1  # held on behalf of the waiter woken below until it runs
@@ -376,7 +380,7 @@ def _begin_immediate(lock: WriteLock, info: dict[str, Any], dbapi: Any, run: Any
     A thread that already holds the lock (a second write session opened inside a first) goes
     straight to SQLite, which refuses it as it always did, instead of waiting on itself."""
     if lock._owner != threading.get_ident():
-        if not lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+        if not lock.acquire(_BUSY_TIMEOUT_S):
             raise OperationalError("BEGIN IMMEDIATE", None, Exception("database is locked"))
         info[_LOCK_HELD] = lock
     try:

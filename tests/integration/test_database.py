@@ -54,6 +54,23 @@ def test_booleans_and_nulls_are_stored_as_integers_and_null_through_the_drivers_
     ]  # fmt: skip
 
 
+def test_a_rating_channel_is_stored_as_its_text_through_the_drivers_adapter(file_db):
+    """models/rating.py registers the driver's adapter for Channel (a faster path, not a different
+    value): the member is stored as its plain text, read back as text, and equal to the member."""
+    import sqlite3
+
+    from models.rating import Channel
+
+    assert (Channel, sqlite3.PrepareProtocol) in sqlite3.adapters
+    with file_db.raw_write() as conn:
+        conn.cursor().execute("CREATE TABLE channels (c VARCHAR(8))")
+        conn.cursor().execute("INSERT INTO channels VALUES (?), (?)", (Channel.kiosk, Channel.hotline))
+    with file_db.read() as s:
+        stored = s.execute(text("SELECT c, typeof(c) FROM channels ORDER BY rowid")).all()
+    assert [tuple(r) for r in stored] == [("kiosk", "text"), ("hotline", "text")]
+    assert type(stored[0][0]) is str and Channel(stored[0][0]) is Channel.kiosk
+
+
 def test_two_writers_wait_for_each_other_instead_of_failing(file_db):
     with file_db.write() as s:
         s.execute(text("CREATE TABLE t (n INTEGER)"))

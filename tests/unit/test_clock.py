@@ -64,3 +64,24 @@ def test_postgresql_keeps_sqlalchemys_conversion():
     bind = UTCDateTime().dialect_impl(pg).bind_processor(pg)
     value = datetime(2026, 11, 18, 10, 30, tzinfo=SHANGHAI)
     assert bind(value) == datetime(2026, 11, 18, 2, 30)  # naive UTC, for the driver
+
+
+def test_times_in_turn_across_minutes_and_years_keep_their_own_text_and_read_back_right():
+    """The conversions remember the last minutes and texts (a tap binds its moment and the start of
+    its presses window, a minute apart, and reads a device's last-seen time again and again): times
+    given in any order, each within a minute of the one before or not, must each get their own text,
+    and each text read back its own time."""
+    bind = UTCDateTime().dialect_impl(DIALECT).bind_processor(DIALECT)
+    result = UTCDateTime().dialect_impl(DIALECT).result_processor(DIALECT, None)
+    start = datetime(2026, 12, 31, 23, 58, 30, 250000, tzinfo=UTC)
+    steps = [timedelta(seconds=s, microseconds=u) for s in (0, 1, 29, 30, 59, 60, 61, 3599) for u in (0, 7)]
+    times = [start + step for step in steps] + [start - step for step in steps]
+    # Each time with the one a minute before it, as a tap binds them, then a minute and a year apart.
+    order = [t for pair in zip(times, [t - timedelta(minutes=1) for t in times], strict=True) for t in pair]
+    order += [t.replace(year=2025) for t in times[::3]] + times[::-2]
+    for value in order:
+        text = bind(value)
+        assert text == _sqlalchemys_text(value), value
+        assert result(text) == value
+        assert result(text) == value  # the same text again, as a device's last-seen time is
+        assert result(_sqlalchemys_text(start)) == start  # one text read again between others

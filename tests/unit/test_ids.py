@@ -4,9 +4,13 @@ threads, or between a process and a child forked from it (``rapport serve --work
 
 from __future__ import annotations
 
+import copy
 import os
+import pickle
 import threading
 import uuid
+
+import pytest
 
 from models.crypto import new_uuid
 
@@ -15,6 +19,18 @@ def test_ids_are_version_4_uuids_and_do_not_repeat_across_blocks():
     ids = [new_uuid() for _ in range(5_000)]  # about twenty blocks of bytes
     assert len(set(ids)) == len(ids)
     assert all(i.version == 4 and i.variant == uuid.RFC_4122 for i in ids)
+
+
+def test_an_id_is_the_same_in_every_way_as_the_uuid_made_from_its_number():
+    """Made without UUID.__init__: equal, hashed, printed, copied and pickled as UUID(int=...) is,
+    and as immutable."""
+    made = new_uuid()
+    usual = uuid.UUID(int=made.int)
+    assert made == usual and hash(made) == hash(usual) and str(made) == str(usual)
+    assert made.hex == usual.hex and made.is_safe is usual.is_safe is uuid.SafeUUID.unknown
+    assert pickle.loads(pickle.dumps(made)) == usual and copy.deepcopy(made) == usual
+    with pytest.raises(TypeError):
+        made.int = 1  # type: ignore[misc]
 
 
 def test_threads_draw_their_own_ids():
