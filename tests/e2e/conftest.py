@@ -596,8 +596,19 @@ def assert_fits_width(page, where: str) -> None:  # type: ignore[no-untyped-def]
 def open_section(page, name: str, more: str = "更多") -> None:  # type: ignore[no-untyped-def]
     """Open an admin section by its name at any width: its tab, or on a phone its entry in the bottom
     bar, or More (``more``, in the screen's language) and then its entry in the sheet."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     entry = button(page, name)
     if not entry.count():
         button(page, more).click()
         entry.first.wait_for()
-    entry.first.click()
+    # A click can wait out its whole time on a node that a rebuild took away (the bar redraws as a
+    # sheet over it closes; CI once waited 30 s on one): tried again on the node found anew. Choosing
+    # the section that is open already changes nothing, so a click that did land is not undone.
+    for attempt in range(3):
+        try:
+            entry.first.click(timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
